@@ -1,0 +1,158 @@
+//! The command-line definition. This one clap tree feeds argument parsing,
+//! `--help`, the man page and every shell's completions, so they cannot
+//! disagree.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::steps::StepName;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "webtier",
+    version,
+    about = "Take an application on AWS EC2 to a secure public HTTPS site and keep it there",
+    long_about = "Take an application on AWS EC2 to a secure public HTTPS site and keep it there.\n\n\
+        Every step (firewall, dns, cert, proxy-config, proxy) is an idempotent plan/apply \
+        driven by one file, webtier.toml.",
+    after_help = "Exit codes: 0 success or no changes, 1 error, 2 changes present (plan --detailed-exitcode), \
+        3 configuration invalid, 4 saved plan is stale.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Path of the configuration file
+    #[arg(
+        long,
+        global = true,
+        env = "WEBTIER_CONFIG",
+        value_name = "FILE",
+        default_value = "webtier.toml"
+    )]
+    pub config: PathBuf,
+
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Short for --output json
+    #[arg(long, global = true, conflicts_with = "output")]
+    pub json: bool,
+
+    /// Print only errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Log more detail to stderr (-v info, -vv debug, -vvv trace)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Never use colors (also when NO_COLOR is set)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// Answer yes to confirmation prompts (required to apply when stdin is not a terminal)
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+}
+
+impl GlobalArgs {
+    pub fn format(&self) -> OutputFormat {
+        if self.json {
+            OutputFormat::Json
+        } else {
+            self.output
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what webtier would change, without changing anything
+    Plan(PlanArgs),
+    /// Make the changes, after confirmation (or a saved plan, exactly)
+    Apply(ApplyArgs),
+    /// Check or show the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Steps to plan (default: all)
+    #[arg(value_enum, value_name = "STEP")]
+    pub steps: Vec<StepName>,
+
+    /// Save the plan to FILE, for `webtier apply FILE`
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Exit 2 when the plan has changes (0: none, 1: error)
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Steps to apply (default: all), or the path of a plan saved with `plan --out`
+    #[arg(value_name = "STEP|PLANFILE")]
+    pub targets: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration; list every problem (exit 3 when invalid)
+    Check,
+    /// Print the resolved configuration with defaults filled in
+    Show,
+}
+
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn json_is_short_for_output_json() {
+        let cli = Cli::try_parse_from(["webtier", "--json", "plan"]).unwrap();
+        assert_eq!(cli.global.format(), OutputFormat::Json);
+        let cli = Cli::try_parse_from(["webtier", "plan", "--output", "json"]).unwrap();
+        assert_eq!(cli.global.format(), OutputFormat::Json);
+    }
+
+    #[test]
+    fn unknown_step_is_rejected_by_the_parser() {
+        let err = Cli::try_parse_from(["webtier", "plan", "bogus"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+    }
+}

@@ -1,0 +1,63 @@
+//! `webtier config check | show`.
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::cli::GlobalArgs;
+use crate::exit;
+use crate::plan::FORMAT_VERSION;
+use crate::ui::{Tone, Ui};
+
+pub fn check(global: &GlobalArgs, ui: &Ui) -> Result<u8> {
+    let file = global.config.display().to_string();
+    match crate::config::load(&global.config) {
+        Ok(config) => {
+            let names: usize = config.sites.iter().map(|s| s.names().count()).sum();
+            if ui.is_json() {
+                ui.json(&json!({
+                    "format_version": FORMAT_VERSION,
+                    "file": file,
+                    "valid": true,
+                    "problems": [],
+                }))?;
+            }
+            ui.info(&format!(
+                "{} {file}: {} site(s), {names} name(s)",
+                ui.paint(Tone::Good, "Configuration is valid."),
+                config.sites.len()
+            ))?;
+            Ok(exit::SUCCESS)
+        }
+        Err(invalid) => {
+            super::print_problems(ui, &invalid);
+            if ui.is_json() {
+                ui.json(&json!({
+                    "format_version": FORMAT_VERSION,
+                    "file": file,
+                    "valid": false,
+                    "problems": invalid.problems,
+                }))?;
+            }
+            Ok(exit::CONFIG_INVALID)
+        }
+    }
+}
+
+pub fn show(global: &GlobalArgs, ui: &Ui) -> Result<u8> {
+    let config = crate::config::load(&global.config)?;
+    if ui.is_json() {
+        ui.json(&json!({
+            "format_version": FORMAT_VERSION,
+            "file": config.source,
+            "config": config,
+        }))?;
+    } else {
+        let text = toml::to_string_pretty(&config)?;
+        ui.out(&format!(
+            "# {} resolved: defaults filled in, names normalized, paths absolute.\n\n{}",
+            config.source.display(),
+            text.trim_end()
+        ))?;
+    }
+    Ok(exit::SUCCESS)
+}

@@ -1,0 +1,86 @@
+//! One function per command: read the arguments, do the work, print
+//! through [`Ui`], return the exit code.
+
+mod apply;
+mod config;
+mod plan;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use crate::cli::{Cli, Command, ConfigCommand};
+use crate::config::Invalid;
+use crate::exit;
+use crate::ui::{ClosedPipe, Tone, Ui};
+
+pub fn run(cli: &Cli, ui: &Ui) -> Result<u8> {
+    match &cli.command {
+        Command::Plan(args) => plan::run(&cli.global, args, ui),
+        Command::Apply(args) => apply::run(&cli.global, args, ui),
+        Command::Config(ConfigCommand::Check) => config::check(&cli.global, ui),
+        Command::Config(ConfigCommand::Show) => config::show(&cli.global, ui),
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut crate::cli::command(), "webtier", &mut buf);
+            ui.raw(&String::from_utf8(buf)?)?;
+            Ok(exit::SUCCESS)
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(crate::cli::command()).render(&mut buf)?;
+            ui.raw(&String::from_utf8(buf)?)?;
+            Ok(exit::SUCCESS)
+        }
+    }
+}
+
+/// The async runtime for commands that talk to the network. One thread:
+/// webtier waits on remote APIs, it does not compute.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Prints a configuration's problems on stderr, each with its source line.
+pub fn print_problems(ui: &Ui, invalid: &Invalid) {
+    for d in &invalid.problems {
+        ui.error(&d.headline());
+        if let Some([text, marker]) = d.excerpt_lines() {
+            eprintln!("  {text}");
+            eprintln!("  {}", ui.paint_err(Tone::Bad, &marker));
+        }
+    }
+    if invalid.problems.len() > 1 {
+        ui.error(&format!(
+            "{} has {} problems",
+            invalid.file,
+            invalid.problems.len()
+        ));
+    }
+}
+
+/// Reports a failed command: one line on stderr (every problem for an
+/// invalid configuration) and, with --output json, one JSON document.
+pub fn report_error(ui: &Ui, err: &anyhow::Error) {
+    if err.downcast_ref::<ClosedPipe>().is_some() {
+        return;
+    }
+    let invalid = err.downcast_ref::<Invalid>();
+    match invalid {
+        Some(inv) => print_problems(ui, inv),
+        None => ui.error(&format!("{err:#}")),
+    }
+    if ui.is_json() {
+        let doc = json!({
+            "format_version": crate::plan::FORMAT_VERSION,
+            "error": {
+                "message": format!("{err:#}"),
+                "exit_code": exit::code_for(err),
+                "problems": invalid.map(|i| &i.problems),
+            }
+        });
+        let _ = ui.json(&doc);
+    }
+}

@@ -1,0 +1,39 @@
+//! `webtier plan [STEP]... [--out FILE] [--detailed-exitcode]`.
+
+use anyhow::Result;
+
+use crate::cli::{GlobalArgs, PlanArgs};
+use crate::exit;
+use crate::plan::{Plan, engine, render, saved};
+use crate::steps;
+use crate::ui::Ui;
+
+pub fn run(global: &GlobalArgs, args: &PlanArgs, ui: &Ui) -> Result<u8> {
+    let config = crate::config::load(&global.config)?;
+    let steps = steps::build(&config, &args.steps)?;
+    let plans = super::runtime()?.block_on(engine::plan_steps(&steps, ui))?;
+    let plan = Plan::new(config.source.clone(), plans);
+    if let Some(out) = &args.out {
+        saved::save(out, &plan)?;
+    }
+    if ui.is_json() {
+        ui.json(&plan)?;
+    } else {
+        for line in render::plan_text(&plan, ui) {
+            ui.out(&line)?;
+        }
+        if let Some(out) = &args.out {
+            ui.info("")?;
+            ui.info(&format!(
+                "Saved the plan to {}. To perform exactly these actions, run: webtier apply {}",
+                out.display(),
+                out.display()
+            ))?;
+        }
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        exit::CHANGES
+    } else {
+        exit::SUCCESS
+    })
+}

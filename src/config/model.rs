@@ -1,0 +1,179 @@
+//! The resolved configuration: validated, normalized (ASCII lowercase DNS
+//! names, absolute paths, parsed addresses) and with every default filled
+//! in. This is what the steps read and what `webtier config show` prints.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
+
+pub const LETSENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
+pub const LETSENCRYPT_STAGING: &str = "https://acme-staging-v02.api.letsencrypt.org/directory";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    /// The file this was read from (absolute).
+    #[serde(skip)]
+    pub source: PathBuf,
+    pub state_dir: PathBuf,
+    pub aws: Aws,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+    pub acme: Acme,
+    pub proxy: Proxy,
+    #[serde(rename = "site")]
+    pub sites: Vec<Site>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Aws {
+    /// None: the standard chain decides (env, profile, IMDS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// `self` or EC2 instance ids.
+    pub instances: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+    pub ipv6: bool,
+    pub ingress_cidrs: Vec<IpNet>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Acme {
+    /// The directory URL (presets resolved).
+    pub directory: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub challenge: Challenge,
+    pub key: KeyType,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Proxy {
+    /// Where the generated proxy configuration is written.
+    pub config_file: PathBuf,
+    /// Served at /.well-known/acme-challenge/ over plain HTTP.
+    pub challenge_dir: PathBuf,
+    pub http_port: u16,
+    pub https_port: u16,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Site {
+    pub domain: String,
+    pub aliases: Vec<String>,
+    pub tls: Tls,
+    pub upstreams: Vec<Upstream>,
+    #[serde(rename = "route")]
+    pub routes: Vec<Route>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Auth>,
+}
+
+impl Site {
+    /// The domain, then the aliases.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.domain.as_str()).chain(self.aliases.iter().map(String::as_str))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// A path prefix, starting with `/`.
+    pub path: String,
+    pub backend: Backend,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// Static files under this directory.
+    Root(PathBuf),
+    /// Reverse proxy to these upstreams.
+    Upstreams(Vec<Upstream>),
+}
+
+impl Serialize for Route {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Route", 2)?;
+        st.serialize_field("path", &self.path)?;
+        match &self.backend {
+            Backend::Root(root) => st.serialize_field("root", root)?,
+            Backend::Upstreams(ups) => st.serialize_field("upstreams", ups)?,
+        }
+        st.end()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Auth {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret_file: PathBuf,
+    pub allowed_emails: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    pub tls: bool,
+    /// An IP address (without brackets) or a host name.
+    pub host: String,
+    pub port: u16,
+}
+
+impl fmt::Display for Upstream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.tls { "https" } else { "http" };
+        if self.host.contains(':') {
+            write!(f, "{scheme}://[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{scheme}://{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl Serialize for Upstream {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Tls {
+    #[default]
+    #[serde(rename = "acme")]
+    Acme,
+    #[serde(rename = "acm")]
+    Acm,
+    #[serde(rename = "none")]
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Challenge {
+    #[default]
+    #[serde(rename = "http-01")]
+    Http01,
+    #[serde(rename = "dns-01")]
+    Dns01,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum KeyType {
+    #[default]
+    #[serde(rename = "ecdsa-p256")]
+    EcdsaP256,
+    #[serde(rename = "ecdsa-p384")]
+    EcdsaP384,
+    #[serde(rename = "rsa-2048")]
+    Rsa2048,
+    #[serde(rename = "rsa-4096")]
+    Rsa4096,
+}

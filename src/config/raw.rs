@@ -1,0 +1,91 @@
+//! `webtier.toml` exactly as written: every key known (unknown keys are
+//! errors), values that need checking kept with their position in the file.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::model::{Challenge, KeyType, Tls};
+
+pub type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub state_dir: Option<S<String>>,
+    pub aws: Option<RawAws>,
+    pub target: Option<RawTarget>,
+    pub acme: Option<RawAcme>,
+    pub proxy: Option<RawProxy>,
+    #[serde(default)]
+    pub site: Vec<RawSite>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAws {
+    pub region: Option<S<String>>,
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    pub instances: Option<S<Vec<S<String>>>>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    pub ipv6: Option<bool>,
+    pub ingress_cidrs: Option<Vec<S<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAcme {
+    pub directory: Option<S<String>>,
+    pub email: Option<S<String>>,
+    pub challenge: Option<Challenge>,
+    pub key: Option<KeyType>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProxy {
+    pub config_file: Option<S<String>>,
+    pub challenge_dir: Option<S<String>>,
+    pub http_port: Option<S<i64>>,
+    pub https_port: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSite {
+    pub domain: S<String>,
+    #[serde(default)]
+    pub aliases: Vec<S<String>>,
+    #[serde(default)]
+    pub tls: Tls,
+    #[serde(default)]
+    pub upstreams: Vec<S<String>>,
+    #[serde(default)]
+    pub route: Vec<RawRoute>,
+    pub auth: Option<RawAuth>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    pub path: S<String>,
+    pub root: Option<S<String>>,
+    pub upstreams: Option<Vec<S<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    pub issuer: S<String>,
+    pub client_id: S<String>,
+    pub client_secret_file: S<String>,
+    #[serde(default)]
+    pub allowed_emails: Vec<S<String>>,
+}

@@ -1,0 +1,448 @@
+//! Semantic checks: from `webtier.toml` as written to the resolved
+//! [`Config`], collecting every problem rather than stopping at the first.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+
+use super::diagnostic::Diagnostic;
+use super::model::*;
+use super::names;
+use super::raw::*;
+
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/webtier";
+pub const DEFAULT_PROXY_CONFIG: &str = "/etc/webtier/proxy.toml";
+
+struct Checker<'a> {
+    file: &'a str,
+    source: &'a str,
+    /// Relative paths in the file are relative to the file's directory.
+    base: &'a Path,
+    problems: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn problem(&mut self, span: Range<usize>, message: String) {
+        self.problems
+            .push(Diagnostic::at(self.file, self.source, Some(span), message));
+    }
+
+    fn path(&self, value: &S<String>) -> PathBuf {
+        self.base.join(value.get_ref())
+    }
+
+    /// A path that must name an existing directory or file.
+    fn existing(&mut self, value: &S<String>, key: &str, want_dir: bool) -> PathBuf {
+        let path = self.path(value);
+        let what = if want_dir { "directory" } else { "file" };
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() == want_dir => {}
+            Ok(_) => self.problem(
+                value.span(),
+                format!("{key} \"{}\" is not a {what}", value.get_ref()),
+            ),
+            Err(e) => self.problem(
+                value.span(),
+                format!(
+                    "{key} \"{}\" cannot be read ({}) — create the {what} or fix the path",
+                    value.get_ref(),
+                    io_reason(&e)
+                ),
+            ),
+        }
+        path
+    }
+
+    fn port(&mut self, value: Option<&S<i64>>, key: &str, default: u16) -> u16 {
+        let Some(value) = value else { return default };
+        match u16::try_from(*value.get_ref()) {
+            Ok(p) if p > 0 => p,
+            _ => {
+                self.problem(
+                    value.span(),
+                    format!("{key} = {} is not a port — use 1 to 65535", value.get_ref()),
+                );
+                default
+            }
+        }
+    }
+
+    fn upstreams(&mut self, list: &[S<String>]) -> Vec<Upstream> {
+        list.iter()
+            .filter_map(|u| match names::upstream(u.get_ref()) {
+                Ok(up) => Some(up),
+                Err(msg) => {
+                    self.problem(u.span(), msg);
+                    None
+                }
+            })
+            .collect()
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "not found".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Resolves and checks a parsed file. `path` is the file's absolute path.
+pub fn resolve(
+    raw: RawConfig,
+    file: &str,
+    source: &str,
+    path: &Path,
+) -> Result<Config, Vec<Diagnostic>> {
+    let base = path.parent().unwrap_or(Path::new("/"));
+    let mut c = Checker {
+        file,
+        source,
+        base,
+        problems: Vec::new(),
+    };
+
+    let state_dir = raw
+        .state_dir
+        .as_ref()
+        .map_or_else(|| PathBuf::from(DEFAULT_STATE_DIR), |s| c.path(s));
+    let aws = resolve_aws(&mut c, raw.aws);
+    let target = raw.target.map(|t| resolve_target(&mut c, t));
+    let acme = resolve_acme(&mut c, raw.acme);
+    let proxy = resolve_proxy(&mut c, raw.proxy, &state_dir);
+    let sites = resolve_sites(&mut c, raw.site, acme.challenge);
+
+    if c.problems.is_empty() {
+        Ok(Config {
+            source: path.to_path_buf(),
+            state_dir,
+            aws,
+            target,
+            acme,
+            proxy,
+            sites,
+        })
+    } else {
+        let mut problems = c.problems;
+        problems.sort_by_key(|d| (d.line, d.column));
+        Err(problems)
+    }
+}
+
+fn resolve_aws(c: &mut Checker<'_>, raw: Option<RawAws>) -> Aws {
+    let Some(raw) = raw else { return Aws::default() };
+    if let Some(region) = &raw.region {
+        let r = region.get_ref();
+        let plausible = r.contains('-')
+            && r.ends_with(|ch: char| ch.is_ascii_digit())
+            && r.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
+        if !plausible {
+            c.problem(
+                region.span(),
+                format!("region \"{r}\" is not an AWS region name — use one like \"us-east-1\""),
+            );
+        }
+    }
+    Aws {
+        region: raw.region.map(|r| r.into_inner()),
+        profile: raw.profile,
+    }
+}
+
+fn resolve_target(c: &mut Checker<'_>, raw: RawTarget) -> Target {
+    let instances: Vec<String> = match &raw.instances {
+        None => vec!["self".to_string()],
+        Some(list) => {
+            if list.get_ref().is_empty() && raw.tags.is_empty() {
+                c.problem(
+                    list.span(),
+                    "instances is empty and no tags are set — name at least one instance, \"self\", or set tags".into(),
+                );
+            }
+            for id in list.get_ref() {
+                if let Err(msg) = names::instance(id.get_ref()) {
+                    c.problem(id.span(), msg);
+                }
+            }
+            list.get_ref().iter().map(|s| s.get_ref().clone()).collect()
+        }
+    };
+    let ipv6 = raw.ipv6.unwrap_or(true);
+    let ingress_cidrs = match raw.ingress_cidrs {
+        None if ipv6 => vec!["0.0.0.0/0".parse().unwrap(), "::/0".parse().unwrap()],
+        None => vec!["0.0.0.0/0".parse().unwrap()],
+        Some(list) => list
+            .iter()
+            .filter_map(|s| match s.get_ref().parse::<IpNet>() {
+                Ok(net) if net.trunc() == net => Some(net),
+                Ok(net) => {
+                    c.problem(
+                        s.span(),
+                        format!(
+                            "\"{}\" has host bits set — did you mean \"{}\"?",
+                            s.get_ref(),
+                            net.trunc()
+                        ),
+                    );
+                    None
+                }
+                Err(_) => {
+                    c.problem(
+                        s.span(),
+                        format!(
+                            "\"{}\" is not a CIDR block — use one like \"203.0.113.0/24\" or \"::/0\"",
+                            s.get_ref()
+                        ),
+                    );
+                    None
+                }
+            })
+            .collect(),
+    };
+    // Instances come from an explicit list unless only tags were given.
+    let instances = if raw.instances.is_none() && !raw.tags.is_empty() {
+        Vec::new()
+    } else {
+        instances
+    };
+    Target {
+        instances,
+        tags: raw.tags,
+        ipv6,
+        ingress_cidrs,
+    }
+}
+
+fn resolve_acme(c: &mut Checker<'_>, raw: Option<RawAcme>) -> Acme {
+    let raw = raw.unwrap_or(RawAcme {
+        directory: None,
+        email: None,
+        challenge: None,
+        key: None,
+    });
+    let directory = match &raw.directory {
+        None => LETSENCRYPT.to_string(),
+        Some(d) => match d.get_ref().as_str() {
+            "letsencrypt" => LETSENCRYPT.to_string(),
+            "letsencrypt-staging" => LETSENCRYPT_STAGING.to_string(),
+            url if url.starts_with("https://") && url.len() > "https://".len() => url.to_string(),
+            url if url.starts_with("http://") => {
+                c.problem(
+                    d.span(),
+                    format!("directory \"{url}\" is plain HTTP — ACME servers are reached over https://"),
+                );
+                url.to_string()
+            }
+            other => {
+                c.problem(
+                    d.span(),
+                    format!(
+                        "directory \"{other}\" is neither a preset nor a URL — use \"letsencrypt\", \"letsencrypt-staging\" or an https:// URL"
+                    ),
+                );
+                other.to_string()
+            }
+        },
+    };
+    if let Some(email) = &raw.email
+        && let Err(msg) = names::email(email.get_ref())
+    {
+        c.problem(email.span(), msg);
+    }
+    Acme {
+        directory,
+        email: raw.email.map(|e| e.into_inner()),
+        challenge: raw.challenge.unwrap_or_default(),
+        key: raw.key.unwrap_or_default(),
+    }
+}
+
+fn resolve_proxy(c: &mut Checker<'_>, raw: Option<RawProxy>, state_dir: &Path) -> Proxy {
+    let raw = raw.unwrap_or(RawProxy {
+        config_file: None,
+        challenge_dir: None,
+        http_port: None,
+        https_port: None,
+    });
+    let http_port = c.port(raw.http_port.as_ref(), "http_port", 80);
+    let https_port = c.port(raw.https_port.as_ref(), "https_port", 443);
+    if http_port == https_port
+        && let Some(p) = raw.https_port.as_ref().or(raw.http_port.as_ref())
+    {
+        c.problem(
+            p.span(),
+            format!("http_port and https_port are both {http_port} — they need different ports"),
+        );
+    }
+    let path_or = |c: &Checker<'_>, v: &Option<S<String>>, default: PathBuf| {
+        v.as_ref().map_or(default, |s| c.path(s))
+    };
+    Proxy {
+        config_file: path_or(c, &raw.config_file, PathBuf::from(DEFAULT_PROXY_CONFIG)),
+        challenge_dir: path_or(c, &raw.challenge_dir, state_dir.join("acme-challenge")),
+        http_port,
+        https_port,
+    }
+}
+
+fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -> Vec<Site> {
+    if raw.is_empty() {
+        c.problems.push(Diagnostic::at(
+            c.file,
+            c.source,
+            None,
+            "no [[site]] is defined — add one with at least domain and upstreams".into(),
+        ));
+    }
+    // Every name may belong to one site only: name -> line where first seen.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut sites = Vec::with_capacity(raw.len());
+    for site in raw {
+        let mut names_of_site = Vec::new();
+        for (i, name) in std::iter::once(&site.domain).chain(&site.aliases).enumerate() {
+            let key = if i == 0 { "domain" } else { "alias" };
+            let normalized = match names::dns_name(name.get_ref()) {
+                Ok(n) => n,
+                Err(msg) => {
+                    c.problem(name.span(), msg);
+                    continue;
+                }
+            };
+            if normalized.starts_with("*.") && site.tls == Tls::Acme && challenge != Challenge::Dns01 {
+                c.problem(
+                    name.span(),
+                    format!(
+                        "wildcard {key} \"{}\" needs the dns-01 challenge — set challenge = \"dns-01\" in [acme] (http-01 cannot validate wildcards)",
+                        name.get_ref()
+                    ),
+                );
+            }
+            let line = c.source[..name.span().start].matches('\n').count() + 1;
+            match seen.get(&normalized) {
+                Some(first) => c.problem(
+                    name.span(),
+                    format!(
+                        "name \"{normalized}\" is already used at line {first} — each name belongs to one site"
+                    ),
+                ),
+                None => {
+                    seen.insert(normalized.clone(), line);
+                }
+            }
+            names_of_site.push(normalized);
+        }
+        let upstreams = c.upstreams(&site.upstreams);
+        let routes = resolve_routes(c, &site.route);
+        if site.upstreams.is_empty() && site.route.is_empty() {
+            c.problem(
+                site.domain.span(),
+                format!(
+                    "site \"{}\" serves nothing — add upstreams = [\"127.0.0.1:8000\"] or a [[site.route]]",
+                    site.domain.get_ref()
+                ),
+            );
+        }
+        let auth = site.auth.map(|a| resolve_auth(c, a));
+        let mut names_iter = names_of_site.into_iter();
+        sites.push(Site {
+            domain: names_iter.next().unwrap_or_default(),
+            aliases: names_iter.collect(),
+            tls: site.tls,
+            upstreams,
+            routes,
+            auth,
+        });
+    }
+    sites
+}
+
+fn resolve_routes(c: &mut Checker<'_>, raw: &[RawRoute]) -> Vec<Route> {
+    let mut seen = HashMap::new();
+    let mut routes = Vec::new();
+    for route in raw {
+        let path = route.path.get_ref();
+        if !path.starts_with('/') {
+            c.problem(
+                route.path.span(),
+                format!("route path \"{path}\" must start with '/', like \"/static/\""),
+            );
+        } else if path.split('/').any(|seg| seg == ".." || seg == ".") {
+            c.problem(
+                route.path.span(),
+                format!("route path \"{path}\" contains '.' or '..' segments"),
+            );
+        }
+        if seen.insert(path.clone(), ()).is_some() {
+            c.problem(
+                route.path.span(),
+                format!("route path \"{path}\" appears twice in this site"),
+            );
+        }
+        let backend = match (&route.root, &route.upstreams) {
+            (Some(root), None) => Backend::Root(c.existing(root, "root", true)),
+            (None, Some(ups)) if !ups.is_empty() => Backend::Upstreams(c.upstreams(ups)),
+            (Some(_), Some(_)) => {
+                c.problem(
+                    route.path.span(),
+                    format!("route \"{path}\" has both root and upstreams — keep one"),
+                );
+                continue;
+            }
+            (None, _) => {
+                c.problem(
+                    route.path.span(),
+                    format!(
+                        "route \"{path}\" needs root = \"DIR\" (static files) or upstreams = [\"HOST:PORT\"]"
+                    ),
+                );
+                continue;
+            }
+        };
+        routes.push(Route {
+            path: path.clone(),
+            backend,
+        });
+    }
+    routes
+}
+
+fn resolve_auth(c: &mut Checker<'_>, raw: RawAuth) -> Auth {
+    let issuer = raw.issuer.get_ref();
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| issuer.starts_with(p));
+    if !(issuer.starts_with("https://") || loopback) {
+        c.problem(
+            raw.issuer.span(),
+            format!("issuer \"{issuer}\" must be an https:// URL"),
+        );
+    }
+    if raw.client_id.get_ref().trim().is_empty() {
+        c.problem(raw.client_id.span(), "client_id is empty".into());
+    }
+    let client_secret_file = c.existing(&raw.client_secret_file, "client_secret_file", false);
+    if raw.allowed_emails.is_empty() {
+        c.problem(
+            raw.issuer.span(),
+            "[site.auth] has no allowed_emails — anyone with an account at the issuer could log in; list addresses or \"*@your-domain\"".into(),
+        );
+    }
+    for pattern in &raw.allowed_emails {
+        if let Err(msg) = names::email_pattern(pattern.get_ref()) {
+            c.problem(pattern.span(), msg);
+        }
+    }
+    Auth {
+        issuer: raw.issuer.into_inner(),
+        client_id: raw.client_id.into_inner(),
+        client_secret_file,
+        allowed_emails: raw
+            .allowed_emails
+            .into_iter()
+            .map(|e| e.into_inner().to_ascii_lowercase())
+            .collect(),
+    }
+}

@@ -1,0 +1,78 @@
+//! File writes that never leave a half-written file behind.
+
+use std::fs::{self, File, Permissions};
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+/// Replaces `path` with `contents` atomically: a temporary file in the same
+/// directory is written, flushed to disk and renamed over the target, then
+/// the directory entry is flushed. Readers see the old or the new file,
+/// never a mix. An existing file keeps its mode and (when permitted) its
+/// owner; a new file gets `new_mode`. Missing parent directories are created.
+pub fn atomic_write(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
+    let existing = match fs::metadata(path) {
+        Ok(meta) => Some(meta),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".webtier-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    let mode = existing.as_ref().map_or(new_mode, |m| m.mode() & 0o7777);
+    tmp.as_file()
+        .set_permissions(Permissions::from_mode(mode))
+        .with_context(|| format!("cannot set permissions on a temporary file in {}", dir.display()))?;
+    if let Some(meta) = &existing {
+        // Keeping the owner needs privileges we may not have; the mode is
+        // what matters for access, so a refusal here is not an error.
+        let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid()));
+    }
+    tmp.write_all(contents)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write a temporary file in {}", dir.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot replace {}", path.display()))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot flush directory {}", dir.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_file_with_mode_and_parents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/file.toml");
+        atomic_write(&path, b"one\n", 0o640).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"one\n");
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o640);
+    }
+
+    #[test]
+    fn replacing_keeps_the_existing_mode_and_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("file.toml");
+        fs::write(&path, b"old").unwrap();
+        fs::set_permissions(&path, Permissions::from_mode(0o600)).unwrap();
+        atomic_write(&path, b"new", 0o644).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("file.toml")]);
+    }
+}

@@ -1,0 +1,60 @@
+//! webtier: takes an application on AWS EC2 to a secure public HTTPS site
+//! and keeps it there. See README.md and `webtier --help`.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod commands;
+mod config;
+mod exit;
+mod fsutil;
+mod plan;
+mod proxy;
+mod steps;
+mod ui;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing::level_filters::LevelFilter;
+
+use crate::cli::{Cli, GlobalArgs};
+use crate::ui::Ui;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Usage errors exit 1, never 2: with --detailed-exitcode, 2
+            // means "the plan has changes".
+            return exit::code(if e.use_stderr() { exit::ERROR } else { exit::SUCCESS });
+        }
+    };
+    let ui = Ui::new(&cli.global);
+    init_logging(&cli.global, &ui);
+    match commands::run(&cli, &ui) {
+        Ok(code) => exit::code(code),
+        Err(err) => {
+            commands::report_error(&ui, &err);
+            exit::code(exit::code_for(&err))
+        }
+    }
+}
+
+/// Logs go to stderr: warnings by default, more with -v, errors only with -q.
+fn init_logging(global: &GlobalArgs, ui: &Ui) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => LevelFilter::ERROR,
+        (false, 0) => LevelFilter::WARN,
+        (false, 1) => LevelFilter::INFO,
+        (false, 2) => LevelFilter::DEBUG,
+        (false, _) => LevelFilter::TRACE,
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_ansi(ui.color_stderr())
+        .with_target(global.verbose > 1)
+        .init();
+}

@@ -1,0 +1,75 @@
+//! Plans as text, in the Terraform convention.
+
+use super::{Action, Plan, Summary};
+use crate::ui::{Tone, Ui};
+
+fn tone(action: Action) -> Tone {
+    match action {
+        Action::Create => Tone::Good,
+        Action::Update => Tone::Warn,
+        Action::Delete => Tone::Bad,
+    }
+}
+
+fn will_be(action: Action) -> &'static str {
+    match action {
+        Action::Create => "will be created",
+        Action::Update => "will be updated in place",
+        Action::Delete => "will be destroyed",
+    }
+}
+
+/// The lines of a plan, painted for stdout.
+pub fn plan_text(plan: &Plan, ui: &Ui) -> Vec<String> {
+    if !plan.has_changes() {
+        return vec![format!(
+            "{} Live state matches {}.",
+            ui.paint(Tone::Good, "No changes."),
+            plan.config.display()
+        )];
+    }
+    let mut lines = vec![
+        "webtier will perform the following actions:".to_string(),
+        String::new(),
+    ];
+    for step in &plan.steps {
+        for change in &step.changes {
+            lines.push(ui.paint(
+                Tone::Bold,
+                &format!("  # {}: {} {}", step.step, change.resource, will_be(change.action)),
+            ));
+            lines.push(format!(
+                "  {} {}",
+                ui.paint(tone(change.action), &change.action.symbol().to_string()),
+                change.resource
+            ));
+            for detail in change.detail.lines() {
+                let t = if detail.starts_with("+++") || detail.starts_with("---") {
+                    Tone::Bold
+                } else if detail.starts_with('+') {
+                    Tone::Good
+                } else if detail.starts_with('-') {
+                    Tone::Bad
+                } else if detail.starts_with("@@") {
+                    Tone::Dim
+                } else {
+                    Tone::Plain
+                };
+                lines.push(format!("      {}", ui.paint(t, detail)));
+            }
+            lines.push(String::new());
+        }
+    }
+    lines.push(summary_line(&plan.summary, ui));
+    lines
+}
+
+pub fn summary_line(s: &Summary, ui: &Ui) -> String {
+    format!(
+        "{} {} to add, {} to change, {} to destroy.",
+        ui.paint(Tone::Bold, "Plan:"),
+        s.add,
+        s.change,
+        s.destroy
+    )
+}

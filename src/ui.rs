@@ -1,0 +1,183 @@
+//! All printing goes through here: human text to stdout, prompts and
+//! progress to stderr, logs (tracing) to stderr. Colors only on a terminal
+//! and without NO_COLOR; progress bars only on a terminal; in JSON mode
+//! stdout carries exactly one JSON document.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use console::Style;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::cli::{GlobalArgs, OutputFormat};
+
+/// Writing to stdout failed because the reader went away (`webtier plan |
+/// head`). Not an error: main exits quietly.
+#[derive(Debug, thiserror::Error)]
+#[error("stdout was closed")]
+pub struct ClosedPipe;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Plain,
+    Good,
+    Warn,
+    Bad,
+    Dim,
+    Bold,
+}
+
+pub struct Ui {
+    format: OutputFormat,
+    quiet: bool,
+    color_out: bool,
+    color_err: bool,
+    stderr_tty: bool,
+    stdin_tty: bool,
+}
+
+impl Ui {
+    pub fn new(args: &GlobalArgs) -> Ui {
+        let no_color = args.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let stdout_tty = io::stdout().is_terminal();
+        let stderr_tty = io::stderr().is_terminal();
+        Ui {
+            format: args.format(),
+            quiet: args.quiet,
+            color_out: stdout_tty && !no_color,
+            color_err: stderr_tty && !no_color,
+            stderr_tty,
+            stdin_tty: io::stdin().is_terminal(),
+        }
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.format == OutputFormat::Json
+    }
+
+    pub fn color_stderr(&self) -> bool {
+        self.color_err
+    }
+
+    pub fn stdin_is_terminal(&self) -> bool {
+        self.stdin_tty
+    }
+
+    fn style(&self, tone: Tone, for_stdout: bool) -> Style {
+        let style = match tone {
+            Tone::Plain => Style::new(),
+            Tone::Good => Style::new().green(),
+            Tone::Warn => Style::new().yellow(),
+            Tone::Bad => Style::new().red(),
+            Tone::Dim => Style::new().dim(),
+            Tone::Bold => Style::new().bold(),
+        };
+        let enabled = if for_stdout {
+            self.color_out
+        } else {
+            self.color_err
+        };
+        style.force_styling(enabled)
+    }
+
+    /// Paints `text` for stdout.
+    pub fn paint(&self, tone: Tone, text: &str) -> String {
+        self.style(tone, true).apply_to(text).to_string()
+    }
+
+    /// A line of the command's result on stdout. Suppressed in JSON mode,
+    /// where the JSON document is the whole result.
+    pub fn out(&self, line: &str) -> anyhow::Result<()> {
+        if self.is_json() {
+            return Ok(());
+        }
+        write_stdout(format_args!("{line}\n"))
+    }
+
+    /// A line of informational text on stdout: suppressed by -q and in JSON
+    /// mode.
+    pub fn info(&self, line: &str) -> anyhow::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
+        self.out(line)
+    }
+
+    /// Text exactly as given on stdout (generated files: completions, man).
+    pub fn raw(&self, text: &str) -> anyhow::Result<()> {
+        write_stdout(format_args!("{text}"))
+    }
+
+    /// The one JSON document of a command.
+    pub fn json<T: Serialize>(&self, doc: &T) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(doc)?;
+        write_stdout(format_args!("{text}\n"))
+    }
+
+    /// An error on stderr, one line (plus optional detail lines after it).
+    pub fn error(&self, message: &str) {
+        let label = self.style(Tone::Bad, false).bold().apply_to("error:");
+        eprintln!("{label} {message}");
+    }
+
+    /// Paints `text` for stderr.
+    pub fn paint_err(&self, tone: Tone, text: &str) -> String {
+        self.style(tone, false).apply_to(text).to_string()
+    }
+
+    /// Asks on the terminal; only the exact answer `yes` approves.
+    /// Callers check `stdin_is_terminal` first: this never runs without one.
+    pub fn confirm(&self, question: &str) -> anyhow::Result<bool> {
+        let bold = self.style(Tone::Bold, false);
+        eprint!(
+            "{}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ",
+            bold.apply_to(question)
+        );
+        io::stderr().flush()?;
+        let mut answer = String::new();
+        io::stdin().lock().read_line(&mut answer)?;
+        eprintln!();
+        Ok(answer.trim() == "yes")
+    }
+
+    /// Progress for one unit of work: a spinner on a terminal (stderr),
+    /// nothing otherwise. The outcome is reported with `done`.
+    pub fn progress(&self, message: &str) -> Progress {
+        let bar = (self.stderr_tty && !self.quiet && !self.is_json()).then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} {elapsed:.dim}")
+                    .expect("static template"),
+            );
+            bar.set_message(message.to_string());
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        if bar.is_none() {
+            tracing::info!("{message}");
+        }
+        Progress { bar }
+    }
+}
+
+pub struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    pub fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn write_stdout(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_fmt(args).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(ClosedPipe.into()),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot write to stdout")),
+    }
+}
