@@ -22,9 +22,11 @@ pub fn check(global: &GlobalArgs, ui: &Ui) -> Result<u8> {
                 }))?;
             }
             ui.info(&format!(
-                "{} {file}: {} site(s), {names} name(s)",
-                ui.paint(Tone::Good, "Configuration is valid."),
-                config.sites.len()
+                "{file}: {} ({} {}, {names} {})",
+                ui.paint(Tone::Good, "configuration is valid"),
+                config.sites.len(),
+                plural(config.sites.len(), "site", "sites"),
+                plural(names, "name", "names"),
             ))?;
             Ok(exit::SUCCESS)
         }
@@ -60,4 +62,8 @@ pub fn show(global: &GlobalArgs, ui: &Ui) -> Result<u8> {
         ))?;
     }
     Ok(exit::SUCCESS)
+}
+
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
 }

@@ -104,15 +104,15 @@ pub fn describe_serde_error(path: &KeyPath, message: &str) -> String {
         let (field, expected) = split_ticked(rest);
         if field == "client_secret" {
             return format!(
-                "unknown key \"client_secret\" in {section} — secrets never go in webtier.toml: \
+                "unknown key \"client_secret\" {section} — secrets never go in webtier.toml: \
                  put it in a file (mode 0600) and set client_secret_file"
             );
         }
         return match suggest(&field, &expected) {
-            Some(s) => format!("unknown key \"{field}\" in {section} — did you mean \"{s}\"?"),
-            None if expected.is_empty() => format!("unknown key \"{field}\" in {section}"),
+            Some(s) => format!("unknown key \"{field}\" {section} — did you mean \"{s}\"?"),
+            None if expected.is_empty() => format!("unknown key \"{field}\" {section}"),
             None => format!(
-                "unknown key \"{field}\" in {section} — expected one of {}",
+                "unknown key \"{field}\" {section} — expected one of {}",
                 quote_list(&expected)
             ),
         };
@@ -122,21 +122,21 @@ pub fn describe_serde_error(path: &KeyPath, message: &str) -> String {
         let name = key.unwrap_or("value");
         return match suggest(&value, &expected) {
             Some(s) => format!(
-                "invalid value \"{value}\" for {name} in {section} — did you mean \"{s}\"?"
+                "invalid value \"{value}\" for {name} {section} — did you mean \"{s}\"?"
             ),
             None => format!(
-                "invalid value \"{value}\" for {name} in {section} — expected one of {}",
+                "invalid value \"{value}\" for {name} {section} — expected one of {}",
                 quote_list(&expected)
             ),
         };
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
         let field = rest.split('`').next().unwrap_or_default();
-        return format!("missing key \"{field}\" in {section} — add {field} = ...");
+        return format!("missing key \"{field}\" {section} — add {field} = ...");
     }
     if let Some(rest) = message.strip_prefix("duplicate field `") {
         let field = rest.split('`').next().unwrap_or_default();
-        return format!("key \"{field}\" appears twice in {section} — keep one");
+        return format!("key \"{field}\" appears twice {section} — keep one");
     }
     if let Some(rest) = message.strip_prefix("invalid type: ") {
         let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "another type"));
@@ -145,20 +145,20 @@ pub fn describe_serde_error(path: &KeyPath, message: &str) -> String {
         }
         let name = key.map_or(String::from("value"), |k| format!("\"{k}\""));
         return format!(
-            "wrong type for {name} in {section}: expected {}, found {}",
+            "wrong type for {name} {section}: expected {}, found {}",
             plain_type(expected),
             plain_type(found)
         );
     }
     if key.is_some() {
-        format!("{message} (in {section})")
+        format!("{message} ({section})")
     } else {
         message
     }
 }
 
 /// The TOML table a key path points into, as the user wrote it:
-/// `[[site]]`, `[site.auth]`, `[acme]`, or "the top level".
+/// "in [[site]]", "in [site.auth]", "in [acme]", or "at the top level".
 fn section_name(path: &KeyPath) -> String {
     let segments: Vec<&Segment> = path.iter().collect();
     // The last segment is the key itself; the table is everything before.
@@ -179,13 +179,13 @@ fn section_name(path: &KeyPath) -> String {
         }
     }
     if keys.is_empty() {
-        return "the top level".to_string();
+        return "at the top level".to_string();
     }
     let joined = keys.join(".");
     if array {
-        format!("[[{joined}]]")
+        format!("in [[{joined}]]")
     } else {
-        format!("[{joined}]")
+        format!("in [{joined}]")
     }
 }
 

@@ -47,7 +47,10 @@ pub fn parse(file: &str, source: &str, path: &Path) -> Result<Config, Invalid> {
         problems,
     };
     let deserializer = toml::Deserializer::parse(source).map_err(|e| {
-        let message = e.message().trim_end().replace('\n', "; ");
+        let message = match e.message().trim_end() {
+            "duplicate key" => "duplicate key — each key may appear once per table".to_string(),
+            other => other.replace('\n', "; "),
+        };
         invalid(vec![Diagnostic::at(
             file,
             source,

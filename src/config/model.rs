@@ -41,6 +41,7 @@ pub struct Aws {
 pub struct Target {
     /// `self` or EC2 instance ids.
     pub instances: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
     pub ipv6: bool,
     pub ingress_cidrs: Vec<IpNet>,

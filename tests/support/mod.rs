@@ -1,0 +1,87 @@
+//! Real services for integration tests: each starts on a free loopback
+//! port, is waited for until it accepts connections, and is stopped when
+//! dropped. A missing service binary fails the test with the command that
+//! installs it; nothing passes silently.
+
+// Each test crate uses a different part of this module.
+#![allow(dead_code)]
+
+pub mod services;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The repository root.
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `webtier` with an environment free of the caller's settings.
+pub fn webtier() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_webtier"));
+    for var in ["WEBTIER_CONFIG", "NO_COLOR", "RUST_LOG"] {
+        cmd.env_remove(var);
+    }
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// Runs `webtier ARGS` in `dir` and returns its output.
+pub fn run(dir: &Path, args: &[&str]) -> Output {
+    webtier()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("webtier runs")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The exit code, with the output in the panic message when it differs.
+#[track_caller]
+pub fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "exit status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        stdout(out),
+        stderr(out)
+    );
+}
+
+/// A program on PATH (or in the usual sbin directories), or a panic that
+/// says how to install it.
+pub fn require_bin(name: &str, install: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("{name} is not installed; it is needed by this test. Install it with: {install} (scripts/test.sh does this)")
+        })
+}
+
+/// A program from the test virtualenv (`.venv`, or `WEBTIER_TEST_VENV`).
+pub fn require_venv_bin(name: &str) -> PathBuf {
+    let venv = std::env::var_os("WEBTIER_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv"));
+    let bin = venv.join("bin").join(name);
+    if bin.is_file() {
+        return bin;
+    }
+    panic!(
+        "{} not found; it is needed by this test. Create the test virtualenv with: \
+         python3 -m venv .venv && .venv/bin/pip install -r tests/apps/requirements.txt \
+         (scripts/test.sh does this)",
+        bin.display()
+    )
+}

@@ -1,0 +1,384 @@
+//! moto_server (AWS), pebble (ACME), nginx and a FastAPI app under uvicorn.
+
+use std::fs;
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use super::{repo, require_bin, require_venv_bin};
+
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// A child process that is killed when dropped; its output goes to a log
+/// file that is shown when it fails to start.
+pub struct Process {
+    name: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Process {
+    pub fn spawn(name: &str, cmd: &mut Command, dir: &Path) -> Process {
+        let log = dir.join(format!("{name}.log"));
+        let file = fs::File::create(&log).expect("log file");
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Process {
+            name: name.to_string(),
+            child,
+            log,
+        }
+    }
+
+    /// Waits until `port` on 127.0.0.1 accepts connections.
+    pub fn wait_for_port(&mut self, port: u16) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "{} exited ({status}) before listening on port {port}:\n{}",
+                    self.name,
+                    self.log_text()
+                );
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "{} did not listen on port {port} within {START_TIMEOUT:?}:\n{}",
+                    self.name,
+                    self.log_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tempdir() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("webtier-test-")
+        .tempdir()
+        .expect("temporary directory")
+}
+
+// ---------------------------------------------------------------- moto
+
+/// moto_server: the AWS APIs (EC2, Route 53, ACM) on loopback.
+pub struct Moto {
+    pub port: u16,
+    process: Process,
+    dir: TempDir,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let bin = require_venv_bin("moto_server");
+        let dir = tempdir();
+        let port = free_port();
+        let mut process = Process::spawn(
+            "moto_server",
+            Command::new(bin)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording"))
+                .current_dir(dir.path()),
+            dir.path(),
+        );
+        process.wait_for_port(port);
+        Moto { port, process, dir }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The environment that points the AWS SDK (in webtier or a test) at
+    /// this server and nowhere else: dummy keys, no config files, no IMDS.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_CONFIG_FILE", "/dev/null".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+
+    /// An SDK configuration for this server, built explicitly (no process
+    /// environment is read, so a test can never reach real AWS).
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        let endpoint = self.endpoint();
+        assert!(endpoint.starts_with("http://127.0.0.1:"), "not loopback: {endpoint}");
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+                "test", "test", None, None, "webtier-tests",
+            ))
+            .load()
+            .await
+    }
+}
+
+// ---------------------------------------------------------------- pebble
+
+#[derive(Debug, Clone, Copy)]
+pub struct PebbleOptions {
+    /// Percentage of good nonces rejected as badNonce (pebble's own
+    /// default is 5; tests default to 0 for determinism).
+    pub nonce_reject_percent: u8,
+    /// Skip challenge validation (only for tests not about validation).
+    pub always_valid: bool,
+}
+
+impl Default for PebbleOptions {
+    fn default() -> Self {
+        PebbleOptions {
+            nonce_reject_percent: 0,
+            always_valid: false,
+        }
+    }
+}
+
+/// pebble, the ACME test CA, with pebble-challtestsrv as its DNS server
+/// (every name resolves to 127.0.0.1; DNS-01 TXT records are set through
+/// its management API).
+pub struct Pebble {
+    /// The ACME server's HTTPS port.
+    pub port: u16,
+    /// The port pebble connects to on 127.0.0.1 for HTTP-01 validation.
+    pub http01_port: u16,
+    /// pebble-challtestsrv's management API.
+    pub challtestsrv_port: u16,
+    /// The CA that signed pebble's own HTTPS certificate: the extra trust
+    /// root an ACME client needs.
+    pub ca_pem: PathBuf,
+    pebble: Process,
+    challtestsrv: Process,
+    dir: TempDir,
+}
+
+impl Pebble {
+    pub fn start() -> Pebble {
+        Pebble::start_with(PebbleOptions::default())
+    }
+
+    pub fn start_with(options: PebbleOptions) -> Pebble {
+        let install = "apt-get install -y pebble";
+        let pebble_bin = require_bin("pebble", install);
+        let challtestsrv_bin = require_bin("pebble-challtestsrv", install);
+        let dir = tempdir();
+        let (ca_pem, cert, key) = mint_listener_certs(dir.path());
+
+        let dns_port = free_port();
+        let challtestsrv_port = free_port();
+        let mut challtestsrv = Process::spawn(
+            "pebble-challtestsrv",
+            Command::new(challtestsrv_bin).args([
+                "-defaultIPv4",
+                "127.0.0.1",
+                "-defaultIPv6",
+                "",
+                "-dns01",
+                &format!("127.0.0.1:{dns_port}"),
+                "-management",
+                &format!("127.0.0.1:{challtestsrv_port}"),
+                "-http01",
+                "",
+                "-https01",
+                "",
+                "-tlsalpn01",
+                "",
+            ]),
+            dir.path(),
+        );
+        challtestsrv.wait_for_port(challtestsrv_port);
+
+        let port = free_port();
+        let http01_port = free_port();
+        let config = serde_json::json!({
+            "pebble": {
+                "listenAddress": format!("127.0.0.1:{port}"),
+                "managementListenAddress": format!("127.0.0.1:{}", free_port()),
+                "certificate": cert,
+                "privateKey": key,
+                "httpPort": http01_port,
+                "tlsPort": free_port(),
+                "ocspResponderURL": "",
+                "externalAccountBindingRequired": false,
+            }
+        });
+        let config_path = dir.path().join("pebble-config.json");
+        fs::write(&config_path, config.to_string()).expect("pebble config");
+        let mut pebble = Process::spawn(
+            "pebble",
+            Command::new(pebble_bin)
+                .arg("-config")
+                .arg(&config_path)
+                .arg("-dnsserver")
+                .arg(format!("127.0.0.1:{dns_port}"))
+                .env("PEBBLE_VA_NOSLEEP", "1")
+                .env(
+                    "PEBBLE_WFE_NONCEREJECT",
+                    options.nonce_reject_percent.to_string(),
+                )
+                .env(
+                    "PEBBLE_VA_ALWAYS_VALID",
+                    if options.always_valid { "1" } else { "0" },
+                )
+                .current_dir(dir.path()),
+            dir.path(),
+        );
+        pebble.wait_for_port(port);
+        Pebble {
+            port,
+            http01_port,
+            challtestsrv_port,
+            ca_pem,
+            pebble,
+            challtestsrv,
+            dir,
+        }
+    }
+
+    pub fn directory_url(&self) -> String {
+        format!("https://127.0.0.1:{}/dir", self.port)
+    }
+}
+
+/// A throw-away CA and a certificate for localhost/127.0.0.1 signed by it,
+/// for pebble's own HTTPS listener (the package ships none).
+fn mint_listener_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+
+    let ca_key = KeyPair::generate().expect("CA key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "webtier test CA for pebble");
+    let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
+    let issuer = Issuer::new(ca_params, ca_key);
+
+    let key = KeyPair::generate().expect("server key");
+    let params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .expect("server params");
+    let cert = params.signed_by(&key, &issuer).expect("server certificate");
+
+    let paths = (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"));
+    fs::write(&paths.0, ca_cert.pem()).unwrap();
+    fs::write(&paths.1, cert.pem()).unwrap();
+    fs::write(&paths.2, key.serialize_pem()).unwrap();
+    fs::set_permissions(&paths.2, fs::Permissions::from_mode(0o600)).unwrap();
+    paths
+}
+
+// ---------------------------------------------------------------- nginx
+
+/// nginx in the foreground with a configuration of the test's own.
+pub struct Nginx {
+    pub port: u16,
+    pub dir: TempDir,
+    process: Process,
+}
+
+impl Nginx {
+    /// Starts nginx with one `server` whose body (directives after
+    /// `listen`) is `server_body`.
+    pub fn start(server_body: &str) -> Nginx {
+        let bin = require_bin("nginx", "apt-get install -y nginx");
+        let dir = tempdir();
+        // Worker processes may run as an unprivileged user.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let d = dir.path().display();
+        let port = free_port();
+        let conf = format!(
+            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+             events {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  \
+             proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  \
+             scgi_temp_path {d}/scgi;\n  default_type application/octet-stream;\n  \
+             server {{\n    listen 127.0.0.1:{port};\n    {server_body}\n  }}\n}}\n"
+        );
+        let conf_path = dir.path().join("nginx.conf");
+        fs::write(&conf_path, conf).unwrap();
+        let mut process = Process::spawn(
+            "nginx",
+            Command::new(bin)
+                .arg("-p")
+                .arg(dir.path())
+                .arg("-c")
+                .arg(&conf_path),
+            dir.path(),
+        );
+        process.wait_for_port(port);
+        Nginx { port, dir, process }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+// ---------------------------------------------------------------- uvicorn
+
+/// The FastAPI test app (tests/apps/app.py) under uvicorn.
+pub struct Uvicorn {
+    pub port: u16,
+    process: Process,
+    dir: TempDir,
+}
+
+impl Uvicorn {
+    /// Starts the app; it reports `name` in its responses.
+    pub fn start(name: &str) -> Uvicorn {
+        let bin = require_venv_bin("uvicorn");
+        let dir = tempdir();
+        let port = free_port();
+        let mut process = Process::spawn(
+            "uvicorn",
+            Command::new(bin)
+                .args(["app:app", "--host", "127.0.0.1", "--port", &port.to_string()])
+                .arg("--app-dir")
+                .arg(repo().join("tests/apps"))
+                .arg("--no-access-log")
+                .env("WEBTIER_TEST_APP_NAME", name),
+            dir.path(),
+        );
+        process.wait_for_port(port);
+        Uvicorn { port, process, dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
