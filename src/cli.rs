@@ -14,8 +14,8 @@ use crate::steps::StepName;
     version,
     about = "Take an application on AWS EC2 to a secure public HTTPS site and keep it there",
     long_about = "Take an application on AWS EC2 to a secure public HTTPS site and keep it there.\n\n\
-        Every step (firewall, dns, cert, proxy-config, proxy) is an idempotent plan/apply \
-        driven by one file, webtier.toml.",
+        Every step is an idempotent plan/apply driven by one file, webtier.toml: \
+        `webtier plan` shows what would change, `webtier apply` changes it.",
     after_help = "Exit codes: 0 success or no changes, 1 error, 2 changes present (plan --detailed-exitcode), \
         3 configuration invalid, 4 saved plan is stale.",
     propagate_version = true
@@ -48,7 +48,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, conflicts_with = "output")]
     pub json: bool,
 
-    /// Print only errors
+    /// Print only results and errors: no progress or informational lines
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 

@@ -17,7 +17,8 @@ pub fn atomic_write(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
+    fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create directory {}", dir.display()))?;
     let existing = match fs::metadata(path) {
         Ok(meta) => Some(meta),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -32,7 +33,12 @@ pub fn atomic_write(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
     let mode = existing.as_ref().map_or(new_mode, |m| m.mode() & 0o7777);
     tmp.as_file()
         .set_permissions(Permissions::from_mode(mode))
-        .with_context(|| format!("cannot set permissions on a temporary file in {}", dir.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot set permissions on a temporary file in {}",
+                dir.display()
+            )
+        })?;
     if let Some(meta) = &existing {
         // Keeping the owner needs privileges we may not have; the mode is
         // what matters for access, so a refusal here is not an error.
@@ -72,7 +78,10 @@ mod tests {
         atomic_write(&path, b"new", 0o644).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"new");
         assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("file.toml")]);
     }
 }

@@ -28,7 +28,11 @@ fn main() -> ExitCode {
             let _ = e.print();
             // Usage errors exit 1, never 2: with --detailed-exitcode, 2
             // means "the plan has changes".
-            return exit::code(if e.use_stderr() { exit::ERROR } else { exit::SUCCESS });
+            return exit::code(if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::SUCCESS
+            });
         }
     };
     let ui = Ui::new(&cli.global);

@@ -57,7 +57,11 @@ async fn instant_acme_creates_an_account_on_pebble() {
         )
         .await
         .expect("account created on pebble over verified HTTPS");
-    assert!(account.id().starts_with(&format!("https://127.0.0.1:{}/", pebble.port)));
+    assert!(
+        account
+            .id()
+            .starts_with(&format!("https://127.0.0.1:{}/", pebble.port))
+    );
 
     // The stored credentials restore the same account.
     let json = serde_json::to_string(&credentials).unwrap();
@@ -93,7 +97,11 @@ async fn acme_client_refuses_pebble_without_its_ca() {
 async fn nginx_serves_a_static_file() {
     let nginx = Nginx::start("root html;");
     std::fs::create_dir_all(nginx.dir.path().join("html")).unwrap();
-    std::fs::write(nginx.dir.path().join("html/hello.txt"), "hello from nginx\n").unwrap();
+    std::fs::write(
+        nginx.dir.path().join("html/hello.txt"),
+        "hello from nginx\n",
+    )
+    .unwrap();
     let response = reqwest::get(nginx.url("/hello.txt")).await.expect("GET");
     assert_eq!(response.status(), 200);
     assert!(

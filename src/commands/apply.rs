@@ -55,7 +55,10 @@ fn apply_fresh(global: &GlobalArgs, names: &[StepName], ui: &Ui) -> Result<u8> {
     let config = crate::config::load(&global.config)?;
     let steps = steps::build(&config, names)?;
     let rt = super::runtime()?;
-    let plan = Plan::new(config.source.clone(), rt.block_on(engine::plan_steps(&steps, ui))?);
+    let plan = Plan::new(
+        config.source.clone(),
+        rt.block_on(engine::plan_steps(&steps, ui))?,
+    );
     if !ui.is_json() {
         for line in render::plan_text(&plan, ui) {
             ui.out(&line)?;
@@ -96,15 +99,29 @@ fn apply_saved(path: &std::path::Path, ui: &Ui) -> Result<u8> {
         }
     }
     let mut applied = Vec::new();
-    rt.block_on(engine::apply_plans(&steps, &saved_plan.steps, ui, &mut applied))?;
+    rt.block_on(engine::apply_plans(
+        &steps,
+        &saved_plan.steps,
+        ui,
+        &mut applied,
+    ))?;
     report(ui, &saved_plan, &applied)
 }
 
 fn report(ui: &Ui, plan: &Plan, applied: &[Applied]) -> Result<u8> {
     let summary = Summary {
-        add: applied.iter().filter(|a| a.action == crate::plan::Action::Create).count(),
-        change: applied.iter().filter(|a| a.action == crate::plan::Action::Update).count(),
-        destroy: applied.iter().filter(|a| a.action == crate::plan::Action::Delete).count(),
+        add: applied
+            .iter()
+            .filter(|a| a.action == crate::plan::Action::Create)
+            .count(),
+        change: applied
+            .iter()
+            .filter(|a| a.action == crate::plan::Action::Update)
+            .count(),
+        destroy: applied
+            .iter()
+            .filter(|a| a.action == crate::plan::Action::Delete)
+            .count(),
     };
     if ui.is_json() {
         ui.json(&json!({

@@ -35,7 +35,9 @@ impl Diagnostic {
         };
         let start = span.start.min(source.len());
         let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
+        let line_end = source[start..]
+            .find('\n')
+            .map_or(source.len(), |i| start + i);
         let line_no = source[..start].matches('\n').count() + 1;
         let text = source[line_start..line_end].trim_end_matches('\r');
         let column = source[line_start..start].chars().count() + 1;
@@ -121,9 +123,9 @@ pub fn describe_serde_error(path: &KeyPath, message: &str) -> String {
         let (value, expected) = split_ticked(rest);
         let name = key.unwrap_or("value");
         return match suggest(&value, &expected) {
-            Some(s) => format!(
-                "invalid value \"{value}\" for {name} {section} — did you mean \"{s}\"?"
-            ),
+            Some(s) => {
+                format!("invalid value \"{value}\" for {name} {section} — did you mean \"{s}\"?")
+            }
             None => format!(
                 "invalid value \"{value}\" for {name} {section} — expected one of {}",
                 quote_list(&expected)
@@ -139,7 +141,9 @@ pub fn describe_serde_error(path: &KeyPath, message: &str) -> String {
         return format!("key \"{field}\" appears twice {section} — keep one");
     }
     if let Some(rest) = message.strip_prefix("invalid type: ") {
-        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "another type"));
+        let (found, expected) = rest
+            .split_once(", expected ")
+            .unwrap_or((rest, "another type"));
         if key == Some("site") && expected.contains("sequence") {
             return "site must be an array of tables: write [[site]], not [site]".to_string();
         }
@@ -260,7 +264,11 @@ mod tests {
 
     #[test]
     fn suggestions_only_for_near_misses() {
-        let expected = vec!["domain".to_string(), "aliases".to_string(), "tls".to_string()];
+        let expected = vec![
+            "domain".to_string(),
+            "aliases".to_string(),
+            "tls".to_string(),
+        ];
         assert_eq!(suggest("domian", &expected).as_deref(), Some("domain"));
         assert_eq!(suggest("alias", &expected).as_deref(), Some("aliases"));
         assert_eq!(suggest("tsl", &expected).as_deref(), Some("tls"));

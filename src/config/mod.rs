@@ -60,7 +60,12 @@ pub fn parse(file: &str, source: &str, path: &Path) -> Result<Config, Invalid> {
     })?;
     let raw: raw::RawConfig = serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let message = diagnostic::describe_serde_error(e.path(), e.inner().message());
-        invalid(vec![Diagnostic::at(file, source, e.inner().span(), message)])
+        invalid(vec![Diagnostic::at(
+            file,
+            source,
+            e.inner().span(),
+            message,
+        )])
     })?;
     validate::resolve(raw, file, source, path).map_err(invalid)
 }
@@ -84,27 +89,37 @@ mod tests {
         assert_eq!(cfg.acme.directory, LETSENCRYPT);
         assert_eq!(cfg.proxy.http_port, 80);
         assert_eq!(cfg.proxy.config_file, Path::new("/etc/webtier/proxy.toml"));
-        assert_eq!(cfg.proxy.challenge_dir, Path::new("/var/lib/webtier/acme-challenge"));
+        assert_eq!(
+            cfg.proxy.challenge_dir,
+            Path::new("/var/lib/webtier/acme-challenge")
+        );
         assert_eq!(cfg.sites[0].tls, Tls::Acme);
         assert!(cfg.target.is_none());
     }
 
     #[test]
     fn relative_paths_resolve_against_the_config_directory() {
-        let text = format!("state_dir = \"state\"\n[proxy]\nconfig_file = \"out/proxy.toml\"\n{MINIMAL}");
+        let text =
+            format!("state_dir = \"state\"\n[proxy]\nconfig_file = \"out/proxy.toml\"\n{MINIMAL}");
         let cfg = parse("w.toml", &text, Path::new("/srv/site/webtier.toml")).unwrap();
         assert_eq!(cfg.state_dir, Path::new("/srv/site/state"));
         assert_eq!(cfg.proxy.config_file, Path::new("/srv/site/out/proxy.toml"));
-        assert_eq!(cfg.proxy.challenge_dir, Path::new("/srv/site/state/acme-challenge"));
+        assert_eq!(
+            cfg.proxy.challenge_dir,
+            Path::new("/srv/site/state/acme-challenge")
+        );
     }
 
     #[test]
     fn unknown_key_in_nested_table_names_the_table() {
-        let text = format!("{MINIMAL}[site.auth]\nissuer = \"https://x.example\"\nclientid = \"a\"\n");
+        let text =
+            format!("{MINIMAL}[site.auth]\nissuer = \"https://x.example\"\nclientid = \"a\"\n");
         let errs = errors(&text);
         assert_eq!(errs.len(), 1, "{errs:?}");
         assert!(
-            errs[0].starts_with("w.toml:6:1: unknown key \"clientid\" in [site.auth] — did you mean \"client_id\"?"),
+            errs[0].starts_with(
+                "w.toml:6:1: unknown key \"clientid\" in [site.auth] — did you mean \"client_id\"?"
+            ),
             "{errs:?}"
         );
     }

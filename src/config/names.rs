@@ -40,7 +40,12 @@ pub fn dns_name(input: &str) -> Result<String, String> {
             "misplaced wildcard in \"{input}\" — a wildcard must be the whole leftmost label, like *.example.com"
         ));
     }
-    let ascii = if rest.is_ascii() && !rest.to_ascii_lowercase().split('.').any(|l| l.starts_with("xn--")) {
+    let ascii = if rest.is_ascii()
+        && !rest
+            .to_ascii_lowercase()
+            .split('.')
+            .any(|l| l.starts_with("xn--"))
+    {
         rest.to_ascii_lowercase()
     } else {
         idna::domain_to_ascii_strict(rest).map_err(|_| {
@@ -48,7 +53,11 @@ pub fn dns_name(input: &str) -> Result<String, String> {
         })?
     };
     check_ldh(input, &ascii)?;
-    Ok(if wildcard { format!("*.{ascii}") } else { ascii })
+    Ok(if wildcard {
+        format!("*.{ascii}")
+    } else {
+        ascii
+    })
 }
 
 fn check_ldh(input: &str, ascii: &str) -> Result<(), String> {
@@ -66,7 +75,9 @@ fn check_ldh(input: &str, ascii: &str) -> Result<(), String> {
     }
     for label in &labels {
         if label.is_empty() {
-            return Err(format!("domain name \"{input}\" has an empty label (\"..\")"));
+            return Err(format!(
+                "domain name \"{input}\" has an empty label (\"..\")"
+            ));
         }
         if label.len() > 63 {
             return Err(format!(
@@ -88,8 +99,13 @@ fn check_ldh(input: &str, ascii: &str) -> Result<(), String> {
             ));
         }
     }
-    if labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit())) {
-        return Err(format!("domain name \"{input}\" has an all-numeric top-level label"));
+    if labels
+        .last()
+        .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(format!(
+            "domain name \"{input}\" has an all-numeric top-level label"
+        ));
     }
     Ok(())
 }
@@ -158,7 +174,9 @@ pub fn upstream(input: &str) -> Result<Upstream, String> {
                 && !l.ends_with('-')
         });
     if !host_ok {
-        return Err(format!("upstream \"{input}\" has an invalid host \"{host}\""));
+        return Err(format!(
+            "upstream \"{input}\" has an invalid host \"{host}\""
+        ));
     }
     Ok(Upstream {
         tls,
@@ -186,9 +204,9 @@ pub fn email(input: &str) -> Result<(), String> {
 /// An e-mail allow-list entry: an address, or `*@domain` for a whole domain.
 pub fn email_pattern(input: &str) -> Result<(), String> {
     match input.strip_prefix("*@") {
-        Some(domain) => dns_name(domain)
-            .map(|_| ())
-            .map_err(|_| format!("\"{input}\" is not a valid pattern — use alice@example.com or *@example.com")),
+        Some(domain) => dns_name(domain).map(|_| ()).map_err(|_| {
+            format!("\"{input}\" is not a valid pattern — use alice@example.com or *@example.com")
+        }),
         None => email(input).map_err(|_| {
             format!("\"{input}\" is not a valid pattern — use alice@example.com or *@example.com")
         }),
@@ -203,7 +221,9 @@ pub fn instance(input: &str) -> Result<(), String> {
     match input.strip_prefix("i-") {
         Some(hex)
             if (hex.len() == 8 || hex.len() == 17)
-                && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) =>
+                && hex
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) =>
         {
             Ok(())
         }
@@ -221,7 +241,10 @@ mod tests {
     fn dns_names_are_normalized() {
         assert_eq!(dns_name("Example.COM").unwrap(), "example.com");
         assert_eq!(dns_name("bücher.example").unwrap(), "xn--bcher-kva.example");
-        assert_eq!(dns_name("xn--bcher-kva.example").unwrap(), "xn--bcher-kva.example");
+        assert_eq!(
+            dns_name("xn--bcher-kva.example").unwrap(),
+            "xn--bcher-kva.example"
+        );
         assert_eq!(dns_name("*.example.com").unwrap(), "*.example.com");
     }
 
@@ -255,8 +278,14 @@ mod tests {
     fn upstreams() {
         let u = upstream("127.0.0.1:8000").unwrap();
         assert_eq!(u.to_string(), "http://127.0.0.1:8000");
-        assert_eq!(upstream("https://App.internal:8443/").unwrap().to_string(), "https://app.internal:8443");
-        assert_eq!(upstream("[::1]:9000").unwrap().to_string(), "http://[::1]:9000");
+        assert_eq!(
+            upstream("https://App.internal:8443/").unwrap().to_string(),
+            "https://app.internal:8443"
+        );
+        assert_eq!(
+            upstream("[::1]:9000").unwrap().to_string(),
+            "http://[::1]:9000"
+        );
         for (bad, why) in [
             ("127.0.0.1", "needs a port"),
             ("127.0.0.1:0", "invalid port"),

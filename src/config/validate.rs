@@ -133,12 +133,15 @@ pub fn resolve(
 }
 
 fn resolve_aws(c: &mut Checker<'_>, raw: Option<RawAws>) -> Aws {
-    let Some(raw) = raw else { return Aws::default() };
+    let Some(raw) = raw else {
+        return Aws::default();
+    };
     if let Some(region) = &raw.region {
         let r = region.get_ref();
         let plausible = r.contains('-')
             && r.ends_with(|ch: char| ch.is_ascii_digit())
-            && r.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
+            && r.chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
         if !plausible {
             c.problem(
                 region.span(),
@@ -232,7 +235,9 @@ fn resolve_acme(c: &mut Checker<'_>, raw: Option<RawAcme>) -> Acme {
             url if url.starts_with("http://") => {
                 c.problem(
                     d.span(),
-                    format!("directory \"{url}\" is plain HTTP — ACME servers are reached over https://"),
+                    format!(
+                        "directory \"{url}\" is plain HTTP — ACME servers are reached over https://"
+                    ),
                 );
                 url.to_string()
             }
@@ -302,7 +307,10 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
     let mut sites = Vec::with_capacity(raw.len());
     for site in raw {
         let mut names_of_site = Vec::new();
-        for (i, name) in std::iter::once(&site.domain).chain(&site.aliases).enumerate() {
+        for (i, name) in std::iter::once(&site.domain)
+            .chain(&site.aliases)
+            .enumerate()
+        {
             let key = if i == 0 { "domain" } else { "alias" };
             let normalized = match names::dns_name(name.get_ref()) {
                 Ok(n) => n,
@@ -311,7 +319,10 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
                     continue;
                 }
             };
-            if normalized.starts_with("*.") && site.tls == Tls::Acme && challenge != Challenge::Dns01 {
+            if normalized.starts_with("*.")
+                && site.tls == Tls::Acme
+                && challenge != Challenge::Dns01
+            {
                 c.problem(
                     name.span(),
                     format!(

@@ -51,12 +51,13 @@ impl<S: Step> AnyStep for S {
 
     fn apply<'a>(&'a self, change: &'a Change) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let op: S::Operation = serde_json::from_value(change.operation.clone()).with_context(|| {
-                format!(
-                    "{}: the plan holds an operation this webtier cannot read",
-                    Step::name(self)
-                )
-            })?;
+            let op: S::Operation =
+                serde_json::from_value(change.operation.clone()).with_context(|| {
+                    format!(
+                        "{}: the plan holds an operation this webtier cannot read",
+                        Step::name(self)
+                    )
+                })?;
             Step::apply(self, &op).await
         })
     }

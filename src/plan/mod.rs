@@ -66,7 +66,8 @@ pub trait Step: Send + Sync {
     fn diff(&self, observed: &Self::Observed) -> Vec<Planned<Self::Operation>>;
 
     /// Performs one change. Idempotent: "already done" counts as success.
-    fn apply(&self, operation: &Self::Operation) -> impl Future<Output = anyhow::Result<()>> + Send;
+    fn apply(&self, operation: &Self::Operation)
+    -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
 /// A change in a plan, with its operation in serialized form.

@@ -36,7 +36,12 @@ pub fn plan_text(plan: &Plan, ui: &Ui) -> Vec<String> {
         for change in &step.changes {
             lines.push(ui.paint(
                 Tone::Bold,
-                &format!("  # {}: {} {}", step.step, change.resource, will_be(change.action)),
+                &format!(
+                    "  # {}: {} {}",
+                    step.step,
+                    change.resource,
+                    will_be(change.action)
+                ),
             ));
             lines.push(format!(
                 "  {} {}",

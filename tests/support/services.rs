@@ -138,12 +138,19 @@ impl Moto {
     /// environment is read, so a test can never reach real AWS).
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         let endpoint = self.endpoint();
-        assert!(endpoint.starts_with("http://127.0.0.1:"), "not loopback: {endpoint}");
+        assert!(
+            endpoint.starts_with("http://127.0.0.1:"),
+            "not loopback: {endpoint}"
+        );
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(endpoint)
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-                "test", "test", None, None, "webtier-tests",
+                "test",
+                "test",
+                None,
+                None,
+                "webtier-tests",
             ))
             .load()
             .await
@@ -152,22 +159,13 @@ impl Moto {
 
 // ---------------------------------------------------------------- pebble
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct PebbleOptions {
     /// Percentage of good nonces rejected as badNonce (pebble's own
     /// default is 5; tests default to 0 for determinism).
     pub nonce_reject_percent: u8,
     /// Skip challenge validation (only for tests not about validation).
     pub always_valid: bool,
-}
-
-impl Default for PebbleOptions {
-    fn default() -> Self {
-        PebbleOptions {
-            nonce_reject_percent: 0,
-            always_valid: false,
-        }
-    }
 }
 
 /// pebble, the ACME test CA, with pebble-challtestsrv as its DNS server
@@ -295,7 +293,11 @@ fn mint_listener_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         .expect("server params");
     let cert = params.signed_by(&key, &issuer).expect("server certificate");
 
-    let paths = (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"));
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
     fs::write(&paths.0, ca_cert.pem()).unwrap();
     fs::write(&paths.1, cert.pem()).unwrap();
     fs::write(&paths.2, key.serialize_pem()).unwrap();
@@ -367,7 +369,13 @@ impl Uvicorn {
         let mut process = Process::spawn(
             "uvicorn",
             Command::new(bin)
-                .args(["app:app", "--host", "127.0.0.1", "--port", &port.to_string()])
+                .args([
+                    "app:app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    &port.to_string(),
+                ])
                 .arg("--app-dir")
                 .arg(repo().join("tests/apps"))
                 .arg("--no-access-log")

@@ -1,0 +1,128 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_webtier_global_optspecs
+    string join \n config= output= json q/quiet v/verbose no-color y/yes h/help V/version
+end
+
+function __fish_webtier_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_webtier_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_webtier_using_subcommand
+    set -l cmd (__fish_webtier_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c webtier -n "__fish_webtier_needs_command" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_needs_command" -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c webtier -n "__fish_webtier_needs_command" -l json -d 'Short for --output json'
+complete -c webtier -n "__fish_webtier_needs_command" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
+complete -c webtier -n "__fish_webtier_needs_command" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+complete -c webtier -n "__fish_webtier_needs_command" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
+complete -c webtier -n "__fish_webtier_needs_command" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+complete -c webtier -n "__fish_webtier_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c webtier -n "__fish_webtier_needs_command" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_needs_command" -f -a "plan" -d 'Show what webtier would change, without changing anything'
+complete -c webtier -n "__fish_webtier_needs_command" -f -a "apply" -d 'Make the changes, after confirmation (or a saved plan, exactly)'
+complete -c webtier -n "__fish_webtier_needs_command" -f -a "config" -d 'Check or show the configuration'
+complete -c webtier -n "__fish_webtier_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c webtier -n "__fish_webtier_needs_command" -f -a "man" -d 'Print the man page (roff)'
+complete -c webtier -n "__fish_webtier_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webtier -n "__fish_webtier_using_subcommand plan" -l out -d 'Save the plan to FILE, for `webtier apply FILE`' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand plan" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand plan" -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c webtier -n "__fish_webtier_using_subcommand plan" -l detailed-exitcode -d 'Exit 2 when the plan has changes (0: none, 1: error)'
+complete -c webtier -n "__fish_webtier_using_subcommand plan" -l json -d 'Short for --output json'
+complete -c webtier -n "__fish_webtier_using_subcommand plan" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
+complete -c webtier -n "__fish_webtier_using_subcommand plan" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+complete -c webtier -n "__fish_webtier_using_subcommand plan" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
+complete -c webtier -n "__fish_webtier_using_subcommand plan" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+complete -c webtier -n "__fish_webtier_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c webtier -n "__fish_webtier_using_subcommand plan" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_using_subcommand apply" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand apply" -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c webtier -n "__fish_webtier_using_subcommand apply" -l json -d 'Short for --output json'
+complete -c webtier -n "__fish_webtier_using_subcommand apply" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
+complete -c webtier -n "__fish_webtier_using_subcommand apply" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+complete -c webtier -n "__fish_webtier_using_subcommand apply" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
+complete -c webtier -n "__fish_webtier_using_subcommand apply" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+complete -c webtier -n "__fish_webtier_using_subcommand apply" -s h -l help -d 'Print help'
+complete -c webtier -n "__fish_webtier_using_subcommand apply" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -l json -d 'Short for --output json'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -s h -l help -d 'Print help'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -f -a "check" -d 'Validate the configuration; list every problem (exit 3 when invalid)'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -f -a "show" -d 'Print the resolved configuration with defaults filled in'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from check" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from check" -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from check" -l json -d 'Short for --output json'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from check" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from check" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from check" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from show" -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from show" -l json -d 'Short for --output json'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from show" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from show" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate the configuration; list every problem (exit 3 when invalid)'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the resolved configuration with defaults filled in'
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webtier -n "__fish_webtier_using_subcommand completions" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand completions" -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c webtier -n "__fish_webtier_using_subcommand completions" -l json -d 'Short for --output json'
+complete -c webtier -n "__fish_webtier_using_subcommand completions" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
+complete -c webtier -n "__fish_webtier_using_subcommand completions" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+complete -c webtier -n "__fish_webtier_using_subcommand completions" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
+complete -c webtier -n "__fish_webtier_using_subcommand completions" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+complete -c webtier -n "__fish_webtier_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c webtier -n "__fish_webtier_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_using_subcommand man" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand man" -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c webtier -n "__fish_webtier_using_subcommand man" -l json -d 'Short for --output json'
+complete -c webtier -n "__fish_webtier_using_subcommand man" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
+complete -c webtier -n "__fish_webtier_using_subcommand man" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+complete -c webtier -n "__fish_webtier_using_subcommand man" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
+complete -c webtier -n "__fish_webtier_using_subcommand man" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+complete -c webtier -n "__fish_webtier_using_subcommand man" -s h -l help -d 'Print help'
+complete -c webtier -n "__fish_webtier_using_subcommand man" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from plan apply config completions man help" -f -a "plan" -d 'Show what webtier would change, without changing anything'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from plan apply config completions man help" -f -a "apply" -d 'Make the changes, after confirmation (or a saved plan, exactly)'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from plan apply config completions man help" -f -a "config" -d 'Check or show the configuration'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from plan apply config completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from plan apply config completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from plan apply config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate the configuration; list every problem (exit 3 when invalid)'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the resolved configuration with defaults filled in'
