@@ -3,6 +3,9 @@
 //! and without NO_COLOR; progress bars only on a terminal; in JSON mode
 //! stdout carries exactly one JSON document.
 
+// The one module allowed to print (see .clippy.toml).
+#![allow(clippy::disallowed_macros)]
+
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::time::Duration;
 
@@ -11,6 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, OutputFormat};
+use crate::config::Diagnostic;
 
 /// Writing to stdout failed because the reader went away (`webtier plan |
 /// head`). Not an error: main exits quietly.
@@ -121,9 +125,14 @@ impl Ui {
         eprintln!("{label} {message}");
     }
 
-    /// Paints `text` for stderr.
-    pub fn paint_err(&self, tone: Tone, text: &str) -> String {
-        self.style(tone, false).apply_to(text).to_string()
+    /// A configuration problem on stderr: the one-line error, then the
+    /// offending source line with a marker under the culprit.
+    pub fn diagnostic(&self, d: &Diagnostic) {
+        self.error(&d.headline());
+        if let Some([text, marker]) = d.excerpt_lines() {
+            eprintln!("  {text}");
+            eprintln!("  {}", self.style(Tone::Bad, false).apply_to(marker));
+        }
     }
 
     /// Asks on the terminal; only the exact answer `yes` approves.

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::cli::{Cli, Command, ConfigCommand};
 use crate::config::Invalid;
 use crate::exit;
-use crate::ui::{ClosedPipe, Tone, Ui};
+use crate::ui::{ClosedPipe, Ui};
 
 pub fn run(cli: &Cli, ui: &Ui) -> Result<u8> {
     match &cli.command {
@@ -46,11 +46,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 /// Prints a configuration's problems on stderr, each with its source line.
 pub fn print_problems(ui: &Ui, invalid: &Invalid) {
     for d in &invalid.problems {
-        ui.error(&d.headline());
-        if let Some([text, marker]) = d.excerpt_lines() {
-            eprintln!("  {text}");
-            eprintln!("  {}", ui.paint_err(Tone::Bad, &marker));
-        }
+        ui.diagnostic(d);
     }
     if invalid.problems.len() > 1 {
         ui.error(&format!(

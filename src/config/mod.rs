@@ -98,6 +98,22 @@ mod tests {
     }
 
     #[test]
+    fn target_defaults_follow_ipv6_and_tags() {
+        let path = Path::new("/w.toml");
+        let cfg = parse("w.toml", &format!("[target]\n{MINIMAL}"), path).unwrap();
+        let target = cfg.target.unwrap();
+        assert_eq!(target.instances, ["self"]);
+        let cidrs: Vec<String> = target.ingress_cidrs.iter().map(|c| c.to_string()).collect();
+        assert_eq!(cidrs, ["0.0.0.0/0", "::/0"]);
+
+        let text = format!("[target]\ntags = {{ Role = \"web\" }}\nipv6 = false\n{MINIMAL}");
+        let target = parse("w.toml", &text, path).unwrap().target.unwrap();
+        assert!(target.instances.is_empty(), "tags alone select instances");
+        assert_eq!(target.tags["Role"], "web");
+        assert_eq!(target.ingress_cidrs.len(), 1);
+    }
+
+    #[test]
     fn relative_paths_resolve_against_the_config_directory() {
         let text =
             format!("state_dir = \"state\"\n[proxy]\nconfig_file = \"out/proxy.toml\"\n{MINIMAL}");

@@ -157,6 +157,8 @@ fn resolve_aws(c: &mut Checker<'_>, raw: Option<RawAws>) -> Aws {
 
 fn resolve_target(c: &mut Checker<'_>, raw: RawTarget) -> Target {
     let instances: Vec<String> = match &raw.instances {
+        // Tags alone select the instances.
+        None if !raw.tags.is_empty() => Vec::new(),
         None => vec!["self".to_string()],
         Some(list) => {
             if list.get_ref().is_empty() && raw.tags.is_empty() {
@@ -204,12 +206,6 @@ fn resolve_target(c: &mut Checker<'_>, raw: RawTarget) -> Target {
                 }
             })
             .collect(),
-    };
-    // Instances come from an explicit list unless only tags were given.
-    let instances = if raw.instances.is_none() && !raw.tags.is_empty() {
-        Vec::new()
-    } else {
-        instances
     };
     Target {
         instances,
