@@ -25,8 +25,17 @@ _webtier() {
             webtier,config)
                 cmd="webtier__subcmd__config"
                 ;;
+            webtier,dns)
+                cmd="webtier__subcmd__dns"
+                ;;
+            webtier,firewall)
+                cmd="webtier__subcmd__firewall"
+                ;;
             webtier,help)
                 cmd="webtier__subcmd__help"
+                ;;
+            webtier,iam-policy)
+                cmd="webtier__subcmd__iam__subcmd__policy"
                 ;;
             webtier,man)
                 cmd="webtier__subcmd__man"
@@ -52,6 +61,42 @@ _webtier() {
             webtier__subcmd__config__subcmd__help,show)
                 cmd="webtier__subcmd__config__subcmd__help__subcmd__show"
                 ;;
+            webtier__subcmd__dns,apply)
+                cmd="webtier__subcmd__dns__subcmd__apply"
+                ;;
+            webtier__subcmd__dns,help)
+                cmd="webtier__subcmd__dns__subcmd__help"
+                ;;
+            webtier__subcmd__dns,plan)
+                cmd="webtier__subcmd__dns__subcmd__plan"
+                ;;
+            webtier__subcmd__dns__subcmd__help,apply)
+                cmd="webtier__subcmd__dns__subcmd__help__subcmd__apply"
+                ;;
+            webtier__subcmd__dns__subcmd__help,help)
+                cmd="webtier__subcmd__dns__subcmd__help__subcmd__help"
+                ;;
+            webtier__subcmd__dns__subcmd__help,plan)
+                cmd="webtier__subcmd__dns__subcmd__help__subcmd__plan"
+                ;;
+            webtier__subcmd__firewall,apply)
+                cmd="webtier__subcmd__firewall__subcmd__apply"
+                ;;
+            webtier__subcmd__firewall,help)
+                cmd="webtier__subcmd__firewall__subcmd__help"
+                ;;
+            webtier__subcmd__firewall,plan)
+                cmd="webtier__subcmd__firewall__subcmd__plan"
+                ;;
+            webtier__subcmd__firewall__subcmd__help,apply)
+                cmd="webtier__subcmd__firewall__subcmd__help__subcmd__apply"
+                ;;
+            webtier__subcmd__firewall__subcmd__help,help)
+                cmd="webtier__subcmd__firewall__subcmd__help__subcmd__help"
+                ;;
+            webtier__subcmd__firewall__subcmd__help,plan)
+                cmd="webtier__subcmd__firewall__subcmd__help__subcmd__plan"
+                ;;
             webtier__subcmd__help,apply)
                 cmd="webtier__subcmd__help__subcmd__apply"
                 ;;
@@ -61,8 +106,17 @@ _webtier() {
             webtier__subcmd__help,config)
                 cmd="webtier__subcmd__help__subcmd__config"
                 ;;
+            webtier__subcmd__help,dns)
+                cmd="webtier__subcmd__help__subcmd__dns"
+                ;;
+            webtier__subcmd__help,firewall)
+                cmd="webtier__subcmd__help__subcmd__firewall"
+                ;;
             webtier__subcmd__help,help)
                 cmd="webtier__subcmd__help__subcmd__help"
+                ;;
+            webtier__subcmd__help,iam-policy)
+                cmd="webtier__subcmd__help__subcmd__iam__subcmd__policy"
                 ;;
             webtier__subcmd__help,man)
                 cmd="webtier__subcmd__help__subcmd__man"
@@ -76,6 +130,18 @@ _webtier() {
             webtier__subcmd__help__subcmd__config,show)
                 cmd="webtier__subcmd__help__subcmd__config__subcmd__show"
                 ;;
+            webtier__subcmd__help__subcmd__dns,apply)
+                cmd="webtier__subcmd__help__subcmd__dns__subcmd__apply"
+                ;;
+            webtier__subcmd__help__subcmd__dns,plan)
+                cmd="webtier__subcmd__help__subcmd__dns__subcmd__plan"
+                ;;
+            webtier__subcmd__help__subcmd__firewall,apply)
+                cmd="webtier__subcmd__help__subcmd__firewall__subcmd__apply"
+                ;;
+            webtier__subcmd__help__subcmd__firewall,plan)
+                cmd="webtier__subcmd__help__subcmd__firewall__subcmd__plan"
+                ;;
             *)
                 ;;
         esac
@@ -83,7 +149,7 @@ _webtier() {
 
     case "${cmd}" in
         webtier)
-            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version plan apply config completions man help"
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version plan apply firewall dns config iam-policy completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -105,7 +171,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__apply)
-            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version"
+            opts="-q -v -y -h -V --prune --adopt --config --output --json --quiet --verbose --no-color --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -270,8 +336,260 @@ _webtier() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        webtier__subcmd__dns)
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version plan apply help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__dns__subcmd__apply)
+            opts="-q -v -y -h -V --prune --adopt --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__dns__subcmd__help)
+            opts="plan apply help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__dns__subcmd__help__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__dns__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__dns__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__dns__subcmd__plan)
+            opts="-q -v -y -h -V --out --detailed-exitcode --prune --adopt --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__firewall)
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version plan apply help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__firewall__subcmd__apply)
+            opts="-q -v -y -h -V --prune --adopt --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__firewall__subcmd__help)
+            opts="plan apply help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__firewall__subcmd__help__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__firewall__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__firewall__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__firewall__subcmd__plan)
+            opts="-q -v -y -h -V --out --detailed-exitcode --prune --adopt --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         webtier__subcmd__help)
-            opts="plan apply config completions man help"
+            opts="plan apply firewall dns config iam-policy completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -354,7 +672,105 @@ _webtier() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        webtier__subcmd__help__subcmd__dns)
+            opts="plan apply"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__dns__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__dns__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__firewall)
+            opts="plan apply"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__firewall__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__firewall__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         webtier__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__iam__subcmd__policy)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -396,6 +812,28 @@ _webtier() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        webtier__subcmd__iam__subcmd__policy)
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         webtier__subcmd__man)
             opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -419,7 +857,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__plan)
-            opts="-q -v -y -h -V --out --detailed-exitcode --config --output --json --quiet --verbose --no-color --yes --help --version proxy-config"
+            opts="-q -v -y -h -V --out --detailed-exitcode --prune --adopt --config --output --json --quiet --verbose --no-color --yes --help --version firewall dns proxy-config"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

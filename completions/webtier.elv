@@ -34,7 +34,10 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --version 'Print version'
             cand plan 'Show what webtier would change, without changing anything'
             cand apply 'Make the changes, after confirmation (or a saved plan, exactly)'
+            cand firewall 'Security-group ingress for ports 80/443 on the target instances'
+            cand dns 'Route 53 records for every site name'
             cand config 'Check or show the configuration'
+            cand iam-policy 'Print the least-privilege IAM policy for the configured steps (JSON)'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -44,6 +47,8 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --config 'Path of the configuration file'
             cand --output 'Output format'
             cand --detailed-exitcode 'Exit 2 when the plan has changes (0: none, 1: error)'
+            cand --prune 'firewall: also remove rules webtier added that are no longer desired (never others)'
+            cand --adopt 'dns: take over address records of the site names that webtier did not create'
             cand --json 'Short for --output json'
             cand -q 'Print only results and errors: no progress or informational lines'
             cand --quiet 'Print only results and errors: no progress or informational lines'
@@ -60,6 +65,8 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;apply'= {
             cand --config 'Path of the configuration file'
             cand --output 'Output format'
+            cand --prune 'firewall: also remove rules webtier added that are no longer desired (never others)'
+            cand --adopt 'dns: take over address records of the site names that webtier did not create'
             cand --json 'Short for --output json'
             cand -q 'Print only results and errors: no progress or informational lines'
             cand --quiet 'Print only results and errors: no progress or informational lines'
@@ -72,6 +79,142 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
+        }
+        &'webtier;firewall'= {
+            cand --config 'Path of the configuration file'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand plan 'Show what this step would change'
+            cand apply 'Make this step''s changes, after confirmation'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'webtier;firewall;plan'= {
+            cand --out 'Save the plan to FILE, for `webtier apply FILE`'
+            cand --config 'Path of the configuration file'
+            cand --output 'Output format'
+            cand --detailed-exitcode 'Exit 2 when the plan has changes (0: none, 1: error)'
+            cand --prune 'firewall: also remove rules webtier added that are no longer desired (never others)'
+            cand --adopt 'dns: take over address records of the site names that webtier did not create'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;firewall;apply'= {
+            cand --config 'Path of the configuration file'
+            cand --output 'Output format'
+            cand --prune 'firewall: also remove rules webtier added that are no longer desired (never others)'
+            cand --adopt 'dns: take over address records of the site names that webtier did not create'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;firewall;help'= {
+            cand plan 'Show what this step would change'
+            cand apply 'Make this step''s changes, after confirmation'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'webtier;firewall;help;plan'= {
+        }
+        &'webtier;firewall;help;apply'= {
+        }
+        &'webtier;firewall;help;help'= {
+        }
+        &'webtier;dns'= {
+            cand --config 'Path of the configuration file'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand plan 'Show what this step would change'
+            cand apply 'Make this step''s changes, after confirmation'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'webtier;dns;plan'= {
+            cand --out 'Save the plan to FILE, for `webtier apply FILE`'
+            cand --config 'Path of the configuration file'
+            cand --output 'Output format'
+            cand --detailed-exitcode 'Exit 2 when the plan has changes (0: none, 1: error)'
+            cand --prune 'firewall: also remove rules webtier added that are no longer desired (never others)'
+            cand --adopt 'dns: take over address records of the site names that webtier did not create'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;dns;apply'= {
+            cand --config 'Path of the configuration file'
+            cand --output 'Output format'
+            cand --prune 'firewall: also remove rules webtier added that are no longer desired (never others)'
+            cand --adopt 'dns: take over address records of the site names that webtier did not create'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;dns;help'= {
+            cand plan 'Show what this step would change'
+            cand apply 'Make this step''s changes, after confirmation'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'webtier;dns;help;plan'= {
+        }
+        &'webtier;dns;help;apply'= {
+        }
+        &'webtier;dns;help;help'= {
         }
         &'webtier;config'= {
             cand --config 'Path of the configuration file'
@@ -135,6 +278,22 @@ set edit:completion:arg-completer[webtier] = {|@words|
         }
         &'webtier;config;help;help'= {
         }
+        &'webtier;iam-policy'= {
+            cand --config 'Path of the configuration file'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'webtier;completions'= {
             cand --config 'Path of the configuration file'
             cand --output 'Output format'
@@ -170,7 +329,10 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;help'= {
             cand plan 'Show what webtier would change, without changing anything'
             cand apply 'Make the changes, after confirmation (or a saved plan, exactly)'
+            cand firewall 'Security-group ingress for ports 80/443 on the target instances'
+            cand dns 'Route 53 records for every site name'
             cand config 'Check or show the configuration'
+            cand iam-policy 'Print the least-privilege IAM policy for the configured steps (JSON)'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -179,6 +341,22 @@ set edit:completion:arg-completer[webtier] = {|@words|
         }
         &'webtier;help;apply'= {
         }
+        &'webtier;help;firewall'= {
+            cand plan 'Show what this step would change'
+            cand apply 'Make this step''s changes, after confirmation'
+        }
+        &'webtier;help;firewall;plan'= {
+        }
+        &'webtier;help;firewall;apply'= {
+        }
+        &'webtier;help;dns'= {
+            cand plan 'Show what this step would change'
+            cand apply 'Make this step''s changes, after confirmation'
+        }
+        &'webtier;help;dns;plan'= {
+        }
+        &'webtier;help;dns;apply'= {
+        }
         &'webtier;help;config'= {
             cand check 'Validate the configuration; list every problem (exit 3 when invalid)'
             cand show 'Print the resolved configuration with defaults filled in'
@@ -186,6 +364,8 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;help;config;check'= {
         }
         &'webtier;help;config;show'= {
+        }
+        &'webtier;help;iam-policy'= {
         }
         &'webtier;help;completions'= {
         }

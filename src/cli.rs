@@ -87,9 +87,17 @@ pub enum Command {
     Plan(PlanArgs),
     /// Make the changes, after confirmation (or a saved plan, exactly)
     Apply(ApplyArgs),
+    /// Security-group ingress for ports 80/443 on the target instances
+    #[command(subcommand)]
+    Firewall(StepAction),
+    /// Route 53 records for every site name
+    #[command(subcommand)]
+    Dns(StepAction),
     /// Check or show the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print the least-privilege IAM policy for the configured steps (JSON)
+    IamPolicy,
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -101,10 +109,16 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Steps to plan (default: all)
+    /// Steps to plan (default: every step the configuration sets up)
     #[arg(value_enum, value_name = "STEP")]
     pub steps: Vec<StepName>,
 
+    #[command(flatten)]
+    pub options: PlanOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanOptions {
     /// Save the plan to FILE, for `webtier apply FILE`
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -112,13 +126,49 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes (0: none, 1: error)
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    #[command(flatten)]
+    pub change: ChangeOptions,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Steps to apply (default: all), or the path of a plan saved with `plan --out`
+    /// Steps to apply (default: every step the configuration sets up), or
+    /// the path of a plan saved with `plan --out`
     #[arg(value_name = "STEP|PLANFILE")]
     pub targets: Vec<String>,
+
+    #[command(flatten)]
+    pub change: ChangeOptions,
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ChangeOptions {
+    /// firewall: also remove rules webtier added that are no longer desired (never others)
+    #[arg(long)]
+    pub prune: bool,
+
+    /// dns: take over address records of the site names that webtier did not create
+    #[arg(long)]
+    pub adopt: bool,
+}
+
+impl ChangeOptions {
+    pub fn steps(self) -> crate::steps::Options {
+        crate::steps::Options {
+            prune: self.prune,
+            adopt: self.adopt,
+        }
+    }
+}
+
+/// `plan` and `apply` for one step.
+#[derive(Debug, Subcommand)]
+pub enum StepAction {
+    /// Show what this step would change
+    Plan(PlanOptions),
+    /// Make this step's changes, after confirmation
+    Apply(ChangeOptions),
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,11 +3,13 @@
 
 #![forbid(unsafe_code)]
 
+mod aws;
 mod cli;
 mod commands;
 mod config;
 mod exit;
 mod fsutil;
+mod iam;
 mod plan;
 mod proxy;
 mod steps;

@@ -5,18 +5,18 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use serde_json::json;
 
-use crate::cli::{ApplyArgs, GlobalArgs};
+use crate::cli::{ChangeOptions, GlobalArgs};
 use crate::exit;
 use crate::plan::engine::{self, Applied};
 use crate::plan::{FORMAT_VERSION, Plan, Summary, render, saved};
 use crate::steps::{self, StepName};
 use crate::ui::{Tone, Ui};
 
-pub fn run(global: &GlobalArgs, args: &ApplyArgs, ui: &Ui) -> Result<u8> {
-    let (names, planfile) = split_targets(&args.targets)?;
+pub fn run(global: &GlobalArgs, targets: &[String], change: ChangeOptions, ui: &Ui) -> Result<u8> {
+    let (names, planfile) = split_targets(targets)?;
     match planfile {
         Some(path) => apply_saved(&path, ui),
-        None => apply_fresh(global, &names, ui),
+        None => run_steps(global, &names, change, ui),
     }
 }
 
@@ -51,10 +51,16 @@ fn split_targets(targets: &[String]) -> Result<(Vec<StepName>, Option<PathBuf>)>
     }
 }
 
-fn apply_fresh(global: &GlobalArgs, names: &[StepName], ui: &Ui) -> Result<u8> {
+/// Plans the steps, shows the plan, asks, and applies it.
+pub fn run_steps(
+    global: &GlobalArgs,
+    names: &[StepName],
+    change: ChangeOptions,
+    ui: &Ui,
+) -> Result<u8> {
     let config = crate::config::load(&global.config)?;
-    let steps = steps::build(&config, names)?;
     let rt = super::runtime()?;
+    let steps = rt.block_on(steps::build(&config, names, change.steps()))?;
     let plan = Plan::new(
         config.source.clone(),
         rt.block_on(engine::plan_steps(&steps, ui))?,
@@ -89,8 +95,8 @@ fn apply_saved(path: &std::path::Path, ui: &Ui) -> Result<u8> {
     let saved_plan = saved::load(path)?;
     let config = crate::config::load(&saved_plan.config)?;
     let names: Vec<StepName> = saved_plan.steps.iter().map(|s| s.step).collect();
-    let steps = steps::build(&config, &names)?;
     let rt = super::runtime()?;
+    let steps = rt.block_on(steps::build(&config, &names, steps::Options::default()))?;
     let current = rt.block_on(engine::plan_steps(&steps, ui))?;
     saved::check_fresh(&saved_plan, &current)?;
     if !ui.is_json() {

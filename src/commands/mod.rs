@@ -8,15 +8,23 @@ mod plan;
 use anyhow::{Context, Result};
 use serde_json::json;
 
-use crate::cli::{Cli, Command, ConfigCommand};
+use crate::cli::{Cli, Command, ConfigCommand, GlobalArgs, StepAction};
 use crate::config::Invalid;
 use crate::exit;
+use crate::steps::StepName;
 use crate::ui::{ClosedPipe, Ui};
 
 pub fn run(cli: &Cli, ui: &Ui) -> Result<u8> {
     match &cli.command {
-        Command::Plan(args) => plan::run(&cli.global, args, ui),
-        Command::Apply(args) => apply::run(&cli.global, args, ui),
+        Command::Plan(args) => plan::run(&cli.global, &args.steps, &args.options, ui),
+        Command::Apply(args) => apply::run(&cli.global, &args.targets, args.change, ui),
+        Command::Firewall(action) => step_action(&cli.global, StepName::Firewall, action, ui),
+        Command::Dns(action) => step_action(&cli.global, StepName::Dns, action, ui),
+        Command::IamPolicy => {
+            let config = crate::config::load(&cli.global.config)?;
+            ui.json(&crate::iam::policy(&config))?;
+            Ok(exit::SUCCESS)
+        }
         Command::Config(ConfigCommand::Check) => config::check(&cli.global, ui),
         Command::Config(ConfigCommand::Show) => config::show(&cli.global, ui),
         Command::Completions { shell } => {
@@ -31,6 +39,13 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<u8> {
             ui.raw(&String::from_utf8(buf)?)?;
             Ok(exit::SUCCESS)
         }
+    }
+}
+
+fn step_action(global: &GlobalArgs, step: StepName, action: &StepAction, ui: &Ui) -> Result<u8> {
+    match action {
+        StepAction::Plan(options) => plan::run(global, &[step], options, ui),
+        StepAction::Apply(change) => apply::run_steps(global, &[step], *change, ui),
     }
 }
 

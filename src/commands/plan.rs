@@ -2,16 +2,17 @@
 
 use anyhow::Result;
 
-use crate::cli::{GlobalArgs, PlanArgs};
+use crate::cli::{GlobalArgs, PlanOptions};
 use crate::exit;
 use crate::plan::{Plan, engine, render, saved};
-use crate::steps;
+use crate::steps::{self, StepName};
 use crate::ui::Ui;
 
-pub fn run(global: &GlobalArgs, args: &PlanArgs, ui: &Ui) -> Result<u8> {
+pub fn run(global: &GlobalArgs, names: &[StepName], args: &PlanOptions, ui: &Ui) -> Result<u8> {
     let config = crate::config::load(&global.config)?;
-    let steps = steps::build(&config, &args.steps)?;
-    let plans = super::runtime()?.block_on(engine::plan_steps(&steps, ui))?;
+    let rt = super::runtime()?;
+    let steps = rt.block_on(steps::build(&config, names, args.change.steps()))?;
+    let plans = rt.block_on(engine::plan_steps(&steps, ui))?;
     let plan = Plan::new(config.source.clone(), plans);
     if let Some(out) = &args.out {
         saved::save(out, &plan)?;

@@ -24,8 +24,22 @@ pub struct Config {
     pub target: Option<Target>,
     pub acme: Acme,
     pub proxy: Proxy,
+    pub dns: Dns,
     #[serde(rename = "site")]
     pub sites: Vec<Site>,
+}
+
+impl Config {
+    /// The firewall step runs when instances are targeted.
+    pub fn has_firewall(&self) -> bool {
+        self.target.is_some()
+    }
+
+    /// The dns step runs when records can point somewhere: at the targeted
+    /// instances or at a load balancer.
+    pub fn has_dns(&self) -> bool {
+        self.target.is_some() || self.dns.load_balancer.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -45,6 +59,28 @@ pub struct Target {
     pub tags: BTreeMap<String, String>,
     pub ipv6: bool,
     pub ingress_cidrs: Vec<IpNet>,
+    /// The security group to open; else each instance's own (see firewall).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_group: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dns {
+    pub ttl: i64,
+    /// Written into the ownership TXT record: `heritage=webtier,owner=<owner>`.
+    pub owner: String,
+    /// Seconds to wait for Route 53 to report a change INSYNC.
+    pub wait_timeout: u64,
+    /// Alias records to this load balancer instead of instance addresses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_balancer: Option<LoadBalancer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadBalancer {
+    pub dns_name: String,
+    /// The load balancer's canonical hosted zone id (not your zone's).
+    pub zone_id: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,6 +113,9 @@ pub struct Site {
     pub routes: Vec<Route>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<Auth>,
+    /// The Route 53 hosted zone for this site's names; else found by name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone_id: Option<String>,
 }
 
 impl Site {

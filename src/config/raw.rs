@@ -18,6 +18,7 @@ pub struct RawConfig {
     pub target: Option<RawTarget>,
     pub acme: Option<RawAcme>,
     pub proxy: Option<RawProxy>,
+    pub dns: Option<RawDns>,
     #[serde(default)]
     pub site: Vec<RawSite>,
 }
@@ -37,6 +38,23 @@ pub struct RawTarget {
     pub tags: BTreeMap<String, String>,
     pub ipv6: Option<bool>,
     pub ingress_cidrs: Option<Vec<S<String>>>,
+    pub security_group: Option<S<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDns {
+    pub ttl: Option<S<i64>>,
+    pub owner: Option<S<String>>,
+    pub wait_timeout: Option<S<i64>>,
+    pub load_balancer: Option<RawLoadBalancer>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoadBalancer {
+    pub dns_name: S<String>,
+    pub zone_id: S<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,6 +88,7 @@ pub struct RawSite {
     #[serde(default)]
     pub route: Vec<RawRoute>,
     pub auth: Option<RawAuth>,
+    pub zone_id: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -113,6 +113,7 @@ pub fn resolve(
     let target = raw.target.map(|t| resolve_target(&mut c, t));
     let acme = resolve_acme(&mut c, raw.acme);
     let proxy = resolve_proxy(&mut c, raw.proxy, &state_dir);
+    let dns = resolve_dns(&mut c, raw.dns.unwrap_or_default());
     let sites = resolve_sites(&mut c, raw.site, acme.challenge);
 
     if c.problems.is_empty() {
@@ -123,6 +124,7 @@ pub fn resolve(
             target,
             acme,
             proxy,
+            dns,
             sites,
         })
     } else {
@@ -207,11 +209,23 @@ fn resolve_target(c: &mut Checker<'_>, raw: RawTarget) -> Target {
             })
             .collect(),
     };
+    if let Some(sg) = &raw.security_group
+        && !is_aws_id(sg.get_ref(), "sg-")
+    {
+        c.problem(
+            sg.span(),
+            format!(
+                "\"{}\" is not a security group id — use one like \"sg-0123456789abcdef0\"",
+                sg.get_ref()
+            ),
+        );
+    }
     Target {
         instances,
         tags: raw.tags,
         ipv6,
         ingress_cidrs,
+        security_group: raw.security_group.map(|s| s.into_inner()),
     }
 }
 
@@ -289,6 +303,98 @@ fn resolve_proxy(c: &mut Checker<'_>, raw: Option<RawProxy>, state_dir: &Path) -
     }
 }
 
+fn is_aws_id(text: &str, prefix: &str) -> bool {
+    text.strip_prefix(prefix).is_some_and(|hex| {
+        (8..=17).contains(&hex.len()) && hex.chars().all(|c| c.is_ascii_hexdigit())
+    })
+}
+
+/// A Route 53 zone id, with or without the `/hostedzone/` prefix.
+fn zone_id(c: &mut Checker<'_>, value: &S<String>) -> String {
+    let id = value.get_ref().trim_start_matches("/hostedzone/");
+    if id.is_empty()
+        || id.len() > 32
+        || !id
+            .chars()
+            .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit())
+    {
+        c.problem(
+            value.span(),
+            format!(
+                "\"{}\" is not a Route 53 hosted zone id — use one like \"Z0123456789ABCDEFGHIJ\"",
+                value.get_ref()
+            ),
+        );
+    }
+    id.to_string()
+}
+
+fn resolve_dns(c: &mut Checker<'_>, raw: RawDns) -> Dns {
+    let ttl = match &raw.ttl {
+        None => 300,
+        Some(t) if (1..=2_147_483_647).contains(t.get_ref()) => *t.get_ref(),
+        Some(t) => {
+            c.problem(
+                t.span(),
+                format!(
+                    "ttl = {} is out of range — use 1 to 2147483647 seconds",
+                    t.get_ref()
+                ),
+            );
+            300
+        }
+    };
+    let owner = match &raw.owner {
+        None => "webtier".to_string(),
+        Some(o) => {
+            let ok = !o.get_ref().is_empty()
+                && o.get_ref().len() <= 64
+                && o.get_ref()
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch));
+            if !ok {
+                c.problem(
+                    o.span(),
+                    format!(
+                        "owner \"{}\" must be 1 to 64 letters, digits, '-', '_' or '.'",
+                        o.get_ref()
+                    ),
+                );
+            }
+            o.get_ref().clone()
+        }
+    };
+    let wait_timeout = match &raw.wait_timeout {
+        None => 300,
+        Some(t) if (1..=86_400).contains(t.get_ref()) => *t.get_ref() as u64,
+        Some(t) => {
+            c.problem(
+                t.span(),
+                format!(
+                    "wait_timeout = {} is out of range — use 1 to 86400 seconds",
+                    t.get_ref()
+                ),
+            );
+            300
+        }
+    };
+    let load_balancer = raw.load_balancer.map(|lb| {
+        if let Err(msg) = names::dns_name(lb.dns_name.get_ref()) {
+            c.problem(lb.dns_name.span(), msg);
+        }
+        LoadBalancer {
+            dns_name: lb.dns_name.get_ref().to_ascii_lowercase(),
+            zone_id: zone_id(c, &lb.zone_id),
+        }
+    });
+    Dns {
+        ttl,
+        owner,
+        wait_timeout,
+        load_balancer,
+    }
+}
+
 fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -> Vec<Site> {
     if raw.is_empty() {
         c.problems.push(Diagnostic::at(
@@ -353,6 +459,7 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
             );
         }
         let auth = site.auth.map(|a| resolve_auth(c, a));
+        let zone = site.zone_id.as_ref().map(|z| zone_id(c, z));
         let mut names_iter = names_of_site.into_iter();
         sites.push(Site {
             domain: names_iter.next().unwrap_or_default(),
@@ -361,6 +468,7 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
             upstreams,
             routes,
             auth,
+            zone_id: zone,
         });
     }
     sites

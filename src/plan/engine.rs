@@ -15,7 +15,7 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait AnyStep: Send + Sync {
     fn name(&self) -> StepName;
     fn plan(&self) -> BoxFuture<'_, Result<StepPlan>>;
-    fn apply<'a>(&'a self, change: &'a Change) -> BoxFuture<'a, Result<()>>;
+    fn apply<'a>(&'a self, changes: &'a [Change]) -> BoxFuture<'a, Result<()>>;
 }
 
 impl<S: Step> AnyStep for S {
@@ -45,20 +45,24 @@ impl<S: Step> AnyStep for S {
                 step: Step::name(self),
                 fingerprint: fingerprint(&observed)?,
                 changes,
+                conflicts: self.conflicts(&observed),
             })
         })
     }
 
-    fn apply<'a>(&'a self, change: &'a Change) -> BoxFuture<'a, Result<()>> {
+    fn apply<'a>(&'a self, changes: &'a [Change]) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let op: S::Operation =
-                serde_json::from_value(change.operation.clone()).with_context(|| {
+            let ops = changes
+                .iter()
+                .map(|c| serde_json::from_value::<S::Operation>(c.operation.clone()))
+                .collect::<Result<Vec<_>, _>>()
+                .with_context(|| {
                     format!(
                         "{}: the plan holds an operation this webtier cannot read",
                         Step::name(self)
                     )
                 })?;
-            Step::apply(self, &op).await
+            self.apply_all(&ops).await
         })
     }
 }
@@ -83,31 +87,35 @@ pub struct Applied {
     pub resource: String,
 }
 
-/// Applies the changes of `plans` in order, stopping at the first failure.
-/// Returns what was applied; on failure the error says what was not.
+/// Applies the changes of `plans` step by step, stopping at the first
+/// failure. Every change is idempotent, so after a failure a new plan shows
+/// exactly what remains and a re-run converges.
 pub async fn apply_plans(
     steps: &[Box<dyn AnyStep>],
     plans: &[StepPlan],
     ui: &Ui,
     applied: &mut Vec<Applied>,
 ) -> Result<()> {
-    for plan in plans {
+    for plan in plans.iter().filter(|p| !p.changes.is_empty()) {
         let step = steps
             .iter()
             .find(|s| s.name() == plan.step)
             .with_context(|| format!("step {} is not configured", plan.step))?;
+        let n = plan.changes.len();
+        let progress = ui.progress(&format!(
+            "{}: applying {n} change{}",
+            plan.step,
+            if n == 1 { "" } else { "s" }
+        ));
+        let result = step.apply(&plan.changes).await;
+        progress.finish();
+        result.with_context(|| {
+            format!(
+                "{}: apply failed (changes of this step may be partly applied; `webtier plan` shows what remains)",
+                plan.step
+            )
+        })?;
         for change in &plan.changes {
-            let progress = ui.progress(&format!("{}: {}", plan.step, change.resource));
-            let result = step.apply(change).await;
-            progress.finish();
-            result.with_context(|| {
-                format!(
-                    "{}: failed to {} {}",
-                    plan.step,
-                    verb(change.action),
-                    change.resource
-                )
-            })?;
             ui.info(&format!(
                 "{}: {} {}",
                 plan.step,
@@ -122,14 +130,6 @@ pub async fn apply_plans(
         }
     }
     Ok(())
-}
-
-fn verb(action: super::Action) -> &'static str {
-    match action {
-        super::Action::Create => "create",
-        super::Action::Update => "update",
-        super::Action::Delete => "delete",
-    }
 }
 
 fn past_tense(action: super::Action) -> &'static str {

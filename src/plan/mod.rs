@@ -65,9 +65,36 @@ pub trait Step: Send + Sync {
     /// Pure: what must change to reach the desired state.
     fn diff(&self, observed: &Self::Observed) -> Vec<Planned<Self::Operation>>;
 
+    /// Pure: live state the step will not change and the user should know
+    /// about (for example a DNS record webtier does not own).
+    fn conflicts(&self, _observed: &Self::Observed) -> Vec<Conflict> {
+        Vec::new()
+    }
+
     /// Performs one change. Idempotent: "already done" counts as success.
     fn apply(&self, operation: &Self::Operation)
     -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    /// Performs all changes of this step, in order. One at a time by
+    /// default; steps whose API takes batches (Route 53) override it.
+    fn apply_all(
+        &self,
+        operations: &[Self::Operation],
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        async move {
+            for op in operations {
+                self.apply(op).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Live state a step leaves alone, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub resource: String,
+    pub reason: String,
 }
 
 /// A change in a plan, with its operation in serialized form.
@@ -87,6 +114,8 @@ pub struct StepPlan {
     /// `sha256:` of the observed state.
     pub fingerprint: String,
     pub changes: Vec<Change>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Conflict>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

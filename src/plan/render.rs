@@ -21,6 +21,28 @@ fn will_be(action: Action) -> &'static str {
 
 /// The lines of a plan, painted for stdout.
 pub fn plan_text(plan: &Plan, ui: &Ui) -> Vec<String> {
+    let mut lines = plan_changes(plan, ui);
+    let conflicts: Vec<_> = plan
+        .steps
+        .iter()
+        .flat_map(|s| s.conflicts.iter().map(move |c| (s.step, c)))
+        .collect();
+    if !conflicts.is_empty() {
+        lines.push(String::new());
+        lines.push(ui.paint(Tone::Warn, "Left alone (conflicts):"));
+        for (step, c) in conflicts {
+            lines.push(format!(
+                "  {} {step}: {}: {}",
+                ui.paint(Tone::Warn, "!"),
+                c.resource,
+                c.reason
+            ));
+        }
+    }
+    lines
+}
+
+fn plan_changes(plan: &Plan, ui: &Ui) -> Vec<String> {
     if !plan.has_changes() {
         return vec![format!(
             "{} Live state matches {}.",

@@ -85,6 +85,7 @@ mod tests {
                 detail: String::new(),
                 operation: serde_json::json!({"path": "/x"}),
             }],
+            conflicts: Vec::new(),
         }
     }
 

@@ -1,0 +1,805 @@
+//! `dns`: Route 53 A/AAAA records (or aliases to a load balancer) for every
+//! site name. Observed with targeted lookups: the hosted zones, and for each
+//! name only the record sets of that name (ListResourceRecordSets from
+//! StartRecordName), so the cost of a plan does not grow with the zone.
+//!
+//! Ownership follows the external-dns convention: beside the records it
+//! creates, webtier keeps a TXT value `"heritage=webtier,owner=<owner>"`.
+//! Address records of a name without it are a conflict and are left alone
+//! unless `--adopt`. Other TXT values of the name are always kept.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_route53::types::{
+    AliasTarget, Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord,
+    ResourceRecordSet, RrType,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::aws::instances;
+use crate::aws::{Clients, api_error};
+use crate::config::{Config, LoadBalancer, Target};
+use crate::plan::{Action, Conflict, Planned, Step};
+use crate::steps::StepName;
+
+pub struct DnsStep {
+    clients: Arc<Clients>,
+    target: Option<Target>,
+    /// Every site name, with the site's zone id when configured.
+    names: Vec<(String, Option<String>)>,
+    ttl: i64,
+    owner: String,
+    wait_timeout: Duration,
+    load_balancer: Option<LoadBalancer>,
+    ipv6: bool,
+    adopt: bool,
+}
+
+impl DnsStep {
+    pub fn new(clients: Arc<Clients>, config: &Config, adopt: bool) -> DnsStep {
+        let names = config
+            .sites
+            .iter()
+            .flat_map(|s| s.names().map(|n| (n.to_string(), s.zone_id.clone())))
+            .collect();
+        DnsStep {
+            clients,
+            target: config.target.clone(),
+            names,
+            ttl: config.dns.ttl,
+            owner: config.dns.owner.clone(),
+            wait_timeout: Duration::from_secs(config.dns.wait_timeout),
+            load_balancer: config.dns.load_balancer.clone(),
+            ipv6: config.target.as_ref().is_some_and(|t| t.ipv6),
+            adopt,
+        }
+    }
+}
+
+/// Where the records point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Addresses {
+    Instances {
+        ipv4: Vec<String>,
+        ipv6: Vec<String>,
+    },
+    LoadBalancer(LoadBalancer),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Zone {
+    pub id: String,
+    /// Lowercase, without the trailing dot.
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alias {
+    pub dns_name: String,
+    pub zone_id: String,
+}
+
+/// One record set, normalized (lowercase name without the trailing dot,
+/// `*` for wildcards, canonical IP addresses, sorted values).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordSet {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<Alias>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_identifier: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NameState {
+    pub name: String,
+    pub zone: Zone,
+    pub records: Vec<RecordSet>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DnsState {
+    pub addresses: Addresses,
+    pub names: Vec<NameState>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordAction {
+    Upsert,
+    Delete,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsOp {
+    pub zone_id: String,
+    pub action: RecordAction,
+    pub set: RecordSet,
+}
+
+/// The ownership TXT value (with the quotes Route 53 keeps).
+pub fn ownership_value(owner: &str) -> String {
+    format!("\"heritage=webtier,owner={owner}\"")
+}
+
+/// Route 53 names: lowercase, no trailing dot, `\052` → `*`.
+pub fn normalize_name(name: &str) -> String {
+    name.trim_end_matches('.')
+        .replace("\\052", "*")
+        .to_ascii_lowercase()
+}
+
+fn normalize_value(rtype: &str, value: &str) -> String {
+    match rtype {
+        "A" | "AAAA" => value
+            .parse::<IpAddr>()
+            .map_or_else(|_| value.to_string(), |ip| ip.to_string()),
+        _ => value.to_string(),
+    }
+}
+
+/// The zone for `name`: the longest public zone suffix, or the configured
+/// zone id. Pure.
+pub fn zone_for(name: &str, zone_id: Option<&str>, zones: &[Zone]) -> Result<Zone, String> {
+    let within = |zone: &Zone| name == zone.name || name.ends_with(&format!(".{}", zone.name));
+    if let Some(id) = zone_id {
+        let zone = zones.iter().find(|z| z.id == id).ok_or_else(|| {
+            format!("hosted zone {id} (zone_id of the site of {name}) is not a public hosted zone of this account")
+        })?;
+        return if within(zone) {
+            Ok(zone.clone())
+        } else {
+            Err(format!(
+                "{name} is not inside hosted zone {id} ({}) — fix the site's zone_id",
+                zone.name
+            ))
+        };
+    }
+    let best = zones
+        .iter()
+        .filter(|z| within(z))
+        .map(|z| z.name.len())
+        .max();
+    let candidates: Vec<&Zone> = zones
+        .iter()
+        .filter(|z| within(z) && Some(z.name.len()) == best)
+        .collect();
+    match candidates.as_slice() {
+        [] => Err(format!(
+            "no public hosted zone of this account contains {name} — create one in Route 53, or set zone_id in the site"
+        )),
+        [one] => Ok((*one).clone()),
+        several => Err(format!(
+            "{} public hosted zones are named {} ({}) — set zone_id in the site of {name} to choose one",
+            several.len(),
+            several[0].name,
+            several
+                .iter()
+                .map(|z| z.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The address record sets `name` should have. Pure.
+pub fn desired_sets(name: &str, addresses: &Addresses, ttl: i64, ipv6: bool) -> Vec<RecordSet> {
+    let set = |rtype: &str, values: &[String], alias: Option<Alias>| RecordSet {
+        name: name.to_string(),
+        rtype: rtype.to_string(),
+        ttl: alias.is_none().then_some(ttl),
+        values: values.to_vec(),
+        alias,
+        set_identifier: None,
+    };
+    match addresses {
+        Addresses::Instances { ipv4, ipv6: v6 } => {
+            let mut out = Vec::new();
+            if !ipv4.is_empty() {
+                out.push(set("A", ipv4, None));
+            }
+            if ipv6 && !v6.is_empty() {
+                out.push(set("AAAA", v6, None));
+            }
+            out
+        }
+        Addresses::LoadBalancer(lb) => {
+            let alias = Alias {
+                dns_name: lb.dns_name.trim_end_matches('.').to_string(),
+                zone_id: lb.zone_id.clone(),
+            };
+            let mut out = vec![set("A", &[], Some(alias.clone()))];
+            if ipv6 {
+                out.push(set("AAAA", &[], Some(alias)));
+            }
+            out
+        }
+    }
+}
+
+fn describe(set: &RecordSet) -> String {
+    match &set.alias {
+        Some(a) => format!("alias to {} (zone {})", a.dns_name, a.zone_id),
+        None => format!(
+            "{} ttl {}",
+            set.values.join(", "),
+            set.ttl.unwrap_or_default()
+        ),
+    }
+}
+
+/// The changes and conflicts for one name. Pure.
+pub fn diff_name(
+    state: &NameState,
+    desired: &[RecordSet],
+    owner: &str,
+    adopt: bool,
+) -> (Vec<Planned<DnsOp>>, Option<Conflict>) {
+    let name = &state.name;
+    let find = |rtype: &str| state.records.iter().find(|r| r.rtype == rtype);
+    let conflict = |reason: String| {
+        (
+            Vec::new(),
+            Some(Conflict {
+                resource: format!("records of {name}"),
+                reason,
+            }),
+        )
+    };
+    let ours = ownership_value(owner);
+    let txt = find("TXT");
+    let owned = txt.is_some_and(|t| t.values.contains(&ours));
+    let addresses: Vec<&RecordSet> = state
+        .records
+        .iter()
+        .filter(|r| r.rtype == "A" || r.rtype == "AAAA")
+        .collect();
+
+    if find("CNAME").is_some() {
+        return conflict("a CNAME record exists at this name; address records cannot coexist with it — left alone".into());
+    }
+    if let Some(r) = addresses.iter().find(|r| r.set_identifier.is_some()) {
+        return conflict(format!(
+            "{} records with a routing policy (set identifier {}) exist — left alone",
+            r.rtype,
+            r.set_identifier.as_deref().unwrap_or_default()
+        ));
+    }
+    if !addresses.is_empty() && !owned && !adopt {
+        let other = txt.and_then(|t| {
+            t.values
+                .iter()
+                .find(|v| v.starts_with("\"heritage=webtier,owner="))
+        });
+        let whose = match other {
+            Some(v) => format!("owned by another webtier ({})", v.trim_matches('"')),
+            None => "not created by webtier".to_string(),
+        };
+        return conflict(format!(
+            "{} record exists and is {whose} — left alone; `--adopt` takes it over",
+            addresses
+                .iter()
+                .map(|r| r.rtype.as_str())
+                .collect::<Vec<_>>()
+                .join("/")
+        ));
+    }
+
+    let mut changes = Vec::new();
+    for rtype in ["A", "AAAA"] {
+        let want = desired.iter().find(|d| d.rtype == rtype);
+        let have = find(rtype);
+        let upsert = |action, detail: String, set: &RecordSet| Planned {
+            action,
+            resource: format!("{rtype} {name}"),
+            detail,
+            operation: DnsOp {
+                zone_id: state.zone.id.clone(),
+                action: RecordAction::Upsert,
+                set: set.clone(),
+            },
+        };
+        match (want, have) {
+            (Some(w), None) => changes.push(upsert(Action::Create, describe(w), w)),
+            (Some(w), Some(h)) if w != h => changes.push(upsert(
+                Action::Update,
+                format!("{} → {}", describe(h), describe(w)),
+                w,
+            )),
+            (None, Some(h)) => changes.push(Planned {
+                action: Action::Delete,
+                resource: format!("{rtype} {name}"),
+                detail: describe(h),
+                operation: DnsOp {
+                    zone_id: state.zone.id.clone(),
+                    action: RecordAction::Delete,
+                    set: h.clone(),
+                },
+            }),
+            _ => {}
+        }
+    }
+    if !changes.is_empty() && !owned {
+        // Keep every TXT value already there; add ours.
+        let mut values = txt.map(|t| t.values.clone()).unwrap_or_default();
+        values.push(ours);
+        values.sort();
+        let set = RecordSet {
+            name: name.clone(),
+            rtype: "TXT".into(),
+            ttl: Some(txt.and_then(|t| t.ttl).unwrap_or(300)),
+            values,
+            alias: None,
+            set_identifier: None,
+        };
+        changes.push(Planned {
+            action: if txt.is_some() {
+                Action::Update
+            } else {
+                Action::Create
+            },
+            resource: format!("TXT {name}"),
+            detail: format!("ownership: heritage=webtier,owner={owner}"),
+            operation: DnsOp {
+                zone_id: state.zone.id.clone(),
+                action: RecordAction::Upsert,
+                set,
+            },
+        });
+    }
+    (changes, None)
+}
+
+fn convert_set(set: &ResourceRecordSet) -> RecordSet {
+    let rtype = set.r#type().as_str().to_string();
+    let mut values: Vec<String> = set
+        .resource_records()
+        .iter()
+        .map(|r| normalize_value(&rtype, r.value()))
+        .collect();
+    values.sort();
+    RecordSet {
+        name: normalize_name(set.name()),
+        ttl: set.ttl(),
+        values,
+        alias: set.alias_target().map(|a| Alias {
+            dns_name: normalize_name(a.dns_name()),
+            zone_id: a.hosted_zone_id().to_string(),
+        }),
+        set_identifier: set.set_identifier().map(str::to_string),
+        rtype,
+    }
+}
+
+fn to_sdk(set: &RecordSet) -> Result<ResourceRecordSet> {
+    let mut b = ResourceRecordSet::builder()
+        .name(&set.name)
+        .r#type(RrType::from(set.rtype.as_str()))
+        .set_ttl(set.ttl)
+        .set_set_identifier(set.set_identifier.clone());
+    for v in &set.values {
+        b = b.resource_records(ResourceRecord::builder().value(v).build()?);
+    }
+    if let Some(a) = &set.alias {
+        b = b.alias_target(
+            AliasTarget::builder()
+                .dns_name(&a.dns_name)
+                .hosted_zone_id(&a.zone_id)
+                .evaluate_target_health(false)
+                .build()?,
+        );
+    }
+    Ok(b.build()?)
+}
+
+impl DnsStep {
+    async fn addresses(&self) -> Result<Addresses> {
+        if let Some(lb) = &self.load_balancer {
+            return Ok(Addresses::LoadBalancer(lb.clone()));
+        }
+        let target = self
+            .target
+            .as_ref()
+            .context("the dns step needs [target] or [dns] load_balancer")?;
+        let found = instances::resolve(&self.clients, target).await?;
+        let mut ipv4 = Vec::new();
+        let mut ipv6 = Vec::new();
+        for i in &found {
+            match &i.public_ipv4 {
+                Some(ip) => ipv4.push(ip.clone()),
+                None => bail!(
+                    "instance {} ({}) has no public IPv4 address — associate an Elastic IP, or point [dns] load_balancer at a load balancer",
+                    i.id,
+                    i.state
+                ),
+            }
+            ipv6.extend(i.ipv6.iter().cloned());
+        }
+        for list in [&mut ipv4, &mut ipv6] {
+            list.sort();
+            list.dedup();
+        }
+        Ok(Addresses::Instances { ipv4, ipv6 })
+    }
+
+    /// Every public hosted zone of the account (paged).
+    async fn zones(&self) -> Result<Vec<Zone>> {
+        let mut zones = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .clients
+                .route53
+                .list_hosted_zones()
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| api_error("route53:ListHostedZones", e))?;
+            zones.extend(
+                page.hosted_zones()
+                    .iter()
+                    .filter(|z| !z.config().is_some_and(|c| c.private_zone()))
+                    .map(|z| Zone {
+                        id: z.id().trim_start_matches("/hostedzone/").to_string(),
+                        name: normalize_name(z.name()),
+                    }),
+            );
+            match (page.is_truncated(), page.next_marker()) {
+                (true, Some(next)) => marker = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        Ok(zones)
+    }
+
+    /// The record sets of exactly `name`: listing starts at the name and
+    /// stops at the first record of another name.
+    async fn records(&self, zone: &Zone, name: &str) -> Result<Vec<RecordSet>> {
+        let mut out = Vec::new();
+        let mut start_type: Option<RrType> = None;
+        let mut start_id: Option<String> = None;
+        loop {
+            let page = self
+                .clients
+                .route53
+                .list_resource_record_sets()
+                .hosted_zone_id(&zone.id)
+                .start_record_name(name)
+                .set_start_record_type(start_type.take())
+                .set_start_record_identifier(start_id.take())
+                .max_items(20)
+                .send()
+                .await
+                .map_err(|e| api_error("route53:ListResourceRecordSets", e))?;
+            let mut passed = false;
+            for set in page.resource_record_sets() {
+                if normalize_name(set.name()) == name {
+                    out.push(convert_set(set));
+                } else {
+                    passed = true;
+                    break;
+                }
+            }
+            let more = page.is_truncated()
+                && page
+                    .next_record_name()
+                    .is_some_and(|n| normalize_name(n) == name);
+            if passed || !more {
+                break;
+            }
+            start_type = page.next_record_type().cloned();
+            start_id = page.next_record_identifier().map(str::to_string);
+        }
+        out.sort_by(|a, b| (&a.rtype, &a.set_identifier).cmp(&(&b.rtype, &b.set_identifier)));
+        Ok(out)
+    }
+
+    async fn wait_in_sync(&self, change_id: &str) -> Result<()> {
+        let deadline = Instant::now() + self.wait_timeout;
+        let mut pause = Duration::from_millis(500);
+        loop {
+            let out = self
+                .clients
+                .route53
+                .get_change()
+                .id(change_id)
+                .send()
+                .await
+                .map_err(|e| api_error("route53:GetChange", e))?;
+            if out
+                .change_info()
+                .is_some_and(|c| c.status() == &ChangeStatus::Insync)
+            {
+                return Ok(());
+            }
+            if Instant::now() + pause > deadline {
+                bail!(
+                    "Route 53 change {change_id} is still PENDING after {}s; it was accepted and will complete — run `webtier plan` later to confirm (or raise [dns] wait_timeout)",
+                    self.wait_timeout.as_secs()
+                );
+            }
+            tracing::info!("waiting for Route 53 change {change_id} to be INSYNC");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(10));
+        }
+    }
+}
+
+impl Step for DnsStep {
+    type Observed = DnsState;
+    type Operation = DnsOp;
+
+    fn name(&self) -> StepName {
+        StepName::Dns
+    }
+
+    async fn observe(&self) -> Result<DnsState> {
+        let addresses = self.addresses().await?;
+        let zones = self.zones().await?;
+        let mut names = Vec::with_capacity(self.names.len());
+        let mut problems = Vec::new();
+        for (name, zone_id) in &self.names {
+            match zone_for(name, zone_id.as_deref(), &zones) {
+                Ok(zone) => {
+                    let records = self.records(&zone, name).await?;
+                    names.push(NameState {
+                        name: name.clone(),
+                        zone,
+                        records,
+                    });
+                }
+                Err(msg) => problems.push(msg),
+            }
+        }
+        if !problems.is_empty() {
+            bail!("{}", problems.join("; "));
+        }
+        Ok(DnsState { addresses, names })
+    }
+
+    fn diff(&self, observed: &DnsState) -> Vec<Planned<DnsOp>> {
+        observed
+            .names
+            .iter()
+            .flat_map(|n| {
+                let desired = desired_sets(&n.name, &observed.addresses, self.ttl, self.ipv6);
+                diff_name(n, &desired, &self.owner, self.adopt).0
+            })
+            .collect()
+    }
+
+    fn conflicts(&self, observed: &DnsState) -> Vec<Conflict> {
+        observed
+            .names
+            .iter()
+            .filter_map(|n| {
+                let desired = desired_sets(&n.name, &observed.addresses, self.ttl, self.ipv6);
+                diff_name(n, &desired, &self.owner, self.adopt).1
+            })
+            .collect()
+    }
+
+    async fn apply(&self, op: &DnsOp) -> Result<()> {
+        self.apply_all(std::slice::from_ref(op)).await
+    }
+
+    /// One ChangeBatch per zone (atomic in Route 53), then wait for INSYNC.
+    async fn apply_all(&self, ops: &[DnsOp]) -> Result<()> {
+        let mut by_zone: BTreeMap<&str, Vec<&DnsOp>> = BTreeMap::new();
+        for op in ops {
+            by_zone.entry(op.zone_id.as_str()).or_default().push(op);
+        }
+        for (zone_id, ops) in by_zone {
+            let mut batch = ChangeBatch::builder().comment("webtier");
+            for op in ops {
+                let action = match op.action {
+                    RecordAction::Upsert => ChangeAction::Upsert,
+                    RecordAction::Delete => ChangeAction::Delete,
+                };
+                batch = batch.changes(
+                    Change::builder()
+                        .action(action)
+                        .resource_record_set(to_sdk(&op.set)?)
+                        .build()?,
+                );
+            }
+            let out = self
+                .clients
+                .route53
+                .change_resource_record_sets()
+                .hosted_zone_id(zone_id)
+                .change_batch(batch.build()?)
+                .send()
+                .await
+                .map_err(|e| api_error("route53:ChangeResourceRecordSets", e))?;
+            if let Some(info) = out.change_info() {
+                self.wait_in_sync(info.id()).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone(id: &str, name: &str) -> Zone {
+        Zone {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn zones_match_by_longest_suffix() {
+        let zones = [
+            zone("Z1", "example.com"),
+            zone("Z2", "dev.example.com"),
+            zone("Z3", "ample.com"),
+        ];
+        assert_eq!(zone_for("www.example.com", None, &zones).unwrap().id, "Z1");
+        assert_eq!(zone_for("example.com", None, &zones).unwrap().id, "Z1");
+        assert_eq!(
+            zone_for("a.dev.example.com", None, &zones).unwrap().id,
+            "Z2"
+        );
+        assert!(
+            zone_for("example.org", None, &zones)
+                .unwrap_err()
+                .contains("no public hosted zone")
+        );
+        let twins = [zone("Z1", "example.com"), zone("Z9", "example.com")];
+        let err = zone_for("www.example.com", None, &twins).unwrap_err();
+        assert!(err.contains("zone_id") && err.contains("Z1, Z9"), "{err}");
+        assert_eq!(
+            zone_for("www.example.com", Some("Z9"), &twins).unwrap().id,
+            "Z9"
+        );
+        assert!(
+            zone_for("www.example.org", Some("Z9"), &twins)
+                .unwrap_err()
+                .contains("not inside")
+        );
+    }
+
+    #[test]
+    fn names_are_normalized() {
+        assert_eq!(normalize_name("\\052.Example.COM."), "*.example.com");
+        assert_eq!(normalize_value("AAAA", "2001:DB8:0:0::1"), "2001:db8::1");
+    }
+
+    fn state(records: Vec<RecordSet>) -> NameState {
+        NameState {
+            name: "example.com".into(),
+            zone: zone("Z1", "example.com"),
+            records,
+        }
+    }
+
+    fn rec(rtype: &str, values: &[&str]) -> RecordSet {
+        RecordSet {
+            name: "example.com".into(),
+            rtype: rtype.into(),
+            ttl: Some(300),
+            values: values.iter().map(|v| v.to_string()).collect(),
+            alias: None,
+            set_identifier: None,
+        }
+    }
+
+    fn addresses(v4: &[&str], v6: &[&str]) -> Addresses {
+        Addresses::Instances {
+            ipv4: v4.iter().map(|v| v.to_string()).collect(),
+            ipv6: v6.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn fresh_name_gets_addresses_and_ownership() {
+        let desired = desired_sets(
+            "example.com",
+            &addresses(&["192.0.2.1"], &["2001:db8::1"]),
+            300,
+            true,
+        );
+        let spf = "\"v=spf1 -all\"";
+        let (changes, conflict) =
+            diff_name(&state(vec![rec("TXT", &[spf])]), &desired, "prod", false);
+        assert!(conflict.is_none());
+        let names: Vec<(&str, Action)> = changes
+            .iter()
+            .map(|c| (c.resource.as_str(), c.action))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("A example.com", Action::Create),
+                ("AAAA example.com", Action::Create),
+                ("TXT example.com", Action::Update)
+            ]
+        );
+        let txt = &changes[2].operation.set.values;
+        assert!(txt.contains(&spf.to_string()), "other TXT values are kept");
+        assert!(txt.contains(&ownership_value("prod")));
+    }
+
+    #[test]
+    fn owned_records_converge_and_update() {
+        let owned = |a: &str| {
+            state(vec![
+                rec("A", &[a]),
+                rec("TXT", &[&ownership_value("webtier")]),
+            ])
+        };
+        let desired = desired_sets("example.com", &addresses(&["192.0.2.1"], &[]), 300, true);
+        assert_eq!(
+            diff_name(&owned("192.0.2.1"), &desired, "webtier", false).0,
+            vec![]
+        );
+        let (changes, _) = diff_name(&owned("192.0.2.9"), &desired, "webtier", false);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].action, Action::Update);
+        assert!(
+            changes[0]
+                .detail
+                .contains("192.0.2.9 ttl 300 → 192.0.2.1 ttl 300"),
+            "{}",
+            changes[0].detail
+        );
+    }
+
+    #[test]
+    fn foreign_records_are_conflicts_unless_adopted() {
+        let foreign = state(vec![rec("A", &["198.51.100.7"])]);
+        let desired = desired_sets("example.com", &addresses(&["192.0.2.1"], &[]), 300, false);
+        let (changes, conflict) = diff_name(&foreign, &desired, "webtier", false);
+        assert!(changes.is_empty());
+        assert!(conflict.unwrap().reason.contains("not created by webtier"));
+        let (changes, conflict) = diff_name(&foreign, &desired, "webtier", true);
+        assert!(conflict.is_none());
+        assert_eq!(changes.len(), 2, "A updated and ownership TXT created");
+
+        let cname = state(vec![rec("CNAME", &["elsewhere.example.net"])]);
+        assert!(
+            diff_name(&cname, &desired, "webtier", true)
+                .1
+                .unwrap()
+                .reason
+                .contains("CNAME")
+        );
+        let other = state(vec![
+            rec("A", &["192.0.2.1"]),
+            rec("TXT", &[&ownership_value("staging")]),
+        ]);
+        assert!(
+            diff_name(&other, &desired, "prod", false)
+                .1
+                .unwrap()
+                .reason
+                .contains("owner=staging")
+        );
+    }
+
+    #[test]
+    fn load_balancer_aliases() {
+        let lb = Addresses::LoadBalancer(LoadBalancer {
+            dns_name: "my-lb-1.us-east-1.elb.amazonaws.com".into(),
+            zone_id: "Z35SXDOTRQ7X7K".into(),
+        });
+        let desired = desired_sets("example.com", &lb, 300, true);
+        assert_eq!(desired.len(), 2);
+        assert!(desired.iter().all(|d| d.alias.is_some() && d.ttl.is_none()));
+    }
+}

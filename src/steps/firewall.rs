@@ -1,0 +1,517 @@
+//! `firewall`: tcp/80 and tcp/443 ingress in the security groups of the
+//! target instances. Observed: the instances and their groups' ingress
+//! rules (DescribeSecurityGroupRules). A rule that already allows a port
+//! from a wider range counts as present; webtier only adds what is
+//! missing, marks what it adds with `managed-by=webtier`, and with
+//! `--prune` removes only such rules that are no longer desired.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range, SecurityGroupRule};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use crate::aws::instances::{self, Instance};
+use crate::aws::{Clients, api_error, error_code};
+use crate::config::Target;
+use crate::plan::{Action, Planned, Step};
+use crate::steps::StepName;
+
+/// The description of every rule webtier adds; the mark of ownership.
+pub const MANAGED: &str = "managed-by=webtier";
+pub const PORTS: [u16; 2] = [80, 443];
+
+pub struct FirewallStep {
+    clients: Arc<Clients>,
+    target: Target,
+    prune: bool,
+}
+
+impl FirewallStep {
+    pub fn new(clients: Arc<Clients>, target: &Target, prune: bool) -> FirewallStep {
+        FirewallStep {
+            clients,
+            target: target.clone(),
+            prune,
+        }
+    }
+}
+
+/// An ingress rule with an address range (rules that reference other
+/// groups or prefix lists never count as "open to these addresses").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    pub id: String,
+    /// `tcp`, `udp`, `icmp`, … or `-1` for all.
+    pub protocol: String,
+    pub from_port: i32,
+    pub to_port: i32,
+    pub cidr: IpNet,
+    pub description: Option<String>,
+}
+
+impl Rule {
+    /// Whether this rule already lets `cidr` reach tcp/`port`.
+    pub fn covers(&self, port: u16, cidr: &IpNet) -> bool {
+        let protocol = self.protocol == "-1"
+            || self.protocol.eq_ignore_ascii_case("tcp")
+            || self.protocol == "6";
+        let ports = self.protocol == "-1"
+            || (self.from_port <= i32::from(port) && i32::from(port) <= self.to_port);
+        protocol && ports && self.cidr.contains(cidr)
+    }
+
+    fn is_managed(&self) -> bool {
+        self.description.as_deref() == Some(MANAGED)
+    }
+}
+
+/// A security group webtier manages, with the instances it serves and its
+/// ingress rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Group {
+    pub id: String,
+    pub instances: Vec<String>,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FirewallState {
+    pub groups: Vec<Group>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FirewallOp {
+    Authorize {
+        group_id: String,
+        port: u16,
+        cidr: IpNet,
+    },
+    Revoke {
+        group_id: String,
+        rule_id: String,
+    },
+}
+
+/// Picks the group to manage for one instance. Pure.
+///
+/// With `security_group` configured it must be attached. Otherwise an
+/// instance with one group uses it; with several, the one group that
+/// already allows 80 or 443 from anywhere in its rules; anything else is
+/// ambiguous and the user must choose — webtier never guesses.
+pub fn choose_group(
+    instance: &Instance,
+    configured: Option<&str>,
+    rules: &BTreeMap<String, Vec<Rule>>,
+) -> Result<String, String> {
+    if let Some(sg) = configured {
+        return if instance.security_groups.iter().any(|g| g == sg) {
+            Ok(sg.to_string())
+        } else {
+            Err(format!(
+                "security_group {sg} is not attached to instance {} (it has {}) — attach it or fix [target] security_group",
+                instance.id,
+                list_or_none(&instance.security_groups)
+            ))
+        };
+    }
+    match instance.security_groups.as_slice() {
+        [] => Err(format!(
+            "instance {} has no security group — attach one, or set [target] security_group",
+            instance.id
+        )),
+        [only] => Ok(only.clone()),
+        several => {
+            let allowing: Vec<&String> = several
+                .iter()
+                .filter(|g| {
+                    rules.get(*g).is_some_and(|rs| {
+                        rs.iter().any(|r| {
+                            PORTS.iter().any(|p| {
+                                r.protocol != "-1"
+                                    && r.from_port <= i32::from(*p)
+                                    && i32::from(*p) <= r.to_port
+                            })
+                        })
+                    })
+                })
+                .collect();
+            match allowing.as_slice() {
+                [one] => Ok((*one).clone()),
+                _ => Err(format!(
+                    "instance {} has {} security groups ({}) and {} of them already allows port 80 or 443 — choose one with [target] security_group = \"sg-…\"",
+                    instance.id,
+                    several.len(),
+                    several.join(", "),
+                    if allowing.is_empty() {
+                        "none"
+                    } else {
+                        "more than one"
+                    }
+                )),
+            }
+        }
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// Pure: the rules to add (and with `prune`, to remove).
+pub fn diff(groups: &[Group], desired: &[IpNet], prune: bool) -> Vec<Planned<FirewallOp>> {
+    let mut out = Vec::new();
+    for group in groups {
+        for port in PORTS {
+            for cidr in desired {
+                if !group.rules.iter().any(|r| r.covers(port, cidr)) {
+                    out.push(Planned {
+                        action: Action::Create,
+                        resource: format!("ingress {} tcp/{port} from {cidr}", group.id),
+                        detail: format!("description = \"{MANAGED}\""),
+                        operation: FirewallOp::Authorize {
+                            group_id: group.id.clone(),
+                            port,
+                            cidr: *cidr,
+                        },
+                    });
+                }
+            }
+        }
+        if prune {
+            for rule in group.rules.iter().filter(|r| r.is_managed()) {
+                let wanted = rule.protocol == "tcp"
+                    && rule.from_port == rule.to_port
+                    && PORTS.iter().any(|p| i32::from(*p) == rule.from_port)
+                    && desired.contains(&rule.cidr);
+                if !wanted {
+                    out.push(Planned {
+                        action: Action::Delete,
+                        resource: format!(
+                            "ingress {} {}/{} from {} ({})",
+                            group.id,
+                            rule.protocol,
+                            port_range(rule),
+                            rule.cidr,
+                            rule.id
+                        ),
+                        detail: String::new(),
+                        operation: FirewallOp::Revoke {
+                            group_id: group.id.clone(),
+                            rule_id: rule.id.clone(),
+                        },
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn port_range(rule: &Rule) -> String {
+    if rule.from_port == rule.to_port {
+        rule.from_port.to_string()
+    } else {
+        format!("{}-{}", rule.from_port, rule.to_port)
+    }
+}
+
+fn convert_rule(r: &SecurityGroupRule) -> Option<(String, Rule)> {
+    if r.is_egress() != Some(false) {
+        return None;
+    }
+    let cidr: IpNet = r.cidr_ipv4().or(r.cidr_ipv6())?.parse().ok()?;
+    Some((
+        r.group_id()?.to_string(),
+        Rule {
+            id: r.security_group_rule_id()?.to_string(),
+            protocol: r.ip_protocol().unwrap_or("-1").to_ascii_lowercase(),
+            from_port: r.from_port().unwrap_or(-1),
+            to_port: r.to_port().unwrap_or(-1),
+            cidr,
+            description: r
+                .description()
+                .filter(|d| !d.is_empty())
+                .map(str::to_string),
+        },
+    ))
+}
+
+impl FirewallStep {
+    /// The ingress rules of `group_ids`, by group, sorted by rule id.
+    async fn rules(&self, group_ids: Vec<String>) -> Result<BTreeMap<String, Vec<Rule>>> {
+        let mut by_group: BTreeMap<String, Vec<Rule>> =
+            group_ids.iter().map(|g| (g.clone(), Vec::new())).collect();
+        if group_ids.is_empty() {
+            return Ok(by_group);
+        }
+        let mut pages = self
+            .clients
+            .ec2
+            .describe_security_group_rules()
+            .filters(
+                Filter::builder()
+                    .name("group-id")
+                    .set_values(Some(group_ids))
+                    .build(),
+            )
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| api_error("ec2:DescribeSecurityGroupRules", e))?;
+            for (group, rule) in page.security_group_rules().iter().filter_map(convert_rule) {
+                by_group.entry(group).or_default().push(rule);
+            }
+        }
+        for rules in by_group.values_mut() {
+            rules.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+        Ok(by_group)
+    }
+}
+
+impl Step for FirewallStep {
+    type Observed = FirewallState;
+    type Operation = FirewallOp;
+
+    fn name(&self) -> StepName {
+        StepName::Firewall
+    }
+
+    async fn observe(&self) -> Result<FirewallState> {
+        let instances = instances::resolve(&self.clients, &self.target).await?;
+        let mut candidates: Vec<String> = instances
+            .iter()
+            .flat_map(|i| i.security_groups.iter().cloned())
+            .collect();
+        candidates.sort();
+        candidates.dedup();
+        let rules = self.rules(candidates).await?;
+
+        let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut problems = Vec::new();
+        for instance in &instances {
+            match choose_group(instance, self.target.security_group.as_deref(), &rules) {
+                Ok(g) => groups.entry(g).or_default().push(instance.id.clone()),
+                Err(msg) => problems.push(msg),
+            }
+        }
+        if !problems.is_empty() {
+            bail!("{}", problems.join("; "));
+        }
+        Ok(FirewallState {
+            groups: groups
+                .into_iter()
+                .map(|(id, instances)| Group {
+                    rules: rules.get(&id).cloned().unwrap_or_default(),
+                    id,
+                    instances,
+                })
+                .collect(),
+        })
+    }
+
+    fn diff(&self, observed: &FirewallState) -> Vec<Planned<FirewallOp>> {
+        diff(&observed.groups, &self.target.ingress_cidrs, self.prune)
+    }
+
+    async fn apply(&self, op: &FirewallOp) -> Result<()> {
+        match op {
+            FirewallOp::Authorize {
+                group_id,
+                port,
+                cidr,
+            } => {
+                let mut permission = IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(i32::from(*port))
+                    .to_port(i32::from(*port));
+                permission = match cidr {
+                    IpNet::V4(_) => permission.ip_ranges(
+                        IpRange::builder()
+                            .cidr_ip(cidr.to_string())
+                            .description(MANAGED)
+                            .build(),
+                    ),
+                    IpNet::V6(_) => permission.ipv6_ranges(
+                        Ipv6Range::builder()
+                            .cidr_ipv6(cidr.to_string())
+                            .description(MANAGED)
+                            .build(),
+                    ),
+                };
+                let result = self
+                    .clients
+                    .ec2
+                    .authorize_security_group_ingress()
+                    .group_id(group_id)
+                    .ip_permissions(permission.build())
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => Ok(()),
+                    // Another run added it first: the desired state holds.
+                    Err(e) if error_code(&e) == Some("InvalidPermission.Duplicate") => Ok(()),
+                    Err(e) => Err(api_error("ec2:AuthorizeSecurityGroupIngress", e)),
+                }
+            }
+            FirewallOp::Revoke { group_id, rule_id } => {
+                let result = self
+                    .clients
+                    .ec2
+                    .revoke_security_group_ingress()
+                    .group_id(group_id)
+                    .security_group_rule_ids(rule_id)
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => Ok(()),
+                    Err(e) if error_code(&e) == Some("InvalidPermission.NotFound") => Ok(()),
+                    Err(e) => Err(api_error("ec2:RevokeSecurityGroupIngress", e)),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(id: &str, protocol: &str, from: i32, to: i32, cidr: &str, managed: bool) -> Rule {
+        Rule {
+            id: id.into(),
+            protocol: protocol.into(),
+            from_port: from,
+            to_port: to,
+            cidr: cidr.parse().unwrap(),
+            description: managed.then(|| MANAGED.to_string()),
+        }
+    }
+
+    fn group(rules: Vec<Rule>) -> Group {
+        Group {
+            id: "sg-1".into(),
+            instances: vec!["i-1".into()],
+            rules,
+        }
+    }
+
+    fn nets(list: &[&str]) -> Vec<IpNet> {
+        list.iter().map(|c| c.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn fresh_group_gets_every_port_for_every_range() {
+        let changes = diff(&[group(vec![])], &nets(&["0.0.0.0/0", "::/0"]), false);
+        let names: Vec<&str> = changes.iter().map(|c| c.resource.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "ingress sg-1 tcp/80 from 0.0.0.0/0",
+                "ingress sg-1 tcp/80 from ::/0",
+                "ingress sg-1 tcp/443 from 0.0.0.0/0",
+                "ingress sg-1 tcp/443 from ::/0"
+            ]
+        );
+        assert!(changes.iter().all(|c| c.action == Action::Create));
+    }
+
+    #[test]
+    fn wider_rules_count_as_present() {
+        let rules = vec![
+            rule("r1", "tcp", 0, 65535, "0.0.0.0/0", false),
+            rule("r2", "-1", -1, -1, "::/0", false),
+        ];
+        assert!(
+            diff(
+                &[group(rules)],
+                &nets(&["203.0.113.0/24", "0.0.0.0/0", "::/0"]),
+                false
+            )
+            .is_empty()
+        );
+        // A narrower range or another protocol does not.
+        let rules = vec![
+            rule("r1", "tcp", 80, 80, "10.0.0.0/8", false),
+            rule("r2", "udp", 443, 443, "0.0.0.0/0", false),
+        ];
+        assert_eq!(diff(&[group(rules)], &nets(&["0.0.0.0/0"]), false).len(), 2);
+    }
+
+    #[test]
+    fn prune_removes_only_managed_rules_no_longer_wanted() {
+        let rules = vec![
+            rule("keep-foreign", "tcp", 22, 22, "0.0.0.0/0", false),
+            rule("keep-managed", "tcp", 80, 80, "0.0.0.0/0", true),
+            rule("drop-managed", "tcp", 443, 443, "10.0.0.0/8", true),
+            rule("keep-managed-443", "tcp", 443, 443, "0.0.0.0/0", true),
+        ];
+        let g = group(rules);
+        assert!(diff(std::slice::from_ref(&g), &nets(&["0.0.0.0/0"]), false).is_empty());
+        let changes = diff(&[g], &nets(&["0.0.0.0/0"]), true);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].action, Action::Delete);
+        assert_eq!(
+            changes[0].operation,
+            FirewallOp::Revoke {
+                group_id: "sg-1".into(),
+                rule_id: "drop-managed".into()
+            }
+        );
+    }
+
+    fn instance(groups: &[&str]) -> Instance {
+        Instance {
+            id: "i-1".into(),
+            state: "running".into(),
+            public_ipv4: None,
+            ipv6: vec![],
+            security_groups: groups.iter().map(|g| g.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn group_choice_never_guesses() {
+        let mut rules = BTreeMap::new();
+        assert_eq!(
+            choose_group(&instance(&["sg-a"]), None, &rules),
+            Ok("sg-a".into())
+        );
+        let err = choose_group(&instance(&["sg-a", "sg-b"]), None, &rules).unwrap_err();
+        assert!(
+            err.contains("none of them") && err.contains("security_group"),
+            "{err}"
+        );
+        rules.insert(
+            "sg-b".to_string(),
+            vec![rule("r", "tcp", 443, 443, "0.0.0.0/0", false)],
+        );
+        assert_eq!(
+            choose_group(&instance(&["sg-a", "sg-b"]), None, &rules),
+            Ok("sg-b".into())
+        );
+        rules.insert(
+            "sg-a".to_string(),
+            vec![rule("r", "tcp", 80, 80, "0.0.0.0/0", false)],
+        );
+        let err = choose_group(&instance(&["sg-a", "sg-b"]), None, &rules).unwrap_err();
+        assert!(err.contains("more than one"), "{err}");
+        assert_eq!(
+            choose_group(&instance(&["sg-a", "sg-b"]), Some("sg-a"), &rules),
+            Ok("sg-a".into())
+        );
+        assert!(
+            choose_group(&instance(&["sg-a"]), Some("sg-z"), &rules)
+                .unwrap_err()
+                .contains("not attached")
+        );
+    }
+}
