@@ -22,9 +22,18 @@ pub struct Instance {
     pub security_groups: Vec<String>,
 }
 
-/// Resolves the target to instances, sorted by id. Fails when an instance
-/// does not exist or when tags select none: never an empty target.
+/// Resolves the target to instances, sorted by id, once per run. Fails
+/// when an instance does not exist or when tags select none: never an
+/// empty target.
 pub async fn resolve(clients: &Clients, target: &Target) -> Result<Vec<Instance>> {
+    clients
+        .instances
+        .get_or_try_init(|| lookup(clients, target))
+        .await
+        .cloned()
+}
+
+async fn lookup(clients: &Clients, target: &Target) -> Result<Vec<Instance>> {
     let mut ids: Vec<String> = Vec::new();
     for entry in &target.instances {
         if entry == "self" {

@@ -20,6 +20,9 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub route53: aws_sdk_route53::Client,
     pub region: String,
+    /// The target instances, looked up once per run (firewall and dns
+    /// both need them).
+    pub(crate) instances: tokio::sync::OnceCell<Vec<instances::Instance>>,
 }
 
 /// What the SDK's default credential chain tries, for the "no credentials"
@@ -57,6 +60,7 @@ impl Clients {
             ec2: aws_sdk_ec2::Client::new(&sdk),
             route53: aws_sdk_route53::Client::new(&sdk),
             region,
+            instances: tokio::sync::OnceCell::new(),
         })
     }
 }

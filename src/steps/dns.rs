@@ -283,11 +283,11 @@ pub fn diff_name(
                 .find(|v| v.starts_with("\"heritage=webtier,owner="))
         });
         let whose = match other {
-            Some(v) => format!("owned by another webtier ({})", v.trim_matches('"')),
-            None => "not created by webtier".to_string(),
+            Some(v) => format!("and belongs to another webtier ({})", v.trim_matches('"')),
+            None => "that webtier did not create".to_string(),
         };
         return conflict(format!(
-            "{} record exists and is {whose} — left alone; `--adopt` takes it over",
+            "{} record exists {whose} — left alone; `--adopt` takes it over",
             addresses
                 .iter()
                 .map(|r| r.rtype.as_str())
@@ -766,7 +766,12 @@ mod tests {
         let desired = desired_sets("example.com", &addresses(&["192.0.2.1"], &[]), 300, false);
         let (changes, conflict) = diff_name(&foreign, &desired, "webtier", false);
         assert!(changes.is_empty());
-        assert!(conflict.unwrap().reason.contains("not created by webtier"));
+        assert!(
+            conflict
+                .unwrap()
+                .reason
+                .contains("that webtier did not create")
+        );
         let (changes, conflict) = diff_name(&foreign, &desired, "webtier", true);
         assert!(conflict.is_none());
         assert_eq!(changes.len(), 2, "A updated and ownership TXT created");

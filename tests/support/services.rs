@@ -157,6 +157,111 @@ impl Moto {
     }
 }
 
+/// One request moto received, as its recorder saw it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    /// The IAM action name: `ec2:DescribeInstances`, `route53:GetChange`.
+    pub action: String,
+}
+
+impl Call {
+    /// Whether the call changes state.
+    pub fn is_write(&self) -> bool {
+        let name = self.action.split(':').nth(1).unwrap_or_default();
+        !["Describe", "List", "Get"]
+            .iter()
+            .any(|p| name.starts_with(p))
+    }
+}
+
+impl Moto {
+    async fn recorder(&self, verb: &str) {
+        let url = format!("{}/moto-api/recorder/{verb}", self.endpoint());
+        let response = reqwest::Client::new()
+            .post(&url)
+            .send()
+            .await
+            .expect("moto recorder");
+        assert!(
+            response.status().is_success(),
+            "{url}: {}",
+            response.status()
+        );
+    }
+
+    /// Forgets earlier recordings and starts recording requests.
+    pub async fn start_recording(&self) {
+        self.recorder("reset-recording").await;
+        self.recorder("start-recording").await;
+    }
+
+    /// Stops recording and returns the requests made since the start.
+    pub async fn stop_recording(&self) -> Vec<Call> {
+        self.recorder("stop-recording").await;
+        let text = reqwest::get(format!(
+            "{}/moto-api/recorder/download-recording",
+            self.endpoint()
+        ))
+        .await
+        .expect("download recording")
+        .text()
+        .await
+        .unwrap();
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).expect("recording line");
+                let method = v["method"].as_str().unwrap_or_default().to_string();
+                let url = v["url"].as_str().unwrap_or_default();
+                let path = url
+                    .splitn(4, '/')
+                    .nth(3)
+                    .map(|p| format!("/{p}"))
+                    .unwrap_or_default();
+                let body = match (v["body"].as_str(), v["body_encoded"].as_bool()) {
+                    (Some(b), Some(true)) => {
+                        use base64::Engine;
+                        let bytes = base64::engine::general_purpose::STANDARD
+                            .decode(b)
+                            .expect("base64 body");
+                        String::from_utf8_lossy(&bytes).into_owned()
+                    }
+                    (Some(b), _) => b.to_string(),
+                    _ => String::new(),
+                };
+                let action = iam_action(&method, &path, &body);
+                Call {
+                    method,
+                    path,
+                    action,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The IAM action of a recorded request: EC2 names it in the form body,
+/// Route 53 in the method and path.
+fn iam_action(method: &str, path: &str, body: &str) -> String {
+    if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+        return format!("ec2:{action}");
+    }
+    let path = path.split('?').next().unwrap_or_default();
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let name = match (method, parts.as_slice()) {
+        ("GET", ["2013-04-01", "hostedzone"]) => "ListHostedZones",
+        ("POST", ["2013-04-01", "hostedzone"]) => "CreateHostedZone",
+        ("GET", ["2013-04-01", "hostedzone", _]) => "GetHostedZone",
+        ("GET", ["2013-04-01", "hostedzone", _, "rrset"]) => "ListResourceRecordSets",
+        ("POST", ["2013-04-01", "hostedzone", _, "rrset"]) => "ChangeResourceRecordSets",
+        ("GET", ["2013-04-01", "change", _]) => "GetChange",
+        _ => return format!("unknown:{method} {path}"),
+    };
+    format!("route53:{name}")
+}
+
 // ---------------------------------------------------------------- pebble
 
 #[derive(Debug, Clone, Copy, Default)]

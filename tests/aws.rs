@@ -1,0 +1,659 @@
+//! The firewall and dns steps against moto_server through the real AWS SDK:
+//! convergence, idempotency counted at the server, ownership, conflicts,
+//! bounded lookups, and the IAM policy covering what was called.
+
+mod support;
+
+use std::path::Path;
+use std::process::Output;
+
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, Tag, TagSpecification};
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
+use support::services::{Call, Moto};
+use support::{assert_exit, stderr, stdout, webtier};
+
+/// A VPC with IPv6, a public subnet, a security group, instances tagged
+/// Role=web in it, and a public hosted zone example.com.
+struct World {
+    moto: Moto,
+    dir: tempfile::TempDir,
+    ec2: aws_sdk_ec2::Client,
+    route53: aws_sdk_route53::Client,
+    sg: String,
+    instances: Vec<String>,
+    zone: String,
+}
+
+impl World {
+    async fn new(instances: i32) -> World {
+        let moto = Moto::start();
+        let sdk = moto.sdk_config().await;
+        let ec2 = aws_sdk_ec2::Client::new(&sdk);
+        let route53 = aws_sdk_route53::Client::new(&sdk);
+        let vpc = ec2
+            .create_vpc()
+            .cidr_block("10.0.0.0/16")
+            .amazon_provided_ipv6_cidr_block(true)
+            .send()
+            .await
+            .unwrap()
+            .vpc
+            .unwrap();
+        let v6 = vpc.ipv6_cidr_block_association_set()[0]
+            .ipv6_cidr_block()
+            .unwrap()
+            .replace("/56", "/64");
+        let subnet = ec2
+            .create_subnet()
+            .vpc_id(vpc.vpc_id().unwrap())
+            .cidr_block("10.0.1.0/24")
+            .ipv6_cidr_block(v6)
+            .send()
+            .await
+            .unwrap()
+            .subnet
+            .unwrap();
+        ec2.modify_subnet_attribute()
+            .subnet_id(subnet.subnet_id().unwrap())
+            .map_public_ip_on_launch(
+                aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                    .value(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let sg = ec2
+            .create_security_group()
+            .group_name("web")
+            .description("web servers")
+            .vpc_id(vpc.vpc_id().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .group_id
+            .unwrap();
+        let run = ec2
+            .run_instances()
+            .image_id("ami-12345678")
+            .min_count(instances)
+            .max_count(instances)
+            .subnet_id(subnet.subnet_id().unwrap())
+            .security_group_ids(&sg)
+            .ipv6_address_count(1)
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::Instance)
+                    .tags(Tag::builder().key("Role").value("web").build())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let instances = run
+            .instances()
+            .iter()
+            .map(|i| i.instance_id().unwrap().to_string())
+            .collect();
+        let zone = route53
+            .create_hosted_zone()
+            .name("example.com")
+            .caller_reference("webtier-test")
+            .send()
+            .await
+            .unwrap()
+            .hosted_zone
+            .unwrap()
+            .id
+            .trim_start_matches("/hostedzone/")
+            .to_string();
+        let world = World {
+            moto,
+            dir: tempfile::tempdir().unwrap(),
+            ec2,
+            route53,
+            sg,
+            instances,
+            zone,
+        };
+        world.write_config("");
+        world
+    }
+
+    /// webtier.toml selecting the instances by tag; `target_extra` goes
+    /// into [target].
+    fn write_config(&self, target_extra: &str) {
+        let text = format!(
+            "state_dir = \"state\"\n\n[proxy]\nconfig_file = \"out/proxy.toml\"\n\n\
+             [target]\ntags = {{ Role = \"web\" }}\n{target_extra}\n\n\
+             [[site]]\ndomain = \"example.com\"\naliases = [\"www.example.com\"]\n\
+             upstreams = [\"127.0.0.1:8000\"]\n"
+        );
+        std::fs::write(self.dir.path().join("webtier.toml"), text).unwrap();
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        webtier()
+            .current_dir(self.dir.path())
+            .envs(self.moto.env())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs webtier and returns what it asked of AWS.
+    async fn recorded(&self, args: &[&str]) -> (Output, Vec<Call>) {
+        self.moto.start_recording().await;
+        let out = self.run(args);
+        (out, self.moto.stop_recording().await)
+    }
+
+    async fn ingress(&self) -> Vec<(String, i32, String, Option<String>)> {
+        let rules = self
+            .ec2
+            .describe_security_group_rules()
+            .filters(Filter::builder().name("group-id").values(&self.sg).build())
+            .send()
+            .await
+            .unwrap();
+        let mut out: Vec<_> = rules
+            .security_group_rules()
+            .iter()
+            .filter(|r| r.is_egress() == Some(false))
+            .map(|r| {
+                (
+                    r.ip_protocol().unwrap().to_string(),
+                    r.from_port().unwrap(),
+                    r.cidr_ipv4().or(r.cidr_ipv6()).unwrap().to_string(),
+                    r.description().map(str::to_string),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    async fn public_ips(&self) -> (String, String) {
+        let out = self
+            .ec2
+            .describe_instances()
+            .instance_ids(&self.instances[0])
+            .send()
+            .await
+            .unwrap();
+        let i = &out.reservations()[0].instances()[0];
+        let v6 = i.network_interfaces()[0].ipv6_addresses()[0]
+            .ipv6_address()
+            .unwrap();
+        (
+            i.public_ip_address().unwrap().to_string(),
+            v6.parse::<std::net::Ipv6Addr>().unwrap().to_string(),
+        )
+    }
+
+    /// The record sets of `name` in the zone (but the zone's own NS and
+    /// SOA): (type, sorted values).
+    async fn records(&self, name: &str) -> Vec<(String, Vec<String>)> {
+        let out = self
+            .route53
+            .list_resource_record_sets()
+            .hosted_zone_id(&self.zone)
+            .send()
+            .await
+            .unwrap();
+        let mut sets: Vec<_> = out
+            .resource_record_sets()
+            .iter()
+            .filter(|s| s.name().trim_end_matches('.') == name)
+            .filter(|s| !matches!(s.r#type(), RrType::Ns | RrType::Soa))
+            .map(|s| {
+                let mut values: Vec<String> = s
+                    .resource_records()
+                    .iter()
+                    .map(|r| r.value().to_string())
+                    .collect();
+                values.sort();
+                (s.r#type().as_str().to_string(), values)
+            })
+            .collect();
+        sets.sort();
+        sets
+    }
+
+    async fn upsert(&self, sets: Vec<ResourceRecordSet>) {
+        let mut batch = ChangeBatch::builder();
+        for set in sets {
+            batch = batch.changes(
+                Change::builder()
+                    .action(ChangeAction::Upsert)
+                    .resource_record_set(set)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        self.route53
+            .change_resource_record_sets()
+            .hosted_zone_id(&self.zone)
+            .change_batch(batch.build().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+fn a_record(name: &str, rtype: RrType, value: &str) -> ResourceRecordSet {
+    ResourceRecordSet::builder()
+        .name(name)
+        .r#type(rtype)
+        .ttl(60)
+        .resource_records(ResourceRecord::builder().value(value).build().unwrap())
+        .build()
+        .unwrap()
+}
+
+fn writes(calls: &[Call]) -> Vec<&str> {
+    calls
+        .iter()
+        .filter(|c| c.is_write())
+        .map(|c| c.action.as_str())
+        .collect()
+}
+
+fn managed() -> Option<String> {
+    Some("managed-by=webtier".to_string())
+}
+
+#[tokio::test]
+async fn firewall_converges_and_a_second_apply_writes_nothing() {
+    let w = World::new(2).await;
+    let out = w.run(&["firewall", "plan"]);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    for line in [
+        format!("+ ingress {} tcp/80 from 0.0.0.0/0", w.sg),
+        format!("+ ingress {} tcp/80 from ::/0", w.sg),
+        format!("+ ingress {} tcp/443 from 0.0.0.0/0", w.sg),
+        format!("+ ingress {} tcp/443 from ::/0", w.sg),
+    ] {
+        assert!(text.contains(&line), "missing {line:?} in\n{text}");
+    }
+    assert!(
+        text.contains("Plan: 4 to add, 0 to change, 0 to destroy."),
+        "{text}"
+    );
+    assert!(w.ingress().await.is_empty(), "plan changes nothing");
+
+    let (out, calls) = w.recorded(&["firewall", "apply", "--yes"]).await;
+    assert_exit(&out, 0);
+    assert_eq!(writes(&calls).len(), 4, "{calls:?}");
+    assert_eq!(
+        w.ingress().await,
+        vec![
+            ("tcp".into(), 80, "0.0.0.0/0".into(), managed()),
+            ("tcp".into(), 80, "::/0".into(), managed()),
+            ("tcp".into(), 443, "0.0.0.0/0".into(), managed()),
+            ("tcp".into(), 443, "::/0".into(), managed()),
+        ]
+    );
+
+    let out = w.run(&["plan", "firewall", "--detailed-exitcode"]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).starts_with("No changes."), "{}", stdout(&out));
+
+    let (out, calls) = w.recorded(&["apply", "firewall", "--yes"]).await;
+    assert_exit(&out, 0);
+    assert!(writes(&calls).is_empty(), "second apply wrote: {calls:?}");
+    assert!(!calls.is_empty(), "the recorder saw the reads");
+}
+
+#[tokio::test]
+async fn firewall_counts_wider_rules_and_prune_removes_only_its_own() {
+    let w = World::new(1).await;
+    // Someone else's rules: all TCP from anywhere (IPv4), and SSH.
+    for (from, to, cidr) in [(0, 65535, "0.0.0.0/0"), (22, 22, "10.0.0.0/8")] {
+        w.ec2
+            .authorize_security_group_ingress()
+            .group_id(&w.sg)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(from)
+                    .to_port(to)
+                    .ip_ranges(IpRange::builder().cidr_ip(cidr).description("ops").build())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let out = w.run(&["plan", "firewall"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("Plan: 2 to add, 0 to change, 0 to destroy."),
+        "{text}"
+    );
+    assert!(
+        !text.contains("from 0.0.0.0/0"),
+        "the wider IPv4 rule counts: {text}"
+    );
+    assert_exit(&w.run(&["apply", "firewall", "--yes"]), 0);
+
+    // IPv6 is no longer wanted: without --prune nothing is removed…
+    w.write_config("ipv6 = false");
+    let out = w.run(&["plan", "firewall", "--detailed-exitcode"]);
+    assert_exit(&out, 0);
+    // …with --prune only webtier's own rules go.
+    let out = w.run(&["plan", "firewall", "--prune"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("Plan: 0 to add, 0 to change, 2 to destroy."),
+        "{text}"
+    );
+    assert_exit(&w.run(&["apply", "firewall", "--prune", "--yes"]), 0);
+    assert_eq!(
+        w.ingress().await,
+        vec![
+            ("tcp".into(), 0, "0.0.0.0/0".into(), Some("ops".into())),
+            ("tcp".into(), 22, "10.0.0.0/8".into(), Some("ops".into())),
+        ]
+    );
+    assert_exit(
+        &w.run(&["plan", "firewall", "--prune", "--detailed-exitcode"]),
+        0,
+    );
+}
+
+#[tokio::test]
+async fn firewall_never_guesses_between_groups() {
+    let w = World::new(1).await;
+    let vpc = w
+        .ec2
+        .describe_security_groups()
+        .group_ids(&w.sg)
+        .send()
+        .await
+        .unwrap()
+        .security_groups()[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let other = w
+        .ec2
+        .create_security_group()
+        .group_name("other")
+        .description("other")
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id
+        .unwrap();
+    w.ec2
+        .modify_instance_attribute()
+        .instance_id(&w.instances[0])
+        .groups(&w.sg)
+        .groups(&other)
+        .send()
+        .await
+        .unwrap();
+    let out = w.run(&["plan", "firewall"]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("has 2 security groups") && err.contains("security_group = "),
+        "{err}"
+    );
+
+    w.write_config(&format!("security_group = \"{other}\""));
+    let out = w.run(&["plan", "firewall"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains(&format!("+ ingress {other} tcp/443")),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[tokio::test]
+async fn dns_creates_owned_records_and_converges() {
+    let w = World::new(1).await;
+    let (ip4, ip6) = w.public_ips().await;
+    let out = w.run(&["dns", "plan"]);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    for line in [
+        "+ A example.com",
+        "+ AAAA example.com",
+        "+ TXT example.com",
+        "+ A www.example.com",
+    ] {
+        assert!(text.contains(line), "missing {line:?}:\n{text}");
+    }
+    assert!(
+        text.contains("Plan: 6 to add, 0 to change, 0 to destroy."),
+        "{text}"
+    );
+
+    let (out, calls) = w.recorded(&["apply", "dns", "--yes"]).await;
+    assert_exit(&out, 0);
+    assert_eq!(
+        writes(&calls),
+        ["route53:ChangeResourceRecordSets"],
+        "one ChangeBatch for the zone"
+    );
+    assert!(
+        calls.iter().any(|c| c.action == "route53:GetChange"),
+        "waited for INSYNC"
+    );
+    let ownership = "\"heritage=webtier,owner=webtier\"".to_string();
+    for name in ["example.com", "www.example.com"] {
+        assert_eq!(
+            w.records(name).await,
+            vec![
+                ("A".into(), vec![ip4.clone()]),
+                ("AAAA".into(), vec![ip6.clone()]),
+                ("TXT".into(), vec![ownership.clone()]),
+            ]
+        );
+    }
+    let out = w.run(&["plan", "--detailed-exitcode", "dns"]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).starts_with("No changes."));
+
+    // The instance gets an Elastic IP: the A records are updated in place.
+    let eip = w.ec2.allocate_address().send().await.unwrap();
+    w.ec2
+        .associate_address()
+        .instance_id(&w.instances[0])
+        .allocation_id(eip.allocation_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let new_ip = eip.public_ip().unwrap();
+    let out = w.run(&["plan", "dns"]);
+    let text = stdout(&out);
+    assert!(text.contains("~ A example.com"), "{text}");
+    assert!(
+        text.contains(&format!("{ip4} ttl 300 → {new_ip} ttl 300")),
+        "{text}"
+    );
+    assert!(
+        text.contains("Plan: 0 to add, 2 to change, 0 to destroy."),
+        "{text}"
+    );
+    assert_exit(&w.run(&["apply", "dns", "--yes"]), 0);
+    assert_eq!(
+        w.records("example.com").await[0],
+        ("A".into(), vec![new_ip.to_string()])
+    );
+    assert_exit(&w.run(&["plan", "--detailed-exitcode", "dns"]), 0);
+}
+
+#[tokio::test]
+async fn dns_leaves_foreign_records_alone_unless_adopted() {
+    let w = World::new(1).await;
+    w.upsert(vec![
+        a_record("www.example.com", RrType::A, "198.51.100.7"),
+        a_record("www.example.com", RrType::Txt, "\"v=spf1 -all\""),
+    ])
+    .await;
+    let out = w.run(&["plan", "dns"]);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    assert!(text.contains("! dns: records of www.example.com"), "{text}");
+    assert!(
+        text.contains("A record exists that webtier did not create"),
+        "{text}"
+    );
+    assert!(!text.contains("A www.example.com"), "{text}");
+    assert_exit(&w.run(&["apply", "dns", "--yes"]), 0);
+    assert_eq!(
+        w.records("www.example.com").await,
+        vec![
+            ("A".into(), vec!["198.51.100.7".into()]),
+            ("TXT".into(), vec!["\"v=spf1 -all\"".into()]),
+        ],
+        "the foreign records are untouched"
+    );
+
+    let out = w.run(&["plan", "dns", "--adopt"]);
+    let text = stdout(&out);
+    assert!(text.contains("~ A www.example.com"), "{text}");
+    assert!(text.contains("~ TXT www.example.com"), "{text}");
+    assert_exit(&w.run(&["apply", "dns", "--adopt", "--yes"]), 0);
+    let txt = &w.records("www.example.com").await[2];
+    assert_eq!(
+        txt.1,
+        vec![
+            "\"heritage=webtier,owner=webtier\"".to_string(),
+            "\"v=spf1 -all\"".to_string()
+        ],
+        "other TXT values are kept beside the ownership value"
+    );
+    assert_exit(&w.run(&["plan", "--detailed-exitcode", "dns"]), 0);
+}
+
+#[tokio::test]
+async fn dns_plan_cost_does_not_grow_with_the_zone() {
+    let w = World::new(1).await;
+    // 5,000 other records (moto takes at most 1,000 per batch).
+    for batch in 0..10 {
+        let sets = (0..500)
+            .map(|i| {
+                a_record(
+                    &format!("host{batch}-{i}.example.com"),
+                    RrType::A,
+                    "192.0.2.10",
+                )
+            })
+            .collect();
+        w.upsert(sets).await;
+    }
+    let (out, calls) = w.recorded(&["plan", "dns"]).await;
+    assert_exit(&out, 0);
+    let lookups = calls
+        .iter()
+        .filter(|c| c.action == "route53:ListResourceRecordSets")
+        .count();
+    assert_eq!(lookups, 2, "one lookup per site name: {calls:?}");
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.path.contains("name=") || c.action != "route53:ListResourceRecordSets"),
+        "lookups start at the name: {calls:?}"
+    );
+    assert!(calls.len() <= 5, "{} calls: {calls:?}", calls.len());
+}
+
+#[tokio::test]
+async fn iam_policy_covers_every_call_webtier_makes() {
+    let w = World::new(1).await;
+    let (out, mut calls) = w.recorded(&["apply", "--yes"]).await;
+    assert_exit(&out, 0);
+    let (out, more) = w.recorded(&["plan", "--prune"]).await;
+    assert_exit(&out, 0);
+    calls.extend(more);
+    let out = w.run(&["iam-policy"]);
+    assert_exit(&out, 0);
+    let policy: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    let allowed: Vec<&str> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["Action"].as_array().unwrap())
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(!calls.is_empty());
+    for call in &calls {
+        assert!(
+            allowed.contains(&call.action.as_str()),
+            "{} was called but is not in the policy {allowed:?}",
+            call.action
+        );
+    }
+}
+
+#[tokio::test]
+async fn missing_credentials_name_the_chain_tried() {
+    let w = World::new(1).await;
+    let out = webtier()
+        .current_dir(w.dir.path())
+        .envs(w.moto.env())
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("HOME", w.dir.path())
+        .args(["plan", "firewall"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("no AWS credentials"), "{err}");
+    assert!(
+        err.contains("environment variables") && err.contains("instance metadata"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+}
+
+#[tokio::test]
+async fn self_outside_ec2_is_a_clear_error() {
+    let w = World::new(1).await;
+    let closed = support::services::free_port();
+    std::fs::write(
+        w.dir.path().join("webtier.toml"),
+        "[target]\ninstances = [\"self\"]\n[[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\"]\n",
+    )
+    .unwrap();
+    let out = webtier()
+        .current_dir(w.dir.path())
+        .envs(w.moto.env())
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            format!("http://127.0.0.1:{closed}"),
+        )
+        .args(["plan", "firewall"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("works only on an EC2 instance"), "{err}");
+    assert!(err.contains("by id or tags"), "{err}");
+}
+
+#[test]
+fn aws_steps_need_a_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\"]\n";
+    std::fs::write(dir.path().join("webtier.toml"), config).unwrap();
+    let out = support::run(dir.path(), &["plan", "firewall"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("the firewall step needs a [target] section"),
+        "{}",
+        stderr(&out)
+    );
+    let _ = Path::new(".");
+}
