@@ -657,3 +657,96 @@ fn aws_steps_need_a_target() {
     );
     let _ = Path::new(".");
 }
+
+/// An IAM Query API call, made while moto still accepts unsigned requests
+/// (the Authorization header only routes the request to IAM).
+async fn iam(moto: &Moto, params: &[(&str, &str)]) -> String {
+    let mut form = vec![("Version", "2010-05-08")];
+    form.extend_from_slice(params);
+    let response = reqwest::Client::new()
+        .post(moto.endpoint())
+        .header(
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "IAM {params:?}: {}",
+        response.status()
+    );
+    response.text().await.unwrap()
+}
+
+fn xml_value(xml: &str, tag: &str) -> String {
+    let start = xml.find(&format!("<{tag}>")).unwrap() + tag.len() + 2;
+    let end = xml[start..].find(&format!("</{tag}>")).unwrap() + start;
+    xml[start..end].to_string()
+}
+
+#[tokio::test]
+async fn access_denied_names_the_action_and_the_policy_command() {
+    // IAM is enforced after the four setup requests below.
+    let moto = Moto::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "4")]);
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
+    ec2.run_instances()
+        .image_id("ami-12345678")
+        .min_count(1)
+        .max_count(1)
+        .security_groups("default")
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::Instance)
+                .tags(Tag::builder().key("Role").value("web").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    iam(&moto, &[("Action", "CreateUser"), ("UserName", "readonly")]).await;
+    let key = iam(
+        &moto,
+        &[("Action", "CreateAccessKey"), ("UserName", "readonly")],
+    )
+    .await;
+    let read_only = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:Describe*"],"Resource":"*"}]}"#;
+    iam(
+        &moto,
+        &[
+            ("Action", "PutUserPolicy"),
+            ("UserName", "readonly"),
+            ("PolicyName", "read-only"),
+            ("PolicyDocument", read_only),
+        ],
+    )
+    .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("webtier.toml"),
+        "[target]\ntags = { Role = \"web\" }\n[[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\"]\n",
+    )
+    .unwrap();
+    let out = webtier()
+        .current_dir(dir.path())
+        .envs(moto.env())
+        .env("AWS_ACCESS_KEY_ID", xml_value(&key, "AccessKeyId"))
+        .env("AWS_SECRET_ACCESS_KEY", xml_value(&key, "SecretAccessKey"))
+        .args(["apply", "firewall", "--yes"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("AWS denied ec2:AuthorizeSecurityGroupIngress"),
+        "{err}"
+    );
+    assert!(err.contains("webtier iam-policy"), "{err}");
+    assert!(
+        stdout(&out).contains("+ ingress"),
+        "the plan itself was allowed"
+    );
+}

@@ -101,6 +101,12 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
+        Moto::start_with_env(&[])
+    }
+
+    /// Starts moto with extra environment, e.g.
+    /// `INITIAL_NO_AUTH_ACTION_COUNT` to enforce IAM after N requests.
+    pub fn start_with_env(env: &[(&str, &str)]) -> Moto {
         let bin = require_venv_bin("moto_server");
         let dir = tempdir();
         let port = free_port();
@@ -109,6 +115,7 @@ impl Moto {
             Command::new(bin)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording"))
+                .envs(env.iter().copied())
                 .current_dir(dir.path()),
             dir.path(),
         );
