@@ -750,3 +750,67 @@ async fn access_denied_names_the_action_and_the_policy_command() {
         "the plan itself was allowed"
     );
 }
+
+#[tokio::test]
+async fn dns_aliases_to_a_load_balancer_and_asks_which_of_twin_zones() {
+    let w = World::new(1).await;
+    let twin = w
+        .route53
+        .create_hosted_zone()
+        .name("example.com")
+        .caller_reference("webtier-test-twin")
+        .send()
+        .await
+        .unwrap()
+        .hosted_zone
+        .unwrap()
+        .id
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    let config = |zone: &str| {
+        format!(
+            "[dns]\nload_balancer = {{ dns_name = \"web-1.us-east-1.elb.amazonaws.com\", zone_id = \"Z35SXDOTRQ7X7K\" }}\n\n\
+             [[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\"]\n{zone}"
+        )
+    };
+    std::fs::write(w.dir.path().join("webtier.toml"), config("")).unwrap();
+    let out = w.run(&["plan"]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("2 public hosted zones are named example.com"),
+        "{err}"
+    );
+    assert!(err.contains("set zone_id"), "{err}");
+
+    std::fs::write(
+        w.dir.path().join("webtier.toml"),
+        config(&format!("zone_id = \"{}\"\n", w.zone)),
+    )
+    .unwrap();
+    let out = w.run(&["plan", "dns"]);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("+ A example.com")
+            && text.contains("alias to web-1.us-east-1.elb.amazonaws.com"),
+        "{text}"
+    );
+    assert!(!text.contains("AAAA"), "no [target], so no IPv6: {text}");
+    assert_exit(&w.run(&["apply", "dns", "--yes"]), 0);
+    assert_exit(&w.run(&["plan", "dns", "--detailed-exitcode"]), 0);
+    let twin_sets = w
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(&twin)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        twin_sets
+            .resource_record_sets()
+            .iter()
+            .all(|s| matches!(s.r#type(), RrType::Ns | RrType::Soa)),
+        "the other zone is untouched"
+    );
+}
