@@ -18,7 +18,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
     }
     var completions = [
         &'webtier'= {
-            cand --config 'Path of the configuration file'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
             cand --json 'Short for --output json'
             cand -q 'Print only results and errors: no progress or informational lines'
@@ -44,7 +44,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
         }
         &'webtier;plan'= {
             cand --out 'Save the plan to FILE, for `webtier apply FILE`'
-            cand --config 'Path of the configuration file'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
             cand --detailed-exitcode 'Exit 2 when the plan has changes (0: none, 1: error)'
             cand --prune 'firewall: also remove rules webtier added that are no longer desired (never others)'
@@ -63,7 +63,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --version 'Print version'
         }
         &'webtier;apply'= {
-            cand --config 'Path of the configuration file'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
             cand --prune 'firewall: also remove rules webtier added that are no longer desired (never others)'
             cand --adopt 'dns: take over address records of the site names that webtier did not create'
@@ -81,7 +81,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --version 'Print version'
         }
         &'webtier;firewall'= {
-            cand --config 'Path of the configuration file'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
             cand --json 'Short for --output json'
             cand -q 'Print only results and errors: no progress or informational lines'
@@ -101,7 +101,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
         }
         &'webtier;firewall;plan'= {
             cand --out 'Save the plan to FILE, for `webtier apply FILE`'
-            cand --config 'Path of the configuration file'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
             cand --detailed-exitcode 'Exit 2 when the plan has changes (0: none, 1: error)'
             cand --prune 'firewall: also remove rules webtier added that are no longer desired (never others)'
@@ -120,7 +120,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --version 'Print version'
         }
         &'webtier;firewall;apply'= {
-            cand --config 'Path of the configuration file'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
             cand --prune 'firewall: also remove rules webtier added that are no longer desired (never others)'
             cand --adopt 'dns: take over address records of the site names that webtier did not create'
@@ -149,7 +149,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;firewall;help;help'= {
         }
         &'webtier;dns'= {
-            cand --config 'Path of the configuration file'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
             cand --json 'Short for --output json'
             cand -q 'Print only results and errors: no progress or informational lines'
@@ -169,7 +169,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
         }
         &'webtier;dns;plan'= {
             cand --out 'Save the plan to FILE, for `webtier apply FILE`'
-            cand --config 'Path of the configuration file'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
             cand --detailed-exitcode 'Exit 2 when the plan has changes (0: none, 1: error)'
             cand --prune 'firewall: also remove rules webtier added that are no longer desired (never others)'
@@ -188,7 +188,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --version 'Print version'
         }
         &'webtier;dns;apply'= {
-            cand --config 'Path of the configuration file'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
             cand --prune 'firewall: also remove rules webtier added that are no longer desired (never others)'
             cand --adopt 'dns: take over address records of the site names that webtier did not create'
@@ -217,7 +217,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;dns;help;help'= {
         }
         &'webtier;config'= {
-            cand --config 'Path of the configuration file'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
             cand --json 'Short for --output json'
             cand -q 'Print only results and errors: no progress or informational lines'
@@ -236,7 +236,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'webtier;config;check'= {
-            cand --config 'Path of the configuration file'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
             cand --json 'Short for --output json'
             cand -q 'Print only results and errors: no progress or informational lines'
@@ -252,7 +252,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --version 'Print version'
         }
         &'webtier;config;show'= {
-            cand --config 'Path of the configuration file'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
             cand --json 'Short for --output json'
             cand -q 'Print only results and errors: no progress or informational lines'
@@ -279,7 +279,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;config;help;help'= {
         }
         &'webtier;iam-policy'= {
-            cand --config 'Path of the configuration file'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
             cand --json 'Short for --output json'
             cand -q 'Print only results and errors: no progress or informational lines'
@@ -295,7 +295,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --version 'Print version'
         }
         &'webtier;completions'= {
-            cand --config 'Path of the configuration file'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
             cand --json 'Short for --output json'
             cand -q 'Print only results and errors: no progress or informational lines'
@@ -311,7 +311,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --version 'Print version'
         }
         &'webtier;man'= {
-            cand --config 'Path of the configuration file'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
             cand --json 'Short for --output json'
             cand -q 'Print only results and errors: no progress or informational lines'

@@ -24,7 +24,7 @@ function __fish_webtier_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c webtier -n "__fish_webtier_needs_command" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_needs_command" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_needs_command" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
 complete -c webtier -n "__fish_webtier_needs_command" -l json -d 'Short for --output json'
@@ -44,7 +44,7 @@ complete -c webtier -n "__fish_webtier_needs_command" -f -a "completions" -d 'Pr
 complete -c webtier -n "__fish_webtier_needs_command" -f -a "man" -d 'Print the man page (roff)'
 complete -c webtier -n "__fish_webtier_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webtier -n "__fish_webtier_using_subcommand plan" -l out -d 'Save the plan to FILE, for `webtier apply FILE`' -r -F
-complete -c webtier -n "__fish_webtier_using_subcommand plan" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand plan" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand plan" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
 complete -c webtier -n "__fish_webtier_using_subcommand plan" -l detailed-exitcode -d 'Exit 2 when the plan has changes (0: none, 1: error)'
@@ -57,7 +57,7 @@ complete -c webtier -n "__fish_webtier_using_subcommand plan" -l no-color -d 'Ne
 complete -c webtier -n "__fish_webtier_using_subcommand plan" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
 complete -c webtier -n "__fish_webtier_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c webtier -n "__fish_webtier_using_subcommand plan" -s V -l version -d 'Print version'
-complete -c webtier -n "__fish_webtier_using_subcommand apply" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand apply" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand apply" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
 complete -c webtier -n "__fish_webtier_using_subcommand apply" -l prune -d 'firewall: also remove rules webtier added that are no longer desired (never others)'
@@ -69,7 +69,7 @@ complete -c webtier -n "__fish_webtier_using_subcommand apply" -l no-color -d 'N
 complete -c webtier -n "__fish_webtier_using_subcommand apply" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
 complete -c webtier -n "__fish_webtier_using_subcommand apply" -s h -l help -d 'Print help'
 complete -c webtier -n "__fish_webtier_using_subcommand apply" -s V -l version -d 'Print version'
-complete -c webtier -n "__fish_webtier_using_subcommand firewall; and not __fish_seen_subcommand_from plan apply help" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand firewall; and not __fish_seen_subcommand_from plan apply help" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand firewall; and not __fish_seen_subcommand_from plan apply help" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
 complete -c webtier -n "__fish_webtier_using_subcommand firewall; and not __fish_seen_subcommand_from plan apply help" -l json -d 'Short for --output json'
@@ -83,7 +83,7 @@ complete -c webtier -n "__fish_webtier_using_subcommand firewall; and not __fish
 complete -c webtier -n "__fish_webtier_using_subcommand firewall; and not __fish_seen_subcommand_from plan apply help" -f -a "apply" -d 'Make this step\'s changes, after confirmation'
 complete -c webtier -n "__fish_webtier_using_subcommand firewall; and not __fish_seen_subcommand_from plan apply help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webtier -n "__fish_webtier_using_subcommand firewall; and __fish_seen_subcommand_from plan" -l out -d 'Save the plan to FILE, for `webtier apply FILE`' -r -F
-complete -c webtier -n "__fish_webtier_using_subcommand firewall; and __fish_seen_subcommand_from plan" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand firewall; and __fish_seen_subcommand_from plan" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand firewall; and __fish_seen_subcommand_from plan" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
 complete -c webtier -n "__fish_webtier_using_subcommand firewall; and __fish_seen_subcommand_from plan" -l detailed-exitcode -d 'Exit 2 when the plan has changes (0: none, 1: error)'
@@ -96,7 +96,7 @@ complete -c webtier -n "__fish_webtier_using_subcommand firewall; and __fish_see
 complete -c webtier -n "__fish_webtier_using_subcommand firewall; and __fish_seen_subcommand_from plan" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
 complete -c webtier -n "__fish_webtier_using_subcommand firewall; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help'
 complete -c webtier -n "__fish_webtier_using_subcommand firewall; and __fish_seen_subcommand_from plan" -s V -l version -d 'Print version'
-complete -c webtier -n "__fish_webtier_using_subcommand firewall; and __fish_seen_subcommand_from apply" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand firewall; and __fish_seen_subcommand_from apply" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand firewall; and __fish_seen_subcommand_from apply" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
 complete -c webtier -n "__fish_webtier_using_subcommand firewall; and __fish_seen_subcommand_from apply" -l prune -d 'firewall: also remove rules webtier added that are no longer desired (never others)'
@@ -111,7 +111,7 @@ complete -c webtier -n "__fish_webtier_using_subcommand firewall; and __fish_see
 complete -c webtier -n "__fish_webtier_using_subcommand firewall; and __fish_seen_subcommand_from help" -f -a "plan" -d 'Show what this step would change'
 complete -c webtier -n "__fish_webtier_using_subcommand firewall; and __fish_seen_subcommand_from help" -f -a "apply" -d 'Make this step\'s changes, after confirmation'
 complete -c webtier -n "__fish_webtier_using_subcommand firewall; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c webtier -n "__fish_webtier_using_subcommand dns; and not __fish_seen_subcommand_from plan apply help" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand dns; and not __fish_seen_subcommand_from plan apply help" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand dns; and not __fish_seen_subcommand_from plan apply help" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
 complete -c webtier -n "__fish_webtier_using_subcommand dns; and not __fish_seen_subcommand_from plan apply help" -l json -d 'Short for --output json'
@@ -125,7 +125,7 @@ complete -c webtier -n "__fish_webtier_using_subcommand dns; and not __fish_seen
 complete -c webtier -n "__fish_webtier_using_subcommand dns; and not __fish_seen_subcommand_from plan apply help" -f -a "apply" -d 'Make this step\'s changes, after confirmation'
 complete -c webtier -n "__fish_webtier_using_subcommand dns; and not __fish_seen_subcommand_from plan apply help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webtier -n "__fish_webtier_using_subcommand dns; and __fish_seen_subcommand_from plan" -l out -d 'Save the plan to FILE, for `webtier apply FILE`' -r -F
-complete -c webtier -n "__fish_webtier_using_subcommand dns; and __fish_seen_subcommand_from plan" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand dns; and __fish_seen_subcommand_from plan" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand dns; and __fish_seen_subcommand_from plan" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
 complete -c webtier -n "__fish_webtier_using_subcommand dns; and __fish_seen_subcommand_from plan" -l detailed-exitcode -d 'Exit 2 when the plan has changes (0: none, 1: error)'
@@ -138,7 +138,7 @@ complete -c webtier -n "__fish_webtier_using_subcommand dns; and __fish_seen_sub
 complete -c webtier -n "__fish_webtier_using_subcommand dns; and __fish_seen_subcommand_from plan" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
 complete -c webtier -n "__fish_webtier_using_subcommand dns; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help'
 complete -c webtier -n "__fish_webtier_using_subcommand dns; and __fish_seen_subcommand_from plan" -s V -l version -d 'Print version'
-complete -c webtier -n "__fish_webtier_using_subcommand dns; and __fish_seen_subcommand_from apply" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand dns; and __fish_seen_subcommand_from apply" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand dns; and __fish_seen_subcommand_from apply" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
 complete -c webtier -n "__fish_webtier_using_subcommand dns; and __fish_seen_subcommand_from apply" -l prune -d 'firewall: also remove rules webtier added that are no longer desired (never others)'
@@ -153,7 +153,7 @@ complete -c webtier -n "__fish_webtier_using_subcommand dns; and __fish_seen_sub
 complete -c webtier -n "__fish_webtier_using_subcommand dns; and __fish_seen_subcommand_from help" -f -a "plan" -d 'Show what this step would change'
 complete -c webtier -n "__fish_webtier_using_subcommand dns; and __fish_seen_subcommand_from help" -f -a "apply" -d 'Make this step\'s changes, after confirmation'
 complete -c webtier -n "__fish_webtier_using_subcommand dns; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
 complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -l json -d 'Short for --output json'
@@ -166,7 +166,7 @@ complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_s
 complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -f -a "check" -d 'Validate the configuration; list every problem (exit 3 when invalid)'
 complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -f -a "show" -d 'Print the resolved configuration with defaults filled in'
 complete -c webtier -n "__fish_webtier_using_subcommand config; and not __fish_seen_subcommand_from check show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from check" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from check" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from check" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
 complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from check" -l json -d 'Short for --output json'
@@ -176,7 +176,7 @@ complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_
 complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from check" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
 complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
 complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
-complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from show" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
 complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from show" -l json -d 'Short for --output json'
@@ -189,7 +189,7 @@ complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_
 complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate the configuration; list every problem (exit 3 when invalid)'
 complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the resolved configuration with defaults filled in'
 complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c webtier -n "__fish_webtier_using_subcommand iam-policy" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand iam-policy" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand iam-policy" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
 complete -c webtier -n "__fish_webtier_using_subcommand iam-policy" -l json -d 'Short for --output json'
@@ -199,7 +199,7 @@ complete -c webtier -n "__fish_webtier_using_subcommand iam-policy" -l no-color 
 complete -c webtier -n "__fish_webtier_using_subcommand iam-policy" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
 complete -c webtier -n "__fish_webtier_using_subcommand iam-policy" -s h -l help -d 'Print help'
 complete -c webtier -n "__fish_webtier_using_subcommand iam-policy" -s V -l version -d 'Print version'
-complete -c webtier -n "__fish_webtier_using_subcommand completions" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand completions" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand completions" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
 complete -c webtier -n "__fish_webtier_using_subcommand completions" -l json -d 'Short for --output json'
@@ -209,7 +209,7 @@ complete -c webtier -n "__fish_webtier_using_subcommand completions" -l no-color
 complete -c webtier -n "__fish_webtier_using_subcommand completions" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
 complete -c webtier -n "__fish_webtier_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c webtier -n "__fish_webtier_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c webtier -n "__fish_webtier_using_subcommand man" -l config -d 'Path of the configuration file' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand man" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand man" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
 complete -c webtier -n "__fish_webtier_using_subcommand man" -l json -d 'Short for --output json'

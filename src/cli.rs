@@ -30,15 +30,9 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Path of the configuration file
-    #[arg(
-        long,
-        global = true,
-        env = "WEBTIER_CONFIG",
-        value_name = "FILE",
-        default_value = "webtier.toml"
-    )]
-    pub config: PathBuf,
+    /// Path of the configuration file [default: webtier.toml]
+    #[arg(long, global = true, env = "WEBTIER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     /// Output format
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
@@ -66,6 +60,13 @@ pub struct GlobalArgs {
 }
 
 impl GlobalArgs {
+    /// The configuration file: --config, WEBTIER_CONFIG, or ./webtier.toml.
+    pub fn config_path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("webtier.toml"))
+    }
+
     pub fn format(&self) -> OutputFormat {
         if self.json {
             OutputFormat::Json

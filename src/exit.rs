@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use crate::config::Invalid;
 use crate::plan::saved::StalePlan;
-use crate::ui::ClosedPipe;
 
 pub const SUCCESS: u8 = 0;
 pub const ERROR: u8 = 1;
@@ -15,9 +14,7 @@ pub const STALE_PLAN: u8 = 4;
 
 /// The exit code an error stands for.
 pub fn code_for(err: &anyhow::Error) -> u8 {
-    if err.downcast_ref::<ClosedPipe>().is_some() {
-        SUCCESS
-    } else if err.downcast_ref::<Invalid>().is_some() {
+    if err.downcast_ref::<Invalid>().is_some() {
         CONFIG_INVALID
     } else if err.downcast_ref::<StalePlan>().is_some() {
         STALE_PLAN

@@ -12,7 +12,31 @@ use anyhow::{Context, Result};
 /// the directory entry is flushed. Readers see the old or the new file,
 /// never a mix. An existing file keeps its mode and (when permitted) its
 /// owner; a new file gets `new_mode`. Missing parent directories are created.
+/// A symlink is followed: its target is replaced, the link stays.
 pub fn atomic_write(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
+    write(path, contents, new_mode, false)
+}
+
+/// Like [`atomic_write`], but the file always ends up with `mode` (for
+/// files that must stay private, such as saved plans).
+pub fn atomic_write_with_mode(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+    write(path, contents, mode, true)
+}
+
+fn write(path: &Path, contents: &[u8], new_mode: u32, force_mode: bool) -> Result<()> {
+    let resolved;
+    let path = match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            resolved = fs::canonicalize(path).with_context(|| {
+                format!(
+                    "{} is a symlink whose target cannot be resolved",
+                    path.display()
+                )
+            })?;
+            resolved.as_path()
+        }
+        _ => path,
+    };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -30,7 +54,10 @@ pub fn atomic_write(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
         .suffix(".tmp")
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    let mode = existing.as_ref().map_or(new_mode, |m| m.mode() & 0o7777);
+    let mode = match &existing {
+        Some(m) if !force_mode => m.mode() & 0o7777,
+        _ => new_mode,
+    };
     tmp.as_file()
         .set_permissions(Permissions::from_mode(mode))
         .with_context(|| {
@@ -52,7 +79,13 @@ pub fn atomic_write(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
         .with_context(|| format!("cannot replace {}", path.display()))?;
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .with_context(|| format!("cannot flush directory {}", dir.display()))?;
+        .with_context(|| {
+            format!(
+                "{} was replaced, but flushing its directory {} to disk failed",
+                path.display(),
+                dir.display()
+            )
+        })?;
     Ok(())
 }
 
@@ -67,6 +100,27 @@ mod tests {
         atomic_write(&path, b"one\n", 0o640).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"one\n");
         assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o640);
+    }
+
+    #[test]
+    fn symlinks_are_followed_and_forced_modes_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real.toml");
+        let link = dir.path().join("link.toml");
+        fs::write(&target, b"old").unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        atomic_write(&link, b"new", 0o644).unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+
+        fs::set_permissions(&target, Permissions::from_mode(0o644)).unwrap();
+        atomic_write_with_mode(&target, b"private", 0o600).unwrap();
+        assert_eq!(fs::metadata(&target).unwrap().mode() & 0o777, 0o600);
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod proxy;
 mod steps;
 mod ui;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -28,13 +29,25 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
+            if !e.use_stderr() {
+                return exit::code(exit::SUCCESS); // --help, --version
+            }
+            if json_requested() {
+                let message = e.render().to_string();
+                let doc = serde_json::json!({
+                    "format_version": plan::FORMAT_VERSION,
+                    "error": {
+                        "message": message.lines().next().unwrap_or_default().trim_start_matches("error: "),
+                        "exit_code": exit::ERROR,
+                        "problems": null,
+                    }
+                });
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{doc:#}");
+            }
             // Usage errors exit 1, never 2: with --detailed-exitcode, 2
             // means "the plan has changes".
-            return exit::code(if e.use_stderr() {
-                exit::ERROR
-            } else {
-                exit::SUCCESS
-            });
+            return exit::code(exit::ERROR);
         }
     };
     let ui = Ui::new(&cli.global);
@@ -46,6 +59,17 @@ fn main() -> ExitCode {
             exit::code(exit::code_for(&err))
         }
     }
+}
+
+/// Whether the raw arguments ask for JSON output (for errors that happen
+/// before they could be parsed).
+fn json_requested() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().enumerate().any(|(i, a)| {
+        a == "--json"
+            || a == "--output=json"
+            || (a == "--output" && args.get(i + 1).is_some_and(|v| v == "json"))
+    })
 }
 
 /// Logs go to stderr: warnings by default, more with -v, errors only with -q.

@@ -3,9 +3,7 @@
 //! and without NO_COLOR; progress bars only on a terminal; in JSON mode
 //! stdout carries exactly one JSON document.
 
-// The one module allowed to print (see .clippy.toml).
-#![allow(clippy::disallowed_macros)]
-
+use std::cell::Cell;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::time::Duration;
 
@@ -15,12 +13,6 @@ use serde::Serialize;
 
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::config::Diagnostic;
-
-/// Writing to stdout failed because the reader went away (`webtier plan |
-/// head`). Not an error: main exits quietly.
-#[derive(Debug, thiserror::Error)]
-#[error("stdout was closed")]
-pub struct ClosedPipe;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
@@ -39,6 +31,10 @@ pub struct Ui {
     color_err: bool,
     stderr_tty: bool,
     stdin_tty: bool,
+    /// The reader of stdout went away (`webtier plan | head`): the command
+    /// still finishes its work and returns its real exit code; what it
+    /// would have printed is dropped.
+    stdout_closed: Cell<bool>,
 }
 
 impl Ui {
@@ -53,6 +49,7 @@ impl Ui {
             color_err: stderr_tty && !no_color,
             stderr_tty,
             stdin_tty: io::stdin().is_terminal(),
+            stdout_closed: Cell::new(false),
         }
     }
 
@@ -96,7 +93,7 @@ impl Ui {
         if self.is_json() {
             return Ok(());
         }
-        write_stdout(format_args!("{line}\n"))
+        self.write_stdout(format_args!("{line}\n"))
     }
 
     /// A line of informational text on stdout: suppressed by -q and in JSON
@@ -110,19 +107,19 @@ impl Ui {
 
     /// Text exactly as given on stdout (generated files: completions, man).
     pub fn raw(&self, text: &str) -> anyhow::Result<()> {
-        write_stdout(format_args!("{text}"))
+        self.write_stdout(format_args!("{text}"))
     }
 
     /// The one JSON document of a command.
     pub fn json<T: Serialize>(&self, doc: &T) -> anyhow::Result<()> {
         let text = serde_json::to_string_pretty(doc)?;
-        write_stdout(format_args!("{text}\n"))
+        self.write_stdout(format_args!("{text}\n"))
     }
 
     /// An error on stderr, one line (plus optional detail lines after it).
     pub fn error(&self, message: &str) {
         let label = self.style(Tone::Bad, false).bold().apply_to("error:");
-        eprintln!("{label} {message}");
+        write_stderr(format_args!("{label} {message}\n"));
     }
 
     /// A configuration problem on stderr: the one-line error, then the
@@ -130,8 +127,8 @@ impl Ui {
     pub fn diagnostic(&self, d: &Diagnostic) {
         self.error(&d.headline());
         if let Some([text, marker]) = d.excerpt_lines() {
-            eprintln!("  {text}");
-            eprintln!("  {}", self.style(Tone::Bad, false).apply_to(marker));
+            let marker = self.style(Tone::Bad, false).apply_to(marker);
+            write_stderr(format_args!("  {text}\n  {marker}\n"));
         }
     }
 
@@ -139,14 +136,13 @@ impl Ui {
     /// Callers check `stdin_is_terminal` first: this never runs without one.
     pub fn confirm(&self, question: &str) -> anyhow::Result<bool> {
         let bold = self.style(Tone::Bold, false);
-        eprint!(
+        write_stderr(format_args!(
             "{}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ",
             bold.apply_to(question)
-        );
-        io::stderr().flush()?;
+        ));
         let mut answer = String::new();
         io::stdin().lock().read_line(&mut answer)?;
-        eprintln!();
+        write_stderr(format_args!("\n"));
         Ok(answer.trim() == "yes")
     }
 
@@ -182,11 +178,25 @@ impl Progress {
     }
 }
 
-fn write_stdout(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
-    let mut out = io::stdout().lock();
-    match out.write_fmt(args).and_then(|()| out.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(ClosedPipe.into()),
-        Err(e) => Err(anyhow::Error::new(e).context("cannot write to stdout")),
+impl Ui {
+    fn write_stdout(&self, args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+        if self.stdout_closed.get() {
+            return Ok(());
+        }
+        let mut out = io::stdout().lock();
+        match out.write_fmt(args).and_then(|()| out.flush()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.stdout_closed.set(true);
+                Ok(())
+            }
+            Err(e) => Err(anyhow::Error::new(e).context("cannot write to stdout")),
+        }
     }
+}
+
+/// Best effort: a closed stderr must not turn into a panic or an error.
+fn write_stderr(args: std::fmt::Arguments<'_>) {
+    let mut err = io::stderr().lock();
+    let _ = err.write_fmt(args).and_then(|()| err.flush());
 }

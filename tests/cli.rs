@@ -449,18 +449,110 @@ fn json_output_is_one_document_per_command() {
     assert_eq!(error["error"]["problems"][0]["line"], 2);
 }
 
-#[test]
-fn closed_stdout_is_not_an_error() {
+/// Runs webtier with a stdout whose reader is already gone.
+fn with_closed_stdout(dir: &Path, args: &[&str]) -> std::process::Output {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let out = webtier()
-        .args(["man"])
+    webtier()
+        .current_dir(dir)
+        .args(args)
         .stdout(writer)
         .stderr(Stdio::piped())
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn closed_stdout_neither_fails_nor_cuts_work_short() {
+    let out = with_closed_stdout(repo(), &["man"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stderr(&out), "");
+
+    // `webtier plan | head`: the exit code still tells the truth…
+    let p = project(SITE);
+    let out = with_closed_stdout(p.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // …and `apply | head` still applies.
+    let out = with_closed_stdout(p.path(), &["apply", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(proxy_file(p.path()).exists());
+}
+
+#[test]
+fn the_config_path_spelling_does_not_change_the_plan() {
+    let p = project(SITE);
+    assert_exit(&run(p.path(), &["apply", "--yes"]), 0);
+    let elsewhere = p.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    let out = run(
+        &elsewhere,
+        &["plan", "--detailed-exitcode", "--config", "../webtier.toml"],
+    );
+    assert_exit(&out, 0);
+    let link = p.path().join("link");
+    std::os::unix::fs::symlink(p.path(), &link).unwrap();
+    let out = run(
+        &elsewhere,
+        &[
+            "plan",
+            "--detailed-exitcode",
+            "--config",
+            "../link/webtier.toml",
+        ],
+    );
+    assert_exit(&out, 0);
+}
+
+#[test]
+fn saved_plans_stay_private_and_belong_to_their_config() {
+    let p = project(SITE);
+    let dir = p.path();
+    fs::write(dir.join("saved.plan"), "old").unwrap();
+    fs::set_permissions(dir.join("saved.plan"), fs::Permissions::from_mode(0o644)).unwrap();
+    assert_exit(&run(dir, &["plan", "--out", "saved.plan"]), 0);
+    let mode = fs::metadata(dir.join("saved.plan"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+
+    let other = project(SITE);
+    let other_config = other.path().join("webtier.toml");
+    let out = run(
+        dir,
+        &[
+            "apply",
+            "saved.plan",
+            "--config",
+            other_config.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("was made from"), "{}", stderr(&out));
+    assert!(!proxy_file(dir).exists());
+    assert!(!proxy_file(other.path()).exists());
+}
+
+#[test]
+fn json_apply_without_yes_refuses_and_usage_errors_are_json_too() {
+    let p = project(SITE);
+    let out = run(p.path(), &["apply", "--json"]);
+    assert_exit(&out, 1);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(doc["error"]["message"].as_str().unwrap().contains("--yes"));
+    assert!(!proxy_file(p.path()).exists());
+
+    let out = run(p.path(), &["--json", "plan", "no-such-step"]);
+    assert_exit(&out, 1);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["error"]["exit_code"], 1);
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-step")
+    );
 }
 
 #[test]

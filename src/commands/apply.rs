@@ -15,7 +15,7 @@ use crate::ui::{Tone, Ui};
 pub fn run(global: &GlobalArgs, targets: &[String], change: ChangeOptions, ui: &Ui) -> Result<u8> {
     let (names, planfile) = split_targets(targets)?;
     match planfile {
-        Some(path) => apply_saved(&path, ui),
+        Some(path) => apply_saved(global, &path, ui),
         None => run_steps(global, &names, change, ui),
     }
 }
@@ -58,7 +58,7 @@ pub fn run_steps(
     change: ChangeOptions,
     ui: &Ui,
 ) -> Result<u8> {
-    let config = crate::config::load(&global.config)?;
+    let config = crate::config::load(&global.config_path())?;
     let rt = super::runtime()?;
     let steps = rt.block_on(steps::build(&config, names, change.steps()))?;
     let plan = Plan::new(
@@ -74,6 +74,11 @@ pub fn run_steps(
         return report(ui, &plan, &[]);
     }
     if !global.yes {
+        if ui.is_json() {
+            bail!(
+                "refusing to apply without confirmation: with --output json the plan is not shown for review — review with `webtier plan`, then run `webtier apply --yes`"
+            );
+        }
         if !ui.stdin_is_terminal() {
             bail!(
                 "refusing to apply without confirmation: stdin is not a terminal — review with `webtier plan`, then run `webtier apply --yes`"
@@ -91,8 +96,21 @@ pub fn run_steps(
 /// Applies exactly the changes of a saved plan, after checking that the
 /// live state is still what the plan saw. A saved plan was reviewed when
 /// it was made, so there is no prompt.
-fn apply_saved(path: &std::path::Path, ui: &Ui) -> Result<u8> {
+fn apply_saved(global: &GlobalArgs, path: &std::path::Path, ui: &Ui) -> Result<u8> {
     let saved_plan = saved::load(path)?;
+    // The plan names its configuration; a different one given now is a
+    // mistake, not an override.
+    if let Some(given) = &global.config {
+        let given_abs = std::fs::canonicalize(given).unwrap_or_else(|_| given.clone());
+        if given_abs != saved_plan.config {
+            bail!(
+                "{} was made from {}, not {} — apply it without --config/WEBTIER_CONFIG, or make a new plan",
+                path.display(),
+                saved_plan.config.display(),
+                given.display()
+            );
+        }
+    }
     let config = crate::config::load(&saved_plan.config)?;
     let names: Vec<StepName> = saved_plan.steps.iter().map(|s| s.step).collect();
     let rt = super::runtime()?;

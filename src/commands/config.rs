@@ -9,8 +9,8 @@ use crate::plan::FORMAT_VERSION;
 use crate::ui::{Tone, Ui};
 
 pub fn check(global: &GlobalArgs, ui: &Ui) -> Result<u8> {
-    let file = global.config.display().to_string();
-    match crate::config::load(&global.config) {
+    let file = global.config_path().display().to_string();
+    match crate::config::load(&global.config_path()) {
         Ok(config) => {
             let names: usize = config.sites.iter().map(|s| s.names().count()).sum();
             if ui.is_json() {
@@ -46,7 +46,7 @@ pub fn check(global: &GlobalArgs, ui: &Ui) -> Result<u8> {
 }
 
 pub fn show(global: &GlobalArgs, ui: &Ui) -> Result<u8> {
-    let config = crate::config::load(&global.config)?;
+    let config = crate::config::load(&global.config_path())?;
     if ui.is_json() {
         ui.json(&json!({
             "format_version": FORMAT_VERSION,

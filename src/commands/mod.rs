@@ -12,7 +12,7 @@ use crate::cli::{Cli, Command, ConfigCommand, GlobalArgs, StepAction};
 use crate::config::Invalid;
 use crate::exit;
 use crate::steps::StepName;
-use crate::ui::{ClosedPipe, Ui};
+use crate::ui::Ui;
 
 pub fn run(cli: &Cli, ui: &Ui) -> Result<u8> {
     match &cli.command {
@@ -21,7 +21,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<u8> {
         Command::Firewall(action) => step_action(&cli.global, StepName::Firewall, action, ui),
         Command::Dns(action) => step_action(&cli.global, StepName::Dns, action, ui),
         Command::IamPolicy => {
-            let config = crate::config::load(&cli.global.config)?;
+            let config = crate::config::load(&cli.global.config_path())?;
             ui.json(&crate::iam::policy(&config))?;
             Ok(exit::SUCCESS)
         }
@@ -75,9 +75,6 @@ pub fn print_problems(ui: &Ui, invalid: &Invalid) {
 /// Reports a failed command: one line on stderr (every problem for an
 /// invalid configuration) and, with --output json, one JSON document.
 pub fn report_error(ui: &Ui, err: &anyhow::Error) {
-    if err.downcast_ref::<ClosedPipe>().is_some() {
-        return;
-    }
     let invalid = err.downcast_ref::<Invalid>();
     match invalid {
         Some(inv) => print_problems(ui, inv),

@@ -9,7 +9,7 @@ use crate::steps::{self, StepName};
 use crate::ui::Ui;
 
 pub fn run(global: &GlobalArgs, names: &[StepName], args: &PlanOptions, ui: &Ui) -> Result<u8> {
-    let config = crate::config::load(&global.config)?;
+    let config = crate::config::load(&global.config_path())?;
     let rt = super::runtime()?;
     let steps = rt.block_on(steps::build(&config, names, args.change.steps()))?;
     let plans = rt.block_on(engine::plan_steps(&steps, ui))?;

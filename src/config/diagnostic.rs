@@ -33,7 +33,11 @@ impl Diagnostic {
                 excerpt: None,
             };
         };
-        let start = span.start.min(source.len());
+        let mut start = span.start.min(source.len());
+        // A CRLF line ends at the '\r', as far as anyone can see.
+        if start > 0 && source.as_bytes()[start - 1] == b'\r' && source[start..].starts_with('\n') {
+            start -= 1;
+        }
         let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
         let line_end = source[start..]
             .find('\n')
@@ -99,8 +103,20 @@ impl std::error::Error for Invalid {}
 /// message that says what to fix.
 pub fn describe_serde_error(path: &KeyPath, message: &str) -> String {
     let message = message.trim_end().replace('\n', "; ");
-    let section = section_name(path);
-    let key = last_key(path);
+    // toml's Spanned wrapper shows up as a key of its own; list elements as
+    // trailing indexes. Neither is what the user wrote.
+    let mut segments: Vec<&Segment> = path
+        .iter()
+        .filter(|s| !matches!(s, Segment::Map { key } if key.starts_with("$__serde_spanned")))
+        .collect();
+    let missing = message.starts_with("missing field `");
+    // A missing key is about the table itself, which may be an element of
+    // an array of tables ([[site]]); anything else is about a value.
+    while !missing && matches!(segments.last(), Some(Segment::Seq { .. })) {
+        segments.pop();
+    }
+    let section = section_name(&segments, !missing);
+    let key = last_key(&segments);
 
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (field, expected) = split_ticked(rest);
@@ -154,6 +170,10 @@ pub fn describe_serde_error(path: &KeyPath, message: &str) -> String {
             plain_type(found)
         );
     }
+    if message.starts_with("wanted string or table") {
+        let name = key.map_or(String::from("value"), |k| format!("\"{k}\""));
+        return format!("wrong type for {name} {section}: expected a quoted string");
+    }
     if key.is_some() {
         format!("{message} ({section})")
     } else {
@@ -163,12 +183,12 @@ pub fn describe_serde_error(path: &KeyPath, message: &str) -> String {
 
 /// The TOML table a key path points into, as the user wrote it:
 /// "in [[site]]", "in [site.auth]", "in [acme]", or "at the top level".
-fn section_name(path: &KeyPath) -> String {
-    let segments: Vec<&Segment> = path.iter().collect();
-    // The last segment is the key itself; the table is everything before.
+fn section_name(segments: &[&Segment], ends_with_key: bool) -> String {
+    // The last segment is the key itself (unless the error is about the
+    // table, like a missing key); the table is everything before.
     let table = match segments.split_last() {
-        Some((Segment::Map { .. } | Segment::Unknown, rest)) => rest,
-        _ => &segments[..],
+        Some((Segment::Map { .. } | Segment::Unknown, rest)) if ends_with_key => rest,
+        _ => segments,
     };
     let mut keys = Vec::new();
     let mut array = false;
@@ -193,8 +213,8 @@ fn section_name(path: &KeyPath) -> String {
     }
 }
 
-fn last_key(path: &KeyPath) -> Option<&str> {
-    path.iter().rev().find_map(|seg| match seg {
+fn last_key<'a>(segments: &[&'a Segment]) -> Option<&'a str> {
+    segments.iter().rev().find_map(|seg| match seg {
         Segment::Map { key } => Some(key.as_str()),
         _ => None,
     })
@@ -239,6 +259,7 @@ fn plain_type(serde_words: &str) -> String {
         "a string" => "a quoted string".into(),
         "a map" => "a table".into(),
         "i64" | "integer" => "a whole number".into(),
+        _ if w.ends_with(" as i128") => w.trim_end_matches(" as i128").to_string(),
         _ if w.starts_with("struct ") => "a table".into(),
         _ if w.starts_with("sequence") => "a list".into(),
         _ if w.starts_with("map") => "a table".into(),

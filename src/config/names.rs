@@ -154,7 +154,7 @@ pub fn upstream(input: &str) -> Result<Upstream, String> {
         }
     };
     let port: u16 = match port.parse() {
-        Ok(p) if p > 0 => p,
+        Ok(p) if p > 0 && port.bytes().all(|b| b.is_ascii_digit()) => p,
         _ => {
             return Err(format!(
                 "upstream \"{input}\" has an invalid port \"{port}\" — use 1 to 65535"
@@ -290,6 +290,7 @@ mod tests {
             ("127.0.0.1", "needs a port"),
             ("127.0.0.1:0", "invalid port"),
             ("127.0.0.1:70000", "invalid port"),
+            ("127.0.0.1:+80", "invalid port"),
             ("::1:8000", "brackets"),
             ("ftp://x:1", "scheme"),
             ("http://x:1/api", "has a path"),

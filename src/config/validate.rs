@@ -112,7 +112,7 @@ pub fn resolve(
     let aws = resolve_aws(&mut c, raw.aws);
     let target = raw.target.map(|t| resolve_target(&mut c, t));
     let acme = resolve_acme(&mut c, raw.acme);
-    let proxy = resolve_proxy(&mut c, raw.proxy, &state_dir);
+    let proxy = resolve_proxy(&mut c, raw.proxy, &state_dir, path);
     let dns = resolve_dns(&mut c, raw.dns.unwrap_or_default());
     let sites = resolve_sites(&mut c, raw.site, acme.challenge);
 
@@ -275,7 +275,12 @@ fn resolve_acme(c: &mut Checker<'_>, raw: Option<RawAcme>) -> Acme {
     }
 }
 
-fn resolve_proxy(c: &mut Checker<'_>, raw: Option<RawProxy>, state_dir: &Path) -> Proxy {
+fn resolve_proxy(
+    c: &mut Checker<'_>,
+    raw: Option<RawProxy>,
+    state_dir: &Path,
+    source: &Path,
+) -> Proxy {
     let raw = raw.unwrap_or(RawProxy {
         config_file: None,
         challenge_dir: None,
@@ -295,8 +300,24 @@ fn resolve_proxy(c: &mut Checker<'_>, raw: Option<RawProxy>, state_dir: &Path) -
     let path_or = |c: &Checker<'_>, v: &Option<S<String>>, default: PathBuf| {
         v.as_ref().map_or(default, |s| c.path(s))
     };
+    let config_file = path_or(c, &raw.config_file, PathBuf::from(DEFAULT_PROXY_CONFIG));
+    if let Some(value) = &raw.config_file {
+        let same = std::fs::canonicalize(&config_file).is_ok_and(|p| p == source);
+        if value.get_ref().is_empty() || config_file.is_dir() {
+            c.problem(
+                value.span(),
+                "config_file must name a file, not a directory — like \"/etc/webtier/proxy.toml\""
+                    .into(),
+            );
+        } else if same {
+            c.problem(
+                value.span(),
+                "config_file is this webtier.toml itself — the generated proxy configuration needs a file of its own".into(),
+            );
+        }
+    }
     Proxy {
-        config_file: path_or(c, &raw.config_file, PathBuf::from(DEFAULT_PROXY_CONFIG)),
+        config_file,
         challenge_dir: path_or(c, &raw.challenge_dir, state_dir.join("acme-challenge")),
         http_port,
         https_port,
@@ -435,6 +456,10 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
             }
             let line = c.source[..name.span().start].matches('\n').count() + 1;
             match seen.get(&normalized) {
+                Some(_) if names_of_site.contains(&normalized) => c.problem(
+                    name.span(),
+                    format!("name \"{normalized}\" is listed twice in this site — remove one"),
+                ),
                 Some(first) => c.problem(
                     name.span(),
                     format!(
@@ -449,6 +474,14 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
         }
         let upstreams = c.upstreams(&site.upstreams);
         let routes = resolve_routes(c, &site.route);
+        if !site.upstreams.is_empty()
+            && let Some(root) = site.route.iter().find(|r| r.path.get_ref() == "/")
+        {
+            c.problem(
+                root.path.span(),
+                "a route for \"/\" replaces the site's upstreams — remove one of them (site upstreams are the \"/\" route)".into(),
+            );
+        }
         if site.upstreams.is_empty() && site.route.is_empty() {
             c.problem(
                 site.domain.span(),

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use super::{FORMAT_VERSION, Plan, StepPlan};
-use crate::fsutil::atomic_write;
+use crate::fsutil::atomic_write_with_mode;
 use crate::steps::StepName;
 
 /// The live state changed since the plan was made (exit 4).
@@ -22,7 +22,7 @@ pub struct StalePlan {
 /// content of files).
 pub fn save(path: &Path, plan: &Plan) -> Result<()> {
     let text = serde_json::to_string_pretty(plan)?;
-    atomic_write(path, format!("{text}\n").as_bytes(), 0o600)
+    atomic_write_with_mode(path, format!("{text}\n").as_bytes(), 0o600)
         .with_context(|| format!("cannot save the plan to {}", path.display()))
 }
 

@@ -155,6 +155,14 @@ impl Step for ProxyConfigStep {
     }
 
     async fn apply(&self, op: &WriteFile) -> Result<()> {
+        // A saved plan only writes where the configuration says.
+        if op.path != self.path {
+            anyhow::bail!(
+                "the plan writes {}, but the configuration's proxy config_file is {} — make a new plan",
+                op.path.display(),
+                self.path.display()
+            );
+        }
         atomic_write(&op.path, op.content.as_bytes(), 0o644)
     }
 }
