@@ -44,13 +44,16 @@ pub fn load(path: &Path) -> Result<Config, Invalid> {
 
 /// Parses and validates configuration text. `file` is the name used in
 /// messages; `path` is the file's absolute path (relative paths inside are
-/// resolved against its directory).
+/// resolved against its directory). Every problem is reported: after an
+/// unknown key or a value of the wrong type, the offending key is set aside
+/// and reading goes on, so one run lists them all (a syntax error, or a
+/// missing required key, still ends the reading there).
 pub fn parse(file: &str, source: &str, path: &Path) -> Result<Config, Invalid> {
     let invalid = |problems| Invalid {
         file: file.to_string(),
         problems,
     };
-    let deserializer = toml::Deserializer::parse(source).map_err(|e| {
+    let mut root = toml::de::DeTable::parse(source).map_err(|e| {
         let message = match e.message().trim_end() {
             "duplicate key" => "duplicate key — each key may appear once per table".to_string(),
             other => other.replace('\n', "; "),
@@ -62,17 +65,151 @@ pub fn parse(file: &str, source: &str, path: &Path) -> Result<Config, Invalid> {
             format!("invalid TOML: {message}"),
         )])
     })?;
-    let raw: raw::RawConfig = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-        let message = diagnostic::describe_serde_error(e.path(), e.inner().message());
-        invalid(vec![Diagnostic::at(
-            file,
-            source,
-            e.inner().span(),
-            message,
-        )])
-    })?;
-    validate::resolve(raw, file, source, path).map_err(invalid)
+
+    let mut problems = Vec::new();
+    let mut set_aside: Vec<Vec<String>> = Vec::new();
+    let raw = loop {
+        let deserializer = toml::Deserializer::from(root.clone());
+        match serde_path_to_error::deserialize::<_, raw::RawConfig>(deserializer) {
+            Ok(raw) => break Some(raw),
+            Err(e) => {
+                let keys = key_path(e.path());
+                let message = e.inner().message();
+                if let Some(field) = message
+                    .strip_prefix("missing field `")
+                    .and_then(|r| r.split('`').next())
+                {
+                    // Missing only because a bad value or a misspelling of
+                    // it was set aside: already reported.
+                    let explained = set_aside.iter().any(|aside| {
+                        aside.split_last().is_some_and(|(name, parent)| {
+                            parent == keys.as_slice()
+                                && (name == field
+                                    || diagnostic::suggest(name, &[field.to_string()]).is_some())
+                        })
+                    });
+                    if !explained {
+                        problems.push(serde_problem(file, source, &e));
+                    }
+                    let span = e.inner().span().unwrap_or(0..0);
+                    if problems.len() >= 100
+                        || !fill_placeholder(root.get_mut(), &keys, field, span)
+                    {
+                        break None;
+                    }
+                    continue;
+                }
+                problems.push(serde_problem(file, source, &e));
+                if problems.len() >= 100 || !set_key_aside(root.get_mut(), &keys) {
+                    break None;
+                }
+                set_aside.push(keys);
+            }
+        }
+    };
+    // With keys set aside the semantic checks still run, so their problems
+    // are listed too; a configuration with any problem is never returned.
+    match raw.map(|raw| validate::resolve(raw, file, source, path)) {
+        Some(Ok(config)) if problems.is_empty() => return Ok(config),
+        // "No site" only because [site] was set aside: already reported.
+        Some(Err(more)) => {
+            let site_set_aside = set_aside.iter().any(|k| k == &["site"]);
+            problems.extend(more.into_iter().filter(|d| {
+                let follows_from_site = site_set_aside && d.message.starts_with("no [[site]]");
+                !(follows_from_site || d.message.contains(PLACEHOLDER))
+            }));
+        }
+        _ => {}
+    }
+    problems.sort_by_key(|d| (d.line, d.column));
+    Err(invalid(problems))
 }
+
+fn serde_problem(
+    file: &str,
+    source: &str,
+    e: &serde_path_to_error::Error<toml::de::Error>,
+) -> Diagnostic {
+    let message = diagnostic::describe_serde_error(e.path(), e.inner().message());
+    Diagnostic::at(file, source, e.inner().span(), message)
+}
+
+/// The keys and indexes of a deserialization path as written in the file
+/// (toml's internal Spanned keys left out).
+fn key_path(path: &serde_path_to_error::Path) -> Vec<String> {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|seg| match seg {
+            Segment::Map { key } if key.starts_with("$__serde_spanned") => None,
+            Segment::Map { key } => Some(key.clone()),
+            Segment::Seq { index } => Some(index.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The table at `keys` (map keys and array-of-tables indexes).
+fn table_at<'a, 'i>(
+    table: &'a mut toml::de::DeTable<'i>,
+    keys: &[String],
+) -> Option<&'a mut toml::de::DeTable<'i>> {
+    use toml::de::DeValue;
+    let Some((first, rest)) = keys.split_first() else {
+        return Some(table);
+    };
+    let mut value = table.get_mut(first.as_str())?.get_mut();
+    let mut rest = rest;
+    while let DeValue::Array(items) = value {
+        let (index, tail) = rest.split_first()?;
+        value = items.get_mut(index.parse::<usize>().ok()?)?.get_mut();
+        rest = tail;
+    }
+    match value {
+        DeValue::Table(inner) => table_at(inner, rest),
+        _ => None,
+    }
+}
+
+/// Removes the value at `keys` from the parsed document, so reading can go
+/// on past it. A bad element of a list takes the whole list with it. False
+/// when there is nothing to remove.
+fn set_key_aside(root: &mut toml::de::DeTable<'_>, keys: &[String]) -> bool {
+    let mut keys = keys;
+    while keys.len() > 1 && keys.last().is_some_and(|k| k.parse::<usize>().is_ok()) {
+        keys = &keys[..keys.len() - 1];
+    }
+    let Some((last, parent)) = keys.split_last() else {
+        return false;
+    };
+    table_at(root, parent).is_some_and(|t| t.remove(last.as_str()).is_some())
+}
+
+/// Fills a missing required key (all are strings) with a placeholder, so
+/// reading can go on to the rest of the file.
+fn fill_placeholder(
+    root: &mut toml::de::DeTable<'_>,
+    table: &[String],
+    field: &str,
+    span: std::ops::Range<usize>,
+) -> bool {
+    use std::borrow::Cow;
+    use toml::Spanned;
+    use toml::de::DeValue;
+    let Some(t) = table_at(root, table) else {
+        return false;
+    };
+    if t.get(field).is_some() {
+        return false;
+    }
+    t.insert(
+        Spanned::new(span.clone(), Cow::Owned(field.to_string())),
+        Spanned::new(span, DeValue::String(Cow::Borrowed(PLACEHOLDER))),
+    );
+    true
+}
+
+/// Stands in for a missing required value; problems about it are dropped.
+const PLACEHOLDER: &str = "placeholder.webtier.invalid";
 
 #[cfg(test)]
 mod tests {
@@ -135,13 +272,41 @@ mod tests {
         let text =
             format!("{MINIMAL}[site.auth]\nissuer = \"https://x.example\"\nclientid = \"a\"\n");
         let errs = errors(&text);
-        assert_eq!(errs.len(), 1, "{errs:?}");
         assert!(
-            errs[0].starts_with(
+            errs.iter().any(|e| e.starts_with(
                 "w.toml:6:1: unknown key \"clientid\" in [site.auth] — did you mean \"client_id\"?"
-            ),
+            )),
             "{errs:?}"
         );
+        // The misspelled key explains the missing one: no second report.
+        assert!(
+            !errs.iter().any(|e| e.contains("missing key \"client_id\"")),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn structural_and_semantic_problems_are_all_reported() {
+        let text = "[[site]]\nupstreams = [\"x\"]\n[[site]]\ndomain = \"ok.example\"\nalias = []\nupstreams = [\"127.0.0.1:1\"]\n[proxy]\nhttp_port = true\n";
+        let errs = errors(text);
+        assert_eq!(errs.len(), 4, "{errs:?}");
+        assert!(
+            errs[0].starts_with("w.toml:1:1: missing key \"domain\""),
+            "{errs:?}"
+        );
+        assert!(
+            errs[1].starts_with("w.toml:2:14: upstream \"x\" needs a port"),
+            "{errs:?}"
+        );
+        assert!(
+            errs[2].starts_with("w.toml:5:1: unknown key \"alias\""),
+            "{errs:?}"
+        );
+        assert!(
+            errs[3].starts_with("w.toml:8:13: wrong type for \"http_port\""),
+            "{errs:?}"
+        );
+        assert!(!errs.iter().any(|e| e.contains("placeholder")), "{errs:?}");
     }
 
     #[test]
