@@ -36,6 +36,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand apply 'Make the changes, after confirmation (or a saved plan, exactly)'
             cand firewall 'Security-group ingress for ports 80/443 on the target instances'
             cand dns 'Route 53 records for every site name'
+            cand cert 'Certificates: issue, renew (from cron), status'
             cand config 'Check or show the configuration'
             cand iam-policy 'Print the least-privilege IAM policy for the configured steps (JSON)'
             cand completions 'Print a shell completion script'
@@ -216,6 +217,138 @@ set edit:completion:arg-completer[webtier] = {|@words|
         }
         &'webtier;dns;help;help'= {
         }
+        &'webtier;cert'= {
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand plan 'Show which certificates would be issued or renewed'
+            cand apply 'Issue or renew what is due, after confirmation'
+            cand issue 'Issue certificates now, due or not (all ACME sites, or one)'
+            cand renew 'Renew what is due; silent when nothing is (for cron)'
+            cand status 'Certificates, expiry and last result (text table or JSON)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'webtier;cert;plan'= {
+            cand --out 'Save the plan to FILE, for `webtier apply FILE`'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --detailed-exitcode 'Exit 2 when the plan has changes (0: none, 1: error)'
+            cand --prune 'firewall: also remove rules webtier added that are no longer desired (never others)'
+            cand --adopt 'dns: take over address records of the site names that webtier did not create'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;cert;apply'= {
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --prune 'firewall: also remove rules webtier added that are no longer desired (never others)'
+            cand --adopt 'dns: take over address records of the site names that webtier did not create'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;cert;issue'= {
+            cand --deploy-hook 'Run this shell command after each new certificate (paths in WEBTIER_CERT_NAME, WEBTIER_CERT_DIR, WEBTIER_FULLCHAIN, WEBTIER_PRIVKEY, WEBTIER_NAMES)'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;cert;renew'= {
+            cand --deploy-hook 'Run this shell command after each new certificate (paths in WEBTIER_CERT_NAME, WEBTIER_CERT_DIR, WEBTIER_FULLCHAIN, WEBTIER_PRIVKEY, WEBTIER_NAMES)'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --force 'Renew every certificate, due or not'
+            cand --dry-run 'Run the whole order against the staging or test CA; install nothing'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;cert;status'= {
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;cert;help'= {
+            cand plan 'Show which certificates would be issued or renewed'
+            cand apply 'Issue or renew what is due, after confirmation'
+            cand issue 'Issue certificates now, due or not (all ACME sites, or one)'
+            cand renew 'Renew what is due; silent when nothing is (for cron)'
+            cand status 'Certificates, expiry and last result (text table or JSON)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'webtier;cert;help;plan'= {
+        }
+        &'webtier;cert;help;apply'= {
+        }
+        &'webtier;cert;help;issue'= {
+        }
+        &'webtier;cert;help;renew'= {
+        }
+        &'webtier;cert;help;status'= {
+        }
+        &'webtier;cert;help;help'= {
+        }
         &'webtier;config'= {
             cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
@@ -331,6 +464,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand apply 'Make the changes, after confirmation (or a saved plan, exactly)'
             cand firewall 'Security-group ingress for ports 80/443 on the target instances'
             cand dns 'Route 53 records for every site name'
+            cand cert 'Certificates: issue, renew (from cron), status'
             cand config 'Check or show the configuration'
             cand iam-policy 'Print the least-privilege IAM policy for the configured steps (JSON)'
             cand completions 'Print a shell completion script'
@@ -356,6 +490,23 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;help;dns;plan'= {
         }
         &'webtier;help;dns;apply'= {
+        }
+        &'webtier;help;cert'= {
+            cand plan 'Show which certificates would be issued or renewed'
+            cand apply 'Issue or renew what is due, after confirmation'
+            cand issue 'Issue certificates now, due or not (all ACME sites, or one)'
+            cand renew 'Renew what is due; silent when nothing is (for cron)'
+            cand status 'Certificates, expiry and last result (text table or JSON)'
+        }
+        &'webtier;help;cert;plan'= {
+        }
+        &'webtier;help;cert;apply'= {
+        }
+        &'webtier;help;cert;issue'= {
+        }
+        &'webtier;help;cert;renew'= {
+        }
+        &'webtier;help;cert;status'= {
         }
         &'webtier;help;config'= {
             cand check 'Validate the configuration; list every problem (exit 3 when invalid)'

@@ -94,6 +94,9 @@ pub enum Command {
     /// Route 53 records for every site name
     #[command(subcommand)]
     Dns(StepAction),
+    /// Certificates: issue, renew (from cron), status
+    #[command(subcommand)]
+    Cert(CertCommand),
     /// Check or show the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -161,6 +164,42 @@ impl ChangeOptions {
             adopt: self.adopt,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Show which certificates would be issued or renewed
+    Plan(PlanOptions),
+    /// Issue or renew what is due, after confirmation
+    Apply(ChangeOptions),
+    /// Issue certificates now, due or not (all ACME sites, or one)
+    Issue {
+        /// A site's domain
+        site: Option<String>,
+        #[command(flatten)]
+        hooks: HookOptions,
+    },
+    /// Renew what is due; silent when nothing is (for cron)
+    Renew {
+        /// Renew every certificate, due or not
+        #[arg(long)]
+        force: bool,
+        /// Run the whole order against the staging or test CA; install nothing
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        hooks: HookOptions,
+    },
+    /// Certificates, expiry and last result (text table or JSON)
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct HookOptions {
+    /// Run this shell command after each new certificate (paths in
+    /// WEBTIER_CERT_NAME, WEBTIER_CERT_DIR, WEBTIER_FULLCHAIN, WEBTIER_PRIVKEY, WEBTIER_NAMES)
+    #[arg(long, value_name = "CMD")]
+    pub deploy_hook: Option<String>,
 }
 
 /// `plan` and `apply` for one step.

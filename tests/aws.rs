@@ -129,7 +129,7 @@ impl World {
             "state_dir = \"state\"\n\n[proxy]\nconfig_file = \"out/proxy.toml\"\n\n\
              [target]\ntags = {{ Role = \"web\" }}\n{target_extra}\n\n\
              [[site]]\ndomain = \"example.com\"\naliases = [\"www.example.com\"]\n\
-             upstreams = [\"127.0.0.1:8000\"]\n"
+             tls = \"none\"\nupstreams = [\"127.0.0.1:8000\"]\n"
         );
         std::fs::write(self.dir.path().join("webtier.toml"), text).unwrap();
     }

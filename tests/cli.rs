@@ -21,6 +21,7 @@ https_port = 8443
 
 [[site]]
 domain = "example.com"
+tls = "none"
 upstreams = ["127.0.0.1:8000"]
 "#;
 
@@ -192,7 +193,7 @@ fn config_show_fills_in_defaults() {
     let out = run(p.path(), &["config", "show"]);
     assert_exit(&out, 0);
     let text: toml::Table = toml::from_str(&stdout(&out)).expect("config show prints TOML");
-    assert_eq!(text["site"][0]["tls"].as_str(), Some("acme"));
+    assert_eq!(text["site"][0]["tls"].as_str(), Some("none"));
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! through [`Ui`], return the exit code.
 
 mod apply;
+mod cert;
 mod config;
 mod plan;
 
@@ -20,6 +21,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<u8> {
         Command::Apply(args) => apply::run(&cli.global, &args.targets, args.change, ui),
         Command::Firewall(action) => step_action(&cli.global, StepName::Firewall, action, ui),
         Command::Dns(action) => step_action(&cli.global, StepName::Dns, action, ui),
+        Command::Cert(command) => cert::run(&cli.global, command, ui),
         Command::IamPolicy => {
             let config = crate::config::load(&cli.global.config_path())?;
             ui.json(&crate::iam::policy(&config))?;
@@ -42,7 +44,12 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<u8> {
     }
 }
 
-fn step_action(global: &GlobalArgs, step: StepName, action: &StepAction, ui: &Ui) -> Result<u8> {
+pub(crate) fn step_action(
+    global: &GlobalArgs,
+    step: StepName,
+    action: &StepAction,
+    ui: &Ui,
+) -> Result<u8> {
     match action {
         StepAction::Plan(options) => plan::run(global, &[step], options, ui),
         StepAction::Apply(change) => apply::run_steps(global, &[step], *change, ui),
@@ -51,7 +58,7 @@ fn step_action(global: &GlobalArgs, step: StepName, action: &StepAction, ui: &Ui
 
 /// The async runtime for commands that talk to the network. One thread:
 /// webtier waits on remote APIs, it does not compute.
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

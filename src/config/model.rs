@@ -91,6 +91,23 @@ pub struct Acme {
     pub email: Option<String>,
     pub challenge: Challenge,
     pub key: KeyType,
+    /// ACME profile asked for in orders (e.g. Let's Encrypt `tlsserver`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// An extra trust root for the ACME server's own HTTPS (test CAs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_root: Option<PathBuf>,
+}
+
+impl KeyType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "ecdsa-p256",
+            KeyType::EcdsaP384 => "ecdsa-p384",
+            KeyType::Rsa2048 => "rsa-2048",
+            KeyType::Rsa4096 => "rsa-4096",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -64,6 +64,8 @@ pub struct RawAcme {
     pub email: Option<S<String>>,
     pub challenge: Option<Challenge>,
     pub key: Option<KeyType>,
+    pub profile: Option<S<String>>,
+    pub ca_root: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

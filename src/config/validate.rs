@@ -235,6 +235,8 @@ fn resolve_acme(c: &mut Checker<'_>, raw: Option<RawAcme>) -> Acme {
         email: None,
         challenge: None,
         key: None,
+        profile: None,
+        ca_root: None,
     });
     let directory = match &raw.directory {
         None => LETSENCRYPT.to_string(),
@@ -267,11 +269,32 @@ fn resolve_acme(c: &mut Checker<'_>, raw: Option<RawAcme>) -> Acme {
     {
         c.problem(email.span(), msg);
     }
+    if let Some(p) = &raw.profile
+        && (p.get_ref().is_empty()
+            || !p
+                .get_ref()
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)))
+    {
+        c.problem(
+            p.span(),
+            format!(
+                "profile \"{}\" is not a profile name, like \"tlsserver\"",
+                p.get_ref()
+            ),
+        );
+    }
+    let ca_root = raw
+        .ca_root
+        .as_ref()
+        .map(|r| c.existing(r, "ca_root", false));
     Acme {
         directory,
         email: raw.email.map(|e| e.into_inner()),
         challenge: raw.challenge.unwrap_or_default(),
         key: raw.key.unwrap_or_default(),
+        profile: raw.profile.map(|p| p.into_inner()),
+        ca_root,
     }
 }
 

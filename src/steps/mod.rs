@@ -1,5 +1,6 @@
 //! The steps webtier converges, in the order `apply` runs them.
 
+pub mod cert;
 pub mod dns;
 pub mod firewall;
 pub mod proxy_config;
@@ -34,6 +35,8 @@ pub enum StepName {
     Firewall,
     /// Route 53 A/AAAA (or alias) records for every site name
     Dns,
+    /// A valid ACME certificate for every site with tls = "acme"
+    Cert,
     /// The bundled proxy's generated configuration file
     ProxyConfig,
 }
@@ -43,6 +46,7 @@ impl StepName {
         match self {
             StepName::Firewall => "firewall",
             StepName::Dns => "dns",
+            StepName::Cert => "cert",
             StepName::ProxyConfig => "proxy-config",
         }
     }
@@ -60,6 +64,9 @@ impl StepName {
         match self {
             StepName::Firewall if !config.has_firewall() => Some("a [target] section"),
             StepName::Dns if !config.has_dns() => Some("a [target] section or [dns] load_balancer"),
+            StepName::Cert if cert::wanted(config).is_empty() => {
+                Some("a [[site]] with tls = \"acme\"")
+            }
             _ => None,
         }
     }
@@ -126,6 +133,7 @@ pub async fn build(
             (StepName::Dns, Some(c), _) => {
                 Box::new(dns::DnsStep::new(c.clone(), config, options.adopt))
             }
+            (StepName::Cert, _, _) => Box::new(cert::CertStep::new(config)),
             (StepName::ProxyConfig, _, _) => Box::new(proxy_config::ProxyConfigStep::new(config)?),
             (name, _, _) => bail!("the {name} step is not configured"),
         });

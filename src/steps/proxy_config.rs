@@ -48,10 +48,7 @@ impl ProxyConfigStep {
 
 /// The directory holding the live certificate of a site's domain.
 pub fn live_dir(state_dir: &Path, domain: &str) -> PathBuf {
-    // `*` is legal in file names but a trap in shells.
-    state_dir
-        .join("live")
-        .join(domain.replace('*', "_wildcard"))
+    crate::steps::cert::store::Store::new(state_dir).live_dir(domain)
 }
 
 /// The proxy's runtime configuration for `config`. Pure.

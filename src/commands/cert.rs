@@ -1,0 +1,243 @@
+//! `webtier cert plan|apply|issue|renew|status`.
+
+use anyhow::{Result, bail};
+use serde_json::json;
+
+use crate::cli::{CertCommand, GlobalArgs, HookOptions};
+use crate::config::{Acme, Config, LETSENCRYPT, LETSENCRYPT_STAGING};
+use crate::exit;
+use crate::plan::FORMAT_VERSION;
+use crate::steps::StepName;
+use crate::steps::cert::store::{Live, Store};
+use crate::steps::cert::{self, Wanted};
+use crate::ui::{Tone, Ui};
+
+pub fn run(global: &GlobalArgs, command: &CertCommand, ui: &Ui) -> Result<u8> {
+    match command {
+        CertCommand::Plan(options) => super::plan::run(global, &[StepName::Cert], options, ui),
+        CertCommand::Apply(change) => {
+            super::apply::run_steps(global, &[StepName::Cert], *change, ui)
+        }
+        CertCommand::Issue { site, hooks } => {
+            let config = crate::config::load(&global.config_path())?;
+            let mut wanted = acme_sites(&config)?;
+            if let Some(site) = site {
+                wanted.retain(|w| w.names.iter().any(|n| n == &site.to_ascii_lowercase()));
+                if wanted.is_empty() {
+                    bail!("no site with tls = \"acme\" has the name {site}");
+                }
+            }
+            obtain_all(
+                &config,
+                wanted,
+                |_, _| Some("requested".to_string()),
+                false,
+                hooks,
+                ui,
+            )
+        }
+        CertCommand::Renew {
+            force,
+            dry_run,
+            hooks,
+        } => {
+            let config = crate::config::load(&global.config_path())?;
+            let wanted = acme_sites(&config)?;
+            let key = config.acme.key.as_str();
+            let now = cert::now();
+            let force = *force;
+            obtain_all(
+                &config,
+                wanted,
+                |w, live| {
+                    if force {
+                        Some("--force".to_string())
+                    } else {
+                        cert::due(w, live, key, now)
+                    }
+                },
+                *dry_run,
+                hooks,
+                ui,
+            )
+        }
+        CertCommand::Status => status(global, ui),
+    }
+}
+
+fn acme_sites(config: &Config) -> Result<Vec<Wanted>> {
+    let wanted = cert::wanted(config);
+    if wanted.is_empty() {
+        bail!(
+            "no [[site]] in {} has tls = \"acme\"",
+            config.source.display()
+        );
+    }
+    Ok(wanted)
+}
+
+/// A dry run orders from the staging CA instead of production; any other
+/// directory (a test CA) is used as it is.
+fn dry_run_acme(acme: &Acme) -> Acme {
+    let mut acme = acme.clone();
+    if acme.directory == LETSENCRYPT {
+        acme.directory = LETSENCRYPT_STAGING.to_string();
+    }
+    acme
+}
+
+fn date(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(|t| t.date().to_string())
+        .unwrap_or_else(|_| unix.to_string())
+}
+
+/// Orders every certificate `reason` says is due; one line per result.
+/// A failure is reported and the others still go ahead; exit 1 if any
+/// failed. Nothing due: no output, no ACME request, exit 0.
+fn obtain_all(
+    config: &Config,
+    wanted: Vec<Wanted>,
+    reason: impl Fn(&Wanted, Option<&Live>) -> Option<String>,
+    dry_run: bool,
+    hooks: &HookOptions,
+    ui: &Ui,
+) -> Result<u8> {
+    let store = Store::new(&config.state_dir);
+    let rt = super::runtime()?;
+    let mut results = Vec::new();
+    let mut failed = 0;
+    rt.block_on(async {
+        // One writer at a time; a concurrent run waits here. The lock is
+        // taken before looking, so the second run sees the first's result.
+        let _lock = if dry_run { None } else { Some(cert::lock(&store)?) };
+        let acme = if dry_run { dry_run_acme(&config.acme) } else { config.acme.clone() };
+        for w in &wanted {
+            let live = match store.live(&w.name) {
+                Ok(live) => live,
+                Err(e) => {
+                    ui.error(&format!("{}: {e:#}", w.name));
+                    failed += 1;
+                    continue;
+                }
+            };
+            let Some(why) = reason(w, live.as_ref()) else {
+                tracing::info!("{}: not due (valid until {})", w.name, live.as_ref().map_or(String::new(), |l| date(l.info.not_after)));
+                continue;
+            };
+            match cert::obtain(config, &acme, w, !dry_run).await {
+                Ok(Some(new)) => {
+                    ui.out(&format!(
+                        "{} {} ({why}); valid until {}",
+                        ui.paint(Tone::Good, "issued"),
+                        w.name,
+                        date(new.info.not_after)
+                    ))?;
+                    results.push(json!({"name": w.name, "ok": true, "reason": why, "not_after": new.info.not_after}));
+                    if let Some(hook) = &hooks.deploy_hook
+                        && let Err(e) = run_hook(config, hook, w)
+                    {
+                        ui.error(&format!("{}: {e:#}", w.name));
+                        failed += 1;
+                    }
+                }
+                Ok(None) => {
+                    ui.out(&format!(
+                        "dry run: {} would be issued ({why}); the order against {} succeeded, nothing was installed",
+                        w.name, acme.directory
+                    ))?;
+                    results.push(json!({"name": w.name, "ok": true, "reason": why, "dry_run": true}));
+                }
+                Err(e) => {
+                    ui.error(&format!("cannot issue {}: {e:#}", w.name));
+                    results.push(json!({"name": w.name, "ok": false, "reason": why, "error": format!("{e:#}")}));
+                    failed += 1;
+                }
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    if ui.is_json() {
+        ui.json(&json!({"format_version": FORMAT_VERSION, "certificates": results}))?;
+    }
+    Ok(if failed > 0 {
+        exit::ERROR
+    } else {
+        exit::SUCCESS
+    })
+}
+
+/// Runs the deploy hook with the certificate's paths in the environment.
+fn run_hook(config: &Config, hook: &str, w: &Wanted) -> Result<()> {
+    let (fullchain, privkey, dir) = cert::live_paths(config, &w.name);
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(hook)
+        .env("WEBTIER_CERT_NAME", &w.name)
+        .env("WEBTIER_CERT_DIR", dir)
+        .env("WEBTIER_FULLCHAIN", fullchain)
+        .env("WEBTIER_PRIVKEY", privkey)
+        .env("WEBTIER_NAMES", w.names.join(" "))
+        .status()?;
+    if !status.success() {
+        bail!("the deploy hook failed ({status}); the new certificate is live");
+    }
+    Ok(())
+}
+
+fn status(global: &GlobalArgs, ui: &Ui) -> Result<u8> {
+    let config = crate::config::load(&global.config_path())?;
+    let store = Store::new(&config.state_dir);
+    let now = cert::now();
+    let mut rows = Vec::new();
+    for w in acme_sites(&config)? {
+        let live = store.live(&w.name)?;
+        let last = store.last_attempt(&w.name);
+        let due = cert::due(&w, live.as_ref(), config.acme.key.as_str(), now);
+        rows.push((w, live, last, due));
+    }
+    if ui.is_json() {
+        let certs: Vec<_> = rows
+            .iter()
+            .map(|(w, live, last, due)| {
+                json!({
+                    "name": w.name,
+                    "names": w.names,
+                    "live": live.as_ref().map(|l| &l.info),
+                    "days_left": live.as_ref().map(|l| (l.info.not_after - now) / 86_400),
+                    "due": due,
+                    "last_attempt": last,
+                })
+            })
+            .collect();
+        ui.json(&json!({"format_version": FORMAT_VERSION, "certificates": certs}))?;
+        return Ok(exit::SUCCESS);
+    }
+    ui.out(&format!(
+        "{:<28} {:<11} {:>5}  {:<11} {:<8} {}",
+        "NAME", "EXPIRES", "DAYS", "KEY", "LAST", "ISSUER / NOTE"
+    ))?;
+    for (w, live, last, due) in rows {
+        let last = last.map_or("-".to_string(), |a| {
+            if a.ok { "ok".into() } else { "failed".into() }
+        });
+        let line = match live {
+            Some(l) => format!(
+                "{:<28} {:<11} {:>5}  {:<11} {:<8} {}{}",
+                w.name,
+                date(l.info.not_after),
+                (l.info.not_after - now) / 86_400,
+                l.info.key_type,
+                last,
+                l.info.issuer,
+                due.map(|d| format!(" (due: {d})")).unwrap_or_default()
+            ),
+            None => format!(
+                "{:<28} {:<11} {:>5}  {:<11} {:<8} no certificate yet",
+                w.name, "-", "-", "-", last
+            ),
+        };
+        ui.out(&line)?;
+    }
+    Ok(exit::SUCCESS)
+}

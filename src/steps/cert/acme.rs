@@ -1,0 +1,278 @@
+//! Talking to the ACME server (instant-acme): the account, created once and
+//! reused, and orders — all authorizations made ready at once so the CA
+//! validates them concurrently, polled with a short backoff, `badNonce`
+//! retried transparently.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use instant_acme::{
+    Account, AccountCredentials, AuthorizationStatus, ChallengeType, Identifier, NewAccount,
+    NewOrder, OrderStatus,
+};
+
+use super::http01::Http01;
+use super::store::Store;
+use crate::config::{Acme, KeyType};
+use crate::fsutil::atomic_write_with_mode;
+
+const BAD_NONCE: &str = "urn:ietf:params:acme:error:badNonce";
+/// How often one request is retried after `badNonce` (instant-acme already
+/// retries each request twice itself).
+const NONCE_RETRIES: u32 = 20;
+const ORDER_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn is_bad_nonce(err: &instant_acme::Error) -> bool {
+    matches!(err, instant_acme::Error::Api(p) if p.r#type.as_deref() == Some(BAD_NONCE))
+}
+
+/// Re-runs an ACME request while the server answers `badNonce`.
+macro_rules! nonce_retry {
+    ($call:expr) => {{
+        let mut tries = 0;
+        loop {
+            match $call {
+                Err(e) if is_bad_nonce(&e) && tries < NONCE_RETRIES => tries += 1,
+                other => break other,
+            }
+        }
+    }};
+}
+
+/// An ACME error in plain words, with the problem document's type, detail
+/// and the names it concerns.
+pub fn describe(err: &instant_acme::Error) -> String {
+    match err {
+        instant_acme::Error::Api(p) => {
+            let kind = p
+                .r#type
+                .as_deref()
+                .unwrap_or("unknown")
+                .trim_start_matches("urn:ietf:params:acme:error:");
+            let mut text = match kind {
+                "rateLimited" => {
+                    "the CA's rate limit was reached; wait before retrying".to_string()
+                }
+                "unauthorized" => "the CA could not verify control of the name".to_string(),
+                "connection" => "the CA could not connect to the server for validation".to_string(),
+                "dns" => "the CA's DNS lookup failed".to_string(),
+                "rejectedIdentifier" => "the CA will not issue for this name".to_string(),
+                other => format!("the CA refused the request ({other})"),
+            };
+            if let Some(detail) = &p.detail {
+                text.push_str(&format!(": {detail}"));
+            }
+            for sub in &p.subproblems {
+                if let Some(id) = &sub.identifier {
+                    text.push_str(&format!("; {id:?}"));
+                }
+                if let Some(detail) = &sub.detail {
+                    text.push_str(&format!(" {detail}"));
+                }
+            }
+            format!("{text} [{}]", p.r#type.as_deref().unwrap_or("no type"))
+        }
+        other => other.to_string(),
+    }
+}
+
+fn acme_err(what: &str) -> impl FnOnce(instant_acme::Error) -> anyhow::Error + '_ {
+    move |e| anyhow!("{what}: {}", describe(&e))
+}
+
+/// The account for `acme.directory`: loaded from the store, or created and
+/// stored (0600) on first use.
+pub async fn account(store: &Store, acme: &Acme) -> Result<Account> {
+    let builder = || -> Result<_> {
+        Ok(match &acme.ca_root {
+            Some(root) => Account::builder_with_root(root)
+                .with_context(|| format!("cannot load ca_root {}", root.display()))?,
+            None => Account::builder().context("cannot load the system trust roots")?,
+        })
+    };
+    let file = store.account_file(&acme.directory);
+    if let Ok(text) = std::fs::read_to_string(&file) {
+        let credentials: AccountCredentials = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not an ACME account file", file.display()))?;
+        return builder()?
+            .from_credentials(credentials)
+            .await
+            .map_err(acme_err("cannot load the ACME account"));
+    }
+    let contact = acme.email.as_ref().map(|e| format!("mailto:{e}"));
+    let contacts: Vec<&str> = contact.iter().map(String::as_str).collect();
+    let new = NewAccount {
+        contact: &contacts,
+        terms_of_service_agreed: true,
+        only_return_existing: false,
+    };
+    let mut tries = 0;
+    let (account, credentials) = loop {
+        match builder()?.create(&new, acme.directory.clone(), None).await {
+            Err(e) if is_bad_nonce(&e) && tries < NONCE_RETRIES => tries += 1,
+            other => {
+                break other.map_err(acme_err(&format!(
+                    "cannot create an ACME account at {}",
+                    acme.directory
+                )))?;
+            }
+        }
+    };
+    atomic_write_with_mode(
+        &file,
+        serde_json::to_string_pretty(&credentials)?.as_bytes(),
+        0o600,
+    )?;
+    Ok(account)
+}
+
+/// A new private key of the configured type (PEM) and a CSR for `names`.
+pub fn key_and_csr(key: KeyType, names: &[String]) -> Result<(String, Vec<u8>)> {
+    use rcgen::{
+        KeyPair, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, PKCS_RSA_SHA256, RsaKeySize,
+    };
+    let pair = match key {
+        KeyType::EcdsaP256 => KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256),
+        KeyType::EcdsaP384 => KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384),
+        KeyType::Rsa2048 => KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048),
+        KeyType::Rsa4096 => KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_4096),
+    }
+    .context("cannot generate the private key")?;
+    let mut params =
+        rcgen::CertificateParams::new(names.to_vec()).context("cannot build the CSR")?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    let csr = params
+        .serialize_request(&pair)
+        .context("cannot sign the CSR")?;
+    Ok((pair.serialize_pem(), csr.der().to_vec()))
+}
+
+/// Runs one order for `names` and returns (certificate chain PEM, key PEM).
+pub async fn order(
+    account: &Account,
+    acme: &Acme,
+    names: &[String],
+    http: &mut Http01,
+) -> Result<(String, String)> {
+    let identifiers: Vec<Identifier> = names.iter().map(|n| Identifier::Dns(n.clone())).collect();
+    let mut new = NewOrder::new(&identifiers);
+    if let Some(profile) = &acme.profile {
+        new = new.profile(profile);
+    }
+    let mut order =
+        nonce_retry!(account.new_order(&new).await).map_err(acme_err("cannot create the order"))?;
+
+    // Make every pending authorization ready before polling: the CA then
+    // validates them all at once.
+    let mut done: Vec<String> = Vec::new();
+    let mut restarts = 0;
+    'authorizations: loop {
+        let mut authorizations = order.authorizations();
+        while let Some(next) = authorizations.next().await {
+            let mut authz = match next {
+                Ok(a) => a,
+                Err(e) if is_bad_nonce(&e) && restarts < NONCE_RETRIES => {
+                    restarts += 1;
+                    continue 'authorizations;
+                }
+                Err(e) => return Err(acme_err("cannot fetch an authorization")(e)),
+            };
+            let name = authz.identifier().to_string();
+            if done.contains(&name) {
+                continue;
+            }
+            match authz.status {
+                AuthorizationStatus::Pending => {}
+                AuthorizationStatus::Valid => {
+                    done.push(name);
+                    continue;
+                }
+                status => bail!("the authorization for {name} is {status:?}"),
+            }
+            let mut challenge = authz
+                .challenge(ChallengeType::Http01)
+                .ok_or_else(|| anyhow!("the CA offers no http-01 challenge for {name}"))?;
+            http.add(&challenge.token, challenge.key_authorization().as_str())?;
+            nonce_retry!(challenge.set_ready().await)
+                .map_err(acme_err(&format!("cannot start validation of {name}")))?;
+            done.push(name);
+        }
+        break;
+    }
+
+    // Poll with a short backoff; no fixed sleeps.
+    let deadline = Instant::now() + ORDER_TIMEOUT;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let state =
+            nonce_retry!(order.refresh().await).map_err(acme_err("cannot poll the order"))?;
+        let problem = state.error.clone();
+        match state.status {
+            _ if problem.is_some() => return Err(failed_authorizations(&mut order, problem).await),
+            OrderStatus::Invalid => return Err(failed_authorizations(&mut order, None).await),
+            OrderStatus::Ready | OrderStatus::Valid => break,
+            _ => {}
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "the order is still not ready after {}s",
+                ORDER_TIMEOUT.as_secs()
+            );
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 3 / 2).min(Duration::from_secs(2));
+    }
+
+    let (key_pem, csr) = key_and_csr(acme.key, names)?;
+    if order.state().status == OrderStatus::Ready {
+        nonce_retry!(order.finalize_csr(&csr).await)
+            .map_err(acme_err("cannot finalize the order"))?;
+    }
+    let mut pause = Duration::from_millis(50);
+    loop {
+        match nonce_retry!(order.certificate().await)
+            .map_err(acme_err("cannot download the certificate"))?
+        {
+            Some(chain) => return Ok((chain, key_pem)),
+            None if Instant::now() > deadline => bail!(
+                "the certificate was not issued within {}s",
+                ORDER_TIMEOUT.as_secs()
+            ),
+            None => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 3 / 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+/// Why an order failed: each failed name with its challenge's problem,
+/// else the order's own problem.
+async fn failed_authorizations(
+    order: &mut instant_acme::Order,
+    order_problem: Option<instant_acme::Problem>,
+) -> anyhow::Error {
+    let mut reasons = Vec::new();
+    let mut authorizations = order.authorizations();
+    while let Some(Ok(authz)) = authorizations.next().await {
+        if authz.status == AuthorizationStatus::Invalid {
+            let name = authz.identifier().to_string();
+            for ch in &authz.challenges {
+                if let Some(problem) = &ch.error {
+                    reasons.push(format!(
+                        "{name}: {}",
+                        describe(&instant_acme::Error::Api(problem.clone()))
+                    ));
+                }
+            }
+        }
+    }
+    if reasons.is_empty() {
+        match order_problem {
+            Some(p) => anyhow!("{}", describe(&instant_acme::Error::Api(p))),
+            None => anyhow!("the CA marked the order invalid"),
+        }
+    } else {
+        anyhow!("validation failed: {}", reasons.join("; "))
+    }
+}

@@ -1,0 +1,306 @@
+//! `cert`: a valid certificate for every ACME site, covering all its names.
+//! Observed: the store's live certificates and whether each is due
+//! (missing, names or key type changed, or less than a third of its
+//! lifetime left). Change: an ACME order, installed only when it checks out.
+
+pub mod acme;
+pub mod http01;
+pub mod store;
+
+use std::fs::File;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Acme, Config, Tls};
+use crate::plan::{Action, Planned, Step};
+use crate::steps::StepName;
+use store::{CertInfo, LastAttempt, Live, Meta, Store};
+
+/// One certificate webtier keeps: a site's names, named by its domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wanted {
+    pub name: String,
+    pub names: Vec<String>,
+}
+
+/// Every ACME site's certificate.
+pub fn wanted(config: &Config) -> Vec<Wanted> {
+    config
+        .sites
+        .iter()
+        .filter(|s| s.tls == Tls::Acme)
+        .map(|s| Wanted {
+            name: s.domain.clone(),
+            names: s.names().map(str::to_string).collect(),
+        })
+        .collect()
+}
+
+/// Why `live` must be replaced now, if it must. `now` in Unix seconds.
+pub fn due(wanted: &Wanted, live: Option<&Live>, key: &str, now: i64) -> Option<String> {
+    let Some(live) = live else {
+        return Some("no certificate yet".into());
+    };
+    let info = &live.info;
+    let missing: Vec<&str> = wanted
+        .names
+        .iter()
+        .filter(|n| !info.names.contains(n))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Some(format!("does not cover {}", missing.join(", ")));
+    }
+    if info.key_type != key {
+        return Some(format!("key is {}, configured {key}", info.key_type));
+    }
+    let lifetime = (info.not_after - info.not_before).max(1);
+    let left = info.not_after - now;
+    if left < lifetime / 3 {
+        return Some(if left <= 0 {
+            "expired".to_string()
+        } else {
+            format!(
+                "{} left of a {}-day lifetime",
+                days(left),
+                lifetime / 86_400
+            )
+        });
+    }
+    None
+}
+
+fn days(seconds: i64) -> String {
+    let d = seconds / 86_400;
+    if d == 1 {
+        "1 day".into()
+    } else {
+        format!("{d} days")
+    }
+}
+
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Holds the store's lock: one writer at a time; a second run waits.
+pub struct StoreLock(#[allow(dead_code)] File);
+
+pub fn lock(store: &Store) -> Result<StoreLock> {
+    let path = store.lock_file();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    if file.try_lock().is_err() {
+        tracing::warn!("another webtier holds {}; waiting for it", path.display());
+        file.lock()
+            .with_context(|| format!("cannot lock {}", path.display()))?;
+    }
+    Ok(StoreLock(file))
+}
+
+/// Issues (or renews) one certificate and makes it live. The live set is
+/// untouched unless the new one checks out. Records the attempt.
+pub async fn obtain(
+    config: &Config,
+    acme: &Acme,
+    wanted: &Wanted,
+    install: bool,
+) -> Result<Option<Live>> {
+    let store = Store::new(&config.state_dir);
+    let result = async {
+        let account = acme::account(&store, acme).await?;
+        let mut http =
+            http01::Http01::start(&config.proxy.challenge_dir, config.proxy.http_port).await?;
+        let (chain, key) = acme::order(&account, acme, &wanted.names, &mut http).await?;
+        drop(http);
+        if !install {
+            store::validate(&chain, &key, &wanted.names)?;
+            return Ok(None);
+        }
+        let meta = Meta {
+            names: wanted.names.clone(),
+            directory: acme.directory.clone(),
+            key: acme.key.as_str().to_string(),
+            profile: acme.profile.clone(),
+            issued_at: now(),
+        };
+        store.install(&wanted.names, &chain, &key, &meta).map(Some)
+    }
+    .await;
+    if install {
+        let attempt = LastAttempt {
+            at: now(),
+            ok: result.is_ok(),
+            message: match &result {
+                Ok(_) => "issued".into(),
+                Err(e) => format!("{e:#}"),
+            },
+        };
+        if let Err(e) = store.record_attempt(&wanted.name, &attempt) {
+            tracing::warn!("cannot record the attempt for {}: {e:#}", wanted.name);
+        }
+    }
+    result
+}
+
+pub struct CertStep {
+    config: Config,
+}
+
+impl CertStep {
+    pub fn new(config: &Config) -> CertStep {
+        CertStep {
+            config: config.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Observed {
+    pub name: String,
+    pub live: Option<CertInfo>,
+    /// Why it must be (re)issued now; None when it is good.
+    pub due: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CertState {
+    pub certs: Vec<Observed>,
+}
+
+impl Step for CertStep {
+    type Observed = CertState;
+    type Operation = Wanted;
+
+    fn name(&self) -> StepName {
+        StepName::Cert
+    }
+
+    async fn observe(&self) -> Result<CertState> {
+        let store = Store::new(&self.config.state_dir);
+        let now = now();
+        let mut certs = Vec::new();
+        for w in wanted(&self.config) {
+            let live = store.live(&w.name)?;
+            certs.push(Observed {
+                due: due(&w, live.as_ref(), self.config.acme.key.as_str(), now),
+                live: live.map(|l| l.info),
+                name: w.name,
+            });
+        }
+        Ok(CertState { certs })
+    }
+
+    fn diff(&self, observed: &CertState) -> Vec<Planned<Wanted>> {
+        let wanted = wanted(&self.config);
+        observed
+            .certs
+            .iter()
+            .filter_map(|o| {
+                let reason = o.due.as_ref()?;
+                let w = wanted.iter().find(|w| w.name == o.name)?;
+                Some(Planned {
+                    action: if o.live.is_some() {
+                        Action::Update
+                    } else {
+                        Action::Create
+                    },
+                    resource: format!("certificate {}", o.name),
+                    detail: format!("names: {}\nreason: {reason}", w.names.join(", ")),
+                    operation: w.clone(),
+                })
+            })
+            .collect()
+    }
+
+    async fn apply(&self, wanted: &Wanted) -> Result<()> {
+        let store = Store::new(&self.config.state_dir);
+        let _lock = lock(&store)?;
+        obtain(&self.config, &self.config.acme, wanted, true).await?;
+        Ok(())
+    }
+}
+
+/// Where a certificate's files are, for hooks and the proxy.
+pub fn live_paths(config: &Config, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let dir = Store::new(&config.state_dir).live_dir(name);
+    (dir.join("fullchain.pem"), dir.join("privkey.pem"), dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live(names: &[&str], not_before: i64, not_after: i64) -> Live {
+        Live {
+            info: CertInfo {
+                names: names.iter().map(|n| n.to_string()).collect(),
+                serial: "01".into(),
+                issuer: "CN=test".into(),
+                not_before,
+                not_after,
+                key_type: "ecdsa-p256".into(),
+            },
+            meta: None,
+            dir: PathBuf::from("/x"),
+        }
+    }
+
+    #[test]
+    fn renewal_follows_the_lifetime() {
+        let w = Wanted {
+            name: "a.example".into(),
+            names: vec!["a.example".into()],
+        };
+        let day = 86_400;
+        // 90-day certificate: due with less than 30 days left.
+        let l = live(&["a.example"], 0, 90 * day);
+        assert_eq!(due(&w, Some(&l), "ecdsa-p256", 59 * day), None);
+        assert!(
+            due(&w, Some(&l), "ecdsa-p256", 61 * day)
+                .unwrap()
+                .contains("29 days left")
+        );
+        // 6-day certificate: due with less than 2 days left.
+        let l = live(&["a.example"], 0, 6 * day);
+        assert_eq!(due(&w, Some(&l), "ecdsa-p256", 3 * day), None);
+        assert!(due(&w, Some(&l), "ecdsa-p256", 5 * day).is_some());
+        assert_eq!(due(&w, Some(&l), "ecdsa-p256", 7 * day).unwrap(), "expired");
+    }
+
+    #[test]
+    fn new_names_and_key_types_are_due() {
+        let w = Wanted {
+            name: "a.example".into(),
+            names: vec!["a.example".into(), "b.example".into()],
+        };
+        let l = live(&["a.example"], 0, 1_000_000_000);
+        assert!(
+            due(&w, Some(&l), "ecdsa-p256", 10)
+                .unwrap()
+                .contains("b.example")
+        );
+        let w1 = Wanted {
+            name: "a.example".into(),
+            names: vec!["a.example".into()],
+        };
+        assert!(
+            due(&w1, Some(&l), "rsa-2048", 10)
+                .unwrap()
+                .contains("configured rsa-2048")
+        );
+        assert_eq!(
+            due(&w1, None, "ecdsa-p256", 10).unwrap(),
+            "no certificate yet"
+        );
+    }
+}

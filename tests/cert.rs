@@ -1,0 +1,310 @@
+//! Certificates from pebble through the real instant-acme client: HTTP-01
+//! answered by webtier's own short-lived listener, the store layout and
+//! modes, cron-friendly renewal, failures that leave the live certificate
+//! alone, badNonce storms, and concurrent runs.
+
+mod support;
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use support::services::{Pebble, PebbleOptions, free_port};
+use support::{assert_exit, stderr, stdout, webtier};
+
+struct Setup {
+    pebble: Pebble,
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new(options: PebbleOptions, domain: &str, aliases: &[&str]) -> Setup {
+        let pebble = Pebble::start_with(options);
+        let dir = tempfile::tempdir().unwrap();
+        // A copy: the configuration stays valid after pebble is stopped.
+        let ca = dir.path().join("pebble-ca.pem");
+        fs::copy(&pebble.ca_pem, &ca).unwrap();
+        let aliases: Vec<String> = aliases.iter().map(|a| format!("\"{a}\"")).collect();
+        let config = format!(
+            "state_dir = \"state\"\n\n[acme]\ndirectory = \"{}\"\nca_root = \"{}\"\nemail = \"ops@example.com\"\n\n\
+             [proxy]\nconfig_file = \"out/proxy.toml\"\nhttp_port = {}\nhttps_port = {}\n\n\
+             [[site]]\ndomain = \"{domain}\"\naliases = [{}]\nupstreams = [\"127.0.0.1:8000\"]\n",
+            pebble.directory_url(),
+            ca.display(),
+            pebble.http01_port,
+            free_port(),
+            aliases.join(", ")
+        );
+        fs::write(dir.path().join("webtier.toml"), config).unwrap();
+        Setup { pebble, dir }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        webtier()
+            .current_dir(self.dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn live(&self, name: &str) -> PathBuf {
+        self.dir.path().join("state/live").join(name)
+    }
+}
+
+/// The DNS names in the leaf certificate of a PEM chain, via the status
+/// command's JSON (webtier parses it; the test checks what it reports) and
+/// a direct look at the PEM for the issuer.
+fn status(setup: &Setup) -> serde_json::Value {
+    let out = setup.run(&["cert", "status", "--json"]);
+    assert_exit(&out, 0);
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+fn mode(path: &Path) -> u32 {
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn issues_one_name_over_http01_and_renew_is_then_silent() {
+    let setup = Setup::new(PebbleOptions::default(), "a.webtier.test", &[]);
+    let out = setup.run(&["cert", "issue"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).starts_with("issued a.webtier.test (requested); valid until "),
+        "{}",
+        stdout(&out)
+    );
+
+    let live = setup.live("a.webtier.test");
+    assert!(
+        fs::symlink_metadata(&live)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    for file in ["fullchain.pem", "privkey.pem", "cert.pem", "chain.pem"] {
+        assert!(live.join(file).is_file(), "{file}");
+    }
+    assert_eq!(mode(&live.join("privkey.pem")), 0o600);
+    let account = fs::read_dir(setup.dir.path().join("state/accounts"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(mode(&account.path().join("account.json")), 0o600);
+    let fullchain = fs::read_to_string(live.join("fullchain.pem")).unwrap();
+    assert!(
+        fullchain.matches("BEGIN CERTIFICATE").count() >= 2,
+        "leaf and chain"
+    );
+    assert!(
+        fs::read_dir(setup.dir.path().join("state/acme-challenge"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "challenge files are removed"
+    );
+
+    let doc = status(&setup);
+    let cert = &doc["certificates"][0];
+    assert_eq!(cert["live"]["names"], serde_json::json!(["a.webtier.test"]));
+    assert_eq!(cert["live"]["key_type"], "ecdsa-p256");
+    assert!(
+        cert["live"]["issuer"].as_str().unwrap().contains("Pebble"),
+        "{cert}"
+    );
+    assert_eq!(cert["last_attempt"]["ok"], true);
+    assert!(cert["due"].is_null());
+
+    // Nothing is due: no output, exit 0 — and no ACME request (pebble is gone).
+    drop(setup.pebble);
+    let out = webtier()
+        .current_dir(setup.dir.path())
+        .args(["cert", "renew"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), "");
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn issues_a_ten_name_certificate() {
+    let aliases: Vec<String> = (1..10).map(|i| format!("n{i}.webtier.test")).collect();
+    let refs: Vec<&str> = aliases.iter().map(String::as_str).collect();
+    let setup = Setup::new(PebbleOptions::default(), "www.webtier.test", &refs);
+    let out = setup.run(&["cert", "issue"]);
+    assert_exit(&out, 0);
+    let doc = status(&setup);
+    let names = doc["certificates"][0]["live"]["names"].as_array().unwrap();
+    assert_eq!(names.len(), 10, "{names:?}");
+    assert!(names.contains(&serde_json::json!("n9.webtier.test")));
+}
+
+#[test]
+fn plan_and_apply_issue_then_converge_and_force_renews() {
+    let setup = Setup::new(
+        PebbleOptions::default(),
+        "b.webtier.test",
+        &["www.b.webtier.test"],
+    );
+    let out = setup.run(&["plan", "cert"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("+ certificate b.webtier.test"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("reason: no certificate yet"));
+    assert_exit(&setup.run(&["apply", "cert", "--yes"]), 0);
+    assert_exit(&setup.run(&["plan", "cert", "--detailed-exitcode"]), 0);
+
+    let before = fs::read(setup.live("b.webtier.test").join("cert.pem")).unwrap();
+    let out = setup.run(&["cert", "renew", "--force"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).starts_with("issued b.webtier.test (--force)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_ne!(
+        fs::read(setup.live("b.webtier.test").join("cert.pem")).unwrap(),
+        before
+    );
+    let versions = fs::read_dir(setup.dir.path().join("state/archive/b.webtier.test"))
+        .unwrap()
+        .count();
+    assert_eq!(versions, 2, "the previous version stays in the archive");
+
+    // A new alias makes the certificate due.
+    let config = fs::read_to_string(setup.dir.path().join("webtier.toml")).unwrap();
+    fs::write(
+        setup.dir.path().join("webtier.toml"),
+        config.replace(
+            "[\"www.b.webtier.test\"]",
+            "[\"www.b.webtier.test\", \"api.b.webtier.test\"]",
+        ),
+    )
+    .unwrap();
+    let out = setup.run(&["plan", "cert"]);
+    assert!(
+        stdout(&out).contains("~ certificate b.webtier.test"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("does not cover api.b.webtier.test"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// Answers every HTTP request with 404, so HTTP-01 validation fails.
+fn refuse_challenges(port: u16) {
+    let listener = TcpListener::bind(("0.0.0.0", port)).unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+}
+
+#[test]
+fn failed_validation_exits_1_and_keeps_the_live_certificate() {
+    let setup = Setup::new(PebbleOptions::default(), "c.webtier.test", &[]);
+    assert_exit(&setup.run(&["cert", "issue"]), 0);
+    let live = setup.live("c.webtier.test");
+    let before: Vec<Vec<u8>> = ["fullchain.pem", "privkey.pem"]
+        .iter()
+        .map(|f| fs::read(live.join(f)).unwrap())
+        .collect();
+
+    // A new name makes the certificate due; its validation gets a 404 (a
+    // new name, so the CA cannot reuse an earlier authorization).
+    refuse_challenges(setup.pebble.http01_port);
+    let config = fs::read_to_string(setup.dir.path().join("webtier.toml")).unwrap();
+    fs::write(
+        setup.dir.path().join("webtier.toml"),
+        config.replace("aliases = []", "aliases = [\"new.c.webtier.test\"]"),
+    )
+    .unwrap();
+    let out = setup.run(&["cert", "renew"]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(
+            "error: cannot issue c.webtier.test: validation failed: new.c.webtier.test:"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("urn:ietf:params:acme:error:unauthorized"),
+        "the ACME problem type is shown: {err}"
+    );
+    assert!(err.contains("404"), "the CA's detail is shown: {err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let after: Vec<Vec<u8>> = ["fullchain.pem", "privkey.pem"]
+        .iter()
+        .map(|f| fs::read(live.join(f)).unwrap())
+        .collect();
+    assert_eq!(before, after, "the live certificate is byte-identical");
+    let doc = status(&setup);
+    assert_eq!(doc["certificates"][0]["last_attempt"]["ok"], false);
+}
+
+#[test]
+fn issuance_survives_half_the_nonces_being_rejected() {
+    let setup = Setup::new(
+        PebbleOptions {
+            nonce_reject_percent: 50,
+            ..PebbleOptions::default()
+        },
+        "d.webtier.test",
+        &["www.d.webtier.test", "api.d.webtier.test"],
+    );
+    for _ in 0..3 {
+        let out = setup.run(&["cert", "renew", "--force"]);
+        assert_exit(&out, 0);
+    }
+    let versions = fs::read_dir(setup.dir.path().join("state/archive/d.webtier.test"))
+        .unwrap()
+        .count();
+    assert_eq!(versions, 3);
+}
+
+#[test]
+fn concurrent_renewals_do_not_corrupt_the_store() {
+    let setup = Setup::new(PebbleOptions::default(), "e.webtier.test", &[]);
+    assert_exit(&setup.run(&["cert", "issue"]), 0);
+    let spawn = || {
+        webtier()
+            .current_dir(setup.dir.path())
+            .args(["cert", "renew", "--force"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert_exit(&a, 0);
+    assert_exit(&b, 0);
+    let versions = fs::read_dir(setup.dir.path().join("state/archive/e.webtier.test"))
+        .unwrap()
+        .count();
+    assert_eq!(versions, 3, "the runs took turns");
+    let doc = status(&setup);
+    assert!(doc["certificates"][0]["due"].is_null(), "{doc}");
+    // The live set is one consistent version: its key matches its certificate.
+    let out = setup.run(&["plan", "cert", "--detailed-exitcode"]);
+    assert_exit(&out, 0);
+}
