@@ -3,12 +3,12 @@
 //! validates them concurrently, polled with a short backoff, `badNonce`
 //! retried transparently.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use instant_acme::{
     Account, AccountCredentials, AuthorizationStatus, ChallengeType, Identifier, NewAccount,
-    NewOrder, OrderStatus,
+    NewOrder, OrderStatus, RetryPolicy,
 };
 
 use super::http01::Http01;
@@ -200,50 +200,32 @@ pub async fn order(
         break;
     }
 
-    // Poll with a short backoff; no fixed sleeps.
-    let deadline = Instant::now() + ORDER_TIMEOUT;
-    let mut pause = Duration::from_millis(50);
-    loop {
-        let state =
-            nonce_retry!(order.refresh().await).map_err(acme_err("cannot poll the order"))?;
-        let problem = state.error.clone();
-        match state.status {
-            _ if problem.is_some() => return Err(failed_authorizations(&mut order, problem).await),
-            OrderStatus::Invalid => return Err(failed_authorizations(&mut order, None).await),
-            OrderStatus::Ready | OrderStatus::Valid => break,
-            _ => {}
+    // Poll with a short backoff (and the CA's Retry-After when it sends
+    // one); no fixed sleeps. A badNonce while polling just polls again.
+    let policy = RetryPolicy::new()
+        .initial_delay(Duration::from_millis(50))
+        .backoff(1.5)
+        .timeout(ORDER_TIMEOUT);
+    match nonce_retry!(order.poll_ready(&policy).await) {
+        Ok(OrderStatus::Ready | OrderStatus::Valid) => {}
+        Ok(OrderStatus::Invalid) => return Err(failed_authorizations(&mut order, None).await),
+        Ok(status) => bail!("the order ended in state {status:?}"),
+        Err(instant_acme::Error::Api(problem)) => {
+            return Err(failed_authorizations(&mut order, Some(problem)).await);
         }
-        if Instant::now() > deadline {
-            bail!(
-                "the order is still not ready after {}s",
-                ORDER_TIMEOUT.as_secs()
-            );
+        Err(instant_acme::Error::Timeout(_)) => {
+            bail!("the order was not ready within {}s", ORDER_TIMEOUT.as_secs())
         }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 3 / 2).min(Duration::from_secs(2));
+        Err(e) => return Err(acme_err("cannot poll the order")(e)),
     }
 
     let (key_pem, csr) = key_and_csr(acme.key, names)?;
     if order.state().status == OrderStatus::Ready {
-        nonce_retry!(order.finalize_csr(&csr).await)
-            .map_err(acme_err("cannot finalize the order"))?;
+        nonce_retry!(order.finalize_csr(&csr).await).map_err(acme_err("cannot finalize the order"))?;
     }
-    let mut pause = Duration::from_millis(50);
-    loop {
-        match nonce_retry!(order.certificate().await)
-            .map_err(acme_err("cannot download the certificate"))?
-        {
-            Some(chain) => return Ok((chain, key_pem)),
-            None if Instant::now() > deadline => bail!(
-                "the certificate was not issued within {}s",
-                ORDER_TIMEOUT.as_secs()
-            ),
-            None => {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 3 / 2).min(Duration::from_secs(2));
-            }
-        }
-    }
+    let chain = nonce_retry!(order.poll_certificate(&policy).await)
+        .map_err(acme_err("cannot download the certificate"))?;
+    Ok((chain, key_pem))
 }
 
 /// Why an order failed: each failed name with its challenge's problem,
