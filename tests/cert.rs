@@ -308,3 +308,119 @@ fn concurrent_renewals_do_not_corrupt_the_store() {
     let out = setup.run(&["plan", "cert", "--detailed-exitcode"]);
     assert_exit(&out, 0);
 }
+
+/// Copies `_acme-challenge` TXT records from Route 53 (moto) into the DNS
+/// server pebble asks (pebble-challtestsrv), as real Route 53 would serve
+/// them. Runs until the returned task is aborted.
+fn bridge_route53_to_challtestsrv(
+    route53: aws_sdk_route53::Client,
+    zone: String,
+    challtestsrv_port: u16,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        let mut copied: Vec<(String, String)> = Vec::new();
+        loop {
+            if let Ok(out) = route53
+                .list_resource_record_sets()
+                .hosted_zone_id(&zone)
+                .send()
+                .await
+            {
+                for set in out.resource_record_sets() {
+                    if set.r#type().as_str() != "TXT" || !set.name().starts_with("_acme-challenge.")
+                    {
+                        continue;
+                    }
+                    let host = format!("{}.", set.name().trim_end_matches('.'));
+                    for record in set.resource_records() {
+                        let value = record.value().trim_matches('"').to_string();
+                        if copied.contains(&(host.clone(), value.clone())) {
+                            continue;
+                        }
+                        let body = serde_json::json!({"host": host, "value": value});
+                        let sent = http
+                            .post(format!("http://127.0.0.1:{challtestsrv_port}/set-txt"))
+                            .json(&body)
+                            .send()
+                            .await;
+                        if sent.is_ok_and(|r| r.status().is_success()) {
+                            copied.push((host.clone(), value));
+                        }
+                    }
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wildcard_certificate_over_dns01_in_route53() {
+    let moto = support::services::Moto::start();
+    let route53 = aws_sdk_route53::Client::new(&moto.sdk_config().await);
+    let zone = route53
+        .create_hosted_zone()
+        .name("webtier.test")
+        .caller_reference("dns01")
+        .send()
+        .await
+        .unwrap()
+        .hosted_zone
+        .unwrap()
+        .id
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    let setup = Setup::new(
+        PebbleOptions::default(),
+        "w.webtier.test",
+        &["*.w.webtier.test"],
+    );
+    let config_path = setup.dir.path().join("webtier.toml");
+    let config = fs::read_to_string(&config_path).unwrap();
+    fs::write(
+        &config_path,
+        config.replace("email = ", "challenge = \"dns-01\"\nemail = "),
+    )
+    .unwrap();
+    let bridge = bridge_route53_to_challtestsrv(
+        route53.clone(),
+        zone.clone(),
+        setup.pebble.challtestsrv_port,
+    );
+
+    let dir = setup.dir.path().to_path_buf();
+    let env = moto.env();
+    let out = tokio::task::spawn_blocking(move || {
+        webtier()
+            .current_dir(dir)
+            .envs(env)
+            .args(["cert", "issue"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    bridge.abort();
+    assert_exit(&out, 0);
+    let doc = status(&setup);
+    assert_eq!(
+        doc["certificates"][0]["live"]["names"],
+        serde_json::json!(["*.w.webtier.test", "w.webtier.test"])
+    );
+    assert!(setup.live("w.webtier.test").join("fullchain.pem").is_file());
+    // The challenge records are gone again.
+    let sets = route53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !sets
+            .resource_record_sets()
+            .iter()
+            .any(|s| s.name().starts_with("_acme-challenge")),
+        "{sets:?}"
+    );
+}

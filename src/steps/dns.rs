@@ -433,36 +433,6 @@ impl DnsStep {
         Ok(Addresses::Instances { ipv4, ipv6 })
     }
 
-    /// Every public hosted zone of the account (paged).
-    async fn zones(&self) -> Result<Vec<Zone>> {
-        let mut zones = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = self
-                .clients
-                .route53
-                .list_hosted_zones()
-                .set_marker(marker.take())
-                .send()
-                .await
-                .map_err(|e| api_error("route53:ListHostedZones", e))?;
-            zones.extend(
-                page.hosted_zones()
-                    .iter()
-                    .filter(|z| !z.config().is_some_and(|c| c.private_zone()))
-                    .map(|z| Zone {
-                        id: z.id().trim_start_matches("/hostedzone/").to_string(),
-                        name: normalize_name(z.name()),
-                    }),
-            );
-            match (page.is_truncated(), page.next_marker()) {
-                (true, Some(next)) => marker = Some(next.to_string()),
-                _ => break,
-            }
-        }
-        Ok(zones)
-    }
-
     /// The record sets of exactly `name`: listing starts at the name and
     /// stops at the first record of another name.
     async fn records(&self, zone: &Zone, name: &str) -> Result<Vec<RecordSet>> {
@@ -504,36 +474,6 @@ impl DnsStep {
         out.sort_by(|a, b| (&a.rtype, &a.set_identifier).cmp(&(&b.rtype, &b.set_identifier)));
         Ok(out)
     }
-
-    async fn wait_in_sync(&self, change_id: &str) -> Result<()> {
-        let deadline = Instant::now() + self.wait_timeout;
-        let mut pause = Duration::from_millis(500);
-        loop {
-            let out = self
-                .clients
-                .route53
-                .get_change()
-                .id(change_id)
-                .send()
-                .await
-                .map_err(|e| api_error("route53:GetChange", e))?;
-            if out
-                .change_info()
-                .is_some_and(|c| c.status() == &ChangeStatus::Insync)
-            {
-                return Ok(());
-            }
-            if Instant::now() + pause > deadline {
-                bail!(
-                    "Route 53 change {change_id} is still PENDING after {}s; it was accepted and will complete — run `webtier plan` later to confirm (or raise [dns] wait_timeout)",
-                    self.wait_timeout.as_secs()
-                );
-            }
-            tracing::info!("waiting for Route 53 change {change_id} to be INSYNC");
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(10));
-        }
-    }
 }
 
 impl Step for DnsStep {
@@ -546,7 +486,7 @@ impl Step for DnsStep {
 
     async fn observe(&self) -> Result<DnsState> {
         let addresses = self.addresses().await?;
-        let zones = self.zones().await?;
+        let zones = public_zones(&self.clients).await?;
         let mut names = Vec::with_capacity(self.names.len());
         let mut problems = Vec::new();
         for (name, zone_id) in &self.names {
@@ -601,33 +541,102 @@ impl Step for DnsStep {
             by_zone.entry(op.zone_id.as_str()).or_default().push(op);
         }
         for (zone_id, ops) in by_zone {
-            let mut batch = ChangeBatch::builder().comment("webtier");
-            for op in ops {
-                let action = match op.action {
-                    RecordAction::Upsert => ChangeAction::Upsert,
-                    RecordAction::Delete => ChangeAction::Delete,
-                };
-                batch = batch.changes(
-                    Change::builder()
-                        .action(action)
-                        .resource_record_set(to_sdk(&op.set)?)
-                        .build()?,
-                );
-            }
-            let out = self
-                .clients
-                .route53
-                .change_resource_record_sets()
-                .hosted_zone_id(zone_id)
-                .change_batch(batch.build()?)
-                .send()
-                .await
-                .map_err(|e| api_error("route53:ChangeResourceRecordSets", e))?;
-            if let Some(info) = out.change_info() {
-                self.wait_in_sync(info.id()).await?;
-            }
+            submit(&self.clients, zone_id, &ops, self.wait_timeout).await?;
         }
         Ok(())
+    }
+}
+
+/// Sends `ops` as one ChangeBatch to `zone_id` and waits for INSYNC.
+pub async fn submit(
+    clients: &Clients,
+    zone_id: &str,
+    ops: &[&DnsOp],
+    wait: Duration,
+) -> Result<()> {
+    let mut batch = ChangeBatch::builder().comment("webtier");
+    for op in ops {
+        let action = match op.action {
+            RecordAction::Upsert => ChangeAction::Upsert,
+            RecordAction::Delete => ChangeAction::Delete,
+        };
+        batch = batch.changes(
+            Change::builder()
+                .action(action)
+                .resource_record_set(to_sdk(&op.set)?)
+                .build()?,
+        );
+    }
+    let out = clients
+        .route53
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(batch.build()?)
+        .send()
+        .await
+        .map_err(|e| api_error("route53:ChangeResourceRecordSets", e))?;
+    if let Some(info) = out.change_info() {
+        wait_in_sync(clients, info.id(), wait).await?;
+    }
+    Ok(())
+}
+
+/// Every public hosted zone of the account (paged).
+pub async fn public_zones(clients: &Clients) -> Result<Vec<Zone>> {
+    let mut zones = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = clients
+            .route53
+            .list_hosted_zones()
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| api_error("route53:ListHostedZones", e))?;
+        zones.extend(
+            page.hosted_zones()
+                .iter()
+                .filter(|z| !z.config().is_some_and(|c| c.private_zone()))
+                .map(|z| Zone {
+                    id: z.id().trim_start_matches("/hostedzone/").to_string(),
+                    name: normalize_name(z.name()),
+                }),
+        );
+        match (page.is_truncated(), page.next_marker()) {
+            (true, Some(next)) => marker = Some(next.to_string()),
+            _ => break,
+        }
+    }
+    Ok(zones)
+}
+
+/// Waits until Route 53 reports the change INSYNC.
+pub async fn wait_in_sync(clients: &Clients, change_id: &str, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(500);
+    loop {
+        let out = clients
+            .route53
+            .get_change()
+            .id(change_id)
+            .send()
+            .await
+            .map_err(|e| api_error("route53:GetChange", e))?;
+        if out
+            .change_info()
+            .is_some_and(|c| c.status() == &ChangeStatus::Insync)
+        {
+            return Ok(());
+        }
+        if Instant::now() + pause > deadline {
+            bail!(
+                "Route 53 change {change_id} is still PENDING after {}s; it was accepted and will complete — run `webtier plan` later to confirm (or raise [dns] wait_timeout)",
+                timeout.as_secs()
+            );
+        }
+        tracing::info!("waiting for Route 53 change {change_id} to be INSYNC");
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(10));
     }
 }
 

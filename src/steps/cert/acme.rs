@@ -11,6 +11,9 @@ use instant_acme::{
     NewOrder, OrderStatus, RetryPolicy,
 };
 
+use std::collections::BTreeMap;
+
+use super::dns01::{self, Dns01};
 use super::http01::Http01;
 use super::store::Store;
 use crate::config::{Acme, KeyType};
@@ -147,12 +150,18 @@ pub fn key_and_csr(key: KeyType, names: &[String]) -> Result<(String, Vec<u8>)> 
     Ok((pair.serialize_pem(), csr.der().to_vec()))
 }
 
+/// Who answers the challenges of an order.
+pub enum Responder {
+    Http(Http01),
+    Dns(Dns01),
+}
+
 /// Runs one order for `names` and returns (certificate chain PEM, key PEM).
 pub async fn order(
     account: &Account,
     acme: &Acme,
     names: &[String],
-    http: &mut Http01,
+    responder: &mut Responder,
 ) -> Result<(String, String)> {
     let identifiers: Vec<Identifier> = names.iter().map(|n| Identifier::Dns(n.clone())).collect();
     let mut new = NewOrder::new(&identifiers);
@@ -161,41 +170,77 @@ pub async fn order(
     }
     let mut order =
         nonce_retry!(account.new_order(&new).await).map_err(acme_err("cannot create the order"))?;
+    let kind = match responder {
+        Responder::Http(_) => ChallengeType::Http01,
+        Responder::Dns(_) => ChallengeType::Dns01,
+    };
 
-    // Make every pending authorization ready before polling: the CA then
-    // validates them all at once.
-    let mut done: Vec<String> = Vec::new();
+    // Pass 1: publish the response of every pending authorization.
+    let mut pending: Vec<String> = Vec::new();
+    let mut txt: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut restarts = 0;
-    'authorizations: loop {
+    'publish: loop {
         let mut authorizations = order.authorizations();
         while let Some(next) = authorizations.next().await {
             let mut authz = match next {
                 Ok(a) => a,
                 Err(e) if is_bad_nonce(&e) && restarts < NONCE_RETRIES => {
                     restarts += 1;
-                    continue 'authorizations;
+                    continue 'publish;
                 }
                 Err(e) => return Err(acme_err("cannot fetch an authorization")(e)),
             };
             let name = authz.identifier().to_string();
-            if done.contains(&name) {
-                continue;
-            }
             match authz.status {
-                AuthorizationStatus::Pending => {}
-                AuthorizationStatus::Valid => {
-                    done.push(name);
-                    continue;
-                }
+                AuthorizationStatus::Pending if !pending.contains(&name) => {}
+                AuthorizationStatus::Pending | AuthorizationStatus::Valid => continue,
                 status => bail!("the authorization for {name} is {status:?}"),
             }
+            let challenge = authz
+                .challenge(kind.clone())
+                .ok_or_else(|| anyhow!("the CA offers no {kind:?} challenge for {name}"))?;
+            match responder {
+                Responder::Http(http) => {
+                    http.add(&challenge.token, challenge.key_authorization().as_str())?
+                }
+                Responder::Dns(_) => txt
+                    .entry(dns01::record_name(&name))
+                    .or_default()
+                    .push(challenge.key_authorization().dns_value()),
+            }
+            pending.push(name);
+        }
+        break;
+    }
+    if let Responder::Dns(dns) = responder {
+        dns.publish(&txt).await?;
+    }
+
+    // Pass 2: tell the CA every response is in place, all before polling,
+    // so it validates them concurrently.
+    let mut ready: Vec<String> = Vec::new();
+    let mut restarts = 0;
+    'ready: loop {
+        let mut authorizations = order.authorizations();
+        while let Some(next) = authorizations.next().await {
+            let mut authz = match next {
+                Ok(a) => a,
+                Err(e) if is_bad_nonce(&e) && restarts < NONCE_RETRIES => {
+                    restarts += 1;
+                    continue 'ready;
+                }
+                Err(e) => return Err(acme_err("cannot fetch an authorization")(e)),
+            };
+            let name = authz.identifier().to_string();
+            if !pending.contains(&name) || ready.contains(&name) {
+                continue;
+            }
             let mut challenge = authz
-                .challenge(ChallengeType::Http01)
-                .ok_or_else(|| anyhow!("the CA offers no http-01 challenge for {name}"))?;
-            http.add(&challenge.token, challenge.key_authorization().as_str())?;
+                .challenge(kind.clone())
+                .ok_or_else(|| anyhow!("the CA offers no {kind:?} challenge for {name}"))?;
             nonce_retry!(challenge.set_ready().await)
                 .map_err(acme_err(&format!("cannot start validation of {name}")))?;
-            done.push(name);
+            ready.push(name);
         }
         break;
     }
@@ -214,14 +259,18 @@ pub async fn order(
             return Err(failed_authorizations(&mut order, Some(problem)).await);
         }
         Err(instant_acme::Error::Timeout(_)) => {
-            bail!("the order was not ready within {}s", ORDER_TIMEOUT.as_secs())
+            bail!(
+                "the order was not ready within {}s",
+                ORDER_TIMEOUT.as_secs()
+            )
         }
         Err(e) => return Err(acme_err("cannot poll the order")(e)),
     }
 
     let (key_pem, csr) = key_and_csr(acme.key, names)?;
     if order.state().status == OrderStatus::Ready {
-        nonce_retry!(order.finalize_csr(&csr).await).map_err(acme_err("cannot finalize the order"))?;
+        nonce_retry!(order.finalize_csr(&csr).await)
+            .map_err(acme_err("cannot finalize the order"))?;
     }
     let chain = nonce_retry!(order.poll_certificate(&policy).await)
         .map_err(acme_err("cannot download the certificate"))?;

@@ -4,6 +4,7 @@
 //! lifetime left). Change: an ACME order, installed only when it checks out.
 
 pub mod acme;
+pub mod dns01;
 pub mod http01;
 pub mod store;
 
@@ -13,7 +14,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Acme, Config, Tls};
+use crate::config::{Acme, Challenge, Config, Tls};
 use crate::plan::{Action, Planned, Step};
 use crate::steps::StepName;
 use store::{CertInfo, LastAttempt, Live, Meta, Store};
@@ -118,10 +119,18 @@ pub async fn obtain(
     let store = Store::new(&config.state_dir);
     let result = async {
         let account = acme::account(&store, acme).await?;
-        let mut http =
-            http01::Http01::start(&config.proxy.challenge_dir, config.proxy.http_port).await?;
-        let (chain, key) = acme::order(&account, acme, &wanted.names, &mut http).await?;
-        drop(http);
+        let mut responder = match acme.challenge {
+            Challenge::Http01 => acme::Responder::Http(
+                http01::Http01::start(&config.proxy.challenge_dir, config.proxy.http_port).await?,
+            ),
+            Challenge::Dns01 => acme::Responder::Dns(dns01::Dns01::new(config).await?),
+        };
+        let ordered = acme::order(&account, acme, &wanted.names, &mut responder).await;
+        if let acme::Responder::Dns(dns) = &mut responder {
+            dns.cleanup().await;
+        }
+        drop(responder);
+        let (chain, key) = ordered?;
         if !install {
             store::validate(&chain, &key, &wanted.names)?;
             return Ok(None);
