@@ -61,6 +61,12 @@ _webtier() {
             webtier__subcmd__cert,renew)
                 cmd="webtier__subcmd__cert__subcmd__renew"
                 ;;
+            webtier__subcmd__cert,revoke)
+                cmd="webtier__subcmd__cert__subcmd__revoke"
+                ;;
+            webtier__subcmd__cert,schedule)
+                cmd="webtier__subcmd__cert__subcmd__schedule"
+                ;;
             webtier__subcmd__cert,status)
                 cmd="webtier__subcmd__cert__subcmd__status"
                 ;;
@@ -78,6 +84,12 @@ _webtier() {
                 ;;
             webtier__subcmd__cert__subcmd__help,renew)
                 cmd="webtier__subcmd__cert__subcmd__help__subcmd__renew"
+                ;;
+            webtier__subcmd__cert__subcmd__help,revoke)
+                cmd="webtier__subcmd__cert__subcmd__help__subcmd__revoke"
+                ;;
+            webtier__subcmd__cert__subcmd__help,schedule)
+                cmd="webtier__subcmd__cert__subcmd__help__subcmd__schedule"
                 ;;
             webtier__subcmd__cert__subcmd__help,status)
                 cmd="webtier__subcmd__cert__subcmd__help__subcmd__status"
@@ -178,6 +190,12 @@ _webtier() {
             webtier__subcmd__help__subcmd__cert,renew)
                 cmd="webtier__subcmd__help__subcmd__cert__subcmd__renew"
                 ;;
+            webtier__subcmd__help__subcmd__cert,revoke)
+                cmd="webtier__subcmd__help__subcmd__cert__subcmd__revoke"
+                ;;
+            webtier__subcmd__help__subcmd__cert,schedule)
+                cmd="webtier__subcmd__help__subcmd__cert__subcmd__schedule"
+                ;;
             webtier__subcmd__help__subcmd__cert,status)
                 cmd="webtier__subcmd__help__subcmd__cert__subcmd__status"
                 ;;
@@ -250,7 +268,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__cert)
-            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version plan apply issue renew status help"
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version plan apply issue renew status revoke schedule help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -294,7 +312,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__cert__subcmd__help)
-            opts="plan apply issue renew status help"
+            opts="plan apply issue renew status revoke schedule help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -364,6 +382,34 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__cert__subcmd__help__subcmd__renew)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__cert__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__cert__subcmd__help__subcmd__schedule)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -451,6 +497,62 @@ _webtier() {
             fi
             case "${prev}" in
                 --deploy-hook)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__cert__subcmd__revoke)
+            opts="-q -v -y -h -V --reason --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -W "unspecified key-compromise superseded cessation-of-operation" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__cert__subcmd__schedule)
+            opts="-q -v -y -h -V --with --print --root --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --with)
+                    COMPREPLY=($(compgen -W "systemd cron" -- "${cur}"))
+                    return 0
+                    ;;
+                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -916,7 +1018,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__help__subcmd__cert)
-            opts="plan apply issue renew status"
+            opts="plan apply issue renew status revoke schedule"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -972,6 +1074,34 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__help__subcmd__cert__subcmd__renew)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__cert__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__cert__subcmd__schedule)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

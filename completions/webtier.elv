@@ -237,6 +237,8 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand issue 'Issue certificates now, due or not (all ACME sites, or one)'
             cand renew 'Renew what is due; silent when nothing is (for cron)'
             cand status 'Certificates, expiry and last result (text table or JSON)'
+            cand revoke 'Revoke a site''s live certificate at the CA'
+            cand schedule 'Install a systemd timer or cron entry that runs `cert renew` twice a day'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'webtier;cert;plan'= {
@@ -329,12 +331,50 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'webtier;cert;revoke'= {
+            cand --reason 'Reason given to the CA'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;cert;schedule'= {
+            cand --with 'Which scheduler (default: systemd when it runs, else cron)'
+            cand --root 'Install under this root instead of / (for packaging)'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --print 'Print the files instead of installing them'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'webtier;cert;help'= {
             cand plan 'Show which certificates would be issued or renewed'
             cand apply 'Issue or renew what is due, after confirmation'
             cand issue 'Issue certificates now, due or not (all ACME sites, or one)'
             cand renew 'Renew what is due; silent when nothing is (for cron)'
             cand status 'Certificates, expiry and last result (text table or JSON)'
+            cand revoke 'Revoke a site''s live certificate at the CA'
+            cand schedule 'Install a systemd timer or cron entry that runs `cert renew` twice a day'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'webtier;cert;help;plan'= {
@@ -346,6 +386,10 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;cert;help;renew'= {
         }
         &'webtier;cert;help;status'= {
+        }
+        &'webtier;cert;help;revoke'= {
+        }
+        &'webtier;cert;help;schedule'= {
         }
         &'webtier;cert;help;help'= {
         }
@@ -497,6 +541,8 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand issue 'Issue certificates now, due or not (all ACME sites, or one)'
             cand renew 'Renew what is due; silent when nothing is (for cron)'
             cand status 'Certificates, expiry and last result (text table or JSON)'
+            cand revoke 'Revoke a site''s live certificate at the CA'
+            cand schedule 'Install a systemd timer or cron entry that runs `cert renew` twice a day'
         }
         &'webtier;help;cert;plan'= {
         }
@@ -507,6 +553,10 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;help;cert;renew'= {
         }
         &'webtier;help;cert;status'= {
+        }
+        &'webtier;help;cert;revoke'= {
+        }
+        &'webtier;help;cert;schedule'= {
         }
         &'webtier;help;config'= {
             cand check 'Validate the configuration; list every problem (exit 3 when invalid)'

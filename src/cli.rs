@@ -192,6 +192,40 @@ pub enum CertCommand {
     },
     /// Certificates, expiry and last result (text table or JSON)
     Status,
+    /// Revoke a site's live certificate at the CA
+    Revoke {
+        /// The site's domain
+        site: String,
+        /// Reason given to the CA
+        #[arg(long, value_enum, default_value_t = RevokeReason::Unspecified)]
+        reason: RevokeReason,
+    },
+    /// Install a systemd timer or cron entry that runs `cert renew` twice a day
+    Schedule {
+        /// Which scheduler (default: systemd when it runs, else cron)
+        #[arg(long = "with", value_enum)]
+        scheduler: Option<Scheduler>,
+        /// Print the files instead of installing them
+        #[arg(long)]
+        print: bool,
+        /// Install under this root instead of / (for packaging)
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RevokeReason {
+    Unspecified,
+    KeyCompromise,
+    Superseded,
+    CessationOfOperation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scheduler {
+    Systemd,
+    Cron,
 }
 
 #[derive(Debug, Args)]

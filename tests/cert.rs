@@ -424,3 +424,43 @@ async fn wildcard_certificate_over_dns01_in_route53() {
         "{sets:?}"
     );
 }
+
+#[test]
+fn dry_run_orders_but_installs_nothing_and_rsa_keys_work() {
+    let setup = Setup::new(PebbleOptions::default(), "f.webtier.test", &[]);
+    let out = setup.run(&["cert", "renew", "--dry-run"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).starts_with("dry run: f.webtier.test would be issued (no certificate yet)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!setup.live("f.webtier.test").exists(), "nothing installed");
+
+    let config_path = setup.dir.path().join("webtier.toml");
+    let config = fs::read_to_string(&config_path).unwrap();
+    fs::write(
+        &config_path,
+        config.replace("email = ", "key = \"rsa-2048\"\nemail = "),
+    )
+    .unwrap();
+    assert_exit(&setup.run(&["cert", "issue"]), 0);
+    let doc = status(&setup);
+    assert_eq!(doc["certificates"][0]["live"]["key_type"], "rsa-2048");
+}
+
+#[test]
+fn revoke_asks_the_ca_once() {
+    let setup = Setup::new(PebbleOptions::default(), "g.webtier.test", &[]);
+    assert_exit(&setup.run(&["cert", "issue"]), 0);
+    let out = setup.run(&["cert", "revoke", "g.webtier.test", "--reason", "superseded"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).starts_with("revoked g.webtier.test (serial "),
+        "{}",
+        stdout(&out)
+    );
+    let out = setup.run(&["cert", "revoke", "g.webtier.test"]);
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("alreadyRevoked"), "{}", stderr(&out));
+}

@@ -592,3 +592,47 @@ fn completions_are_current() {
         assert!(stdout(&out).contains("detailed-exitcode"), "{shell}");
     }
 }
+
+#[test]
+fn cert_schedule_installs_a_stable_cron_entry() {
+    let p = project(SITE);
+    let root = tempfile::tempdir().unwrap();
+    let root_arg = root.path().to_str().unwrap();
+    let out = run(
+        p.path(),
+        &["cert", "schedule", "--with", "cron", "--root", root_arg],
+    );
+    assert_exit(&out, 0);
+    let file = root.path().join("etc/cron.d/webtier");
+    let first = fs::read_to_string(&file).unwrap();
+    let entry = first.lines().last().unwrap();
+    let config = p.path().join("webtier.toml").canonicalize().unwrap();
+    assert!(
+        entry.ends_with(&format!(
+            "* * * root {} --config {} cert renew",
+            env!("CARGO_BIN_EXE_webtier"),
+            config.display()
+        )),
+        "{entry}"
+    );
+    assert_exit(
+        &run(
+            p.path(),
+            &["cert", "schedule", "--with", "cron", "--root", root_arg],
+        ),
+        0,
+    );
+    assert_eq!(
+        fs::read_to_string(&file).unwrap(),
+        first,
+        "scheduling again changes nothing"
+    );
+
+    let out = run(
+        p.path(),
+        &["cert", "schedule", "--with", "systemd", "--print"],
+    );
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("# /etc/systemd/system/webtier-renew.timer"));
+    assert!(stdout(&out).contains("ExecStart="));
+}

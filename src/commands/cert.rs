@@ -3,7 +3,7 @@
 use anyhow::{Result, bail};
 use serde_json::json;
 
-use crate::cli::{CertCommand, GlobalArgs, HookOptions};
+use crate::cli::{CertCommand, GlobalArgs, HookOptions, RevokeReason, Scheduler};
 use crate::config::{Acme, Config, LETSENCRYPT, LETSENCRYPT_STAGING};
 use crate::exit;
 use crate::plan::FORMAT_VERSION;
@@ -62,7 +62,102 @@ pub fn run(global: &GlobalArgs, command: &CertCommand, ui: &Ui) -> Result<u8> {
             )
         }
         CertCommand::Status => status(global, ui),
+        CertCommand::Revoke { site, reason } => revoke(global, site, *reason, ui),
+        CertCommand::Schedule {
+            scheduler,
+            print,
+            root,
+        } => schedule(global, *scheduler, *print, root, ui),
     }
+}
+
+fn revoke(global: &GlobalArgs, site: &str, reason: RevokeReason, ui: &Ui) -> Result<u8> {
+    use instant_acme::RevocationReason as R;
+    let config = crate::config::load(&global.config_path())?;
+    let site = site.to_ascii_lowercase();
+    let Some(w) = acme_sites(&config)?
+        .into_iter()
+        .find(|w| w.names.contains(&site))
+    else {
+        bail!("no site with tls = \"acme\" has the name {site}");
+    };
+    let store = Store::new(&config.state_dir);
+    let Some(live) = store.live(&w.name)? else {
+        bail!("{} has no live certificate to revoke", w.name);
+    };
+    let pem = std::fs::read_to_string(live.dir.join("fullchain.pem"))?;
+    let der = cert::store::leaf_der(&pem)?;
+    let reason = match reason {
+        RevokeReason::Unspecified => R::Unspecified,
+        RevokeReason::KeyCompromise => R::KeyCompromise,
+        RevokeReason::Superseded => R::Superseded,
+        RevokeReason::CessationOfOperation => R::CessationOfOperation,
+    };
+    super::runtime()?.block_on(async {
+        let account = cert::acme::account(&store, &config.acme).await?;
+        cert::acme::revoke(&account, der, reason).await
+    })?;
+    if ui.is_json() {
+        ui.json(&json!({"format_version": FORMAT_VERSION, "revoked": w.name, "serial": live.info.serial}))?;
+    }
+    ui.out(&format!(
+        "revoked {} (serial {}); it is still installed — replace it with `webtier cert issue {}`",
+        w.name, live.info.serial, w.name
+    ))?;
+    Ok(exit::SUCCESS)
+}
+
+fn schedule(
+    global: &GlobalArgs,
+    scheduler: Option<Scheduler>,
+    print: bool,
+    root: &std::path::Path,
+    ui: &Ui,
+) -> Result<u8> {
+    use crate::steps::cert::schedule as sched;
+    let config = crate::config::load(&global.config_path())?;
+    let binary = std::env::current_exe()?;
+    let real_root = root == std::path::Path::new("/");
+    let systemd = match scheduler {
+        Some(Scheduler::Systemd) => true,
+        Some(Scheduler::Cron) => false,
+        None => sched::systemd_running(),
+    };
+    let files = sched::files(systemd, &binary, &config.source, &sched::host_name())?;
+    if print {
+        if ui.is_json() {
+            let docs: Vec<_> = files
+                .iter()
+                .map(|f| json!({"path": std::path::Path::new("/").join(&f.path), "content": f.content}))
+                .collect();
+            ui.json(&json!({"format_version": FORMAT_VERSION, "files": docs}))?;
+        }
+        for f in &files {
+            ui.out(&format!("# /{}\n{}", f.path.display(), f.content))?;
+        }
+        return Ok(exit::SUCCESS);
+    }
+    let installed = sched::install(root, &files)?;
+    if systemd && real_root {
+        for args in [
+            &["daemon-reload"][..],
+            &["enable", "--now", "webtier-renew.timer"],
+        ] {
+            let status = std::process::Command::new("systemctl")
+                .args(args)
+                .status()?;
+            if !status.success() {
+                bail!("systemctl {} failed ({status})", args.join(" "));
+            }
+        }
+    }
+    if ui.is_json() {
+        ui.json(&json!({"format_version": FORMAT_VERSION, "installed": installed}))?;
+    }
+    for path in installed {
+        ui.info(&format!("installed {}", path.display()))?;
+    }
+    Ok(exit::SUCCESS)
 }
 
 fn acme_sites(config: &Config) -> Result<Vec<Wanted>> {

@@ -307,3 +307,17 @@ async fn failed_authorizations(
         anyhow!("validation failed: {}", reasons.join("; "))
     }
 }
+
+/// Revokes a certificate (DER) with the account that may.
+pub async fn revoke(
+    account: &Account,
+    der: Vec<u8>,
+    reason: instant_acme::RevocationReason,
+) -> Result<()> {
+    let certificate = rustls_pki_types::CertificateDer::from(der);
+    let request = instant_acme::RevocationRequest {
+        certificate: &certificate,
+        reason: Some(reason),
+    };
+    nonce_retry!(account.revoke(&request).await).map_err(acme_err("the CA refused to revoke"))
+}

@@ -6,6 +6,7 @@
 pub mod acme;
 pub mod dns01;
 pub mod http01;
+pub mod schedule;
 pub mod store;
 
 use std::fs::File;

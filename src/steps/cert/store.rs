@@ -222,6 +222,11 @@ fn split_leaf(chain_pem: &str) -> Result<(String, String)> {
     Ok((leaf, blocks.concat()))
 }
 
+/// The DER of the leaf certificate of a PEM chain.
+pub fn leaf_der(chain_pem: &str) -> Result<Vec<u8>> {
+    Ok(pems(chain_pem)?.swap_remove(0).contents)
+}
+
 /// Facts about the leaf certificate of a PEM chain.
 pub fn inspect(chain_pem: &str) -> Result<CertInfo> {
     let pems = pems(chain_pem)?;
