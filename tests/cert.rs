@@ -120,6 +120,19 @@ fn issues_one_name_over_http01_and_renew_is_then_silent() {
     assert_eq!(cert["last_attempt"]["ok"], true);
     assert!(cert["due"].is_null());
 
+    // pebble offers no renewal information (ARI): remembered, not asked again.
+    let ari: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(
+            setup
+                .dir
+                .path()
+                .join("state/renewal/a.webtier.test.ari.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(ari["supported"], false);
+
     // Nothing is due: no output, exit 0 — and no ACME request (pebble is gone).
     drop(setup.pebble);
     let out = webtier()
@@ -241,10 +254,12 @@ fn failed_validation_exits_1_and_keeps_the_live_certificate() {
     assert_exit(&out, 1);
     let err = stderr(&out);
     assert!(
-        err.starts_with(
-            "error: cannot issue c.webtier.test: validation failed: new.c.webtier.test:"
-        ),
+        err.starts_with("error: cannot issue c.webtier.test: validation failed: "),
         "{err}"
+    );
+    assert!(
+        err.contains("new.c.webtier.test: the CA could not verify control of the name"),
+        "the failing name is named: {err}"
     );
     assert!(
         err.contains("urn:ietf:params:acme:error:unauthorized"),
@@ -309,50 +324,108 @@ fn concurrent_renewals_do_not_corrupt_the_store() {
     assert_exit(&out, 0);
 }
 
-/// Copies `_acme-challenge` TXT records from Route 53 (moto) into the DNS
-/// server pebble asks (pebble-challtestsrv), as real Route 53 would serve
-/// them. Runs until the returned task is aborted.
-fn bridge_route53_to_challtestsrv(
-    route53: aws_sdk_route53::Client,
-    zone: String,
-    challtestsrv_port: u16,
-) -> tokio::task::JoinHandle<()> {
+/// A pass-through proxy in front of moto that, before forwarding a Route 53
+/// ChangeResourceRecordSets call, copies every `_acme-challenge` TXT value
+/// it upserts into pebble-challtestsrv (the DNS server pebble asks). So by
+/// the time webtier sees the change accepted, pebble can resolve it, as it
+/// could with real Route 53 once a change is INSYNC. Returns the proxy's
+/// endpoint; it serves until the test ends.
+async fn route53_to_challtestsrv(moto_endpoint: String, challtestsrv_port: u16) -> String {
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Bytes;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
-        let http = reqwest::Client::new();
-        let mut copied: Vec<(String, String)> = Vec::new();
+        let client = reqwest::Client::new();
         loop {
-            if let Ok(out) = route53
-                .list_resource_record_sets()
-                .hosted_zone_id(&zone)
-                .send()
-                .await
-            {
-                for set in out.resource_record_sets() {
-                    if set.r#type().as_str() != "TXT" || !set.name().starts_with("_acme-challenge.")
-                    {
-                        continue;
-                    }
-                    let host = format!("{}.", set.name().trim_end_matches('.'));
-                    for record in set.resource_records() {
-                        let value = record.value().trim_matches('"').to_string();
-                        if copied.contains(&(host.clone(), value.clone())) {
-                            continue;
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let (client, moto) = (client.clone(), moto_endpoint.clone());
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let (client, moto) = (client.clone(), moto.clone());
+                        async move {
+                            let (parts, body) = req.into_parts();
+                            let body = body.collect().await.unwrap().to_bytes();
+                            let text = String::from_utf8_lossy(&body).into_owned();
+                            if parts.method == hyper::Method::POST
+                                && parts.uri.path().contains("/rrset")
+                            {
+                                for (host, value) in upserted_challenges(&text) {
+                                    let body = serde_json::json!({"host": host, "value": value});
+                                    client
+                                        .post(format!(
+                                            "http://127.0.0.1:{challtestsrv_port}/set-txt"
+                                        ))
+                                        .json(&body)
+                                        .send()
+                                        .await
+                                        .unwrap();
+                                }
+                            }
+                            let url = format!(
+                                "{moto}{}",
+                                parts.uri.path_and_query().map_or("/", |p| p.as_str())
+                            );
+                            let mut forward = client.request(parts.method.clone(), url).body(body);
+                            for (name, value) in &parts.headers {
+                                if name != "host" && name != "content-length" {
+                                    forward = forward.header(name, value);
+                                }
+                            }
+                            let answer = forward.send().await.unwrap();
+                            let mut response = hyper::Response::builder().status(answer.status());
+                            for (name, value) in answer.headers() {
+                                if name != "content-length"
+                                    && name != "transfer-encoding"
+                                    && name != "connection"
+                                {
+                                    response = response.header(name, value);
+                                }
+                            }
+                            let bytes = answer.bytes().await.unwrap();
+                            Ok::<_, std::convert::Infallible>(
+                                response.body(Full::new(Bytes::from(bytes))).unwrap(),
+                            )
                         }
-                        let body = serde_json::json!({"host": host, "value": value});
-                        let sent = http
-                            .post(format!("http://127.0.0.1:{challtestsrv_port}/set-txt"))
-                            .json(&body)
-                            .send()
-                            .await;
-                        if sent.is_ok_and(|r| r.status().is_success()) {
-                            copied.push((host.clone(), value));
-                        }
-                    }
-                }
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
         }
-    })
+    });
+    endpoint
+}
+
+/// (host with trailing dot, value) of every `_acme-challenge` TXT value an
+/// UPSERT in a ChangeBatch XML body sets.
+fn upserted_challenges(xml: &str) -> Vec<(String, String)> {
+    let tag = |block: &str, name: &str| -> Vec<String> {
+        block
+            .split(&format!("<{name}>"))
+            .skip(1)
+            .filter_map(|rest| rest.split(&format!("</{name}>")).next())
+            .map(|v| v.replace("&quot;", "\"").replace("&#34;", "\""))
+            .collect()
+    };
+    let mut out = Vec::new();
+    for change in xml.split("<Change>").skip(1) {
+        let upsert = tag(change, "Action").first().is_some_and(|a| a == "UPSERT");
+        let name = tag(change, "Name").first().cloned().unwrap_or_default();
+        if !upsert || !name.starts_with("_acme-challenge.") {
+            continue;
+        }
+        let host = format!("{}.", name.trim_end_matches('.'));
+        for value in tag(change, "Value") {
+            out.push((host.clone(), value.trim_matches('"').to_string()));
+        }
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -383,14 +456,12 @@ async fn wildcard_certificate_over_dns01_in_route53() {
         config.replace("email = ", "challenge = \"dns-01\"\nemail = "),
     )
     .unwrap();
-    let bridge = bridge_route53_to_challtestsrv(
-        route53.clone(),
-        zone.clone(),
-        setup.pebble.challtestsrv_port,
-    );
+    let endpoint = route53_to_challtestsrv(moto.endpoint(), setup.pebble.challtestsrv_port).await;
 
     let dir = setup.dir.path().to_path_buf();
-    let env = moto.env();
+    let mut env = moto.env();
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", endpoint));
     let out = tokio::task::spawn_blocking(move || {
         webtier()
             .current_dir(dir)
@@ -401,7 +472,6 @@ async fn wildcard_certificate_over_dns01_in_route53() {
     })
     .await
     .unwrap();
-    bridge.abort();
     assert_exit(&out, 0);
     let doc = status(&setup);
     assert_eq!(

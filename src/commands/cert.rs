@@ -216,7 +216,14 @@ fn obtain_all(
                     continue;
                 }
             };
-            let Some(why) = reason(w, live.as_ref()) else {
+            let mut why = reason(w, live.as_ref());
+            if why.is_none()
+                && !dry_run
+                && let Some(l) = &live
+            {
+                why = cert::ari_reason(&store, &acme, &w.name, l).await;
+            }
+            let Some(why) = why else {
                 tracing::info!("{}: not due (valid until {})", w.name, live.as_ref().map_or(String::new(), |l| date(l.info.not_after)));
                 continue;
             };

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use instant_acme::{
-    Account, AccountCredentials, AuthorizationStatus, ChallengeType, Identifier, NewAccount,
-    NewOrder, OrderStatus, RetryPolicy,
+    Account, AccountCredentials, AuthorizationStatus, CertificateIdentifier, ChallengeType,
+    Identifier, NewAccount, NewOrder, OrderStatus, RetryPolicy,
 };
 
 use std::collections::BTreeMap;
@@ -161,12 +161,16 @@ pub async fn order(
     account: &Account,
     acme: &Acme,
     names: &[String],
+    replaces: Option<CertificateIdentifier<'static>>,
     responder: &mut Responder,
 ) -> Result<(String, String)> {
     let identifiers: Vec<Identifier> = names.iter().map(|n| Identifier::Dns(n.clone())).collect();
     let mut new = NewOrder::new(&identifiers);
     if let Some(profile) = &acme.profile {
         new = new.profile(profile);
+    }
+    if let Some(old) = replaces {
+        new = new.replaces(old);
     }
     let mut order =
         nonce_retry!(account.new_order(&new).await).map_err(acme_err("cannot create the order"))?;
@@ -320,4 +324,26 @@ pub async fn revoke(
         reason: Some(reason),
     };
     nonce_retry!(account.revoke(&request).await).map_err(acme_err("the CA refused to revoke"))
+}
+
+/// The ARI identifier of the leaf of a PEM chain.
+pub fn certificate_id(chain_pem: &str) -> Result<CertificateIdentifier<'static>> {
+    let der = rustls_pki_types::CertificateDer::from(super::store::leaf_der(chain_pem)?);
+    CertificateIdentifier::try_from(&der)
+        .map(|id| id.into_owned())
+        .map_err(|e| anyhow!("cannot identify the certificate for ARI: {e}"))
+}
+
+/// Asks the CA when to renew (RFC 9773). `Ok(None)` when the CA's
+/// directory offers no renewalInfo.
+pub async fn renewal_window(
+    account: &Account,
+    chain_pem: &str,
+) -> Result<Option<(instant_acme::RenewalInfo, Duration)>> {
+    let id = certificate_id(chain_pem)?;
+    match account.renewal_info(&id).await {
+        Ok(found) => Ok(Some(found)),
+        Err(instant_acme::Error::Unsupported(_)) => Ok(None),
+        Err(e) => Err(acme_err("cannot fetch the renewal information")(e)),
+    }
 }

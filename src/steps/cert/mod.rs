@@ -83,6 +83,46 @@ fn days(seconds: i64) -> String {
     }
 }
 
+/// What the stored renewal information says for the live certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ari {
+    /// The CA suggested renewing from this time, which has come.
+    Due(String),
+    /// The CA's window has not opened (or the CA offers no ARI).
+    NotDue,
+    /// Nothing current is stored: ask the CA.
+    Ask,
+}
+
+/// Pure: the ARI decision for the certificate with `serial` at `now`.
+pub fn ari_decision(state: Option<&store::AriState>, serial: &str, now: i64) -> Ari {
+    match state {
+        Some(s) if s.serial == serial && !s.supported => Ari::NotDue,
+        Some(s) if s.serial == serial && now >= s.renew_at => Ari::Due(format!(
+            "the CA's renewal window opened {}",
+            time::OffsetDateTime::from_unix_timestamp(s.window_start)
+                .map(|t| t.date().to_string())
+                .unwrap_or_default()
+        )),
+        Some(s) if s.serial == serial && now < s.next_check => Ari::NotDue,
+        _ => Ari::Ask,
+    }
+}
+
+/// A time in [start, end] that is the same for the same certificate, spread
+/// across certificates (RFC 9773 asks for a random point in the window).
+pub fn point_in_window(serial: &str, start: i64, end: i64) -> i64 {
+    use sha2::{Digest, Sha256};
+    let span = (end - start).max(0) as u64;
+    if span == 0 {
+        return start;
+    }
+    let digest = Sha256::digest(serial.as_bytes());
+    let mut n = [0u8; 8];
+    n.copy_from_slice(&digest[..8]);
+    start + (u64::from_le_bytes(n) % (span + 1)) as i64
+}
+
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -126,7 +166,21 @@ pub async fn obtain(
             ),
             Challenge::Dns01 => acme::Responder::Dns(dns01::Dns01::new(config).await?),
         };
-        let ordered = acme::order(&account, acme, &wanted.names, &mut responder).await;
+        // Tell the CA which certificate this one replaces, when it keeps
+        // renewal information (RFC 9773 §5).
+        let replaces = match (store.live(&wanted.name).ok().flatten(), install) {
+            (Some(old), true)
+                if store
+                    .ari(&wanted.name)
+                    .is_some_and(|a| a.supported && a.serial == old.info.serial) =>
+            {
+                std::fs::read_to_string(old.dir.join("fullchain.pem"))
+                    .ok()
+                    .and_then(|pem| acme::certificate_id(&pem).ok())
+            }
+            _ => None,
+        };
+        let ordered = acme::order(&account, acme, &wanted.names, replaces, &mut responder).await;
         if let acme::Responder::Dns(dns) = &mut responder {
             dns.cleanup().await;
         }
@@ -143,7 +197,13 @@ pub async fn obtain(
             profile: acme.profile.clone(),
             issued_at: now(),
         };
-        store.install(&wanted.names, &chain, &key, &meta).map(Some)
+        let live = store.install(&wanted.names, &chain, &key, &meta)?;
+        if let Err(e) =
+            remember_window(&store, &account, &wanted.name, &live.info.serial, &chain).await
+        {
+            tracing::info!("{}: no renewal information stored: {e:#}", wanted.name);
+        }
+        Ok(Some(live))
     }
     .await;
     if install {
@@ -160,6 +220,72 @@ pub async fn obtain(
         }
     }
     result
+}
+
+/// Fetches and stores the CA's renewal window for a certificate.
+async fn remember_window(
+    store: &Store,
+    account: &instant_acme::Account,
+    name: &str,
+    serial: &str,
+    chain_pem: &str,
+) -> Result<store::AriState> {
+    let state = match acme::renewal_window(account, chain_pem).await? {
+        None => store::AriState {
+            serial: serial.to_string(),
+            supported: false,
+            window_start: 0,
+            window_end: 0,
+            renew_at: 0,
+            next_check: 0,
+            explanation: None,
+        },
+        Some((info, retry_after)) => {
+            let start = info.suggested_window.start.unix_timestamp();
+            let end = info.suggested_window.end.unix_timestamp();
+            store::AriState {
+                serial: serial.to_string(),
+                supported: true,
+                window_start: start,
+                window_end: end,
+                renew_at: point_in_window(serial, start, end),
+                next_check: now() + retry_after.as_secs().clamp(60, 7 * 86_400) as i64,
+                explanation: info.explanation_url,
+            }
+        }
+    };
+    store.save_ari(name, &state)?;
+    Ok(state)
+}
+
+/// The renewal-information verdict for a live certificate that the
+/// lifetime rule does not find due: from what is stored, asking the CA
+/// only when that is out of date. A failed question is not an error (the
+/// lifetime rule still protects the certificate).
+pub async fn ari_reason(store: &Store, acme: &Acme, name: &str, live: &Live) -> Option<String> {
+    let now = now();
+    match ari_decision(store.ari(name).as_ref(), &live.info.serial, now) {
+        Ari::Due(reason) => Some(reason),
+        Ari::NotDue => None,
+        Ari::Ask => {
+            let asked = async {
+                let account = acme::account(store, acme).await?;
+                let pem = std::fs::read_to_string(live.dir.join("fullchain.pem"))?;
+                remember_window(store, &account, name, &live.info.serial, &pem).await
+            }
+            .await;
+            match asked {
+                Ok(state) => match ari_decision(Some(&state), &live.info.serial, now) {
+                    Ari::Due(reason) => Some(reason),
+                    _ => None,
+                },
+                Err(e) => {
+                    tracing::info!("{name}: cannot ask the CA for renewal information: {e:#}");
+                    None
+                }
+            }
+        }
+    }
 }
 
 pub struct CertStep {
@@ -201,8 +327,15 @@ impl Step for CertStep {
         let mut certs = Vec::new();
         for w in wanted(&self.config) {
             let live = store.live(&w.name)?;
+            // Plans never ask the CA; stored renewal information counts.
+            let ari = live.as_ref().and_then(|l| {
+                match ari_decision(store.ari(&w.name).as_ref(), &l.info.serial, now) {
+                    Ari::Due(reason) => Some(reason),
+                    _ => None,
+                }
+            });
             certs.push(Observed {
-                due: due(&w, live.as_ref(), self.config.acme.key.as_str(), now),
+                due: due(&w, live.as_ref(), self.config.acme.key.as_str(), now).or(ari),
                 live: live.map(|l| l.info),
                 name: w.name,
             });
@@ -285,6 +418,68 @@ mod tests {
         assert_eq!(due(&w, Some(&l), "ecdsa-p256", 3 * day), None);
         assert!(due(&w, Some(&l), "ecdsa-p256", 5 * day).is_some());
         assert_eq!(due(&w, Some(&l), "ecdsa-p256", 7 * day).unwrap(), "expired");
+    }
+
+    fn ari(serial: &str, supported: bool, renew_at: i64, next_check: i64) -> store::AriState {
+        store::AriState {
+            serial: serial.into(),
+            supported,
+            window_start: renew_at - 10,
+            window_end: renew_at + 10,
+            renew_at,
+            next_check,
+            explanation: None,
+        }
+    }
+
+    #[test]
+    fn renewal_information_decides_between_checks() {
+        assert_eq!(ari_decision(None, "01", 100), Ari::Ask);
+        assert_eq!(
+            ari_decision(Some(&ari("01", false, 0, 0)), "01", 100),
+            Ari::NotDue
+        );
+        assert_eq!(
+            ari_decision(Some(&ari("01", true, 500, 200)), "01", 100),
+            Ari::NotDue
+        );
+        assert_eq!(
+            ari_decision(Some(&ari("01", true, 500, 200)), "01", 300),
+            Ari::Ask
+        );
+        assert!(matches!(
+            ari_decision(Some(&ari("01", true, 500, 200)), "01", 600),
+            Ari::Due(_)
+        ));
+        // A stored answer about another (older) certificate is not used.
+        assert_eq!(
+            ari_decision(Some(&ari("00", true, 0, 9999)), "01", 100),
+            Ari::Ask
+        );
+    }
+
+    #[test]
+    fn the_point_in_the_window_is_stable_and_inside() {
+        let p = point_in_window("abc", 1000, 2000);
+        assert_eq!(p, point_in_window("abc", 1000, 2000));
+        assert!((1000..=2000).contains(&p));
+        assert_eq!(point_in_window("abc", 5, 5), 5);
+        let spread: std::collections::HashSet<i64> = (0..20)
+            .map(|i| point_in_window(&i.to_string(), 0, 1_000_000))
+            .collect();
+        assert!(spread.len() > 15);
+    }
+
+    #[test]
+    fn recorded_renewal_info_parses() {
+        // A response as RFC 9773 shows it.
+        let body = r#"{"suggestedWindow":{"start":"2025-01-02T04:00:00Z","end":"2025-01-03T04:00:00Z"},"explanationURL":"https://acme.example.com/docs/ari"}"#;
+        let info: instant_acme::RenewalInfo = serde_json::from_str(body).unwrap();
+        assert_eq!(info.suggested_window.start.unix_timestamp(), 1_735_790_400);
+        assert_eq!(
+            info.explanation_url.as_deref(),
+            Some("https://acme.example.com/docs/ari")
+        );
     }
 
     #[test]

@@ -65,6 +65,28 @@ pub struct LastAttempt {
     pub message: String,
 }
 
+/// What the CA said about renewing a certificate (ACME Renewal
+/// Information, RFC 9773), kept between runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AriState {
+    /// The certificate this is about.
+    pub serial: String,
+    /// False when the CA's directory offers no renewalInfo.
+    pub supported: bool,
+    #[serde(default)]
+    pub window_start: i64,
+    #[serde(default)]
+    pub window_end: i64,
+    /// A point in the window picked once (RFC 9773 §4.2: at random).
+    #[serde(default)]
+    pub renew_at: i64,
+    /// Not before this (the CA's Retry-After) is the window asked again.
+    #[serde(default)]
+    pub next_check: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+}
+
 /// The directory name for a certificate: its first name, `*` spelled out.
 pub fn dir_name(name: &str) -> String {
     name.replace('*', "_wildcard")
@@ -123,6 +145,22 @@ impl Store {
     pub fn record_attempt(&self, name: &str, attempt: &LastAttempt) -> Result<()> {
         let text = serde_json::to_string_pretty(attempt)?;
         atomic_write(&self.renewal_file(name), text.as_bytes(), 0o644)
+    }
+
+    pub fn ari(&self, name: &str) -> Option<AriState> {
+        let text = fs::read_to_string(self.ari_file(name)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    pub fn save_ari(&self, name: &str, state: &AriState) -> Result<()> {
+        let text = serde_json::to_string_pretty(state)?;
+        atomic_write(&self.ari_file(name), text.as_bytes(), 0o644)
+    }
+
+    fn ari_file(&self, name: &str) -> PathBuf {
+        self.root
+            .join("renewal")
+            .join(format!("{}.ari.json", dir_name(name)))
     }
 
     fn renewal_file(&self, name: &str) -> PathBuf {
