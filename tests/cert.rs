@@ -388,7 +388,7 @@ async fn route53_to_challtestsrv(moto_endpoint: String, challtestsrv_port: u16) 
                             }
                             let bytes = answer.bytes().await.unwrap();
                             Ok::<_, std::convert::Infallible>(
-                                response.body(Full::new(Bytes::from(bytes))).unwrap(),
+                                response.body(Full::new(bytes)).unwrap(),
                             )
                         }
                     },
