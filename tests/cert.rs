@@ -332,7 +332,6 @@ fn concurrent_renewals_do_not_corrupt_the_store() {
 /// endpoint; it serves until the test ends.
 async fn route53_to_challtestsrv(moto_endpoint: String, challtestsrv_port: u16) -> String {
     use http_body_util::{BodyExt, Full};
-    use hyper::body::Bytes;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
