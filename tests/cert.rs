@@ -533,3 +533,40 @@ fn revoke_asks_the_ca_once() {
     assert_exit(&out, 1);
     assert!(stderr(&out).contains("alreadyRevoked"), "{}", stderr(&out));
 }
+
+#[test]
+fn external_account_binding_when_the_ca_requires_it() {
+    let setup = Setup::new(
+        PebbleOptions {
+            eab: true,
+            ..PebbleOptions::default()
+        },
+        "h.webtier.test",
+        &[],
+    );
+    // Without EAB the CA refuses the account, and says why.
+    let out = setup.run(&["cert", "issue"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("externalAccountRequired"),
+        "{}",
+        stderr(&out)
+    );
+
+    let (kid, key) = setup.pebble.eab.clone().unwrap();
+    let key_file = setup.dir.path().join("eab-key");
+    fs::write(&key_file, format!("{key}\n")).unwrap();
+    let config_path = setup.dir.path().join("webtier.toml");
+    let config = fs::read_to_string(&config_path).unwrap();
+    fs::write(
+        &config_path,
+        config.replace(
+            "email = ",
+            &format!("eab = {{ kid = \"{kid}\", hmac_key_file = \"eab-key\" }}\nemail = "),
+        ),
+    )
+    .unwrap();
+    let out = setup.run(&["cert", "issue"]);
+    assert_exit(&out, 0);
+    assert!(setup.live("h.webtier.test").join("fullchain.pem").is_file());
+}

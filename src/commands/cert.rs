@@ -308,6 +308,7 @@ fn status(global: &GlobalArgs, ui: &Ui) -> Result<u8> {
                     "live": live.as_ref().map(|l| &l.info),
                     "days_left": live.as_ref().map(|l| (l.info.not_after - now) / 86_400),
                     "due": due,
+                    "renewal_info": store.ari(&w.name),
                     "last_attempt": last,
                 })
             })

@@ -97,6 +97,16 @@ pub struct Acme {
     /// An extra trust root for the ACME server's own HTTPS (test CAs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_root: Option<PathBuf>,
+    /// External Account Binding, for CAs that require it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eab: Option<Eab>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Eab {
+    pub kid: String,
+    /// A file holding the CA's HMAC key, base64url as CAs hand it out.
+    pub hmac_key_file: PathBuf,
 }
 
 impl KeyType {

@@ -66,6 +66,14 @@ pub struct RawAcme {
     pub key: Option<KeyType>,
     pub profile: Option<S<String>>,
     pub ca_root: Option<S<String>>,
+    pub eab: Option<RawEab>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEab {
+    pub kid: S<String>,
+    pub hmac_key_file: S<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -237,6 +237,7 @@ fn resolve_acme(c: &mut Checker<'_>, raw: Option<RawAcme>) -> Acme {
         key: None,
         profile: None,
         ca_root: None,
+        eab: None,
     });
     let directory = match &raw.directory {
         None => LETSENCRYPT.to_string(),
@@ -288,6 +289,15 @@ fn resolve_acme(c: &mut Checker<'_>, raw: Option<RawAcme>) -> Acme {
         .ca_root
         .as_ref()
         .map(|r| c.existing(r, "ca_root", false));
+    let eab = raw.eab.as_ref().map(|e| {
+        if e.kid.get_ref().trim().is_empty() {
+            c.problem(e.kid.span(), "eab kid is empty".into());
+        }
+        Eab {
+            kid: e.kid.get_ref().clone(),
+            hmac_key_file: c.existing(&e.hmac_key_file, "hmac_key_file", false),
+        }
+    });
     Acme {
         directory,
         email: raw.email.map(|e| e.into_inner()),
@@ -295,6 +305,7 @@ fn resolve_acme(c: &mut Checker<'_>, raw: Option<RawAcme>) -> Acme {
         key: raw.key.unwrap_or_default(),
         profile: raw.profile.map(|p| p.into_inner()),
         ca_root,
+        eab,
     }
 }
 

@@ -278,6 +278,9 @@ pub struct PebbleOptions {
     pub nonce_reject_percent: u8,
     /// Skip challenge validation (only for tests not about validation).
     pub always_valid: bool,
+    /// Require External Account Binding with a key made for this run
+    /// (see `Pebble::eab`).
+    pub eab: bool,
 }
 
 /// pebble, the ACME test CA, with pebble-challtestsrv as its DNS server
@@ -293,6 +296,8 @@ pub struct Pebble {
     /// The CA that signed pebble's own HTTPS certificate: the extra trust
     /// root an ACME client needs.
     pub ca_pem: PathBuf,
+    /// With `PebbleOptions::eab`: the key id and its base64url HMAC key.
+    pub eab: Option<(String, String)>,
     pebble: Process,
     challtestsrv: Process,
     dir: TempDir,
@@ -336,6 +341,19 @@ impl Pebble {
 
         let port = free_port();
         let http01_port = free_port();
+        let eab = options.eab.then(|| {
+            use base64::Engine;
+            let key = rcgen::KeyPair::generate()
+                .expect("random bytes")
+                .serialize_der();
+            let mac =
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&key[key.len() - 32..]);
+            ("kid-webtier-test".to_string(), mac)
+        });
+        let mac_keys: serde_json::Map<String, serde_json::Value> = eab
+            .iter()
+            .map(|(kid, key)| (kid.clone(), serde_json::Value::from(key.clone())))
+            .collect();
         let config = serde_json::json!({
             "pebble": {
                 "listenAddress": format!("127.0.0.1:{port}"),
@@ -345,7 +363,8 @@ impl Pebble {
                 "httpPort": http01_port,
                 "tlsPort": free_port(),
                 "ocspResponderURL": "",
-                "externalAccountBindingRequired": false,
+                "externalAccountBindingRequired": eab.is_some(),
+                "externalAccountMACKeys": mac_keys,
             }
         });
         let config_path = dir.path().join("pebble-config.json");
@@ -375,6 +394,7 @@ impl Pebble {
             http01_port,
             challtestsrv_port,
             ca_pem,
+            eab,
             pebble,
             challtestsrv,
             dir,

@@ -109,9 +109,30 @@ pub async fn account(store: &Store, acme: &Acme) -> Result<Account> {
         terms_of_service_agreed: true,
         only_return_existing: false,
     };
+    let eab = match &acme.eab {
+        None => None,
+        Some(eab) => {
+            use base64::Engine;
+            let text = std::fs::read_to_string(&eab.hmac_key_file).with_context(|| {
+                format!("cannot read the EAB key {}", eab.hmac_key_file.display())
+            })?;
+            let key = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(text.trim().trim_end_matches('='))
+                .with_context(|| {
+                    format!(
+                        "{} does not hold a base64url HMAC key",
+                        eab.hmac_key_file.display()
+                    )
+                })?;
+            Some(instant_acme::ExternalAccountKey::new(eab.kid.clone(), &key))
+        }
+    };
     let mut tries = 0;
     let (account, credentials) = loop {
-        match builder()?.create(&new, acme.directory.clone(), None).await {
+        match builder()?
+            .create(&new, acme.directory.clone(), eab.as_ref())
+            .await
+        {
             Err(e) if is_bad_nonce(&e) && tries < NONCE_RETRIES => tries += 1,
             other => {
                 break other.map_err(acme_err(&format!(
