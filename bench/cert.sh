@@ -176,13 +176,17 @@ issue_cmd() {
   esac
 }
 
-# issued CLIENT DIR FIRSTNAME -> 0 when a certificate file is there
+# issued CLIENT DIR FIRSTNAME NNAMES -> 0 when the certificate is there and
+# carries NNAMES DNS names
 issued() {
+  local f
   case $1 in
-    webtier) grep -qs -- "BEGIN CERTIFICATE" "$2/state/live/$3/fullchain.pem" ;;
-    certbot) [ -s "$2/config/live/$3/fullchain.pem" ] ;;
-    lego) [ -s "$2/certificates/$3.crt" ] ;;
+    webtier) f=$2/state/live/$3/fullchain.pem ;;
+    certbot) f=$2/config/live/$3/fullchain.pem ;;
+    lego) f=$2/certificates/$3.crt ;;
   esac
+  [ -s "$f" ] || return 1
+  [ "$(openssl x509 -in "$f" -noout -ext subjectAltName 2>/dev/null | tr ',' '\n' | grep -c 'DNS:')" = "$4" ]
 }
 
 # measure TEST CLIENT ROUND LOGFILE CMD... -> appends a row to RESULTS
@@ -218,7 +222,7 @@ issue_once() { # issue_once TEST CLIENT ROUND NNAMES -> records, returns ok
   # shellcheck disable=SC2046
   issue_cmd "$client" "$dir" $(names "$tag" "$nn")
   measure "$test" "$client" "$round" "$WORK/runs/$tag.log" "${CMD[@]}"
-  if [ "$LAST_RC" -eq 0 ] && issued "$client" "$dir" "$tag.bench.test"; then ok=1; fi
+  if [ "$LAST_RC" -eq 0 ] && issued "$client" "$dir" "$tag.bench.test" "$nn"; then ok=1; fi
   record "$ok"
   [ $ok = 1 ] || log "FAILED: $tag (exit $LAST_RC) — log: $WORK/runs/$tag.log: $(tail -n2 "$WORK/runs/$tag.log" | tr '\n' ' ' | cut -c1-300)"
   LAST_DIR=$dir
@@ -241,8 +245,8 @@ prep_renew() {
       webtier_config "$RENEW_DIR/webtier"
       for ((i = 1; i <= RENEW_CERTS; i++)); do webtier_site "s$i.renew.bench.test" >>"$RENEW_DIR/webtier/webtier.toml"; done
       log "issuing $RENEW_CERTS certificates with webtier for the renew check"
-      timeout $((TIMEOUT * 5)) env -C "$RENEW_DIR/webtier" "$WEBTIER" --config "$RENEW_DIR/webtier/webtier.toml" cert issue \
-        >"$RENEW_DIR/webtier-issue.log" 2>&1 || log "webtier 50-cert issue failed: see $RENEW_DIR/webtier-issue.log"
+      timeout "$TIMEOUT" env -C "$RENEW_DIR/webtier" "$WEBTIER" --config "$RENEW_DIR/webtier/webtier.toml" cert issue \
+        >"$RENEW_DIR/webtier-issue.log" 2>&1 || log "webtier $RENEW_CERTS-cert issue failed: see $RENEW_DIR/webtier-issue.log"
       ;;
     certbot|lego)
       log "issuing $RENEW_CERTS certificates with $client (one run each) for the renew check"
@@ -252,6 +256,12 @@ prep_renew() {
         timeout "$TIMEOUT" "${CMD[@]}" >>"$RENEW_DIR/$client-issue.log" 2>&1 || log "$client renew-prep issue $i failed"
       done ;;
   esac
+  local have=0
+  for ((i = 1; i <= RENEW_CERTS; i++)); do
+    if [ "$client" = webtier ]; then first="s$i.renew.bench.test"; else first="s$i.$client.renew.bench.test"; fi
+    issued "$client" "$RENEW_DIR/$client" "$first" 1 && have=$((have + 1))
+  done
+  log "$client holds $have/$RENEW_CERTS certificates for the renew check"
 }
 renew_cmd() { # renew_cmd CLIENT DIR [NAMES...]
   local client=$1 dir=$2; shift 2

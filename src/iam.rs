@@ -10,6 +10,12 @@ use crate::config::Config;
 pub fn policy(config: &Config) -> Value {
     let mut statements = Vec::new();
     let region = config.aws.region.as_deref().unwrap_or("*");
+    // China and GovCloud regions live in partitions of their own.
+    let partition = match region {
+        r if r.starts_with("cn-") => "aws-cn",
+        r if r.starts_with("us-gov-") => "aws-us-gov",
+        _ => "aws",
+    };
     let dns_needs_instances = config.has_dns() && config.dns.load_balancer.is_none();
 
     if config.has_firewall() || dns_needs_instances {
@@ -32,7 +38,7 @@ pub fn policy(config: &Config) -> Value {
             "Sid": "WebtierOpenWebPorts",
             "Effect": "Allow",
             "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
-            "Resource": format!("arn:aws:ec2:{region}:*:security-group/{group}"),
+            "Resource": format!("arn:{partition}:ec2:{region}:*:security-group/{group}"),
         }));
     }
     if config.has_dns() {
@@ -41,13 +47,13 @@ pub fn policy(config: &Config) -> Value {
                 .sites
                 .iter()
                 .filter_map(|s| s.zone_id.as_ref())
-                .map(|z| format!("arn:aws:route53:::hostedzone/{z}"))
+                .map(|z| format!("arn:{partition}:route53:::hostedzone/{z}"))
                 .collect();
             ids.sort();
             ids.dedup();
             ids
         } else {
-            vec!["arn:aws:route53:::hostedzone/*".to_string()]
+            vec![format!("arn:{partition}:route53:::hostedzone/*")]
         };
         let mut names: Vec<String> = config
             .sites
@@ -88,7 +94,7 @@ pub fn policy(config: &Config) -> Value {
             "Sid": "WebtierWaitForChanges",
             "Effect": "Allow",
             "Action": ["route53:GetChange"],
-            "Resource": "arn:aws:route53:::change/*",
+            "Resource": format!("arn:{partition}:route53:::change/*"),
         }));
     }
     json!({ "Version": "2012-10-17", "Statement": statements })

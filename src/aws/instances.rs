@@ -64,11 +64,12 @@ async fn lookup(clients: &Clients, target: &Target) -> Result<Vec<Instance>> {
             .iter()
             .map(|(k, v)| Filter::builder().name(format!("tag:{k}")).values(v).build())
             .collect();
+        // Only running instances: one still booting has no address yet
+        // and must not block the others.
         filters.push(
             Filter::builder()
                 .name("instance-state-name")
                 .values("running")
-                .values("pending")
                 .build(),
         );
         let tagged = describe(clients, Vec::new(), filters).await?;

@@ -100,12 +100,14 @@ pub enum FirewallOp {
 ///
 /// With `security_group` configured it must be attached. Otherwise an
 /// instance with one group uses it; with several, the one group that
-/// already allows 80 or 443 from anywhere in its rules; anything else is
-/// ambiguous and the user must choose — webtier never guesses.
+/// already lets one of the desired ranges reach tcp/80 or tcp/443;
+/// anything else is ambiguous and the user must choose — webtier never
+/// guesses.
 pub fn choose_group(
     instance: &Instance,
     configured: Option<&str>,
     rules: &BTreeMap<String, Vec<Rule>>,
+    desired: &[IpNet],
 ) -> Result<String, String> {
     if let Some(sg) = configured {
         return if instance.security_groups.iter().any(|g| g == sg) {
@@ -130,11 +132,9 @@ pub fn choose_group(
                 .filter(|g| {
                     rules.get(*g).is_some_and(|rs| {
                         rs.iter().any(|r| {
-                            PORTS.iter().any(|p| {
-                                r.protocol != "-1"
-                                    && r.from_port <= i32::from(*p)
-                                    && i32::from(*p) <= r.to_port
-                            })
+                            PORTS
+                                .iter()
+                                .any(|p| desired.iter().any(|c| r.covers(*p, c)))
                         })
                     })
                 })
@@ -169,9 +169,22 @@ fn list_or_none(items: &[String]) -> String {
 pub fn diff(groups: &[Group], desired: &[IpNet], prune: bool) -> Vec<Planned<FirewallOp>> {
     let mut out = Vec::new();
     for group in groups {
+        // With --prune, webtier's own rules that are no longer wanted go;
+        // coverage is judged only by the rules that stay, so narrowing the
+        // ranges adds the new rules (first) before removing the old ones.
+        let wanted = |rule: &Rule| {
+            rule.protocol == "tcp"
+                && rule.from_port == rule.to_port
+                && PORTS.iter().any(|p| i32::from(*p) == rule.from_port)
+                && desired.contains(&rule.cidr)
+        };
+        let (doomed, staying): (Vec<&Rule>, Vec<&Rule>) = group
+            .rules
+            .iter()
+            .partition(|r| prune && r.is_managed() && !wanted(r));
         for port in PORTS {
             for cidr in desired {
-                if !group.rules.iter().any(|r| r.covers(port, cidr)) {
+                if !staying.iter().any(|r| r.covers(port, cidr)) {
                     out.push(Planned {
                         action: Action::Create,
                         resource: format!("ingress {} tcp/{port} from {cidr}", group.id),
@@ -185,31 +198,23 @@ pub fn diff(groups: &[Group], desired: &[IpNet], prune: bool) -> Vec<Planned<Fir
                 }
             }
         }
-        if prune {
-            for rule in group.rules.iter().filter(|r| r.is_managed()) {
-                let wanted = rule.protocol == "tcp"
-                    && rule.from_port == rule.to_port
-                    && PORTS.iter().any(|p| i32::from(*p) == rule.from_port)
-                    && desired.contains(&rule.cidr);
-                if !wanted {
-                    out.push(Planned {
-                        action: Action::Delete,
-                        resource: format!(
-                            "ingress {} {}/{} from {} ({})",
-                            group.id,
-                            rule.protocol,
-                            port_range(rule),
-                            rule.cidr,
-                            rule.id
-                        ),
-                        detail: String::new(),
-                        operation: FirewallOp::Revoke {
-                            group_id: group.id.clone(),
-                            rule_id: rule.id.clone(),
-                        },
-                    });
-                }
-            }
+        for rule in doomed {
+            out.push(Planned {
+                action: Action::Delete,
+                resource: format!(
+                    "ingress {} {}/{} from {} ({})",
+                    group.id,
+                    rule.protocol,
+                    port_range(rule),
+                    rule.cidr,
+                    rule.id
+                ),
+                detail: String::new(),
+                operation: FirewallOp::Revoke {
+                    group_id: group.id.clone(),
+                    rule_id: rule.id.clone(),
+                },
+            });
         }
     }
     out
@@ -298,7 +303,12 @@ impl Step for FirewallStep {
         let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut problems = Vec::new();
         for instance in &instances {
-            match choose_group(instance, self.target.security_group.as_deref(), &rules) {
+            match choose_group(
+                instance,
+                self.target.security_group.as_deref(),
+                &rules,
+                &self.target.ingress_cidrs,
+            ) {
                 Ok(g) => groups.entry(g).or_default().push(instance.id.clone()),
                 Err(msg) => problems.push(msg),
             }
@@ -373,7 +383,18 @@ impl Step for FirewallStep {
                     .await;
                 match result {
                     Ok(_) => Ok(()),
-                    Err(e) if error_code(&e) == Some("InvalidPermission.NotFound") => Ok(()),
+                    // Gone already (AWS and moto name it differently).
+                    Err(e)
+                        if matches!(
+                            error_code(&e),
+                            Some(
+                                "InvalidPermission.NotFound"
+                                    | "InvalidSecurityGroupRuleId.NotFound"
+                            )
+                        ) =>
+                    {
+                        Ok(())
+                    }
                     Err(e) => Err(api_error("ec2:RevokeSecurityGroupIngress", e)),
                 }
             }
@@ -447,6 +468,26 @@ mod tests {
     }
 
     #[test]
+    fn narrowing_with_prune_adds_the_new_range_before_removing_the_old() {
+        let rules = vec![
+            rule("m80", "tcp", 80, 80, "0.0.0.0/0", true),
+            rule("m443", "tcp", 443, 443, "0.0.0.0/0", true),
+        ];
+        let changes = diff(&[group(rules)], &nets(&["203.0.113.0/24"]), true);
+        let actions: Vec<Action> = changes.iter().map(|c| c.action).collect();
+        assert_eq!(
+            actions,
+            [
+                Action::Create,
+                Action::Create,
+                Action::Delete,
+                Action::Delete
+            ]
+        );
+        assert!(changes[0].resource.ends_with("tcp/80 from 203.0.113.0/24"));
+    }
+
+    #[test]
     fn prune_removes_only_managed_rules_no_longer_wanted() {
         let rules = vec![
             rule("keep-foreign", "tcp", 22, 22, "0.0.0.0/0", false),
@@ -481,35 +522,45 @@ mod tests {
     #[test]
     fn group_choice_never_guesses() {
         let mut rules = BTreeMap::new();
-        assert_eq!(
-            choose_group(&instance(&["sg-a"]), None, &rules),
-            Ok("sg-a".into())
-        );
-        let err = choose_group(&instance(&["sg-a", "sg-b"]), None, &rules).unwrap_err();
+        let any = nets(&["0.0.0.0/0"]);
+        let choose =
+            |groups: &[&str], configured: Option<&str>, rules: &BTreeMap<String, Vec<Rule>>| {
+                choose_group(&instance(groups), configured, rules, &any)
+            };
+        assert_eq!(choose(&["sg-a"], None, &rules), Ok("sg-a".into()));
+        let err = choose(&["sg-a", "sg-b"], None, &rules).unwrap_err();
         assert!(
             err.contains("none of them") && err.contains("security_group"),
             "{err}"
         );
+        // Other protocols and narrower ranges do not make a group "the one".
+        rules.insert(
+            "sg-a".to_string(),
+            vec![rule("u", "udp", 443, 443, "0.0.0.0/0", false)],
+        );
         rules.insert(
             "sg-b".to_string(),
-            vec![rule("r", "tcp", 443, 443, "0.0.0.0/0", false)],
+            vec![rule("n", "tcp", 80, 80, "10.0.0.0/8", false)],
         );
-        assert_eq!(
-            choose_group(&instance(&["sg-a", "sg-b"]), None, &rules),
-            Ok("sg-b".into())
+        assert!(choose(&["sg-a", "sg-b"], None, &rules).is_err());
+        // All traffic from anywhere does.
+        rules.insert(
+            "sg-b".to_string(),
+            vec![rule("all", "-1", -1, -1, "0.0.0.0/0", false)],
         );
+        assert_eq!(choose(&["sg-a", "sg-b"], None, &rules), Ok("sg-b".into()));
         rules.insert(
             "sg-a".to_string(),
             vec![rule("r", "tcp", 80, 80, "0.0.0.0/0", false)],
         );
-        let err = choose_group(&instance(&["sg-a", "sg-b"]), None, &rules).unwrap_err();
+        let err = choose(&["sg-a", "sg-b"], None, &rules).unwrap_err();
         assert!(err.contains("more than one"), "{err}");
         assert_eq!(
-            choose_group(&instance(&["sg-a", "sg-b"]), Some("sg-a"), &rules),
+            choose(&["sg-a", "sg-b"], Some("sg-a"), &rules),
             Ok("sg-a".into())
         );
         assert!(
-            choose_group(&instance(&["sg-a"]), Some("sg-z"), &rules)
+            choose(&["sg-a"], Some("sg-z"), &rules)
                 .unwrap_err()
                 .contains("not attached")
         );
