@@ -447,7 +447,7 @@ async fn dns_creates_owned_records_and_converges() {
         calls.iter().any(|c| c.action == "route53:GetChange"),
         "waited for INSYNC"
     );
-    let ownership = "\"heritage=webtier,owner=webtier\"".to_string();
+    let ownership = "\"heritage=webtier,owner=webtier,types=A/AAAA\"".to_string();
     for name in ["example.com", "www.example.com"] {
         assert_eq!(
             w.records(name).await,
@@ -527,7 +527,7 @@ async fn dns_leaves_foreign_records_alone_unless_adopted() {
     assert_eq!(
         txt.1,
         vec![
-            "\"heritage=webtier,owner=webtier\"".to_string(),
+            "\"heritage=webtier,owner=webtier,types=A/AAAA\"".to_string(),
             "\"v=spf1 -all\"".to_string()
         ],
         "other TXT values are kept beside the ownership value"

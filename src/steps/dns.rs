@@ -4,7 +4,9 @@
 //! StartRecordName), so the cost of a plan does not grow with the zone.
 //!
 //! Ownership follows the external-dns convention: beside the records it
-//! creates, webtier keeps a TXT value `"heritage=webtier,owner=<owner>"`.
+//! creates, webtier keeps a TXT value
+//! `"heritage=webtier,owner=<owner>,types=A/AAAA"` naming the record types
+//! it created; only those are ever changed or deleted.
 //! Address records of a name without it are a conflict and are left alone
 //! unless `--adopt`. Other TXT values of the name are always kept.
 
@@ -82,6 +84,8 @@ pub struct Zone {
 pub struct Alias {
     pub dns_name: String,
     pub zone_id: String,
+    #[serde(default)]
+    pub evaluate_target_health: bool,
 }
 
 /// One record set, normalized (lowercase name without the trailing dot,
@@ -105,7 +109,18 @@ pub struct RecordSet {
 pub struct NameState {
     pub name: String,
     pub zone: Zone,
+    /// Normalized, for comparing.
     pub records: Vec<RecordSet>,
+    /// Exactly as Route 53 returned them, for DELETE (which must match).
+    pub exact: Vec<RecordSet>,
+}
+
+impl NameState {
+    fn exact(&self, rtype: &str) -> Option<&RecordSet> {
+        self.exact
+            .iter()
+            .find(|r| r.rtype == rtype && r.set_identifier.is_none())
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -129,8 +144,29 @@ pub struct DnsOp {
 }
 
 /// The ownership TXT value (with the quotes Route 53 keeps).
-pub fn ownership_value(owner: &str) -> String {
-    format!("\"heritage=webtier,owner={owner}\"")
+pub fn ownership_value(owner: &str, types: &[&str]) -> String {
+    format!(
+        "\"heritage=webtier,owner={owner},types={}\"",
+        types.join("/")
+    )
+}
+
+/// An ownership TXT value: (owner, record types it owns).
+pub fn parse_ownership(value: &str) -> Option<(String, Vec<String>)> {
+    let inner = value
+        .trim_matches('"')
+        .strip_prefix("heritage=webtier,owner=")?;
+    let (owner, types) = match inner.split_once(",types=") {
+        Some((o, t)) => (
+            o,
+            t.split('/')
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ),
+        None => (inner, Vec::new()),
+    };
+    Some((owner.to_string(), types))
 }
 
 /// Route 53 names: lowercase, no trailing dot, `\052` → `*`.
@@ -218,6 +254,7 @@ pub fn desired_sets(name: &str, addresses: &Addresses, ttl: i64, ipv6: bool) -> 
             let alias = Alias {
                 dns_name: lb.dns_name.trim_end_matches('.').to_string(),
                 zone_id: lb.zone_id.clone(),
+                evaluate_target_health: false,
             };
             let mut out = vec![set("A", &[], Some(alias.clone()))];
             if ipv6 {
@@ -240,10 +277,18 @@ fn describe(set: &RecordSet) -> String {
 }
 
 /// The changes and conflicts for one name. Pure.
+///
+/// Ownership is per record type: the TXT value
+/// `"heritage=webtier,owner=<owner>,types=A/AAAA"` lists what webtier
+/// created. Only those types are ever updated or deleted; an address record
+/// of another type that webtier did not create is a conflict (or, when no
+/// longer wanted, simply left alone). A name another webtier owner holds is
+/// a conflict. `--adopt` takes records (and the name) over.
 pub fn diff_name(
     state: &NameState,
     desired: &[RecordSet],
     owner: &str,
+    ttl: i64,
     adopt: bool,
 ) -> (Vec<Planned<DnsOp>>, Option<Conflict>) {
     let name = &state.name;
@@ -257,42 +302,55 @@ pub fn diff_name(
             }),
         )
     };
-    let ours = ownership_value(owner);
     let txt = find("TXT");
-    let owned = txt.is_some_and(|t| t.values.contains(&ours));
-    let addresses: Vec<&RecordSet> = state
-        .records
+    let txt_values: Vec<&String> = txt.map(|t| t.values.iter().collect()).unwrap_or_default();
+    let ours = txt_values
         .iter()
-        .filter(|r| r.rtype == "A" || r.rtype == "AAAA")
+        .find(|v| parse_ownership(v).is_some_and(|(o, _)| o == owner))
+        .copied();
+    let owned: Vec<String> = ours
+        .and_then(|v| parse_ownership(v))
+        .map(|(_, t)| t)
+        .unwrap_or_default();
+    let others: Vec<&String> = txt_values
+        .iter()
+        .filter(|v| parse_ownership(v).is_some_and(|(o, _)| o != owner))
+        .copied()
         .collect();
 
     if find("CNAME").is_some() {
         return conflict("a CNAME record exists at this name; address records cannot coexist with it — left alone".into());
     }
-    if let Some(r) = addresses.iter().find(|r| r.set_identifier.is_some()) {
+    if let Some(r) = state
+        .records
+        .iter()
+        .find(|r| (r.rtype == "A" || r.rtype == "AAAA") && r.set_identifier.is_some())
+    {
         return conflict(format!(
             "{} records with a routing policy (set identifier {}) exist — left alone",
             r.rtype,
             r.set_identifier.as_deref().unwrap_or_default()
         ));
     }
-    if !addresses.is_empty() && !owned && !adopt {
-        let other = txt.and_then(|t| {
-            t.values
-                .iter()
-                .find(|v| v.starts_with("\"heritage=webtier,owner="))
-        });
-        let whose = match other {
-            Some(v) => format!("and belongs to another webtier ({})", v.trim_matches('"')),
-            None => "that webtier did not create".to_string(),
-        };
+    if !others.is_empty() && !adopt {
         return conflict(format!(
-            "{} record exists {whose} — left alone; `--adopt` takes it over",
-            addresses
+            "the name belongs to another webtier ({}) — left alone; `--adopt` takes it over",
+            others
                 .iter()
-                .map(|r| r.rtype.as_str())
+                .map(|v| v.trim_matches('"'))
                 .collect::<Vec<_>>()
-                .join("/")
+                .join(", ")
+        ));
+    }
+    let foreign: Vec<&str> = desired
+        .iter()
+        .filter(|d| find(&d.rtype).is_some() && !owned.contains(&d.rtype))
+        .map(|d| d.rtype.as_str())
+        .collect();
+    if !foreign.is_empty() && !adopt {
+        return conflict(format!(
+            "{} record exists that webtier did not create — left alone; `--adopt` takes it over",
+            foreign.join("/")
         ));
     }
 
@@ -317,43 +375,68 @@ pub fn diff_name(
                 format!("{} → {}", describe(h), describe(w)),
                 w,
             )),
-            (None, Some(h)) => changes.push(Planned {
+            (None, Some(h)) if owned.iter().any(|t| t == rtype) => changes.push(Planned {
                 action: Action::Delete,
                 resource: format!("{rtype} {name}"),
                 detail: describe(h),
                 operation: DnsOp {
                     zone_id: state.zone.id.clone(),
                     action: RecordAction::Delete,
-                    set: h.clone(),
+                    set: state.exact(rtype).unwrap_or(h).clone(),
                 },
             }),
             _ => {}
         }
     }
-    if !changes.is_empty() && !owned {
-        // Keep every TXT value already there; add ours.
-        let mut values = txt.map(|t| t.values.clone()).unwrap_or_default();
-        values.push(ours);
+
+    // The ownership value names exactly the types webtier now keeps.
+    let keep: Vec<&str> = desired.iter().map(|d| d.rtype.as_str()).collect();
+    let value = (!keep.is_empty()).then(|| ownership_value(owner, &keep));
+    if ours.map(String::as_str) != value.as_deref() {
+        let mut values: Vec<String> = txt_values
+            .iter()
+            .filter(|v| parse_ownership(v).is_none())
+            .map(|v| v.to_string())
+            .collect();
+        values.extend(value);
         values.sort();
-        let set = RecordSet {
-            name: name.clone(),
-            rtype: "TXT".into(),
-            ttl: Some(txt.and_then(|t| t.ttl).unwrap_or(300)),
-            values,
-            alias: None,
-            set_identifier: None,
+        let detail = match keep.as_slice() {
+            [] => format!("ownership of {owner} removed"),
+            types => format!(
+                "ownership: heritage=webtier,owner={owner} of {}",
+                types.join(", ")
+            ),
+        };
+        let (action, op_action, set) = match (txt, values.is_empty()) {
+            (Some(t), true) => (
+                Action::Delete,
+                RecordAction::Delete,
+                state.exact("TXT").unwrap_or(t).clone(),
+            ),
+            (existing, _) => (
+                if existing.is_some() {
+                    Action::Update
+                } else {
+                    Action::Create
+                },
+                RecordAction::Upsert,
+                RecordSet {
+                    name: name.clone(),
+                    rtype: "TXT".into(),
+                    ttl: Some(existing.and_then(|t| t.ttl).unwrap_or(ttl)),
+                    values,
+                    alias: None,
+                    set_identifier: None,
+                },
+            ),
         };
         changes.push(Planned {
-            action: if txt.is_some() {
-                Action::Update
-            } else {
-                Action::Create
-            },
+            action,
             resource: format!("TXT {name}"),
-            detail: format!("ownership: heritage=webtier,owner={owner}"),
+            detail,
             operation: DnsOp {
                 zone_id: state.zone.id.clone(),
-                action: RecordAction::Upsert,
+                action: op_action,
                 set,
             },
         });
@@ -376,9 +459,30 @@ fn convert_set(set: &ResourceRecordSet) -> RecordSet {
         alias: set.alias_target().map(|a| Alias {
             dns_name: normalize_name(a.dns_name()),
             zone_id: a.hosted_zone_id().to_string(),
+            evaluate_target_health: a.evaluate_target_health(),
         }),
         set_identifier: set.set_identifier().map(str::to_string),
         rtype,
+    }
+}
+
+/// A record set exactly as Route 53 holds it.
+fn exact_set(set: &ResourceRecordSet) -> RecordSet {
+    RecordSet {
+        name: set.name().to_string(),
+        rtype: set.r#type().as_str().to_string(),
+        ttl: set.ttl(),
+        values: set
+            .resource_records()
+            .iter()
+            .map(|r| r.value().to_string())
+            .collect(),
+        alias: set.alias_target().map(|a| Alias {
+            dns_name: a.dns_name().to_string(),
+            zone_id: a.hosted_zone_id().to_string(),
+            evaluate_target_health: a.evaluate_target_health(),
+        }),
+        set_identifier: set.set_identifier().map(str::to_string),
     }
 }
 
@@ -396,7 +500,7 @@ fn to_sdk(set: &RecordSet) -> Result<ResourceRecordSet> {
             AliasTarget::builder()
                 .dns_name(&a.dns_name)
                 .hosted_zone_id(&a.zone_id)
-                .evaluate_target_health(false)
+                .evaluate_target_health(a.evaluate_target_health)
                 .build()?,
         );
     }
@@ -435,8 +539,10 @@ impl DnsStep {
 
     /// The record sets of exactly `name`: listing starts at the name and
     /// stops at the first record of another name.
-    async fn records(&self, zone: &Zone, name: &str) -> Result<Vec<RecordSet>> {
+    /// (normalized, exact) record sets.
+    async fn records(&self, zone: &Zone, name: &str) -> Result<(Vec<RecordSet>, Vec<RecordSet>)> {
         let mut out = Vec::new();
+        let mut exact = Vec::new();
         let mut start_type: Option<RrType> = None;
         let mut start_id: Option<String> = None;
         loop {
@@ -456,6 +562,7 @@ impl DnsStep {
             for set in page.resource_record_sets() {
                 if normalize_name(set.name()) == name {
                     out.push(convert_set(set));
+                    exact.push(exact_set(set));
                 } else {
                     passed = true;
                     break;
@@ -472,7 +579,7 @@ impl DnsStep {
             start_id = page.next_record_identifier().map(str::to_string);
         }
         out.sort_by(|a, b| (&a.rtype, &a.set_identifier).cmp(&(&b.rtype, &b.set_identifier)));
-        Ok(out)
+        Ok((out, exact))
     }
 }
 
@@ -492,11 +599,12 @@ impl Step for DnsStep {
         for (name, zone_id) in &self.names {
             match zone_for(name, zone_id.as_deref(), &zones) {
                 Ok(zone) => {
-                    let records = self.records(&zone, name).await?;
+                    let (records, exact) = self.records(&zone, name).await?;
                     names.push(NameState {
                         name: name.clone(),
                         zone,
                         records,
+                        exact,
                     });
                 }
                 Err(msg) => problems.push(msg),
@@ -514,7 +622,7 @@ impl Step for DnsStep {
             .iter()
             .flat_map(|n| {
                 let desired = desired_sets(&n.name, &observed.addresses, self.ttl, self.ipv6);
-                diff_name(n, &desired, &self.owner, self.adopt).0
+                diff_name(n, &desired, &self.owner, self.ttl, self.adopt).0
             })
             .collect()
     }
@@ -525,7 +633,7 @@ impl Step for DnsStep {
             .iter()
             .filter_map(|n| {
                 let desired = desired_sets(&n.name, &observed.addresses, self.ttl, self.ipv6);
-                diff_name(n, &desired, &self.owner, self.adopt).1
+                diff_name(n, &desired, &self.owner, self.ttl, self.adopt).1
             })
             .collect()
     }
@@ -693,6 +801,7 @@ mod tests {
         NameState {
             name: "example.com".into(),
             zone: zone("Z1", "example.com"),
+            exact: records.clone(),
             records,
         }
     }
@@ -715,6 +824,15 @@ mod tests {
         }
     }
 
+    fn run(
+        state: &NameState,
+        desired: &[RecordSet],
+        owner: &str,
+        adopt: bool,
+    ) -> (Vec<Planned<DnsOp>>, Option<Conflict>) {
+        diff_name(state, desired, owner, 300, adopt)
+    }
+
     #[test]
     fn fresh_name_gets_addresses_and_ownership() {
         let desired = desired_sets(
@@ -724,8 +842,7 @@ mod tests {
             true,
         );
         let spf = "\"v=spf1 -all\"";
-        let (changes, conflict) =
-            diff_name(&state(vec![rec("TXT", &[spf])]), &desired, "prod", false);
+        let (changes, conflict) = run(&state(vec![rec("TXT", &[spf])]), &desired, "prod", false);
         assert!(conflict.is_none());
         let names: Vec<(&str, Action)> = changes
             .iter()
@@ -741,7 +858,7 @@ mod tests {
         );
         let txt = &changes[2].operation.set.values;
         assert!(txt.contains(&spf.to_string()), "other TXT values are kept");
-        assert!(txt.contains(&ownership_value("prod")));
+        assert!(txt.contains(&ownership_value("prod", &["A", "AAAA"])));
     }
 
     #[test]
@@ -749,15 +866,15 @@ mod tests {
         let owned = |a: &str| {
             state(vec![
                 rec("A", &[a]),
-                rec("TXT", &[&ownership_value("webtier")]),
+                rec("TXT", &[&ownership_value("webtier", &["A"])]),
             ])
         };
         let desired = desired_sets("example.com", &addresses(&["192.0.2.1"], &[]), 300, true);
         assert_eq!(
-            diff_name(&owned("192.0.2.1"), &desired, "webtier", false).0,
+            run(&owned("192.0.2.1"), &desired, "webtier", false).0,
             vec![]
         );
-        let (changes, _) = diff_name(&owned("192.0.2.9"), &desired, "webtier", false);
+        let (changes, _) = run(&owned("192.0.2.9"), &desired, "webtier", false);
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].action, Action::Update);
         assert!(
@@ -770,10 +887,37 @@ mod tests {
     }
 
     #[test]
+    fn only_owned_types_are_ever_deleted() {
+        let a_only = desired_sets("example.com", &addresses(&["192.0.2.1"], &[]), 300, false);
+        // webtier owns A; someone added an AAAA by hand: it stays.
+        let hand_aaaa = state(vec![
+            rec("A", &["192.0.2.1"]),
+            rec("AAAA", &["2001:db8::77"]),
+            rec("TXT", &[&ownership_value("webtier", &["A"])]),
+        ]);
+        assert_eq!(run(&hand_aaaa, &a_only, "webtier", false), (vec![], None));
+        // webtier owns A and AAAA; IPv6 is no longer wanted: AAAA goes,
+        // sent exactly as Route 53 holds it, and ownership narrows to A.
+        let mut both = state(vec![
+            rec("A", &["192.0.2.1"]),
+            rec("AAAA", &["2001:db8::1"]),
+            rec("TXT", &[&ownership_value("webtier", &["A", "AAAA"])]),
+        ]);
+        both.exact[1].values = vec!["2001:DB8:0::1".into()];
+        let (changes, _) = run(&both, &a_only, "webtier", false);
+        assert_eq!(changes[0].action, Action::Delete);
+        assert_eq!(changes[0].operation.set.values, ["2001:DB8:0::1"]);
+        assert_eq!(
+            changes[1].operation.set.values,
+            [ownership_value("webtier", &["A"])]
+        );
+    }
+
+    #[test]
     fn foreign_records_are_conflicts_unless_adopted() {
         let foreign = state(vec![rec("A", &["198.51.100.7"])]);
         let desired = desired_sets("example.com", &addresses(&["192.0.2.1"], &[]), 300, false);
-        let (changes, conflict) = diff_name(&foreign, &desired, "webtier", false);
+        let (changes, conflict) = run(&foreign, &desired, "webtier", false);
         assert!(changes.is_empty());
         assert!(
             conflict
@@ -781,29 +925,31 @@ mod tests {
                 .reason
                 .contains("that webtier did not create")
         );
-        let (changes, conflict) = diff_name(&foreign, &desired, "webtier", true);
+        let (changes, conflict) = run(&foreign, &desired, "webtier", true);
         assert!(conflict.is_none());
         assert_eq!(changes.len(), 2, "A updated and ownership TXT created");
 
         let cname = state(vec![rec("CNAME", &["elsewhere.example.net"])]);
         assert!(
-            diff_name(&cname, &desired, "webtier", true)
+            run(&cname, &desired, "webtier", true)
                 .1
                 .unwrap()
                 .reason
                 .contains("CNAME")
         );
-        let other = state(vec![
-            rec("A", &["192.0.2.1"]),
-            rec("TXT", &[&ownership_value("staging")]),
-        ]);
+        // Another webtier's name is a conflict even before it has records.
+        let other = state(vec![rec("TXT", &[&ownership_value("staging", &["A"])])]);
         assert!(
-            diff_name(&other, &desired, "prod", false)
+            run(&other, &desired, "prod", false)
                 .1
                 .unwrap()
                 .reason
                 .contains("owner=staging")
         );
+        // Adopting replaces its ownership value rather than adding beside it.
+        let (changes, _) = run(&other, &desired, "prod", true);
+        let txt = &changes.last().unwrap().operation.set.values;
+        assert_eq!(txt, &[ownership_value("prod", &["A"])]);
     }
 
     #[test]
@@ -813,6 +959,7 @@ mod tests {
             zone_id: "Z35SXDOTRQ7X7K".into(),
         });
         let desired = desired_sets("example.com", &lb, 300, true);
+        assert!(!desired[0].alias.as_ref().unwrap().evaluate_target_health);
         assert_eq!(desired.len(), 2);
         assert!(desired.iter().all(|d| d.alias.is_some() && d.ttl.is_none()));
     }
