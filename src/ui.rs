@@ -164,6 +164,17 @@ impl Ui {
         }
         Progress { bar }
     }
+
+    /// Like `progress`, for work that changes things: without a terminal
+    /// the same event is a plain line on stderr (cron and CI logs show what
+    /// was being changed, and for how long if it hangs).
+    pub fn change_progress(&self, message: &str) -> Progress {
+        let progress = self.progress(message);
+        if progress.bar.is_none() && !self.quiet && !self.is_json() {
+            write_stderr(format_args!("{message}\n"));
+        }
+        progress
+    }
 }
 
 pub struct Progress {

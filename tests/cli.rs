@@ -217,6 +217,11 @@ fn plan_apply_plan_converges() {
 
     let out = run(dir, &["apply", "proxy-config", "--yes"]);
     assert_exit(&out, 0);
+    assert_eq!(
+        stderr(&out),
+        "proxy-config: applying 1 change\n",
+        "without a terminal, what is being changed is a plain log line"
+    );
     assert!(
         stdout(&out).contains("Apply complete! Resources: 1 added, 0 changed, 0 destroyed."),
         "{}",

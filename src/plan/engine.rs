@@ -102,7 +102,7 @@ pub async fn apply_plans(
             .find(|s| s.name() == plan.step)
             .with_context(|| format!("step {} is not configured", plan.step))?;
         let n = plan.changes.len();
-        let progress = ui.progress(&format!(
+        let progress = ui.change_progress(&format!(
             "{}: applying {n} change{}",
             plan.step,
             if n == 1 { "" } else { "s" }
