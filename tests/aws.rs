@@ -97,18 +97,7 @@ impl World {
             .iter()
             .map(|i| i.instance_id().unwrap().to_string())
             .collect();
-        let zone = route53
-            .create_hosted_zone()
-            .name("example.com")
-            .caller_reference("webtier-test")
-            .send()
-            .await
-            .unwrap()
-            .hosted_zone
-            .unwrap()
-            .id
-            .trim_start_matches("/hostedzone/")
-            .to_string();
+        let zone = support::services::create_zone(&route53, "example.com", "webtier-test").await;
         let world = World {
             moto,
             dir: tempfile::tempdir().unwrap(),
@@ -754,19 +743,7 @@ async fn access_denied_names_the_action_and_the_policy_command() {
 #[tokio::test]
 async fn dns_aliases_to_a_load_balancer_and_asks_which_of_twin_zones() {
     let w = World::new(1).await;
-    let twin = w
-        .route53
-        .create_hosted_zone()
-        .name("example.com")
-        .caller_reference("webtier-test-twin")
-        .send()
-        .await
-        .unwrap()
-        .hosted_zone
-        .unwrap()
-        .id
-        .trim_start_matches("/hostedzone/")
-        .to_string();
+    let twin = support::services::create_zone(&w.route53, "example.com", "webtier-test-twin").await;
     let config = |zone: &str| {
         format!(
             "[dns]\nload_balancer = {{ dns_name = \"web-1.us-east-1.elb.amazonaws.com\", zone_id = \"Z35SXDOTRQ7X7K\" }}\n\n\

@@ -431,18 +431,7 @@ fn upserted_challenges(xml: &str) -> Vec<(String, String)> {
 async fn wildcard_certificate_over_dns01_in_route53() {
     let moto = support::services::Moto::start();
     let route53 = aws_sdk_route53::Client::new(&moto.sdk_config().await);
-    let zone = route53
-        .create_hosted_zone()
-        .name("webtier.test")
-        .caller_reference("dns01")
-        .send()
-        .await
-        .unwrap()
-        .hosted_zone
-        .unwrap()
-        .id
-        .trim_start_matches("/hostedzone/")
-        .to_string();
+    let zone = support::services::create_zone(&route53, "webtier.test", "dns01").await;
     let setup = Setup::new(
         PebbleOptions::default(),
         "w.webtier.test",

@@ -164,6 +164,22 @@ impl Moto {
     }
 }
 
+/// Creates a public hosted zone in moto; returns its id (no prefix).
+pub async fn create_zone(route53: &aws_sdk_route53::Client, name: &str, reference: &str) -> String {
+    route53
+        .create_hosted_zone()
+        .name(name)
+        .caller_reference(reference)
+        .send()
+        .await
+        .expect("CreateHostedZone")
+        .hosted_zone
+        .expect("a hosted zone")
+        .id
+        .trim_start_matches("/hostedzone/")
+        .to_string()
+}
+
 /// One request moto received, as its recorder saw it.
 #[derive(Debug, Clone)]
 pub struct Call {
