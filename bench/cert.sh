@@ -26,7 +26,8 @@
 # Every command runs under `timeout $TIMEOUT` (default 120 s).
 #
 # Environment knobs: ROUNDS (default 5, minimum 3), ROBUST_N (5),
-# RENEW_CERTS (50), PEER_RENEW50 (1), TIMEOUT (120), KEEP (1: keep the work
+# RENEW_CERTS (50), RENEW_REPS (10: back-to-back runs per no-op renew
+# measurement), PEER_RENEW50 (1), TIMEOUT (120), KEEP (1: keep the work
 # dir with logs and raw rows; 0 deletes it),
 # WORK (work directory, default a fresh mktemp -d), CLIENTS ("webtier certbot lego").
 set -uo pipefail
@@ -36,6 +37,7 @@ WEBTIER=${WEBTIER:-$here/../target/release/webtier}
 ROUNDS=${ROUNDS:-5}
 ROBUST_N=${ROBUST_N:-5}
 RENEW_CERTS=${RENEW_CERTS:-50}
+RENEW_REPS=${RENEW_REPS:-10}
 PEER_RENEW50=${PEER_RENEW50:-1}
 TIMEOUT=${TIMEOUT:-120}
 CLIENTS=${CLIENTS:-"webtier certbot lego"}
@@ -189,16 +191,30 @@ issued() {
   [ "$(openssl x509 -in "$f" -noout -ext subjectAltName 2>/dev/null | tr ',' '\n' | grep -c 'DNS:')" = "$4" ]
 }
 
-# measure TEST CLIENT ROUND LOGFILE CMD... -> appends a row to RESULTS
-# row: test client round ok wall_s cpu_s rss_kib
+# measure TEST CLIENT ROUND LOGFILE CMD... -> sets LAST_RC and LAST_ROW
+# row: test client round rc wall_s cpu_s rss_kib
+# Peak RSS comes from /usr/bin/time -f %M. /usr/bin/time prints seconds with
+# two decimals only, so wall and CPU (user+sys, the command and everything it
+# waited for) are taken with bash's `time` keyword around it (ms precision);
+# /usr/bin/time's own %e/%U/%S stay in the log's last line as a cross-check.
+# With REPS=N (used for the no-op renew checks, which take milliseconds) the
+# command runs N times back to back under one measurement (stopping at the
+# first failure); wall and CPU are then per run, RSS the largest run.
 measure() {
   local test=$1 client=$2 round=$3 logf=$4; shift 4
-  local tf=$WORK/time.$$ rc wall usr sys rss
-  /usr/bin/time -f '%e %U %S %M' -o "$tf" timeout "$TIMEOUT" "$@" >"$logf" 2>&1
+  local reps=${REPS:-1} tf=$WORK/time.$$ rc wall usr sys rss bw bu bs
+  local -a run=("$@")
+  if [ "$reps" -gt 1 ]; then
+    run=(bash -c 'n=$1; shift; for ((i = 0; i < n; i++)); do "$@" || exit $?; done' _ "$reps" "$@")
+  fi
+  local TIMEFORMAT='%3R %3U %3S'
+  { time /usr/bin/time -f '%e %U %S %M' -o "$tf" timeout "$TIMEOUT" "${run[@]}" >"$logf" 2>&1; } 2>"$tf.bash"
   rc=$?
   read -r wall usr sys rss < <(tail -n1 "$tf")
+  read -r bw bu bs < <(tail -n1 "$tf.bash")
+  echo "# /usr/bin/time: wall $wall user $usr sys $sys maxrss_kib $rss; bash time: $bw $bu $bs; reps $reps" >>"$logf.time"
   LAST_RC=$rc
-  LAST_ROW="$test	$client	$round	$rc	$wall	$(awk -v u="$usr" -v s="$sys" 'BEGIN{printf "%.3f", u+s}')	$rss"
+  LAST_ROW="$test	$client	$round	$rc	$(awk -v w="$bw" -v u="$bu" -v s="$bs" -v n="$reps" 'BEGIN{printf "%.4f\t%.4f", w/n, (u+s)/n}')	$rss"
 }
 
 record() { # record OK(0/1)
@@ -299,18 +315,18 @@ for ((r = 1; r <= ROUNDS; r++)); do
     case $c in
       webtier)
         renew_cmd webtier "$RENEW_DIR/webtier"
-        measure "renew_noop_${RENEW_CERTS}" webtier "$r" "$WORK/renew-webtier-$r.log" "${CMD[@]}"
+        REPS=$RENEW_REPS measure "renew_noop_${RENEW_CERTS}" webtier "$r" "$WORK/renew-webtier-$r.log" "${CMD[@]}"
         # no-op: exit 0 and no output at all
         if [ "$LAST_RC" -eq 0 ] && [ ! -s "$WORK/renew-webtier-$r.log" ]; then record 1; else record 0; log "webtier renew not a silent no-op: $(head -c300 "$WORK/renew-webtier-$r.log")"; fi
         ;;
       certbot|lego)
         eval "d=\$ONE_DIR_$c"
         renew_cmd "$c" "$d" "one-r$r-$c.bench.test"
-        measure renew_noop_1 "$c" "$r" "$WORK/renew1-$c-$r.log" "${CMD[@]}"
+        REPS=$RENEW_REPS measure renew_noop_1 "$c" "$r" "$WORK/renew1-$c-$r.log" "${CMD[@]}"
         if [ "$LAST_RC" -eq 0 ]; then record 1; else record 0; log "$c renew (1 cert) failed: $(tail -n2 "$WORK/renew1-$c-$r.log")"; fi
         if [ "$PEER_RENEW50" = 1 ]; then
           renew_cmd "$c" "$RENEW_DIR/$c" "${renew50_names[@]//lego/$c}"
-          measure "renew_noop_${RENEW_CERTS}" "$c" "$r" "$WORK/renew50-$c-$r.log" "${CMD[@]}"
+          REPS=$RENEW_REPS measure "renew_noop_${RENEW_CERTS}" "$c" "$r" "$WORK/renew50-$c-$r.log" "${CMD[@]}"
           if [ "$LAST_RC" -eq 0 ]; then record 1; else record 0; log "$c renew ($RENEW_CERTS certs) failed: $(tail -n2 "$WORK/renew50-$c-$r.log")"; fi
         fi ;;
     esac
@@ -340,7 +356,7 @@ def med(test, client, i):
 
 def fmt(x, unit):
     if x is None: return "—"
-    if unit == "s": return f"{x:.3f}" if x < 10 else f"{x:.1f}"
+    if unit == "s": return f"{x*1000:.1f} ms" if x < 0.1 else (f"{x:.3f}" if x < 10 else f"{x:.1f}")
     if unit == "MiB": return f"{x/1024:.1f}"
     return str(x)
 
@@ -352,7 +368,8 @@ tests = [("one", "(a) issue 1 name"), ("san10", "(b) issue 10-name SAN"),
          ("renew_noop_1", "(c') no-op renew, 1 cert")]
 clients = ["webtier", "certbot", "lego"]
 print(f"\nversions: {versions}")
-print(f"medians of {rounds} alternating rounds (successful runs only); ratios are of the medians\n")
+print(f"medians of {rounds} alternating rounds (successful runs only); ratios are of the medians;")
+print("wall and CPU from bash `time` (ms), peak RSS from /usr/bin/time %M; no-op renew rows are per run, averaged over RENEW_REPS back-to-back runs\n")
 print("| test | client | ok/runs | wall s | CPU s (user+sys) | peak RSS MiB | wall webtier/x | CPU webtier/x | RSS webtier/x |")
 print("|---|---|---|---|---|---|---|---|---|")
 for t, label in tests:
