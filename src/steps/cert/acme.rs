@@ -42,6 +42,30 @@ macro_rules! nonce_retry {
     }};
 }
 
+/// Runs `$body` for each authorization of `$order` (`continue` moves to
+/// the next). A `badNonce` while fetching one starts the walk again from
+/// the first; bodies skip what they have already done.
+macro_rules! each_authorization {
+    ($order:expr, $authz:ident => $body:block) => {{
+        let mut restarts = 0;
+        'walk: loop {
+            let mut authorizations = $order.authorizations();
+            while let Some(next) = authorizations.next().await {
+                let mut $authz = match next {
+                    Ok(a) => a,
+                    Err(e) if is_bad_nonce(&e) && restarts < NONCE_RETRIES => {
+                        restarts += 1;
+                        continue 'walk;
+                    }
+                    Err(e) => return Err(acme_err("cannot fetch an authorization")(e)),
+                };
+                $body
+            }
+            break;
+        }
+    }};
+}
+
 /// An ACME error in plain words, with the problem document's type, detail
 /// and the names it concerns.
 pub fn describe(err: &instant_acme::Error) -> String {
@@ -203,40 +227,27 @@ pub async fn order(
     // Pass 1: publish the response of every pending authorization.
     let mut pending: Vec<String> = Vec::new();
     let mut txt: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut restarts = 0;
-    'publish: loop {
-        let mut authorizations = order.authorizations();
-        while let Some(next) = authorizations.next().await {
-            let mut authz = match next {
-                Ok(a) => a,
-                Err(e) if is_bad_nonce(&e) && restarts < NONCE_RETRIES => {
-                    restarts += 1;
-                    continue 'publish;
-                }
-                Err(e) => return Err(acme_err("cannot fetch an authorization")(e)),
-            };
-            let name = authz.identifier().to_string();
-            match authz.status {
-                AuthorizationStatus::Pending if !pending.contains(&name) => {}
-                AuthorizationStatus::Pending | AuthorizationStatus::Valid => continue,
-                status => bail!("the authorization for {name} is {status:?}"),
-            }
-            let challenge = authz
-                .challenge(kind.clone())
-                .ok_or_else(|| anyhow!("the CA offers no {kind:?} challenge for {name}"))?;
-            match responder {
-                Responder::Http(http) => {
-                    http.add(&challenge.token, challenge.key_authorization().as_str())?
-                }
-                Responder::Dns(_) => txt
-                    .entry(dns01::record_name(&name))
-                    .or_default()
-                    .push(challenge.key_authorization().dns_value()),
-            }
-            pending.push(name);
+    each_authorization!(order, authz => {
+        let name = authz.identifier().to_string();
+        match authz.status {
+            AuthorizationStatus::Pending if !pending.contains(&name) => {}
+            AuthorizationStatus::Pending | AuthorizationStatus::Valid => continue,
+            status => bail!("the authorization for {name} is {status:?}"),
         }
-        break;
-    }
+        let challenge = authz
+            .challenge(kind.clone())
+            .ok_or_else(|| anyhow!("the CA offers no {kind:?} challenge for {name}"))?;
+        match responder {
+            Responder::Http(http) => {
+                http.add(&challenge.token, challenge.key_authorization().as_str())?
+            }
+            Responder::Dns(_) => txt
+                .entry(dns01::record_name(&name))
+                .or_default()
+                .push(challenge.key_authorization().dns_value()),
+        }
+        pending.push(name);
+    });
     if let Responder::Dns(dns) = responder {
         dns.publish(&txt).await?;
     }
@@ -244,31 +255,18 @@ pub async fn order(
     // Pass 2: tell the CA every response is in place, all before polling,
     // so it validates them concurrently.
     let mut ready: Vec<String> = Vec::new();
-    let mut restarts = 0;
-    'ready: loop {
-        let mut authorizations = order.authorizations();
-        while let Some(next) = authorizations.next().await {
-            let mut authz = match next {
-                Ok(a) => a,
-                Err(e) if is_bad_nonce(&e) && restarts < NONCE_RETRIES => {
-                    restarts += 1;
-                    continue 'ready;
-                }
-                Err(e) => return Err(acme_err("cannot fetch an authorization")(e)),
-            };
-            let name = authz.identifier().to_string();
-            if !pending.contains(&name) || ready.contains(&name) {
-                continue;
-            }
-            let mut challenge = authz
-                .challenge(kind.clone())
-                .ok_or_else(|| anyhow!("the CA offers no {kind:?} challenge for {name}"))?;
-            nonce_retry!(challenge.set_ready().await)
-                .map_err(acme_err(&format!("cannot start validation of {name}")))?;
-            ready.push(name);
+    each_authorization!(order, authz => {
+        let name = authz.identifier().to_string();
+        if !pending.contains(&name) || ready.contains(&name) {
+            continue;
         }
-        break;
-    }
+        let mut challenge = authz
+            .challenge(kind.clone())
+            .ok_or_else(|| anyhow!("the CA offers no {kind:?} challenge for {name}"))?;
+        nonce_retry!(challenge.set_ready().await)
+            .map_err(acme_err(&format!("cannot start validation of {name}")))?;
+        ready.push(name);
+    });
 
     // Poll with a short backoff (and the CA's Retry-After when it sends
     // one); no fixed sleeps. A badNonce while polling just polls again.
