@@ -46,6 +46,9 @@ _webtier() {
             webtier,plan)
                 cmd="webtier__subcmd__plan"
                 ;;
+            webtier,proxy)
+                cmd="webtier__subcmd__proxy"
+                ;;
             webtier__subcmd__cert,apply)
                 cmd="webtier__subcmd__cert__subcmd__apply"
                 ;;
@@ -178,6 +181,9 @@ _webtier() {
             webtier__subcmd__help,plan)
                 cmd="webtier__subcmd__help__subcmd__plan"
                 ;;
+            webtier__subcmd__help,proxy)
+                cmd="webtier__subcmd__help__subcmd__proxy"
+                ;;
             webtier__subcmd__help__subcmd__cert,apply)
                 cmd="webtier__subcmd__help__subcmd__cert__subcmd__apply"
                 ;;
@@ -217,6 +223,39 @@ _webtier() {
             webtier__subcmd__help__subcmd__firewall,plan)
                 cmd="webtier__subcmd__help__subcmd__firewall__subcmd__plan"
                 ;;
+            webtier__subcmd__help__subcmd__proxy,reload)
+                cmd="webtier__subcmd__help__subcmd__proxy__subcmd__reload"
+                ;;
+            webtier__subcmd__help__subcmd__proxy,run)
+                cmd="webtier__subcmd__help__subcmd__proxy__subcmd__run"
+                ;;
+            webtier__subcmd__help__subcmd__proxy,validate)
+                cmd="webtier__subcmd__help__subcmd__proxy__subcmd__validate"
+                ;;
+            webtier__subcmd__proxy,help)
+                cmd="webtier__subcmd__proxy__subcmd__help"
+                ;;
+            webtier__subcmd__proxy,reload)
+                cmd="webtier__subcmd__proxy__subcmd__reload"
+                ;;
+            webtier__subcmd__proxy,run)
+                cmd="webtier__subcmd__proxy__subcmd__run"
+                ;;
+            webtier__subcmd__proxy,validate)
+                cmd="webtier__subcmd__proxy__subcmd__validate"
+                ;;
+            webtier__subcmd__proxy__subcmd__help,help)
+                cmd="webtier__subcmd__proxy__subcmd__help__subcmd__help"
+                ;;
+            webtier__subcmd__proxy__subcmd__help,reload)
+                cmd="webtier__subcmd__proxy__subcmd__help__subcmd__reload"
+                ;;
+            webtier__subcmd__proxy__subcmd__help,run)
+                cmd="webtier__subcmd__proxy__subcmd__help__subcmd__run"
+                ;;
+            webtier__subcmd__proxy__subcmd__help,validate)
+                cmd="webtier__subcmd__proxy__subcmd__help__subcmd__validate"
+                ;;
             *)
                 ;;
         esac
@@ -224,7 +263,7 @@ _webtier() {
 
     case "${cmd}" in
         webtier)
-            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version plan apply firewall dns cert config iam-policy completions man help"
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version plan apply firewall dns cert config proxy iam-policy completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -990,7 +1029,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__help)
-            opts="plan apply firewall dns cert config iam-policy completions man help"
+            opts="plan apply firewall dns cert config proxy iam-policy completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1325,6 +1364,62 @@ _webtier() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        webtier__subcmd__help__subcmd__proxy)
+            opts="run validate reload"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__proxy__subcmd__reload)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__proxy__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__proxy__subcmd__validate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         webtier__subcmd__iam__subcmd__policy)
             opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1377,6 +1472,180 @@ _webtier() {
             fi
             case "${prev}" in
                 --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy)
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version run validate reload help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__help)
+            opts="run validate reload help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__help__subcmd__reload)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__help__subcmd__validate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__reload)
+            opts="-q -v -y -h -V --file --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__run)
+            opts="-q -v -y -h -V --file --workers --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__validate)
+            opts="-q -v -y -h -V --file --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

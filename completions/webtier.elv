@@ -38,6 +38,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand dns 'Route 53 records for every site name'
             cand cert 'Certificates: issue, renew (from cron), status'
             cand config 'Check or show the configuration'
+            cand proxy 'The bundled proxy: run it, validate its configuration, reload it'
             cand iam-policy 'Print the least-privilege IAM policy for the configured steps (JSON)'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
@@ -455,6 +456,92 @@ set edit:completion:arg-completer[webtier] = {|@words|
         }
         &'webtier;config;help;help'= {
         }
+        &'webtier;proxy'= {
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand run 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
+            cand validate 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate'
+            cand reload 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'webtier;proxy;run'= {
+            cand --file 'The proxy configuration file [default: webtier.toml''s proxy config_file]'
+            cand --workers 'Worker threads (overrides the file''s `workers`; 0 = one per core)'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;proxy;validate'= {
+            cand --file 'The proxy configuration file [default: webtier.toml''s proxy config_file]'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;proxy;reload'= {
+            cand --file 'The proxy configuration file [default: webtier.toml''s proxy config_file]'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;proxy;help'= {
+            cand run 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
+            cand validate 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate'
+            cand reload 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'webtier;proxy;help;run'= {
+        }
+        &'webtier;proxy;help;validate'= {
+        }
+        &'webtier;proxy;help;reload'= {
+        }
+        &'webtier;proxy;help;help'= {
+        }
         &'webtier;iam-policy'= {
             cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
@@ -510,6 +597,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand dns 'Route 53 records for every site name'
             cand cert 'Certificates: issue, renew (from cron), status'
             cand config 'Check or show the configuration'
+            cand proxy 'The bundled proxy: run it, validate its configuration, reload it'
             cand iam-policy 'Print the least-privilege IAM policy for the configured steps (JSON)'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
@@ -565,6 +653,17 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;help;config;check'= {
         }
         &'webtier;help;config;show'= {
+        }
+        &'webtier;help;proxy'= {
+            cand run 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
+            cand validate 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate'
+            cand reload 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+        }
+        &'webtier;help;proxy;run'= {
+        }
+        &'webtier;help;proxy;validate'= {
+        }
+        &'webtier;help;proxy;reload'= {
         }
         &'webtier;help;iam-policy'= {
         }

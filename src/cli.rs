@@ -100,6 +100,9 @@ pub enum Command {
     /// Check or show the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The bundled proxy: run it, validate its configuration, reload it
+    #[command(subcommand)]
+    Proxy(ProxyCommand),
     /// Print the least-privilege IAM policy for the configured steps (JSON)
     IamPolicy,
     /// Print a shell completion script
@@ -243,6 +246,37 @@ pub enum StepAction {
     Plan(PlanOptions),
     /// Make this step's changes, after confirmation
     Apply(ChangeOptions),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProxyCommand {
+    /// Run the proxy in the foreground: SIGHUP reloads configuration and
+    /// certificates, SIGTERM stops accepting and drains in-flight requests
+    Run {
+        #[command(flatten)]
+        file: ProxyFile,
+        /// Worker threads (overrides the file's `workers`; 0 = one per core)
+        #[arg(long, value_name = "N")]
+        workers: Option<usize>,
+    },
+    /// Check a proxy configuration the way `run` and a reload would: parse
+    /// it, open every static root, load every certificate
+    Validate {
+        #[command(flatten)]
+        file: ProxyFile,
+    },
+    /// Ask the running proxy to reload (SIGHUP to the process in its pid file)
+    Reload {
+        #[command(flatten)]
+        file: ProxyFile,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ProxyFile {
+    /// The proxy configuration file [default: webtier.toml's proxy config_file]
+    #[arg(long = "file", value_name = "FILE")]
+    pub path: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,7 +14,11 @@ pub const STALE_PLAN: u8 = 4;
 
 /// The exit code an error stands for.
 pub fn code_for(err: &anyhow::Error) -> u8 {
-    if err.downcast_ref::<Invalid>().is_some() {
+    if err.downcast_ref::<Invalid>().is_some()
+        || err
+            .downcast_ref::<crate::proxy::config::Invalid>()
+            .is_some()
+    {
         CONFIG_INVALID
     } else if err.downcast_ref::<StalePlan>().is_some() {
         STALE_PLAN

@@ -51,7 +51,12 @@ fn main() -> ExitCode {
         }
     };
     let ui = Ui::new(&cli.global);
-    init_logging(&cli.global, &ui);
+    // The daemon reports starts, reloads and stops; commands stay quiet.
+    let daemon = matches!(
+        cli.command,
+        cli::Command::Proxy(cli::ProxyCommand::Run { .. })
+    );
+    init_logging(&cli.global, &ui, daemon);
     match commands::run(&cli, &ui) {
         Ok(code) => exit::code(code),
         Err(err) => {
@@ -73,9 +78,10 @@ fn json_requested() -> bool {
 }
 
 /// Logs go to stderr: warnings by default, more with -v, errors only with -q.
-fn init_logging(global: &GlobalArgs, ui: &Ui) {
+fn init_logging(global: &GlobalArgs, ui: &Ui, daemon: bool) {
     let level = match (global.quiet, global.verbose) {
         (true, _) => LevelFilter::ERROR,
+        (false, 0) if daemon => LevelFilter::INFO,
         (false, 0) => LevelFilter::WARN,
         (false, 1) => LevelFilter::INFO,
         (false, 2) => LevelFilter::DEBUG,

@@ -5,6 +5,7 @@ mod apply;
 mod cert;
 mod config;
 mod plan;
+mod proxy;
 
 use anyhow::{Context, Result};
 use serde_json::json;
@@ -27,6 +28,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<u8> {
             ui.json(&crate::iam::policy(&config))?;
             Ok(exit::SUCCESS)
         }
+        Command::Proxy(command) => proxy::run(&cli.global, command, ui),
         Command::Config(ConfigCommand::Check) => config::check(&cli.global, ui),
         Command::Config(ConfigCommand::Show) => config::show(&cli.global, ui),
         Command::Completions { shell } => {

@@ -1,11 +1,12 @@
 //! The proxy's runtime configuration: generated from `webtier.toml` by the
 //! `proxy-config` step and read by `webtier proxy run`. It is a complete,
-//! explicit description (no defaults left to resolve) so the daemon needs
-//! nothing but this file.
+//! explicit description so the daemon needs nothing but this file; keys
+//! added after version 1 have defaults, so older files still load.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 /// Bumped when the meaning of the file changes; the daemon refuses files of
@@ -22,14 +23,133 @@ pub struct ProxyConfig {
     pub https_listen: Vec<SocketAddr>,
     /// Served at `/.well-known/acme-challenge/` on the HTTP listeners.
     pub challenge_dir: PathBuf,
+    /// Worker threads, each with its own event loop; 0 means one per core.
+    #[serde(default)]
+    pub workers: usize,
+    /// The daemon writes its process id here (for `webtier proxy reload`
+    /// and reloads after certificate renewal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_file: Option<PathBuf>,
+    /// The metrics listener (`/metrics`); must be a loopback address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_listen: Option<SocketAddr>,
+    /// `Strict-Transport-Security: max-age=…` on HTTPS responses; 0 = off.
+    #[serde(default = "default_hsts")]
+    pub hsts_max_age: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_log: Option<AccessLog>,
+    /// Peers whose `X-Forwarded-*` headers are believed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<IpNet>,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub timeouts: Timeouts,
     #[serde(default, rename = "site")]
     pub sites: Vec<SiteConfig>,
+}
+
+fn default_hsts() -> u64 {
+    31_536_000
+}
+
+impl Default for ProxyConfig {
+    /// No listeners and no sites; every setting at its default.
+    fn default() -> ProxyConfig {
+        ProxyConfig {
+            version: VERSION,
+            http_listen: Vec::new(),
+            https_listen: Vec::new(),
+            challenge_dir: PathBuf::from("/var/lib/webtier/acme-challenge"),
+            workers: 0,
+            pid_file: None,
+            admin_listen: None,
+            hsts_max_age: default_hsts(),
+            access_log: None,
+            trusted_proxies: Vec::new(),
+            limits: Limits::default(),
+            timeouts: Timeouts::default(),
+            sites: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLog {
+    /// A file (appended to), or `-` for standard output.
+    pub path: PathBuf,
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// The Apache/nginx "combined" format.
+    #[default]
+    Combined,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Open client connections; beyond this new ones are refused (plain
+    /// HTTP gets a 503, TLS a closed connection).
+    pub max_connections: usize,
+    /// Request line plus headers, in bytes (at least 8192).
+    pub max_header_bytes: usize,
+    pub max_headers: usize,
+    /// Request bodies, unless a route sets its own.
+    pub max_body_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: 10_000,
+            max_header_bytes: 16_384,
+            max_headers: 100,
+            max_body_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+/// All in milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timeouts {
+    /// A client must send a whole request head within this (slowloris);
+    /// an idle keep-alive connection is closed after it too.
+    pub header_read_ms: u64,
+    pub upstream_connect_ms: u64,
+    /// Waiting for the upstream's response head.
+    pub upstream_read_ms: u64,
+    /// Pooled upstream connections are closed after this long unused.
+    pub upstream_idle_ms: u64,
+    /// On SIGTERM, in-flight requests get this long to finish.
+    pub drain_ms: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            header_read_ms: 20_000,
+            upstream_connect_ms: 5_000,
+            upstream_read_ms: 60_000,
+            upstream_idle_ms: 60_000,
+            drain_ms: 30_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SiteConfig {
-    /// Host names this site answers to (SNI and Host), ASCII lowercase.
+    /// Host names this site answers to (SNI and Host), ASCII lowercase; a
+    /// leading `*.` matches one label.
     pub names: Vec<String>,
     /// Certificate and key; absent for plain-HTTP sites.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,7 +168,7 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
     pub path: String,
@@ -58,6 +178,49 @@ pub struct RouteConfig {
     /// …or a reverse proxy to these upstreams (`http://host:port`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub upstreams: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub balance: Balance,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub health: Health,
+    /// Overrides `limits.max_body_bytes` for this route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<u64>,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Balance {
+    #[default]
+    RoundRobin,
+    LeastConnections,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Health {
+    /// Consecutive failed connections (or timeouts) that eject an upstream…
+    pub fail_after: u32,
+    /// …for this long.
+    pub eject_ms: u64,
+    /// Active checks: GET this path on each upstream; any 2xx/3xx is healthy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_path: Option<String>,
+    pub check_interval_ms: u64,
+}
+
+impl Default for Health {
+    fn default() -> Health {
+        Health {
+            fail_after: 3,
+            eject_ms: 10_000,
+            check_path: None,
+            check_interval_ms: 5_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,20 +232,204 @@ pub struct AuthConfig {
     pub allowed_emails: Vec<String>,
 }
 
+/// A proxy configuration file that cannot be used as written (exit 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
 impl ProxyConfig {
-    /// Parses the file text; errors name what is wrong.
+    /// Parses and checks the file text; errors name what is wrong.
     pub fn from_toml(text: &str) -> Result<ProxyConfig, String> {
-        let config: ProxyConfig = toml::from_str(text).map_err(|e| e.message().to_string())?;
+        let config: ProxyConfig = toml::from_str(text).map_err(|e| {
+            let message = e.message().to_string();
+            match e.span() {
+                Some(span) => {
+                    let line = text[..span.start].matches('\n').count() + 1;
+                    format!("line {line}: {message}")
+                }
+                None => message,
+            }
+        })?;
         if config.version != VERSION {
             return Err(format!(
                 "proxy configuration version {} is not supported (this webtier reads version {VERSION})",
                 config.version
             ));
         }
+        config.check()?;
         Ok(config)
     }
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("the proxy configuration always serializes")
+    }
+
+    /// What the types cannot say.
+    fn check(&self) -> Result<(), String> {
+        if let Some(admin) = self.admin_listen
+            && !admin.ip().is_loopback()
+        {
+            return Err(format!(
+                "admin_listen {admin} is not a loopback address — use 127.0.0.1 or [::1]"
+            ));
+        }
+        if self.limits.max_header_bytes < 8192 {
+            return Err("limits.max_header_bytes must be at least 8192".into());
+        }
+        if self.limits.max_connections == 0 {
+            return Err("limits.max_connections must be at least 1".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for site in &self.sites {
+            if site.names.is_empty() {
+                return Err("a site has no names".into());
+            }
+            for name in &site.names {
+                if !seen.insert(name.as_str()) {
+                    return Err(format!("the name {name} belongs to two sites"));
+                }
+            }
+            if site.tls.is_some() && self.https_listen.is_empty() {
+                return Err(format!(
+                    "site {} has TLS but there is no https_listen address",
+                    site.names[0]
+                ));
+            }
+            for route in &site.routes {
+                if !route.path.starts_with('/') {
+                    return Err(format!(
+                        "route \"{}\" of site {} must start with /",
+                        route.path, site.names[0]
+                    ));
+                }
+                match (&route.root, route.upstreams.is_empty()) {
+                    (Some(_), false) | (None, true) => {
+                        return Err(format!(
+                            "route \"{}\" of site {} needs exactly one of root or upstreams",
+                            route.path, site.names[0]
+                        ));
+                    }
+                    _ => {}
+                }
+                for up in &route.upstreams {
+                    parse_upstream(up).map_err(|e| {
+                        format!("route \"{}\" of site {}: {e}", route.path, site.names[0])
+                    })?;
+                }
+                if let Some(path) = &route.health.check_path
+                    && !path.starts_with('/')
+                {
+                    return Err(format!("health check_path \"{path}\" must start with /"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An upstream address from the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamAddr {
+    pub tls: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+impl UpstreamAddr {
+    /// `scheme://host:port`, for request URIs.
+    pub fn base(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        if self.host.contains(':') {
+            format!("{scheme}://[{}]:{}", self.host, self.port)
+        } else {
+            format!("{scheme}://{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// `http://host:port` or `https://host:port`; names are resolved by the
+/// daemon when it connects.
+pub fn parse_upstream(text: &str) -> Result<UpstreamAddr, String> {
+    let (tls, rest) = if let Some(rest) = text.strip_prefix("http://") {
+        (false, rest)
+    } else if let Some(rest) = text.strip_prefix("https://") {
+        (true, rest)
+    } else {
+        return Err(format!(
+            "upstream \"{text}\" must be http://HOST:PORT or https://HOST:PORT"
+        ));
+    };
+    let (host, port) = rest
+        .rsplit_once(':')
+        .ok_or_else(|| format!("upstream \"{text}\" has no port"))?;
+    let port: u16 = port
+        .parse()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("upstream \"{text}\" has a bad port"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() || host.contains('/') {
+        return Err(format!("upstream \"{text}\" has a bad host"));
+    }
+    if host.contains(':') && host.parse::<IpAddr>().is_err() {
+        return Err(format!("upstream \"{text}\" has a bad IPv6 address"));
+    }
+    Ok(UpstreamAddr {
+        tls,
+        host: host.to_string(),
+        port,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "version = 1\nhttp_listen = [\"127.0.0.1:80\"]\nhttps_listen = []\nchallenge_dir = \"/c\"\n";
+
+    #[test]
+    fn a_version_1_file_without_the_newer_keys_loads_with_defaults() {
+        let c = ProxyConfig::from_toml(MINIMAL).unwrap();
+        assert_eq!(c.workers, 0);
+        assert_eq!(c.hsts_max_age, 31_536_000);
+        assert_eq!(c.limits, Limits::default());
+        assert_eq!(c.timeouts.header_read_ms, 20_000);
+    }
+
+    #[test]
+    fn admin_listener_must_be_loopback() {
+        let text = format!("{MINIMAL}admin_listen = \"0.0.0.0:9000\"\n");
+        let err = ProxyConfig::from_toml(&text).unwrap_err();
+        assert!(err.contains("not a loopback address"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_name_the_line() {
+        let text = format!("{MINIMAL}wrokers = 2\n");
+        let err = ProxyConfig::from_toml(&text).unwrap_err();
+        assert!(err.starts_with("line 5:"), "{err}");
+    }
+
+    #[test]
+    fn a_route_needs_root_or_upstreams() {
+        let text =
+            format!("{MINIMAL}[[site]]\nnames = [\"a.test\"]\n[[site.route]]\npath = \"/\"\n");
+        let err = ProxyConfig::from_toml(&text).unwrap_err();
+        assert!(err.contains("exactly one of root or upstreams"), "{err}");
+    }
+
+    #[test]
+    fn upstreams_parse() {
+        let up = parse_upstream("http://127.0.0.1:8000").unwrap();
+        assert_eq!(
+            (up.tls, up.host.as_str(), up.port),
+            (false, "127.0.0.1", 8000)
+        );
+        assert_eq!(up.base(), "http://127.0.0.1:8000");
+        let up = parse_upstream("https://[::1]:8443").unwrap();
+        assert_eq!(up.base(), "https://[::1]:8443");
+        assert!(parse_upstream("ftp://a:1").is_err());
+        assert!(parse_upstream("http://a").is_err());
+        assert!(parse_upstream("http://a:0").is_err());
     }
 }

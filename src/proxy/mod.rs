@@ -1,5 +1,21 @@
 //! The bundled proxy. Its public face for the rest of webtier is the
 //! runtime configuration it reads ([`config::ProxyConfig`]); steps talk to
 //! the running daemon only through that file and signals, like an operator.
+//! Nothing here imports AWS or ACME code.
 
+mod access_log;
+mod body;
 pub mod config;
+mod forward;
+mod headers;
+mod metrics;
+mod pages;
+mod routing;
+pub mod server;
+mod service;
+mod state;
+mod static_files;
+mod tls;
+mod upstream;
+
+pub use state::State;

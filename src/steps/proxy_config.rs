@@ -78,11 +78,13 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
                         path: r.path.clone(),
                         root: Some(root.clone()),
                         upstreams: Vec::new(),
+                        ..RouteConfig::default()
                     },
                     Backend::Upstreams(ups) => RouteConfig {
                         path: r.path.clone(),
                         root: None,
                         upstreams: ups.iter().map(ToString::to_string).collect(),
+                        ..RouteConfig::default()
                     },
                 })
                 .collect();
@@ -91,6 +93,7 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
                     path: "/".into(),
                     root: None,
                     upstreams: site.upstreams.iter().map(ToString::to_string).collect(),
+                    ..RouteConfig::default()
                 });
             }
             routes.sort_by(|a, b| a.path.cmp(&b.path));
@@ -113,6 +116,7 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
         https_listen: listen(config.proxy.https_port),
         challenge_dir: config.proxy.challenge_dir.clone(),
         sites,
+        ..ProxyConfig::default()
     }
 }
 

@@ -1,0 +1,78 @@
+//! `webtier proxy run|validate|reload`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+
+use crate::cli::{GlobalArgs, ProxyCommand, ProxyFile};
+use crate::exit;
+use crate::proxy::server::{self, Options};
+use crate::ui::Ui;
+
+pub fn run(global: &GlobalArgs, command: &ProxyCommand, ui: &Ui) -> Result<u8> {
+    match command {
+        ProxyCommand::Run { file, workers } => {
+            let config = config_file(global, file)?;
+            server::run(&Options {
+                config,
+                workers: *workers,
+            })?;
+            Ok(exit::SUCCESS)
+        }
+        ProxyCommand::Validate { file } => {
+            let path = config_file(global, file)?;
+            let state = crate::proxy::State::load(&path, None)?;
+            let sites = state.config.sites.len();
+            ui.out(&format!("{}: valid ({sites} site(s))", path.display()))?;
+            Ok(exit::SUCCESS)
+        }
+        ProxyCommand::Reload { file } => {
+            let path = config_file(global, file)?;
+            // The new file is checked here first, so a typo is reported to
+            // the operator, not only to the daemon's log.
+            let state = crate::proxy::State::load(&path, None)?;
+            let pid_file = state.config.pid_file.clone().ok_or_else(|| {
+                anyhow!(
+                    "{} sets no pid_file, so the running proxy cannot be found",
+                    path.display()
+                )
+            })?;
+            let pid = signal_reload(&pid_file)?;
+            ui.out(&format!("asked the proxy (pid {pid}) to reload"))?;
+            Ok(exit::SUCCESS)
+        }
+    }
+}
+
+/// `--file`, else webtier.toml's `[proxy] config_file`.
+fn config_file(global: &GlobalArgs, file: &ProxyFile) -> Result<PathBuf> {
+    match &file.path {
+        Some(path) => Ok(path.clone()),
+        None => Ok(crate::config::load(&global.config_path())?
+            .proxy
+            .config_file),
+    }
+}
+
+/// Sends SIGHUP to the process named in `pid_file`; its pid.
+pub fn signal_reload(pid_file: &Path) -> Result<i32> {
+    let text = std::fs::read_to_string(pid_file).with_context(|| {
+        format!(
+            "cannot read {} — is the proxy running (`webtier proxy run`)?",
+            pid_file.display()
+        )
+    })?;
+    let pid: i32 = text
+        .trim()
+        .parse()
+        .map_err(|_| anyhow!("{} does not hold a process id", pid_file.display()))?;
+    let target = rustix::process::Pid::from_raw(pid)
+        .ok_or_else(|| anyhow!("{} does not hold a process id", pid_file.display()))?;
+    rustix::process::kill_process(target, rustix::process::Signal::HUP).map_err(|e| {
+        anyhow!(
+            "cannot signal the proxy (pid {pid} from {}): {e}",
+            pid_file.display()
+        )
+    })?;
+    Ok(pid)
+}

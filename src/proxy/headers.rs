@@ -1,0 +1,260 @@
+//! Header rewriting between client and upstream. Pure functions on header
+//! maps: hop-by-hop headers never cross, the client's forwarding headers
+//! are believed only from trusted proxies, the upstream's identity stays
+//! behind the proxy.
+
+use std::net::IpAddr;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use ipnet::IpNet;
+
+pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+pub const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+pub const X_POWERED_BY: HeaderName = HeaderName::from_static("x-powered-by");
+pub const FORWARDED: HeaderName = HeaderName::from_static("forwarded");
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+/// Identity headers an edge login sets; never taken from clients.
+const AUTH_PREFIX: &str = "x-auth-request-";
+
+/// Removes the hop-by-hop headers (RFC 9110 §7.6.1), including those the
+/// `Connection` header lists. With `keep_upgrade`, `Connection: upgrade`
+/// and `Upgrade` survive so a WebSocket handshake can be passed on.
+pub fn strip_hop_by_hop(h: &mut HeaderMap, keep_upgrade: bool) {
+    let listed: Vec<HeaderName> = h
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .filter(|name| !(keep_upgrade && name == header::UPGRADE))
+        .collect();
+    for name in listed {
+        h.remove(name);
+    }
+    for name in [
+        header::CONNECTION,
+        KEEP_ALIVE,
+        PROXY_CONNECTION,
+        header::PROXY_AUTHENTICATE,
+        header::PROXY_AUTHORIZATION,
+        header::TE,
+        header::TRAILER,
+        header::TRANSFER_ENCODING,
+    ] {
+        h.remove(name);
+    }
+    if keep_upgrade {
+        h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    } else {
+        h.remove(header::UPGRADE);
+    }
+}
+
+/// Is this an HTTP/1.1 Upgrade (WebSocket) request?
+pub fn wants_upgrade(h: &HeaderMap) -> bool {
+    h.contains_key(header::UPGRADE)
+        && h.get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+}
+
+/// Who the client is and how it reached us.
+pub struct Client<'a> {
+    pub peer: IpAddr,
+    /// `https` or `http` on the listener that took the request.
+    pub proto: &'static str,
+    pub host: &'a str,
+}
+
+fn trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    trusted.iter().any(|net| net.contains(&ip))
+}
+
+/// Sets the forwarding headers for the upstream. From an untrusted peer
+/// every client-supplied `X-Forwarded-*`, `X-Real-IP` and `Forwarded` is
+/// replaced; from a trusted proxy the chain is extended and the original
+/// client taken from it (the rightmost address that is not itself a
+/// trusted proxy).
+pub fn set_forwarding(h: &mut HeaderMap, client: &Client<'_>, trusted_proxies: &[IpNet]) {
+    let peer = client.peer.to_string();
+    let from_proxy = trusted(client.peer, trusted_proxies);
+    let prior: Vec<String> = if from_proxy {
+        h.get_all(&X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let real = prior
+        .iter()
+        .rev()
+        .filter_map(|s| s.parse::<IpAddr>().ok())
+        .find(|ip| !trusted(*ip, trusted_proxies))
+        .map_or_else(|| peer.clone(), |ip| ip.to_string());
+    let proto = if from_proxy {
+        h.get(&X_FORWARDED_PROTO)
+            .and_then(|v| v.to_str().ok())
+            .filter(|p| *p == "http" || *p == "https")
+            .map_or(
+                client.proto,
+                |p| if p == "https" { "https" } else { "http" },
+            )
+    } else {
+        client.proto
+    };
+    let host = if from_proxy {
+        h.get(&X_FORWARDED_HOST)
+            .and_then(|v| v.to_str().ok())
+            .map_or_else(|| client.host.to_string(), str::to_string)
+    } else {
+        client.host.to_string()
+    };
+
+    let mut chain = prior;
+    chain.push(peer.clone());
+    let set = |h: &mut HeaderMap, name: HeaderName, value: &str| {
+        h.remove(&name);
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(name, v);
+        }
+    };
+    set(h, X_FORWARDED_FOR, &chain.join(", "));
+    set(h, X_REAL_IP, &real);
+    set(h, X_FORWARDED_PROTO, proto);
+    set(h, X_FORWARDED_HOST, &host);
+    let node = if client.peer.is_ipv6() {
+        format!("\"[{peer}]\"")
+    } else {
+        peer
+    };
+    set(
+        h,
+        FORWARDED,
+        &format!("for={node};proto={proto};host=\"{host}\""),
+    );
+
+    let auth: Vec<HeaderName> = h
+        .keys()
+        .filter(|k| k.as_str().starts_with(AUTH_PREFIX))
+        .cloned()
+        .collect();
+    for name in auth {
+        h.remove(name);
+    }
+}
+
+/// The upstream response headers a client gets: hop-by-hop and identity
+/// headers (`Server`, `X-Powered-By`) removed.
+pub fn clean_response(h: &mut HeaderMap, upgraded: bool) {
+    strip_hop_by_hop(h, upgraded);
+    h.remove(header::SERVER);
+    h.remove(X_POWERED_BY);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    fn client(peer: &str) -> Client<'static> {
+        Client {
+            peer: peer.parse().unwrap(),
+            proto: "https",
+            host: "a.test",
+        }
+    }
+
+    #[test]
+    fn hop_by_hop_headers_and_the_ones_connection_lists_are_removed() {
+        let mut h = map(&[
+            ("connection", "keep-alive, x-secret"),
+            ("x-secret", "1"),
+            ("keep-alive", "timeout=5"),
+            ("te", "trailers"),
+            ("upgrade", "websocket"),
+            ("accept", "*/*"),
+        ]);
+        strip_hop_by_hop(&mut h, false);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert!(h.contains_key("accept"));
+    }
+
+    #[test]
+    fn an_upgrade_keeps_upgrade_and_connection() {
+        let mut h = map(&[("connection", "Upgrade"), ("upgrade", "websocket")]);
+        assert!(wants_upgrade(&h));
+        strip_hop_by_hop(&mut h, true);
+        assert_eq!(h["upgrade"], "websocket");
+        assert_eq!(h["connection"], "upgrade");
+    }
+
+    #[test]
+    fn untrusted_clients_cannot_forge_their_address() {
+        let mut h = map(&[
+            ("x-forwarded-for", "1.2.3.4"),
+            ("x-real-ip", "1.2.3.4"),
+            ("x-forwarded-proto", "http"),
+            ("x-forwarded-host", "evil.test"),
+            ("forwarded", "for=1.2.3.4"),
+            ("x-auth-request-email", "admin@a.test"),
+        ]);
+        set_forwarding(&mut h, &client("203.0.113.9"), &[]);
+        assert_eq!(h["x-forwarded-for"], "203.0.113.9");
+        assert_eq!(h["x-real-ip"], "203.0.113.9");
+        assert_eq!(h["x-forwarded-proto"], "https");
+        assert_eq!(h["x-forwarded-host"], "a.test");
+        assert_eq!(
+            h["forwarded"],
+            "for=203.0.113.9;proto=https;host=\"a.test\""
+        );
+        assert!(!h.contains_key("x-auth-request-email"));
+    }
+
+    #[test]
+    fn a_trusted_proxy_extends_the_chain() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let mut h = map(&[
+            ("x-forwarded-for", "198.51.100.7, 10.0.0.5"),
+            ("x-forwarded-proto", "http"),
+        ]);
+        set_forwarding(&mut h, &client("10.0.0.2"), &trusted);
+        assert_eq!(h["x-forwarded-for"], "198.51.100.7, 10.0.0.5, 10.0.0.2");
+        assert_eq!(h["x-real-ip"], "198.51.100.7");
+        assert_eq!(h["x-forwarded-proto"], "http");
+    }
+
+    #[test]
+    fn upstream_identity_is_hidden() {
+        let mut h = map(&[
+            ("server", "uvicorn"),
+            ("x-powered-by", "PHP/8"),
+            ("content-type", "text/plain"),
+        ]);
+        clean_response(&mut h, false);
+        assert_eq!(h.len(), 1);
+    }
+}

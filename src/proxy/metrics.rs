@@ -1,0 +1,176 @@
+//! Counters for the admin listener's `/metrics` (Prometheus text format):
+//! requests by status class, a latency histogram, open connections,
+//! upstream health and the soonest certificate expiry. Plain atomics; the
+//! exposition is rendered on demand.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use super::state::State;
+use super::upstream::now_ms;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+#[derive(Default)]
+pub struct Metrics {
+    by_class: [AtomicU64; 5],
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+    pub connections: AtomicI64,
+    pub refused_connections: AtomicU64,
+    pub reloads: AtomicU64,
+    pub failed_reloads: AtomicU64,
+}
+
+impl Metrics {
+    pub fn record(&self, status: u16, elapsed: Duration) {
+        let class = (status / 100).clamp(1, 5) as usize - 1;
+        self.by_class[class].fetch_add(1, Relaxed);
+        let secs = elapsed.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
+            self.buckets[i].fetch_add(1, Relaxed);
+        }
+        self.count.fetch_add(1, Relaxed);
+        self.sum_micros
+            .fetch_add(elapsed.as_micros() as u64, Relaxed);
+    }
+
+    pub fn render(&self, state: &State) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP webtier_requests_total Requests answered, by status class.\n# TYPE webtier_requests_total counter"
+        );
+        for (i, c) in self.by_class.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "webtier_requests_total{{class=\"{}xx\"}} {}",
+                i + 1,
+                c.load(Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP webtier_request_duration_seconds Time from request head to response head.\n# TYPE webtier_request_duration_seconds histogram"
+        );
+        let mut cumulative = 0;
+        for (b, n) in BUCKETS.iter().zip(&self.buckets) {
+            cumulative += n.load(Relaxed);
+            let _ = writeln!(
+                out,
+                "webtier_request_duration_seconds_bucket{{le=\"{b}\"}} {cumulative}"
+            );
+        }
+        let count = self.count.load(Relaxed);
+        let _ = writeln!(
+            out,
+            "webtier_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}\nwebtier_request_duration_seconds_sum {}\nwebtier_request_duration_seconds_count {count}",
+            self.sum_micros.load(Relaxed) as f64 / 1e6
+        );
+        let gauges = [
+            (
+                "webtier_connections",
+                "gauge",
+                "Open client connections.",
+                self.connections.load(Relaxed),
+            ),
+            (
+                "webtier_refused_connections_total",
+                "counter",
+                "Connections refused at the max_connections limit.",
+                self.refused_connections.load(Relaxed) as i64,
+            ),
+            (
+                "webtier_reloads_total",
+                "counter",
+                "Configuration and certificate reloads that took effect.",
+                self.reloads.load(Relaxed) as i64,
+            ),
+            (
+                "webtier_failed_reloads_total",
+                "counter",
+                "Reloads refused (the old configuration kept serving).",
+                self.failed_reloads.load(Relaxed) as i64,
+            ),
+        ];
+        for (name, kind, help, value) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP webtier_upstream_healthy 1 when the upstream takes requests.\n# TYPE webtier_upstream_healthy gauge"
+        );
+        let now = now_ms();
+        let mut in_flight = String::new();
+        let mut seen = std::collections::HashSet::new();
+        for group in state.groups() {
+            for up in &group.upstreams {
+                if seen.insert(up.base.clone()) {
+                    let _ = writeln!(
+                        out,
+                        "webtier_upstream_healthy{{upstream=\"{}\"}} {}",
+                        up.base,
+                        u8::from(up.available(now))
+                    );
+                    let _ = writeln!(
+                        in_flight,
+                        "webtier_upstream_in_flight{{upstream=\"{}\"}} {}",
+                        up.base,
+                        up.in_flight()
+                    );
+                }
+            }
+        }
+        let _ = write!(
+            out,
+            "# HELP webtier_upstream_in_flight Requests being answered by the upstream.\n# TYPE webtier_upstream_in_flight gauge\n{in_flight}"
+        );
+        if let Some(not_after) = state.certs.soonest_expiry() {
+            let _ = writeln!(
+                out,
+                "# HELP webtier_certificate_expiry_seconds The soonest notAfter of the served certificates (Unix time).\n# TYPE webtier_certificate_expiry_seconds gauge\nwebtier_certificate_expiry_seconds {not_after}"
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_land_in_their_class_and_bucket() {
+        let m = Metrics::default();
+        m.record(204, Duration::from_micros(300));
+        m.record(502, Duration::from_millis(30));
+        let state = State::build(
+            crate::proxy::config::ProxyConfig {
+                challenge_dir: std::env::temp_dir(),
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap();
+        let text = m.render(&state);
+        assert!(
+            text.contains("webtier_requests_total{class=\"2xx\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("webtier_requests_total{class=\"5xx\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("webtier_request_duration_seconds_bucket{le=\"0.0005\"} 1"));
+        assert!(text.contains("webtier_request_duration_seconds_bucket{le=\"0.05\"} 2"));
+        assert!(text.contains("webtier_request_duration_seconds_count 2"));
+    }
+}

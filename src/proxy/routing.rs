@@ -1,0 +1,153 @@
+//! Which site and route a request is for. Pure: host names and paths in,
+//! indices out.
+
+use std::collections::HashMap;
+
+/// The host a request names, from HTTP/2's `:authority` or the `Host`
+/// header: port dropped, ASCII lowercase, trailing dot removed. `None`
+/// when absent or malformed.
+pub fn request_host(authority: Option<&str>, host_header: Option<&[u8]>) -> Option<String> {
+    let raw = match authority {
+        Some(a) => a,
+        None => std::str::from_utf8(host_header?).ok()?,
+    };
+    normalize_host(raw)
+}
+
+pub fn normalize_host(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let host = if let Some(v6) = raw.strip_prefix('[') {
+        // [::1]:443 — keep the brackets off, the name is the address.
+        let end = v6.find(']')?;
+        &v6[..end]
+    } else {
+        match raw.rsplit_once(':') {
+            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+            Some(_) => return None,
+            None => raw,
+        }
+    };
+    let host = host.strip_suffix('.').unwrap_or(host);
+    if host.is_empty()
+        || !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':' | b'_'))
+    {
+        return None;
+    }
+    Some(host.to_ascii_lowercase())
+}
+
+/// Site names to site indices; `*.example.com` matches one extra label.
+#[derive(Debug, Default)]
+pub struct Names {
+    exact: HashMap<String, usize>,
+    wildcard: HashMap<String, usize>,
+}
+
+impl Names {
+    pub fn insert(&mut self, name: &str, site: usize) {
+        match name.strip_prefix("*.") {
+            Some(parent) => self.wildcard.insert(parent.to_string(), site),
+            None => self.exact.insert(name.to_string(), site),
+        };
+    }
+
+    pub fn lookup(&self, host: &str) -> Option<usize> {
+        if let Some(&i) = self.exact.get(host) {
+            return Some(i);
+        }
+        let (_, parent) = host.split_once('.')?;
+        self.wildcard.get(parent).copied()
+    }
+}
+
+/// The route whose prefix is the longest match for `path`. `prefixes`
+/// must be sorted longest first. A prefix matches when the path starts
+/// with it; `/static/` also matches `/static` itself, so the directory
+/// redirect can happen.
+pub fn longest_prefix<'a, I>(prefixes: I, path: &str) -> Option<usize>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    prefixes.into_iter().position(|prefix| {
+        path.starts_with(prefix)
+            || (prefix.len() > 1 && prefix.ends_with('/') && path == &prefix[..prefix.len() - 1])
+    })
+}
+
+/// Where an HTTP request for a TLS site is sent: the same host and path
+/// on HTTPS (the port only when it is not 443).
+pub fn https_location(host: &str, https_port: u16, path_and_query: &str) -> String {
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    if https_port == 443 {
+        format!("https://{host}{path_and_query}")
+    } else {
+        format!("https://{host}:{https_port}{path_and_query}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_normalized() {
+        assert_eq!(
+            normalize_host("Example.COM:8443").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(
+            normalize_host("example.com.").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(normalize_host("[::1]:443").as_deref(), Some("::1"));
+        assert_eq!(normalize_host("a b"), None);
+        assert_eq!(normalize_host("evil.com/x"), None);
+        assert_eq!(normalize_host("a:b"), None);
+        assert_eq!(normalize_host(""), None);
+        assert_eq!(
+            request_host(Some("h2.test"), Some(b"other.test")).as_deref(),
+            Some("h2.test")
+        );
+        assert_eq!(
+            request_host(None, Some(b"a.test")).as_deref(),
+            Some("a.test")
+        );
+        assert_eq!(request_host(None, None), None);
+    }
+
+    #[test]
+    fn exact_names_win_over_wildcards_and_wildcards_match_one_label() {
+        let mut n = Names::default();
+        n.insert("*.example.com", 0);
+        n.insert("www.example.com", 1);
+        assert_eq!(n.lookup("www.example.com"), Some(1));
+        assert_eq!(n.lookup("api.example.com"), Some(0));
+        assert_eq!(n.lookup("a.b.example.com"), None);
+        assert_eq!(n.lookup("example.com"), None);
+    }
+
+    #[test]
+    fn longest_prefix_wins() {
+        let prefixes = ["/static/img/", "/static/", "/"];
+        assert_eq!(longest_prefix(prefixes, "/static/img/a.png"), Some(0));
+        assert_eq!(longest_prefix(prefixes, "/static/a.css"), Some(1));
+        assert_eq!(longest_prefix(prefixes, "/static"), Some(1));
+        assert_eq!(longest_prefix(prefixes, "/staticky"), Some(2));
+        assert_eq!(longest_prefix(["/api/"], "/other"), None);
+    }
+
+    #[test]
+    fn https_location_keeps_path_and_query() {
+        assert_eq!(
+            https_location("a.test", 443, "/x?y=1"),
+            "https://a.test/x?y=1"
+        );
+        assert_eq!(https_location("a.test", 8443, "/"), "https://a.test:8443/");
+    }
+}

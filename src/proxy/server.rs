@@ -1,0 +1,600 @@
+//! `webtier proxy run`: the listeners, one event loop per worker thread
+//! (each with its own SO_REUSEPORT sockets and upstream pool, like nginx's
+//! worker processes), and a control loop on the main thread for signals,
+//! certificate-file changes, health checks, metrics and log flushing.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use arc_swap::ArcSwap;
+use http::{Response, StatusCode};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use super::access_log;
+use super::body::Body;
+use super::config::ProxyConfig;
+use super::forward::{self, UpstreamClient};
+use super::metrics::Metrics;
+use super::service::{self, Conn, Shared};
+use super::state::State;
+use super::tls;
+
+/// How often certificate files are checked for changes.
+const WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+pub struct Options {
+    pub config: PathBuf,
+    /// Overrides the file's `workers`.
+    pub workers: Option<usize>,
+}
+
+/// Runs until SIGTERM or SIGINT, then drains. Errors before the listeners
+/// are up (bad configuration, a port in use) are returned.
+pub fn run(options: &Options) -> Result<()> {
+    let state = State::load(&options.config, None)?;
+    let config = state.config.clone();
+    let workers = match options.workers.unwrap_or(config.workers) {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let access_log = config
+        .access_log
+        .as_ref()
+        .map(access_log::Writer::open)
+        .transpose()?
+        .map(Arc::new);
+    let state = Arc::new(ArcSwap::from_pointee(state));
+    let metrics = Arc::new(Metrics::default());
+    let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(Arc::clone(&state))?));
+
+    // Bind everything first, so a port in use fails the start, not a worker.
+    let mut sockets = Vec::new();
+    for _ in 0..workers {
+        let mut mine = Vec::new();
+        for addr in &config.http_listen {
+            mine.push((bind(*addr)?, false));
+        }
+        for addr in &config.https_listen {
+            mine.push((bind(*addr)?, true));
+        }
+        sockets.push(mine);
+    }
+    let admin = config
+        .admin_listen
+        .map(|addr| {
+            let l = std::net::TcpListener::bind(addr)
+                .with_context(|| format!("cannot listen on admin_listen {addr}"))?;
+            l.set_nonblocking(true)?;
+            Ok::<_, anyhow::Error>(l)
+        })
+        .transpose()?;
+
+    let pid_file = config.pid_file.as_deref().map(PidFile::write).transpose()?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let connections = Arc::new(AtomicUsize::new(0));
+    let mut threads = Vec::new();
+    for (i, listeners) in sockets.into_iter().enumerate() {
+        let worker = Worker {
+            shared: Arc::new(Shared {
+                state: Arc::clone(&state),
+                metrics: Arc::clone(&metrics),
+                access_log: access_log.clone(),
+            }),
+            acceptor: acceptor.clone(),
+            builder: connection_builder(&config),
+            connections: Arc::clone(&connections),
+            max_connections: config.limits.max_connections,
+            handshake_timeout: Duration::from_millis(config.timeouts.header_read_ms),
+        };
+        let stop = stop_rx.clone();
+        let drain = Duration::from_millis(config.timeouts.drain_ms);
+        let client_timeouts = (
+            Duration::from_millis(config.timeouts.upstream_connect_ms),
+            Duration::from_millis(config.timeouts.upstream_idle_ms),
+        );
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("webtier-worker-{i}"))
+                .spawn(move || worker.run(listeners, stop, drain, client_timeouts))
+                .context("cannot start a worker thread")?,
+        );
+    }
+    tracing::info!(
+        "webtier proxy serving {} site(s) on {} with {workers} worker(s)",
+        config.sites.len(),
+        listen_list(&config)
+    );
+
+    let control = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the control loop")?;
+    control.block_on(control_loop(
+        &options.config,
+        Arc::clone(&state),
+        Arc::clone(&metrics),
+        access_log.clone(),
+        admin,
+    ))?;
+
+    let _ = stop_tx.send(true);
+    for t in threads {
+        let _ = t.join();
+    }
+    if let Some(log) = &access_log {
+        log.flush();
+    }
+    drop(pid_file);
+    tracing::info!("webtier proxy stopped");
+    Ok(())
+}
+
+/// The process id, written atomically at start and removed at exit while
+/// it is still ours.
+struct PidFile(PathBuf);
+
+impl PidFile {
+    fn write(path: &Path) -> Result<PidFile> {
+        let pid = std::process::id().to_string();
+        crate::fsutil::atomic_write(path, format!("{pid}\n").as_bytes(), 0o644)
+            .with_context(|| format!("cannot write the pid file {}", path.display()))?;
+        Ok(PidFile(path.to_path_buf()))
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let ours = std::fs::read_to_string(&self.0)
+            .is_ok_and(|t| t.trim() == std::process::id().to_string());
+        if ours {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+fn listen_list(config: &ProxyConfig) -> String {
+    let http = config.http_listen.iter().map(|a| format!("http://{a}"));
+    let https = config.https_listen.iter().map(|a| format!("https://{a}"));
+    http.chain(https).collect::<Vec<_>>().join(", ")
+}
+
+/// A listening socket shared by the workers through SO_REUSEPORT (the
+/// kernel spreads new connections); IPv6 sockets are IPv6-only so
+/// `0.0.0.0` and `::` can both be bound.
+fn bind(addr: SocketAddr) -> Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let fail = |e: std::io::Error| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => " — another program holds the port",
+            std::io::ErrorKind::PermissionDenied => {
+                " — ports below 1024 need root or CAP_NET_BIND_SERVICE"
+            }
+            std::io::ErrorKind::AddrNotAvailable => " — no interface has that address",
+            _ => "",
+        };
+        anyhow!("cannot listen on {addr}: {e}{hint}")
+    };
+    let socket =
+        Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(fail)?;
+    socket.set_reuse_address(true).map_err(fail)?;
+    socket.set_reuse_port(true).map_err(fail)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true).map_err(fail)?;
+    }
+    socket.set_nonblocking(true).map_err(fail)?;
+    socket.set_tcp_nodelay(true).map_err(fail)?;
+    socket.bind(&addr.into()).map_err(fail)?;
+    socket.listen(4096).map_err(fail)?;
+    Ok(socket.into())
+}
+
+fn connection_builder(config: &ProxyConfig) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(config.timeouts.header_read_ms))
+        .max_buf_size(config.limits.max_header_bytes.max(8192))
+        .max_headers(config.limits.max_headers)
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(config.limits.max_header_bytes as u32)
+        .max_concurrent_streams(256)
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(20));
+    builder
+}
+
+struct Worker {
+    shared: Arc<Shared>,
+    acceptor: TlsAcceptor,
+    builder: auto::Builder<TokioExecutor>,
+    connections: Arc<AtomicUsize>,
+    max_connections: usize,
+    handshake_timeout: Duration,
+}
+
+/// Counts an open connection until dropped.
+struct Open(Arc<AtomicUsize>, Arc<Metrics>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+        self.1.connections.fetch_sub(1, Relaxed);
+    }
+}
+
+const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nToo many connections";
+
+impl Worker {
+    fn run(
+        self,
+        listeners: Vec<(std::net::TcpListener, bool)>,
+        stop: watch::Receiver<bool>,
+        drain: Duration,
+        (connect_timeout, idle_timeout): (Duration, Duration),
+    ) {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::error!("cannot start a worker's event loop: {e}");
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            let client = match forward::client(connect_timeout, idle_timeout) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    return;
+                }
+            };
+            let worker = Arc::new((self, client));
+            let graceful = Arc::new(GracefulShutdown::new());
+            let mut loops = Vec::new();
+            for (listener, tls) in listeners {
+                let listener = match TcpListener::from_std(listener) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::error!("cannot use a listening socket: {e}");
+                        continue;
+                    }
+                };
+                loops.push(tokio::spawn(accept_loop(
+                    listener,
+                    tls,
+                    Arc::clone(&worker),
+                    Arc::clone(&graceful),
+                    stop.clone(),
+                )));
+            }
+            for l in loops {
+                let _ = l.await;
+            }
+            let Ok(graceful) = Arc::try_unwrap(graceful) else {
+                return;
+            };
+            let open = graceful.count();
+            if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+                tracing::warn!(
+                    "{open} connection(s) were still busy after the {}ms drain timeout and were closed",
+                    drain.as_millis()
+                );
+            }
+        });
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: bool,
+    worker: Arc<(Worker, UpstreamClient)>,
+    graceful: Arc<GracefulShutdown>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.changed() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (mut stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of file descriptors and the like: back off, go on.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let (w, _) = &*worker;
+        if w.connections.fetch_add(1, Relaxed) >= w.max_connections {
+            w.connections.fetch_sub(1, Relaxed);
+            w.shared.metrics.refused_connections.fetch_add(1, Relaxed);
+            if !tls {
+                tokio::spawn(async move {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(REFUSAL))
+                        .await;
+                });
+            }
+            continue;
+        }
+        w.shared.metrics.connections.fetch_add(1, Relaxed);
+        let open = Open(Arc::clone(&w.connections), Arc::clone(&w.shared.metrics));
+        let _ = stream.set_nodelay(true);
+        let watcher = graceful.watcher();
+        let worker = Arc::clone(&worker);
+        tokio::spawn(async move {
+            let _open = open;
+            let (w, _) = &*worker;
+            if tls {
+                let handshake =
+                    tokio::time::timeout(w.handshake_timeout, w.acceptor.accept(stream)).await;
+                let Ok(Ok(stream)) = handshake else {
+                    return;
+                };
+                let sni = stream.get_ref().1.server_name().map(str::to_string);
+                let conn = Arc::new(Conn {
+                    peer,
+                    tls: true,
+                    sni,
+                });
+                serve(TokioIo::new(stream), conn, &worker, watcher).await;
+            } else {
+                let conn = Arc::new(Conn {
+                    peer,
+                    tls: false,
+                    sni: None,
+                });
+                serve(TokioIo::new(stream), conn, &worker, watcher).await;
+            }
+        });
+    }
+}
+
+async fn serve<I>(
+    io: I,
+    conn: Arc<Conn>,
+    worker: &Arc<(Worker, UpstreamClient)>,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let for_requests = Arc::clone(worker);
+    let service = service_fn(move |req| {
+        let worker = Arc::clone(&for_requests);
+        let conn = Arc::clone(&conn);
+        async move {
+            let (w, client) = &*worker;
+            Ok::<_, Infallible>(service::handle(req, &conn, &w.shared, client).await)
+        }
+    });
+    let (w, _) = &**worker;
+    let connection = w.builder.serve_connection_with_upgrades(io, service);
+    let _ = watcher.watch(connection.into_owned()).await;
+}
+
+/// The main thread's loop: signals, certificate changes, health checks,
+/// the admin listener, log flushing. Returns on SIGTERM or SIGINT.
+async fn control_loop(
+    path: &Path,
+    state: Arc<ArcSwap<State>>,
+    metrics: Arc<Metrics>,
+    access_log: Option<Arc<access_log::Writer>>,
+    admin: Option<std::net::TcpListener>,
+) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+
+    if let Some(admin) = admin {
+        let listener = TcpListener::from_std(admin).context("cannot use the admin listener")?;
+        tokio::spawn(admin_loop(
+            listener,
+            Arc::clone(&state),
+            Arc::clone(&metrics),
+        ));
+    }
+    let checker_client = {
+        let t = &state.load().config.timeouts;
+        forward::client(
+            Duration::from_millis(t.upstream_connect_ms),
+            Duration::from_millis(t.upstream_idle_ms),
+        )?
+    };
+    let mut last_checks: std::collections::HashMap<usize, Instant> = Default::default();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut last_watch = Instant::now();
+    let mut refused = None;
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                reload(path, &state, &metrics, true);
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = tick.tick() => {
+                if last_watch.elapsed() >= WATCH_INTERVAL {
+                    last_watch = Instant::now();
+                    // Files that failed to load are retried only once they
+                    // change again.
+                    let now = state.load().certificate_times();
+                    if state.load().loaded_times() != now && refused.as_ref() != Some(&now) {
+                        tracing::warn!("certificate files changed; reloading them");
+                        refused = (!reload(path, &state, &metrics, false)).then_some(now);
+                    }
+                    if let Some(log) = &access_log {
+                        log.flush();
+                    }
+                }
+                run_checks(&state, &checker_client, &mut last_checks);
+            }
+        }
+    }
+    tracing::info!("stopping: no new connections; draining in-flight requests");
+    Ok(())
+}
+
+/// Replaces the state with one built from the file (`from_file`) or from
+/// the current configuration with freshly read certificates. A state that
+/// fails to build is refused and the old one keeps serving.
+fn reload(path: &Path, state: &ArcSwap<State>, metrics: &Metrics, from_file: bool) -> bool {
+    let current = state.load_full();
+    let built = if from_file {
+        State::load(path, Some(&current)).and_then(|new| {
+            restart_only_changes(&current.config, &new.config)?;
+            Ok(new)
+        })
+    } else {
+        State::build(current.config.clone(), Some(&current))
+    };
+    match built {
+        Ok(new) => {
+            state.store(Arc::new(new));
+            metrics.reloads.fetch_add(1, Relaxed);
+            let what = if from_file {
+                "configuration and certificates"
+            } else {
+                "certificates"
+            };
+            tracing::info!("reloaded {what}");
+            true
+        }
+        Err(e) => {
+            metrics.failed_reloads.fetch_add(1, Relaxed);
+            tracing::error!("reload refused, the running configuration keeps serving: {e:#}");
+            false
+        }
+    }
+}
+
+/// Settings bound at start (sockets, threads, connection parameters).
+fn restart_only_changes(old: &ProxyConfig, new: &ProxyConfig) -> Result<()> {
+    let mut changed = Vec::new();
+    if old.http_listen != new.http_listen || old.https_listen != new.https_listen {
+        changed.push("http_listen/https_listen");
+    }
+    if old.workers != new.workers {
+        changed.push("workers");
+    }
+    if old.admin_listen != new.admin_listen {
+        changed.push("admin_listen");
+    }
+    if old.access_log != new.access_log {
+        changed.push("access_log");
+    }
+    if old.limits.max_connections != new.limits.max_connections
+        || old.limits.max_header_bytes != new.limits.max_header_bytes
+        || old.limits.max_headers != new.limits.max_headers
+    {
+        changed.push("limits (connections, headers)");
+    }
+    let (a, b) = (&old.timeouts, &new.timeouts);
+    if a.header_read_ms != b.header_read_ms
+        || a.upstream_connect_ms != b.upstream_connect_ms
+        || a.upstream_idle_ms != b.upstream_idle_ms
+        || a.drain_ms != b.drain_ms
+    {
+        changed.push("timeouts (header_read, upstream_connect, upstream_idle, drain)");
+    }
+    if changed.is_empty() {
+        Ok(())
+    } else {
+        bail!(
+            "{} changed; these take effect only when the proxy is restarted",
+            changed.join(", ")
+        )
+    }
+}
+
+/// Starts the active checks that are due (one GET per upstream).
+fn run_checks(
+    state: &ArcSwap<State>,
+    client: &UpstreamClient,
+    last: &mut std::collections::HashMap<usize, Instant>,
+) {
+    let current = state.load_full();
+    for group in current.groups() {
+        let Some(path) = group.health.check_path.clone() else {
+            continue;
+        };
+        let key = Arc::as_ptr(group) as usize;
+        let interval = Duration::from_millis(group.health.check_interval_ms.max(100));
+        if last.get(&key).is_some_and(|t| t.elapsed() < interval) {
+            continue;
+        }
+        last.insert(key, Instant::now());
+        for index in 0..group.upstreams.len() {
+            let group = Arc::clone(group);
+            let client = client.clone();
+            let path = path.clone();
+            let timeout = interval.min(Duration::from_secs(5));
+            tokio::spawn(async move {
+                let base = group.upstreams[index].base.clone();
+                let ok = forward::check(&client, &base, &path, timeout).await;
+                let was = group.upstreams[index].available(super::upstream::now_ms());
+                group.checked(index, ok);
+                if was != ok {
+                    if ok {
+                        tracing::warn!("upstream {base} passes its health check again");
+                    } else {
+                        tracing::warn!("upstream {base} fails its health check ({path})");
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// `/metrics` on the loopback admin listener.
+async fn admin_loop(listener: TcpListener, state: Arc<ArcSwap<State>>, metrics: Arc<Metrics>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let state = Arc::clone(&state);
+        let metrics = Arc::clone(&metrics);
+        tokio::spawn(async move {
+            let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                let state = Arc::clone(&state);
+                let metrics = Arc::clone(&metrics);
+                async move {
+                    let resp = if req.uri().path() == "/metrics" {
+                        let text = metrics.render(&state.load());
+                        let mut r = Response::new(Body::full(text));
+                        r.headers_mut().insert(
+                            http::header::CONTENT_TYPE,
+                            http::HeaderValue::from_static("text/plain; version=0.0.4"),
+                        );
+                        r
+                    } else {
+                        super::pages::error(StatusCode::NOT_FOUND)
+                    };
+                    Ok::<_, Infallible>(resp)
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}

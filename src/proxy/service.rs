@@ -1,0 +1,223 @@
+//! One request, start to finish: find the site and route, answer ACME
+//! challenges and HTTPS redirects on plain HTTP, serve or forward, add
+//! HSTS, count and log.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Version};
+use hyper::body::Incoming;
+
+use super::access_log::{self, Entry};
+use super::body::Body;
+use super::forward::{self, Origin, UpstreamClient};
+use super::metrics::Metrics;
+use super::pages;
+use super::routing::{https_location, request_host};
+use super::state::{RouteKind, State};
+use super::static_files;
+
+const CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
+
+/// What every request of a worker shares.
+pub struct Shared {
+    pub state: Arc<ArcSwap<State>>,
+    pub metrics: Arc<Metrics>,
+    pub access_log: Option<Arc<access_log::Writer>>,
+}
+
+/// One client connection.
+pub struct Conn {
+    pub peer: SocketAddr,
+    pub tls: bool,
+    /// The SNI name of a TLS connection.
+    pub sni: Option<String>,
+}
+
+pub async fn handle(
+    req: Request<Incoming>,
+    conn: &Conn,
+    shared: &Shared,
+    client: &UpstreamClient,
+) -> Response<Body> {
+    let started = Instant::now();
+    let state = shared.state.load_full();
+    let log = shared.access_log.as_ref().map(|_| LogFields::of(&req));
+    let host = request_host(
+        req.uri().authority().map(|a| a.as_str()),
+        req.headers().get(header::HOST).map(|h| h.as_bytes()),
+    );
+    let mut resp = route(req, host.as_deref(), conn, &state, client).await;
+    if conn.tls
+        && let Some(hsts) = &state.hsts
+    {
+        resp.headers_mut()
+            .insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+    }
+    let elapsed = started.elapsed();
+    shared.metrics.record(resp.status().as_u16(), elapsed);
+    if let (Some(writer), Some(fields)) = (&shared.access_log, log) {
+        fields.write(writer, conn, host.as_deref(), &resp, elapsed);
+    }
+    resp
+}
+
+async fn route(
+    req: Request<Incoming>,
+    host: Option<&str>,
+    conn: &Conn,
+    state: &State,
+    client: &UpstreamClient,
+) -> Response<Body> {
+    let path = req.uri().path();
+    if !conn.tls
+        && let Some(token) = path.strip_prefix(CHALLENGE_PREFIX)
+    {
+        return challenge(state, req.method(), token, req.headers());
+    }
+    let Some(host) = host else {
+        return pages::error(StatusCode::BAD_REQUEST);
+    };
+    let Some(site_index) = state.names.lookup(host) else {
+        return pages::error(StatusCode::NOT_FOUND);
+    };
+    if let Some(sni) = &conn.sni
+        && state.names.lookup(&sni.to_ascii_lowercase()) != Some(site_index)
+    {
+        // A connection made for one site may not be used for another.
+        return pages::error(StatusCode::MISDIRECTED_REQUEST);
+    }
+    let site = &state.sites[site_index];
+    if site.tls && !conn.tls {
+        let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+        let location = https_location(host, state.https_port, target);
+        let status = if req.method() == Method::GET || req.method() == Method::HEAD {
+            StatusCode::MOVED_PERMANENTLY
+        } else {
+            StatusCode::PERMANENT_REDIRECT
+        };
+        return pages::redirect(status, &location);
+    }
+    let Some(route) = site.route(path) else {
+        return pages::error(StatusCode::NOT_FOUND);
+    };
+    match &route.kind {
+        RouteKind::Static(root) => {
+            if path.len() < route.prefix.len() {
+                // `/static` for the `/static/` route: the directory itself.
+                return pages::redirect(StatusCode::MOVED_PERMANENTLY, &route.prefix);
+            }
+            let rest = &path[route.prefix.len()..];
+            static_files::serve(root, req.method(), path, rest, req.headers())
+        }
+        RouteKind::Proxy(group) => {
+            let timeouts = &state.config.timeouts;
+            forward::forward(
+                client,
+                group,
+                req,
+                &Origin {
+                    peer: conn.peer,
+                    tls: conn.tls,
+                    host,
+                },
+                &forward::Limits {
+                    max_body: route.max_body,
+                    read_timeout: Duration::from_millis(timeouts.upstream_read_ms),
+                    trusted: &state.config.trusted_proxies,
+                },
+            )
+            .await
+        }
+    }
+}
+
+/// An HTTP-01 token file: only the token alphabet (base64url) is looked up.
+fn challenge(
+    state: &State,
+    method: &Method,
+    token: &str,
+    headers: &http::HeaderMap,
+) -> Response<Body> {
+    let valid = !token.is_empty()
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !valid {
+        return pages::error(StatusCode::NOT_FOUND);
+    }
+    let mut resp = static_files::serve(&state.challenge, method, token, token, headers);
+    if resp.status() == StatusCode::OK {
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    }
+    resp
+}
+
+/// The request's parts the access log needs, taken before the request is
+/// consumed.
+struct LogFields {
+    method: Method,
+    target: String,
+    version: Version,
+    referer: String,
+    user_agent: String,
+}
+
+impl LogFields {
+    fn of(req: &Request<Incoming>) -> LogFields {
+        let text = |name| {
+            req.headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
+        LogFields {
+            method: req.method().clone(),
+            target: req
+                .uri()
+                .path_and_query()
+                .map_or("/", |pq| pq.as_str())
+                .to_string(),
+            version: req.version(),
+            referer: text(header::REFERER),
+            user_agent: text(header::USER_AGENT),
+        }
+    }
+
+    fn write(
+        self,
+        writer: &access_log::Writer,
+        conn: &Conn,
+        host: Option<&str>,
+        resp: &Response<Body>,
+        elapsed: Duration,
+    ) {
+        let version = match self.version {
+            Version::HTTP_10 => "HTTP/1.0",
+            Version::HTTP_2 => "HTTP/2.0",
+            _ => "HTTP/1.1",
+        };
+        let bytes = resp
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        writer.write(&Entry {
+            peer: conn.peer.ip(),
+            method: self.method.as_str(),
+            target: &self.target,
+            version,
+            host: host.unwrap_or(""),
+            status: resp.status().as_u16(),
+            bytes,
+            referer: &self.referer,
+            user_agent: &self.user_agent,
+            duration: elapsed,
+        });
+    }
+}

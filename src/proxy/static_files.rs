@@ -1,0 +1,536 @@
+//! Static files under a root directory. tower-http's ServeDir was the
+//! first choice, but it has no ETag/If-None-Match, follows symlinks out of
+//! the root, and sends every open/stat/read through the blocking pool
+//! (a thread hop per request). This serves with one `openat2` under the
+//! root's directory handle (`RESOLVE_BENEATH`: the kernel refuses any path,
+//! symlink included, that leaves the root), one `fstat` and plain reads.
+
+use std::fs::File;
+use std::io::{self, Seek, SeekFrom};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Response, StatusCode};
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+
+use super::body::{Body, FileChunks};
+use super::pages;
+
+/// Files up to this size are read into one buffer; larger ones stream.
+const SMALL_FILE: u64 = 64 * 1024;
+
+/// A root directory, held open: renaming or replacing the path later does
+/// not move what is served until the next reload.
+pub struct StaticRoot {
+    dir: OwnedFd,
+    path: PathBuf,
+}
+
+impl StaticRoot {
+    pub fn open(path: &Path) -> io::Result<StaticRoot> {
+        let dir = rustix::fs::open(
+            path,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(StaticRoot {
+            dir,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Opens `rel` (already checked by [`relative_path`]) under the root.
+    fn open_beneath(&self, rel: &str) -> io::Result<File> {
+        let rel = if rel.is_empty() { "." } else { rel };
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
+        match rustix::fs::openat2(
+            &self.dir,
+            rel,
+            flags,
+            Mode::empty(),
+            ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
+        ) {
+            Ok(fd) => Ok(File::from(fd)),
+            Err(rustix::io::Errno::NOSYS) => self.open_checked(rel),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Kernels before 5.6 have no openat2: resolve, then check the result
+    /// is still under the root.
+    fn open_checked(&self, rel: &str) -> io::Result<File> {
+        let root = self.path.canonicalize()?;
+        let full = root.join(rel).canonicalize()?;
+        if !full.starts_with(&root) {
+            return Err(io::Error::from_raw_os_error(
+                rustix::io::Errno::XDEV.raw_os_error(),
+            ));
+        }
+        File::open(full)
+    }
+}
+
+/// Why a path is refused before touching the disk.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// Malformed: NUL, backslash, bad escapes, encoded slashes, `..`.
+    BadRequest,
+    /// Hidden files (a segment starting with `.`).
+    NotFound,
+}
+
+/// The path under the root for the part of the URL path after the route's
+/// prefix (still percent-encoded). Pure. Empty segments collapse; `.` and
+/// `..` segments are refused outright rather than resolved.
+pub fn relative_path(rest: &str) -> Result<String, Refused> {
+    let mut out = String::with_capacity(rest.len());
+    for raw in rest.split('/') {
+        if raw.is_empty() {
+            continue;
+        }
+        let decoded = percent_decode(raw).ok_or(Refused::BadRequest)?;
+        if decoded.contains(['/', '\\', '\0']) || decoded == "." || decoded == ".." {
+            return Err(Refused::BadRequest);
+        }
+        if decoded.starts_with('.') {
+            return Err(Refused::NotFound);
+        }
+        if !out.is_empty() {
+            out.push('/');
+        }
+        out.push_str(&decoded);
+    }
+    if rest.ends_with('/') && !out.is_empty() {
+        out.push('/');
+    }
+    Ok(out)
+}
+
+/// Percent-decoding to UTF-8; `None` for a broken escape or bytes that are
+/// not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return Some(s.to_string());
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The Content-Type for a file name.
+pub fn content_type(name: &str) -> HeaderValue {
+    let mime = mime_guess::from_path(name)
+        .first_raw()
+        .unwrap_or("application/octet-stream");
+    if mime.starts_with("text/") || mime == "application/javascript" || mime == "application/json" {
+        HeaderValue::from_str(&format!("{mime}; charset=utf-8"))
+            .unwrap_or(HeaderValue::from_static("application/octet-stream"))
+    } else {
+        HeaderValue::from_static(mime)
+    }
+}
+
+/// Types worth looking for `.br`/`.gz` siblings of.
+fn compressible(mime: &HeaderValue) -> bool {
+    let m = mime.as_bytes();
+    m.starts_with(b"text/")
+        || m.starts_with(b"application/javascript")
+        || m.starts_with(b"application/json")
+        || m.starts_with(b"application/xml")
+        || m.starts_with(b"image/svg+xml")
+        || m.starts_with(b"application/wasm")
+}
+
+/// Which encodings the client takes (q > 0), from Accept-Encoding.
+fn accepts(headers: &HeaderMap, coding: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            q > 0.0 && (name.eq_ignore_ascii_case(coding) || name == "*")
+        })
+}
+
+/// A byte range of a representation of `len` bytes, from a `Range` header.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RangeAnswer {
+    /// No usable Range: send everything.
+    Full,
+    Partial {
+        start: u64,
+        end: u64,
+    },
+    Unsatisfiable,
+}
+
+/// Pure. Only one range is served; several, or malformed syntax, fall back
+/// to the whole representation as RFC 9110 allows.
+pub fn parse_range(value: &str, len: u64) -> RangeAnswer {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return RangeAnswer::Full;
+    };
+    if spec.contains(',') {
+        return RangeAnswer::Full;
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return RangeAnswer::Full;
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let parse = |s: &str| s.parse::<u64>().ok();
+    match (first.is_empty(), last.is_empty()) {
+        (true, true) => RangeAnswer::Full,
+        (true, false) => match parse(last) {
+            None => RangeAnswer::Full,
+            Some(0) => RangeAnswer::Unsatisfiable,
+            Some(_) if len == 0 => RangeAnswer::Unsatisfiable,
+            Some(n) => RangeAnswer::Partial {
+                start: len.saturating_sub(n),
+                end: len - 1,
+            },
+        },
+        (false, _) => {
+            let Some(start) = parse(first) else {
+                return RangeAnswer::Full;
+            };
+            let end = if last.is_empty() {
+                Some(u64::MAX)
+            } else {
+                parse(last)
+            };
+            match end {
+                None => RangeAnswer::Full,
+                Some(end) if end < start => RangeAnswer::Full,
+                Some(_) if start >= len => RangeAnswer::Unsatisfiable,
+                Some(end) => RangeAnswer::Partial {
+                    start,
+                    end: end.min(len - 1),
+                },
+            }
+        }
+    }
+}
+
+/// Does an If-None-Match value match `etag` (weak comparison)?
+fn none_match(value: &str, etag: &str) -> bool {
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    value.trim() == "*" || value.split(',').any(|t| bare(t) == bare(etag))
+}
+
+struct Variant {
+    file: File,
+    len: u64,
+    mtime: SystemTime,
+    encoding: Option<&'static str>,
+}
+
+fn regular(file: File) -> io::Result<Option<(File, u64, SystemTime, bool)>> {
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Ok(Some((file, 0, UNIX_EPOCH, true)));
+    }
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    Ok(Some((
+        file,
+        meta.len(),
+        meta.modified().unwrap_or(UNIX_EPOCH),
+        false,
+    )))
+}
+
+/// Serves `rest` (the URL path after the route prefix) from `root`.
+/// `request_path` is the whole URL path, for directory redirects.
+pub fn serve(
+    root: &StaticRoot,
+    method: &Method,
+    request_path: &str,
+    rest: &str,
+    headers: &HeaderMap,
+) -> Response<Body> {
+    if method != Method::GET && method != Method::HEAD {
+        let mut resp = pages::error(StatusCode::METHOD_NOT_ALLOWED);
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return resp;
+    }
+    let mut rel = match relative_path(rest) {
+        Ok(rel) => rel,
+        Err(Refused::BadRequest) => return pages::error(StatusCode::BAD_REQUEST),
+        Err(Refused::NotFound) => return pages::error(StatusCode::NOT_FOUND),
+    };
+    if rel.is_empty() || rel.ends_with('/') {
+        rel.push_str("index.html");
+    }
+    let opened = match root.open_beneath(&rel).and_then(regular) {
+        Ok(Some(found)) => found,
+        Ok(None) => return pages::error(StatusCode::NOT_FOUND),
+        Err(e) => return open_error(&e),
+    };
+    let (file, len, mtime, is_dir) = opened;
+    if is_dir {
+        // Relative links inside an index page need the trailing slash.
+        let mut resp = pages::error(StatusCode::MOVED_PERMANENTLY);
+        if let Ok(loc) = HeaderValue::from_str(&format!("{request_path}/")) {
+            resp.headers_mut().insert(header::LOCATION, loc);
+        }
+        return resp;
+    }
+    let mime = content_type(&rel);
+    let mut variant = Variant {
+        file,
+        len,
+        mtime,
+        encoding: None,
+    };
+    let siblings = compressible(&mime);
+    if siblings {
+        for (coding, ext) in [("br", ".br"), ("gzip", ".gz")] {
+            if !accepts(headers, coding) {
+                continue;
+            }
+            if let Ok(Some((file, len, mtime, false))) =
+                root.open_beneath(&format!("{rel}{ext}")).and_then(regular)
+            {
+                variant = Variant {
+                    file,
+                    len,
+                    mtime,
+                    encoding: Some(coding),
+                };
+                break;
+            }
+        }
+    }
+    respond(variant, mime, siblings, method, headers)
+}
+
+fn open_error(e: &io::Error) -> Response<Body> {
+    match e.raw_os_error().map(rustix::io::Errno::from_raw_os_error) {
+        Some(rustix::io::Errno::ACCESS | rustix::io::Errno::PERM) => {
+            pages::error(StatusCode::FORBIDDEN)
+        }
+        Some(rustix::io::Errno::NAMETOOLONG) => pages::error(StatusCode::URI_TOO_LONG),
+        // ENOENT, ENOTDIR, and EXDEV/ELOOP for a path or symlink leading
+        // out of the root: all look alike from outside.
+        _ => pages::error(StatusCode::NOT_FOUND),
+    }
+}
+
+fn respond(
+    mut v: Variant,
+    mime: HeaderValue,
+    vary: bool,
+    method: &Method,
+    req: &HeaderMap,
+) -> Response<Body> {
+    let secs = v
+        .mtime
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let suffix = match v.encoding {
+        Some("br") => "-br",
+        Some(_) => "-gz",
+        None => "",
+    };
+    let etag = format!("\"{secs:x}-{:x}{suffix}\"", v.len);
+    let last_modified = httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(secs));
+
+    let mut builder = Response::builder()
+        .header(header::ETAG, &etag)
+        .header(header::LAST_MODIFIED, &last_modified)
+        .header(header::ACCEPT_RANGES, "bytes");
+    if vary {
+        builder = builder.header(header::VARY, "Accept-Encoding");
+    }
+    if let Some(coding) = v.encoding {
+        builder = builder.header(header::CONTENT_ENCODING, coding);
+    }
+
+    let text = |name: header::HeaderName| req.get(name).and_then(|h| h.to_str().ok());
+    let not_modified = match text(header::IF_NONE_MATCH) {
+        Some(inm) => none_match(inm, &etag),
+        None => text(header::IF_MODIFIED_SINCE)
+            .and_then(|ims| httpdate::parse_http_date(ims).ok())
+            .is_some_and(|ims| UNIX_EPOCH + std::time::Duration::from_secs(secs) <= ims),
+    };
+    if not_modified {
+        return builder
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Body::empty())
+            .unwrap_or_else(|_| pages::error(StatusCode::INTERNAL_SERVER_ERROR));
+    }
+
+    let range = match text(header::RANGE) {
+        Some(r) if if_range_holds(text(header::IF_RANGE), &etag, &last_modified) => {
+            parse_range(r, v.len)
+        }
+        _ => RangeAnswer::Full,
+    };
+    let (status, start, count) = match range {
+        RangeAnswer::Full => (StatusCode::OK, 0, v.len),
+        RangeAnswer::Partial { start, end } => {
+            builder = builder.header(
+                header::CONTENT_RANGE,
+                format!("bytes {start}-{end}/{}", v.len),
+            );
+            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
+        }
+        RangeAnswer::Unsatisfiable => {
+            let mut resp = pages::error(StatusCode::RANGE_NOT_SATISFIABLE);
+            if let Ok(cr) = HeaderValue::from_str(&format!("bytes */{}", v.len)) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, cr);
+            }
+            return resp;
+        }
+    };
+    builder = builder
+        .status(status)
+        .header(header::CONTENT_TYPE, mime)
+        .header(header::CONTENT_LENGTH, count);
+    let body = if method == Method::HEAD || count == 0 {
+        Body::empty()
+    } else if start > 0 && v.file.seek(SeekFrom::Start(start)).is_err() {
+        return pages::error(StatusCode::INTERNAL_SERVER_ERROR);
+    } else if count <= SMALL_FILE {
+        let mut buf = vec![0u8; count as usize];
+        match std::io::Read::read_exact(&mut v.file, &mut buf) {
+            Ok(()) => Body::full(buf),
+            Err(_) => return pages::error(StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    } else {
+        Body::File(FileChunks::new(v.file, count))
+    };
+    builder
+        .body(body)
+        .unwrap_or_else(|_| pages::error(StatusCode::INTERNAL_SERVER_ERROR))
+}
+
+/// If-Range: the Range applies only while the representation is the one
+/// the client has (its strong ETag or its exact Last-Modified date).
+fn if_range_holds(if_range: Option<&str>, etag: &str, last_modified: &str) -> bool {
+    match if_range {
+        None => true,
+        Some(v) => {
+            let v = v.trim();
+            v == etag || v == last_modified
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_paths_pass_and_empty_segments_collapse() {
+        assert_eq!(relative_path("a/b.css").unwrap(), "a/b.css");
+        assert_eq!(relative_path("a//b").unwrap(), "a/b");
+        assert_eq!(relative_path("dir/").unwrap(), "dir/");
+        assert_eq!(relative_path("").unwrap(), "");
+        assert_eq!(relative_path("caf%C3%A9.txt").unwrap(), "café.txt");
+        assert_eq!(relative_path("a%20b").unwrap(), "a b");
+    }
+
+    #[test]
+    fn escapes_from_the_root_are_refused_before_any_io() {
+        for bad in [
+            "..",
+            "../etc/passwd",
+            "a/../../b",
+            "%2e%2e/x",
+            "%2E%2E%2Fetc",
+            ".%2e/x",
+            "a%2fb",
+            "a%5cb",
+            "..%5c..%5cwin.ini",
+            "a\\..\\b",
+            "x%00.html",
+            "%",
+            "%zz",
+            "%c0%ae%c0%ae/",
+            "./a",
+        ] {
+            assert_eq!(relative_path(bad), Err(Refused::BadRequest), "{bad}");
+        }
+        for hidden in [".git/config", ".env", "a/.htpasswd", "%2egit/HEAD"] {
+            assert_eq!(relative_path(hidden), Err(Refused::NotFound), "{hidden}");
+        }
+    }
+
+    #[test]
+    fn ranges() {
+        use RangeAnswer::*;
+        assert_eq!(parse_range("bytes=0-9", 100), Partial { start: 0, end: 9 });
+        assert_eq!(
+            parse_range("bytes=90-", 100),
+            Partial { start: 90, end: 99 }
+        );
+        assert_eq!(
+            parse_range("bytes=-10", 100),
+            Partial { start: 90, end: 99 }
+        );
+        assert_eq!(
+            parse_range("bytes=-500", 100),
+            Partial { start: 0, end: 99 }
+        );
+        assert_eq!(
+            parse_range("bytes=50-500", 100),
+            Partial { start: 50, end: 99 }
+        );
+        assert_eq!(parse_range("bytes=100-", 100), Unsatisfiable);
+        assert_eq!(parse_range("bytes=-0", 100), Unsatisfiable);
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), Full);
+        assert_eq!(parse_range("bytes=9-1", 100), Full);
+        assert_eq!(parse_range("items=0-1", 100), Full);
+        assert_eq!(parse_range("bytes=x-1", 100), Full);
+    }
+
+    #[test]
+    fn entity_tags_compare_weakly() {
+        assert!(none_match("\"a\"", "\"a\""));
+        assert!(none_match("W/\"a\", \"b\"", "\"a\""));
+        assert!(none_match("*", "\"a\""));
+        assert!(!none_match("\"b\"", "\"a\""));
+    }
+
+    #[test]
+    fn accept_encoding_honours_q_zero() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, br;q=0"),
+        );
+        assert!(accepts(&h, "gzip"));
+        assert!(!accepts(&h, "br"));
+    }
+
+    #[test]
+    fn text_types_carry_a_charset() {
+        assert_eq!(content_type("a.html"), "text/html; charset=utf-8");
+        assert_eq!(content_type("a.png"), "image/png");
+        assert_eq!(content_type("noext"), "application/octet-stream");
+    }
+}
