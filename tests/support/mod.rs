@@ -6,6 +6,7 @@
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod services;
 
 use std::path::{Path, PathBuf};

@@ -71,6 +71,27 @@ impl Process {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `timeout` for the process to exit.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn log_text(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -83,7 +104,7 @@ impl Drop for Process {
     }
 }
 
-fn tempdir() -> TempDir {
+pub fn tempdir() -> TempDir {
     tempfile::Builder::new()
         .prefix("webtier-test-")
         .tempdir()
@@ -536,5 +557,10 @@ impl Uvicorn {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Stops the app (connections to its port are refused afterwards).
+    pub fn kill(&mut self) {
+        self.process.kill();
     }
 }

@@ -1,0 +1,617 @@
+#!/usr/bin/env bash
+# Benchmark: the bundled proxy daemon (`webtier proxy run`) against nginx,
+# HAProxy and Caddy, one worker thread each, on the same core, driven by wrk.
+#
+# Needs (installs nothing itself):
+#   apt-get install -y nginx caddy haproxy wrk openssl curl python3
+#   optional, for profiling webtier where it misses a target: linux-perf
+#   a release build of webtier (WEBTIER=/path/to/webtier, default
+#   target/release/webtier next to this script's repo)
+#
+# Scenarios (wrk -t1 -cCONNS -dDURATION --latency, pinned to core CLIENT_CPU;
+# every server pinned to core SERVER_CPU with one worker: nginx
+# worker_processes 1, haproxy nbthread 1, caddy GOMAXPROCS=1, webtier
+# --workers 1):
+#   static1k    GET a 1 KiB file over HTTP/1.1 keep-alive
+#   static100k  GET a 100 KiB file over HTTP/1.1 keep-alive (no HAProxy: it
+#               serves no files, and `http-request return` is one buffer)
+#   proxy       GET /api/hello reverse-proxied over HTTP to one fixed
+#               upstream (an extra nginx on core CLIENT_CPU answering a 64-byte
+#               body with `return 200`), upstream keep-alive on every server
+#   https1k     GET the 1 KiB file over HTTPS keep-alive (ECDSA P-256)
+#   tlsnew      the same with `Connection: close`: one TLS handshake per
+#               request. Session resumption is off on every server that can
+#               turn it off; wrk resumes where the server allows it, so each
+#               server's resumption is probed and reported, and a second
+#               client (curl --no-sessionid, HTTP/1.1, CONNS in parallel)
+#               makes HANDSHAKES full handshakes to read the server's CPU per
+#               full handshake.
+# HAProxy's "static" file is `http-request return ... file` (read into
+# memory at start), flagged in the table.
+#
+# Every (scenario, round, server) run starts the server fresh from the same
+# configuration file, checks one response (status 200 and the exact body)
+# with curl, warms up for WARMUP s, measures, checks a response again, reads
+# peak RSS and stops the server. Servers alternate round by round (the order
+# rotates). Measured: wrk's req/s and p99 latency; server CPU (utime+stime
+# of every server process from /proc/PID/stat, before/after the run) per
+# request; peak RSS (VmHWM summed over the server's processes: nginx master
+# + worker). A row is valid only when wrk reports 0 non-2xx/3xx responses
+# and 0 socket errors, both curl checks pass, bytes read per request are at
+# least the body size and the server is still alive.
+#
+# Environment knobs: ROUNDS (default 3, minimum 3), DURATION (10 s),
+# WARMUP (1 s), CONNS (64), SERVER_CPU (0), CLIENT_CPU (1),
+# HANDSHAKES (2000: curl full handshakes per server and round in tlsnew; 0 =
+# skip), SCENARIOS ("static1k static100k proxy https1k tlsnew"),
+# SERVERS ("webtier nginx haproxy caddy"; nginx is the reference for ratios),
+# PROFILE (auto: after the rounds, `perf record` webtier in every scenario
+# where it missed a target; 0: never; or a list of scenarios),
+# KEEP (1: keep the work dir with configs, logs, wrk outputs and raw rows;
+# 0 deletes it), WORK (work directory, default a fresh mktemp -d).
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+WEBTIER=${WEBTIER:-$here/../target/release/webtier}
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-1}
+CONNS=${CONNS:-64}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+HANDSHAKES=${HANDSHAKES:-2000}
+SCENARIOS=${SCENARIOS:-"static1k static100k proxy https1k tlsnew"}
+SERVERS=${SERVERS:-"webtier nginx haproxy caddy"}
+PROFILE=${PROFILE:-auto}
+
+die() { echo "proxy.sh: $*" >&2; exit 2; }
+log() { echo "[$(date +%T)] $*" >&2; }
+
+# ------------------------------------------------------------ prerequisites
+missing=()
+for b in nginx caddy haproxy wrk taskset openssl curl python3 timeout cmp; do
+  command -v "$b" >/dev/null 2>&1 || missing+=("$b")
+done
+[ ${#missing[@]} -eq 0 ] || die "missing: ${missing[*]} — apt-get install -y nginx caddy haproxy wrk openssl curl python3"
+[ -x "$WEBTIER" ] || die "no webtier binary at $WEBTIER (build with cargo build --release, or set WEBTIER=)"
+WEBTIER=$(cd "$(dirname "$WEBTIER")" && pwd)/$(basename "$WEBTIER")
+[ "$ROUNDS" -ge 3 ] || die "ROUNDS must be at least 3"
+[ "$(nproc)" -ge 2 ] || log "warning: fewer than 2 cores; server and client share a core"
+case " $SERVERS " in *" nginx "*) ;; *) die "SERVERS must include nginx (the reference)";; esac
+HAVE_PERF=0
+command -v perf >/dev/null 2>&1 && HAVE_PERF=1
+CLK_TCK=$(getconf CLK_TCK)
+
+WORK=${WORK:-$(mktemp -d /tmp/webtier-proxy-bench.XXXXXX)}
+mkdir -p "$WORK"
+chmod 755 "$WORK" # nginx's worker runs as nobody and must read the files
+RESULTS=$WORK/results.tsv
+HSRESULTS=$WORK/handshakes.tsv
+RESUME=$WORK/resumption.tsv
+: >"$RESULTS"; : >"$HSRESULTS"; : >"$RESUME"
+SPID=""; UPID=""
+
+stop_pid() { # stop_pid PID: TERM, then KILL after 5 s
+  local p=$1 i
+  [ -n "$p" ] || return 0
+  kill -TERM "$p" 2>/dev/null
+  for ((i = 0; i < 50; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$p" 2>/dev/null && { log "pid $p ignored SIGTERM for 5 s; killing"; kill -KILL "$p" 2>/dev/null; }
+  wait "$p" 2>/dev/null
+}
+cleanup() {
+  stop_pid "$SPID"; stop_pid "$UPID"
+  if [ "${KEEP:-1}" = 1 ]; then log "work dir kept (configs, logs, wrk outputs, raw rows): $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+HTTP_PORT=$(free_port); HTTPS_PORT=$(free_port); UP_PORT=$(free_port)
+
+# ------------------------------------------------------------------- files
+WWW=$WORK/www
+mkdir -p "$WWW" "$WORK/pki" "$WORK/runs"
+head -c 1024 /dev/urandom | base64 -w 64 | head -c 1024 >"$WWW/1k.bin"
+head -c 102400 /dev/urandom >"$WWW/100k.bin"
+UP_BODY=$WORK/upstream-body
+printf 'hello from the fixed upstream: 64 bytes, the same for everyone.\n' >"$UP_BODY"
+[ "$(wc -c <"$UP_BODY")" = 64 ] || die "upstream body is not 64 bytes"
+chmod 644 "$WWW"/* "$UP_BODY"
+
+mint_cert() {
+  local d=$WORK/pki
+  printf 'subjectAltName=DNS:bench.test,DNS:plain.test,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$d/ext"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=bench.test" -addext "subjectAltName=DNS:bench.test,DNS:plain.test,IP:127.0.0.1" \
+    -keyout "$d/key.pem" -out "$d/cert.pem" 2>/dev/null || die "openssl: cannot make the P-256 certificate"
+  cat "$d/cert.pem" "$d/key.pem" >"$d/combined.pem"
+  chmod 644 "$d"/*.pem
+}
+mint_cert
+CERT=$WORK/pki/cert.pem; KEY=$WORK/pki/key.pem
+
+# ----------------------------------------------------------------- configs
+write_configs() {
+  local d
+  # the fixed upstream (not measured): nginx on the client core
+  d=$WORK/upstream; mkdir -p "$d"
+  cat >"$d/nginx.conf" <<EOF
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $d/tmp-body; proxy_temp_path $d/tmp-proxy;
+  fastcgi_temp_path $d/tmp-fcgi; uwsgi_temp_path $d/tmp-uwsgi; scgi_temp_path $d/tmp-scgi;
+  server {
+    listen 127.0.0.1:$UP_PORT;
+    location / { default_type text/plain; return 200 "$(head -c 63 "$UP_BODY")\n"; }
+  }
+}
+EOF
+
+  # nginx: Debian's defaults (sendfile, tcp_nopush) plus what TESTBED.md asks
+  d=$WORK/nginx; mkdir -p "$d"
+  cat >"$d/nginx.conf" <<EOF
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  types { application/octet-stream bin; }
+  default_type application/octet-stream;
+  keepalive_requests 1000000;
+  client_body_temp_path $d/tmp-body; proxy_temp_path $d/tmp-proxy;
+  fastcgi_temp_path $d/tmp-fcgi; uwsgi_temp_path $d/tmp-uwsgi; scgi_temp_path $d/tmp-scgi;
+  upstream fixed { server 127.0.0.1:$UP_PORT; keepalive 64; }
+  server {
+    listen 127.0.0.1:$HTTP_PORT;
+    server_name plain.test;
+    root $WWW;
+    location /api/ {
+      proxy_pass http://fixed;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+  server {
+    listen 127.0.0.1:$HTTPS_PORT ssl http2;
+    server_name bench.test;
+    ssl_certificate $CERT;
+    ssl_certificate_key $KEY;
+    ssl_session_cache off;
+    ssl_session_tickets off;
+    root $WWW;
+  }
+}
+EOF
+
+  # HAProxy: no files; the 1 KiB "file" is an in-memory `return`
+  d=$WORK/haproxy; mkdir -p "$d"
+  cat >"$d/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 4096
+  tune.ssl.cachesize 0
+  ssl-default-bind-options no-tls-tickets
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  timeout http-keep-alive 30s
+  option http-keep-alive
+  http-reuse always
+frontend plain
+  bind 127.0.0.1:$HTTP_PORT
+  http-request return status 200 content-type application/octet-stream file $WWW/1k.bin if { path /1k.bin }
+  http-request deny deny_status 404 unless { path_beg /api/ }
+  default_backend fixed
+frontend tls
+  bind 127.0.0.1:$HTTPS_PORT ssl crt $WORK/pki/combined.pem alpn h2,http/1.1
+  http-request return status 200 content-type application/octet-stream file $WWW/1k.bin if { path /1k.bin }
+  http-request deny deny_status 404
+backend fixed
+  server s1 127.0.0.1:$UP_PORT maxconn 64
+EOF
+
+  # Caddy: admin API, automatic HTTPS and HTTP/3 off; session tickets off
+  d=$WORK/caddy; mkdir -p "$d/home" "$d/data" "$d/config"
+  local routes
+  routes=$(cat <<EOF
+[{"match": [{"path": ["/api/*"]}],
+  "handle": [{"handler": "reverse_proxy",
+              "transport": {"protocol": "http", "keep_alive": {"max_idle_conns_per_host": 64}},
+              "upstreams": [{"dial": "127.0.0.1:$UP_PORT"}]}]},
+ {"handle": [{"handler": "file_server", "root": "$WWW"}]}]
+EOF
+)
+  cat >"$d/caddy.json" <<EOF
+{"admin": {"disabled": true},
+ "logging": {"logs": {"default": {"level": "WARN"}}},
+ "storage": {"module": "file_system", "root": "$d/data"},
+ "apps": {
+  "http": {"servers": {
+    "plain": {"listen": ["127.0.0.1:$HTTP_PORT"], "protocols": ["h1"],
+              "automatic_https": {"disable": true}, "routes": $routes},
+    "tls": {"listen": ["127.0.0.1:$HTTPS_PORT"], "protocols": ["h1", "h2"],
+            "automatic_https": {"disable": true},
+            "tls_connection_policies": [{"certificate_selection": {"any_tag": ["bench"]}}],
+            "routes": [{"handle": [{"handler": "file_server", "root": "$WWW"}]}]}}},
+  "tls": {"certificates": {"load_files": [{"certificate": "$CERT", "key": "$KEY", "tags": ["bench"]}]},
+          "session_tickets": {"disabled": true}}}}
+EOF
+
+  # webtier: one TLS site, one plain site; HSTS off like the others
+  d=$WORK/webtier; mkdir -p "$d/challenge"
+  cat >"$d/proxy.toml" <<EOF
+version = 1
+http_listen = ["127.0.0.1:$HTTP_PORT"]
+https_listen = ["127.0.0.1:$HTTPS_PORT"]
+challenge_dir = "$d/challenge"
+workers = 1
+hsts_max_age = 0
+
+[timeouts]
+drain_ms = 2000
+
+[[site]]
+names = ["bench.test"]
+tls = { cert = "$CERT", key = "$KEY" }
+[[site.route]]
+path = "/"
+root = "$WWW"
+
+[[site]]
+names = ["plain.test"]
+[[site.route]]
+path = "/"
+root = "$WWW"
+[[site.route]]
+path = "/api/"
+upstreams = ["http://127.0.0.1:$UP_PORT"]
+EOF
+}
+write_configs
+
+# ------------------------------------------------------------------ servers
+# start_server NAME LOG: foreground, pinned, one worker; sets SPID
+start_server() {
+  local name=$1 logf=$2 d=$WORK/$1
+  case $name in
+    webtier) taskset -c "$SERVER_CPU" "$WEBTIER" proxy run --file "$d/proxy.toml" --workers 1 >"$logf" 2>&1 & ;;
+    nginx) taskset -c "$SERVER_CPU" nginx -p "$d" -e "$d/error.log" -c "$d/nginx.conf" -g 'daemon off;' >"$logf" 2>&1 & ;;
+    haproxy) taskset -c "$SERVER_CPU" haproxy -db -f "$d/haproxy.cfg" >"$logf" 2>&1 & ;;
+    caddy) taskset -c "$SERVER_CPU" env HOME="$d/home" XDG_DATA_HOME="$d/data" XDG_CONFIG_HOME="$d/config" \
+             GOMAXPROCS=1 caddy run --config "$d/caddy.json" >"$logf" 2>&1 & ;;
+  esac
+  SPID=$!
+}
+start_upstream() {
+  local d=$WORK/upstream
+  taskset -c "$CLIENT_CPU" nginx -p "$d" -e "$d/error.log" -c "$d/nginx.conf" -g 'daemon off;' >"$d/stdout.log" 2>&1 &
+  UPID=$!
+  for _ in $(seq 100); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$UP_PORT/api/hello")" = 200 ] && return 0
+    sleep 0.1
+  done
+  die "the upstream nginx did not come up; see $d/error.log"
+}
+
+# the server's processes: the main pid and its descendants (nginx's worker)
+server_pids() {
+  local p=$1 c
+  echo "$p"
+  for c in $(pgrep -P "$p"); do server_pids "$c"; done
+}
+cpu_ticks() { # utime+stime of the given pids, in clock ticks
+  local p t=0 v
+  for p in "$@"; do
+    v=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || v=0
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+hwm_kib() {
+  local p t=0 v
+  for p in "$@"; do
+    v=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null)
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+
+# scenario parameters: URL, HOST, EXPECT (file with the exact body), EXTRA
+scen() {
+  EXTRA=()
+  case $1 in
+    static1k) URL=http://127.0.0.1:$HTTP_PORT/1k.bin HOST=plain.test EXPECT=$WWW/1k.bin ;;
+    static100k) URL=http://127.0.0.1:$HTTP_PORT/100k.bin HOST=plain.test EXPECT=$WWW/100k.bin ;;
+    proxy) URL=http://127.0.0.1:$HTTP_PORT/api/hello HOST=plain.test EXPECT=$UP_BODY ;;
+    https1k) URL=https://127.0.0.1:$HTTPS_PORT/1k.bin HOST=bench.test EXPECT=$WWW/1k.bin ;;
+    tlsnew) URL=https://127.0.0.1:$HTTPS_PORT/1k.bin HOST=bench.test EXPECT=$WWW/1k.bin EXTRA=(-H 'Connection: close') ;;
+  esac
+}
+applies() { # applies SCENARIO SERVER
+  [ "$2" = haproxy ] && [ "$1" = static100k ] && return 1
+  return 0
+}
+# check SCENARIO: one request with curl, status 200 and the exact body
+check() {
+  scen "$1"
+  local code
+  code=$(curl -sk --http1.1 --max-time 5 -o "$WORK/check.body" -w '%{http_code}' -H "Host: $HOST" "${EXTRA[@]}" "$URL" 2>/dev/null)
+  CHECK_CODE=$code
+  [ "$code" = 200 ] && cmp -s "$WORK/check.body" "$EXPECT"
+}
+wait_ready() { # wait_ready SCENARIO: until the server answers 200 (10 s)
+  local i
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$SPID" 2>/dev/null || return 1
+    check "$1" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# parse_wrk FILE -> "requests rps p99_ms bytes non2xx sockerr"
+parse_wrk() {
+  awk '
+    function ms(v) { if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000;
+                     if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0;
+                     if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000;
+                     if (v ~ /m$/) return substr(v, 1, length(v) - 1) * 60000; return v + 0 }
+    function bytes(v) { if (v ~ /GB$/) return substr(v, 1, length(v) - 2) * 1073741824;
+                        if (v ~ /MB$/) return substr(v, 1, length(v) - 2) * 1048576;
+                        if (v ~ /KB$/) return substr(v, 1, length(v) - 2) * 1024;
+                        if (v ~ /B$/) return substr(v, 1, length(v) - 1) + 0; return v + 0 }
+    / requests in / { req = $1; b = bytes($5) }
+    /^Requests\/sec:/ { rps = $2 }
+    /^ +99%/ { p99 = ms($2) }
+    /Non-2xx or 3xx responses:/ { non2xx = $NF }
+    /Socket errors:/ { gsub(",", ""); se = $4 + $6 + $8 + $10 }
+    END { printf "%d %.2f %.3f %.0f %d %d\n", req, rps, p99, b, non2xx, se }' "$1"
+}
+
+# resumption SERVER: does the server resume a TLS 1.3 / TLS 1.2 session?
+probe_resumption() {
+  local s=$1 v out res=()
+  for v in tls1_3 tls1_2; do
+    rm -f "$WORK/sess.pem"
+    # keep the connection open a moment, so the TLS 1.3 ticket arrives
+    (sleep 0.5) | timeout 5 openssl s_client -connect "127.0.0.1:$HTTPS_PORT" -servername bench.test \
+      "-$v" -sess_out "$WORK/sess.pem" >/dev/null 2>&1
+    if [ -s "$WORK/sess.pem" ]; then
+      out=$(timeout 5 openssl s_client -connect "127.0.0.1:$HTTPS_PORT" -servername bench.test \
+        "-$v" -sess_in "$WORK/sess.pem" </dev/null 2>/dev/null | grep -E '^(Reused|New),' | head -n1)
+    else
+      out="no session"
+    fi
+    case $out in Reused*) res+=("$v=yes") ;; *) res+=("$v=no") ;; esac
+  done
+  printf '%s\t%s\n' "$s" "${res[*]}" >>"$RESUME"
+}
+
+# full handshakes with curl (no session cache), server CPU per handshake
+curl_handshakes() { # curl_handshakes SERVER ROUND PIDS...
+  local s=$1 r=$2; shift 2
+  local c0 c1 t0 t1 n200 n cfg=$WORK/curl-handshakes.cfg out=$WORK/runs/tlsnew-r$r-$s.curl
+  c0=$(cpu_ticks "$@"); t0=$(date +%s.%N)
+  taskset -c "$CLIENT_CPU" curl -Z --parallel-max "$CONNS" --http1.1 --no-sessionid -sk \
+    -H "Host: bench.test" -H 'Connection: close' -w '%{http_code}\n' -K "$cfg" >"$out" 2>"$out.err"
+  t1=$(date +%s.%N); c1=$(cpu_ticks "$@")
+  n=$(wc -l <"$out"); n200=$(grep -c '^200$' "$out")
+  local ok=0
+  [ "$n200" = "$HANDSHAKES" ] && ok=1
+  [ $ok = 1 ] || log "curl handshakes against $s: $n200/$HANDSHAKES answered 200 ($(sort "$out" | uniq -c | tr '\n' ' '))"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$r" "$ok" "$n200" "$HANDSHAKES" \
+    "$(awk -v a="$c0" -v b="$c1" -v n="$n200" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f", n ? (b-a)*1e6/hz/n : 0}')" \
+    "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')" >>"$HSRESULTS"
+}
+
+# one_run SCENARIO SERVER ROUND
+one_run() {
+  local sc=$1 s=$2 r=$3 tag="$1-r$3-$2" ok=1 why=() pids c0 c1 rss wout
+  wout=$WORK/runs/$tag.wrk
+  start_server "$s" "$WORK/runs/$tag.log"
+  if ! wait_ready "$sc"; then
+    log "FAILED: $tag — server not ready or wrong answer (HTTP $CHECK_CODE); log: $WORK/runs/$tag.log: $(tail -n3 "$WORK/runs/$tag.log" | tr '\n' ' ' | cut -c1-300)"
+    printf '%s\t%s\t%s\t0\t0\t0\t0\t0\t0\t0\t0\t0\t%s\n' "$sc" "$s" "$r" "not-ready" >>"$RESULTS"
+    stop_pid "$SPID"; SPID=""
+    return
+  fi
+  sleep 0.2
+  mapfile -t pids < <(server_pids "$SPID")
+  scen "$sc"
+  taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" -H "Host: $HOST" "${EXTRA[@]}" "$URL" >"$wout.warmup" 2>&1
+  c0=$(cpu_ticks "${pids[@]}")
+  taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -H "Host: $HOST" "${EXTRA[@]}" "$URL" >"$wout" 2>&1
+  c1=$(cpu_ticks "${pids[@]}")
+  read -r req rps p99 bytes non2xx sockerr < <(parse_wrk "$wout")
+  kill -0 "$SPID" 2>/dev/null || { ok=0; why+=("server died"); }
+  check "$sc" || { ok=0; why+=("post-run check: HTTP $CHECK_CODE or wrong body"); }
+  [ "${non2xx:-1}" = 0 ] || { ok=0; why+=("$non2xx non-2xx/3xx"); }
+  [ "${sockerr:-1}" = 0 ] || { ok=0; why+=("socket errors $(grep 'Socket errors' "$wout" | sed 's/^ *//')"); }
+  [ "${req:-0}" -gt 0 ] || { ok=0; why+=("no requests"); }
+  local body
+  body=$(wc -c <"$EXPECT")
+  if [ "${req:-0}" -gt 0 ] && [ "$(awk -v b="$bytes" -v n="$req" -v e="$body" 'BEGIN{print (b/n >= e) ? 1 : 0}')" != 1 ]; then
+    ok=0; why+=("only $(awk -v b="$bytes" -v n="$req" 'BEGIN{printf "%.0f", b/n}') bytes read per request (body $body)")
+  fi
+  rss=$(hwm_kib "${pids[@]}")
+  local cpu_us util
+  cpu_us=$(awk -v a="$c0" -v b="$c1" -v n="$req" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", n ? (b-a)*1e6/hz/n : 0}')
+  util=$(awk -v a="$c0" -v b="$c1" -v d="$DURATION" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", (b-a)/hz/d}')
+  [ $ok = 1 ] || log "INVALID: $tag — ${why[*]}"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$s" "$r" "$ok" "$rps" "$cpu_us" "$p99" "$rss" \
+    "$non2xx" "$sockerr" "$(awk -v b="$bytes" -v n="$req" 'BEGIN{printf "%.0f", n ? b/n : 0}')" "$util" "${why[*]:-}" >>"$RESULTS"
+  log "  $s: $rps req/s, $cpu_us µs CPU/req (core $util busy), p99 $p99 ms, peak RSS $((rss / 1024)) MiB$([ $ok = 1 ] || echo ' [INVALID]')"
+  if [ "$sc" = tlsnew ] && [ "$HANDSHAKES" -gt 0 ] && [ $ok = 1 ]; then
+    curl_handshakes "$s" "$r" "${pids[@]}"
+    log "  $s: curl full handshakes: $(tail -n1 "$HSRESULTS" | awk -F'\t' '{print $6 " µs server CPU per handshake, " $4 "/" $5 " OK"}')"
+  fi
+  kill -0 "$SPID" 2>/dev/null || log "$s (pid $SPID) is gone before the stop; log: $WORK/runs/$tag.log"
+  stop_pid "$SPID"; SPID=""
+}
+
+rotate() { # rotate ROUND LIST... -> the list rotated by ROUND
+  local r=$1; shift
+  local -a c=("$@"); local n=${#c[@]} i out=()
+  for ((i = 0; i < n; i++)); do out+=("${c[((r + i) % n)]}"); done
+  echo "${out[@]}"
+}
+
+# ------------------------------------------------------------------- setup
+VERSIONS="webtier $("$WEBTIER" --version 2>/dev/null | awk '{print $NF}'), $(nginx -v 2>&1 | sed 's/^nginx version: //'), HAProxy $(haproxy -v | awk 'NR==1{print $3}'), Caddy $(caddy version | awk '{print $1}'), wrk $(wrk -v 2>&1 | awk 'NR==1{print $2}'), $(openssl version | awk '{print $1, $2}')"
+log "versions: $VERSIONS"
+log "work dir: $WORK; ports http $HTTP_PORT https $HTTPS_PORT upstream $UP_PORT; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+start_upstream
+if [ "$HANDSHAKES" -gt 0 ]; then
+  for ((i = 0; i < HANDSHAKES; i++)); do printf 'url = "https://127.0.0.1:%s/1k.bin"\noutput = "/dev/null"\n' "$HTTPS_PORT"; done >"$WORK/curl-handshakes.cfg"
+fi
+
+# TLS session resumption, per server (not timed)
+for s in $SERVERS; do
+  start_server "$s" "$WORK/resumption-$s.log"
+  if wait_ready https1k; then probe_resumption "$s"; else log "$s did not come up for the resumption probe"; printf '%s\t?\n' "$s" >>"$RESUME"; fi
+  stop_pid "$SPID"; SPID=""
+done
+log "session resumption: $(tr '\t\n' ': ' <"$RESUME")"
+
+# ------------------------------------------------------------------ rounds
+read -r -a server_list <<<"$SERVERS"
+t_start=$(date +%s)
+for sc in $SCENARIOS; do
+  for ((r = 1; r <= ROUNDS; r++)); do
+    order=$(rotate "$r" "${server_list[@]}")
+    log "$sc round $r/$ROUNDS: $order"
+    for s in $order; do
+      applies "$sc" "$s" && one_run "$sc" "$s" "$r"
+    done
+  done
+done
+log "rounds took $(( $(date +%s) - t_start )) s; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ------------------------------------------------------------------ report
+REPORT=$WORK/report.md
+python3 - "$RESULTS" "$HSRESULTS" "$RESUME" "$VERSIONS" "$ROUNDS" "$DURATION" "$CONNS" "$SERVERS" "$SCENARIOS" "$WORK/missed" >"$REPORT" <<'PY'
+import sys, statistics as st
+res, hs, resume, versions, rounds, duration, conns, servers, scenarios, missed_path = sys.argv[1:]
+servers = servers.split(); scenarios = scenarios.split()
+rows = {}
+for l in open(res):
+    f = l.rstrip("\n").split("\t")
+    if len(f) < 12: continue
+    sc, s, r, ok = f[0], f[1], int(f[2]), int(f[3])
+    rows.setdefault((sc, s), {})[r] = dict(ok=ok, rps=float(f[4]), cpu=float(f[5]), p99=float(f[6]),
+                                         rss=int(f[7]), util=float(f[11]))
+label = {"static1k": "1. static 1 KiB, HTTP keep-alive",
+         "static100k": "2. static 100 KiB, HTTP keep-alive",
+         "proxy": "3. reverse proxy, HTTP, fixed upstream",
+         "https1k": "4. HTTPS static 1 KiB, keep-alive",
+         "tlsnew": "5. TLS, new connection per request (wrk)"}
+def med(sc, s, k):
+    v = [x[k] for x in rows.get((sc, s), {}).values() if x["ok"]]
+    return st.median(v) if v else None
+def ratio(sc, s, k):
+    """median over rounds of the per-round ratio server/nginx (both valid)"""
+    a, b = rows.get((sc, s), {}), rows.get((sc, "nginx"), {})
+    v = [a[r][k] / b[r][k] for r in a if r in b and a[r]["ok"] and b[r]["ok"] and b[r][k]]
+    return st.median(v) if v else None
+def f(x, d=1):
+    return "—" if x is None else f"{x:,.{d}f}"
+def fr(x):
+    return "—" if x is None else f"{x:.2f}"
+print(f"versions: {versions}  ")
+print(f"one worker each on one core, wrk -t1 -c{conns} -d{duration}s; medians of {rounds} alternating rounds (valid runs only);")
+print("ratios x/nginx are medians of the per-round ratios; CPU = server utime+stime per request; RSS = peak (VmHWM) summed over the server's processes\n")
+print("| scenario | server | valid | req/s | req/s range | CPU µs/req | p99 ms | peak RSS MiB | core busy | req/s ÷ nginx | CPU ÷ nginx | p99 ÷ nginx | RSS ÷ nginx | webtier target |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+missed = []
+for sc in scenarios:
+    for s in servers:
+        runs = rows.get((sc, s))
+        if not runs:
+            if sc == "static100k" and s == "haproxy":
+                print(f"| {label[sc]} | haproxy | n/a | — | — | — | — | — | — | — | — | — | — | serves no files |")
+            continue
+        valid = [x for x in runs.values() if x["ok"]]
+        rng = f"{min(x['rps'] for x in valid):,.0f}–{max(x['rps'] for x in valid):,.0f}" if valid else "—"
+        name = s + (" *" if s == "haproxy" and sc in ("static1k", "https1k", "tlsnew") else "")
+        target = ""
+        if s == "webtier":
+            rr, rc, rp, rm = (ratio(sc, s, k) for k in ("rps", "cpu", "p99", "rss"))
+            miss = []
+            if rr is None or rr < 1.0: miss.append("req/s")
+            if rc is None or rc > 1.0: miss.append("CPU")
+            if rp is None or rp > 1.0: miss.append("p99")
+            if rm is None or rm > 2.0: miss.append("RSS")
+            target = "met" if not miss else "missed: " + ", ".join(miss)
+            if miss: missed.append(sc)
+        if s == "nginx":
+            rs = ["1.00"] * 4
+        else:
+            rs = [fr(ratio(sc, s, k)) for k in ("rps", "cpu", "p99", "rss")]
+        rss = med(sc, s, "rss")
+        print(f"| {label[sc]} | {name} | {len(valid)}/{len(runs)} | {f(med(sc, s, 'rps'), 0)} | {rng} | {f(med(sc, s, 'cpu'))} | "
+              f"{f(med(sc, s, 'p99'), 2)} | {f(None if rss is None else rss / 1024)} | {f(med(sc, s, 'util'), 2)} | "
+              f"{' | '.join(rs)} | {target} |")
+print("\n\\* HAProxy's 1 KiB \"file\" is `http-request return ... file` (read into memory at start); it serves no files from disk.")
+res_map = dict(l.rstrip("\n").split("\t", 1) for l in open(resume) if "\t" in l)
+hsrows = {}
+for l in open(hs):
+    p = l.rstrip("\n").split("\t")
+    hsrows.setdefault(p[0], {})[int(p[1])] = dict(ok=int(p[2]), cpu=float(p[5]), wall=float(p[6]), n=int(p[4]))
+print("\nTLS session resumption as offered by each server (openssl s_client -sess_out, then -sess_in), and "
+      "server CPU per *full* handshake from curl --no-sessionid (HTTP/1.1, Connection: close, "
+      f"{conns} in parallel, 1 KiB response), medians of {rounds} rounds:\n")
+print("| server | resumes (probe) | curl full handshakes valid | server CPU µs / full handshake | ÷ nginx |")
+print("|---|---|---|---|---|")
+for s in servers:
+    h = hsrows.get(s, {})
+    v = [x["cpu"] for x in h.values() if x["ok"]]
+    n = hsrows.get("nginx", {})
+    rat = [h[r]["cpu"] / n[r]["cpu"] for r in h if r in n and h[r]["ok"] and n[r]["ok"] and n[r]["cpu"]]
+    print(f"| {s} | {res_map.get(s, '?')} | {sum(x['ok'] for x in h.values())}/{len(h)} | "
+          f"{f(st.median(v)) if v else '—'} | {fr(st.median(rat)) if rat else '—'} |")
+open(missed_path, "w").write(" ".join(missed))
+PY
+cat "$REPORT"
+
+# --------------------------------------------------------------- profiling
+if [ "$PROFILE" != 0 ]; then
+  if [ "$PROFILE" = auto ]; then prof=$(cat "$WORK/missed" 2>/dev/null); else prof=$PROFILE; fi
+  if [ -n "$prof" ] && [ "$HAVE_PERF" = 0 ]; then
+    log "webtier missed a target in: $prof — perf is not installed (apt-get install -y linux-perf); no profile"
+  elif [ -n "$prof" ]; then
+    echo; echo "### webtier profiles (perf record -e cpu-clock, $DURATION s under the same wrk load)"
+    for sc in $prof; do
+      start_server webtier "$WORK/profile-$sc.log"
+      if ! wait_ready "$sc"; then log "profile $sc: webtier not ready"; stop_pid "$SPID"; SPID=""; continue; fi
+      scen "$sc"
+      taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" -H "Host: $HOST" "${EXTRA[@]}" "$URL" >/dev/null 2>&1
+      perf record -e cpu-clock -F 2000 -p "$SPID" -o "$WORK/perf-$sc.data" -- sleep "$DURATION" >"$WORK/perf-$sc.log" 2>&1 &
+      ppid=$!
+      sleep 0.3
+      taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$((DURATION - 1))s" -H "Host: $HOST" "${EXTRA[@]}" "$URL" >"$WORK/perf-$sc.wrk" 2>&1
+      wait "$ppid"
+      stop_pid "$SPID"; SPID=""
+      perf report -i "$WORK/perf-$sc.data" --no-children --sort dso --stdio 2>/dev/null >"$WORK/perf-$sc.dso.txt"
+      perf report -i "$WORK/perf-$sc.data" --no-children --sort symbol --stdio 2>/dev/null >"$WORK/perf-$sc.sym.txt"
+      echo; echo "#### $sc — by object"; echo '```'
+      grep -E '^ +[0-9.]+%' "$WORK/perf-$sc.dso.txt" | head -n 6
+      echo '```'; echo "#### $sc — top symbols (self)"; echo '```'
+      grep -E '^ +[0-9.]+%' "$WORK/perf-$sc.sym.txt" | head -n 25 | cut -c1-160
+      echo '```'
+    done
+  fi
+fi
+log "report: $REPORT; raw rows: $RESULTS, $HSRESULTS, $RESUME"

@@ -1,0 +1,1101 @@
+//! The bundled proxy (`webtier proxy run`) over real sockets: TLS with SNI
+//! and h2, redirects and ACME challenges, static files and hostile paths,
+//! reverse proxying to FastAPI/uvicorn upstreams (headers, streaming,
+//! balancing, failover, health checks, WebSocket), limits and smuggling,
+//! reloads (certificates, bad configurations, under load) and draining.
+
+mod support;
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rustix::process::Signal;
+use support::proxy::{Proxy, TestCa, raw, served_names, served_serial, status_of};
+use support::services::{Uvicorn, free_port, tempdir};
+
+fn plain_site(name: &str, routes: &str) -> String {
+    format!("[[site]]\nnames = [\"{name}\"]\n{routes}")
+}
+
+fn tls_site(names: &[&str], cert: &Path, key: &Path, routes: &str) -> String {
+    let names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    format!(
+        "[[site]]\nnames = [{}]\ntls = {{ cert = \"{}\", key = \"{}\" }}\n{routes}",
+        names.join(", "),
+        cert.display(),
+        key.display()
+    )
+}
+
+fn static_route(path: &str, root: &Path) -> String {
+    format!("[[site.route]]\npath = \"{path}\"\nroot = \"{}\"\n", root.display())
+}
+
+fn proxy_route(path: &str, upstreams: &[String], extra: &str) -> String {
+    let ups: Vec<String> = upstreams.iter().map(|u| format!("\"{u}\"")).collect();
+    format!(
+        "[[site.route]]\npath = \"{path}\"\nupstreams = [{}]\n{extra}",
+        ups.join(", ")
+    )
+}
+
+fn up(app: &Uvicorn) -> String {
+    format!("http://127.0.0.1:{}", app.port)
+}
+
+/// A port nothing listens on.
+fn dead() -> String {
+    format!("http://127.0.0.1:{}", free_port())
+}
+
+fn get(host: &str, path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").into_bytes()
+}
+
+fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+fn http_url(proxy: &Proxy, path: &str) -> String {
+    format!("http://127.0.0.1:{}{path}", proxy.http_port)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_sites_are_chosen_by_sni_speak_h2_and_plain_http_redirects() {
+    let ca = TestCa::new();
+    let dir = tempdir();
+    let d = dir.path();
+    let (a_cert, a_key) = ca.leaf(&["a.test"], d, "a");
+    let (b_cert, b_key) = ca.leaf(&["b.test", "*.b.test"], d, "b");
+    for (sub, text) in [("wa", "site a"), ("wb", "site b")] {
+        fs::create_dir(d.join(sub)).unwrap();
+        fs::write(d.join(sub).join("index.html"), text).unwrap();
+    }
+    let body = format!(
+        "{}{}",
+        tls_site(&["a.test"], &a_cert, &a_key, &static_route("/", &d.join("wa"))),
+        tls_site(
+            &["b.test", "*.b.test"],
+            &b_cert,
+            &b_key,
+            &static_route("/", &d.join("wb"))
+        ),
+    );
+    let proxy = Proxy::start_in(dir, &body);
+    let client = proxy.client(&ca, &["a.test", "b.test", "x.b.test"]);
+    let port = proxy.https_port;
+
+    let resp = client
+        .get(format!("https://a.test:{port}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.version(), reqwest::Version::HTTP_2, "ALPN chose h2");
+    assert_eq!(served_names(&resp), ["a.test"]);
+    assert_eq!(
+        resp.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    assert_eq!(resp.text().await.unwrap(), "site a");
+
+    let resp = client
+        .get(format!("https://x.b.test:{port}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served_names(&resp), ["b.test", "*.b.test"]);
+    assert_eq!(resp.text().await.unwrap(), "site b");
+
+    // HTTP/1.1 over TLS works too.
+    let h1 = reqwest::Client::builder()
+        .add_root_certificate(ca.reqwest_root())
+        .resolve("a.test", proxy.https())
+        .http1_only()
+        .build()
+        .unwrap();
+    let resp = h1
+        .get(format!("https://a.test:{port}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.version(), reqwest::Version::HTTP_11);
+    assert_eq!(resp.status(), 200);
+    // A connection made for a.test cannot be used for b.test.
+    let resp = h1
+        .get(format!("https://a.test:{port}/"))
+        .header("host", "b.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 421);
+
+    // Plain HTTP: GET and HEAD are moved permanently, other methods keep
+    // their method and body with 308.
+    let text = raw(proxy.http(), &get("a.test", "/some/path?q=1"));
+    assert_eq!(status_of(&text), 301, "{text}");
+    assert!(
+        text.contains(&format!("location: https://a.test:{port}/some/path?q=1")),
+        "{text}"
+    );
+    let text = raw(
+        proxy.http(),
+        b"POST /form HTTP/1.1\r\nHost: a.test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status_of(&text), 308, "{text}");
+    assert!(!text.contains("strict-transport-security"), "no HSTS over HTTP");
+
+    // ACME challenges are answered over plain HTTP, never redirected.
+    let token = "Xy_z-0123456789abcdefABCDEF";
+    fs::write(
+        proxy.dir.path().join("challenge").join(token),
+        "the-key-authorization",
+    )
+    .unwrap();
+    let text = raw(
+        proxy.http(),
+        &get("a.test", &format!("/.well-known/acme-challenge/{token}")),
+    );
+    assert_eq!(status_of(&text), 200, "{text}");
+    assert!(text.ends_with("the-key-authorization"), "{text}");
+    let text = raw(
+        proxy.http(),
+        &get("a.test", "/.well-known/acme-challenge/..%2fproxy.toml"),
+    );
+    assert_eq!(status_of(&text), 404, "{text}");
+
+    // A host no site has.
+    let text = raw(proxy.http(), &get("nobody.test", "/"));
+    assert_eq!(status_of(&text), 404, "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn static_files_answer_conditional_range_and_precompressed_requests() {
+    let dir = tempdir();
+    let www = dir.path().join("www");
+    fs::create_dir_all(www.join("docs")).unwrap();
+    let text: String = (0..1000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    fs::write(www.join("a.txt"), &text).unwrap();
+    fs::write(www.join("style.css"), "body { color: red }").unwrap();
+    fs::write(www.join("style.css.br"), b"BROTLI-BYTES").unwrap();
+    fs::write(www.join("style.css.gz"), b"GZIP-BYTES").unwrap();
+    fs::write(www.join("docs").join("index.html"), "<h1>docs</h1>").unwrap();
+    let big: Vec<u8> = (0..5_000_000u32).map(|i| (i % 251) as u8).collect();
+    fs::write(www.join("big.bin"), &big).unwrap();
+    let proxy = Proxy::start_in(dir, &plain_site("s.test", &static_route("/", &www)));
+    let c = plain_client();
+    let url = |p: &str| http_url(&proxy, p);
+
+    let resp = c
+        .get(url("/a.txt"))
+        .header("host", "s.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/plain; charset=utf-8");
+    let etag = resp.headers()["etag"].to_str().unwrap().to_string();
+    let modified = resp.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(resp.text().await.unwrap(), text);
+
+    let resp = c
+        .get(url("/a.txt"))
+        .header("host", "s.test")
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 304);
+    assert_eq!(resp.headers()["etag"], etag.as_str());
+    let resp = c
+        .get(url("/a.txt"))
+        .header("host", "s.test")
+        .header("if-modified-since", &modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 304);
+    let resp = c
+        .get(url("/a.txt"))
+        .header("host", "s.test")
+        .header("if-none-match", "\"other\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    let resp = c
+        .get(url("/a.txt"))
+        .header("host", "s.test")
+        .header("range", "bytes=10-19")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 206);
+    assert_eq!(resp.headers()["content-range"], "bytes 10-19/1000");
+    assert_eq!(resp.text().await.unwrap(), &text[10..20]);
+    let resp = c
+        .get(url("/a.txt"))
+        .header("host", "s.test")
+        .header("range", "bytes=-5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), &text[995..]);
+    let resp = c
+        .get(url("/a.txt"))
+        .header("host", "s.test")
+        .header("range", "bytes=5000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 416);
+    assert_eq!(resp.headers()["content-range"], "bytes */1000");
+    // A stale If-Range gets the whole file.
+    let resp = c
+        .get(url("/a.txt"))
+        .header("host", "s.test")
+        .header("range", "bytes=0-1")
+        .header("if-range", "\"stale\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    for (accept, expect, encoding) in [
+        ("br, gzip", "BROTLI-BYTES", Some("br")),
+        ("gzip", "GZIP-BYTES", Some("gzip")),
+        ("identity", "body { color: red }", None),
+    ] {
+        let resp = c
+            .get(url("/style.css"))
+            .header("host", "s.test")
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["vary"], "Accept-Encoding");
+        assert_eq!(resp.headers()["content-type"], "text/css; charset=utf-8");
+        assert_eq!(
+            resp.headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap()),
+            encoding,
+            "{accept}"
+        );
+        assert_eq!(resp.text().await.unwrap(), expect, "{accept}");
+    }
+
+    let resp = c
+        .get(url("/docs"))
+        .header("host", "s.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 301);
+    assert_eq!(resp.headers()["location"], "/docs/");
+    let resp = c
+        .get(url("/docs/"))
+        .header("host", "s.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), "<h1>docs</h1>");
+
+    let resp = c
+        .get(url("/big.bin"))
+        .header("host", "s.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-length"], "5000000");
+    assert!(resp.bytes().await.unwrap() == big, "the big file arrives whole");
+    let resp = c
+        .head(url("/big.bin"))
+        .header("host", "s.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-length"], "5000000");
+
+    let resp = c
+        .post(url("/a.txt"))
+        .header("host", "s.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "GET, HEAD");
+    let resp = c
+        .get(url("/missing.txt"))
+        .header("host", "s.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+}
+
+#[test]
+fn hostile_static_paths_never_read_outside_the_root() {
+    let dir = tempdir();
+    let d = dir.path();
+    fs::write(d.join("secret.txt"), "TOPSECRET").unwrap();
+    fs::create_dir_all(d.join("private")).unwrap();
+    fs::write(d.join("private").join("key.pem"), "TOPSECRET key").unwrap();
+    let www = d.join("www");
+    fs::create_dir_all(www.join("sub")).unwrap();
+    fs::write(www.join("index.html"), "home").unwrap();
+    fs::write(www.join("sub").join("page.html"), "page").unwrap();
+    fs::write(www.join(".env"), "TOPSECRET=1").unwrap();
+    symlink(d.join("secret.txt"), www.join("link.txt")).unwrap();
+    symlink("../secret.txt", www.join("rel-link.txt")).unwrap();
+    symlink(d.join("private"), www.join("outside")).unwrap();
+    symlink("/etc", www.join("etc")).unwrap();
+    symlink("page.html", www.join("sub").join("inside.html")).unwrap();
+    let mut proxy = Proxy::start_in(dir, &plain_site("s.test", &static_route("/", &www)));
+
+    let hostile = [
+        "/../secret.txt",
+        "/../../../../etc/passwd",
+        "/sub/../../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E/secret.txt",
+        "/.%2e/secret.txt",
+        "/%2e./secret.txt",
+        "/sub/%2e%2e/%2e%2e/secret.txt",
+        "/..%2fsecret.txt",
+        "/..%2Fsecret.txt",
+        "/sub%2f..%2f..%2fsecret.txt",
+        "/%2e%2e%2fsecret.txt",
+        "/..%5csecret.txt",
+        "/..%5C..%5Csecret.txt",
+        "/sub\\..\\..\\secret.txt",
+        "/%00/../secret.txt",
+        "/index.html%00.txt",
+        "/%c0%ae%c0%ae/secret.txt",
+        "/%252e%252e/secret.txt",
+        "/link.txt",
+        "/rel-link.txt",
+        "/outside/key.pem",
+        "/outside/",
+        "/etc/passwd",
+        "/etc/hostname",
+        "/.env",
+        "/sub/../.env",
+        "/%2eenv",
+        "//../secret.txt",
+        "/./../secret.txt",
+        "/sub/./../../secret.txt",
+        "/%",
+        "/%zz/secret.txt",
+        "/..;/secret.txt",
+        "/....//secret.txt",
+    ];
+    assert!(hostile.len() >= 30);
+    for path in hostile {
+        let text = raw(proxy.http(), &get("s.test", path));
+        assert!(
+            !text.contains("TOPSECRET") && !text.contains("root:"),
+            "{path} leaked:\n{text}"
+        );
+        let status = status_of(&text);
+        assert!(
+            status == 400 || status == 404,
+            "{path} answered {status}:\n{text}"
+        );
+    }
+    // What is inside the root (a symlink included) is still served.
+    assert!(raw(proxy.http(), &get("s.test", "/sub/inside.html")).ends_with("page"));
+    assert!(raw(proxy.http(), &get("s.test", "/")).ends_with("home"));
+    assert!(proxy.wait_exit(Duration::ZERO).is_none(), "the proxy is up");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn proxied_requests_get_forwarding_headers_and_lose_identity_headers() {
+    let app = Uvicorn::start("one");
+    let routes = format!(
+        "{}{}{}",
+        proxy_route("/", &[up(&app)], "max_body_bytes = 67108864\n"),
+        proxy_route("/small/", &[up(&app)], "max_body_bytes = 1000\n"),
+        proxy_route("/dead/", &[dead()], ""),
+    );
+    let proxy = Proxy::start(&plain_site("s.test", &routes));
+    let c = plain_client();
+
+    let resp = c
+        .get(http_url(&proxy, "/echo/x?a=1"))
+        .header("host", "s.test")
+        .header("x-forwarded-for", "6.6.6.6")
+        .header("x-real-ip", "6.6.6.6")
+        .header("x-forwarded-proto", "https")
+        .header("x-auth-request-email", "admin@s.test")
+        .header("connection", "keep-alive, x-hop")
+        .header("x-hop", "secret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().get("server").is_none(), "{resp:?}");
+    let v: serde_json::Value = resp.json().await.unwrap();
+    let h = &v["headers"];
+    assert_eq!(h["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(h["x-real-ip"], "127.0.0.1");
+    assert_eq!(h["x-forwarded-proto"], "http");
+    assert_eq!(h["x-forwarded-host"], "s.test");
+    assert_eq!(h["host"], "s.test");
+    assert_eq!(h["forwarded"], "for=127.0.0.1;proto=http;host=\"s.test\"");
+    assert!(h.get("x-auth-request-email").is_none(), "{h}");
+    assert!(h.get("x-hop").is_none(), "{h}");
+    assert_eq!(v["query"], "a=1");
+
+    let resp = c
+        .get(http_url(&proxy, "/powered"))
+        .header("host", "s.test")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().get("x-powered-by").is_none());
+    assert!(resp.headers().get("server").is_none());
+    assert_eq!(resp.headers()["x-kept"], "yes");
+
+    // A 32 MiB upload streams through (the route allows 64 MiB).
+    let upload = vec![7u8; 32 << 20];
+    let resp = c
+        .post(http_url(&proxy, "/echo/upload"))
+        .header("host", "s.test")
+        .body(upload)
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(v["body_length"], 32 << 20);
+
+    // Over the route's limit: declared, and streamed without a length.
+    let resp = c
+        .post(http_url(&proxy, "/small/echo/x"))
+        .header("host", "s.test")
+        .body(vec![1u8; 2000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    let chunk = format!("320\r\n{}\r\n", "z".repeat(800));
+    let chunked = format!(
+        "POST /small/echo/x HTTP/1.1\r\nHost: s.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunk}{chunk}0\r\n\r\n"
+    );
+    let text = raw(proxy.http(), chunked.as_bytes());
+    assert_eq!(status_of(&text), 413, "{text}");
+
+    // An unreachable upstream: a plain 502 page that names no address.
+    let resp = c
+        .get(http_url(&proxy, "/dead/x"))
+        .header("host", "s.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 502);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("502 Bad Gateway"), "{page}");
+    assert!(!page.contains("127.0.0.1") && !page.contains("http://"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_upstream_gets_a_504_and_all_upstreams_down_a_503() {
+    let app = Uvicorn::start("one");
+    let routes = format!(
+        "{}{}",
+        proxy_route("/", &[up(&app)], ""),
+        proxy_route(
+            "/checked/",
+            &[dead()],
+            "health = { check_path = \"/health\", check_interval_ms = 100 }\n"
+        ),
+    );
+    let proxy = Proxy::start(&format!(
+        "[timeouts]\nupstream_read_ms = 700\n{}",
+        plain_site("s.test", &routes)
+    ));
+    let c = plain_client();
+    let resp = c
+        .get(http_url(&proxy, "/slow?ms=3000"))
+        .header("host", "s.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 504);
+    assert!(!resp.text().await.unwrap().contains("127.0.0.1"));
+    let resp = c
+        .get(http_url(&proxy, "/slow?ms=10"))
+        .header("host", "s.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    // The only upstream fails its checks: nobody to ask.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let resp = c
+        .get(http_url(&proxy, "/checked/x"))
+        .header("host", "s.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+}
+
+async fn app_name(c: &reqwest::Client, url: &str) -> (u16, String) {
+    let resp = c.get(url).header("host", "s.test").send().await.unwrap();
+    let status = resp.status().as_u16();
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    (status, body["app"].as_str().unwrap_or("").to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn round_robin_fails_over_without_errors_when_an_upstream_dies() {
+    let one = Uvicorn::start("one");
+    let mut two = Uvicorn::start("two");
+    let proxy = Proxy::start(&plain_site(
+        "s.test",
+        &proxy_route("/", &[up(&one), up(&two)], ""),
+    ));
+    let c = plain_client();
+    let url = http_url(&proxy, "/health");
+    let mut names = Vec::new();
+    for _ in 0..6 {
+        let (status, name) = app_name(&c, &url).await;
+        assert_eq!(status, 200);
+        names.push(name);
+    }
+    assert_eq!(names.iter().filter(|n| *n == "one").count(), 3, "{names:?}");
+    assert_eq!(names.iter().filter(|n| *n == "two").count(), 3, "{names:?}");
+
+    two.kill();
+    // Every request still succeeds: a refused connection is retried on the
+    // other upstream, and after 3 refusals `two` is ejected.
+    for i in 0..20 {
+        let (status, name) = app_name(&c, &url).await;
+        assert_eq!((status, name.as_str()), (200, "one"), "request {i}");
+    }
+    // Once ejected, even a POST (never retried) does not meet the dead one.
+    for _ in 0..4 {
+        let resp = c
+            .post(http_url(&proxy, "/echo/p"))
+            .header("host", "s.test")
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    let metrics = proxy.metrics();
+    assert!(
+        metrics.contains(&format!(
+            "webtier_upstream_healthy{{upstream=\"{}\"}} 0",
+            up(&two)
+        )),
+        "{metrics}"
+    );
+    assert!(metrics.contains("webtier_requests_total{class=\"5xx\"} 0"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn least_connections_sends_new_requests_to_the_idle_upstream() {
+    let one = Uvicorn::start("one");
+    let two = Uvicorn::start("two");
+    let proxy = Proxy::start(&plain_site(
+        "s.test",
+        &proxy_route(
+            "/",
+            &[up(&one), up(&two)],
+            "balance = \"least-connections\"\n",
+        ),
+    ));
+    let c = plain_client();
+    let slow_url = http_url(&proxy, "/slow?ms=2500");
+    let slow = {
+        let c = c.clone();
+        tokio::spawn(async move { app_name(&c, &slow_url).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let url = http_url(&proxy, "/health");
+    let mut names = Vec::new();
+    for _ in 0..4 {
+        names.push(app_name(&c, &url).await.1);
+    }
+    let (status, busy) = slow.await.unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        names.iter().all(|n| *n != busy),
+        "while {busy} was busy the quick requests went to {names:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn active_health_checks_keep_requests_away_from_a_failing_upstream() {
+    let one = Uvicorn::start("one");
+    let proxy = Proxy::start(&plain_site(
+        "s.test",
+        &proxy_route(
+            "/",
+            &[up(&one), dead()],
+            "health = { check_path = \"/health\", check_interval_ms = 100 }\n",
+        ),
+    ));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let c = plain_client();
+    // POSTs are never retried, so any that met the dead upstream would 502.
+    for i in 0..10 {
+        let resp = c
+            .post(http_url(&proxy, "/echo/p"))
+            .header("host", "s.test")
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "request {i}");
+    }
+    proxy.wait_log("fails its health check");
+}
+
+#[test]
+fn websocket_upgrades_are_tunnelled_both_ways() {
+    let app = Uvicorn::start("one");
+    let proxy = Proxy::start(&plain_site("s.test", &proxy_route("/", &[up(&app)], "")));
+    let mut s = TcpStream::connect(proxy.http()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(
+        b"GET /ws HTTP/1.1\r\nHost: s.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_lowercase();
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    assert!(
+        head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
+        "{head}"
+    );
+    for message in ["hello", "second message"] {
+        // A masked text frame, as clients must send.
+        let mask = [0x12u8, 0x34, 0x56, 0x78];
+        let mut frame = vec![0x81, 0x80 | message.len() as u8];
+        frame.extend_from_slice(&mask);
+        frame.extend(message.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        s.write_all(&frame).unwrap();
+        let mut hdr = [0u8; 2];
+        s.read_exact(&mut hdr).unwrap();
+        assert_eq!(hdr[0], 0x81, "a text frame comes back");
+        let mut payload = vec![0u8; (hdr[1] & 0x7f) as usize];
+        s.read_exact(&mut payload).unwrap();
+        assert_eq!(String::from_utf8(payload).unwrap(), format!("one:{message}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_serves_a_new_certificate_while_a_long_download_completes() {
+    let ca = TestCa::new();
+    let app = Uvicorn::start("one");
+    let dir = tempdir();
+    let (cert, key) = ca.leaf(&["a.test"], dir.path(), "live");
+    let body = tls_site(&["a.test"], &cert, &key, &proxy_route("/", &[up(&app)], ""));
+    let proxy = Proxy::start_in(dir, &body);
+    let port = proxy.https_port;
+    let client = proxy.client(&ca, &["a.test"]);
+
+    // 24 chunks of 64 KiB, 100 ms apart: about 2.4 s in flight.
+    let mut download = client
+        .get(format!(
+            "https://a.test:{port}/stream?chunks=24&size=65536&delay_ms=100"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let first_serial = served_serial(&download);
+    let mut received = download.chunk().await.unwrap().map_or(0, |c| c.len());
+
+    // Renewal: new files put in place atomically, then SIGHUP.
+    let staging = tempdir();
+    let (new_cert, new_key) = ca.leaf(&["a.test"], staging.path(), "next");
+    fs::copy(&new_key, proxy.dir.path().join("k.tmp")).unwrap();
+    fs::rename(proxy.dir.path().join("k.tmp"), &key).unwrap();
+    fs::copy(&new_cert, proxy.dir.path().join("c.tmp")).unwrap();
+    fs::rename(proxy.dir.path().join("c.tmp"), &cert).unwrap();
+    proxy.signal(Signal::HUP);
+    proxy.wait_log("reloaded configuration and certificates");
+
+    let fresh = proxy.client(&ca, &["a.test"]);
+    let resp = fresh
+        .get(format!("https://a.test:{port}/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let second_serial = served_serial(&resp);
+    assert_ne!(second_serial, first_serial, "new connections get the new certificate");
+
+    while let Some(chunk) = download.chunk().await.unwrap() {
+        received += chunk.len();
+    }
+    assert_eq!(received, 24 * 65536, "the in-flight download completed");
+
+    // Without a signal: changed files are noticed within a couple of seconds.
+    let (third_cert, third_key) = ca.leaf(&["a.test"], staging.path(), "third");
+    fs::copy(&third_key, proxy.dir.path().join("k.tmp")).unwrap();
+    fs::rename(proxy.dir.path().join("k.tmp"), &key).unwrap();
+    fs::copy(&third_cert, proxy.dir.path().join("c.tmp")).unwrap();
+    fs::rename(proxy.dir.path().join("c.tmp"), &cert).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let resp = proxy
+            .client(&ca, &["a.test"])
+            .get(format!("https://a.test:{port}/health"))
+            .send()
+            .await
+            .unwrap();
+        let serial = served_serial(&resp);
+        if serial != second_serial && serial != first_serial {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the changed files were not picked up");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_configuration_is_refused_on_reload_and_the_old_one_keeps_serving() {
+    let dir = tempdir();
+    let www = dir.path().join("www");
+    fs::create_dir(&www).unwrap();
+    fs::write(www.join("index.html"), "v1").unwrap();
+    let good = plain_site("s.test", &static_route("/", &www));
+    let proxy = Proxy::start_in(dir, &good);
+    let serve = || raw(proxy.http(), &get("s.test", "/"));
+    assert!(serve().ends_with("v1"));
+
+    let broken = [
+        format!("{good}wrokers = 3\n"),
+        plain_site("s.test", &static_route("/", Path::new("/nonexistent/root"))),
+        format!("{good}[[site.route]]\npath = \"/api/\"\nupstreams = [\"ftp://x:1\"]\n"),
+    ];
+    for (i, text) in broken.iter().enumerate() {
+        proxy.rewrite(text);
+        // `proxy validate` says the same thing as the refused reload.
+        let out = support::proxy::webtier(&[
+            "proxy",
+            "validate",
+            "--file",
+            proxy.config_path.to_str().unwrap(),
+        ]);
+        let code = out.status.code();
+        assert!(code == Some(3) || code == Some(1), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        proxy.signal(Signal::HUP);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while proxy.log().matches("reload refused").count() < i + 1 {
+            assert!(Instant::now() < deadline, "no refusal logged:\n{}", proxy.log());
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        assert!(serve().ends_with("v1"), "still serving after broken config {i}");
+    }
+    assert!(proxy.metrics().contains("webtier_failed_reloads_total 3"));
+    let out = support::proxy::webtier(&[
+        "proxy",
+        "validate",
+        "--file",
+        proxy.config_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "a bad key is an invalid configuration");
+
+    // Listener changes need a restart; they are refused, not half-applied.
+    let moved = good.clone();
+    fs::write(
+        &proxy.config_path,
+        format!(
+            "{}{moved}",
+            Proxy::header(proxy.dir.path(), free_port(), proxy.https_port, proxy.admin_port)
+        ),
+    )
+    .unwrap();
+    proxy.signal(Signal::HUP);
+    proxy.wait_log("take effect only when the proxy is restarted");
+
+    fs::write(www.join("v2.html"), "v2").unwrap();
+    proxy.rewrite(&format!(
+        "{good}[[site.route]]\npath = \"/new/\"\nroot = \"{}\"\n",
+        www.display()
+    ));
+    proxy.signal(Signal::HUP);
+    proxy.wait_log("reloaded configuration");
+    assert!(raw(proxy.http(), &get("s.test", "/new/v2.html")).ends_with("v2"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ten_reloads_under_load_lose_no_request() {
+    let ca = TestCa::new();
+    let app = Uvicorn::start("one");
+    let dir = tempdir();
+    let www = dir.path().join("www");
+    fs::create_dir(&www).unwrap();
+    fs::write(www.join("a.txt"), "static").unwrap();
+    let (cert, key) = ca.leaf(&["a.test"], dir.path(), "a");
+    let routes = format!(
+        "{}{}",
+        static_route("/static/", &www),
+        proxy_route("/", &[up(&app)], "")
+    );
+    let proxy = Proxy::start_in(dir, &tls_site(&["a.test"], &cert, &key, &routes));
+    let port = proxy.https_port;
+    let ok = Arc::new(AtomicUsize::new(0));
+    let bad = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop_at = Instant::now() + Duration::from_secs(6);
+    let mut load = Vec::new();
+    for i in 0..8 {
+        // Half the clients reconnect for every request, so handshakes
+        // happen during reloads too.
+        let client = if i % 2 == 0 {
+            proxy.client(&ca, &["a.test"])
+        } else {
+            reqwest::Client::builder()
+                .add_root_certificate(ca.reqwest_root())
+                .resolve("a.test", proxy.https())
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap()
+        };
+        let (ok, bad) = (Arc::clone(&ok), Arc::clone(&bad));
+        load.push(tokio::spawn(async move {
+            let path = if i % 3 == 0 { "/static/a.txt" } else { "/health" };
+            while Instant::now() < stop_at {
+                match client.get(format!("https://a.test:{port}{path}")).send().await {
+                    Ok(r) if r.status().is_success() => match r.bytes().await {
+                        Ok(_) => {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => bad.lock().unwrap().push(format!("body: {e}")),
+                    },
+                    Ok(r) => bad.lock().unwrap().push(format!("status {}", r.status())),
+                    Err(e) => bad.lock().unwrap().push(format!("{e:?}")),
+                }
+            }
+        }));
+    }
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        proxy.signal(Signal::HUP);
+    }
+    for l in load {
+        l.await.unwrap();
+    }
+    let bad = bad.lock().unwrap();
+    assert!(bad.is_empty(), "{} failures, first: {:?}", bad.len(), bad.first());
+    assert!(ok.load(Ordering::Relaxed) > 100, "the load ran");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !proxy.metrics().contains("webtier_reloads_total 10") {
+        assert!(Instant::now() < deadline, "{}", proxy.metrics());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[test]
+fn smuggling_attempts_and_oversized_requests_are_refused() {
+    let app = Uvicorn::start("one");
+    let proxy = Proxy::start(&format!(
+        "[limits]\nmax_header_bytes = 8192\nmax_headers = 50\n[timeouts]\nheader_read_ms = 500\n{}",
+        plain_site("s.test", &proxy_route("/", &[up(&app)], ""))
+    ));
+    let seen = || -> u64 {
+        let text = raw(proxy.http(), &get("s.test", "/seen"));
+        let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+        serde_json::from_str::<serde_json::Value>(body).unwrap()["requests"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = seen();
+
+    // CL.TE and TE.CL: the chunked framing wins, Content-Length is dropped
+    // and the connection is closed after one response, so the smuggled
+    // request is never read as a request.
+    for attack in [
+        "POST /echo/a HTTP/1.1\r\nHost: s.test\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /seen HTTP/1.1\r\nHost: s.test\r\n\r\n",
+        "POST /echo/a HTTP/1.1\r\nHost: s.test\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\nGET /seen HTTP/1.1\r\nHost: s.test\r\n\r\n",
+    ] {
+        let text = raw(proxy.http(), attack.as_bytes());
+        assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{text}");
+    }
+    // Conflicting lengths and obfuscated encodings: 400, nothing forwarded.
+    for attack in [
+        "POST /echo/a HTTP/1.1\r\nHost: s.test\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde",
+        "POST /echo/a HTTP/1.1\r\nHost: s.test\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n",
+        "POST /echo/a HTTP/1.1\r\nHost: s.test\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
+        "POST /echo/a HTTP/1.0\r\nHost: s.test\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    ] {
+        let text = raw(proxy.http(), attack.as_bytes());
+        assert_eq!(status_of(&text), 400, "{attack:?}:\n{text}");
+    }
+    // The two smuggling attempts reached the app as one POST each; the
+    // refused ones not at all; plus this /seen.
+    assert_eq!(seen(), before + 2 + 1);
+
+    // Headers beyond the limits.
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: s.test\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(9000)
+    );
+    assert_eq!(status_of(&raw(proxy.http(), big.as_bytes())), 431);
+    let many: String = (0..60).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let many = format!("GET / HTTP/1.1\r\nHost: s.test\r\n{many}\r\n");
+    assert_eq!(status_of(&raw(proxy.http(), many.as_bytes())), 431);
+
+    // Slowloris: half a request head, then silence; closed after 500 ms.
+    let mut s = TcpStream::connect(proxy.http()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: s.te").unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 512];
+    let n = s.read(&mut buf).unwrap_or(0);
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(3),
+        "the slow client was cut off after {waited:?}"
+    );
+    let _ = n;
+}
+
+#[test]
+fn connections_beyond_the_limit_are_refused_politely() {
+    let dir = tempdir();
+    let www = dir.path().join("www");
+    fs::create_dir(&www).unwrap();
+    fs::write(www.join("index.html"), "hi").unwrap();
+    let proxy = Proxy::start_in(
+        dir,
+        &format!(
+            "workers = 1\n[limits]\nmax_connections = 2\n{}",
+            plain_site("s.test", &static_route("/", &www))
+        ),
+    );
+    let _a = TcpStream::connect(proxy.http()).unwrap();
+    let _b = TcpStream::connect(proxy.http()).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let text = raw(proxy.http(), &get("s.test", "/"));
+    assert_eq!(status_of(&text), 503, "{text}");
+    drop((_a, _b));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(raw(proxy.http(), &get("s.test", "/")).ends_with("hi"));
+    assert!(proxy.metrics().contains("webtier_refused_connections_total 1"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_in_flight_requests_then_exits() {
+    let app = Uvicorn::start("one");
+    let mut proxy = Proxy::start(&plain_site("s.test", &proxy_route("/", &[up(&app)], "")));
+    let c = plain_client();
+    let url = http_url(&proxy, "/slow?ms=1500");
+    let slow = tokio::spawn(async move {
+        let resp = c.get(url).header("host", "s.test").send().await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    proxy.signal(Signal::TERM);
+    let (status, body) = slow.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let exit = proxy.wait_exit(Duration::from_secs(10)).expect("the proxy exits");
+    assert!(exit.success(), "{exit:?}\n{}", proxy.log());
+    assert!(TcpStream::connect(proxy.http()).is_err(), "no longer listening");
+    assert!(!proxy.dir.path().join("proxy.pid").exists(), "pid file removed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_access_log_and_metrics_account_for_every_request() {
+    let dir = tempdir();
+    let www = dir.path().join("www");
+    fs::create_dir(&www).unwrap();
+    fs::write(www.join("index.html"), "hi").unwrap();
+    let log = dir.path().join("access.jsonl");
+    let mut proxy = Proxy::start_in(
+        dir,
+        &format!(
+            "[access_log]\npath = \"{}\"\nformat = \"json\"\n{}",
+            log.display(),
+            plain_site("s.test", &static_route("/", &www))
+        ),
+    );
+    let c = plain_client();
+    for path in ["/", "/missing", "/"] {
+        c.get(http_url(&proxy, path))
+            .header("host", "s.test")
+            .header("user-agent", "webtier-test")
+            .send()
+            .await
+            .unwrap();
+    }
+    let metrics = proxy.metrics();
+    assert!(metrics.contains("webtier_requests_total{class=\"2xx\"} 2"), "{metrics}");
+    assert!(metrics.contains("webtier_requests_total{class=\"4xx\"} 1"), "{metrics}");
+    assert!(metrics.contains("webtier_request_duration_seconds_count 3"), "{metrics}");
+    let admin_only = raw(
+        std::net::SocketAddr::from(([127, 0, 0, 1], proxy.admin_port)),
+        b"GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status_of(&admin_only), 404);
+    proxy.signal(Signal::TERM);
+    proxy.wait_exit(Duration::from_secs(10)).expect("exits");
+    let lines: Vec<serde_json::Value> = fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let statuses: Vec<u64> = lines.iter().map(|l| l["status"].as_u64().unwrap()).collect();
+    assert_eq!(statuses, [200, 404, 200]);
+    assert_eq!(lines[1]["target"], "/missing");
+    assert_eq!(lines[0]["user_agent"], "webtier-test");
+    assert_eq!(lines[0]["host"], "s.test");
+}
+
+#[test]
+fn a_configuration_that_cannot_start_fails_with_one_line() {
+    let dir = tempdir();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let path = dir.path().join("proxy.toml");
+    fs::write(
+        &path,
+        format!(
+            "version = 1\nhttp_listen = [\"127.0.0.1:{port}\"]\nhttps_listen = []\nchallenge_dir = \"{}\"\n",
+            dir.path().join("c").display()
+        ),
+    )
+    .unwrap();
+    let out = support::proxy::webtier(&["proxy", "run", "--file", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot listen on 127.0.0.1:{port}")) && err.contains("another program holds the port"),
+        "{err}"
+    );
+    fs::write(&path, "version = 2\n").unwrap();
+    let out = support::proxy::webtier(&["proxy", "run", "--file", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+}

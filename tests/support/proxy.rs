@@ -1,0 +1,243 @@
+//! `webtier proxy run` as a child process, with a CA minted at test time
+//! for its certificates, plus raw-socket helpers for what HTTP clients
+//! would normalize away.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use tempfile::TempDir;
+
+use super::services::{Process, free_port, tempdir};
+
+/// A throw-away certificate authority.
+pub struct TestCa {
+    issuer: Issuer<'static, KeyPair>,
+    pub pem: String,
+}
+
+impl TestCa {
+    pub fn new() -> TestCa {
+        let key = KeyPair::generate().expect("CA key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "webtier proxy test CA");
+        let cert = params.self_signed(&key).expect("CA certificate");
+        TestCa {
+            issuer: Issuer::new(params, key),
+            pem: cert.pem(),
+        }
+    }
+
+    /// Writes `<stem>.crt` and `<stem>.key` for `names` into `dir`.
+    pub fn leaf(&self, names: &[&str], dir: &Path, stem: &str) -> (PathBuf, PathBuf) {
+        let key = KeyPair::generate().expect("leaf key");
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names).expect("leaf params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, stem.to_string());
+        let cert = params.signed_by(&key, &self.issuer).expect("leaf certificate");
+        let (cert_path, key_path) = (dir.join(format!("{stem}.crt")), dir.join(format!("{stem}.key")));
+        fs::write(&cert_path, cert.pem()).unwrap();
+        fs::write(&key_path, key.serialize_pem()).unwrap();
+        (cert_path, key_path)
+    }
+
+    pub fn reqwest_root(&self) -> reqwest::Certificate {
+        reqwest::Certificate::from_pem(self.pem.as_bytes()).expect("CA PEM")
+    }
+}
+
+/// The proxy daemon on free loopback ports.
+pub struct Proxy {
+    pub http_port: u16,
+    pub https_port: u16,
+    pub admin_port: u16,
+    pub dir: TempDir,
+    pub config_path: PathBuf,
+    process: Process,
+}
+
+impl Proxy {
+    /// The header every test config shares: listeners, challenge dir, pid
+    /// file, admin listener.
+    pub fn header(dir: &Path, http: u16, https: u16, admin: u16) -> String {
+        let d = dir.display();
+        format!(
+            "version = 1\nhttp_listen = [\"127.0.0.1:{http}\"]\nhttps_listen = [\"127.0.0.1:{https}\"]\n\
+             challenge_dir = \"{d}/challenge\"\npid_file = \"{d}/proxy.pid\"\nadmin_listen = \"127.0.0.1:{admin}\"\n"
+        )
+    }
+
+    /// Starts the proxy with `body`: top-level settings and `[[site]]`
+    /// tables appended to the shared header. `dir` holds the test's files.
+    pub fn start_in(dir: TempDir, body: &str) -> Proxy {
+        let (http_port, https_port, admin_port) = (free_port(), free_port(), free_port());
+        let config_path = dir.path().join("proxy.toml");
+        let text = format!(
+            "{}{body}",
+            Proxy::header(dir.path(), http_port, https_port, admin_port)
+        );
+        fs::write(&config_path, text).unwrap();
+        let mut process = Process::spawn(
+            "webtier-proxy",
+            super::webtier()
+                .args(["proxy", "run", "--file"])
+                .arg(&config_path),
+            dir.path(),
+        );
+        process.wait_for_port(http_port);
+        process.wait_for_port(admin_port);
+        Proxy {
+            http_port,
+            https_port,
+            admin_port,
+            dir,
+            config_path,
+            process,
+        }
+    }
+
+    pub fn start(body: &str) -> Proxy {
+        Proxy::start_in(tempdir(), body)
+    }
+
+    /// Rewrites the configuration (same ports) with another body.
+    pub fn rewrite(&self, body: &str) {
+        let text = format!(
+            "{}{body}",
+            Proxy::header(self.dir.path(), self.http_port, self.https_port, self.admin_port)
+        );
+        let tmp = self.dir.path().join("proxy.toml.new");
+        fs::write(&tmp, text).unwrap();
+        fs::rename(tmp, &self.config_path).unwrap();
+    }
+
+    pub fn signal(&self, signal: rustix::process::Signal) {
+        let pid = rustix::process::Pid::from_raw(self.process.pid() as i32).unwrap();
+        rustix::process::kill_process(pid, signal).expect("signal the proxy");
+    }
+
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        self.process.wait_exit(timeout)
+    }
+
+    pub fn log(&self) -> String {
+        self.process.log_text()
+    }
+
+    pub fn http(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.http_port))
+    }
+
+    pub fn https(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.https_port))
+    }
+
+    /// A client that trusts `ca` and sends `names` to the HTTPS listener.
+    pub fn client(&self, ca: &TestCa, names: &[&str]) -> reqwest::Client {
+        let mut b = reqwest::Client::builder()
+            .add_root_certificate(ca.reqwest_root())
+            .redirect(reqwest::redirect::Policy::none())
+            .tls_info(true)
+            .timeout(Duration::from_secs(30));
+        for name in names {
+            b = b.resolve(name, self.https());
+        }
+        b.build().expect("client")
+    }
+
+    /// The metrics page.
+    pub fn metrics(&self) -> String {
+        raw(
+            SocketAddr::from(([127, 0, 0, 1], self.admin_port)),
+            b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+    }
+
+    /// Waits until the log contains `needle`.
+    pub fn wait_log(&self, needle: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !self.log().contains(needle) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the proxy never logged {needle:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
+
+/// Sends `request` as is and returns everything the server sends back
+/// until it closes (or 5 s of silence).
+pub fn raw(addr: SocketAddr, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(request).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16384];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The status code of the first response in `text`.
+pub fn status_of(text: &str) -> u16 {
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP response in {text:?}"))
+}
+
+/// The serial number of the leaf certificate a TLS response came with.
+pub fn served_serial(resp: &reqwest::Response) -> Vec<u8> {
+    let info = resp
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .expect("TLS info");
+    let der = info.peer_certificate().expect("a peer certificate");
+    let (_, cert) = x509_parser::parse_x509_certificate(der).expect("X.509");
+    cert.raw_serial().to_vec()
+}
+
+/// The DNS names of the leaf a TLS response came with.
+pub fn served_names(resp: &reqwest::Response) -> Vec<String> {
+    let info = resp
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .expect("TLS info");
+    let der = info.peer_certificate().expect("a peer certificate");
+    let (_, cert) = x509_parser::parse_x509_certificate(der).expect("X.509");
+    cert.subject_alternative_name()
+        .ok()
+        .flatten()
+        .map(|san| {
+            san.value
+                .general_names
+                .iter()
+                .filter_map(|g| match g {
+                    x509_parser::extensions::GeneralName::DNSName(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Runs the `webtier` binary with `args`.
+pub fn webtier(args: &[&str]) -> std::process::Output {
+    let mut cmd: Command = super::webtier();
+    cmd.args(args).output().expect("webtier runs")
+}
