@@ -12,8 +12,8 @@ use std::net::TcpStream;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
@@ -35,7 +35,10 @@ fn tls_site(names: &[&str], cert: &Path, key: &Path, routes: &str) -> String {
 }
 
 fn static_route(path: &str, root: &Path) -> String {
-    format!("[[site.route]]\npath = \"{path}\"\nroot = \"{}\"\n", root.display())
+    format!(
+        "[[site.route]]\npath = \"{path}\"\nroot = \"{}\"\n",
+        root.display()
+    )
 }
 
 fn proxy_route(path: &str, upstreams: &[String], extra: &str) -> String {
@@ -84,7 +87,12 @@ async fn tls_sites_are_chosen_by_sni_speak_h2_and_plain_http_redirects() {
     }
     let body = format!(
         "{}{}",
-        tls_site(&["a.test"], &a_cert, &a_key, &static_route("/", &d.join("wa"))),
+        tls_site(
+            &["a.test"],
+            &a_cert,
+            &a_key,
+            &static_route("/", &d.join("wa"))
+        ),
         tls_site(
             &["b.test", "*.b.test"],
             &b_cert,
@@ -154,7 +162,10 @@ async fn tls_sites_are_chosen_by_sni_speak_h2_and_plain_http_redirects() {
         b"POST /form HTTP/1.1\r\nHost: a.test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(status_of(&text), 308, "{text}");
-    assert!(!text.contains("strict-transport-security"), "no HSTS over HTTP");
+    assert!(
+        !text.contains("strict-transport-security"),
+        "no HSTS over HTTP"
+    );
 
     // ACME challenges are answered over plain HTTP, never redirected.
     let token = "Xy_z-0123456789abcdefABCDEF";
@@ -185,7 +196,9 @@ async fn static_files_answer_conditional_range_and_precompressed_requests() {
     let dir = tempdir();
     let www = dir.path().join("www");
     fs::create_dir_all(www.join("docs")).unwrap();
-    let text: String = (0..1000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let text: String = (0..1000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
     fs::write(www.join("a.txt"), &text).unwrap();
     fs::write(www.join("style.css"), "body { color: red }").unwrap();
     fs::write(www.join("style.css.br"), b"BROTLI-BYTES").unwrap();
@@ -324,7 +337,10 @@ async fn static_files_answer_conditional_range_and_precompressed_requests() {
         .await
         .unwrap();
     assert_eq!(resp.headers()["content-length"], "5000000");
-    assert!(resp.bytes().await.unwrap() == big, "the big file arrives whole");
+    assert!(
+        resp.bytes().await.unwrap() == big,
+        "the big file arrives whole"
+    );
     let resp = c
         .head(url("/big.bin"))
         .header("host", "s.test")
@@ -512,7 +528,10 @@ async fn proxied_requests_get_forwarding_headers_and_lose_identity_headers() {
     assert_eq!(resp.status(), 502);
     let page = resp.text().await.unwrap();
     assert!(page.contains("502 Bad Gateway"), "{page}");
-    assert!(!page.contains("127.0.0.1") && !page.contains("http://"), "{page}");
+    assert!(
+        !page.contains("127.0.0.1") && !page.contains("http://"),
+        "{page}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -611,7 +630,10 @@ async fn round_robin_fails_over_without_errors_when_an_upstream_dies() {
         )),
         "{metrics}"
     );
-    assert!(metrics.contains("webtier_requests_total{class=\"5xx\"} 0"), "{metrics}");
+    assert!(
+        metrics.contains("webtier_requests_total{class=\"5xx\"} 0"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -708,7 +730,10 @@ fn websocket_upgrades_are_tunnelled_both_ways() {
         assert_eq!(hdr[0], 0x81, "a text frame comes back");
         let mut payload = vec![0u8; (hdr[1] & 0x7f) as usize];
         s.read_exact(&mut payload).unwrap();
-        assert_eq!(String::from_utf8(payload).unwrap(), format!("one:{message}"));
+        assert_eq!(
+            String::from_utf8(payload).unwrap(),
+            format!("one:{message}")
+        );
     }
 }
 
@@ -752,7 +777,10 @@ async fn a_reload_serves_a_new_certificate_while_a_long_download_completes() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     let second_serial = served_serial(&resp);
-    assert_ne!(second_serial, first_serial, "new connections get the new certificate");
+    assert_ne!(
+        second_serial, first_serial,
+        "new connections get the new certificate"
+    );
 
     while let Some(chunk) = download.chunk().await.unwrap() {
         received += chunk.len();
@@ -777,7 +805,10 @@ async fn a_reload_serves_a_new_certificate_while_a_long_download_completes() {
         if serial != second_serial && serial != first_serial {
             break;
         }
-        assert!(Instant::now() < deadline, "the changed files were not picked up");
+        assert!(
+            Instant::now() < deadline,
+            "the changed files were not picked up"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -814,10 +845,17 @@ async fn a_broken_configuration_is_refused_on_reload_and_the_old_one_keeps_servi
         proxy.signal(Signal::HUP);
         let deadline = Instant::now() + Duration::from_secs(10);
         while proxy.log().matches("reload refused").count() < i + 1 {
-            assert!(Instant::now() < deadline, "no refusal logged:\n{}", proxy.log());
+            assert!(
+                Instant::now() < deadline,
+                "no refusal logged:\n{}",
+                proxy.log()
+            );
             std::thread::sleep(Duration::from_millis(25));
         }
-        assert!(serve().ends_with("v1"), "still serving after broken config {i}");
+        assert!(
+            serve().ends_with("v1"),
+            "still serving after broken config {i}"
+        );
     }
     assert!(proxy.metrics().contains("webtier_failed_reloads_total 3"));
     let out = support::proxy::webtier(&[
@@ -826,7 +864,11 @@ async fn a_broken_configuration_is_refused_on_reload_and_the_old_one_keeps_servi
         "--file",
         proxy.config_path.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(3), "a bad key is an invalid configuration");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a bad key is an invalid configuration"
+    );
 
     // Listener changes need a restart; they are refused, not half-applied.
     let moved = good.clone();
@@ -834,7 +876,12 @@ async fn a_broken_configuration_is_refused_on_reload_and_the_old_one_keeps_servi
         &proxy.config_path,
         format!(
             "{}{moved}",
-            Proxy::header(proxy.dir.path(), free_port(), proxy.https_port, proxy.admin_port)
+            Proxy::header(
+                proxy.dir.path(),
+                free_port(),
+                proxy.https_port,
+                proxy.admin_port
+            )
         ),
     )
     .unwrap();
@@ -886,9 +933,17 @@ async fn ten_reloads_under_load_lose_no_request() {
         };
         let (ok, bad) = (Arc::clone(&ok), Arc::clone(&bad));
         load.push(tokio::spawn(async move {
-            let path = if i % 3 == 0 { "/static/a.txt" } else { "/health" };
+            let path = if i % 3 == 0 {
+                "/static/a.txt"
+            } else {
+                "/health"
+            };
             while Instant::now() < stop_at {
-                match client.get(format!("https://a.test:{port}{path}")).send().await {
+                match client
+                    .get(format!("https://a.test:{port}{path}"))
+                    .send()
+                    .await
+                {
                     Ok(r) if r.status().is_success() => match r.bytes().await {
                         Ok(_) => {
                             ok.fetch_add(1, Ordering::Relaxed);
@@ -908,8 +963,13 @@ async fn ten_reloads_under_load_lose_no_request() {
     for l in load {
         l.await.unwrap();
     }
-    let bad = bad.lock().unwrap();
-    assert!(bad.is_empty(), "{} failures, first: {:?}", bad.len(), bad.first());
+    let failures = std::mem::take(&mut *bad.lock().unwrap());
+    assert!(
+        failures.is_empty(),
+        "{} failures, first: {:?}",
+        failures.len(),
+        failures.first()
+    );
     assert!(ok.load(Ordering::Relaxed) > 100, "the load ran");
     let deadline = Instant::now() + Duration::from_secs(5);
     while !proxy.metrics().contains("webtier_reloads_total 10") {
@@ -996,15 +1056,21 @@ fn connections_beyond_the_limit_are_refused_politely() {
             plain_site("s.test", &static_route("/", &www))
         ),
     );
+    // Once the worker answers, the start-up probes are gone.
+    assert!(raw(proxy.http(), &get("s.test", "/")).ends_with("hi"));
     let _a = TcpStream::connect(proxy.http()).unwrap();
     let _b = TcpStream::connect(proxy.http()).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    std::thread::sleep(Duration::from_millis(300));
     let text = raw(proxy.http(), &get("s.test", "/"));
     assert_eq!(status_of(&text), 503, "{text}");
     drop((_a, _b));
     std::thread::sleep(Duration::from_millis(200));
     assert!(raw(proxy.http(), &get("s.test", "/")).ends_with("hi"));
-    assert!(proxy.metrics().contains("webtier_refused_connections_total 1"));
+    assert!(
+        proxy
+            .metrics()
+            .contains("webtier_refused_connections_total 1")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1021,10 +1087,18 @@ async fn sigterm_drains_in_flight_requests_then_exits() {
     proxy.signal(Signal::TERM);
     let (status, body) = slow.await.unwrap();
     assert_eq!(status, 200, "{body}");
-    let exit = proxy.wait_exit(Duration::from_secs(10)).expect("the proxy exits");
+    let exit = proxy
+        .wait_exit(Duration::from_secs(10))
+        .expect("the proxy exits");
     assert!(exit.success(), "{exit:?}\n{}", proxy.log());
-    assert!(TcpStream::connect(proxy.http()).is_err(), "no longer listening");
-    assert!(!proxy.dir.path().join("proxy.pid").exists(), "pid file removed");
+    assert!(
+        TcpStream::connect(proxy.http()).is_err(),
+        "no longer listening"
+    );
+    assert!(
+        !proxy.dir.path().join("proxy.pid").exists(),
+        "pid file removed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1052,9 +1126,18 @@ async fn the_access_log_and_metrics_account_for_every_request() {
             .unwrap();
     }
     let metrics = proxy.metrics();
-    assert!(metrics.contains("webtier_requests_total{class=\"2xx\"} 2"), "{metrics}");
-    assert!(metrics.contains("webtier_requests_total{class=\"4xx\"} 1"), "{metrics}");
-    assert!(metrics.contains("webtier_request_duration_seconds_count 3"), "{metrics}");
+    assert!(
+        metrics.contains("webtier_requests_total{class=\"2xx\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("webtier_requests_total{class=\"4xx\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("webtier_request_duration_seconds_count 3"),
+        "{metrics}"
+    );
     let admin_only = raw(
         std::net::SocketAddr::from(([127, 0, 0, 1], proxy.admin_port)),
         b"GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -1067,7 +1150,10 @@ async fn the_access_log_and_metrics_account_for_every_request() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let statuses: Vec<u64> = lines.iter().map(|l| l["status"].as_u64().unwrap()).collect();
+    let statuses: Vec<u64> = lines
+        .iter()
+        .map(|l| l["status"].as_u64().unwrap())
+        .collect();
     assert_eq!(statuses, [200, 404, 200]);
     assert_eq!(lines[1]["target"], "/missing");
     assert_eq!(lines[0]["user_agent"], "webtier-test");
@@ -1092,7 +1178,8 @@ fn a_configuration_that_cannot_start_fails_with_one_line() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(&format!("cannot listen on 127.0.0.1:{port}")) && err.contains("another program holds the port"),
+        err.contains(&format!("cannot listen on 127.0.0.1:{port}"))
+            && err.contains("another program holds the port"),
         "{err}"
     );
     fs::write(&path, "version = 2\n").unwrap();

@@ -10,6 +10,8 @@ use ipnet::IpNet;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
+pub use crate::proxy::config::{Balance, LogFormat};
+
 pub const LETSENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
 pub const LETSENCRYPT_STAGING: &str = "https://acme-staging-v02.api.letsencrypt.org/directory";
 
@@ -128,6 +130,22 @@ pub struct Proxy {
     pub challenge_dir: PathBuf,
     pub http_port: u16,
     pub https_port: u16,
+    /// Worker threads; 0 = one per core.
+    pub workers: usize,
+    /// Strict-Transport-Security max-age on HTTPS; 0 = off.
+    pub hsts_max_age: u64,
+    /// A file, or `-` for standard output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_log: Option<PathBuf>,
+    pub access_log_format: LogFormat,
+    /// Loopback address of the `/metrics` listener.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_listen: Option<std::net::SocketAddr>,
+    /// Peers whose X-Forwarded-* headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    pub max_connections: usize,
+    /// Request bodies, unless a route sets its own.
+    pub max_body_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -143,6 +161,10 @@ pub struct Site {
     /// The Route 53 hosted zone for this site's names; else found by name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zone_id: Option<String>,
+    /// How the site's own upstreams are balanced and checked.
+    pub balance: Balance,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<String>,
 }
 
 impl Site {
@@ -157,6 +179,10 @@ pub struct Route {
     /// A path prefix, starting with `/`.
     pub path: String,
     pub backend: Backend,
+    pub balance: Balance,
+    /// Active health checks GET this path on each upstream.
+    pub health_check: Option<String>,
+    pub max_body_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,11 +195,20 @@ pub enum Backend {
 
 impl Serialize for Route {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Route", 2)?;
+        let mut st = s.serialize_struct("Route", 5)?;
         st.serialize_field("path", &self.path)?;
         match &self.backend {
             Backend::Root(root) => st.serialize_field("root", root)?,
-            Backend::Upstreams(ups) => st.serialize_field("upstreams", ups)?,
+            Backend::Upstreams(ups) => {
+                st.serialize_field("upstreams", ups)?;
+                st.serialize_field("balance", &self.balance)?;
+                if let Some(path) = &self.health_check {
+                    st.serialize_field("health_check", path)?;
+                }
+            }
+        }
+        if let Some(max) = self.max_body_bytes {
+            st.serialize_field("max_body_bytes", &max)?;
         }
         st.end()
     }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::model::{Challenge, KeyType, Tls};
+use crate::proxy::config::{Balance, LogFormat};
 
 pub type S<T> = Spanned<T>;
 
@@ -78,11 +79,20 @@ pub struct RawEab {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(Default)]
 pub struct RawProxy {
     pub config_file: Option<S<String>>,
     pub challenge_dir: Option<S<String>>,
     pub http_port: Option<S<i64>>,
     pub https_port: Option<S<i64>>,
+    pub workers: Option<S<i64>>,
+    pub hsts_max_age: Option<S<i64>>,
+    pub access_log: Option<S<String>>,
+    pub access_log_format: Option<LogFormat>,
+    pub admin_listen: Option<S<String>>,
+    pub trusted_proxies: Option<Vec<S<String>>>,
+    pub max_connections: Option<S<i64>>,
+    pub max_body_bytes: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,6 +109,8 @@ pub struct RawSite {
     pub route: Vec<RawRoute>,
     pub auth: Option<RawAuth>,
     pub zone_id: Option<S<String>>,
+    pub balance: Option<Balance>,
+    pub health_check: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,6 +119,9 @@ pub struct RawRoute {
     pub path: S<String>,
     pub root: Option<S<String>>,
     pub upstreams: Option<Vec<S<String>>>,
+    pub balance: Option<Balance>,
+    pub health_check: Option<S<String>>,
+    pub max_body_bytes: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -82,6 +82,74 @@ impl Checker<'_> {
     }
 }
 
+impl Checker<'_> {
+    /// CIDR blocks, each checked for host bits.
+    fn cidrs(&mut self, list: &[S<String>]) -> Vec<IpNet> {
+        list.iter()
+            .filter_map(|s| match s.get_ref().parse::<IpNet>() {
+                Ok(net) if net.trunc() == net => Some(net),
+                Ok(net) => {
+                    self.problem(
+                        s.span(),
+                        format!(
+                            "\"{}\" has host bits set — did you mean \"{}\"?",
+                            s.get_ref(),
+                            net.trunc()
+                        ),
+                    );
+                    None
+                }
+                Err(_) => {
+                    self.problem(
+                        s.span(),
+                        format!(
+                            "\"{}\" is not a CIDR block — use one like \"203.0.113.0/24\" or \"::/0\"",
+                            s.get_ref()
+                        ),
+                    );
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// A whole number in `min..=max`, else a problem naming the key.
+    fn number(
+        &mut self,
+        value: Option<&S<i64>>,
+        key: &str,
+        min: i64,
+        max: i64,
+        default: i64,
+    ) -> i64 {
+        let Some(value) = value else { return default };
+        let n = *value.get_ref();
+        if (min..=max).contains(&n) {
+            n
+        } else {
+            self.problem(
+                value.span(),
+                format!("{key} = {n} is out of range — use {min} to {max}"),
+            );
+            default
+        }
+    }
+
+    /// An absolute URL path for health checks.
+    fn check_path(&mut self, value: Option<&S<String>>) -> Option<String> {
+        let value = value?;
+        let path = value.get_ref();
+        if !path.starts_with('/') || path.contains(char::is_whitespace) {
+            self.problem(
+                value.span(),
+                format!("health_check \"{path}\" must be a path like \"/health\""),
+            );
+            return None;
+        }
+        Some(path.clone())
+    }
+}
+
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "not found".into(),
@@ -181,33 +249,7 @@ fn resolve_target(c: &mut Checker<'_>, raw: RawTarget) -> Target {
     let ingress_cidrs = match raw.ingress_cidrs {
         None if ipv6 => vec!["0.0.0.0/0".parse().unwrap(), "::/0".parse().unwrap()],
         None => vec!["0.0.0.0/0".parse().unwrap()],
-        Some(list) => list
-            .iter()
-            .filter_map(|s| match s.get_ref().parse::<IpNet>() {
-                Ok(net) if net.trunc() == net => Some(net),
-                Ok(net) => {
-                    c.problem(
-                        s.span(),
-                        format!(
-                            "\"{}\" has host bits set — did you mean \"{}\"?",
-                            s.get_ref(),
-                            net.trunc()
-                        ),
-                    );
-                    None
-                }
-                Err(_) => {
-                    c.problem(
-                        s.span(),
-                        format!(
-                            "\"{}\" is not a CIDR block — use one like \"203.0.113.0/24\" or \"::/0\"",
-                            s.get_ref()
-                        ),
-                    );
-                    None
-                }
-            })
-            .collect(),
+        Some(list) => c.cidrs(&list),
     };
     if let Some(sg) = &raw.security_group
         && !is_aws_id(sg.get_ref(), "sg-")
@@ -315,12 +357,7 @@ fn resolve_proxy(
     state_dir: &Path,
     source: &Path,
 ) -> Proxy {
-    let raw = raw.unwrap_or(RawProxy {
-        config_file: None,
-        challenge_dir: None,
-        http_port: None,
-        https_port: None,
-    });
+    let raw = raw.unwrap_or_default();
     let http_port = c.port(raw.http_port.as_ref(), "http_port", 80);
     let https_port = c.port(raw.https_port.as_ref(), "https_port", 443);
     if http_port == https_port
@@ -350,11 +387,63 @@ fn resolve_proxy(
             );
         }
     }
+    let admin_listen = raw.admin_listen.as_ref().and_then(|value| {
+        match value.get_ref().parse::<std::net::SocketAddr>() {
+            Ok(addr) if addr.ip().is_loopback() => Some(addr),
+            _ => {
+                c.problem(
+                    value.span(),
+                    format!(
+                        "admin_listen \"{}\" must be a loopback address and port, like \"127.0.0.1:9100\"",
+                        value.get_ref()
+                    ),
+                );
+                None
+            }
+        }
+    });
+    let defaults = crate::proxy::config::ProxyConfig::default();
+    let trusted_proxies = raw
+        .trusted_proxies
+        .as_ref()
+        .map_or_else(Vec::new, |list| c.cidrs(list));
     Proxy {
         config_file,
         challenge_dir: path_or(c, &raw.challenge_dir, state_dir.join("acme-challenge")),
         http_port,
         https_port,
+        workers: c.number(raw.workers.as_ref(), "workers", 0, 1024, 0) as usize,
+        hsts_max_age: c.number(
+            raw.hsts_max_age.as_ref(),
+            "hsts_max_age",
+            0,
+            i64::from(u32::MAX),
+            defaults.hsts_max_age as i64,
+        ) as u64,
+        access_log: raw.access_log.as_ref().map(|p| {
+            if p.get_ref() == "-" {
+                PathBuf::from("-")
+            } else {
+                c.path(p)
+            }
+        }),
+        access_log_format: raw.access_log_format.unwrap_or_default(),
+        admin_listen,
+        trusted_proxies,
+        max_connections: c.number(
+            raw.max_connections.as_ref(),
+            "max_connections",
+            1,
+            1_000_000,
+            defaults.limits.max_connections as i64,
+        ) as usize,
+        max_body_bytes: c.number(
+            raw.max_body_bytes.as_ref(),
+            "max_body_bytes",
+            0,
+            i64::MAX,
+            defaults.limits.max_body_bytes as i64,
+        ) as u64,
     }
 }
 
@@ -508,6 +597,7 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
         }
         let upstreams = c.upstreams(&site.upstreams);
         let routes = resolve_routes(c, &site.route);
+        let health_check = c.check_path(site.health_check.as_ref());
         if !site.upstreams.is_empty()
             && let Some(root) = site.route.iter().find(|r| r.path.get_ref() == "/")
         {
@@ -536,6 +626,8 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
             routes,
             auth,
             zone_id: zone,
+            balance: site.balance.unwrap_or_default(),
+            health_check,
         });
     }
     sites
@@ -583,9 +675,27 @@ fn resolve_routes(c: &mut Checker<'_>, raw: &[RawRoute]) -> Vec<Route> {
                 continue;
             }
         };
+        let health_check = c.check_path(route.health_check.as_ref());
+        if matches!(backend, Backend::Root(_))
+            && (route.balance.is_some() || route.health_check.is_some())
+        {
+            c.problem(
+                route.path.span(),
+                format!(
+                    "route \"{path}\" serves files — balance and health_check are for upstreams"
+                ),
+            );
+        }
+        let max_body_bytes = route
+            .max_body_bytes
+            .as_ref()
+            .map(|v| c.number(Some(v), "max_body_bytes", 0, i64::MAX, 0) as u64);
         routes.push(Route {
             path: path.clone(),
             backend,
+            balance: route.balance.unwrap_or_default(),
+            health_check,
+            max_body_bytes,
         });
     }
     routes

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Backend, Config, Tls};
 use crate::fsutil::atomic_write;
 use crate::plan::{Action, Planned, Step};
-use crate::proxy::config::{AuthConfig, ProxyConfig, RouteConfig, SiteConfig, TlsFiles, VERSION};
+use crate::proxy::config::{
+    AccessLog, AuthConfig, Health, Limits, ProxyConfig, RouteConfig, SiteConfig, TlsFiles, VERSION,
+};
 use crate::steps::StepName;
 
 pub struct ProxyConfigStep {
@@ -53,6 +55,7 @@ pub fn live_dir(state_dir: &Path, domain: &str) -> PathBuf {
 
 /// The proxy's runtime configuration for `config`. Pure.
 pub fn proxy_config(config: &Config) -> ProxyConfig {
+    let p = &config.proxy;
     let listen = |port: u16| {
         vec![
             SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)),
@@ -77,13 +80,15 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
                     Backend::Root(root) => RouteConfig {
                         path: r.path.clone(),
                         root: Some(root.clone()),
-                        upstreams: Vec::new(),
+                        max_body_bytes: r.max_body_bytes,
                         ..RouteConfig::default()
                     },
                     Backend::Upstreams(ups) => RouteConfig {
                         path: r.path.clone(),
-                        root: None,
                         upstreams: ups.iter().map(ToString::to_string).collect(),
+                        balance: r.balance,
+                        health: health(r.health_check.as_deref()),
+                        max_body_bytes: r.max_body_bytes,
                         ..RouteConfig::default()
                     },
                 })
@@ -91,8 +96,9 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
             if !site.upstreams.is_empty() && !routes.iter().any(|r| r.path == "/") {
                 routes.push(RouteConfig {
                     path: "/".into(),
-                    root: None,
                     upstreams: site.upstreams.iter().map(ToString::to_string).collect(),
+                    balance: site.balance,
+                    health: health(site.health_check.as_deref()),
                     ..RouteConfig::default()
                 });
             }
@@ -115,8 +121,30 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
         http_listen: listen(config.proxy.http_port),
         https_listen: listen(config.proxy.https_port),
         challenge_dir: config.proxy.challenge_dir.clone(),
+        workers: p.workers,
+        pid_file: Some(config.state_dir.join("proxy.pid")),
+        admin_listen: p.admin_listen,
+        hsts_max_age: p.hsts_max_age,
+        access_log: p.access_log.as_ref().map(|path| AccessLog {
+            path: path.clone(),
+            format: p.access_log_format,
+        }),
+        trusted_proxies: p.trusted_proxies.clone(),
+        limits: Limits {
+            max_connections: p.max_connections,
+            max_body_bytes: p.max_body_bytes,
+            ..Limits::default()
+        },
+        timeouts: Default::default(),
         sites,
-        ..ProxyConfig::default()
+    }
+}
+
+/// Active checks on `path`, passive ejection at its defaults.
+fn health(path: Option<&str>) -> Health {
+    Health {
+        check_path: path.map(str::to_string),
+        ..Health::default()
     }
 }
 
@@ -243,5 +271,37 @@ mod tests {
             tls.cert,
             Path::new("/var/lib/webtier/live/example.com/fullchain.pem")
         );
+    }
+
+    #[test]
+    fn proxy_settings_reach_the_daemon_configuration() {
+        let text = "[proxy]\nworkers = 2\nhsts_max_age = 0\naccess_log = \"-\"\naccess_log_format = \"json\"\nadmin_listen = \"127.0.0.1:9100\"\ntrusted_proxies = [\"10.0.0.0/8\"]\nmax_body_bytes = 1024\n[[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\", \"127.0.0.1:8001\"]\nbalance = \"least-connections\"\nhealth_check = \"/health\"\n[[site.route]]\npath = \"/api/\"\nupstreams = [\"127.0.0.1:9000\"]\nmax_body_bytes = 99\n";
+        let config =
+            crate::config::parse("w.toml", text, Path::new("/etc/webtier/webtier.toml")).unwrap();
+        let p = ProxyConfig::from_toml(&render(&config)).unwrap();
+        assert_eq!(p.workers, 2);
+        assert_eq!(p.hsts_max_age, 0);
+        assert_eq!(
+            p.pid_file.as_deref(),
+            Some(Path::new("/var/lib/webtier/proxy.pid"))
+        );
+        let log = p.access_log.unwrap();
+        assert_eq!(
+            (log.path.as_path(), log.format),
+            (Path::new("-"), crate::proxy::config::LogFormat::Json)
+        );
+        assert_eq!(p.admin_listen, Some("127.0.0.1:9100".parse().unwrap()));
+        assert_eq!(
+            p.trusted_proxies,
+            ["10.0.0.0/8".parse::<ipnet::IpNet>().unwrap()]
+        );
+        assert_eq!(p.limits.max_body_bytes, 1024);
+        let root = &p.sites[0].routes[0];
+        assert_eq!(
+            root.balance,
+            crate::proxy::config::Balance::LeastConnections
+        );
+        assert_eq!(root.health.check_path.as_deref(), Some("/health"));
+        assert_eq!(p.sites[0].routes[1].max_body_bytes, Some(99));
     }
 }

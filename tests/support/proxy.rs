@@ -43,8 +43,13 @@ impl TestCa {
         params
             .distinguished_name
             .push(DnType::CommonName, stem.to_string());
-        let cert = params.signed_by(&key, &self.issuer).expect("leaf certificate");
-        let (cert_path, key_path) = (dir.join(format!("{stem}.crt")), dir.join(format!("{stem}.key")));
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("leaf certificate");
+        let (cert_path, key_path) = (
+            dir.join(format!("{stem}.crt")),
+            dir.join(format!("{stem}.key")),
+        );
         fs::write(&cert_path, cert.pem()).unwrap();
         fs::write(&key_path, key.serialize_pem()).unwrap();
         (cert_path, key_path)
@@ -113,7 +118,12 @@ impl Proxy {
     pub fn rewrite(&self, body: &str) {
         let text = format!(
             "{}{body}",
-            Proxy::header(self.dir.path(), self.http_port, self.https_port, self.admin_port)
+            Proxy::header(
+                self.dir.path(),
+                self.http_port,
+                self.https_port,
+                self.admin_port
+            )
         );
         let tmp = self.dir.path().join("proxy.toml.new");
         fs::write(&tmp, text).unwrap();
