@@ -559,3 +559,76 @@ fn external_account_binding_when_the_ca_requires_it() {
     assert_exit(&out, 0);
     assert!(setup.live("h.webtier.test").join("fullchain.pem").is_file());
 }
+
+/// The generated proxy configuration's HTTPS port.
+fn proxy_https_port(setup: &Setup) -> u16 {
+    let text = fs::read_to_string(setup.dir.path().join("out/proxy.toml")).unwrap();
+    let doc: toml::Value = toml::from_str(&text).unwrap();
+    let addr = doc["https_listen"][0].as_str().unwrap();
+    addr.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_running_proxy_answers_challenges_and_serves_the_renewed_certificate() {
+    use support::proxy::served_serial;
+    use support::services::Process;
+
+    let setup = Setup::new(PebbleOptions::default(), "p.webtier.test", &[]);
+    assert_exit(&setup.run(&["cert", "issue"]), 0);
+    assert_exit(&setup.run(&["apply", "proxy-config", "--yes"]), 0);
+    let dir = setup.dir.path();
+    let mut proxy = Process::spawn(
+        "webtier-proxy",
+        webtier().current_dir(dir).args(["proxy", "run"]),
+        dir,
+    );
+    // The proxy now holds the port pebble validates HTTP-01 on.
+    proxy.wait_for_port(setup.pebble.http01_port);
+    let https = proxy_https_port(&setup);
+    proxy.wait_for_port(https);
+
+    // The issuing intermediate as trust anchor: enough to check which
+    // certificate is served.
+    let chain = fs::read(setup.live("p.webtier.test").join("chain.pem")).unwrap();
+    let client = || {
+        reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&chain).unwrap())
+            .resolve("p.webtier.test", ([127, 0, 0, 1], https).into())
+            .tls_info(true)
+            .build()
+            .unwrap()
+    };
+    let url = format!("https://p.webtier.test:{https}/");
+    let first = served_serial(&client().get(&url).send().await.unwrap());
+
+    // Renewal with the proxy running: the CA's HTTP-01 requests are
+    // answered from the challenge directory, then the proxy is told to
+    // reload.
+    let out = setup.run(&["cert", "renew", "--force", "-v"]);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("asked the proxy (pid"),
+        "{}",
+        stderr(&out)
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !proxy
+        .log_text()
+        .contains("reloaded configuration and certificates")
+    {
+        assert!(std::time::Instant::now() < deadline, "{}", proxy.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let second = served_serial(&client().get(&url).send().await.unwrap());
+    assert_ne!(first, second, "new connections get the renewed certificate");
+    let pem = fs::read(setup.live("p.webtier.test").join("cert.pem")).unwrap();
+    let der = rustls_pki_types::pem::PemObject::from_pem_slice(&pem)
+        .map(|d: rustls_pki_types::CertificateDer<'static>| d.to_vec())
+        .unwrap();
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+    assert_eq!(
+        second,
+        cert.raw_serial(),
+        "the served certificate is the live one"
+    );
+}

@@ -202,6 +202,7 @@ fn obtain_all(
     let rt = super::runtime()?;
     let mut results = Vec::new();
     let mut failed = 0;
+    let mut issued = 0;
     rt.block_on(async {
         // One writer at a time; a concurrent run waits here. The lock is
         // taken before looking, so the second run sees the first's result.
@@ -236,6 +237,7 @@ fn obtain_all(
                         date(new.info.not_after)
                     ))?;
                     results.push(json!({"name": w.name, "ok": true, "reason": why, "not_after": new.info.not_after}));
+                    issued += 1;
                     if let Some(hook) = &hooks.deploy_hook
                         && let Err(e) = run_hook(config, hook, w)
                     {
@@ -259,6 +261,14 @@ fn obtain_all(
         }
         anyhow::Ok(())
     })?;
+    if issued > 0 {
+        // The running proxy serves the new certificates now rather than at
+        // its next look at the files.
+        if let Err(e) = cert::reload_proxy(config) {
+            ui.error(&format!("the new certificates are live, but {e:#}"));
+            failed += 1;
+        }
+    }
     if ui.is_json() {
         ui.json(&json!({"format_version": FORMAT_VERSION, "certificates": results}))?;
     }

@@ -1,8 +1,8 @@
 //! `webtier proxy run|validate|reload`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 
 use crate::cli::{GlobalArgs, ProxyCommand, ProxyFile};
 use crate::exit;
@@ -37,9 +37,16 @@ pub fn run(global: &GlobalArgs, command: &ProxyCommand, ui: &Ui) -> Result<u8> {
                     path.display()
                 )
             })?;
-            let pid = signal_reload(&pid_file)?;
-            ui.out(&format!("asked the proxy (pid {pid}) to reload"))?;
-            Ok(exit::SUCCESS)
+            match crate::proxy::control::reload_running(&pid_file)? {
+                Some(pid) => {
+                    ui.out(&format!("asked the proxy (pid {pid}) to reload"))?;
+                    Ok(exit::SUCCESS)
+                }
+                None => Err(anyhow!(
+                    "the proxy is not running (no live process in {}) — start it with `webtier proxy run`",
+                    pid_file.display()
+                )),
+            }
         }
     }
 }
@@ -52,27 +59,4 @@ fn config_file(global: &GlobalArgs, file: &ProxyFile) -> Result<PathBuf> {
             .proxy
             .config_file),
     }
-}
-
-/// Sends SIGHUP to the process named in `pid_file`; its pid.
-pub fn signal_reload(pid_file: &Path) -> Result<i32> {
-    let text = std::fs::read_to_string(pid_file).with_context(|| {
-        format!(
-            "cannot read {} — is the proxy running (`webtier proxy run`)?",
-            pid_file.display()
-        )
-    })?;
-    let pid: i32 = text
-        .trim()
-        .parse()
-        .map_err(|_| anyhow!("{} does not hold a process id", pid_file.display()))?;
-    let target = rustix::process::Pid::from_raw(pid)
-        .ok_or_else(|| anyhow!("{} does not hold a process id", pid_file.display()))?;
-    rustix::process::kill_process(target, rustix::process::Signal::HUP).map_err(|e| {
-        anyhow!(
-            "cannot signal the proxy (pid {pid} from {}): {e}",
-            pid_file.display()
-        )
-    })?;
-    Ok(pid)
 }

@@ -6,6 +6,7 @@
 mod access_log;
 mod body;
 pub mod config;
+pub mod control;
 mod forward;
 mod headers;
 mod metrics;

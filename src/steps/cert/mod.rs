@@ -369,8 +369,22 @@ impl Step for CertStep {
         let store = Store::new(&self.config.state_dir);
         let _lock = lock(&store)?;
         obtain(&self.config, &self.config.acme, wanted, true).await?;
-        Ok(())
+        reload_proxy(&self.config)
     }
+}
+
+/// Asks the running bundled proxy (found through the pid file that
+/// `proxy-config` gives it) to reload, so it serves new certificates at
+/// once. No proxy running is not an error.
+pub fn reload_proxy(config: &Config) -> Result<()> {
+    let pid_file = crate::steps::proxy_config::proxy_config(config)
+        .pid_file
+        .unwrap_or_else(|| config.state_dir.join("proxy.pid"));
+    match crate::proxy::control::reload_running(&pid_file)? {
+        Some(pid) => tracing::info!("asked the proxy (pid {pid}) to reload"),
+        None => tracing::info!("no proxy is running; nothing to reload"),
+    }
+    Ok(())
 }
 
 /// Where a certificate's files are, for hooks and the proxy.
