@@ -16,6 +16,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use reqwest::Method;
 use rustix::process::Signal;
 use support::proxy::{Proxy, TestCa, raw, served_names, served_serial, status_of};
 use support::services::{Uvicorn, free_port, tempdir};
@@ -68,6 +69,20 @@ fn plain_client() -> reqwest::Client {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap()
+}
+
+/// A request to the plain-HTTP site `s.test`, with extra headers.
+async fn s_test(
+    c: &reqwest::Client,
+    method: Method,
+    url: String,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut req = c.request(method, url).header("host", "s.test");
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.unwrap()
 }
 
 fn http_url(proxy: &Proxy, path: &str) -> String {
@@ -210,12 +225,7 @@ async fn static_files_answer_conditional_range_and_precompressed_requests() {
     let c = plain_client();
     let url = |p: &str| http_url(&proxy, p);
 
-    let resp = c
-        .get(url("/a.txt"))
-        .header("host", "s.test")
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(&c, Method::GET, url("/a.txt"), &[]).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "text/plain; charset=utf-8");
     let etag = resp.headers()["etag"].to_str().unwrap().to_string();
@@ -225,68 +235,43 @@ async fn static_files_answer_conditional_range_and_precompressed_requests() {
         .to_string();
     assert_eq!(resp.text().await.unwrap(), text);
 
-    let resp = c
-        .get(url("/a.txt"))
-        .header("host", "s.test")
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(&c, Method::GET, url("/a.txt"), &[("if-none-match", &etag)]).await;
     assert_eq!(resp.status(), 304);
     assert_eq!(resp.headers()["etag"], etag.as_str());
-    let resp = c
-        .get(url("/a.txt"))
-        .header("host", "s.test")
-        .header("if-modified-since", &modified)
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(
+        &c,
+        Method::GET,
+        url("/a.txt"),
+        &[("if-modified-since", &modified)],
+    )
+    .await;
     assert_eq!(resp.status(), 304);
-    let resp = c
-        .get(url("/a.txt"))
-        .header("host", "s.test")
-        .header("if-none-match", "\"other\"")
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(
+        &c,
+        Method::GET,
+        url("/a.txt"),
+        &[("if-none-match", "\"other\"")],
+    )
+    .await;
     assert_eq!(resp.status(), 200);
 
-    let resp = c
-        .get(url("/a.txt"))
-        .header("host", "s.test")
-        .header("range", "bytes=10-19")
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(&c, Method::GET, url("/a.txt"), &[("range", "bytes=10-19")]).await;
     assert_eq!(resp.status(), 206);
     assert_eq!(resp.headers()["content-range"], "bytes 10-19/1000");
     assert_eq!(resp.text().await.unwrap(), &text[10..20]);
-    let resp = c
-        .get(url("/a.txt"))
-        .header("host", "s.test")
-        .header("range", "bytes=-5")
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(&c, Method::GET, url("/a.txt"), &[("range", "bytes=-5")]).await;
     assert_eq!(resp.text().await.unwrap(), &text[995..]);
-    let resp = c
-        .get(url("/a.txt"))
-        .header("host", "s.test")
-        .header("range", "bytes=5000-")
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(&c, Method::GET, url("/a.txt"), &[("range", "bytes=5000-")]).await;
     assert_eq!(resp.status(), 416);
     assert_eq!(resp.headers()["content-range"], "bytes */1000");
     // A stale If-Range gets the whole file.
-    let resp = c
-        .get(url("/a.txt"))
-        .header("host", "s.test")
-        .header("range", "bytes=0-1")
-        .header("if-range", "\"stale\"")
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(
+        &c,
+        Method::GET,
+        url("/a.txt"),
+        &[("range", "bytes=0-1"), ("if-range", "\"stale\"")],
+    )
+    .await;
     assert_eq!(resp.status(), 200);
 
     for (accept, expect, encoding) in [
@@ -294,13 +279,13 @@ async fn static_files_answer_conditional_range_and_precompressed_requests() {
         ("gzip", "GZIP-BYTES", Some("gzip")),
         ("identity", "body { color: red }", None),
     ] {
-        let resp = c
-            .get(url("/style.css"))
-            .header("host", "s.test")
-            .header("accept-encoding", accept)
-            .send()
-            .await
-            .unwrap();
+        let resp = s_test(
+            &c,
+            Method::GET,
+            url("/style.css"),
+            &[("accept-encoding", accept)],
+        )
+        .await;
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.headers()["vary"], "Accept-Encoding");
         assert_eq!(resp.headers()["content-type"], "text/css; charset=utf-8");
@@ -314,56 +299,26 @@ async fn static_files_answer_conditional_range_and_precompressed_requests() {
         assert_eq!(resp.text().await.unwrap(), expect, "{accept}");
     }
 
-    let resp = c
-        .get(url("/docs"))
-        .header("host", "s.test")
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(&c, Method::GET, url("/docs"), &[]).await;
     assert_eq!(resp.status(), 301);
     assert_eq!(resp.headers()["location"], "/docs/");
-    let resp = c
-        .get(url("/docs/"))
-        .header("host", "s.test")
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(&c, Method::GET, url("/docs/"), &[]).await;
     assert_eq!(resp.text().await.unwrap(), "<h1>docs</h1>");
 
-    let resp = c
-        .get(url("/big.bin"))
-        .header("host", "s.test")
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(&c, Method::GET, url("/big.bin"), &[]).await;
     assert_eq!(resp.headers()["content-length"], "5000000");
     assert!(
         resp.bytes().await.unwrap() == big,
         "the big file arrives whole"
     );
-    let resp = c
-        .head(url("/big.bin"))
-        .header("host", "s.test")
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(&c, Method::HEAD, url("/big.bin"), &[]).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-length"], "5000000");
 
-    let resp = c
-        .post(url("/a.txt"))
-        .header("host", "s.test")
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(&c, Method::POST, url("/a.txt"), &[]).await;
     assert_eq!(resp.status(), 405);
     assert_eq!(resp.headers()["allow"], "GET, HEAD");
-    let resp = c
-        .get(url("/missing.txt"))
-        .header("host", "s.test")
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(&c, Method::GET, url("/missing.txt"), &[]).await;
     assert_eq!(resp.status(), 404);
 }
 
@@ -454,18 +409,20 @@ async fn proxied_requests_get_forwarding_headers_and_lose_identity_headers() {
     let proxy = Proxy::start(&plain_site("s.test", &routes));
     let c = plain_client();
 
-    let resp = c
-        .get(http_url(&proxy, "/echo/x?a=1"))
-        .header("host", "s.test")
-        .header("x-forwarded-for", "6.6.6.6")
-        .header("x-real-ip", "6.6.6.6")
-        .header("x-forwarded-proto", "https")
-        .header("x-auth-request-email", "admin@s.test")
-        .header("connection", "keep-alive, x-hop")
-        .header("x-hop", "secret")
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(
+        &c,
+        Method::GET,
+        http_url(&proxy, "/echo/x?a=1"),
+        &[
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x-real-ip", "6.6.6.6"),
+            ("x-forwarded-proto", "https"),
+            ("x-auth-request-email", "admin@s.test"),
+            ("connection", "keep-alive, x-hop"),
+            ("x-hop", "secret"),
+        ],
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     assert!(resp.headers().get("server").is_none(), "{resp:?}");
     let v: serde_json::Value = resp.json().await.unwrap();
@@ -480,12 +437,7 @@ async fn proxied_requests_get_forwarding_headers_and_lose_identity_headers() {
     assert!(h.get("x-hop").is_none(), "{h}");
     assert_eq!(v["query"], "a=1");
 
-    let resp = c
-        .get(http_url(&proxy, "/powered"))
-        .header("host", "s.test")
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(&c, Method::GET, http_url(&proxy, "/powered"), &[]).await;
     assert!(resp.headers().get("x-powered-by").is_none());
     assert!(resp.headers().get("server").is_none());
     assert_eq!(resp.headers()["x-kept"], "yes");
@@ -519,12 +471,7 @@ async fn proxied_requests_get_forwarding_headers_and_lose_identity_headers() {
     assert_eq!(status_of(&text), 413, "{text}");
 
     // An unreachable upstream: a plain 502 page that names no address.
-    let resp = c
-        .get(http_url(&proxy, "/dead/x"))
-        .header("host", "s.test")
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(&c, Method::GET, http_url(&proxy, "/dead/x"), &[]).await;
     assert_eq!(resp.status(), 502);
     let page = resp.text().await.unwrap();
     assert!(page.contains("502 Bad Gateway"), "{page}");
@@ -551,30 +498,15 @@ async fn a_slow_upstream_gets_a_504_and_all_upstreams_down_a_503() {
         plain_site("s.test", &routes)
     ));
     let c = plain_client();
-    let resp = c
-        .get(http_url(&proxy, "/slow?ms=3000"))
-        .header("host", "s.test")
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(&c, Method::GET, http_url(&proxy, "/slow?ms=3000"), &[]).await;
     assert_eq!(resp.status(), 504);
     assert!(!resp.text().await.unwrap().contains("127.0.0.1"));
-    let resp = c
-        .get(http_url(&proxy, "/slow?ms=10"))
-        .header("host", "s.test")
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(&c, Method::GET, http_url(&proxy, "/slow?ms=10"), &[]).await;
     assert_eq!(resp.status(), 200);
 
     // The only upstream fails its checks: nobody to ask.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let resp = c
-        .get(http_url(&proxy, "/checked/x"))
-        .header("host", "s.test")
-        .send()
-        .await
-        .unwrap();
+    let resp = s_test(&c, Method::GET, http_url(&proxy, "/checked/x"), &[]).await;
     assert_eq!(resp.status(), 503);
 }
 

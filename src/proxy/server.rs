@@ -350,7 +350,11 @@ async fn accept_loop(
                 let Ok(Ok(stream)) = handshake else {
                     return;
                 };
-                let sni = stream.get_ref().1.server_name().map(str::to_string);
+                let sni = stream
+                    .get_ref()
+                    .1
+                    .server_name()
+                    .map(str::to_ascii_lowercase);
                 let conn = Arc::new(Conn {
                     peer,
                     tls: true,

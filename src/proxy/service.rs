@@ -33,7 +33,7 @@ pub struct Shared {
 pub struct Conn {
     pub peer: SocketAddr,
     pub tls: bool,
-    /// The SNI name of a TLS connection.
+    /// The SNI name of a TLS connection, ASCII lowercase.
     pub sni: Option<String>,
 }
 
@@ -85,7 +85,7 @@ async fn route(
         return pages::error(StatusCode::NOT_FOUND);
     };
     if let Some(sni) = &conn.sni
-        && state.names.lookup(&sni.to_ascii_lowercase()) != Some(site_index)
+        && state.names.lookup(sni) != Some(site_index)
     {
         // A connection made for one site may not be used for another.
         return pages::error(StatusCode::MISDIRECTED_REQUEST);

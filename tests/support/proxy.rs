@@ -211,39 +211,43 @@ pub fn status_of(text: &str) -> u16 {
         .unwrap_or_else(|| panic!("no HTTP response in {text:?}"))
 }
 
-/// The serial number of the leaf certificate a TLS response came with.
-pub fn served_serial(resp: &reqwest::Response) -> Vec<u8> {
+/// The leaf certificate a TLS response came with, parsed.
+fn served_leaf<T>(
+    resp: &reqwest::Response,
+    read: impl FnOnce(&x509_parser::certificate::X509Certificate<'_>) -> T,
+) -> T {
     let info = resp
         .extensions()
         .get::<reqwest::tls::TlsInfo>()
         .expect("TLS info");
     let der = info.peer_certificate().expect("a peer certificate");
     let (_, cert) = x509_parser::parse_x509_certificate(der).expect("X.509");
-    cert.raw_serial().to_vec()
+    read(&cert)
+}
+
+/// The serial number of the leaf certificate a TLS response came with.
+pub fn served_serial(resp: &reqwest::Response) -> Vec<u8> {
+    served_leaf(resp, |cert| cert.raw_serial().to_vec())
 }
 
 /// The DNS names of the leaf a TLS response came with.
 pub fn served_names(resp: &reqwest::Response) -> Vec<String> {
-    let info = resp
-        .extensions()
-        .get::<reqwest::tls::TlsInfo>()
-        .expect("TLS info");
-    let der = info.peer_certificate().expect("a peer certificate");
-    let (_, cert) = x509_parser::parse_x509_certificate(der).expect("X.509");
-    cert.subject_alternative_name()
-        .ok()
-        .flatten()
-        .map(|san| {
-            san.value
-                .general_names
-                .iter()
-                .filter_map(|g| match g {
-                    x509_parser::extensions::GeneralName::DNSName(n) => Some(n.to_string()),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    served_leaf(resp, |cert| {
+        cert.subject_alternative_name()
+            .ok()
+            .flatten()
+            .map(|san| {
+                san.value
+                    .general_names
+                    .iter()
+                    .filter_map(|g| match g {
+                        x509_parser::extensions::GeneralName::DNSName(n) => Some(n.to_string()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
 }
 
 /// Runs the `webtier` binary with `args`.
