@@ -42,11 +42,13 @@
 #
 # Environment knobs: ROUNDS (default 3, minimum 3), DURATION (10 s),
 # WARMUP (1 s), CONNS (64), SERVER_CPU (0), CLIENT_CPU (1),
-# HANDSHAKES (2000: curl full handshakes per server and round in tlsnew; 0 =
+# HANDSHAKES (3000: curl full handshakes per server and round in tlsnew; 0 =
 # skip), SCENARIOS ("static1k static100k proxy https1k tlsnew"),
 # SERVERS ("webtier nginx haproxy caddy"; nginx is the reference for ratios),
 # PROFILE (auto: after the rounds, `perf record` webtier in every scenario
-# where it missed a target; 0: never; or a list of scenarios),
+# where it missed a target; 0: never; or a list of scenarios, where
+# "tlsfull" means curl's full handshakes as the load; nginx is profiled
+# the same way for comparison), PROFILE_S (5: seconds per profile),
 # KEEP (1: keep the work dir with configs, logs, wrk outputs and raw rows;
 # 0 deletes it), WORK (work directory, default a fresh mktemp -d).
 set -uo pipefail
@@ -59,10 +61,11 @@ WARMUP=${WARMUP:-1}
 CONNS=${CONNS:-64}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-HANDSHAKES=${HANDSHAKES:-2000}
+HANDSHAKES=${HANDSHAKES:-3000}
 SCENARIOS=${SCENARIOS:-"static1k static100k proxy https1k tlsnew"}
 SERVERS=${SERVERS:-"webtier nginx haproxy caddy"}
 PROFILE=${PROFILE:-auto}
+PROFILE_S=${PROFILE_S:-5}
 
 die() { echo "proxy.sh: $*" >&2; exit 2; }
 log() { echo "[$(date +%T)] $*" >&2; }
@@ -513,6 +516,7 @@ for l in open(res):
     sc, s, r, ok = f[0], f[1], int(f[2]), int(f[3])
     rows.setdefault((sc, s), {})[r] = dict(ok=ok, rps=float(f[4]), cpu=float(f[5]), p99=float(f[6]),
                                          rss=int(f[7]), util=float(f[11]))
+res_map = dict(l.rstrip("\n").split("\t", 1) for l in open(resume) if "\t" in l)
 label = {"static1k": "1. static 1 KiB, HTTP keep-alive",
          "static100k": "2. static 100 KiB, HTTP keep-alive",
          "proxy": "3. reverse proxy, HTTP, fixed upstream",
@@ -546,6 +550,8 @@ for sc in scenarios:
         valid = [x for x in runs.values() if x["ok"]]
         rng = f"{min(x['rps'] for x in valid):,.0f}–{max(x['rps'] for x in valid):,.0f}" if valid else "—"
         name = s + (" *" if s == "haproxy" and sc in ("static1k", "https1k", "tlsnew") else "")
+        if sc == "tlsnew" and "=yes" in res_map.get(s, ""):
+            name += " †"
         target = ""
         if s == "webtier":
             rr, rc, rp, rm = (ratio(sc, s, k) for k in ("rps", "cpu", "p99", "rss"))
@@ -564,8 +570,9 @@ for sc in scenarios:
         print(f"| {label[sc]} | {name} | {len(valid)}/{len(runs)} | {f(med(sc, s, 'rps'), 0)} | {rng} | {f(med(sc, s, 'cpu'))} | "
               f"{f(med(sc, s, 'p99'), 2)} | {f(None if rss is None else rss / 1024)} | {f(med(sc, s, 'util'), 2)} | "
               f"{' | '.join(rs)} | {target} |")
-print("\n\\* HAProxy's 1 KiB \"file\" is `http-request return ... file` (read into memory at start); it serves no files from disk.")
-res_map = dict(l.rstrip("\n").split("\t", 1) for l in open(resume) if "\t" in l)
+print("\n\\* HAProxy's 1 KiB \"file\" is `http-request return ... file` (read into memory at start); it serves no files from disk.  ")
+print("† this server cannot turn TLS session resumption off (see the probe below), so wrk resumes its sessions: "
+      "these are mostly abbreviated handshakes; compare full handshakes in the next table.")
 hsrows = {}
 for l in open(hs):
     p = l.rstrip("\n").split("\t")
@@ -573,44 +580,127 @@ for l in open(hs):
 print("\nTLS session resumption as offered by each server (openssl s_client -sess_out, then -sess_in), and "
       "server CPU per *full* handshake from curl --no-sessionid (HTTP/1.1, Connection: close, "
       f"{conns} in parallel, 1 KiB response), medians of {rounds} rounds:\n")
-print("| server | resumes (probe) | curl full handshakes valid | server CPU µs / full handshake | ÷ nginx |")
-print("|---|---|---|---|---|")
+print("| server | resumes (probe) | curl full handshakes valid | server CPU µs / full handshake | ÷ nginx | webtier target |")
+print("|---|---|---|---|---|---|")
 for s in servers:
     h = hsrows.get(s, {})
     v = [x["cpu"] for x in h.values() if x["ok"]]
     n = hsrows.get("nginx", {})
     rat = [h[r]["cpu"] / n[r]["cpu"] for r in h if r in n and h[r]["ok"] and n[r]["ok"] and n[r]["cpu"]]
+    target = ""
+    if s == "webtier" and h:
+        if rat and st.median(rat) <= 1.0:
+            target = "met"
+        else:
+            target = "missed: CPU"; missed.append("tlsfull")
     print(f"| {s} | {res_map.get(s, '?')} | {sum(x['ok'] for x in h.values())}/{len(h)} | "
-          f"{f(st.median(v)) if v else '—'} | {fr(st.median(rat)) if rat else '—'} |")
+          f"{f(st.median(v)) if v else '—'} | {fr(st.median(rat)) if rat else '—'} | {target} |")
 open(missed_path, "w").write(" ".join(missed))
 PY
 cat "$REPORT"
 
 # --------------------------------------------------------------- profiling
+# syscall_profile SCENARIO SERVER: system calls per request under wrk load
+syscall_profile() {
+  local sc=$1 srv=$2 tp req out=$WORK/syscalls-$1-$2.txt
+  start_server "$srv" "$WORK/syscalls-$sc-$srv.log"
+  if ! wait_ready "$sc"; then log "syscall profile $sc $srv: not ready"; stop_pid "$SPID"; SPID=""; return; fi
+  scen "$sc"
+  taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" -H "Host: $HOST" "${EXTRA[@]}" "$URL" >/dev/null 2>&1
+  perf trace -s -p "$(server_pids "$SPID" | paste -sd,)" -o "$out" &
+  tp=$!
+  sleep 0.5
+  taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d3s -H "Host: $HOST" "${EXTRA[@]}" "$URL" >"$out.wrk" 2>&1
+  kill -INT "$tp" 2>/dev/null; wait "$tp" 2>/dev/null
+  stop_pid "$SPID"; SPID=""
+  read -r req _ < <(parse_wrk "$out.wrk")
+  [ "${req:-0}" -gt 0 ] || { echo "$srv: no requests"; return; }
+  local total list
+  total=$(awk '$2 ~ /^[0-9]+$/ && $1 ~ /^[a-z_0-9]+$/ && NF >= 8 { t += $2 } END { print t + 0 }' "$out")
+  list=$(awk -v n="$req" '$2 ~ /^[0-9]+$/ && $1 ~ /^[a-z_0-9]+$/ && NF >= 8 { c[$1] += $2 }
+           END { for (k in c) if (c[k] / n >= 0.02) printf "%.3f %s\n", c[k] / n, k }' "$out" |
+         sort -rn | awk '{ printf " %s %.2f", $2, $1 }')
+  printf '%-8s %5.2f syscalls/request:%s\n' "$srv" "$(awk -v t="$total" -v n="$req" 'BEGIN { print t / n }')" "$list"
+}
+# perf_profile SCENARIO SERVER: perf record -e cpu-clock for PROFILE_S s under
+# load (wrk; for "tlsfull", curl's full handshakes); leaves $WORK/perf-SC-SRV.*
+perf_profile() {
+  local sc=$1 srv=$2 base=$WORK/perf-$1-$2 ppid end
+  start_server "$srv" "$base.log"
+  if ! wait_ready "${sc/tlsfull/tlsnew}"; then log "profile $sc $srv: not ready"; stop_pid "$SPID"; SPID=""; return 1; fi
+  scen "${sc/tlsfull/tlsnew}"
+  taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" -H "Host: $HOST" "${EXTRA[@]}" "$URL" >/dev/null 2>&1
+  perf record -e cpu-clock -F 2000 -p "$(server_pids "$SPID" | paste -sd,)" -o "$base.data" -- sleep "$PROFILE_S" >"$base.perf.log" 2>&1 &
+  ppid=$!
+  sleep 0.3
+  if [ "$sc" = tlsfull ]; then
+    # full handshakes: curl without a session cache, for the whole profile
+    end=$(($(date +%s) + PROFILE_S))
+    while [ "$(date +%s)" -lt "$end" ]; do
+      taskset -c "$CLIENT_CPU" curl -Z --parallel-max "$CONNS" --http1.1 --no-sessionid -sk \
+        -H "Host: bench.test" -H 'Connection: close' -w '%{http_code}\n' -K "$WORK/curl-handshakes.cfg" >>"$base.curl" 2>&1
+    done
+  else
+    taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${PROFILE_S}s" -H "Host: $HOST" "${EXTRA[@]}" "$URL" >"$base.wrk" 2>&1
+  fi
+  wait "$ppid"
+  stop_pid "$SPID"; SPID=""
+  perf report -i "$base.data" --no-children --sort dso --stdio 2>/dev/null >"$base.dso.txt"
+  perf report -i "$base.data" --no-children --sort symbol --stdio 2>/dev/null >"$base.sym.txt"
+  perf report -i "$base.data" --no-children --sort dso,symbol --stdio 2>/dev/null >"$base.dsosym.txt"
+}
+pct_lines() { grep -E '^ +[0-9.]+%' "$1" | head -n "$2" | cut -c1-150 | sed 's/[ -]*$//'; }
+# by_crate FILE: the samples of a `--sort dso,symbol` report grouped by crate
+by_crate() {
+  python3 - "$1" <<'PY'
+import re, sys, collections
+g = collections.Counter()
+for line in open(sys.argv[1]):
+    m = re.match(r"\s+([0-9.]+)%\s+(\S+)\s+\[(.)\]\s+(.*)$", line)
+    if not m: continue
+    pct, dso, kind, sym = float(m[1]), m[2], m[3], m[4].strip()
+    if kind == "k": key = "kernel"
+    elif dso.startswith("libc"):
+        key = "libc malloc/free" if re.search(r"malloc|free|_int_|unlink_chunk|realloc|calloc|tcache", sym) else \
+              "libc memcpy/memset" if re.search(r"mem(move|cpy|set|cmp)", sym) else "libc other"
+    elif dso == "[vdso]": key = "vdso (clock_gettime)"
+    else:
+        t = sym.lstrip("<&* ")
+        t = re.sub(r"^(dyn |impl )", "", t)
+        key = t.split("::")[0] if "::" in t else ("aws-lc" if re.search(r"aws_lc|nistz|curve25519|bignum|sha|aes", t, re.I) else t.split("(")[0][:40])
+        if re.search(r"aws_lc|nistz|curve25519|bignum_|sha512|sha256|aes_hw|gcm", t): key = "aws-lc (crypto)"
+    g[key] += pct
+print("  ".join(f"{k} {v:.1f}%" for k, v in g.most_common(14)))
+PY
+}
+
 if [ "$PROFILE" != 0 ]; then
   if [ "$PROFILE" = auto ]; then prof=$(cat "$WORK/missed" 2>/dev/null); else prof=$PROFILE; fi
   if [ -n "$prof" ] && [ "$HAVE_PERF" = 0 ]; then
     log "webtier missed a target in: $prof — perf is not installed (apt-get install -y linux-perf); no profile"
   elif [ -n "$prof" ]; then
-    echo; echo "### webtier profiles (perf record -e cpu-clock, $DURATION s under the same wrk load)"
+    log "profiling webtier (and nginx for comparison) in: $prof"
+    echo; echo "### Profiles (perf record -e cpu-clock -F 2000, $PROFILE_S s under load; percentages of the server's samples)"
     for sc in $prof; do
-      start_server webtier "$WORK/profile-$sc.log"
-      if ! wait_ready "$sc"; then log "profile $sc: webtier not ready"; stop_pid "$SPID"; SPID=""; continue; fi
-      scen "$sc"
-      taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" -H "Host: $HOST" "${EXTRA[@]}" "$URL" >/dev/null 2>&1
-      perf record -e cpu-clock -F 2000 -p "$SPID" -o "$WORK/perf-$sc.data" -- sleep "$DURATION" >"$WORK/perf-$sc.log" 2>&1 &
-      ppid=$!
-      sleep 0.3
-      taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$((DURATION - 1))s" -H "Host: $HOST" "${EXTRA[@]}" "$URL" >"$WORK/perf-$sc.wrk" 2>&1
-      wait "$ppid"
-      stop_pid "$SPID"; SPID=""
-      perf report -i "$WORK/perf-$sc.data" --no-children --sort dso --stdio 2>/dev/null >"$WORK/perf-$sc.dso.txt"
-      perf report -i "$WORK/perf-$sc.data" --no-children --sort symbol --stdio 2>/dev/null >"$WORK/perf-$sc.sym.txt"
-      echo; echo "#### $sc — by object"; echo '```'
-      grep -E '^ +[0-9.]+%' "$WORK/perf-$sc.dso.txt" | head -n 6
-      echo '```'; echo "#### $sc — top symbols (self)"; echo '```'
-      grep -E '^ +[0-9.]+%' "$WORK/perf-$sc.sym.txt" | head -n 25 | cut -c1-160
+      perf_profile "$sc" webtier || continue
+      perf_profile "$sc" nginx
+      echo; echo "#### $sc — by object: webtier | nginx"; echo '```'
+      paste -d'|' <(pct_lines "$WORK/perf-$sc-webtier.dso.txt" 5 | awk '{printf "%-40s\n", $0}') \
+                  <(pct_lines "$WORK/perf-$sc-nginx.dso.txt" 5)
+      echo '```'; echo "#### $sc — webtier, samples by crate / area"; echo '```'
+      by_crate "$WORK/perf-$sc-webtier.dsosym.txt"
+      echo '```'; echo "#### $sc — webtier, top symbols (self, all objects)"; echo '```'
+      pct_lines "$WORK/perf-$sc-webtier.sym.txt" 25
+      echo '```'; echo "#### $sc — webtier, top user-space symbols (self)"; echo '```'
+      grep -E '^ +[0-9.]+%' "$WORK/perf-$sc-webtier.sym.txt" | grep -F '[.]' | head -n 25 | cut -c1-150 | sed 's/ *$//'
+      echo '```'; echo "#### $sc — nginx, top symbols (self, all objects)"; echo '```'
+      pct_lines "$WORK/perf-$sc-nginx.sym.txt" 12
       echo '```'
+      if [ "$sc" != tlsfull ]; then
+        echo "#### $sc — system calls per request (perf trace -s, 3 s of wrk)"; echo '```'
+        for srv in webtier nginx; do syscall_profile "$sc" "$srv"; done
+        echo '```'
+      fi
     done
   fi
 fi

@@ -1118,3 +1118,35 @@ fn a_configuration_that_cannot_start_fails_with_one_line() {
     let out = support::proxy::webtier(&["proxy", "run", "--file", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3), "{out:?}");
 }
+
+#[test]
+fn ipv4_and_ipv6_listeners_share_a_port() {
+    let dir = tempdir();
+    let www = dir.path().join("www");
+    fs::create_dir(&www).unwrap();
+    fs::write(www.join("index.html"), "both").unwrap();
+    let port = free_port();
+    let path = dir.path().join("proxy.toml");
+    fs::write(
+        &path,
+        format!(
+            "version = 1\nhttp_listen = [\"127.0.0.1:{port}\", \"[::1]:{port}\"]\nhttps_listen = []\n\
+             challenge_dir = \"{}\"\n{}",
+            dir.path().join("challenge").display(),
+            plain_site("s.test", &static_route("/", &www))
+        ),
+    )
+    .unwrap();
+    let mut process = support::services::Process::spawn(
+        "webtier-proxy",
+        support::webtier()
+            .args(["proxy", "run", "--file"])
+            .arg(&path),
+        dir.path(),
+    );
+    process.wait_for_port(port);
+    for addr in [format!("127.0.0.1:{port}"), format!("[::1]:{port}")] {
+        let text = raw(addr.parse().unwrap(), &get("s.test", "/"));
+        assert!(text.ends_with("both"), "{addr}: {text}");
+    }
+}
