@@ -11,6 +11,7 @@ mod forward;
 mod headers;
 mod metrics;
 mod pages;
+mod pool;
 mod routing;
 pub mod server;
 mod service;

@@ -552,8 +552,9 @@ fn run_checks(
             let path = path.clone();
             let timeout = interval.min(Duration::from_secs(5));
             tokio::spawn(async move {
-                let base = group.upstreams[index].base.clone();
-                let ok = forward::check(&client, &base, &path, timeout).await;
+                let upstream = &group.upstreams[index];
+                let base = &upstream.base;
+                let ok = forward::check(&client, upstream, &path, timeout).await;
                 let was = group.upstreams[index].available(super::upstream::now_ms());
                 group.checked(index, ok);
                 if was != ok {

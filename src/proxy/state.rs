@@ -79,7 +79,7 @@ impl State {
                 for route in &site.routes {
                     if let RouteKind::Proxy(g) = &route.kind {
                         let key = (
-                            g.upstreams.iter().map(|u| u.base.clone()).collect(),
+                            g.upstreams.iter().map(|u| u.base.to_string()).collect(),
                             g.balance,
                             g.health.clone(),
                         );

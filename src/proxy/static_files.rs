@@ -131,8 +131,33 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// The Content-Type for a file name.
+thread_local! {
+    /// Content-Type by file extension, worked out once per thread.
+    static TYPES: std::cell::RefCell<std::collections::HashMap<Box<str>, HeaderValue>> =
+        Default::default();
+}
+
+/// The Content-Type for a file name (memoized by extension).
 pub fn content_type(name: &str) -> HeaderValue {
+    let ext = Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("");
+    if let Some(found) = TYPES.with(|t| t.borrow().get(ext).cloned()) {
+        return found;
+    }
+    let value = guess_type(name);
+    TYPES.with(|t| {
+        let mut t = t.borrow_mut();
+        // Extensions come from request paths: keep the table small.
+        if t.len() < 512 {
+            t.insert(ext.into(), value.clone());
+        }
+    });
+    value
+}
+
+fn guess_type(name: &str) -> HeaderValue {
     let mime = mime_guess::from_path(name)
         .first_raw()
         .unwrap_or("application/octet-stream");

@@ -18,8 +18,9 @@ pub fn now_ms() -> u64 {
 }
 
 pub struct Upstream {
+    pub addr: UpstreamAddr,
     /// `scheme://host:port`, the start of every request URI.
-    pub base: String,
+    pub base: Arc<str>,
     in_flight: AtomicUsize,
     fails: AtomicU32,
     ejected_until: AtomicU64,
@@ -30,7 +31,8 @@ pub struct Upstream {
 impl Upstream {
     pub fn new(addr: UpstreamAddr) -> Upstream {
         Upstream {
-            base: addr.base(),
+            base: addr.base().into(),
+            addr,
             in_flight: AtomicUsize::new(0),
             fails: AtomicU32::new(0),
             ejected_until: AtomicU64::new(0),
