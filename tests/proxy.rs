@@ -101,7 +101,8 @@ async fn tls_sites_are_chosen_by_sni_speak_h2_and_plain_http_redirects() {
         fs::write(d.join(sub).join("index.html"), text).unwrap();
     }
     let body = format!(
-        "{}{}",
+        "{}{}{}",
+        plain_site("plain.test", &static_route("/", &d.join("wa"))),
         tls_site(
             &["a.test"],
             &a_cert,
@@ -204,6 +205,25 @@ async fn tls_sites_are_chosen_by_sni_speak_h2_and_plain_http_redirects() {
     // A host no site has.
     let text = raw(proxy.http(), &get("nobody.test", "/"));
     assert_eq!(status_of(&text), 404, "{text}");
+
+    // Without SNI (an IP address) the connection gets the first TLS site's
+    // certificate and is bound to that site: not to another, nor to a
+    // plain-HTTP site. (This client skips verification on purpose: it
+    // plays someone probing the listener.)
+    let prober = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .http1_only()
+        .build()
+        .unwrap();
+    for (host, status) in [("plain.test", 421), ("b.test", 421), ("a.test", 200)] {
+        let resp = prober
+            .get(format!("https://127.0.0.1:{port}/"))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), status, "Host: {host}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

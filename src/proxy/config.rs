@@ -36,6 +36,10 @@ pub struct ProxyConfig {
     /// `Strict-Transport-Security: max-age=…` on HTTPS responses; 0 = off.
     #[serde(default = "default_hsts")]
     pub hsts_max_age: u64,
+    /// TLS session resumption (session IDs and TLS 1.3 tickets); off makes
+    /// every handshake a full one.
+    #[serde(default = "default_true")]
+    pub tls_session_resumption: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_log: Option<AccessLog>,
     /// Peers whose `X-Forwarded-*` headers are believed.
@@ -53,6 +57,10 @@ fn default_hsts() -> u64 {
     31_536_000
 }
 
+fn default_true() -> bool {
+    true
+}
+
 impl Default for ProxyConfig {
     /// No listeners and no sites; every setting at its default.
     fn default() -> ProxyConfig {
@@ -65,6 +73,7 @@ impl Default for ProxyConfig {
             pid_file: None,
             admin_listen: None,
             hsts_max_age: default_hsts(),
+            tls_session_resumption: true,
             access_log: None,
             trusted_proxies: Vec::new(),
             limits: Limits::default(),

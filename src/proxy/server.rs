@@ -57,7 +57,10 @@ pub fn run(options: &Options) -> Result<()> {
         .map(Arc::new);
     let state = Arc::new(ArcSwap::from_pointee(state));
     let metrics = Arc::new(Metrics::default());
-    let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(Arc::clone(&state))?));
+    let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(
+        Arc::clone(&state),
+        config.tls_session_resumption,
+    )?));
 
     // Bind everything first, so a port in use fails the start, not a worker.
     let mut sockets = Vec::new();
@@ -504,6 +507,9 @@ fn restart_only_changes(old: &ProxyConfig, new: &ProxyConfig) -> Result<()> {
     }
     if old.access_log != new.access_log {
         changed.push("access_log");
+    }
+    if old.tls_session_resumption != new.tls_session_resumption {
+        changed.push("tls_session_resumption");
     }
     if old.limits.max_connections != new.limits.max_connections
         || old.limits.max_header_bytes != new.limits.max_header_bytes

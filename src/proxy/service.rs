@@ -84,11 +84,17 @@ async fn route(
     let Some(site_index) = state.names.lookup(host) else {
         return pages::error(StatusCode::NOT_FOUND);
     };
-    if let Some(sni) = &conn.sni
-        && state.names.lookup(sni) != Some(site_index)
-    {
-        // A connection made for one site may not be used for another.
-        return pages::error(StatusCode::MISDIRECTED_REQUEST);
+    if conn.tls {
+        // A TLS connection belongs to the site its certificate was chosen
+        // for (by SNI, or the default certificate without one); it may not
+        // be used for another site, nor for a plain-HTTP one.
+        let bound = match &conn.sni {
+            Some(sni) => state.names.lookup(sni),
+            None => state.default_tls_site,
+        };
+        if bound != Some(site_index) || !state.sites[site_index].tls {
+            return pages::error(StatusCode::MISDIRECTED_REQUEST);
+        }
     }
     let site = &state.sites[site_index];
     if site.tls && !conn.tls {

@@ -26,6 +26,8 @@ pub struct State {
     pub hsts: Option<HeaderValue>,
     /// The port HTTP requests are redirected to.
     pub https_port: u16,
+    /// The site whose certificate a TLS client without SNI gets.
+    pub default_tls_site: Option<usize>,
     /// Certificate and key files with the modification time they had when
     /// loaded; a change triggers a reload.
     pub watched: Vec<(PathBuf, Option<SystemTime>)>,
@@ -166,6 +168,7 @@ impl State {
                 .expect("digits are a header value")
         });
         let https_port = config.https_listen.first().map_or(443, |a| a.port());
+        let default_tls_site = sites.iter().position(|s| s.tls);
         Ok(State {
             config,
             names,
@@ -174,6 +177,7 @@ impl State {
             challenge,
             hsts,
             https_port,
+            default_tls_site,
             watched,
         })
     }

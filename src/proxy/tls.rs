@@ -92,12 +92,16 @@ impl ResolvesServerCert for SniResolver {
 
 /// TLS 1.2 and 1.3 with rustls's default (modern, AEAD-only) suites; ALPN
 /// h2 then http/1.1.
-pub fn server_config(state: Arc<ArcSwap<State>>) -> Result<ServerConfig> {
+pub fn server_config(state: Arc<ArcSwap<State>>, resumption: bool) -> Result<ServerConfig> {
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .context("the TLS provider offers no protocol versions")?
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(SniResolver(state)));
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    if !resumption {
+        config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        config.send_tls13_tickets = 0;
+    }
     Ok(config)
 }

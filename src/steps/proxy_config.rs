@@ -125,6 +125,7 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
         pid_file: Some(config.state_dir.join("proxy.pid")),
         admin_listen: p.admin_listen,
         hsts_max_age: p.hsts_max_age,
+        tls_session_resumption: true,
         access_log: p.access_log.as_ref().map(|path| AccessLog {
             path: path.clone(),
             format: p.access_log_format,
