@@ -183,6 +183,12 @@ http {
       proxy_pass http://fixed;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      # The forwarding headers webtier always sets (and Caddy by default).
+      proxy_set_header Host \$host;
+      proxy_set_header X-Real-IP \$remote_addr;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Host \$host;
     }
   }
   server {
@@ -223,6 +229,10 @@ frontend tls
   http-request return status 200 content-type application/octet-stream file $WWW/1k.bin if { path /1k.bin }
   http-request deny deny_status 404
 backend fixed
+  option forwardfor
+  http-request set-header X-Real-IP %[src]
+  http-request set-header X-Forwarded-Proto http
+  http-request set-header X-Forwarded-Host %[req.hdr(host)]
   server s1 127.0.0.1:$UP_PORT maxconn 64
 EOF
 
@@ -262,6 +272,7 @@ https_listen = ["127.0.0.1:$HTTPS_PORT"]
 challenge_dir = "$d/challenge"
 workers = 1
 hsts_max_age = 0
+tls_session_resumption = false
 
 [timeouts]
 drain_ms = 2000
@@ -322,6 +333,13 @@ cpu_ticks() { # utime+stime of the given pids, in clock ticks
     t=$((t + ${v:-0}))
   done
   echo "$t"
+}
+# core_ticks -> "busy0 nice0 total0 busy1 nice1 total1" for SERVER_CPU and
+# CLIENT_CPU from /proc/stat (nice = other users' niced jobs, e.g. a build)
+core_ticks() {
+  awk -v a="cpu$SERVER_CPU" -v b="cpu$CLIENT_CPU" '
+    $1 == a || $1 == b { busy = $2 + $3 + $4 + $7 + $8 + $9; tot = busy + $5 + $6; v[$1] = busy " " $3 " " tot }
+    END { print v[a], v[b] }' /proc/stat
 }
 hwm_kib() {
   local p t=0 v
@@ -435,9 +453,12 @@ one_run() {
   mapfile -t pids < <(server_pids "$SPID")
   scen "$sc"
   taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" -H "Host: $HOST" "${EXTRA[@]}" "$URL" >"$wout.warmup" 2>&1
+  local k0 k1
+  k0=$(core_ticks)
   c0=$(cpu_ticks "${pids[@]}")
   taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -H "Host: $HOST" "${EXTRA[@]}" "$URL" >"$wout" 2>&1
   c1=$(cpu_ticks "${pids[@]}")
+  k1=$(core_ticks)
   read -r req rps p99 bytes non2xx sockerr < <(parse_wrk "$wout")
   kill -0 "$SPID" 2>/dev/null || { ok=0; why+=("server died"); }
   check "$sc" || { ok=0; why+=("post-run check: HTTP $CHECK_CODE or wrong body"); }
@@ -454,8 +475,9 @@ one_run() {
   cpu_us=$(awk -v a="$c0" -v b="$c1" -v n="$req" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", n ? (b-a)*1e6/hz/n : 0}')
   util=$(awk -v a="$c0" -v b="$c1" -v d="$DURATION" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", (b-a)/hz/d}')
   [ $ok = 1 ] || log "INVALID: $tag — ${why[*]}"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$s" "$r" "$ok" "$rps" "$cpu_us" "$p99" "$rss" \
-    "$non2xx" "$sockerr" "$(awk -v b="$bytes" -v n="$req" 'BEGIN{printf "%.0f", n ? b/n : 0}')" "$util" "${why[*]:-}" >>"$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$s" "$r" "$ok" "$rps" "$cpu_us" "$p99" "$rss" \
+    "$non2xx" "$sockerr" "$(awk -v b="$bytes" -v n="$req" 'BEGIN{printf "%.0f", n ? b/n : 0}')" "$util" "${why[*]:-}" \
+    "$(echo "$k0 $k1" | awk '{ printf "%.2f\t%.2f", ($8 - $2) / ($9 - $3 + 1e-9), ($11 - $5) / ($12 - $6 + 1e-9) }')" >>"$RESULTS"
   log "  $s: $rps req/s, $cpu_us µs CPU/req (core $util busy), p99 $p99 ms, peak RSS $((rss / 1024)) MiB$([ $ok = 1 ] || echo ' [INVALID]')"
   if [ "$sc" = tlsnew ] && [ "$HANDSHAKES" -gt 0 ] && [ $ok = 1 ]; then
     curl_handshakes "$s" "$r" "${pids[@]}"
@@ -477,9 +499,10 @@ VERSIONS="webtier $("$WEBTIER" --version 2>/dev/null | awk '{print $NF}'), $(ngi
 log "versions: $VERSIONS"
 log "work dir: $WORK; ports http $HTTP_PORT https $HTTPS_PORT upstream $UP_PORT; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 start_upstream
-if [ "$HANDSHAKES" -gt 0 ]; then
-  for ((i = 0; i < HANDSHAKES; i++)); do printf 'url = "https://127.0.0.1:%s/1k.bin"\noutput = "/dev/null"\n' "$HTTPS_PORT"; done >"$WORK/curl-handshakes.cfg"
-fi
+# the curl batch (also the load of a "tlsfull" profile, hence never empty)
+for ((i = 0; i < (HANDSHAKES > 0 ? HANDSHAKES : 3000); i++)); do
+  printf 'url = "https://127.0.0.1:%s/1k.bin"\noutput = "/dev/null"\n' "$HTTPS_PORT"
+done >"$WORK/curl-handshakes.cfg"
 
 # TLS session resumption, per server (not timed)
 for s in $SERVERS; do
@@ -510,12 +533,15 @@ import sys, statistics as st
 res, hs, resume, versions, rounds, duration, conns, servers, scenarios, missed_path = sys.argv[1:]
 servers = servers.split(); scenarios = scenarios.split()
 rows = {}
+noise = []
 for l in open(res):
     f = l.rstrip("\n").split("\t")
     if len(f) < 12: continue
     sc, s, r, ok = f[0], f[1], int(f[2]), int(f[3])
     rows.setdefault((sc, s), {})[r] = dict(ok=ok, rps=float(f[4]), cpu=float(f[5]), p99=float(f[6]),
                                          rss=int(f[7]), util=float(f[11]))
+    if len(f) >= 15:
+        noise.append((float(f[13]), float(f[14])))
 res_map = dict(l.rstrip("\n").split("\t", 1) for l in open(resume) if "\t" in l)
 label = {"static1k": "1. static 1 KiB, HTTP keep-alive",
          "static100k": "2. static 100 KiB, HTTP keep-alive",
@@ -536,7 +562,12 @@ def fr(x):
     return "—" if x is None else f"{x:.2f}"
 print(f"versions: {versions}  ")
 print(f"one worker each on one core, wrk -t1 -c{conns} -d{duration}s; medians of {rounds} alternating rounds (valid runs only);")
-print("ratios x/nginx are medians of the per-round ratios; CPU = server utime+stime per request; RSS = peak (VmHWM) summed over the server's processes\n")
+print("ratios x/nginx are medians of the per-round ratios; CPU = server utime+stime per request; RSS = peak (VmHWM) summed over the server's processes;")
+print("core busy = server CPU time / wall time (below 1: the loop is latency-bound, not server-bound)")
+if noise:
+    print(f"niced background jobs (e.g. a build) took a median {st.median(n[0] for n in noise):.0%} of the server core "
+          f"and {st.median(n[1] for n in noise):.0%} of the client core during the runs (max {max(n[0] for n in noise):.0%} / {max(n[1] for n in noise):.0%})")
+print()
 print("| scenario | server | valid | req/s | req/s range | CPU µs/req | p99 ms | peak RSS MiB | core busy | req/s ÷ nginx | CPU ÷ nginx | p99 ÷ nginx | RSS ÷ nginx | webtier target |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 missed = []
@@ -556,10 +587,10 @@ for sc in scenarios:
         if s == "webtier":
             rr, rc, rp, rm = (ratio(sc, s, k) for k in ("rps", "cpu", "p99", "rss"))
             miss = []
-            if rr is None or rr < 1.0: miss.append("req/s")
-            if rc is None or rc > 1.0: miss.append("CPU")
-            if rp is None or rp > 1.0: miss.append("p99")
-            if rm is None or rm > 2.0: miss.append("RSS")
+            if rr is None or rr < 1.0: miss.append(f"req/s {rr:.3f}" if rr is not None else "req/s")
+            if rc is None or rc > 1.0: miss.append(f"CPU {rc:.3f}" if rc is not None else "CPU")
+            if rp is None or rp > 1.0: miss.append(f"p99 {rp:.3f}" if rp is not None else "p99")
+            if rm is None or rm > 2.0: miss.append(f"RSS {rm:.3f}" if rm is not None else "RSS")
             target = "met" if not miss else "missed: " + ", ".join(miss)
             if miss: missed.append(sc)
         if s == "nginx":

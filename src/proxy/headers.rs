@@ -17,6 +17,17 @@ pub const FORWARDED: HeaderName = HeaderName::from_static("forwarded");
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    KEEP_ALIVE,
+    PROXY_CONNECTION,
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+];
+
 /// Identity headers an edge login sets; never taken from clients.
 const AUTH_PREFIX: &str = "x-auth-request-";
 
@@ -24,6 +35,14 @@ const AUTH_PREFIX: &str = "x-auth-request-";
 /// `Connection` header lists. With `keep_upgrade`, `Connection: upgrade`
 /// and `Upgrade` survive so a WebSocket handshake can be passed on.
 pub fn strip_hop_by_hop(h: &mut HeaderMap, keep_upgrade: bool) {
+    // Most messages carry none of them: one cheap pass over the names
+    // (standard names compare as enums) saves a hash lookup per name.
+    let any = h
+        .keys()
+        .any(|k| HOP_BY_HOP.contains(k) || (!keep_upgrade && k == header::UPGRADE));
+    if !any && !keep_upgrade {
+        return;
+    }
     let listed: Vec<HeaderName> = h
         .get_all(header::CONNECTION)
         .iter()
@@ -35,16 +54,7 @@ pub fn strip_hop_by_hop(h: &mut HeaderMap, keep_upgrade: bool) {
     for name in listed {
         h.remove(name);
     }
-    for name in [
-        header::CONNECTION,
-        KEEP_ALIVE,
-        PROXY_CONNECTION,
-        header::PROXY_AUTHENTICATE,
-        header::PROXY_AUTHORIZATION,
-        header::TE,
-        header::TRAILER,
-        header::TRANSFER_ENCODING,
-    ] {
+    for name in HOP_BY_HOP {
         h.remove(name);
     }
     if keep_upgrade {
@@ -87,73 +97,81 @@ fn trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
 /// trusted proxy).
 pub fn set_forwarding(h: &mut HeaderMap, client: &Client<'_>, trusted_proxies: &[IpNet]) {
     let peer = client.peer.to_string();
-    let from_proxy = trusted(client.peer, trusted_proxies);
-    let prior: Vec<String> = if from_proxy {
-        h.get_all(&X_FORWARDED_FOR)
+    let (chain, real, proto, host) = if trusted(client.peer, trusted_proxies) {
+        let prior: Vec<String> = h
+            .get_all(&X_FORWARDED_FOR)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let real = prior
-        .iter()
-        .rev()
-        .filter_map(|s| s.parse::<IpAddr>().ok())
-        .find(|ip| !trusted(*ip, trusted_proxies))
-        .map_or_else(|| peer.clone(), |ip| ip.to_string());
-    let proto = if from_proxy {
-        h.get(&X_FORWARDED_PROTO)
+            .collect();
+        let real = prior
+            .iter()
+            .rev()
+            .filter_map(|s| s.parse::<IpAddr>().ok())
+            .find(|ip| !trusted(*ip, trusted_proxies))
+            .map_or_else(|| peer.clone(), |ip| ip.to_string());
+        let proto = match h.get(&X_FORWARDED_PROTO).map(HeaderValue::as_bytes) {
+            Some(b"https") => "https",
+            Some(b"http") => "http",
+            _ => client.proto,
+        };
+        let host = h
+            .get(&X_FORWARDED_HOST)
             .and_then(|v| v.to_str().ok())
-            .filter(|p| *p == "http" || *p == "https")
-            .map_or(
-                client.proto,
-                |p| if p == "https" { "https" } else { "http" },
-            )
+            .unwrap_or(client.host)
+            .to_string();
+        let mut chain = prior;
+        chain.push(peer.clone());
+        (chain.join(", "), real, proto, host)
     } else {
-        client.proto
+        // The usual case: the peer is the client; nothing it sent counts.
+        (
+            peer.clone(),
+            peer.clone(),
+            client.proto,
+            client.host.to_string(),
+        )
     };
-    let host = if from_proxy {
-        h.get(&X_FORWARDED_HOST)
-            .and_then(|v| v.to_str().ok())
-            .map_or_else(|| client.host.to_string(), str::to_string)
-    } else {
-        client.host.to_string()
-    };
-
-    let mut chain = prior;
-    chain.push(peer.clone());
-    let set = |h: &mut HeaderMap, name: HeaderName, value: &str| {
-        h.remove(&name);
-        if let Ok(v) = HeaderValue::from_str(value) {
-            h.insert(name, v);
-        }
-    };
-    set(h, X_FORWARDED_FOR, &chain.join(", "));
-    set(h, X_REAL_IP, &real);
-    set(h, X_FORWARDED_PROTO, proto);
-    set(h, X_FORWARDED_HOST, &host);
     let node = if client.peer.is_ipv6() {
         format!("\"[{peer}]\"")
     } else {
         peer
     };
-    set(
-        h,
-        FORWARDED,
-        &format!("for={node};proto={proto};host=\"{host}\""),
-    );
+    let forwarded = format!("for={node};proto={proto};host=\"{host}\"");
+    // `insert` replaces every value the client sent under the name.
+    let value = |s: String| HeaderValue::from_maybe_shared(bytes::Bytes::from(s)).ok();
+    let real_ip = if real == chain { None } else { value(real) };
+    match value(chain) {
+        Some(v) => {
+            h.insert(X_REAL_IP, real_ip.unwrap_or_else(|| v.clone()));
+            h.insert(X_FORWARDED_FOR, v);
+        }
+        None => {
+            h.remove(X_FORWARDED_FOR);
+            h.remove(X_REAL_IP);
+        }
+    }
+    h.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
+    match value(host) {
+        Some(v) => h.insert(X_FORWARDED_HOST, v),
+        None => h.remove(X_FORWARDED_HOST),
+    };
+    match value(forwarded) {
+        Some(v) => h.insert(FORWARDED, v),
+        None => h.remove(FORWARDED),
+    };
 
-    let auth: Vec<HeaderName> = h
-        .keys()
-        .filter(|k| k.as_str().starts_with(AUTH_PREFIX))
-        .cloned()
-        .collect();
-    for name in auth {
-        h.remove(name);
+    if h.keys().any(|k| k.as_str().starts_with(AUTH_PREFIX)) {
+        let auth: Vec<HeaderName> = h
+            .keys()
+            .filter(|k| k.as_str().starts_with(AUTH_PREFIX))
+            .cloned()
+            .collect();
+        for name in auth {
+            h.remove(name);
+        }
     }
 }
 

@@ -168,12 +168,19 @@ impl Lease {
         IDLE.with(|idle| {
             let mut idle = idle.borrow_mut();
             let list = idle.entry(self.key).or_default();
-            list.retain(|e| !e.sender.is_closed() && e.since.elapsed() <= self.idle_timeout);
+            // Oldest first: drop what has expired from the front only, so
+            // a release looks at the clock once, not once per idle entry.
+            let now = Instant::now();
+            let expired = list
+                .iter()
+                .take_while(|e| now.duration_since(e.since) > self.idle_timeout)
+                .count();
+            list.drain(..expired);
             if list.len() < MAX_IDLE {
                 list.push(Idle {
                     base: self.base,
                     sender: self.sender,
-                    since: Instant::now(),
+                    since: now,
                 });
             }
         });
