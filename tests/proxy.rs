@@ -590,6 +590,44 @@ async fn round_robin_fails_over_without_errors_when_an_upstream_dies() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_upstream_that_hangs_up_on_every_connection_is_ejected() {
+    let one = Uvicorn::start("one");
+    let hangup = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hangup_url = format!("http://{}", hangup.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in hangup.incoming() {
+            drop(stream);
+        }
+    });
+    let proxy = Proxy::start(&plain_site(
+        "s.test",
+        &proxy_route("/", &[up(&one), hangup_url.clone()], ""),
+    ));
+    let c = plain_client();
+    let url = http_url(&proxy, "/health");
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(app_name(&c, &url).await.0);
+    }
+    // At most the first few meet it before it is ejected; none hangs.
+    for i in 0..10 {
+        let (status, name) = app_name(&c, &url).await;
+        assert_eq!(
+            (status, name.as_str()),
+            (200, "one"),
+            "request {i} after {statuses:?}"
+        );
+    }
+    let metrics = proxy.metrics();
+    assert!(
+        metrics.contains(&format!(
+            "webtier_upstream_healthy{{upstream=\"{hangup_url}\"}} 0"
+        )),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn least_connections_sends_new_requests_to_the_idle_upstream() {
     let one = Uvicorn::start("one");
     let two = Uvicorn::start("two");

@@ -98,10 +98,19 @@ pub async fn forward(
     'upstreams: while let Some(index) = group.pick(now_ms(), &tried) {
         tried.push(index);
         let upstream = &group.upstreams[index];
+        // Fresh connections that closed before taking the request: an
+        // upstream that accepts and hangs up at once is a failed one.
+        let mut dead_on_arrival = 0;
         loop {
             let Some(req) = pending.take() else {
                 return pages::error(StatusCode::BAD_GATEWAY);
             };
+            if dead_on_arrival >= 3 {
+                group.failed(index, now_ms());
+                tracing::warn!("upstream {} closes every new connection", upstream.base);
+                pending = Some(req);
+                continue 'upstreams;
+            }
             // A pooled connection, else a new one. A connection that cannot
             // be opened means nothing was sent: any request may go to the
             // next upstream.
@@ -117,7 +126,9 @@ pub async fn forward(
                     }
                 },
             };
+            let fresh = lease.is_fresh();
             if lease.ready().await.is_err() {
+                dead_on_arrival += usize::from(fresh);
                 pending = Some(req);
                 continue;
             }
@@ -131,6 +142,7 @@ pub async fn forward(
                 Ok(Err(mut e)) => {
                     if let Some(req) = e.take_message() {
                         // Never written: the connection was not ready after all.
+                        dead_on_arrival += usize::from(fresh);
                         pending = Some(req);
                         continue;
                     }
@@ -138,6 +150,9 @@ pub async fn forward(
                     if limit_exceeded(&error) {
                         return pages::error(StatusCode::PAYLOAD_TOO_LARGE);
                     }
+                    // Reset or closed before a response head: counts
+                    // towards ejection like a refused connection.
+                    group.failed(index, now_ms());
                     tracing::warn!("upstream {} failed: {}", upstream.base, error_chain(&error));
                     return pages::error(StatusCode::BAD_GATEWAY);
                 }

@@ -50,6 +50,8 @@ pub struct Connector {
 
 /// A connection in use for one request.
 pub struct Lease {
+    /// Just opened, not taken from the pool.
+    fresh: bool,
     key: usize,
     base: Arc<str>,
     sender: SendRequest<UpstreamBody>,
@@ -93,6 +95,7 @@ impl Connector {
                     continue;
                 }
                 return Some(Lease {
+                    fresh: false,
                     key: k,
                     base: entry.base,
                     sender: entry.sender,
@@ -123,6 +126,7 @@ impl Connector {
             handshake(TokioIo::new(stream)).await?
         };
         Ok(Lease {
+            fresh: true,
             key: key(up),
             base: Arc::clone(&up.base),
             sender,
@@ -144,6 +148,10 @@ where
 }
 
 impl Lease {
+    pub fn is_fresh(&self) -> bool {
+        self.fresh
+    }
+
     /// Waits until the connection can take a request; an error means it
     /// is gone (the upstream closed it).
     pub async fn ready(&mut self) -> Result<(), hyper::Error> {
