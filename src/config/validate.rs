@@ -80,9 +80,7 @@ impl Checker<'_> {
             })
             .collect()
     }
-}
 
-impl Checker<'_> {
     /// CIDR blocks, each checked for host bits.
     fn cidrs(&mut self, list: &[S<String>]) -> Vec<IpNet> {
         list.iter()

@@ -30,16 +30,16 @@ pub enum Body {
 /// connection back to the pool once read to the end.
 pub struct FromUpstream {
     body: Incoming,
-    _in_flight: Option<InFlight>,
+    _in_flight: InFlight,
     lease: Option<Lease>,
 }
 
 impl FromUpstream {
-    pub fn new(body: Incoming, in_flight: Option<InFlight>, lease: Option<Lease>) -> FromUpstream {
+    pub fn new(body: Incoming, in_flight: InFlight, lease: Lease) -> FromUpstream {
         FromUpstream {
             body,
             _in_flight: in_flight,
-            lease,
+            lease: Some(lease),
         }
     }
 

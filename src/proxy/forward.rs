@@ -20,13 +20,6 @@ use super::pages;
 use super::pool::{Connector, Lease};
 use super::upstream::{Group, InFlight, Upstream, now_ms};
 
-/// Upstream connections of one worker thread.
-pub type UpstreamClient = Connector;
-
-pub fn client(connect_timeout: Duration, idle_timeout: Duration) -> anyhow::Result<UpstreamClient> {
-    Connector::new(connect_timeout, idle_timeout)
-}
-
 /// How the request reached us.
 pub struct Origin<'a> {
     pub peer: SocketAddr,
@@ -41,7 +34,7 @@ pub struct Limits<'a> {
 }
 
 pub async fn forward(
-    client: &UpstreamClient,
+    client: &Connector,
     group: &Arc<Group>,
     mut req: Request<Incoming>,
     origin: &Origin<'_>,
@@ -153,7 +146,11 @@ pub async fn forward(
                     // Reset or closed before a response head: counts
                     // towards ejection like a refused connection.
                     group.failed(index, now_ms());
-                    tracing::warn!("upstream {} failed: {}", upstream.base, error_chain(&error));
+                    tracing::warn!(
+                        "upstream {} failed: {:#}",
+                        upstream.base,
+                        anyhow::Error::new(error)
+                    );
                     return pages::error(StatusCode::BAD_GATEWAY);
                 }
                 Err(_elapsed) => {
@@ -184,17 +181,6 @@ fn limit_exceeded(e: &(dyn std::error::Error + 'static)) -> bool {
         source = err.source();
     }
     false
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(err) = source {
-        text.push_str(": ");
-        text.push_str(&err.to_string());
-        source = err.source();
-    }
-    text
 }
 
 /// The upstream's response as the client gets it; an Upgrade becomes a
@@ -230,17 +216,12 @@ fn respond(
     parts.version = client_version;
     Response::from_parts(
         parts,
-        Body::Upstream(FromUpstream::new(incoming, Some(guard), Some(lease))),
+        Body::Upstream(FromUpstream::new(incoming, guard, lease)),
     )
 }
 
 /// A bodiless GET for active health checks; true on 2xx/3xx.
-pub async fn check(
-    client: &UpstreamClient,
-    upstream: &Upstream,
-    path: &str,
-    timeout: Duration,
-) -> bool {
+pub async fn check(client: &Connector, upstream: &Upstream, path: &str, timeout: Duration) -> bool {
     let Ok(uri) = path.parse::<Uri>() else {
         return false;
     };

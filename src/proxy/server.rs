@@ -25,8 +25,9 @@ use tokio_rustls::TlsAcceptor;
 use super::access_log;
 use super::body::Body;
 use super::config::ProxyConfig;
-use super::forward::{self, UpstreamClient};
+use super::forward;
 use super::metrics::Metrics;
+use super::pool::Connector;
 use super::service::{self, Conn, Shared};
 use super::state::State;
 use super::tls;
@@ -61,6 +62,13 @@ pub fn run(options: &Options) -> Result<()> {
         Arc::clone(&state),
         config.tls_session_resumption,
     )?));
+
+    // One set of trust roots for https upstreams; each thread keeps its own
+    // idle connections.
+    let client = Connector::new(
+        Duration::from_millis(config.timeouts.upstream_connect_ms),
+        Duration::from_millis(config.timeouts.upstream_idle_ms),
+    )?;
 
     // Bind everything first, so a port in use fails the start, not a worker.
     let mut sockets = Vec::new();
@@ -97,6 +105,7 @@ pub fn run(options: &Options) -> Result<()> {
                 access_log: access_log.clone(),
             }),
             acceptor: acceptor.clone(),
+            client: client.clone(),
             builder: connection_builder(&config),
             connections: Arc::clone(&connections),
             max_connections: config.limits.max_connections,
@@ -104,14 +113,10 @@ pub fn run(options: &Options) -> Result<()> {
         };
         let stop = stop_rx.clone();
         let drain = Duration::from_millis(config.timeouts.drain_ms);
-        let client_timeouts = (
-            Duration::from_millis(config.timeouts.upstream_connect_ms),
-            Duration::from_millis(config.timeouts.upstream_idle_ms),
-        );
         threads.push(
             std::thread::Builder::new()
                 .name(format!("webtier-worker-{i}"))
-                .spawn(move || worker.run(listeners, stop, drain, client_timeouts))
+                .spawn(move || worker.run(listeners, stop, drain))
                 .context("cannot start a worker thread")?,
         );
     }
@@ -131,6 +136,7 @@ pub fn run(options: &Options) -> Result<()> {
         Arc::clone(&metrics),
         access_log.clone(),
         admin,
+        client,
     ))?;
 
     let _ = stop_tx.send(true);
@@ -226,6 +232,7 @@ fn connection_builder(config: &ProxyConfig) -> auto::Builder<TokioExecutor> {
 struct Worker {
     shared: Arc<Shared>,
     acceptor: TlsAcceptor,
+    client: Connector,
     builder: auto::Builder<TokioExecutor>,
     connections: Arc<AtomicUsize>,
     max_connections: usize,
@@ -250,7 +257,6 @@ impl Worker {
         listeners: Vec<(std::net::TcpListener, bool)>,
         stop: watch::Receiver<bool>,
         drain: Duration,
-        (connect_timeout, idle_timeout): (Duration, Duration),
     ) {
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -263,14 +269,7 @@ impl Worker {
             }
         };
         runtime.block_on(async move {
-            let client = match forward::client(connect_timeout, idle_timeout) {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::error!("{e:#}");
-                    return;
-                }
-            };
-            let worker = Arc::new((self, client));
+            let worker = Arc::new(self);
             let graceful = Arc::new(GracefulShutdown::new());
             let mut loops = Vec::new();
             for (listener, tls) in listeners {
@@ -309,7 +308,7 @@ impl Worker {
 async fn accept_loop(
     listener: TcpListener,
     tls: bool,
-    worker: Arc<(Worker, UpstreamClient)>,
+    worker: Arc<Worker>,
     graceful: Arc<GracefulShutdown>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -327,7 +326,7 @@ async fn accept_loop(
                 continue;
             }
         };
-        let (w, _) = &*worker;
+        let w = &*worker;
         if w.connections.fetch_add(1, Relaxed) >= w.max_connections {
             w.connections.fetch_sub(1, Relaxed);
             w.shared.metrics.refused_connections.fetch_add(1, Relaxed);
@@ -346,7 +345,7 @@ async fn accept_loop(
         let worker = Arc::clone(&worker);
         tokio::spawn(async move {
             let _open = open;
-            let (w, _) = &*worker;
+            let w = &*worker;
             if tls {
                 let handshake =
                     tokio::time::timeout(w.handshake_timeout, w.acceptor.accept(stream)).await;
@@ -379,7 +378,7 @@ async fn accept_loop(
 async fn serve<I>(
     io: I,
     conn: Arc<Conn>,
-    worker: &Arc<(Worker, UpstreamClient)>,
+    worker: &Arc<Worker>,
     watcher: hyper_util::server::graceful::Watcher,
 ) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
@@ -389,12 +388,10 @@ async fn serve<I>(
         let worker = Arc::clone(&for_requests);
         let conn = Arc::clone(&conn);
         async move {
-            let (w, client) = &*worker;
-            Ok::<_, Infallible>(service::handle(req, &conn, &w.shared, client).await)
+            Ok::<_, Infallible>(service::handle(req, &conn, &worker.shared, &worker.client).await)
         }
     });
-    let (w, _) = &**worker;
-    let connection = w.builder.serve_connection_with_upgrades(io, service);
+    let connection = worker.builder.serve_connection_with_upgrades(io, service);
     let _ = watcher.watch(connection.into_owned()).await;
 }
 
@@ -406,6 +403,7 @@ async fn control_loop(
     metrics: Arc<Metrics>,
     access_log: Option<Arc<access_log::Writer>>,
     admin: Option<std::net::TcpListener>,
+    checker_client: Connector,
 ) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
@@ -420,13 +418,6 @@ async fn control_loop(
             Arc::clone(&metrics),
         ));
     }
-    let checker_client = {
-        let t = &state.load().config.timeouts;
-        forward::client(
-            Duration::from_millis(t.upstream_connect_ms),
-            Duration::from_millis(t.upstream_idle_ms),
-        )?
-    };
     let mut last_checks: std::collections::HashMap<usize, Instant> = Default::default();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut last_watch = Instant::now();
@@ -538,10 +529,14 @@ fn restart_only_changes(old: &ProxyConfig, new: &ProxyConfig) -> Result<()> {
 /// Starts the active checks that are due (one GET per upstream).
 fn run_checks(
     state: &ArcSwap<State>,
-    client: &UpstreamClient,
+    client: &Connector,
     last: &mut std::collections::HashMap<usize, Instant>,
 ) {
     let current = state.load_full();
+    // Groups a reload dropped take their check times with them.
+    let live: std::collections::HashSet<usize> =
+        current.groups().map(|g| Arc::as_ptr(g) as usize).collect();
+    last.retain(|key, _| live.contains(key));
     for group in current.groups() {
         let Some(path) = group.health.check_path.clone() else {
             continue;

@@ -13,9 +13,10 @@ use hyper::body::Incoming;
 
 use super::access_log::{self, Entry};
 use super::body::Body;
-use super::forward::{self, Origin, UpstreamClient};
+use super::forward::{self, Origin};
 use super::metrics::Metrics;
 use super::pages;
+use super::pool::Connector;
 use super::routing::{https_location, request_host};
 use super::state::{RouteKind, State};
 use super::static_files;
@@ -41,7 +42,7 @@ pub async fn handle(
     req: Request<Incoming>,
     conn: &Conn,
     shared: &Shared,
-    client: &UpstreamClient,
+    client: &Connector,
 ) -> Response<Body> {
     let started = Instant::now();
     let state = shared.state.load_full();
@@ -70,7 +71,7 @@ async fn route(
     host: Option<&str>,
     conn: &Conn,
     state: &State,
-    client: &UpstreamClient,
+    client: &Connector,
 ) -> Response<Body> {
     let path = req.uri().path();
     if !conn.tls

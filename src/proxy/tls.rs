@@ -41,10 +41,20 @@ pub fn load_key_pair(cert: &Path, key: &Path) -> Result<CertifiedKey> {
 pub struct Certs {
     names: Names,
     keys: Vec<Arc<CertifiedKey>>,
+    soonest_expiry: Option<i64>,
 }
 
 impl Certs {
     pub fn add(&mut self, names: &[String], key: CertifiedKey) {
+        let not_after = key
+            .cert
+            .first()
+            .and_then(|der| x509_parser::parse_x509_certificate(der).ok())
+            .map(|(_, c)| c.validity().not_after.timestamp());
+        self.soonest_expiry = match (self.soonest_expiry, not_after) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let index = self.keys.len();
         self.keys.push(Arc::new(key));
         for name in names {
@@ -66,12 +76,7 @@ impl Certs {
     /// The soonest `notAfter` (seconds since the epoch) among the loaded
     /// leaves, for the metrics page.
     pub fn soonest_expiry(&self) -> Option<i64> {
-        self.keys
-            .iter()
-            .filter_map(|k| k.cert.first())
-            .filter_map(|der| x509_parser::parse_x509_certificate(der).ok())
-            .map(|(_, c)| c.validity().not_after.timestamp())
-            .min()
+        self.soonest_expiry
     }
 }
 

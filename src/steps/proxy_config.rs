@@ -53,6 +53,11 @@ pub fn live_dir(state_dir: &Path, domain: &str) -> PathBuf {
     crate::steps::cert::store::Store::new(state_dir).live_dir(domain)
 }
 
+/// Where the proxy this configuration sets up writes its process id.
+pub fn pid_file(config: &Config) -> PathBuf {
+    config.state_dir.join("proxy.pid")
+}
+
 /// The proxy's runtime configuration for `config`. Pure.
 pub fn proxy_config(config: &Config) -> ProxyConfig {
     let p = &config.proxy;
@@ -122,7 +127,7 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
         https_listen: listen(config.proxy.https_port),
         challenge_dir: config.proxy.challenge_dir.clone(),
         workers: p.workers,
-        pid_file: Some(config.state_dir.join("proxy.pid")),
+        pid_file: Some(pid_file(config)),
         admin_listen: p.admin_listen,
         hsts_max_age: p.hsts_max_age,
         tls_session_resumption: true,

@@ -377,9 +377,7 @@ impl Step for CertStep {
 /// `proxy-config` gives it) to reload, so it serves new certificates at
 /// once. No proxy running is not an error.
 pub fn reload_proxy(config: &Config) -> Result<()> {
-    let pid_file = crate::steps::proxy_config::proxy_config(config)
-        .pid_file
-        .unwrap_or_else(|| config.state_dir.join("proxy.pid"));
+    let pid_file = crate::steps::proxy_config::pid_file(config);
     match crate::proxy::control::reload_running(&pid_file)? {
         Some(pid) => tracing::info!("asked the proxy (pid {pid}) to reload"),
         None => tracing::info!("no proxy is running; nothing to reload"),
