@@ -7,12 +7,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
-use http_body::Body as _;
 use http_body::{Frame, SizeHint};
-use hyper::body::Incoming;
 
-use super::pool::Lease;
-use super::upstream::InFlight;
+use super::client::ResponseBody;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -22,42 +19,7 @@ const CHUNK: usize = 64 * 1024;
 pub enum Body {
     Full(Option<Bytes>),
     File(FileChunks),
-    Upstream(FromUpstream),
-}
-
-/// An upstream's response body. It keeps the request counted
-/// (least-connections) until it is passed on or dropped, and gives its
-/// connection back to the pool once read to the end.
-pub struct FromUpstream {
-    body: Incoming,
-    _in_flight: InFlight,
-    lease: Option<Lease>,
-}
-
-impl FromUpstream {
-    pub fn new(body: Incoming, in_flight: InFlight, lease: Lease) -> FromUpstream {
-        FromUpstream {
-            body,
-            _in_flight: in_flight,
-            lease: Some(lease),
-        }
-    }
-
-    fn release(&mut self) {
-        if let Some(lease) = self.lease.take() {
-            lease.release();
-        }
-    }
-}
-
-impl Drop for FromUpstream {
-    fn drop(&mut self) {
-        // Bodies that were empty from the start (HEAD, 204, 304) are never
-        // polled; a body dropped half-read closes its connection.
-        if self.body.is_end_stream() {
-            self.release();
-        }
-    }
+    Upstream(ResponseBody),
 }
 
 impl Body {
@@ -114,13 +76,7 @@ impl http_body::Body for Body {
                     Err(e) => Poll::Ready(Some(Err(e.into()))),
                 }
             }
-            Body::Upstream(up) => {
-                let frame = Pin::new(&mut up.body).poll_frame(cx);
-                if let Poll::Ready(None) = frame {
-                    up.release();
-                }
-                frame.map_err(Into::into)
-            }
+            Body::Upstream(up) => Pin::new(up).poll_frame(cx),
         }
     }
 
@@ -128,7 +84,7 @@ impl http_body::Body for Body {
         match self {
             Body::Full(bytes) => bytes.is_none(),
             Body::File(f) => f.remaining == 0,
-            Body::Upstream(up) => up.body.is_end_stream(),
+            Body::Upstream(up) => up.is_end_stream(),
         }
     }
 
@@ -136,7 +92,7 @@ impl http_body::Body for Body {
         match self {
             Body::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
             Body::File(f) => SizeHint::with_exact(f.remaining),
-            Body::Upstream(up) => up.body.size_hint(),
+            Body::Upstream(up) => up.size_hint(),
         }
     }
 }

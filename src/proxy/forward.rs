@@ -1,20 +1,25 @@
 //! The reverse proxy: pick an upstream, pass the request on with its
-//! body streaming (a request no connection could be opened for goes to the
-//! next upstream; nothing was sent), and pass the response back (an
-//! Upgrade becomes a tunnel).
+//! body streaming, and pass the response back (an Upgrade becomes a
+//! tunnel). A request no connection could be opened for goes to the next
+//! upstream (nothing was sent); so does an idempotent request without a
+//! body when the upstream closed the connection without answering, and on
+//! a pooled connection that closed as it was taken it is sent again on a
+//! new one.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::{self, HeaderValue};
-use http::{Request, Response, StatusCode, Uri, Version};
+use http::{Method, Request, Response, StatusCode, Version};
 use http_body::Body as _;
-use http_body_util::{BodyExt, Either, Empty, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use tokio::io::AsyncWriteExt;
 
-use super::body::{Body, FromUpstream};
+use super::body::Body;
+use super::client::{self, ResponseBody};
 use super::headers;
 use super::pages;
 use super::pool::{Connector, Lease};
@@ -34,7 +39,7 @@ pub struct Limits<'a> {
 }
 
 pub async fn forward(
-    client: &Connector,
+    connector: &Connector,
     group: &Arc<Group>,
     mut req: Request<Incoming>,
     origin: &Origin<'_>,
@@ -69,90 +74,72 @@ pub async fn forward(
         // HTTP/2 carries the host in :authority; HTTP/1.1 upstreams need it.
         parts.headers.insert(header::HOST, host);
     }
+    let mut body = (!body.is_end_stream()).then(|| Limited::new(body, limits.max_body as usize));
+    // A body of unknown length (HTTP/1.1 chunked, or HTTP/2 without a
+    // content-length) goes upstream chunked.
+    let chunked = body.is_some() && !parts.headers.contains_key(header::CONTENT_LENGTH);
+    if body.is_none() && parts.headers.contains_key(header::CONTENT_LENGTH) {
+        // `Content-Length: 0`, or an HTTP/2 length with no data.
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    }
     // Origin form: the path and query only.
-    let uri = parts
-        .uri
-        .path_and_query()
-        .cloned()
-        .map_or_else(|| Uri::from_static("/"), Uri::from);
-    let outgoing_body = if body.is_end_stream() {
-        Either::Right(Empty::new())
-    } else {
-        Either::Left(Limited::new(body, limits.max_body as usize))
-    };
-    let mut outgoing = Request::new(outgoing_body);
-    *outgoing.method_mut() = parts.method;
-    *outgoing.uri_mut() = uri;
-    *outgoing.version_mut() = Version::HTTP_11;
-    *outgoing.headers_mut() = parts.headers;
-    let mut pending = Some(outgoing);
+    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let head = client::encode_head(&parts.method, target, &parts.headers, chunked);
+    let is_head = parts.method == Method::HEAD;
+    // Sent again (to a new connection, or the next upstream) only when the
+    // upstream cannot have acted on it: nothing came back, and the
+    // request is idempotent and has no body to have been consumed.
+    let resendable = body.is_none() && parts.method.is_idempotent();
 
     let mut tried: Vec<usize> = Vec::new();
     'upstreams: while let Some(index) = group.pick(now_ms(), &tried) {
         tried.push(index);
         let upstream = &group.upstreams[index];
-        // Fresh connections that closed before taking the request: an
-        // upstream that accepts and hangs up at once is a failed one.
-        let mut dead_on_arrival = 0;
+        let mut use_pool = true;
         loop {
-            let Some(req) = pending.take() else {
-                return pages::error(StatusCode::BAD_GATEWAY);
-            };
-            if dead_on_arrival >= 3 {
-                group.failed(index, now_ms());
-                tracing::warn!("upstream {} closes every new connection", upstream.base);
-                pending = Some(req);
-                continue 'upstreams;
-            }
             // A pooled connection, else a new one. A connection that cannot
             // be opened means nothing was sent: any request may go to the
             // next upstream.
-            let mut lease = match client.idle(upstream) {
+            let pooled = if use_pool {
+                connector.idle(upstream)
+            } else {
+                None
+            };
+            let mut lease = match pooled {
                 Some(lease) => lease,
-                None => match client.connect(upstream).await {
+                None => match connector.connect(upstream).await {
                     Ok(lease) => lease,
                     Err(e) => {
                         group.failed(index, now_ms());
                         tracing::warn!("upstream {} refused a connection: {e}", upstream.base);
-                        pending = Some(req);
                         continue 'upstreams;
                     }
                 },
             };
-            let fresh = lease.is_fresh();
-            if lease.ready().await.is_err() {
-                dead_on_arrival += usize::from(fresh);
-                pending = Some(req);
-                continue;
-            }
             let guard = group.begin(index);
-            let sent = tokio::time::timeout(limits.read_timeout, lease.send(req)).await;
-            match sent {
-                Ok(Ok(resp)) => {
+            let exchange =
+                client::exchange(&mut lease.conn, &head, body.as_mut(), chunked, is_head);
+            let error = match tokio::time::timeout(limits.read_timeout, exchange).await {
+                Ok(Ok(reply)) => {
                     group.succeeded(index);
-                    return respond(resp, lease, guard, client_upgrade, upgrade, client_version);
+                    return respond(reply, lease, guard, client_upgrade, client_version);
                 }
-                Ok(Err(mut e)) => {
-                    if let Some(req) = e.take_message() {
-                        // Never written: the connection was not ready after all.
-                        dead_on_arrival += usize::from(fresh);
-                        pending = Some(req);
-                        continue;
-                    }
-                    let error = e.into_error();
-                    if limit_exceeded(&error) {
-                        return pages::error(StatusCode::PAYLOAD_TOO_LARGE);
-                    }
-                    // Reset or closed before a response head: counts
-                    // towards ejection like a refused connection.
-                    group.failed(index, now_ms());
-                    tracing::warn!(
-                        "upstream {} failed: {:#}",
-                        upstream.base,
-                        anyhow::Error::new(error)
-                    );
-                    return pages::error(StatusCode::BAD_GATEWAY);
+                Ok(Err(client::Error::Closed)) if !lease.is_fresh() && resendable => {
+                    // The upstream closed the pooled connection as it was
+                    // taken: not its failure. Again on a new connection.
+                    use_pool = false;
+                    continue;
                 }
+                Ok(Err(client::Error::TooLarge)) => {
+                    return pages::error(StatusCode::PAYLOAD_TOO_LARGE);
+                }
+                Ok(Err(client::Error::ClientBody(e))) => {
+                    tracing::debug!("the client's request body failed: {e}");
+                    return pages::error(StatusCode::BAD_REQUEST);
+                }
+                Ok(Err(error)) => error,
                 Err(_elapsed) => {
                     group.failed(index, now_ms());
                     tracing::warn!(
@@ -162,7 +149,15 @@ pub async fn forward(
                     );
                     return pages::error(StatusCode::GATEWAY_TIMEOUT);
                 }
+            };
+            // Reset, closed, or not HTTP: counts towards ejection like a
+            // refused connection.
+            group.failed(index, now_ms());
+            tracing::warn!("upstream {} failed: {error}", upstream.base);
+            if resendable && matches!(error, client::Error::Closed) {
+                continue 'upstreams;
             }
+            return pages::error(StatusCode::BAD_GATEWAY);
         }
     }
     pages::error(if tried.is_empty() {
@@ -172,79 +167,81 @@ pub async fn forward(
     })
 }
 
-fn limit_exceeded(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = source {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = err.source();
-    }
-    false
-}
-
-/// The upstream's response as the client gets it; an Upgrade becomes a
-/// tunnel between the two connections.
+/// The upstream's response as the client gets it; a 101 becomes a tunnel
+/// between the two connections.
 fn respond(
-    mut resp: Response<Incoming>,
+    mut reply: client::Reply,
     lease: Lease,
     guard: InFlight,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
-    upgrade: bool,
     client_version: Version,
 ) -> Response<Body> {
-    let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
-    headers::clean_response(resp.headers_mut(), switching && upgrade);
+    let switching = reply.status == StatusCode::SWITCHING_PROTOCOLS;
+    headers::clean_response(&mut reply.headers, switching);
     if switching {
         let Some(on_client) = client_upgrade else {
+            // A 101 the client did not ask for.
             return pages::error(StatusCode::BAD_GATEWAY);
         };
-        let on_upstream = hyper::upgrade::on(&mut resp);
+        let mut conn = lease.conn;
         tokio::spawn(async move {
-            if let (Ok(a), Ok(b)) = (on_client.await, on_upstream.await) {
-                let _ =
-                    tokio::io::copy_bidirectional(&mut TokioIo::new(a), &mut TokioIo::new(b)).await;
+            if let Ok(upgraded) = on_client.await {
+                let mut client = TokioIo::new(upgraded);
+                // What the upstream sent after its 101 belongs to the client.
+                if client.write_all(&conn.buf).await.is_ok() {
+                    conn.buf.clear();
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut conn.stream).await;
+                }
             }
-            // The connection now belongs to the tunnel, not the pool.
-            drop((guard, lease));
+            drop(guard);
         });
-        let (parts, _) = resp.into_parts();
-        return Response::from_parts(parts, Body::empty());
+        let mut resp = Response::new(Body::empty());
+        *resp.status_mut() = reply.status;
+        *resp.headers_mut() = reply.headers;
+        return resp;
     }
-    let (mut parts, incoming) = resp.into_parts();
+    let body = ResponseBody::new(lease, &mut reply, Some(guard));
+    let mut resp = Response::new(Body::Upstream(body));
+    *resp.status_mut() = reply.status;
     // The client's HTTP version, not the upstream's.
-    parts.version = client_version;
-    Response::from_parts(
-        parts,
-        Body::Upstream(FromUpstream::new(incoming, guard, lease)),
-    )
+    *resp.version_mut() = client_version;
+    *resp.headers_mut() = reply.headers;
+    resp
 }
 
 /// A bodiless GET for active health checks; true on 2xx/3xx.
-pub async fn check(client: &Connector, upstream: &Upstream, path: &str, timeout: Duration) -> bool {
-    let Ok(uri) = path.parse::<Uri>() else {
+pub async fn check(
+    connector: &Connector,
+    upstream: &Upstream,
+    path: &str,
+    timeout: Duration,
+) -> bool {
+    let Ok(target) = path.parse::<http::uri::PathAndQuery>() else {
         return false;
     };
     let attempt = async {
-        let mut lease = match client.idle(upstream) {
+        let mut lease = match connector.idle(upstream) {
             Some(lease) => lease,
-            None => client.connect(upstream).await.ok()?,
+            None => connector.connect(upstream).await.ok()?,
         };
-        lease.ready().await.ok()?;
-        let mut req = Request::new(Either::Right(Empty::new()));
-        *req.uri_mut() = uri;
+        let mut h = http::HeaderMap::with_capacity(2);
         let host = HeaderValue::from_str(&format!("{}:{}", upstream.addr.host, upstream.addr.port))
             .ok()?;
-        req.headers_mut().insert(header::HOST, host);
-        req.headers_mut().insert(
+        h.insert(header::HOST, host);
+        h.insert(
             header::USER_AGENT,
             HeaderValue::from_static("webtier-health-check"),
         );
-        let resp = lease.send(req).await.ok()?;
-        let ok = resp.status().is_success() || resp.status().is_redirection();
+        let head = client::encode_head(&Method::GET, target.as_str(), &h, false);
+        let mut reply = client::exchange(&mut lease.conn, &head, None, false, false)
+            .await
+            .ok()?;
+        let ok = reply.status.is_success() || reply.status.is_redirection();
         // Read to the end so the connection can be kept.
-        resp.into_body().collect().await.ok()?;
-        lease.release();
+        ResponseBody::new(lease, &mut reply, None)
+            .collect()
+            .await
+            .ok()?;
         Some(ok)
     };
     matches!(tokio::time::timeout(timeout, attempt).await, Ok(Some(true)))

@@ -5,6 +5,8 @@
 
 mod access_log;
 mod body;
+mod chunked;
+mod client;
 pub mod config;
 pub mod control;
 mod forward;

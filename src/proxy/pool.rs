@@ -5,30 +5,28 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
-use bytes::Bytes;
-use http::{Request, Response};
-use http_body_util::{Either, Empty, Limited};
-use hyper::body::Incoming;
-use hyper::client::conn::TrySendError;
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
+use anyhow::{Context as _, Result};
+use bytes::BytesMut;
 use rustls_pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
 
 use super::body::BoxError;
 use super::upstream::Upstream;
 
-/// A request body on its way to an upstream: the client's, length-limited,
-/// or none.
-pub type UpstreamBody = Either<Limited<Incoming>, Empty<Bytes>>;
-
 /// Idle connections kept per upstream and thread.
 const MAX_IDLE: usize = 256;
+
+/// What a new connection's read buffer starts with.
+const READ_BUF: usize = 8 * 1024;
 
 thread_local! {
     static IDLE: RefCell<HashMap<usize, Vec<Idle>>> = RefCell::new(HashMap::new());
@@ -36,8 +34,40 @@ thread_local! {
 
 struct Idle {
     base: Arc<str>,
-    sender: SendRequest<UpstreamBody>,
+    conn: Conn,
     since: Instant,
+}
+
+/// A byte stream to an upstream, plain or TLS.
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+/// An open HTTP/1.1 connection: its stream and what has been read from it
+/// but not yet parsed.
+pub struct Conn {
+    pub stream: Stream,
+    pub buf: BytesMut,
+}
+
+impl Conn {
+    /// Has the upstream stayed silent since the connection went idle? An
+    /// idle HTTP/1.1 connection that turned readable was closed (or sent
+    /// something it should not have). No system call unless the event loop
+    /// saw the socket become readable.
+    fn is_quiet(&self) -> bool {
+        let tcp = match &self.stream {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref().0,
+        };
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut probe = [0u8; 1];
+        matches!(
+            tcp.poll_peek(&mut cx, &mut ReadBuf::new(&mut probe)),
+            Poll::Pending
+        )
+    }
 }
 
 /// How to reach upstreams; cheap to clone.
@@ -54,7 +84,7 @@ pub struct Lease {
     fresh: bool,
     key: usize,
     base: Arc<str>,
-    sender: SendRequest<UpstreamBody>,
+    pub conn: Conn,
     idle_timeout: Duration,
 }
 
@@ -89,8 +119,8 @@ impl Connector {
             let list = idle.get_mut(&k)?;
             while let Some(entry) = list.pop() {
                 if entry.base != up.base
-                    || entry.sender.is_closed()
                     || entry.since.elapsed() > self.idle_timeout
+                    || !entry.conn.is_quiet()
                 {
                     continue;
                 }
@@ -98,7 +128,7 @@ impl Connector {
                     fresh: false,
                     key: k,
                     base: entry.base,
-                    sender: entry.sender,
+                    conn: entry.conn,
                     idle_timeout: self.idle_timeout,
                 });
             }
@@ -106,7 +136,7 @@ impl Connector {
         })
     }
 
-    /// A new connection (TCP, TLS for `https://`, HTTP/1.1 handshake).
+    /// A new connection (TCP, and TLS for `https://`).
     pub async fn connect(&self, up: &Upstream) -> Result<Lease, BoxError> {
         let addr = &up.addr;
         let stream = tokio::time::timeout(
@@ -116,35 +146,26 @@ impl Connector {
         .await
         .map_err(|_| "connect timed out")??;
         stream.set_nodelay(true)?;
-        let sender = if addr.tls {
+        let stream = if addr.tls {
             let name = ServerName::try_from(addr.host.clone())?;
             let tls = tokio::time::timeout(self.connect_timeout, self.tls.connect(name, stream))
                 .await
                 .map_err(|_| "TLS handshake timed out")??;
-            handshake(TokioIo::new(tls)).await?
+            Stream::Tls(Box::new(tls))
         } else {
-            handshake(TokioIo::new(stream)).await?
+            Stream::Plain(stream)
         };
         Ok(Lease {
             fresh: true,
             key: key(up),
             base: Arc::clone(&up.base),
-            sender,
+            conn: Conn {
+                stream,
+                buf: BytesMut::with_capacity(READ_BUF),
+            },
             idle_timeout: self.idle_timeout,
         })
     }
-}
-
-async fn handshake<I>(io: I) -> Result<SendRequest<UpstreamBody>, hyper::Error>
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let (sender, connection) = http1::handshake(io).await?;
-    tokio::spawn(async move {
-        // Errors surface on the request that was using the connection.
-        let _ = connection.with_upgrades().await;
-    });
-    Ok(sender)
 }
 
 impl Lease {
@@ -152,25 +173,11 @@ impl Lease {
         self.fresh
     }
 
-    /// Waits until the connection can take a request; an error means it
-    /// is gone (the upstream closed it).
-    pub async fn ready(&mut self) -> Result<(), hyper::Error> {
-        self.sender.ready().await
-    }
-
-    /// Sends `req`; if the connection could not take it, the error gives
-    /// the request back.
-    pub fn send(
-        &mut self,
-        req: Request<UpstreamBody>,
-    ) -> impl Future<Output = Result<Response<Incoming>, TrySendError<Request<UpstreamBody>>>> + use<>
-    {
-        self.sender.try_send_request(req)
-    }
-
-    /// Back to the pool, for the next request to the same upstream.
+    /// Back to the pool, for the next request to the same upstream. Only
+    /// a connection whose last response was read exactly to its end may
+    /// be released.
     pub fn release(self) {
-        if self.sender.is_closed() || self.idle_timeout.is_zero() {
+        if !self.conn.buf.is_empty() || self.idle_timeout.is_zero() {
             return;
         }
         IDLE.with(|idle| {
@@ -187,10 +194,68 @@ impl Lease {
             if list.len() < MAX_IDLE {
                 list.push(Idle {
                     base: self.base,
-                    sender: self.sender,
+                    conn: self.conn,
                     since: now,
                 });
             }
         });
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
     }
 }

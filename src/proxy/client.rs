@@ -1,0 +1,604 @@
+//! HTTP/1.1 to upstreams, spoken inside the request's own task: the request
+//! head and body are written to the pooled connection, the response head is
+//! parsed with httparse, and the response body is read straight from the
+//! connection as the client's side asks for it.
+//!
+//! Why not hyper's client: it runs every connection in a task of its own
+//! and hands each request over and the response back through channels, so
+//! a proxied request costs several task wake-ups and allocations that
+//! nginx's single event loop does not have. That was the largest part of
+//! the gap to nginx in `bench/proxy.sh`. The client side here only has to
+//! understand the responses of the upstreams it was configured for, and
+//! it reads them strictly: a head it cannot parse, a conflicting
+//! `Content-Length` or a bad chunk ends in 502 and a closed connection,
+//! never a guess.
+
+use std::io;
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll, ready};
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode};
+use http_body::{Frame, SizeHint};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::body::BoxError;
+use super::chunked::{self, Decoder, Step};
+use super::pool::{Conn, Lease};
+use super::upstream::InFlight;
+
+/// A response head may be this long.
+const MAX_HEAD: usize = 64 * 1024;
+/// A response head may have this many header lines.
+const MAX_HEADERS: usize = 128;
+/// Reads ask for at least this much room.
+const READ_RESERVE: usize = 16 * 1024;
+
+/// A client's request body on its way upstream, limited to the route's
+/// maximum.
+pub type RequestBody = Limited<Incoming>;
+
+/// Why an exchange with an upstream failed.
+#[derive(Debug)]
+pub enum Error {
+    /// The connection closed (or was reset) before a byte of the response
+    /// came back. On a pooled connection the upstream has most likely just
+    /// closed it while it was idle.
+    Closed,
+    /// The client's body went over the route's limit.
+    TooLarge,
+    /// The client's body could not be read (the client went away or sent
+    /// bad framing).
+    ClientBody(BoxError),
+    Io(io::Error),
+    /// The upstream does not speak HTTP/1.1 correctly.
+    Invalid(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Closed => f.write_str("the connection closed before a response"),
+            Error::TooLarge => f.write_str("the request body is over the limit"),
+            Error::ClientBody(e) => write!(f, "the client's body failed: {e}"),
+            Error::Io(e) => write!(f, "{e}"),
+            Error::Invalid(why) => write!(f, "invalid response: {why}"),
+        }
+    }
+}
+
+fn is_closed(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::UnexpectedEof
+    )
+}
+
+/// How the response body is delimited.
+#[derive(Debug)]
+pub enum Framing {
+    /// No body: a response to HEAD, 1xx, 204, 304.
+    Empty,
+    /// `Content-Length`: this many bytes still to come.
+    Length(u64),
+    Chunked(Decoder),
+    /// Everything until the upstream closes the connection.
+    UntilClose,
+}
+
+/// A parsed response head and what follows from it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub framing: Framing,
+    /// May the connection take another request after this response?
+    pub reusable: bool,
+}
+
+/// The request head in wire form (origin-form target, HTTP/1.1). With
+/// `chunked`, the body of unknown length is sent chunked.
+pub fn encode_head(method: &Method, target: &str, headers: &HeaderMap, chunked: bool) -> Vec<u8> {
+    const TE_CHUNKED: &[u8] = b"transfer-encoding: chunked\r\n";
+    let size = headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum::<usize>()
+        + method.as_str().len()
+        + target.len()
+        + 13
+        + TE_CHUNKED.len();
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(target.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in headers {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if chunked {
+        out.extend_from_slice(TE_CHUNKED);
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// Writes the request and reads the response head. `body` is sent after
+/// the head: as it is with a `Content-Length` in the head, else chunked.
+pub async fn exchange(
+    conn: &mut Conn,
+    head: &[u8],
+    body: Option<&mut RequestBody>,
+    chunked: bool,
+    request_is_head: bool,
+) -> Result<Reply, Error> {
+    let written = async {
+        conn.stream.write_all(head).await?;
+        if let Some(body) = body {
+            write_body(conn, body, chunked).await?;
+        }
+        conn.stream.flush().await?;
+        Ok::<(), Error>(())
+    };
+    match written.await {
+        Ok(()) => {}
+        Err(Error::Io(e)) if is_closed(&e) => return Err(Error::Closed),
+        Err(e) => return Err(e),
+    }
+    let mut received = false;
+    loop {
+        if !conn.buf.is_empty() {
+            received = true;
+            if let Some(reply) = parse(&mut conn.buf, request_is_head)? {
+                return Ok(reply);
+            }
+            if conn.buf.len() >= MAX_HEAD {
+                return Err(Error::Invalid("a response head over 64 KiB".into()));
+            }
+        }
+        conn.buf.reserve(READ_RESERVE);
+        match conn.stream.read_buf(&mut conn.buf).await {
+            Ok(0) if received => {
+                return Err(Error::Invalid("closed in the middle of the head".into()));
+            }
+            Ok(0) => return Err(Error::Closed),
+            Ok(_) => {}
+            Err(e) if !received && is_closed(&e) => return Err(Error::Closed),
+            Err(e) => return Err(Error::Io(e)),
+        }
+    }
+}
+
+async fn write_body(conn: &mut Conn, body: &mut RequestBody, chunked: bool) -> Result<(), Error> {
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                Error::TooLarge
+            } else {
+                Error::ClientBody(e)
+            }
+        })?;
+        let Ok(mut data) = frame.into_data() else {
+            // Trailers are not passed on.
+            continue;
+        };
+        if data.is_empty() {
+            continue;
+        }
+        if chunked {
+            let mut framed = chunked::chunk_header(data.len())
+                .chain(data)
+                .chain(chunked::CHUNK_END);
+            conn.stream.write_all_buf(&mut framed).await?;
+        } else {
+            conn.stream.write_all_buf(&mut data).await?;
+        }
+    }
+    if chunked {
+        conn.stream.write_all(chunked::LAST_CHUNK).await?;
+    }
+    Ok(())
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        Error::Io(e)
+    }
+}
+
+/// Parses a complete response head off the front of `buf` (skipping
+/// interim 1xx responses other than 101); None while it is incomplete.
+fn parse(buf: &mut BytesMut, request_is_head: bool) -> Result<Option<Reply>, Error> {
+    loop {
+        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut resp = httparse::Response::new(&mut slots);
+        let len = match resp.parse(buf) {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(Error::Invalid(format!("over {MAX_HEADERS} header lines")));
+            }
+            Err(e) => return Err(Error::Invalid(format!("{e}"))),
+        };
+        let code = resp.code.unwrap_or_default();
+        let status =
+            StatusCode::from_u16(code).map_err(|_| Error::Invalid(format!("status {code}")))?;
+        let http11 = resp.version == Some(1);
+        if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
+            buf.advance(len);
+            continue;
+        }
+        // Spans into the head, so that the values can share its memory.
+        let start = buf.as_ptr() as usize;
+        let mut spans = [(0usize, 0usize, 0usize, 0usize); MAX_HEADERS];
+        let count = resp.headers.len();
+        for (span, h) in spans.iter_mut().zip(resp.headers.iter()) {
+            let name = h.name.as_ptr() as usize - start;
+            let value = h.value.as_ptr() as usize - start;
+            *span = (name, name + h.name.len(), value, value + h.value.len());
+        }
+        let head = buf.split_to(len).freeze();
+        let mut headers = HeaderMap::with_capacity(count);
+        for &(n0, n1, v0, v1) in &spans[..count] {
+            let name = HeaderName::from_bytes(&head[n0..n1])
+                .map_err(|_| Error::Invalid("a bad header name".into()))?;
+            let value = HeaderValue::from_maybe_shared(head.slice(v0..v1))
+                .map_err(|_| Error::Invalid(format!("a bad {name} value")))?;
+            headers.append(name, value);
+        }
+        let (framing, reusable) = framing(status, http11, &mut headers, request_is_head)?;
+        return Ok(Some(Reply {
+            status,
+            headers,
+            framing,
+            reusable,
+        }));
+    }
+}
+
+fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// RFC 9112 §6.3: how the body is delimited, and whether the connection
+/// can be kept. A chunked body's `Content-Length` is removed (it would be
+/// wrong once the body is passed on).
+fn framing(
+    status: StatusCode,
+    http11: bool,
+    headers: &mut HeaderMap,
+    request_is_head: bool,
+) -> Result<(Framing, bool), Error> {
+    let keep_alive = if http11 {
+        !has_token(headers, header::CONNECTION, "close")
+    } else {
+        has_token(headers, header::CONNECTION, "keep-alive")
+    };
+    if request_is_head
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return Ok((Framing::Empty, keep_alive));
+    }
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        let chunked_last = headers
+            .get_all(header::TRANSFER_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|t| !t.is_empty())
+            .is_some_and(|t| t.eq_ignore_ascii_case("chunked"));
+        // Both framings in one message is a smuggling pattern: the body is
+        // read chunked and the connection is not used again.
+        let both = headers.remove(header::CONTENT_LENGTH).is_some();
+        return Ok(if chunked_last && http11 {
+            (Framing::Chunked(Decoder::new()), keep_alive && !both)
+        } else {
+            (Framing::UntilClose, false)
+        });
+    }
+    let mut length: Option<u64> = None;
+    for value in headers.get_all(header::CONTENT_LENGTH) {
+        for part in value.as_bytes().split(|&b| b == b',') {
+            let part = part.trim_ascii();
+            let n = (!part.is_empty() && part.iter().all(u8::is_ascii_digit))
+                .then(|| std::str::from_utf8(part).ok()?.parse::<u64>().ok())
+                .flatten()
+                .ok_or_else(|| Error::Invalid("a bad Content-Length".into()))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(Error::Invalid("conflicting Content-Length values".into()));
+            }
+            length = Some(n);
+        }
+    }
+    Ok(match length {
+        Some(n) => (Framing::Length(n), keep_alive),
+        None => (Framing::UntilClose, false),
+    })
+}
+
+/// An upstream's response body, read from its connection as the client
+/// takes it (never buffered whole). It keeps the request counted for
+/// least-connections until it ends or is dropped, and gives the connection
+/// back to the pool once read exactly to its end; dropped half-read, the
+/// connection closes.
+pub struct ResponseBody {
+    lease: Option<Lease>,
+    framing: Framing,
+    reusable: bool,
+    _in_flight: Option<InFlight>,
+}
+
+impl ResponseBody {
+    pub fn new(lease: Lease, reply: &mut Reply, in_flight: Option<InFlight>) -> ResponseBody {
+        let framing = std::mem::replace(&mut reply.framing, Framing::Empty);
+        let mut body = ResponseBody {
+            lease: Some(lease),
+            framing,
+            reusable: reply.reusable,
+            _in_flight: in_flight,
+        };
+        if matches!(body.framing, Framing::Empty | Framing::Length(0)) {
+            body.finish();
+        }
+        body
+    }
+
+    fn finish(&mut self) {
+        self.framing = Framing::Empty;
+        if let Some(lease) = self.lease.take()
+            && self.reusable
+        {
+            lease.release();
+        }
+    }
+
+    fn at_end(&self) -> bool {
+        match &self.framing {
+            Framing::Empty | Framing::Length(0) => true,
+            Framing::Chunked(decoder) => decoder.is_done(),
+            Framing::Length(_) | Framing::UntilClose => false,
+        }
+    }
+}
+
+/// Takes the next piece of body from what has been read, without reading.
+fn buffered(framing: &mut Framing, conn: &mut Conn) -> Result<Option<Bytes>, BoxError> {
+    let data = match framing {
+        Framing::Empty => return Ok(None),
+        Framing::Length(left) => {
+            if conn.buf.is_empty() {
+                return Ok(None);
+            }
+            let take = (*left).min(conn.buf.len() as u64);
+            *left -= take;
+            conn.buf.split_to(take as usize).freeze()
+        }
+        Framing::Chunked(decoder) => match decoder.decode(&mut conn.buf)? {
+            Step::Data(data) => data,
+            Step::NeedMore | Step::Done => return Ok(None),
+        },
+        Framing::UntilClose => {
+            if conn.buf.is_empty() {
+                return Ok(None);
+            }
+            conn.buf.split().freeze()
+        }
+    };
+    Ok(Some(data))
+}
+
+impl http_body::Body for ResponseBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        loop {
+            let Some(lease) = this.lease.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match buffered(&mut this.framing, &mut lease.conn) {
+                Err(e) => {
+                    this.lease = None;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Ok(Some(data)) => {
+                    if this.at_end() {
+                        this.finish();
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                Ok(None) if this.at_end() => {
+                    this.finish();
+                    return Poll::Ready(None);
+                }
+                Ok(None) => {}
+            }
+            let Some(lease) = this.lease.as_mut() else {
+                return Poll::Ready(None);
+            };
+            let conn = &mut lease.conn;
+            if conn.buf.capacity() - conn.buf.len() < READ_RESERVE / 4 {
+                conn.buf.reserve(READ_RESERVE);
+            }
+            let read = ready!(pin!(conn.stream.read_buf(&mut conn.buf)).poll(cx));
+            match read {
+                Ok(0) if matches!(this.framing, Framing::UntilClose) => {
+                    this.reusable = false;
+                    this.finish();
+                    return Poll::Ready(None);
+                }
+                Ok(0) => {
+                    this.lease = None;
+                    return Poll::Ready(Some(Err("the upstream closed the body early".into())));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    this.lease = None;
+                    return Poll::Ready(Some(Err(e.into())));
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.lease.is_none() || self.at_end()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.framing {
+            Framing::Empty => SizeHint::with_exact(0),
+            Framing::Length(n) => SizeHint::with_exact(*n),
+            Framing::Chunked(_) | Framing::UntilClose => SizeHint::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(wire: &str, head_request: bool) -> Result<Option<Reply>, Error> {
+        let mut buf = BytesMut::from(wire.as_bytes());
+        parse(&mut buf, head_request)
+    }
+
+    fn framing_of(wire: &str) -> (String, bool) {
+        let r = reply(wire, false).unwrap().unwrap();
+        (format!("{:?}", r.framing), r.reusable)
+    }
+
+    #[test]
+    fn the_head_is_encoded_in_origin_form_with_every_header() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("a.test"));
+        h.append("x-a", HeaderValue::from_static("1"));
+        h.append("x-a", HeaderValue::from_static("2"));
+        let wire = encode_head(&Method::POST, "/p?q=1", &h, true);
+        assert_eq!(
+            String::from_utf8(wire).unwrap(),
+            "POST /p?q=1 HTTP/1.1\r\nhost: a.test\r\nx-a: 1\r\nx-a: 2\r\n\
+             transfer-encoding: chunked\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn a_head_split_anywhere_parses_once_complete() {
+        let wire = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: b\r\n\r\nhi";
+        for cut in 0..wire.len() - 2 {
+            let mut buf = BytesMut::from(&wire.as_bytes()[..cut]);
+            assert!(parse(&mut buf, false).unwrap().is_none(), "cut {cut}");
+        }
+        let mut buf = BytesMut::from(wire.as_bytes());
+        let r = parse(&mut buf, false).unwrap().unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.headers["x-a"], "b");
+        assert_eq!(&buf[..], b"hi");
+    }
+
+    #[test]
+    fn interim_responses_are_skipped_but_101_is_kept() {
+        let r = reply(
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n\r\n",
+            false,
+        );
+        assert_eq!(r.unwrap().unwrap().status, 201);
+        let r = reply(
+            "HTTP/1.1 101 Switching\r\nUpgrade: websocket\r\n\r\n",
+            false,
+        );
+        assert_eq!(r.unwrap().unwrap().status, 101);
+    }
+
+    #[test]
+    fn the_body_framing_follows_rfc_9112() {
+        assert_eq!(
+            framing_of("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"),
+            ("Length(5)".into(), true)
+        );
+        assert_eq!(
+            framing_of("HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n"),
+            ("Length(5)".into(), true)
+        );
+        assert!(framing_of("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").1);
+        // No length: until close, and never reused.
+        assert_eq!(
+            framing_of("HTTP/1.1 200 OK\r\n\r\n"),
+            ("UntilClose".into(), false)
+        );
+        assert_eq!(
+            framing_of("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"),
+            ("UntilClose".into(), false)
+        );
+        assert_eq!(
+            framing_of("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n"),
+            ("Length(5)".into(), false)
+        );
+        assert_eq!(
+            framing_of("HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\n"),
+            ("Length(5)".into(), false)
+        );
+        assert_eq!(
+            framing_of("HTTP/1.0 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\n"),
+            ("Length(5)".into(), true)
+        );
+        for status in ["204 No Content", "304 Not Modified"] {
+            let wire = format!("HTTP/1.1 {status}\r\nContent-Length: 9\r\n\r\n");
+            assert_eq!(framing_of(&wire), ("Empty".into(), true));
+        }
+        let head = reply("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", true);
+        let head = head.unwrap().unwrap();
+        assert!(matches!(head.framing, Framing::Empty));
+        assert_eq!(head.headers["content-length"], "9", "HEAD keeps the length");
+    }
+
+    #[test]
+    fn chunked_with_a_content_length_is_read_chunked_and_not_reused() {
+        let r = reply(
+            "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            false,
+        );
+        let r = r.unwrap().unwrap();
+        assert!(matches!(r.framing, Framing::Chunked(_)));
+        assert!(!r.reusable);
+        assert!(!r.headers.contains_key(header::CONTENT_LENGTH));
+    }
+
+    #[test]
+    fn responses_that_cannot_be_framed_safely_are_errors() {
+        for wire in [
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 0x10\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
+            "HTTP/1.1 2000 OK\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n",
+            "SSH-2.0-OpenSSH\r\n\r\n",
+        ] {
+            assert!(reply(wire, false).is_err(), "{wire:?}");
+        }
+        let many: String = (0..=MAX_HEADERS).map(|i| format!("x-{i}: v\r\n")).collect();
+        assert!(reply(&format!("HTTP/1.1 200 OK\r\n{many}\r\n"), false).is_err());
+    }
+}
