@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use rustix::process::Signal;
-use support::proxy::{Proxy, TestCa, raw, served_names, served_serial, status_of};
+use support::proxy::{
+    Answer, Proxy, Scripted, TestCa, raw, served_names, served_serial, status_of,
+};
 use support::services::{Uvicorn, free_port, tempdir};
 
 fn plain_site(name: &str, routes: &str) -> String {
@@ -624,6 +626,141 @@ async fn an_upstream_that_hangs_up_on_every_connection_is_ejected() {
             "webtier_upstream_healthy{{upstream=\"{hangup_url}\"}} 0"
         )),
         "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pooled_connection_the_upstream_drops_is_replaced_and_a_post_is_not_sent_twice() {
+    // Every connection answers its first request and hangs up on the
+    // second: an upstream closing an idle connection just as the proxy
+    // takes it from the pool.
+    let upstream = Scripted::start(|nth, _| {
+        if nth == 0 {
+            Answer::Send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec())
+        } else {
+            Answer::HangUp
+        }
+    });
+    let proxy = Proxy::start(&plain_site(
+        "s.test",
+        &proxy_route("/", std::slice::from_ref(&upstream.url), ""),
+    ));
+    let c = plain_client();
+    for path in ["/a", "/b"] {
+        let resp = s_test(&c, Method::GET, http_url(&proxy, path), &[]).await;
+        assert_eq!(resp.status(), 200, "{path}");
+        assert_eq!(resp.text().await.unwrap(), "ok");
+    }
+    let seen = upstream.seen();
+    let b: Vec<usize> = seen
+        .iter()
+        .filter(|(_, line)| line.starts_with("GET /b "))
+        .map(|(conn, _)| *conn)
+        .collect();
+    assert_eq!(b.len(), 2, "sent again on a new connection: {seen:?}");
+    assert_ne!(b[0], b[1], "{seen:?}");
+    // A POST may have been acted on: it is not sent again.
+    let resp = c
+        .post(http_url(&proxy, "/c"))
+        .header("host", "s.test")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 502);
+    let posts = upstream
+        .seen()
+        .iter()
+        .filter(|(_, line)| line.starts_with("POST /c "))
+        .count();
+    assert_eq!(posts, 1);
+    let resp = s_test(&c, Method::GET, http_url(&proxy, "/d"), &[]).await;
+    assert_eq!(resp.status(), 200, "one failure does not eject");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upstream_responses_framed_every_way_pass_through_intact() {
+    let upstream = Scripted::start(|_, line| {
+        let ok = |rest: &str| format!("HTTP/1.1 200 OK\r\n{rest}").into_bytes();
+        match line.split(' ').take(2).collect::<Vec<_>>()[..] {
+            ["GET", "/chunked"] => {
+                Answer::Send(ok("Transfer-Encoding: chunked\r\nServer: scripted\r\n\r\n\
+                 5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nx-trailer: t\r\n\r\n"))
+            }
+            ["HEAD", "/length"] => Answer::Send(ok("Content-Length: 9\r\n\r\n")),
+            ["GET", "/length"] => Answer::Send(ok("Content-Length: 9\r\n\r\nnine byte")),
+            ["GET", "/until-close"] => Answer::SendAndClose(ok("\r\nuntil close")),
+            ["GET", "/both"] => Answer::Send(ok(
+                "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n0\r\n\r\n",
+            )),
+            ["GET", "/conflict"] => {
+                Answer::Send(ok("Content-Length: 3\r\nContent-Length: 4\r\n\r\nabc"))
+            }
+            ["GET", "/not-http"] => Answer::SendAndClose(b"SSH-2.0-OpenSSH_9.2\r\n".to_vec()),
+            ["GET", "/continue"] => Answer::Send(
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok"
+                    .to_vec(),
+            ),
+            _ => Answer::SendAndClose(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            ),
+        }
+    });
+    let proxy = Proxy::start(&plain_site(
+        "s.test",
+        &proxy_route("/", std::slice::from_ref(&upstream.url), ""),
+    ));
+    let c = plain_client();
+    let fetch = |method: Method, path: &'static str| {
+        let (c, url) = (c.clone(), http_url(&proxy, path));
+        async move {
+            let resp = s_test(&c, method, url, &[]).await;
+            let status = resp.status().as_u16();
+            let length = resp.headers().get("content-length").cloned();
+            let server = resp.headers().get("server").cloned();
+            let body = resp.text().await.unwrap();
+            (status, body, length, server)
+        }
+    };
+    let (status, body, _, server) = fetch(Method::GET, "/chunked").await;
+    assert_eq!((status, body.as_str(), server), (200, "hello world", None));
+    let (status, body, length, _) = fetch(Method::HEAD, "/length").await;
+    assert_eq!((status, body.as_str()), (200, ""));
+    assert_eq!(length.unwrap(), "9", "HEAD keeps the upstream's length");
+    assert_eq!(fetch(Method::GET, "/length").await.1, "nine byte");
+    assert_eq!(fetch(Method::GET, "/until-close").await.1, "until close");
+    assert_eq!(fetch(Method::GET, "/length").await.1, "nine byte");
+    assert_eq!(fetch(Method::GET, "/both").await.1, "abcde");
+    assert_eq!(fetch(Method::GET, "/length").await.1, "nine byte");
+    assert_eq!(fetch(Method::GET, "/conflict").await.0, 502);
+    assert_eq!(fetch(Method::GET, "/not-http").await.0, 502);
+    let (status, body, _, _) = fetch(Method::GET, "/continue").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (201, "ok"),
+        "the 100 is not passed on"
+    );
+
+    // Connections are kept exactly when the framing allows it.
+    let conns: Vec<usize> = upstream.seen().iter().map(|(conn, _)| *conn).collect();
+    assert_eq!(conns.len(), 10, "{:?}", upstream.seen());
+    assert!(
+        conns[0] == conns[1] && conns[1] == conns[2] && conns[2] == conns[3],
+        "chunked, HEAD and length-delimited responses keep the connection: {conns:?}"
+    );
+    assert_ne!(
+        conns[4], conns[3],
+        "a body read until close ends it: {conns:?}"
+    );
+    assert_eq!(conns[5], conns[4], "{conns:?}");
+    assert_ne!(
+        conns[6], conns[5],
+        "Content-Length with chunked ends it: {conns:?}"
+    );
+    assert!(
+        proxy.log().contains("conflicting Content-Length"),
+        "{}",
+        proxy.log()
     );
 }
 

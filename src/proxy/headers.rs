@@ -3,6 +3,7 @@
 //! are believed only from trusted proxies, the upstream's identity stays
 //! behind the proxy.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -124,41 +125,53 @@ pub fn set_forwarding(h: &mut HeaderMap, client: &Client<'_>, trusted_proxies: &
             .to_string();
         let mut chain = prior;
         chain.push(peer.clone());
-        (chain.join(", "), real, proto, host)
+        (chain.join(", "), Some(real), proto, Cow::Owned(host))
     } else {
         // The usual case: the peer is the client; nothing it sent counts.
-        (
-            peer.clone(),
-            peer.clone(),
-            client.proto,
-            client.host.to_string(),
-        )
+        (peer, None, client.proto, Cow::Borrowed(client.host))
     };
-    let node = if client.peer.is_ipv6() {
-        format!("\"[{peer}]\"")
-    } else {
-        peer
-    };
-    let forwarded = format!("for={node};proto={proto};host=\"{host}\"");
-    // `insert` replaces every value the client sent under the name.
-    let value = |s: String| HeaderValue::from_maybe_shared(bytes::Bytes::from(s)).ok();
-    let real_ip = if real == chain { None } else { value(real) };
-    match value(chain) {
-        Some(v) => {
-            h.insert(X_REAL_IP, real_ip.unwrap_or_else(|| v.clone()));
-            h.insert(X_FORWARDED_FOR, v);
+    let value = |s: &str| HeaderValue::from_str(s).ok();
+    let forwarded = {
+        let node = &chain[chain.rfind(' ').map_or(0, |i| i + 1)..];
+        let mut f = String::with_capacity(node.len() + host.len() + 32);
+        f.push_str("for=");
+        if client.peer.is_ipv6() {
+            f.push_str("\"[");
+            f.push_str(node);
+            f.push_str("]\"");
+        } else {
+            f.push_str(node);
         }
-        None => {
+        f.push_str(";proto=");
+        f.push_str(proto);
+        f.push_str(";host=\"");
+        f.push_str(&host);
+        f.push('"');
+        f
+    };
+    // `insert` replaces every value the client sent under the name.
+    let real_ip = value(real.as_deref().unwrap_or(&chain));
+    match (value(&chain), real_ip) {
+        (Some(chain), Some(real)) => {
+            h.insert(X_REAL_IP, real);
+            h.insert(X_FORWARDED_FOR, chain);
+        }
+        _ => {
             h.remove(X_FORWARDED_FOR);
             h.remove(X_REAL_IP);
         }
     }
     h.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
-    match value(host) {
+    // Usually the client's own Host value: shared, not copied.
+    let host_value = match h.get(header::HOST) {
+        Some(v) if v.as_bytes() == host.as_bytes() => Some(v.clone()),
+        _ => value(&host),
+    };
+    match host_value {
         Some(v) => h.insert(X_FORWARDED_HOST, v),
         None => h.remove(X_FORWARDED_HOST),
     };
-    match value(forwarded) {
+    match value(&forwarded) {
         Some(v) => h.insert(FORWARDED, v),
         None => h.remove(FORWARDED),
     };

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{self, Seek, SeekFrom};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Response, StatusCode};
@@ -266,24 +266,39 @@ fn none_match(value: &str, etag: &str) -> bool {
 struct Variant {
     file: File,
     len: u64,
-    mtime: SystemTime,
+    /// Seconds since the epoch.
+    mtime: u64,
     encoding: Option<&'static str>,
 }
 
-fn regular(file: File) -> io::Result<Option<(File, u64, SystemTime, bool)>> {
-    let meta = file.metadata()?;
-    if meta.is_dir() {
-        return Ok(Some((file, 0, UNIX_EPOCH, true)));
+/// The file's length and modification time in whole seconds (all that
+/// HTTP dates carry), or whether it is a directory; None for anything else.
+/// One `fstat`, made directly rather than through libc's wrapper.
+fn regular(file: File) -> io::Result<Option<(File, u64, u64, bool)>> {
+    let stat = rustix::fs::fstat(&file)?;
+    match rustix::fs::FileType::from_raw_mode(stat.st_mode) {
+        rustix::fs::FileType::Directory => Ok(Some((file, 0, 0, true))),
+        rustix::fs::FileType::RegularFile => Ok(Some((
+            file,
+            stat.st_size as u64,
+            u64::try_from(stat.st_mtime).unwrap_or(0),
+            false,
+        ))),
+        _ => Ok(None),
     }
-    if !meta.is_file() {
-        return Ok(None);
+}
+
+/// Reads exactly `buf.len()` bytes from the file's current position.
+fn read_exact(file: &File, mut buf: &mut [u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match rustix::io::read(file, &mut *buf) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => buf = &mut buf[n..],
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
-    Ok(Some((
-        file,
-        meta.len(),
-        meta.modified().unwrap_or(UNIX_EPOCH),
-        false,
-    )))
+    Ok(())
 }
 
 /// Serves `rest` (the URL path after the route prefix) from `root`.
@@ -364,6 +379,11 @@ fn open_error(e: &io::Error) -> Response<Body> {
     }
 }
 
+/// A header value made once, from text that is always valid.
+fn value(text: String) -> HeaderValue {
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(text)).unwrap_or(HeaderValue::from_static(""))
+}
+
 fn respond(
     mut v: Variant,
     mime: HeaderValue,
@@ -371,10 +391,7 @@ fn respond(
     method: &Method,
     req: &HeaderMap,
 ) -> Response<Body> {
-    let secs = v
-        .mtime
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let secs = v.mtime;
     let suffix = match v.encoding {
         Some("br") => "-br",
         Some(_) => "-gz",
@@ -383,15 +400,13 @@ fn respond(
     let etag = format!("\"{secs:x}-{:x}{suffix}\"", v.len);
     let last_modified = httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(secs));
 
-    let mut builder = Response::builder()
-        .header(header::ETAG, &etag)
-        .header(header::LAST_MODIFIED, &last_modified)
-        .header(header::ACCEPT_RANGES, "bytes");
+    let mut h = HeaderMap::with_capacity(8);
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if vary {
-        builder = builder.header(header::VARY, "Accept-Encoding");
+        h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     }
     if let Some(coding) = v.encoding {
-        builder = builder.header(header::CONTENT_ENCODING, coding);
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
     }
 
     let text = |name: header::HeaderName| req.get(name).and_then(|h| h.to_str().ok());
@@ -401,25 +416,23 @@ fn respond(
             .and_then(|ims| httpdate::parse_http_date(ims).ok())
             .is_some_and(|ims| UNIX_EPOCH + std::time::Duration::from_secs(secs) <= ims),
     };
-    if not_modified {
-        return builder
-            .status(StatusCode::NOT_MODIFIED)
-            .body(Body::empty())
-            .unwrap_or_else(|_| pages::error(StatusCode::INTERNAL_SERVER_ERROR));
-    }
-
     let range = match text(header::RANGE) {
         Some(r) if if_range_holds(text(header::IF_RANGE), &etag, &last_modified) => {
             parse_range(r, v.len)
         }
         _ => RangeAnswer::Full,
     };
+    h.insert(header::ETAG, value(etag));
+    h.insert(header::LAST_MODIFIED, value(last_modified));
+    if not_modified {
+        return response(StatusCode::NOT_MODIFIED, h, Body::empty());
+    }
     let (status, start, count) = match range {
         RangeAnswer::Full => (StatusCode::OK, 0, v.len),
         RangeAnswer::Partial { start, end } => {
-            builder = builder.header(
+            h.insert(
                 header::CONTENT_RANGE,
-                format!("bytes {start}-{end}/{}", v.len),
+                value(format!("bytes {start}-{end}/{}", v.len)),
             );
             (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
         }
@@ -431,26 +444,32 @@ fn respond(
             return resp;
         }
     };
-    builder = builder
-        .status(status)
-        .header(header::CONTENT_TYPE, mime)
-        .header(header::CONTENT_LENGTH, count);
+    h.insert(header::CONTENT_TYPE, mime);
+    if method == Method::HEAD {
+        // Otherwise hyper writes the length from the body's exact size.
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
+    }
     let body = if method == Method::HEAD || count == 0 {
         Body::empty()
     } else if start > 0 && v.file.seek(SeekFrom::Start(start)).is_err() {
         return pages::error(StatusCode::INTERNAL_SERVER_ERROR);
     } else if count <= SMALL_FILE {
         let mut buf = vec![0u8; count as usize];
-        match std::io::Read::read_exact(&mut v.file, &mut buf) {
+        match read_exact(&v.file, &mut buf) {
             Ok(()) => Body::full(buf),
             Err(_) => return pages::error(StatusCode::INTERNAL_SERVER_ERROR),
         }
     } else {
         Body::File(FileChunks::new(v.file, count))
     };
-    builder
-        .body(body)
-        .unwrap_or_else(|_| pages::error(StatusCode::INTERNAL_SERVER_ERROR))
+    response(status, h, body)
+}
+
+fn response(status: StatusCode, headers: HeaderMap, body: Body) -> Response<Body> {
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    *resp.headers_mut() = headers;
+    resp
 }
 
 /// If-Range: the Range applies only while the representation is the one

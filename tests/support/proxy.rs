@@ -255,3 +255,98 @@ pub fn webtier(args: &[&str]) -> std::process::Output {
     let mut cmd: Command = super::webtier();
     cmd.args(args).output().expect("webtier runs")
 }
+
+/// What a [`Scripted`] upstream does with one request.
+pub enum Answer {
+    /// Sends these bytes and keeps the connection open.
+    Send(Vec<u8>),
+    /// Sends these bytes, then closes.
+    SendAndClose(Vec<u8>),
+    /// Closes without answering.
+    HangUp,
+}
+
+/// An HTTP/1.1 upstream on a raw socket that answers from a script, for
+/// responses and connection behaviour a real app server would not
+/// produce. It records every request line with the number of the
+/// connection that carried it.
+pub struct Scripted {
+    pub url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(usize, String)>>>,
+}
+
+impl Scripted {
+    /// `answer(nth request on its connection, request line)`.
+    pub fn start(answer: impl Fn(usize, &str) -> Answer + Send + Sync + 'static) -> Scripted {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let answer = std::sync::Arc::new(answer);
+        let log = std::sync::Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for (conn_no, stream) in listener.incoming().enumerate() {
+                let Ok(stream) = stream else { continue };
+                let (answer, log) = (std::sync::Arc::clone(&answer), std::sync::Arc::clone(&log));
+                std::thread::spawn(move || serve_script(stream, conn_no, &*answer, &log));
+            }
+        });
+        Scripted { url, seen }
+    }
+
+    /// (connection number, request line) of every request so far.
+    pub fn seen(&self) -> Vec<(usize, String)> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn serve_script(
+    mut stream: TcpStream,
+    conn_no: usize,
+    answer: &(dyn Fn(usize, &str) -> Answer + Send + Sync),
+    log: &std::sync::Mutex<Vec<(usize, String)>>,
+) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    for nth in 0.. {
+        // One request head, and a Content-Length body if there is one.
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse().ok())?
+            })
+            .unwrap_or(0);
+        while buf.len() < head_end + length {
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        buf.drain(..head_end + length);
+        let line = head.lines().next().unwrap_or_default().to_string();
+        log.lock().unwrap().push((conn_no, line.clone()));
+        match answer(nth, &line) {
+            Answer::Send(bytes) => {
+                if stream.write_all(&bytes).is_err() {
+                    return;
+                }
+            }
+            Answer::SendAndClose(bytes) => {
+                let _ = stream.write_all(&bytes);
+                return;
+            }
+            Answer::HangUp => return,
+        }
+    }
+}
