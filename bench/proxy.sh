@@ -44,7 +44,9 @@
 # WARMUP (1 s), CONNS (64), SERVER_CPU (0), CLIENT_CPU (1),
 # HANDSHAKES (3000: curl full handshakes per server and round in tlsnew; 0 =
 # skip), SCENARIOS ("static1k static100k proxy https1k tlsnew"),
-# SERVERS ("webtier nginx haproxy caddy"; nginx is the reference for ratios),
+# SERVERS ("webtier nginx haproxy caddy"; nginx is the reference for ratios;
+# "webtier-b" adds the binary WEBTIER_B with webtier's configuration, to
+# compare two builds in the same rounds),
 # PROFILE (auto: after the rounds, `perf record` webtier in every scenario
 # where it missed a target; 0: never; or a list of scenarios, where
 # "tlsfull" means curl's full handshakes as the load; nginx is profiled
@@ -78,6 +80,9 @@ done
 [ ${#missing[@]} -eq 0 ] || die "missing: ${missing[*]} — apt-get install -y nginx caddy haproxy wrk openssl curl python3"
 [ -x "$WEBTIER" ] || die "no webtier binary at $WEBTIER (build with cargo build --release, or set WEBTIER=)"
 WEBTIER=$(cd "$(dirname "$WEBTIER")" && pwd)/$(basename "$WEBTIER")
+case " $SERVERS " in
+  *" webtier-b "*) [ -x "${WEBTIER_B:-}" ] || die "SERVERS has webtier-b: set WEBTIER_B to a second webtier binary" ;;
+esac
 [ "$ROUNDS" -ge 3 ] || die "ROUNDS must be at least 3"
 [ "$(nproc)" -ge 2 ] || log "warning: fewer than 2 cores; server and client share a core"
 case " $SERVERS " in *" nginx "*) ;; *) die "SERVERS must include nginx (the reference)";; esac
@@ -302,6 +307,7 @@ start_server() {
   local name=$1 logf=$2 d=$WORK/$1
   case $name in
     webtier) taskset -c "$SERVER_CPU" "$WEBTIER" proxy run --file "$d/proxy.toml" --workers 1 >"$logf" 2>&1 & ;;
+    webtier-b) taskset -c "$SERVER_CPU" "$WEBTIER_B" proxy run --file "$WORK/webtier/proxy.toml" --workers 1 >"$logf" 2>&1 & ;;
     nginx) taskset -c "$SERVER_CPU" nginx -p "$d" -e "$d/error.log" -c "$d/nginx.conf" -g 'daemon off;' >"$logf" 2>&1 & ;;
     haproxy) taskset -c "$SERVER_CPU" haproxy -db -f "$d/haproxy.cfg" >"$logf" 2>&1 & ;;
     caddy) taskset -c "$SERVER_CPU" env HOME="$d/home" XDG_DATA_HOME="$d/data" XDG_CONFIG_HOME="$d/config" \

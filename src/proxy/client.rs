@@ -32,10 +32,21 @@ use super::upstream::InFlight;
 
 /// A response head may be this long.
 const MAX_HEAD: usize = 64 * 1024;
-/// A response head may have this many header lines.
-const MAX_HEADERS: usize = 128;
-/// Reads ask for at least this much room.
+/// A response head may have this many header lines (hyper's default).
+const MAX_HEADERS: usize = 100;
+/// A read is given at least this much room...
+const MIN_ROOM: usize = 4 * 1024;
+/// ...by growing the buffer this much when it has less.
 const READ_RESERVE: usize = 16 * 1024;
+
+/// Makes room to read into. The buffer is grown only when short, so the
+/// memory of earlier responses (shared with bodies already passed on) is
+/// reused once they are gone instead of reallocated per response.
+fn make_room(buf: &mut BytesMut) {
+    if buf.capacity() - buf.len() < MIN_ROOM {
+        buf.reserve(READ_RESERVE);
+    }
+}
 
 /// A client's request body on its way upstream, limited to the route's
 /// maximum.
@@ -165,7 +176,7 @@ pub async fn exchange(
                 return Err(Error::Invalid("a response head over 64 KiB".into()));
             }
         }
-        conn.buf.reserve(READ_RESERVE);
+        make_room(&mut conn.buf);
         match conn.stream.read_buf(&mut conn.buf).await {
             Ok(0) if received => {
                 return Err(Error::Invalid("closed in the middle of the head".into()));
@@ -219,9 +230,11 @@ impl From<io::Error> for Error {
 /// interim 1xx responses other than 101); None while it is incomplete.
 fn parse(buf: &mut BytesMut, request_is_head: bool) -> Result<Option<Reply>, Error> {
     loop {
-        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut resp = httparse::Response::new(&mut slots);
-        let len = match resp.parse(buf) {
+        let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+        let mut resp = httparse::Response::new(&mut []);
+        let parsed = httparse::ParserConfig::default()
+            .parse_response_with_uninit_headers(&mut resp, buf, &mut slots);
+        let len = match parsed {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(httparse::Error::TooManyHeaders) => {
@@ -239,23 +252,44 @@ fn parse(buf: &mut BytesMut, request_is_head: bool) -> Result<Option<Reply>, Err
         }
         // Spans into the head, so that the values can share its memory.
         let start = buf.as_ptr() as usize;
-        let mut spans = [(0usize, 0usize, 0usize, 0usize); MAX_HEADERS];
+        let offset = |part: &[u8]| (part.as_ptr() as usize - start) as u32;
+        let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
         let count = resp.headers.len();
         for (span, h) in spans.iter_mut().zip(resp.headers.iter()) {
-            let name = h.name.as_ptr() as usize - start;
-            let value = h.value.as_ptr() as usize - start;
-            *span = (name, name + h.name.len(), value, value + h.value.len());
+            let (name, value) = (offset(h.name.as_bytes()), offset(h.value));
+            *span = (
+                name,
+                name + h.name.len() as u32,
+                value,
+                value + h.value.len() as u32,
+            );
         }
         let head = buf.split_to(len).freeze();
+        let switching = status == StatusCode::SWITCHING_PROTOCOLS;
+        let mut seen = Seen::default();
         let mut headers = HeaderMap::with_capacity(count);
         for &(n0, n1, v0, v1) in &spans[..count] {
+            let (n0, n1, v0, v1) = (n0 as usize, n1 as usize, v0 as usize, v1 as usize);
             let name = HeaderName::from_bytes(&head[n0..n1])
                 .map_err(|_| Error::Invalid("a bad header name".into()))?;
+            if !seen.keep(&name, &head[v0..v1], switching)? {
+                continue;
+            }
             let value = HeaderValue::from_maybe_shared(head.slice(v0..v1))
                 .map_err(|_| Error::Invalid(format!("a bad {name} value")))?;
             headers.append(name, value);
         }
-        let (framing, reusable) = framing(status, http11, &mut headers, request_is_head)?;
+        for name in &seen.listed {
+            headers.remove(name);
+        }
+        if switching {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        }
+        let (framing, reusable) = seen.framing(status, http11, request_is_head)?;
+        if seen.transfer_encoding.is_some() {
+            // The body is re-framed for the client; this length would lie.
+            headers.remove(header::CONTENT_LENGTH);
+        }
         return Ok(Some(Reply {
             status,
             headers,
@@ -265,72 +299,111 @@ fn parse(buf: &mut BytesMut, request_is_head: bool) -> Result<Option<Reply>, Err
     }
 }
 
-fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
-    headers
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case(token))
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+const X_POWERED_BY: HeaderName = HeaderName::from_static("x-powered-by");
+
+/// What the framing and connection headers of a response said, gathered
+/// while its headers are copied.
+#[derive(Default)]
+struct Seen {
+    close: bool,
+    keep_alive: bool,
+    /// Other names the `Connection` header lists: hop-by-hop as well.
+    listed: Vec<HeaderName>,
+    /// Some(is the last coding `chunked`) when `Transfer-Encoding` is sent.
+    transfer_encoding: Option<bool>,
+    content_length: Option<u64>,
 }
 
-/// RFC 9112 §6.3: how the body is delimited, and whether the connection
-/// can be kept. A chunked body's `Content-Length` is removed (it would be
-/// wrong once the body is passed on).
-fn framing(
-    status: StatusCode,
-    http11: bool,
-    headers: &mut HeaderMap,
-    request_is_head: bool,
-) -> Result<(Framing, bool), Error> {
-    let keep_alive = if http11 {
-        !has_token(headers, header::CONNECTION, "close")
-    } else {
-        has_token(headers, header::CONNECTION, "keep-alive")
-    };
-    if request_is_head
-        || status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-    {
-        return Ok((Framing::Empty, keep_alive));
-    }
-    if headers.contains_key(header::TRANSFER_ENCODING) {
-        let chunked_last = headers
-            .get_all(header::TRANSFER_ENCODING)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .rfind(|t| !t.is_empty())
-            .is_some_and(|t| t.eq_ignore_ascii_case("chunked"));
-        // Both framings in one message is a smuggling pattern: the body is
-        // read chunked and the connection is not used again.
-        let both = headers.remove(header::CONTENT_LENGTH).is_some();
-        return Ok(if chunked_last && http11 {
-            (Framing::Chunked(Decoder::new()), keep_alive && !both)
-        } else {
-            (Framing::UntilClose, false)
-        });
-    }
-    let mut length: Option<u64> = None;
-    for value in headers.get_all(header::CONTENT_LENGTH) {
-        for part in value.as_bytes().split(|&b| b == b',') {
-            let part = part.trim_ascii();
-            let n = (!part.is_empty() && part.iter().all(u8::is_ascii_digit))
-                .then(|| std::str::from_utf8(part).ok()?.parse::<u64>().ok())
-                .flatten()
-                .ok_or_else(|| Error::Invalid("a bad Content-Length".into()))?;
-            if length.is_some_and(|l| l != n) {
-                return Err(Error::Invalid("conflicting Content-Length values".into()));
+impl Seen {
+    /// Notes a framing or connection header; false for the headers a
+    /// client never gets (hop-by-hop ones, RFC 9110 §7.6.1, and the
+    /// upstream's `Server` and `X-Powered-By`).
+    fn keep(&mut self, name: &HeaderName, value: &[u8], switching: bool) -> Result<bool, Error> {
+        let tokens = || {
+            value
+                .split(|&b| b == b',')
+                .map(<[u8]>::trim_ascii)
+                .filter(|t| !t.is_empty())
+        };
+        if name == header::CONNECTION {
+            for token in tokens() {
+                if token.eq_ignore_ascii_case(b"close") {
+                    self.close = true;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                    self.keep_alive = true;
+                } else if let Ok(listed) = HeaderName::from_bytes(token)
+                    && !(switching && listed == header::UPGRADE)
+                {
+                    self.listed.push(listed);
+                }
             }
-            length = Some(n);
+            return Ok(false);
         }
+        if name == header::TRANSFER_ENCODING {
+            if let Some(last) = tokens().next_back() {
+                self.transfer_encoding = Some(last.eq_ignore_ascii_case(b"chunked"));
+            }
+            return Ok(false);
+        }
+        if name == header::CONTENT_LENGTH {
+            for part in tokens() {
+                let n = (part.iter().all(u8::is_ascii_digit))
+                    .then(|| std::str::from_utf8(part).ok()?.parse::<u64>().ok())
+                    .flatten()
+                    .ok_or_else(|| Error::Invalid("a bad Content-Length".into()))?;
+                if self.content_length.is_some_and(|l| l != n) {
+                    return Err(Error::Invalid("conflicting Content-Length values".into()));
+                }
+                self.content_length = Some(n);
+            }
+            if value.trim_ascii().is_empty() {
+                return Err(Error::Invalid("a bad Content-Length".into()));
+            }
+            return Ok(true);
+        }
+        let hop_by_hop = *name == header::TE
+            || *name == header::TRAILER
+            || *name == header::PROXY_AUTHENTICATE
+            || *name == header::PROXY_AUTHORIZATION
+            || *name == KEEP_ALIVE
+            || *name == PROXY_CONNECTION
+            || (*name == header::UPGRADE && !switching);
+        Ok(!(hop_by_hop || *name == header::SERVER || *name == X_POWERED_BY))
     }
-    Ok(match length {
-        Some(n) => (Framing::Length(n), keep_alive),
-        None => (Framing::UntilClose, false),
-    })
+
+    /// RFC 9112 §6.3: how the body is delimited, and whether the
+    /// connection can be kept.
+    fn framing(
+        &self,
+        status: StatusCode,
+        http11: bool,
+        request_is_head: bool,
+    ) -> Result<(Framing, bool), Error> {
+        let keep_alive = if http11 { !self.close } else { self.keep_alive };
+        if request_is_head
+            || status.is_informational()
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED
+        {
+            return Ok((Framing::Empty, keep_alive));
+        }
+        if let Some(chunked_last) = self.transfer_encoding {
+            // Both framings in one message is a smuggling pattern: the body
+            // is read chunked and the connection is not used again.
+            let both = self.content_length.is_some();
+            return Ok(if chunked_last && http11 {
+                (Framing::Chunked(Decoder::new()), keep_alive && !both)
+            } else {
+                (Framing::UntilClose, false)
+            });
+        }
+        Ok(match self.content_length {
+            Some(n) => (Framing::Length(n), keep_alive),
+            None => (Framing::UntilClose, false),
+        })
+    }
 }
 
 /// An upstream's response body, read from its connection as the client
@@ -438,9 +511,7 @@ impl http_body::Body for ResponseBody {
                 return Poll::Ready(None);
             };
             let conn = &mut lease.conn;
-            if conn.buf.capacity() - conn.buf.len() < READ_RESERVE / 4 {
-                conn.buf.reserve(READ_RESERVE);
-            }
+            make_room(&mut conn.buf);
             let read = ready!(pin!(conn.stream.read_buf(&mut conn.buf)).poll(cx));
             match read {
                 Ok(0) if matches!(this.framing, Framing::UntilClose) => {
@@ -570,6 +641,29 @@ mod tests {
         let head = head.unwrap().unwrap();
         assert!(matches!(head.framing, Framing::Empty));
         assert_eq!(head.headers["content-length"], "9", "HEAD keeps the length");
+    }
+
+    #[test]
+    fn hop_by_hop_and_identity_headers_never_reach_the_client() {
+        let r = reply(
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\n\
+             Keep-Alive: timeout=5\r\nServer: uvicorn\r\nX-Powered-By: PHP/8\r\n\
+             Upgrade: h2c\r\nTrailer: x\r\nContent-Type: text/plain\r\n\
+             Content-Length: 0\r\n\r\n",
+            false,
+        );
+        let r = r.unwrap().unwrap();
+        let mut names: Vec<&str> = r.headers.keys().map(|k| k.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["content-length", "content-type"]);
+        assert!(r.reusable);
+        let up = reply(
+            "HTTP/1.1 101 Switching\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+            false,
+        );
+        let up = up.unwrap().unwrap();
+        assert_eq!(up.headers["upgrade"], "websocket");
+        assert_eq!(up.headers["connection"], "upgrade");
     }
 
     #[test]

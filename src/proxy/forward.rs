@@ -23,7 +23,7 @@ use super::client::{self, ResponseBody};
 use super::headers;
 use super::pages;
 use super::pool::{Connector, Lease};
-use super::upstream::{Group, InFlight, Upstream, now_ms};
+use super::upstream::{Group, InFlight, Tried, Upstream, now_ms};
 
 /// How the request reached us.
 pub struct Origin<'a> {
@@ -58,6 +58,8 @@ pub async fn forward(
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
 
     let (mut parts, body) = req.into_parts();
+    // Room for the forwarding headers, so the map grows once.
+    parts.headers.reserve(6);
     headers::strip_hop_by_hop(&mut parts.headers, upgrade);
     headers::set_forwarding(
         &mut parts.headers,
@@ -93,8 +95,8 @@ pub async fn forward(
     // request is idempotent and has no body to have been consumed.
     let resendable = body.is_none() && parts.method.is_idempotent();
 
-    let mut tried: Vec<usize> = Vec::new();
-    'upstreams: while let Some(index) = group.pick(now_ms(), &tried) {
+    let mut tried = Tried::new();
+    'upstreams: while let Some(index) = group.pick(now_ms(), tried.as_slice()) {
         tried.push(index);
         let upstream = &group.upstreams[index];
         let mut use_pool = true;
@@ -160,7 +162,7 @@ pub async fn forward(
             return pages::error(StatusCode::BAD_GATEWAY);
         }
     }
-    pages::error(if tried.is_empty() {
+    pages::error(if tried.as_slice().is_empty() {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::BAD_GATEWAY
@@ -176,9 +178,8 @@ fn respond(
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
     client_version: Version,
 ) -> Response<Body> {
-    let switching = reply.status == StatusCode::SWITCHING_PROTOCOLS;
-    headers::clean_response(&mut reply.headers, switching);
-    if switching {
+    // The headers came back without hop-by-hop and identity headers.
+    if reply.status == StatusCode::SWITCHING_PROTOCOLS {
         let Some(on_client) = client_upgrade else {
             // A 101 the client did not ask for.
             return pages::error(StatusCode::BAD_GATEWAY);

@@ -49,6 +49,44 @@ impl Upstream {
     }
 }
 
+/// The upstreams one request has tried, without an allocation for the
+/// first few.
+pub struct Tried {
+    inline: [usize; 4],
+    len: usize,
+    more: Vec<usize>,
+}
+
+impl Tried {
+    pub fn new() -> Tried {
+        Tried {
+            inline: [0; 4],
+            len: 0,
+            more: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, index: usize) {
+        if self.len < self.inline.len() {
+            self.inline[self.len] = index;
+        } else {
+            if self.more.is_empty() {
+                self.more.extend_from_slice(&self.inline);
+            }
+            self.more.push(index);
+        }
+        self.len += 1;
+    }
+
+    pub fn as_slice(&self) -> &[usize] {
+        if self.len <= self.inline.len() {
+            &self.inline[..self.len]
+        } else {
+            &self.more
+        }
+    }
+}
+
 pub struct Group {
     pub upstreams: Vec<Upstream>,
     pub balance: Balance,
@@ -147,6 +185,16 @@ mod tests {
             .map(|i| parse_upstream(&format!("http://127.0.0.1:{}", 8000 + i)).unwrap())
             .collect();
         Arc::new(Group::new(addrs, balance, Health::default()))
+    }
+
+    #[test]
+    fn tried_upstreams_are_remembered_past_the_inline_ones() {
+        let mut tried = Tried::new();
+        assert!(tried.as_slice().is_empty());
+        for i in 0..7 {
+            tried.push(i * 10);
+        }
+        assert_eq!(tried.as_slice(), &[0, 10, 20, 30, 40, 50, 60]);
     }
 
     #[test]
