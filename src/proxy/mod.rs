@@ -11,6 +11,7 @@ pub mod config;
 pub mod control;
 mod forward;
 mod headers;
+mod http_date;
 mod metrics;
 mod pages;
 mod pool;

@@ -379,6 +379,28 @@ fn open_error(e: &io::Error) -> Response<Body> {
     }
 }
 
+/// `"MTIME-LEN[-br|-gz]"` in hex, without the formatting machinery, in a
+/// string of exactly its length (so it becomes a header value without a
+/// copy).
+fn entity_tag(mtime: u64, len: u64, suffix: &str) -> String {
+    let digits = |n: u64| (64 - n.leading_zeros()).div_ceil(4).max(1);
+    let hex = |out: &mut String, n: u64| {
+        for shift in (0..digits(n)).rev() {
+            let d = (n >> (shift * 4)) & 0xf;
+            out.push(char::from_digit(d as u32, 16).unwrap_or('0'));
+        }
+    };
+    let size = 3 + digits(mtime) as usize + digits(len) as usize + suffix.len();
+    let mut tag = String::with_capacity(size);
+    tag.push('"');
+    hex(&mut tag, mtime);
+    tag.push('-');
+    hex(&mut tag, len);
+    tag.push_str(suffix);
+    tag.push('"');
+    tag
+}
+
 /// A header value made once, from text that is always valid.
 fn value(text: String) -> HeaderValue {
     HeaderValue::from_maybe_shared(bytes::Bytes::from(text)).unwrap_or(HeaderValue::from_static(""))
@@ -397,8 +419,8 @@ fn respond(
         Some(_) => "-gz",
         None => "",
     };
-    let etag = format!("\"{secs:x}-{:x}{suffix}\"", v.len);
-    let last_modified = httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(secs));
+    let etag = entity_tag(secs, v.len, suffix);
+    let last_modified = super::http_date::format(secs);
 
     let mut h = HeaderMap::with_capacity(8);
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
@@ -521,6 +543,21 @@ mod tests {
         }
         for hidden in [".git/config", ".env", "a/.htpasswd", "%2egit/HEAD"] {
             assert_eq!(relative_path(hidden), Err(Refused::NotFound), "{hidden}");
+        }
+    }
+
+    #[test]
+    fn entity_tags_are_the_hex_of_mtime_and_length() {
+        for (mtime, len) in [
+            (0, 0),
+            (1, 15),
+            (16, 255),
+            (1_700_000_000, 1024),
+            (u64::MAX, 7),
+        ] {
+            let tag = entity_tag(mtime, len, "-gz");
+            assert_eq!(tag, format!("\"{mtime:x}-{len:x}-gz\""));
+            assert_eq!(tag.len(), tag.capacity());
         }
     }
 
