@@ -8,7 +8,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
@@ -23,7 +23,7 @@ use super::client::{self, ResponseBody};
 use super::headers;
 use super::pages;
 use super::pool::{Connector, Lease};
-use super::upstream::{Group, InFlight, Tried, Upstream, now_ms};
+use super::upstream::{Group, InFlight, Tried, Upstream, ms_at, now_ms};
 
 /// How the request reached us.
 pub struct Origin<'a> {
@@ -33,6 +33,9 @@ pub struct Origin<'a> {
 }
 
 pub struct Limits<'a> {
+    /// When the request arrived: one clock reading for the pool, the
+    /// balancer and the response deadline.
+    pub started: Instant,
     pub max_body: u64,
     pub read_timeout: Duration,
     pub trusted: &'a [ipnet::IpNet],
@@ -95,8 +98,12 @@ pub async fn forward(
     // request is idempotent and has no body to have been consumed.
     let resendable = body.is_none() && parts.method.is_idempotent();
 
+    let deadline = tokio::time::Instant::from_std(limits.started + limits.read_timeout);
     let mut tried = Tried::new();
-    'upstreams: while let Some(index) = group.pick(now_ms(), tried.as_slice()) {
+    let mut now = ms_at(limits.started);
+    'upstreams: while let Some(index) = group.pick(now, tried.as_slice()) {
+        // A second pick comes after a failure: read the clock again.
+        now = now_ms();
         tried.push(index);
         let upstream = &group.upstreams[index];
         let mut use_pool = true;
@@ -105,7 +112,7 @@ pub async fn forward(
             // be opened means nothing was sent: any request may go to the
             // next upstream.
             let pooled = if use_pool {
-                connector.idle(upstream)
+                connector.idle(upstream, limits.started)
             } else {
                 None
             };
@@ -123,7 +130,7 @@ pub async fn forward(
             let guard = group.begin(index);
             let exchange =
                 client::exchange(&mut lease.conn, &head, body.as_mut(), chunked, is_head);
-            let error = match tokio::time::timeout(limits.read_timeout, exchange).await {
+            let error = match tokio::time::timeout_at(deadline, exchange).await {
                 Ok(Ok(reply)) => {
                     group.succeeded(index);
                     return respond(reply, lease, guard, client_upgrade, client_version);
@@ -221,7 +228,7 @@ pub async fn check(
         return false;
     };
     let attempt = async {
-        let mut lease = match connector.idle(upstream) {
+        let mut lease = match connector.idle(upstream, Instant::now()) {
             Some(lease) => lease,
             None => connector.connect(upstream).await.ok()?,
         };

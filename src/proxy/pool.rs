@@ -111,15 +111,16 @@ impl Connector {
         })
     }
 
-    /// A pooled connection to `up` that is still open, newest first.
-    pub fn idle(&self, up: &Upstream) -> Option<Lease> {
+    /// A pooled connection to `up` that is still open, newest first;
+    /// `now` is the caller's clock reading.
+    pub fn idle(&self, up: &Upstream, now: Instant) -> Option<Lease> {
         let k = key(up);
         IDLE.with(|idle| {
             let mut idle = idle.borrow_mut();
             let list = idle.get_mut(&k)?;
             while let Some(entry) = list.pop() {
                 if entry.base != up.base
-                    || entry.since.elapsed() > self.idle_timeout
+                    || now.saturating_duration_since(entry.since) > self.idle_timeout
                     || !entry.conn.is_quiet()
                 {
                     continue;

@@ -357,18 +357,18 @@ async fn accept_loop(
                     .1
                     .server_name()
                     .map(str::to_ascii_lowercase);
-                let conn = Arc::new(Conn {
+                let conn = Conn {
                     peer,
                     tls: true,
                     sni,
-                });
+                };
                 serve(TokioIo::new(stream), conn, &worker, watcher).await;
             } else {
-                let conn = Arc::new(Conn {
+                let conn = Conn {
                     peer,
                     tls: false,
                     sni: None,
-                });
+                };
                 serve(TokioIo::new(stream), conn, &worker, watcher).await;
             }
         });
@@ -377,18 +377,19 @@ async fn accept_loop(
 
 async fn serve<I>(
     io: I,
-    conn: Arc<Conn>,
+    conn: Conn,
     worker: &Arc<Worker>,
     watcher: hyper_util::server::graceful::Watcher,
 ) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let for_requests = Arc::clone(worker);
+    // One shared handle per connection: one reference count per request.
+    let per_conn = Arc::new((Arc::clone(worker), conn));
     let service = service_fn(move |req| {
-        let worker = Arc::clone(&for_requests);
-        let conn = Arc::clone(&conn);
+        let per_conn = Arc::clone(&per_conn);
         async move {
-            Ok::<_, Infallible>(service::handle(req, &conn, &worker.shared, &worker.client).await)
+            let (worker, conn) = &*per_conn;
+            Ok::<_, Infallible>(service::handle(req, conn, &worker.shared, &worker.client).await)
         }
     });
     let connection = worker.builder.serve_connection_with_upgrades(io, service);

@@ -51,7 +51,7 @@ pub async fn handle(
         req.uri().authority().map(|a| a.as_str()),
         req.headers().get(header::HOST).map(|h| h.as_bytes()),
     );
-    let mut resp = route(req, host.as_deref(), conn, &state, client).await;
+    let mut resp = route(req, host.as_deref(), conn, &state, client, started).await;
     if conn.tls
         && let Some(hsts) = &state.hsts
     {
@@ -72,6 +72,7 @@ async fn route(
     conn: &Conn,
     state: &State,
     client: &Connector,
+    started: Instant,
 ) -> Response<Body> {
     let path = req.uri().path();
     if !conn.tls
@@ -132,6 +133,7 @@ async fn route(
                     host,
                 },
                 &forward::Limits {
+                    started,
                     max_body: route.max_body,
                     read_timeout: Duration::from_millis(timeouts.upstream_read_ms),
                     trusted: &state.config.trusted_proxies,

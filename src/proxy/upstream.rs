@@ -14,7 +14,12 @@ static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
 
 /// Milliseconds on the process's own monotonic clock.
 pub fn now_ms() -> u64 {
-    EPOCH.elapsed().as_millis() as u64
+    ms_at(Instant::now())
+}
+
+/// `t` in the milliseconds of [`now_ms`].
+pub fn ms_at(t: Instant) -> u64 {
+    t.saturating_duration_since(*EPOCH).as_millis() as u64
 }
 
 pub struct Upstream {
