@@ -160,16 +160,19 @@ pub async fn exchange(
         conn.stream.flush().await?;
         Ok::<(), Error>(())
     };
-    match written.await {
-        Ok(()) => {}
-        Err(Error::Io(e)) if is_closed(&e) => return Err(Error::Closed),
+    // An upstream may answer (a 413, say) and close before it has read
+    // the whole request: its answer is still read, if it came.
+    let cut_off = match written.await {
+        Ok(()) => false,
+        Err(Error::Io(e)) if is_closed(&e) => true,
         Err(e) => return Err(e),
-    }
+    };
     let mut received = false;
     loop {
         if !conn.buf.is_empty() {
             received = true;
-            if let Some(reply) = parse(&mut conn.buf, request_is_head)? {
+            if let Some(mut reply) = parse(&mut conn.buf, request_is_head)? {
+                reply.reusable &= !cut_off;
                 return Ok(reply);
             }
             if conn.buf.len() >= MAX_HEAD {

@@ -160,8 +160,11 @@ pub async fn forward(
                 }
             };
             // Reset, closed, or not HTTP: counts towards ejection like a
-            // refused connection.
-            group.failed(index, now_ms());
+            // refused connection; a pooled connection closing unanswered is
+            // more likely the idle-close race than a failing upstream.
+            if lease.is_fresh() || !matches!(error, client::Error::Closed) {
+                group.failed(index, now_ms());
+            }
             tracing::warn!("upstream {} failed: {error}", upstream.base);
             if resendable && matches!(error, client::Error::Closed) {
                 continue 'upstreams;
