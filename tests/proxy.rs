@@ -1291,6 +1291,7 @@ async fn the_access_log_and_metrics_account_for_every_request() {
     assert_eq!(lines[1]["target"], "/missing");
     assert_eq!(lines[0]["user_agent"], "webtier-test");
     assert_eq!(lines[0]["host"], "s.test");
+    assert_eq!(lines[0]["bytes"], 2, "the body's length: {:?}", lines[0]);
 }
 
 #[test]

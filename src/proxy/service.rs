@@ -211,11 +211,14 @@ impl LogFields {
             Version::HTTP_2 => "HTTP/2.0",
             _ => "HTTP/1.1",
         };
-        let bytes = resp
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
+        // The body's own length (hyper writes Content-Length from it), else
+        // the header (a HEAD response, or an upstream's).
+        let bytes = http_body::Body::size_hint(resp.body()).exact().or_else(|| {
+            resp.headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+        });
         writer.write(&Entry {
             peer: conn.peer.ip(),
             method: self.method.as_str(),
