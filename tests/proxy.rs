@@ -765,6 +765,52 @@ async fn upstream_responses_framed_every_way_pass_through_intact() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_upstream_that_stalls_mid_body_is_cut_off_but_a_slow_steady_one_is_not() {
+    // Half the promised body, then silence with the connection open.
+    let stalling = Scripted::start(|_, _| {
+        Answer::Send(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello".to_vec())
+    });
+    let app = Uvicorn::start("one");
+    let routes = format!(
+        "{}{}",
+        proxy_route("/stall/", std::slice::from_ref(&stalling.url), ""),
+        proxy_route("/", &[up(&app)], ""),
+    );
+    let proxy = Proxy::start(&format!(
+        "[timeouts]\nupstream_read_ms = 500\n{}",
+        plain_site("s.test", &routes)
+    ));
+    let started = Instant::now();
+    let text = raw(
+        proxy.http(),
+        b"GET /stall/x HTTP/1.1\r\nHost: s.test\r\nConnection: close\r\n\r\n",
+    );
+    let waited = started.elapsed();
+    assert_eq!(status_of(&text), 200);
+    assert!(text.ends_with("hello"), "{text:?}");
+    // raw() gives up after 5 s of silence; the proxy closed long before.
+    assert!(waited < Duration::from_secs(4), "closed after {waited:?}");
+    assert!(
+        proxy.log().contains("sent nothing of the body for 500ms"),
+        "{}",
+        proxy.log()
+    );
+
+    // Five chunks 300 ms apart: every gap is under the timeout, the whole
+    // body is not, and it arrives complete.
+    let c = plain_client();
+    let resp = s_test(
+        &c,
+        Method::GET,
+        http_url(&proxy, "/stream?chunks=5&size=1000&delay_ms=300"),
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.bytes().await.unwrap().len(), 5000);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn least_connections_sends_new_requests_to_the_idle_upstream() {
     let one = Uvicorn::start("one");
     let two = Uvicorn::start("two");

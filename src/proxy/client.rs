@@ -15,7 +15,8 @@
 
 use std::io;
 use std::pin::{Pin, pin};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -419,16 +420,29 @@ pub struct ResponseBody {
     framing: Framing,
     reusable: bool,
     _in_flight: Option<InFlight>,
+    /// How long the upstream may go without sending a byte of the body.
+    read_timeout: Duration,
+    /// Armed the first time a read has to wait, and pushed back after
+    /// every read that brings data; a body that arrives with its head
+    /// never needs it.
+    stall: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl ResponseBody {
-    pub fn new(lease: Lease, reply: &mut Reply, in_flight: Option<InFlight>) -> ResponseBody {
+    pub fn new(
+        lease: Lease,
+        reply: &mut Reply,
+        in_flight: Option<InFlight>,
+        read_timeout: Duration,
+    ) -> ResponseBody {
         let framing = std::mem::replace(&mut reply.framing, Framing::Empty);
         let mut body = ResponseBody {
             lease: Some(lease),
             framing,
             reusable: reply.reusable,
             _in_flight: in_flight,
+            read_timeout,
+            stall: None,
         };
         if matches!(body.framing, Framing::Empty | Framing::Length(0)) {
             body.finish();
@@ -443,6 +457,15 @@ impl ResponseBody {
         {
             lease.release();
         }
+    }
+
+    /// Gives up on the body: its connection closes, and the client's
+    /// response ends short (hyper aborts it), so the reason is logged here.
+    fn fail(&mut self, e: BoxError) -> BoxError {
+        if let Some(lease) = self.lease.take() {
+            tracing::warn!("upstream {} {e}; the response was cut short", lease.base());
+        }
+        e
     }
 
     fn at_end(&self) -> bool {
@@ -494,10 +517,7 @@ impl http_body::Body for ResponseBody {
                 return Poll::Ready(None);
             };
             match buffered(&mut this.framing, &mut lease.conn) {
-                Err(e) => {
-                    this.lease = None;
-                    return Poll::Ready(Some(Err(e)));
-                }
+                Err(e) => return Poll::Ready(Some(Err(this.fail(e)))),
                 Ok(Some(data)) => {
                     if this.at_end() {
                         this.finish();
@@ -515,7 +535,26 @@ impl http_body::Body for ResponseBody {
             };
             let conn = &mut lease.conn;
             make_room(&mut conn.buf);
-            let read = ready!(pin!(conn.stream.read_buf(&mut conn.buf)).poll(cx));
+            let read = match pin!(conn.stream.read_buf(&mut conn.buf)).poll(cx) {
+                Poll::Ready(read) => read,
+                Poll::Pending => {
+                    let timeout = this.read_timeout;
+                    let stall = this
+                        .stall
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                    if stall.as_mut().poll(cx).is_ready() {
+                        let ms = timeout.as_millis();
+                        let e = format!("sent nothing of the body for {ms}ms").into();
+                        return Poll::Ready(Some(Err(this.fail(e))));
+                    }
+                    return Poll::Pending;
+                }
+            };
+            if let Some(stall) = this.stall.as_mut() {
+                stall
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + this.read_timeout);
+            }
             match read {
                 Ok(0) if matches!(this.framing, Framing::UntilClose) => {
                     this.reusable = false;
@@ -523,14 +562,11 @@ impl http_body::Body for ResponseBody {
                     return Poll::Ready(None);
                 }
                 Ok(0) => {
-                    this.lease = None;
-                    return Poll::Ready(Some(Err("the upstream closed the body early".into())));
+                    let e = "closed the connection before the end of the body".into();
+                    return Poll::Ready(Some(Err(this.fail(e))));
                 }
                 Ok(_) => {}
-                Err(e) => {
-                    this.lease = None;
-                    return Poll::Ready(Some(Err(e.into())));
-                }
+                Err(e) => return Poll::Ready(Some(Err(this.fail(e.into())))),
             }
         }
     }

@@ -133,7 +133,8 @@ pub async fn forward(
             let error = match tokio::time::timeout_at(deadline, exchange).await {
                 Ok(Ok(reply)) => {
                     group.succeeded(index);
-                    return respond(reply, lease, guard, client_upgrade, client_version);
+                    let (up, down) = (client_upgrade, client_version);
+                    return respond(reply, lease, guard, up, down, limits.read_timeout);
                 }
                 Ok(Err(client::Error::Closed)) if !lease.is_fresh() && resendable => {
                     // The upstream closed the pooled connection as it was
@@ -187,6 +188,7 @@ fn respond(
     guard: InFlight,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
     client_version: Version,
+    read_timeout: Duration,
 ) -> Response<Body> {
     // The headers came back without hop-by-hop and identity headers.
     if reply.status == StatusCode::SWITCHING_PROTOCOLS {
@@ -211,7 +213,7 @@ fn respond(
         *resp.headers_mut() = reply.headers;
         return resp;
     }
-    let body = ResponseBody::new(lease, &mut reply, Some(guard));
+    let body = ResponseBody::new(lease, &mut reply, Some(guard), read_timeout);
     let mut resp = Response::new(Body::Upstream(body));
     *resp.status_mut() = reply.status;
     // The client's HTTP version, not the upstream's.
@@ -249,7 +251,7 @@ pub async fn check(
             .ok()?;
         let ok = reply.status.is_success() || reply.status.is_redirection();
         // Read to the end so the connection can be kept.
-        ResponseBody::new(lease, &mut reply, None)
+        ResponseBody::new(lease, &mut reply, None, timeout)
             .collect()
             .await
             .ok()?;

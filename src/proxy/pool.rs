@@ -174,6 +174,11 @@ impl Lease {
         self.fresh
     }
 
+    /// The upstream's `scheme://host:port`, for messages.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// Back to the pool, for the next request to the same upstream. Only
     /// a connection whose last response was read exactly to its end may
     /// be released.
