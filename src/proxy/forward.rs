@@ -118,7 +118,10 @@ pub async fn forward(
             };
             let mut lease = match pooled {
                 Some(lease) => lease,
-                None => match connector.connect(upstream).await {
+                // Boxed: opening a connection is the rare path, and inline its
+                // future (resolver, TCP, TLS handshake) would make every
+                // request's future larger.
+                None => match Box::pin(connector.connect(upstream)).await {
                     Ok(lease) => lease,
                     Err(e) => {
                         group.failed(index, now_ms());
