@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, Response, StatusCode};
 use http_body::{Frame, SizeHint};
 
 use super::client::ResponseBody;
@@ -30,6 +31,14 @@ impl Body {
     pub fn full(bytes: impl Into<Bytes>) -> Body {
         let bytes = bytes.into();
         Body::Full((!bytes.is_empty()).then_some(bytes))
+    }
+
+    /// A response with this body, status and headers.
+    pub fn respond(self, status: StatusCode, headers: HeaderMap) -> Response<Body> {
+        let mut resp = Response::new(self);
+        *resp.status_mut() = status;
+        *resp.headers_mut() = headers;
+        resp
     }
 }
 

@@ -7,8 +7,6 @@
 //! size with more than 16 hex digits, a bare LF, missing CRLF after chunk
 //! data, and control lines or trailers over their limits.
 
-use std::fmt;
-
 use bytes::{Buf, Bytes, BytesMut};
 
 /// A chunk-size line (with extensions) may be this long.
@@ -43,16 +41,9 @@ pub enum Step {
 }
 
 /// The upstream's chunked framing is malformed.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid chunked body: {0}")]
 pub struct Invalid(&'static str);
-
-impl fmt::Display for Invalid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid chunked body: {}", self.0)
-    }
-}
-
-impl std::error::Error for Invalid {}
 
 impl Default for Decoder {
     fn default() -> Self {

@@ -28,6 +28,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::body::BoxError;
 use super::chunked::{self, Decoder, Step};
+use super::headers;
 use super::pool::{Conn, Lease};
 use super::upstream::InFlight;
 
@@ -54,32 +55,25 @@ fn make_room(buf: &mut BytesMut) {
 pub type RequestBody = Limited<Incoming>;
 
 /// Why an exchange with an upstream failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The connection closed (or was reset) before a byte of the response
     /// came back. On a pooled connection the upstream has most likely just
     /// closed it while it was idle.
+    #[error("the connection closed before a response")]
     Closed,
     /// The client's body went over the route's limit.
+    #[error("the request body is over the limit")]
     TooLarge,
     /// The client's body could not be read (the client went away or sent
     /// bad framing).
+    #[error("the client's body failed: {0}")]
     ClientBody(BoxError),
-    Io(io::Error),
+    #[error("{0}")]
+    Io(#[from] io::Error),
     /// The upstream does not speak HTTP/1.1 correctly.
+    #[error("invalid response: {0}")]
     Invalid(String),
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Closed => f.write_str("the connection closed before a response"),
-            Error::TooLarge => f.write_str("the request body is over the limit"),
-            Error::ClientBody(e) => write!(f, "the client's body failed: {e}"),
-            Error::Io(e) => write!(f, "{e}"),
-            Error::Invalid(why) => write!(f, "invalid response: {why}"),
-        }
-    }
 }
 
 fn is_closed(e: &io::Error) -> bool {
@@ -224,12 +218,6 @@ async fn write_body(conn: &mut Conn, body: &mut RequestBody, chunked: bool) -> R
     Ok(())
 }
 
-impl From<io::Error> for Error {
-    fn from(e: io::Error) -> Error {
-        Error::Io(e)
-    }
-}
-
 /// Parses a complete response head off the front of `buf` (skipping
 /// interim 1xx responses other than 101); None while it is incomplete.
 fn parse(buf: &mut BytesMut, request_is_head: bool) -> Result<Option<Reply>, Error> {
@@ -303,10 +291,6 @@ fn parse(buf: &mut BytesMut, request_is_head: bool) -> Result<Option<Reply>, Err
     }
 }
 
-const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
-const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
-const X_POWERED_BY: HeaderName = HeaderName::from_static("x-powered-by");
-
 /// What the framing and connection headers of a response said, gathered
 /// while its headers are copied.
 #[derive(Default)]
@@ -367,14 +351,8 @@ impl Seen {
             }
             return Ok(true);
         }
-        let hop_by_hop = *name == header::TE
-            || *name == header::TRAILER
-            || *name == header::PROXY_AUTHENTICATE
-            || *name == header::PROXY_AUTHORIZATION
-            || *name == KEEP_ALIVE
-            || *name == PROXY_CONNECTION
-            || (*name == header::UPGRADE && !switching);
-        Ok(!(hop_by_hop || *name == header::SERVER || *name == X_POWERED_BY))
+        let hop_by_hop = headers::is_hop_by_hop(name) || (*name == header::UPGRADE && !switching);
+        Ok(!(hop_by_hop || *name == header::SERVER || *name == headers::X_POWERED_BY))
     }
 
     /// RFC 9112 §6.3: how the body is delimited, and whether the
@@ -429,17 +407,18 @@ pub struct ResponseBody {
 }
 
 impl ResponseBody {
+    /// The body `framing` announces; `reusable` is the reply's.
     pub fn new(
         lease: Lease,
-        reply: &mut Reply,
+        framing: Framing,
+        reusable: bool,
         in_flight: Option<InFlight>,
         read_timeout: Duration,
     ) -> ResponseBody {
-        let framing = std::mem::replace(&mut reply.framing, Framing::Empty);
         let mut body = ResponseBody {
             lease: Some(lease),
             framing,
-            reusable: reply.reusable,
+            reusable,
             _in_flight: in_flight,
             read_timeout,
             stall: None,

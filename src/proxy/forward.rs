@@ -102,8 +102,6 @@ pub async fn forward(
     let mut tried = Tried::new();
     let mut now = ms_at(limits.started);
     'upstreams: while let Some(index) = group.pick(now, tried.as_slice()) {
-        // A second pick comes after a failure: read the clock again.
-        now = now_ms();
         tried.push(index);
         let upstream = &group.upstreams[index];
         let mut use_pool = true;
@@ -124,7 +122,8 @@ pub async fn forward(
                 None => match Box::pin(connector.connect(upstream)).await {
                     Ok(lease) => lease,
                     Err(e) => {
-                        group.failed(index, now_ms());
+                        now = now_ms();
+                        group.failed(index, now);
                         tracing::warn!("upstream {} refused a connection: {e}", upstream.base);
                         continue 'upstreams;
                     }
@@ -136,8 +135,14 @@ pub async fn forward(
             let error = match tokio::time::timeout_at(deadline, exchange).await {
                 Ok(Ok(reply)) => {
                     group.succeeded(index);
-                    let (up, down) = (client_upgrade, client_version);
-                    return respond(reply, lease, guard, up, down, limits.read_timeout);
+                    return respond(
+                        reply,
+                        lease,
+                        guard,
+                        client_upgrade,
+                        client_version,
+                        limits.read_timeout,
+                    );
                 }
                 Ok(Err(client::Error::Closed)) if !lease.is_fresh() && resendable => {
                     // The upstream closed the pooled connection as it was
@@ -166,8 +171,9 @@ pub async fn forward(
             // Reset, closed, or not HTTP: counts towards ejection like a
             // refused connection; a pooled connection closing unanswered is
             // more likely the idle-close race than a failing upstream.
+            now = now_ms();
             if lease.is_fresh() || !matches!(error, client::Error::Closed) {
-                group.failed(index, now_ms());
+                group.failed(index, now);
             }
             tracing::warn!("upstream {} failed: {error}", upstream.base);
             if resendable && matches!(error, client::Error::Closed) {
@@ -186,7 +192,7 @@ pub async fn forward(
 /// The upstream's response as the client gets it; a 101 becomes a tunnel
 /// between the two connections.
 fn respond(
-    mut reply: client::Reply,
+    reply: client::Reply,
     lease: Lease,
     guard: InFlight,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
@@ -211,17 +217,18 @@ fn respond(
             }
             drop(guard);
         });
-        let mut resp = Response::new(Body::empty());
-        *resp.status_mut() = reply.status;
-        *resp.headers_mut() = reply.headers;
-        return resp;
+        return Body::empty().respond(reply.status, reply.headers);
     }
-    let body = ResponseBody::new(lease, &mut reply, Some(guard), read_timeout);
-    let mut resp = Response::new(Body::Upstream(body));
-    *resp.status_mut() = reply.status;
+    let body = ResponseBody::new(
+        lease,
+        reply.framing,
+        reply.reusable,
+        Some(guard),
+        read_timeout,
+    );
+    let mut resp = Body::Upstream(body).respond(reply.status, reply.headers);
     // The client's HTTP version, not the upstream's.
     *resp.version_mut() = client_version;
-    *resp.headers_mut() = reply.headers;
     resp
 }
 
@@ -249,12 +256,12 @@ pub async fn check(
             HeaderValue::from_static("webtier-health-check"),
         );
         let head = client::encode_head(&Method::GET, target.as_str(), &h, false);
-        let mut reply = client::exchange(&mut lease.conn, &head, None, false, false)
+        let reply = client::exchange(&mut lease.conn, &head, None, false, false)
             .await
             .ok()?;
         let ok = reply.status.is_success() || reply.status.is_redirection();
         // Read to the end so the connection can be kept.
-        ResponseBody::new(lease, &mut reply, None, timeout)
+        ResponseBody::new(lease, reply.framing, reply.reusable, None, timeout)
             .collect()
             .await
             .ok()?;

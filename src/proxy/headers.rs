@@ -14,6 +14,7 @@ pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-p
 pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 pub const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 pub const FORWARDED: HeaderName = HeaderName::from_static("forwarded");
+pub const X_POWERED_BY: HeaderName = HeaderName::from_static("x-powered-by");
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
@@ -28,6 +29,12 @@ static HOP_BY_HOP: [HeaderName; 8] = [
     header::TRANSFER_ENCODING,
 ];
 
+/// Is this one of the fixed hop-by-hop headers (RFC 9110 §7.6.1)? `Upgrade`
+/// and the names `Connection` lists are the caller's to judge.
+pub fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(name)
+}
+
 /// Identity headers an edge login sets; never taken from clients.
 const AUTH_PREFIX: &str = "x-auth-request-";
 
@@ -39,7 +46,7 @@ pub fn strip_hop_by_hop(h: &mut HeaderMap, keep_upgrade: bool) {
     // (standard names compare as enums) saves a hash lookup per name.
     let any = h
         .keys()
-        .any(|k| HOP_BY_HOP.contains(k) || (!keep_upgrade && k == header::UPGRADE));
+        .any(|k| is_hop_by_hop(k) || (!keep_upgrade && k == header::UPGRADE));
     if !any && !keep_upgrade {
         return;
     }
@@ -119,7 +126,9 @@ fn ip_text(ip: IpAddr) -> String {
 /// trusted proxy).
 pub fn set_forwarding(h: &mut HeaderMap, client: &Client<'_>, trusted_proxies: &[IpNet]) {
     let peer = ip_text(client.peer);
-    let (chain, real, proto, host) = if trusted(client.peer, trusted_proxies) {
+    // From a trusted proxy: the chain so far, the original client, and
+    // what the proxy said of protocol and host.
+    let (prior, real, proto, host) = if trusted(client.peer, trusted_proxies) {
         let prior: Vec<String> = h
             .get_all(&X_FORWARDED_FOR)
             .iter()
@@ -133,7 +142,7 @@ pub fn set_forwarding(h: &mut HeaderMap, client: &Client<'_>, trusted_proxies: &
             .rev()
             .filter_map(|s| s.parse::<IpAddr>().ok())
             .find(|ip| !trusted(*ip, trusted_proxies))
-            .map_or_else(|| peer.clone(), |ip| ip.to_string());
+            .map(|ip| ip.to_string());
         let proto = match h.get(&X_FORWARDED_PROTO).map(HeaderValue::as_bytes) {
             Some(b"https") => "https",
             Some(b"http") => "http",
@@ -144,24 +153,21 @@ pub fn set_forwarding(h: &mut HeaderMap, client: &Client<'_>, trusted_proxies: &
             .and_then(|v| v.to_str().ok())
             .unwrap_or(client.host)
             .to_string();
-        let mut chain = prior;
-        chain.push(peer.clone());
-        (chain.join(", "), Some(real), proto, Cow::Owned(host))
+        (prior, real, proto, Cow::Owned(host))
     } else {
         // The usual case: the peer is the client; nothing it sent counts.
-        (peer, None, client.proto, Cow::Borrowed(client.host))
+        (Vec::new(), None, client.proto, Cow::Borrowed(client.host))
     };
     let value = |s: &str| HeaderValue::from_str(s).ok();
     let forwarded = {
-        let node = &chain[chain.rfind(' ').map_or(0, |i| i + 1)..];
-        let mut f = String::with_capacity(node.len() + host.len() + 32);
+        let mut f = String::with_capacity(peer.len() + host.len() + 32);
         f.push_str("for=");
         if client.peer.is_ipv6() {
             f.push_str("\"[");
-            f.push_str(node);
+            f.push_str(&peer);
             f.push_str("]\"");
         } else {
-            f.push_str(node);
+            f.push_str(&peer);
         }
         f.push_str(";proto=");
         f.push_str(proto);
@@ -170,8 +176,13 @@ pub fn set_forwarding(h: &mut HeaderMap, client: &Client<'_>, trusted_proxies: &
         f.push('"');
         f
     };
+    let real_ip = value(real.as_deref().unwrap_or(&peer));
+    let chain = if prior.is_empty() {
+        peer
+    } else {
+        format!("{}, {peer}", prior.join(", "))
+    };
     // `insert` replaces every value the client sent under the name.
-    let real_ip = value(real.as_deref().unwrap_or(&chain));
     match (value(&chain), real_ip) {
         (Some(chain), Some(real)) => {
             h.insert(X_REAL_IP, real);

@@ -5,8 +5,6 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -14,10 +12,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result};
 use bytes::BytesMut;
 use rustls_pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::ReadBuf;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
+use tokio_util::either::Either;
 
 use super::body::BoxError;
 use super::upstream::Upstream;
@@ -38,11 +37,8 @@ struct Idle {
     since: Instant,
 }
 
-/// A byte stream to an upstream, plain or TLS.
-pub enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
+/// A byte stream to an upstream: plain (left) or TLS (right).
+pub type Stream = Either<TcpStream, Box<TlsStream<TcpStream>>>;
 
 /// An open HTTP/1.1 connection: its stream and what has been read from it
 /// but not yet parsed.
@@ -58,8 +54,8 @@ impl Conn {
     /// saw the socket become readable.
     fn is_quiet(&self) -> bool {
         let tcp = match &self.stream {
-            Stream::Plain(s) => s,
-            Stream::Tls(s) => s.get_ref().0,
+            Either::Left(s) => s,
+            Either::Right(s) => s.get_ref().0,
         };
         let mut cx = Context::from_waker(Waker::noop());
         let mut probe = [0u8; 1];
@@ -152,9 +148,9 @@ impl Connector {
             let tls = tokio::time::timeout(self.connect_timeout, self.tls.connect(name, stream))
                 .await
                 .map_err(|_| "TLS handshake timed out")??;
-            Stream::Tls(Box::new(tls))
+            Either::Right(Box::new(tls))
         } else {
-            Stream::Plain(stream)
+            Either::Left(stream)
         };
         Ok(Lease {
             fresh: true,
@@ -205,63 +201,5 @@ impl Lease {
                 });
             }
         });
-    }
-}
-
-impl AsyncRead for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Stream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            Stream::Plain(s) => s.is_write_vectored(),
-            Stream::Tls(s) => s.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
     }
 }

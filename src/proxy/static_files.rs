@@ -447,7 +447,7 @@ fn respond(
     h.insert(header::ETAG, value(etag));
     h.insert(header::LAST_MODIFIED, value(last_modified));
     if not_modified {
-        return response(StatusCode::NOT_MODIFIED, h, Body::empty());
+        return Body::empty().respond(StatusCode::NOT_MODIFIED, h);
     }
     let (status, start, count) = match range {
         RangeAnswer::Full => (StatusCode::OK, 0, v.len),
@@ -484,14 +484,7 @@ fn respond(
     } else {
         Body::File(FileChunks::new(v.file, count))
     };
-    response(status, h, body)
-}
-
-fn response(status: StatusCode, headers: HeaderMap, body: Body) -> Response<Body> {
-    let mut resp = Response::new(body);
-    *resp.status_mut() = status;
-    *resp.headers_mut() = headers;
-    resp
+    body.respond(status, h)
 }
 
 /// If-Range: the Range applies only while the representation is the one
