@@ -28,7 +28,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::body::BoxError;
 use super::chunked::{self, Decoder, Step};
-use super::headers;
+use super::headers::{self, Forwarding};
 use super::pool::{Conn, Lease};
 use super::upstream::InFlight;
 
@@ -110,7 +110,13 @@ pub struct Reply {
 
 /// The request head in wire form (origin-form target, HTTP/1.1). With
 /// `chunked`, the body of unknown length is sent chunked.
-pub fn encode_head(method: &Method, target: &str, headers: &HeaderMap, chunked: bool) -> Vec<u8> {
+pub fn encode_head(
+    method: &Method,
+    target: &str,
+    headers: &HeaderMap,
+    forwarding: Option<&Forwarding<'_>>,
+    chunked: bool,
+) -> Vec<u8> {
     const TE_CHUNKED: &[u8] = b"transfer-encoding: chunked\r\n";
     let size = headers
         .iter()
@@ -119,7 +125,8 @@ pub fn encode_head(method: &Method, target: &str, headers: &HeaderMap, chunked: 
         + method.as_str().len()
         + target.len()
         + 13
-        + TE_CHUNKED.len();
+        + TE_CHUNKED.len()
+        + forwarding.map_or(0, Forwarding::len);
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(method.as_str().as_bytes());
     out.push(b' ');
@@ -130,6 +137,9 @@ pub fn encode_head(method: &Method, target: &str, headers: &HeaderMap, chunked: 
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
+    }
+    if let Some(forwarding) = forwarding {
+        forwarding.write(&mut out);
     }
     if chunked {
         out.extend_from_slice(TE_CHUNKED);
@@ -583,7 +593,7 @@ mod tests {
         h.insert(header::HOST, HeaderValue::from_static("a.test"));
         h.append("x-a", HeaderValue::from_static("1"));
         h.append("x-a", HeaderValue::from_static("2"));
-        let wire = encode_head(&Method::POST, "/p?q=1", &h, true);
+        let wire = encode_head(&Method::POST, "/p?q=1", &h, None, true);
         assert_eq!(
             String::from_utf8(wire).unwrap(),
             "POST /p?q=1 HTTP/1.1\r\nhost: a.test\r\nx-a: 1\r\nx-a: 2\r\n\

@@ -61,10 +61,8 @@ pub async fn forward(
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
 
     let (mut parts, body) = req.into_parts();
-    // Room for the forwarding headers, so the map grows once.
-    parts.headers.reserve(6);
     headers::strip_hop_by_hop(&mut parts.headers, upgrade);
-    headers::set_forwarding(
+    let forwarding = headers::Forwarding::take(
         &mut parts.headers,
         &headers::Client {
             peer: origin.peer.ip(),
@@ -91,7 +89,13 @@ pub async fn forward(
     }
     // Origin form: the path and query only.
     let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let head = client::encode_head(&parts.method, target, &parts.headers, chunked);
+    let head = client::encode_head(
+        &parts.method,
+        target,
+        &parts.headers,
+        Some(&forwarding),
+        chunked,
+    );
     let is_head = parts.method == Method::HEAD;
     // Sent again (to a new connection, or the next upstream) only when the
     // upstream cannot have acted on it: nothing came back, and the
@@ -255,7 +259,7 @@ pub async fn check(
             header::USER_AGENT,
             HeaderValue::from_static("webtier-health-check"),
         );
-        let head = client::encode_head(&Method::GET, target.as_str(), &h, false);
+        let head = client::encode_head(&Method::GET, target.as_str(), &h, None, false);
         let reply = client::exchange(&mut lease.conn, &head, None, false, false)
             .await
             .ok()?;

@@ -1,6 +1,6 @@
-//! Request header rewriting on the way to an upstream. Pure functions on
-//! header maps: hop-by-hop headers never cross, and the client's
-//! forwarding headers are believed only from trusted proxies. (Response
+//! Request header rewriting on the way to an upstream, as pure functions:
+//! hop-by-hop headers never cross, and the client's forwarding headers are
+//! believed only from trusted proxies. (Response
 //! headers are filtered as they are parsed, in `client`.)
 
 use std::borrow::Cow;
@@ -97,126 +97,142 @@ fn trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
     trusted.iter().any(|net| net.contains(&ip))
 }
 
-/// An address as text; IPv4 without the formatting machinery (this runs
-/// for every proxied request).
-fn ip_text(ip: IpAddr) -> String {
+/// Appends an address as text; IPv4 without the formatting machinery
+/// (this runs for every proxied request).
+fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
     let IpAddr::V4(v4) = ip else {
-        return ip.to_string();
+        out.extend_from_slice(ip.to_string().as_bytes());
+        return;
     };
-    let mut s = String::with_capacity(15);
     for (i, octet) in v4.octets().into_iter().enumerate() {
         if i > 0 {
-            s.push('.');
+            out.push(b'.');
         }
         if octet >= 100 {
-            s.push(char::from(b'0' + octet / 100));
+            out.push(b'0' + octet / 100);
         }
         if octet >= 10 {
-            s.push(char::from(b'0' + octet / 10 % 10));
+            out.push(b'0' + octet / 10 % 10);
         }
-        s.push(char::from(b'0' + octet % 10));
+        out.push(b'0' + octet % 10);
     }
-    s
 }
 
-/// Sets the forwarding headers for the upstream. From an untrusted peer
-/// every client-supplied `X-Forwarded-*`, `X-Real-IP` and `Forwarded` is
+/// The forwarding headers for the upstream. From an untrusted peer every
+/// client-supplied `X-Forwarded-*`, `X-Real-IP` and `Forwarded` is
 /// replaced; from a trusted proxy the chain is extended and the original
 /// client taken from it (the rightmost address that is not itself a
-/// trusted proxy).
-pub fn set_forwarding(h: &mut HeaderMap, client: &Client<'_>, trusted_proxies: &[IpNet]) {
-    let peer = ip_text(client.peer);
-    // From a trusted proxy: the chain so far, the original client, and
-    // what the proxy said of protocol and host.
-    let (prior, real, proto, host) = if trusted(client.peer, trusted_proxies) {
-        let prior: Vec<String> = h
-            .get_all(&X_FORWARDED_FOR)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
-        let real = prior
-            .iter()
-            .rev()
-            .filter_map(|s| s.parse::<IpAddr>().ok())
-            .find(|ip| !trusted(*ip, trusted_proxies))
-            .map(|ip| ip.to_string());
-        let proto = match h.get(&X_FORWARDED_PROTO).map(HeaderValue::as_bytes) {
-            Some(b"https") => "https",
-            Some(b"http") => "http",
-            _ => client.proto,
-        };
-        let host = h
-            .get(&X_FORWARDED_HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or(client.host)
-            .to_string();
-        (prior, real, proto, Cow::Owned(host))
-    } else {
-        // The usual case: the peer is the client; nothing it sent counts.
-        (Vec::new(), None, client.proto, Cow::Borrowed(client.host))
-    };
-    let value = |s: &str| HeaderValue::from_str(s).ok();
-    let forwarded = {
-        let mut f = String::with_capacity(peer.len() + host.len() + 32);
-        f.push_str("for=");
-        if client.peer.is_ipv6() {
-            f.push_str("\"[");
-            f.push_str(&peer);
-            f.push_str("]\"");
-        } else {
-            f.push_str(&peer);
-        }
-        f.push_str(";proto=");
-        f.push_str(proto);
-        f.push_str(";host=\"");
-        f.push_str(&host);
-        f.push('"');
-        f
-    };
-    let real_ip = value(real.as_deref().unwrap_or(&peer));
-    let chain = if prior.is_empty() {
-        peer
-    } else {
-        format!("{}, {peer}", prior.join(", "))
-    };
-    // `insert` replaces every value the client sent under the name.
-    match (value(&chain), real_ip) {
-        (Some(chain), Some(real)) => {
-            h.insert(X_REAL_IP, real);
-            h.insert(X_FORWARDED_FOR, chain);
-        }
-        _ => {
-            h.remove(X_FORWARDED_FOR);
-            h.remove(X_REAL_IP);
-        }
-    }
-    h.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
-    // Usually the client's own Host value: shared, not copied.
-    let host_value = match h.get(header::HOST) {
-        Some(v) if v.as_bytes() == host.as_bytes() => Some(v.clone()),
-        _ => value(&host),
-    };
-    match host_value {
-        Some(v) => h.insert(X_FORWARDED_HOST, v),
-        None => h.remove(X_FORWARDED_HOST),
-    };
-    match value(&forwarded) {
-        Some(v) => h.insert(FORWARDED, v),
-        None => h.remove(FORWARDED),
-    };
+/// trusted proxy). They are written straight into the upstream request's
+/// head ([`Forwarding::write`]): this runs for every proxied request, and
+/// five header values in the map would be five allocations and a regrown
+/// map.
+pub struct Forwarding<'a> {
+    peer: IpAddr,
+    /// From a trusted proxy: the `X-Forwarded-For` chain so far, and the
+    /// original client found in it.
+    prior: Option<(String, Option<IpAddr>)>,
+    proto: &'static str,
+    host: Cow<'a, str>,
+}
 
-    if h.keys().any(|k| k.as_str().starts_with(AUTH_PREFIX)) {
-        let auth: Vec<HeaderName> = h
-            .keys()
-            .filter(|k| k.as_str().starts_with(AUTH_PREFIX))
-            .cloned()
-            .collect();
-        for name in auth {
+impl<'a> Forwarding<'a> {
+    /// Takes what counts of the client's forwarding headers out of `h`, and
+    /// the client's `X-Auth-Request-*` identity headers with them.
+    pub fn take(
+        h: &mut HeaderMap,
+        client: &Client<'a>,
+        trusted_proxies: &[IpNet],
+    ) -> Forwarding<'a> {
+        let mut forwarding = Forwarding {
+            peer: client.peer,
+            prior: None,
+            proto: client.proto,
+            host: Cow::Borrowed(client.host),
+        };
+        // Most requests carry none of them: one pass over the names first.
+        let theirs = |k: &HeaderName| {
+            k == X_FORWARDED_FOR
+                || k == X_FORWARDED_PROTO
+                || k == X_FORWARDED_HOST
+                || k == X_REAL_IP
+                || k == FORWARDED
+                || k.as_str().starts_with(AUTH_PREFIX)
+        };
+        if !h.keys().any(theirs) {
+            return forwarding;
+        }
+        if trusted(client.peer, trusted_proxies) {
+            let chain: Vec<&str> = h
+                .get_all(&X_FORWARDED_FOR)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
+            let real = chain
+                .iter()
+                .rev()
+                .filter_map(|s| s.parse::<IpAddr>().ok())
+                .find(|ip| !trusted(*ip, trusted_proxies));
+            if !chain.is_empty() {
+                forwarding.prior = Some((chain.join(", "), real));
+            }
+            match h.get(&X_FORWARDED_PROTO).map(HeaderValue::as_bytes) {
+                Some(b"https") => forwarding.proto = "https",
+                Some(b"http") => forwarding.proto = "http",
+                _ => {}
+            }
+            if let Some(host) = h.get(&X_FORWARDED_HOST).and_then(|v| v.to_str().ok()) {
+                forwarding.host = Cow::Owned(host.to_string());
+            }
+        }
+        let names: Vec<HeaderName> = h.keys().filter(|k| theirs(k)).cloned().collect();
+        for name in names {
             h.remove(name);
         }
+        forwarding
+    }
+
+    /// An upper bound of what [`Forwarding::write`] writes.
+    pub fn len(&self) -> usize {
+        let prior = self.prior.as_ref().map_or(0, |(chain, _)| chain.len() + 2);
+        160 + prior + 2 * self.host.len()
+    }
+
+    /// Appends the header lines. Every value comes from an address, a
+    /// fixed string or a header value that was valid as such, so none can
+    /// break the head.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        let real = match &self.prior {
+            Some((_, Some(real))) => *real,
+            _ => self.peer,
+        };
+        out.extend_from_slice(b"x-real-ip: ");
+        write_ip(out, real);
+        out.extend_from_slice(b"\r\nx-forwarded-for: ");
+        if let Some((chain, _)) = &self.prior {
+            out.extend_from_slice(chain.as_bytes());
+            out.extend_from_slice(b", ");
+        }
+        write_ip(out, self.peer);
+        out.extend_from_slice(b"\r\nx-forwarded-proto: ");
+        out.extend_from_slice(self.proto.as_bytes());
+        out.extend_from_slice(b"\r\nx-forwarded-host: ");
+        out.extend_from_slice(self.host.as_bytes());
+        out.extend_from_slice(b"\r\nforwarded: for=");
+        if self.peer.is_ipv6() {
+            out.extend_from_slice(b"\"[");
+            write_ip(out, self.peer);
+            out.extend_from_slice(b"]\"");
+        } else {
+            write_ip(out, self.peer);
+        }
+        out.extend_from_slice(b";proto=");
+        out.extend_from_slice(self.proto.as_bytes());
+        out.extend_from_slice(b";host=\"");
+        out.extend_from_slice(self.host.as_bytes());
+        out.extend_from_slice(b"\"\r\n");
     }
 }
 
@@ -233,6 +249,24 @@ mod tests {
             );
         }
         h
+    }
+
+    /// The map as the upstream sees it: the client's headers that are
+    /// left, and the written forwarding lines.
+    fn forward(h: &mut HeaderMap, client: &Client<'_>, trusted: &[IpNet]) {
+        let forwarding = Forwarding::take(h, client, trusted);
+        let mut out = Vec::new();
+        forwarding.write(&mut out);
+        assert!(out.len() <= forwarding.len());
+        let text = String::from_utf8(out).unwrap();
+        let lines = text.strip_suffix("\r\n").unwrap();
+        for line in lines.split("\r\n") {
+            let (name, value) = line.split_once(": ").unwrap();
+            h.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
     }
 
     fn client(peer: &str) -> Client<'static> {
@@ -277,7 +311,7 @@ mod tests {
             ("forwarded", "for=1.2.3.4"),
             ("x-auth-request-email", "admin@a.test"),
         ]);
-        set_forwarding(&mut h, &client("203.0.113.9"), &[]);
+        forward(&mut h, &client("203.0.113.9"), &[]);
         assert_eq!(h["x-forwarded-for"], "203.0.113.9");
         assert_eq!(h["x-real-ip"], "203.0.113.9");
         assert_eq!(h["x-forwarded-proto"], "https");
@@ -300,7 +334,9 @@ mod tests {
             "2001:db8::7",
         ] {
             let ip: IpAddr = ip.parse().unwrap();
-            assert_eq!(ip_text(ip), ip.to_string());
+            let mut out = Vec::new();
+            write_ip(&mut out, ip);
+            assert_eq!(String::from_utf8(out).unwrap(), ip.to_string());
         }
     }
 
@@ -311,7 +347,7 @@ mod tests {
             ("x-forwarded-for", "198.51.100.7, 10.0.0.5"),
             ("x-forwarded-proto", "http"),
         ]);
-        set_forwarding(&mut h, &client("10.0.0.2"), &trusted);
+        forward(&mut h, &client("10.0.0.2"), &trusted);
         assert_eq!(h["x-forwarded-for"], "198.51.100.7, 10.0.0.5, 10.0.0.2");
         assert_eq!(h["x-real-ip"], "198.51.100.7");
         assert_eq!(h["x-forwarded-proto"], "http");
