@@ -419,6 +419,72 @@ fn hostile_static_paths_never_read_outside_the_root() {
     assert!(proxy.wait_exit(Duration::ZERO).is_none(), "the proxy is up");
 }
 
+#[test]
+fn small_files_kept_in_memory_follow_every_change_on_disk() {
+    let dir = tempdir();
+    let d = dir.path().to_path_buf();
+    let d = d.as_path();
+    fs::write(d.join("secret.txt"), "TOPSECRET").unwrap();
+    fs::create_dir_all(d.join("elsewhere")).unwrap();
+    fs::write(d.join("elsewhere").join("f.txt"), "TOPSECRET f").unwrap();
+    let www = d.join("www");
+    fs::create_dir_all(www.join("sub")).unwrap();
+    for name in ["a.txt", "b.txt", "c.txt", "d.txt"] {
+        fs::write(www.join(name), format!("first {name}")).unwrap();
+    }
+    fs::write(www.join("sub").join("f.txt"), "first f").unwrap();
+    // One worker, so every request meets the same kept copies.
+    let proxy = Proxy::start_in(
+        dir,
+        &format!(
+            "workers = 1\n{}",
+            plain_site("s.test", &static_route("/", &www))
+        ),
+    );
+    let body = |path: &str| {
+        let text = raw(proxy.http(), &get("s.test", path));
+        assert!(!text.contains("TOPSECRET"), "{path} leaked:\n{text}");
+        (
+            status_of(&text),
+            text.split("\r\n\r\n").nth(1).unwrap_or("").to_string(),
+        )
+    };
+    // Files changed in the last two seconds are not kept; these are older.
+    std::thread::sleep(Duration::from_millis(2100));
+    for _ in 0..2 {
+        assert_eq!(body("/a.txt"), (200, "first a.txt".into()));
+        assert_eq!(body("/sub/f.txt"), (200, "first f".into()));
+        for name in ["b.txt", "c.txt", "d.txt"] {
+            assert_eq!(body(&format!("/{name}")), (200, format!("first {name}")));
+        }
+    }
+    let range = raw(
+        proxy.http(),
+        b"GET /a.txt HTTP/1.1\r\nHost: s.test\r\nRange: bytes=6-10\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status_of(&range), 206, "{range}");
+    assert!(range.ends_with("\r\n\r\na.txt"), "{range}");
+
+    // Written in place, same length, straight away.
+    fs::write(www.join("a.txt"), "again a.txt").unwrap();
+    assert_eq!(body("/a.txt"), (200, "again a.txt".into()));
+    // Replaced by a rename, as deploy tools do.
+    fs::write(www.join("b.new"), "second b.txt").unwrap();
+    fs::rename(www.join("b.new"), www.join("b.txt")).unwrap();
+    assert_eq!(body("/b.txt"), (200, "second b.txt".into()));
+    // Replaced by a symlink out of the root, or by a directory symlink
+    // whose target has a file of the same name: refused as before.
+    fs::remove_file(www.join("c.txt")).unwrap();
+    symlink(d.join("secret.txt"), www.join("c.txt")).unwrap();
+    assert_eq!(body("/c.txt").0, 404);
+    fs::remove_dir_all(www.join("sub")).unwrap();
+    symlink(d.join("elsewhere"), www.join("sub")).unwrap();
+    assert_eq!(body("/sub/f.txt").0, 404);
+    // Deleted.
+    fs::remove_file(www.join("d.txt")).unwrap();
+    assert_eq!(body("/d.txt").0, 404);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn proxied_requests_get_forwarding_headers_and_lose_identity_headers() {
     let app = Uvicorn::start("one");

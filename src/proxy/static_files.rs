@@ -4,28 +4,37 @@
 //! (a thread hop per request). This serves with one `openat2` under the
 //! root's directory handle (`RESOLVE_BENEATH`: the kernel refuses any path,
 //! symlink included, that leaves the root), one `fstat` and plain reads.
+//! Small files are then kept in memory and checked with one `fstatat` per
+//! request (`file_cache`).
 
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Response, StatusCode};
-use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags};
 
 use super::body::{Body, FileChunks};
+use super::file_cache::{self, Stamp};
 use super::pages;
 
-/// Files up to this size are read into one buffer; larger ones stream.
-const SMALL_FILE: u64 = 64 * 1024;
+/// Files up to this size are read into one buffer (and may be kept in
+/// memory); larger ones stream.
+const SMALL_FILE: u64 = file_cache::MAX_FILE;
 
 /// A root directory, held open: renaming or replacing the path later does
 /// not move what is served until the next reload.
 pub struct StaticRoot {
     dir: OwnedFd,
     path: PathBuf,
+    /// Names this root's files in the cache; never reused, so a reloaded
+    /// root starts with nothing kept.
+    id: u64,
 }
 
 impl StaticRoot {
@@ -35,10 +44,57 @@ impl StaticRoot {
             OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         )?;
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Ok(StaticRoot {
             dir,
             path: path.to_path_buf(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         })
+    }
+
+    /// `rel` (already checked by [`relative_path`]) under the root: a kept
+    /// copy while the disk still has that version, else opened beneath the
+    /// root. None for anything but a regular file or a directory.
+    fn load(&self, rel: &str) -> io::Result<Option<Found>> {
+        if let Some(kept) = file_cache::get(self.id, rel) {
+            match rustix::fs::statat(&self.dir, rel, AtFlags::empty()) {
+                Ok(stat) if Stamp::of(&stat) == kept.stamp => {
+                    return Ok(Some(Found::File(Variant {
+                        len: kept.content.len() as u64,
+                        mtime: u64::try_from(stat.st_mtime).unwrap_or(0),
+                        content: Content::Memory(kept.content),
+                        encoding: None,
+                    })));
+                }
+                _ => file_cache::forget(self.id, rel),
+            }
+        }
+        let file = self.open_beneath(rel)?;
+        let stat = rustix::fs::fstat(&file)?;
+        let len = stat.st_size as u64;
+        let mtime = u64::try_from(stat.st_mtime).unwrap_or(0);
+        match rustix::fs::FileType::from_raw_mode(stat.st_mode) {
+            rustix::fs::FileType::Directory => Ok(Some(Found::Dir)),
+            rustix::fs::FileType::RegularFile if len <= SMALL_FILE => {
+                let mut buf = vec![0u8; len as usize];
+                read_exact(&file, &mut buf)?;
+                let content = Bytes::from(buf);
+                file_cache::put(self.id, rel, Stamp::of(&stat), &content, SystemTime::now());
+                Ok(Some(Found::File(Variant {
+                    content: Content::Memory(content),
+                    len,
+                    mtime,
+                    encoding: None,
+                })))
+            }
+            rustix::fs::FileType::RegularFile => Ok(Some(Found::File(Variant {
+                content: Content::File(file),
+                len,
+                mtime,
+                encoding: None,
+            }))),
+            _ => Ok(None),
+        }
     }
 
     /// Opens `rel` (already checked by [`relative_path`]) under the root.
@@ -263,29 +319,26 @@ fn none_match(value: &str, etag: &str) -> bool {
     value.trim() == "*" || value.split(',').any(|t| bare(t) == bare(etag))
 }
 
-struct Variant {
-    file: File,
-    len: u64,
-    /// Seconds since the epoch.
-    mtime: u64,
-    encoding: Option<&'static str>,
+/// A regular file found under the root, or a directory.
+enum Found {
+    File(Variant),
+    Dir,
 }
 
-/// The file's length and modification time in whole seconds (all that
-/// HTTP dates carry), or whether it is a directory; None for anything else.
-/// One `fstat`, made directly rather than through libc's wrapper.
-fn regular(file: File) -> io::Result<Option<(File, u64, u64, bool)>> {
-    let stat = rustix::fs::fstat(&file)?;
-    match rustix::fs::FileType::from_raw_mode(stat.st_mode) {
-        rustix::fs::FileType::Directory => Ok(Some((file, 0, 0, true))),
-        rustix::fs::FileType::RegularFile => Ok(Some((
-            file,
-            stat.st_size as u64,
-            u64::try_from(stat.st_mtime).unwrap_or(0),
-            false,
-        ))),
-        _ => Ok(None),
-    }
+/// Where a file's bytes come from.
+enum Content {
+    /// Small files: read whole (and maybe kept).
+    Memory(Bytes),
+    /// Larger ones, read as they are sent.
+    File(File),
+}
+
+struct Variant {
+    content: Content,
+    len: u64,
+    /// Seconds since the epoch (all that HTTP dates carry).
+    mtime: u64,
+    encoding: Option<&'static str>,
 }
 
 /// Reads exactly `buf.len()` bytes from the file's current position.
@@ -324,41 +377,30 @@ pub fn serve(
     if rel.is_empty() || rel.ends_with('/') {
         rel.push_str("index.html");
     }
-    let opened = match root.open_beneath(&rel).and_then(regular) {
-        Ok(Some(found)) => found,
+    let mut variant = match root.load(&rel) {
+        Ok(Some(Found::File(variant))) => variant,
+        Ok(Some(Found::Dir)) => {
+            // Relative links inside an index page need the trailing slash.
+            let mut resp = pages::error(StatusCode::MOVED_PERMANENTLY);
+            if let Ok(loc) = HeaderValue::from_str(&format!("{request_path}/")) {
+                resp.headers_mut().insert(header::LOCATION, loc);
+            }
+            return resp;
+        }
         Ok(None) => return pages::error(StatusCode::NOT_FOUND),
         Err(e) => return open_error(&e),
     };
-    let (file, len, mtime, is_dir) = opened;
-    if is_dir {
-        // Relative links inside an index page need the trailing slash.
-        let mut resp = pages::error(StatusCode::MOVED_PERMANENTLY);
-        if let Ok(loc) = HeaderValue::from_str(&format!("{request_path}/")) {
-            resp.headers_mut().insert(header::LOCATION, loc);
-        }
-        return resp;
-    }
     let mime = content_type(&rel);
-    let mut variant = Variant {
-        file,
-        len,
-        mtime,
-        encoding: None,
-    };
     let siblings = compressible(&mime);
     if siblings {
         for (coding, ext) in [("br", ".br"), ("gzip", ".gz")] {
             if !accepts(headers, coding) {
                 continue;
             }
-            if let Ok(Some((file, len, mtime, false))) =
-                root.open_beneath(&format!("{rel}{ext}")).and_then(regular)
-            {
+            if let Ok(Some(Found::File(sibling))) = root.load(&format!("{rel}{ext}")) {
                 variant = Variant {
-                    file,
-                    len,
-                    mtime,
                     encoding: Some(coding),
+                    ..sibling
                 };
                 break;
             }
@@ -407,7 +449,7 @@ fn value(text: String) -> HeaderValue {
 }
 
 fn respond(
-    mut v: Variant,
+    v: Variant,
     mime: HeaderValue,
     vary: bool,
     method: &Method,
@@ -473,16 +515,18 @@ fn respond(
     }
     let body = if method == Method::HEAD || count == 0 {
         Body::empty()
-    } else if start > 0 && v.file.seek(SeekFrom::Start(start)).is_err() {
-        return pages::error(StatusCode::INTERNAL_SERVER_ERROR);
-    } else if count <= SMALL_FILE {
-        let mut buf = vec![0u8; count as usize];
-        match read_exact(&v.file, &mut buf) {
-            Ok(()) => Body::full(buf),
-            Err(_) => return pages::error(StatusCode::INTERNAL_SERVER_ERROR),
-        }
     } else {
-        Body::File(FileChunks::new(v.file, count))
+        match v.content {
+            Content::Memory(bytes) => {
+                Body::full(bytes.slice(start as usize..(start + count) as usize))
+            }
+            Content::File(mut file) => {
+                if start > 0 && file.seek(SeekFrom::Start(start)).is_err() {
+                    return pages::error(StatusCode::INTERNAL_SERVER_ERROR);
+                }
+                Body::File(FileChunks::new(file, count))
+            }
+        }
     };
     body.respond(status, h)
 }
