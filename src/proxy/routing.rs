@@ -1,12 +1,16 @@
 //! Which site and route a request is for. Pure: host names and paths in,
 //! indices out.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// The host a request names, from HTTP/2's `:authority` or the `Host`
 /// header: port dropped, ASCII lowercase, trailing dot removed. `None`
 /// when absent or malformed.
-pub fn request_host(authority: Option<&str>, host_header: Option<&[u8]>) -> Option<String> {
+pub fn request_host<'a>(
+    authority: Option<&'a str>,
+    host_header: Option<&'a [u8]>,
+) -> Option<Cow<'a, str>> {
     let raw = match authority {
         Some(a) => a,
         None => std::str::from_utf8(host_header?).ok()?,
@@ -14,7 +18,9 @@ pub fn request_host(authority: Option<&str>, host_header: Option<&[u8]>) -> Opti
     normalize_host(raw)
 }
 
-pub fn normalize_host(raw: &str) -> Option<String> {
+/// Borrowed when already canonical (the usual case), so most requests
+/// allocate nothing for it.
+pub fn normalize_host(raw: &str) -> Option<Cow<'_, str>> {
     let raw = raw.trim();
     let host = if let Some(v6) = raw.strip_prefix('[') {
         // [::1]:443 — keep the brackets off, the name is the address.
@@ -35,7 +41,11 @@ pub fn normalize_host(raw: &str) -> Option<String> {
     {
         return None;
     }
-    Some(host.to_ascii_lowercase())
+    Some(if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(host)
+    })
 }
 
 /// Site names to site indices; `*.example.com` matches one extra label.

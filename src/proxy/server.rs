@@ -384,14 +384,12 @@ async fn serve<I>(
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     // One shared handle per connection: one reference count per request.
-    let per_conn = Arc::new((Arc::clone(worker), conn));
-    let service = service_fn(move |req| {
-        let per_conn = Arc::clone(&per_conn);
-        async move {
-            let (worker, conn) = &*per_conn;
-            Ok::<_, Infallible>(service::handle(req, conn, &worker.shared, &worker.client).await)
-        }
+    let cx = Arc::new(service::Context {
+        shared: Arc::clone(&worker.shared),
+        client: worker.client.clone(),
+        conn,
     });
+    let service = service_fn(move |req| service::handle(req, Arc::clone(&cx)));
     let connection = worker.builder.serve_connection_with_upgrades(io, service);
     let _ = watcher.watch(connection.into_owned()).await;
 }

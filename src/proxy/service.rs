@@ -20,6 +20,7 @@ use super::pool::Connector;
 use super::routing::{https_location, request_host};
 use super::state::{RouteKind, State};
 use super::static_files;
+use super::upstream::Group;
 
 const CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
 
@@ -38,20 +39,44 @@ pub struct Conn {
     pub sni: Option<String>,
 }
 
+/// What the requests of one connection share: the worker's state and
+/// upstream pool, and who the client is.
+pub struct Context {
+    pub shared: Arc<Shared>,
+    pub client: Connector,
+    pub conn: Conn,
+}
+
+/// Answers one request. The service's future is this one future (routing
+/// is synchronous, and only forwarding waits): every request's future is
+/// moved into the connection's slot, so each extra async layer would copy
+/// kilobytes more per request.
 pub async fn handle(
     req: Request<Incoming>,
-    conn: &Conn,
-    shared: &Shared,
-    client: &Connector,
-) -> Response<Body> {
+    cx: Arc<Context>,
+) -> Result<Response<Body>, std::convert::Infallible> {
+    let Context {
+        shared,
+        client,
+        conn,
+    } = &*cx;
     let started = Instant::now();
     let state = shared.state.load_full();
     let log = shared.access_log.as_ref().map(|_| LogFields::of(&req));
+    // The header's value is shared, not copied, and so is the host when it
+    // is already in canonical form.
+    let authority = req.uri().authority().cloned();
+    let host_header = req.headers().get(header::HOST).cloned();
     let host = request_host(
-        req.uri().authority().map(|a| a.as_str()),
-        req.headers().get(header::HOST).map(|h| h.as_bytes()),
+        authority.as_ref().map(|a| a.as_str()),
+        host_header.as_ref().map(|h| h.as_bytes()),
     );
-    let mut resp = route(req, host.as_deref(), conn, &state, client, started).await;
+    let mut resp = match route(req, host.as_deref(), conn, &state, started) {
+        Routed::Answer(resp) => resp,
+        Routed::Forward(group, req, origin, limits) => {
+            forward::forward(client, group, req, &origin, &limits).await
+        }
+    };
     if conn.tls
         && let Some(hsts) = &state.hsts
     {
@@ -63,28 +88,38 @@ pub async fn handle(
     if let (Some(writer), Some(fields)) = (&shared.access_log, log) {
         fields.write(writer, conn, host.as_deref(), &resp, elapsed);
     }
-    resp
+    Ok(resp)
 }
 
-async fn route(
+/// Where a request goes: answered here, or to an upstream group.
+enum Routed<'a> {
+    Answer(Response<Body>),
+    Forward(
+        &'a Arc<Group>,
+        Request<Incoming>,
+        Origin<'a>,
+        forward::Limits<'a>,
+    ),
+}
+
+fn route<'a>(
     req: Request<Incoming>,
-    host: Option<&str>,
+    host: Option<&'a str>,
     conn: &Conn,
-    state: &State,
-    client: &Connector,
+    state: &'a State,
     started: Instant,
-) -> Response<Body> {
+) -> Routed<'a> {
     let path = req.uri().path();
     if !conn.tls
         && let Some(token) = path.strip_prefix(CHALLENGE_PREFIX)
     {
-        return challenge(state, req.method(), token, req.headers());
+        return Routed::Answer(challenge(state, req.method(), token, req.headers()));
     }
     let Some(host) = host else {
-        return pages::error(StatusCode::BAD_REQUEST);
+        return Routed::Answer(pages::error(StatusCode::BAD_REQUEST));
     };
     let Some(site_index) = state.names.lookup(host) else {
-        return pages::error(StatusCode::NOT_FOUND);
+        return Routed::Answer(pages::error(StatusCode::NOT_FOUND));
     };
     if conn.tls {
         // A TLS connection belongs to the site its certificate was chosen
@@ -95,7 +130,7 @@ async fn route(
             None => state.default_tls_site,
         };
         if bound != Some(site_index) || !state.sites[site_index].tls {
-            return pages::error(StatusCode::MISDIRECTED_REQUEST);
+            return Routed::Answer(pages::error(StatusCode::MISDIRECTED_REQUEST));
         }
     }
     let site = &state.sites[site_index];
@@ -107,41 +142,40 @@ async fn route(
         } else {
             StatusCode::PERMANENT_REDIRECT
         };
-        return pages::redirect(status, &location);
+        return Routed::Answer(pages::redirect(status, &location));
     }
     let Some(route) = site.route(path) else {
-        return pages::error(StatusCode::NOT_FOUND);
+        return Routed::Answer(pages::error(StatusCode::NOT_FOUND));
     };
-    match &route.kind {
+    let resp = match &route.kind {
         RouteKind::Static(root) => {
             if path.len() < route.prefix.len() {
                 // `/static` for the `/static/` route: the directory itself.
-                return pages::redirect(StatusCode::MOVED_PERMANENTLY, &route.prefix);
+                return Routed::Answer(pages::redirect(
+                    StatusCode::MOVED_PERMANENTLY,
+                    &route.prefix,
+                ));
             }
             let rest = &path[route.prefix.len()..];
             static_files::serve(root, req.method(), path, rest, req.headers())
         }
         RouteKind::Proxy(group) => {
             let timeouts = &state.config.timeouts;
-            forward::forward(
-                client,
-                group,
-                req,
-                &Origin {
-                    peer: conn.peer,
-                    tls: conn.tls,
-                    host,
-                },
-                &forward::Limits {
-                    started,
-                    max_body: route.max_body,
-                    read_timeout: Duration::from_millis(timeouts.upstream_read_ms),
-                    trusted: &state.config.trusted_proxies,
-                },
-            )
-            .await
+            let origin = Origin {
+                peer: conn.peer,
+                tls: conn.tls,
+                host,
+            };
+            let limits = forward::Limits {
+                started,
+                max_body: route.max_body,
+                read_timeout: Duration::from_millis(timeouts.upstream_read_ms),
+                trusted: &state.config.trusted_proxies,
+            };
+            return Routed::Forward(group, req, origin, limits);
         }
-    }
+    };
+    Routed::Answer(resp)
 }
 
 /// An HTTP-01 token file: only the token alphabet (base64url) is looked up.
