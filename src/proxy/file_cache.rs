@@ -12,7 +12,8 @@
 //! being written is not captured half-written.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+// Looked up on every request: foldhash (seeded per process), not SipHash.
+use foldhash::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;

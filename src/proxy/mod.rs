@@ -9,6 +9,7 @@ mod chunked;
 mod client;
 pub mod config;
 pub mod control;
+mod drain;
 mod file_cache;
 mod forward;
 mod headers;

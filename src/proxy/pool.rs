@@ -4,7 +4,8 @@
 //! response body has been read to the end.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+// Looked up twice per proxied request: foldhash, not SipHash.
+use foldhash::HashMap;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -28,7 +29,7 @@ const MAX_IDLE: usize = 256;
 const READ_BUF: usize = 8 * 1024;
 
 thread_local! {
-    static IDLE: RefCell<HashMap<usize, Vec<Idle>>> = RefCell::new(HashMap::new());
+    static IDLE: RefCell<HashMap<usize, Vec<Idle>>> = RefCell::new(HashMap::default());
 }
 
 struct Idle {

@@ -2,7 +2,8 @@
 //! indices out.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+// Names are looked up on every request: foldhash (seeded per process).
+use foldhash::HashMap;
 
 /// The host a request names, from HTTP/2's `:authority` or the `Host`
 /// header: port dropped, ASCII lowercase, trailing dot removed. `None`

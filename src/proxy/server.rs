@@ -13,10 +13,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use arc_swap::ArcSwap;
 use http::{Response, StatusCode};
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -25,6 +24,7 @@ use tokio_rustls::TlsAcceptor;
 use super::access_log;
 use super::body::Body;
 use super::config::ProxyConfig;
+use super::drain::Drain;
 use super::forward;
 use super::metrics::Metrics;
 use super::pool::Connector;
@@ -106,7 +106,8 @@ pub fn run(options: &Options) -> Result<()> {
             }),
             acceptor: acceptor.clone(),
             client: client.clone(),
-            builder: connection_builder(&config),
+            http1: http1_builder(&config),
+            http2: http2_builder(&config),
             connections: Arc::clone(&connections),
             max_connections: config.limits.max_connections,
             handshake_timeout: Duration::from_millis(config.timeouts.header_read_ms),
@@ -210,17 +211,22 @@ fn bind(addr: SocketAddr) -> Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-fn connection_builder(config: &ProxyConfig) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+/// HTTP/1.1: plain listeners, and TLS connections that did not choose h2.
+fn http1_builder(config: &ProxyConfig) -> http1::Builder {
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_millis(config.timeouts.header_read_ms))
         .max_buf_size(config.limits.max_header_bytes.max(8192))
         .max_headers(config.limits.max_headers)
         .keep_alive(true);
     builder
-        .http2()
+}
+
+/// HTTP/2, for TLS connections that chose it by ALPN.
+fn http2_builder(config: &ProxyConfig) -> http2::Builder<TokioExecutor> {
+    let mut builder = http2::Builder::new(TokioExecutor::new());
+    builder
         .timer(TokioTimer::new())
         .max_header_list_size(config.limits.max_header_bytes as u32)
         .max_concurrent_streams(256)
@@ -233,7 +239,8 @@ struct Worker {
     shared: Arc<Shared>,
     acceptor: TlsAcceptor,
     client: Connector,
-    builder: auto::Builder<TokioExecutor>,
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
     connections: Arc<AtomicUsize>,
     max_connections: usize,
     handshake_timeout: Duration,
@@ -270,7 +277,7 @@ impl Worker {
         };
         runtime.block_on(async move {
             let worker = Arc::new(self);
-            let graceful = Arc::new(GracefulShutdown::new());
+            let drain_all = Arc::new(Drain::default());
             let mut loops = Vec::new();
             for (listener, tls) in listeners {
                 let listener = match TcpListener::from_std(listener) {
@@ -284,18 +291,15 @@ impl Worker {
                     listener,
                     tls,
                     Arc::clone(&worker),
-                    Arc::clone(&graceful),
+                    Arc::clone(&drain_all),
                     stop.clone(),
                 )));
             }
             for l in loops {
                 let _ = l.await;
             }
-            let Ok(graceful) = Arc::try_unwrap(graceful) else {
-                return;
-            };
-            let open = graceful.count();
-            if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+            let open = drain_all.open();
+            if tokio::time::timeout(drain, drain_all.shutdown()).await.is_err() {
                 tracing::warn!(
                     "{open} connection(s) were still busy after the {}ms drain timeout and were closed",
                     drain.as_millis()
@@ -309,7 +313,7 @@ async fn accept_loop(
     listener: TcpListener,
     tls: bool,
     worker: Arc<Worker>,
-    graceful: Arc<GracefulShutdown>,
+    drain: Arc<Drain>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -341,7 +345,7 @@ async fn accept_loop(
         w.shared.metrics.connections.fetch_add(1, Relaxed);
         let open = Open(Arc::clone(&w.connections), Arc::clone(&w.shared.metrics));
         let _ = stream.set_nodelay(true);
-        let watcher = graceful.watcher();
+        let drain = Arc::clone(&drain);
         let worker = Arc::clone(&worker);
         tokio::spawn(async move {
             let _open = open;
@@ -352,35 +356,32 @@ async fn accept_loop(
                 let Ok(Ok(stream)) = handshake else {
                     return;
                 };
-                let sni = stream
-                    .get_ref()
-                    .1
-                    .server_name()
-                    .map(str::to_ascii_lowercase);
+                let session = stream.get_ref().1;
+                let sni = session.server_name().map(str::to_ascii_lowercase);
+                let h2 = session.alpn_protocol() == Some(b"h2");
                 let conn = Conn {
                     peer,
                     tls: true,
                     sni,
                 };
-                serve(TokioIo::new(stream), conn, &worker, watcher).await;
+                serve(TokioIo::new(stream), conn, h2, &worker, &drain).await;
             } else {
                 let conn = Conn {
                     peer,
                     tls: false,
                     sni: None,
                 };
-                serve(TokioIo::new(stream), conn, &worker, watcher).await;
+                serve(TokioIo::new(stream), conn, false, &worker, &drain).await;
             }
         });
     }
 }
 
-async fn serve<I>(
-    io: I,
-    conn: Conn,
-    worker: &Arc<Worker>,
-    watcher: hyper_util::server::graceful::Watcher,
-) where
+/// Serves one connection: HTTP/2 when TLS chose it, else HTTP/1.1 with
+/// upgrades (plain listeners speak HTTP/1.1 only, as nginx's do by
+/// default).
+async fn serve<I>(io: I, conn: Conn, h2: bool, worker: &Arc<Worker>, drain: &Drain)
+where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     // One shared handle per connection: one reference count per request.
@@ -390,8 +391,13 @@ async fn serve<I>(
         conn,
     });
     let service = service_fn(move |req| service::handle(req, Arc::clone(&cx)));
-    let connection = worker.builder.serve_connection_with_upgrades(io, service);
-    let _ = watcher.watch(connection.into_owned()).await;
+    if h2 {
+        let connection = worker.http2.serve_connection(io, service);
+        let _ = drain.watch(connection, |c| c.graceful_shutdown()).await;
+    } else {
+        let connection = worker.http1.serve_connection(io, service).with_upgrades();
+        let _ = drain.watch(connection, |c| c.graceful_shutdown()).await;
+    }
 }
 
 /// The main thread's loop: signals, certificate changes, health checks,

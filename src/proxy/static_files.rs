@@ -189,7 +189,7 @@ fn percent_decode(s: &str) -> Option<String> {
 
 thread_local! {
     /// Content-Type by file extension, worked out once per thread.
-    static TYPES: std::cell::RefCell<std::collections::HashMap<Box<str>, HeaderValue>> =
+    static TYPES: std::cell::RefCell<foldhash::HashMap<Box<str>, HeaderValue>> =
         Default::default();
 }
 
