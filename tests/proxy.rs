@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use rustix::process::Signal;
 use support::proxy::{
-    Answer, Proxy, Scripted, TestCa, raw, served_names, served_serial, status_of,
+    Answer, Proxy, Scripted, TestCa, raw, read_response, served_names, served_serial, status_of,
 };
 use support::services::{Uvicorn, free_port, tempdir};
 
@@ -1293,6 +1293,35 @@ fn smuggling_attempts_and_oversized_requests_are_refused() {
         "the slow client was cut off after {waited:?}"
     );
     let _ = n;
+
+    // The same for the next request on a kept-alive connection, counted
+    // from the end of the response before it; a response that takes
+    // longer than the header timeout (a slow app, a slow download) is not
+    // cut off by it.
+    let mut s = TcpStream::connect(proxy.http()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut reader = std::io::BufReader::new(s.try_clone().unwrap());
+    for (path, len) in [
+        ("/slow?ms=1200", None),
+        ("/stream?chunks=4&size=1000&delay_ms=300", Some(4000)),
+    ] {
+        write!(s, "GET {path} HTTP/1.1\r\nHost: s.test\r\n\r\n").unwrap();
+        let (status, body) = read_response(&mut reader);
+        assert_eq!(status, 200, "{path}");
+        assert!(!body.is_empty(), "{path}");
+        if let Some(len) = len {
+            assert_eq!(body.len(), len, "{path}");
+        }
+    }
+    s.write_all(b"GET / HTTP/1.1\r\nHost: s.te").unwrap();
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let _ = reader.read_to_end(&mut rest);
+    let waited = started.elapsed();
+    assert!(
+        rest.is_empty() && waited >= Duration::from_millis(400) && waited < Duration::from_secs(3),
+        "the slow second head was cut off after {waited:?}: {rest:?}"
+    );
 }
 
 #[test]

@@ -5,12 +5,44 @@
 //! hyper-util's `GracefulShutdown` polls a watch channel every time a
 //! connection is polled (a lock per poll, several polls per request). Here
 //! a connection registers its waker once, and each poll reads one flag.
+//!
+//! The same loop keeps HTTP/1.1 connections from idling: a client gets
+//! `header_read_ms` from the connection's start, or from the end of the
+//! last response, to send its next request head, or the connection is
+//! closed (slowloris, and idle keep-alive). hyper's own header timeout
+//! allocates and registers a timer for every request; this one is a timer
+//! per connection, re-armed only when it fires.
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::Poll;
+use std::time::Duration;
 
 use tokio::sync::Notify;
+
+use super::upstream::{instant_at, now_ms};
+
+/// [`Activity`]: a request is being served.
+const BUSY: u64 = u64::MAX;
+
+/// When a connection last went idle, on [`now_ms`]'s clock, or [`BUSY`].
+pub struct Activity(AtomicU64);
+
+impl Activity {
+    /// Idle from now: a new connection, or a response just sent.
+    pub fn idle_now() -> Activity {
+        Activity(AtomicU64::new(now_ms()))
+    }
+
+    pub fn busy(&self) {
+        self.0.store(BUSY, Ordering::Relaxed);
+    }
+
+    pub fn idle(&self) {
+        self.0.store(now_ms(), Ordering::Relaxed);
+    }
+}
 
 #[derive(Default)]
 pub struct Drain {
@@ -38,25 +70,49 @@ impl Drop for Open<'_> {
 impl Drain {
     /// Drives `conn` to its end; once draining begins, `shutdown` is
     /// called on it once (hyper's `graceful_shutdown`: finish the request
-    /// in flight, take no more).
-    pub async fn watch<C: Future>(&self, conn: C, shutdown: impl Fn(Pin<&mut C>)) -> C::Output {
+    /// in flight, take no more). With `head`, the connection is dropped
+    /// (None) once it has been idle for that long.
+    pub async fn watch<C: Future>(
+        &self,
+        conn: C,
+        shutdown: impl Fn(Pin<&mut C>),
+        head: Option<(&Activity, Duration)>,
+    ) -> Option<C::Output> {
         self.open.fetch_add(1, Ordering::AcqRel);
         let _open = Open(self);
         let mut conn = pin!(conn);
         let mut begin = pin!(self.begin.notified());
         let (mut registered, mut stopped) = (false, false);
+        let limit = head.map_or(Duration::ZERO, |(_, limit)| limit);
+        let first = tokio::time::Instant::now() + limit;
+        let mut idle_timer = pin!(tokio::time::sleep_until(first));
         poll_fn(|cx| {
             if !stopped {
                 // Polled once to leave this task's waker with the Notify;
                 // after that the flag says whether draining has begun.
                 let woken = !registered && begin.as_mut().poll(cx).is_ready();
-                registered = true;
                 if woken || self.draining.load(Ordering::Acquire) {
                     shutdown(conn.as_mut());
                     stopped = true;
                 }
             }
-            conn.as_mut().poll(cx)
+            if let Some((activity, _)) = head {
+                // Also polled only when first armed and when it fired.
+                if !registered || idle_timer.is_elapsed() {
+                    let since = activity.0.load(Ordering::Relaxed);
+                    let due = match since {
+                        BUSY => tokio::time::Instant::now() + limit,
+                        since => tokio::time::Instant::from_std(instant_at(since)) + limit,
+                    };
+                    if due <= tokio::time::Instant::now() {
+                        return Poll::Ready(None);
+                    }
+                    idle_timer.as_mut().reset(due);
+                    let _ = idle_timer.as_mut().poll(cx);
+                }
+            }
+            registered = true;
+            conn.as_mut().poll(cx).map(Some)
         })
         .await
     }
@@ -86,8 +142,7 @@ impl Drain {
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use std::task::Poll;
-    use std::time::Duration;
+    use std::time::Instant;
 
     /// A connection that ends once told to, like an idle keep-alive one.
     struct Idle(bool);
@@ -112,10 +167,14 @@ mod tests {
             let (drain, told) = (Arc::clone(&drain), Arc::clone(&told));
             tasks.push(tokio::spawn(async move {
                 drain
-                    .watch(Idle(false), |mut c| {
-                        told.fetch_add(1, Ordering::Relaxed);
-                        c.0 = true;
-                    })
+                    .watch(
+                        Idle(false),
+                        |mut c| {
+                            told.fetch_add(1, Ordering::Relaxed);
+                            c.0 = true;
+                        },
+                        None,
+                    )
                     .await
             }));
         }
@@ -125,12 +184,38 @@ mod tests {
             .await
             .expect("every connection closed");
         for task in tasks {
-            assert_eq!(task.await.unwrap(), "closed");
+            assert_eq!(task.await.unwrap(), Some("closed"));
         }
         assert_eq!(told.load(Ordering::Relaxed), 3);
         assert_eq!(drain.open(), 0);
         // A connection that starts after draining began is told at once.
-        let late = drain.watch(Idle(false), |mut c| c.0 = true).await;
-        assert_eq!(late, "closed");
+        let late = drain.watch(Idle(false), |mut c| c.0 = true, None).await;
+        assert_eq!(late, Some("closed"));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_idle_connection_is_dropped_and_a_busy_one_is_not() {
+        let drain = Drain::default();
+        let limit = Duration::from_millis(100);
+        let idle = Activity::idle_now();
+        let started = Instant::now();
+        let cut = drain.watch(Idle(false), |_| {}, Some((&idle, limit))).await;
+        assert_eq!(cut, None);
+        assert!(started.elapsed() >= limit, "{:?}", started.elapsed());
+
+        // Busy for three limits, then idle: dropped a limit after that.
+        let activity = Activity::idle_now();
+        activity.busy();
+        let started = Instant::now();
+        let served = async {
+            tokio::time::sleep(limit * 3).await;
+            activity.idle();
+        };
+        let (cut, ()) = tokio::join!(
+            drain.watch(Idle(false), |_| {}, Some((&activity, limit))),
+            served
+        );
+        assert_eq!(cut, None);
+        assert!(started.elapsed() >= limit * 4, "{:?}", started.elapsed());
     }
 }

@@ -24,7 +24,7 @@ use tokio_rustls::TlsAcceptor;
 use super::access_log;
 use super::body::Body;
 use super::config::ProxyConfig;
-use super::drain::Drain;
+use super::drain::{Activity, Drain};
 use super::forward;
 use super::metrics::Metrics;
 use super::pool::Connector;
@@ -111,6 +111,7 @@ pub fn run(options: &Options) -> Result<()> {
             connections: Arc::clone(&connections),
             max_connections: config.limits.max_connections,
             handshake_timeout: Duration::from_millis(config.timeouts.header_read_ms),
+            header_read: Duration::from_millis(config.timeouts.header_read_ms),
         };
         let stop = stop_rx.clone();
         let drain = Duration::from_millis(config.timeouts.drain_ms);
@@ -215,8 +216,9 @@ fn bind(addr: SocketAddr) -> Result<std::net::TcpListener> {
 fn http1_builder(config: &ProxyConfig) -> http1::Builder {
     let mut builder = http1::Builder::new();
     builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_millis(config.timeouts.header_read_ms))
+        // The header-read timeout is the connection's (`Drain::watch`),
+        // not a timer per request.
+        .header_read_timeout(None)
         .max_buf_size(config.limits.max_header_bytes.max(8192))
         .max_headers(config.limits.max_headers)
         .keep_alive(true);
@@ -244,6 +246,7 @@ struct Worker {
     connections: Arc<AtomicUsize>,
     max_connections: usize,
     handshake_timeout: Duration,
+    header_read: Duration,
 }
 
 /// Counts an open connection until dropped.
@@ -389,14 +392,21 @@ where
         shared: Arc::clone(&worker.shared),
         client: worker.client.clone(),
         conn,
+        activity: Activity::idle_now(),
     });
+    let watched = Arc::clone(&cx);
     let service = service_fn(move |req| service::handle(req, Arc::clone(&cx)));
     if h2 {
         let connection = worker.http2.serve_connection(io, service);
-        let _ = drain.watch(connection, |c| c.graceful_shutdown()).await;
+        let _ = drain
+            .watch(connection, |c| c.graceful_shutdown(), None)
+            .await;
     } else {
         let connection = worker.http1.serve_connection(io, service).with_upgrades();
-        let _ = drain.watch(connection, |c| c.graceful_shutdown()).await;
+        let head = Some((&watched.activity, worker.header_read));
+        let _ = drain
+            .watch(connection, |c| c.graceful_shutdown(), head)
+            .await;
     }
 }
 

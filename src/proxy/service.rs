@@ -3,7 +3,9 @@
 //! HSTS, count and log.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
@@ -12,7 +14,8 @@ use http::{Method, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 
 use super::access_log::{self, Entry};
-use super::body::Body;
+use super::body::{Body, BoxError};
+use super::drain::Activity;
 use super::forward::{self, Origin};
 use super::metrics::Metrics;
 use super::pages;
@@ -45,6 +48,41 @@ pub struct Context {
     pub shared: Arc<Shared>,
     pub client: Connector,
     pub conn: Conn,
+    /// Whether a request is being served, for the header-read timeout.
+    pub activity: Activity,
+}
+
+/// A response body that marks its connection idle once hyper is done with
+/// it: from then on the client has `header_read_ms` for its next request.
+pub struct Sent {
+    body: Body,
+    cx: Arc<Context>,
+}
+
+impl http_body::Body for Sent {
+    type Data = bytes::Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, BoxError>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for Sent {
+    fn drop(&mut self) {
+        self.cx.activity.idle();
+    }
 }
 
 /// Answers one request. The service's future is this one future (routing
@@ -54,11 +92,13 @@ pub struct Context {
 pub async fn handle(
     req: Request<Incoming>,
     cx: Arc<Context>,
-) -> Result<Response<Body>, std::convert::Infallible> {
+) -> Result<Response<Sent>, std::convert::Infallible> {
+    cx.activity.busy();
     let Context {
         shared,
         client,
         conn,
+        ..
     } = &*cx;
     let started = Instant::now();
     let state = shared.state.load_full();
@@ -88,7 +128,7 @@ pub async fn handle(
     if let (Some(writer), Some(fields)) = (&shared.access_log, log) {
         fields.write(writer, conn, host.as_deref(), &resp, elapsed);
     }
-    Ok(resp)
+    Ok(resp.map(|body| Sent { body, cx }))
 }
 
 /// Where a request goes: answered here, or to an upstream group.

@@ -22,6 +22,11 @@ pub fn ms_at(t: Instant) -> u64 {
     t.saturating_duration_since(*EPOCH).as_millis() as u64
 }
 
+/// The instant `ms` milliseconds of [`now_ms`] stand for.
+pub fn instant_at(ms: u64) -> Instant {
+    *EPOCH + std::time::Duration::from_millis(ms)
+}
+
 pub struct Upstream {
     pub addr: UpstreamAddr,
     /// `scheme://host:port`, the start of every request URI.
