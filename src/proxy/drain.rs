@@ -15,6 +15,7 @@
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::Duration;
@@ -54,20 +55,27 @@ pub struct Drain {
     idle: Notify,
 }
 
-/// Counts a watched connection until it ends.
-struct Open<'a>(&'a Drain);
+/// Counts a connection, from its accept (a TLS handshake included) until
+/// it ends.
+pub struct Track(Arc<Drain>);
 
-impl Drop for Open<'_> {
+impl Drop for Track {
     fn drop(&mut self) {
-        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1
-            && self.0.draining.load(Ordering::Acquire)
+        let drain = &self.0;
+        if drain.open.fetch_sub(1, Ordering::AcqRel) == 1 && drain.draining.load(Ordering::Acquire)
         {
-            self.0.idle.notify_waiters();
+            drain.idle.notify_waiters();
         }
     }
 }
 
 impl Drain {
+    /// Counts a new connection until the returned guard is dropped.
+    pub fn track(self: &Arc<Self>) -> Track {
+        self.open.fetch_add(1, Ordering::AcqRel);
+        Track(Arc::clone(self))
+    }
+
     /// Drives `conn` to its end; once draining begins, `shutdown` is
     /// called on it once (hyper's `graceful_shutdown`: finish the request
     /// in flight, take no more). With `head`, the connection is dropped
@@ -78,8 +86,6 @@ impl Drain {
         shutdown: impl Fn(Pin<&mut C>),
         head: Option<(&Activity, Duration)>,
     ) -> Option<C::Output> {
-        self.open.fetch_add(1, Ordering::AcqRel);
-        let _open = Open(self);
         let mut conn = pin!(conn);
         let mut begin = pin!(self.begin.notified());
         let (mut registered, mut stopped) = (false, false);
@@ -117,7 +123,7 @@ impl Drain {
         .await
     }
 
-    /// Connections being watched.
+    /// Connections tracked.
     pub fn open(&self) -> usize {
         self.open.load(Ordering::Acquire)
     }
@@ -141,7 +147,6 @@ impl Drain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use std::time::Instant;
 
     /// A connection that ends once told to, like an idle keep-alive one.
@@ -166,6 +171,7 @@ mod tests {
         for _ in 0..3 {
             let (drain, told) = (Arc::clone(&drain), Arc::clone(&told));
             tasks.push(tokio::spawn(async move {
+                let _track = drain.track();
                 drain
                     .watch(
                         Idle(false),
@@ -188,6 +194,17 @@ mod tests {
         }
         assert_eq!(told.load(Ordering::Relaxed), 3);
         assert_eq!(drain.open(), 0);
+        // A connection tracked (in its TLS handshake, say) is waited for.
+        let track = drain.track();
+        let waited = tokio::time::timeout(Duration::from_millis(100), drain.shutdown()).await;
+        assert!(
+            waited.is_err(),
+            "shutdown waited for the tracked connection"
+        );
+        drop(track);
+        tokio::time::timeout(Duration::from_secs(5), drain.shutdown())
+            .await
+            .expect("done once it ended");
         // A connection that starts after draining began is told at once.
         let late = drain.watch(Idle(false), |mut c| c.0 = true, None).await;
         assert_eq!(late, Some("closed"));

@@ -71,9 +71,18 @@ pub fn strip_hop_by_hop(h: &mut HeaderMap, keep_upgrade: bool) {
     }
 }
 
-/// Is this an HTTP/1.1 Upgrade (WebSocket) request?
+/// Is this an HTTP/1.1 Upgrade (WebSocket) request? An upgrade to `h2c` is
+/// not: its requests would reach the upstream in a tunnel, past every
+/// header rule here.
 pub fn wants_upgrade(h: &HeaderMap) -> bool {
+    let h2c = h
+        .get_all(header::UPGRADE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("h2c"));
     h.contains_key(header::UPGRADE)
+        && !h2c
         && h.get_all(header::CONNECTION)
             .iter()
             .filter_map(|v| v.to_str().ok())
@@ -95,6 +104,11 @@ fn trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
         v4 => v4,
     };
     trusted.iter().any(|net| net.contains(&ip))
+}
+
+/// A byte of a host name, an IP address (`[v6]` included) or a port.
+fn is_host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':' | b'_' | b'[' | b']')
 }
 
 /// Appends an address as text; IPv4 without the formatting machinery
@@ -149,7 +163,10 @@ impl<'a> Forwarding<'a> {
             proto: client.proto,
             host: Cow::Borrowed(client.host),
         };
+        let from_trusted = trusted(client.peer, trusted_proxies);
         // Most requests carry none of them: one pass over the names first.
+        // From an untrusted peer every `X-Forwarded-*` goes (`-Port`,
+        // `-Prefix` and the like too); a trusted proxy's others pass.
         let theirs = |k: &HeaderName| {
             k == X_FORWARDED_FOR
                 || k == X_FORWARDED_PROTO
@@ -157,11 +174,12 @@ impl<'a> Forwarding<'a> {
                 || k == X_REAL_IP
                 || k == FORWARDED
                 || k.as_str().starts_with(AUTH_PREFIX)
+                || (!from_trusted && k.as_str().starts_with("x-forwarded-"))
         };
         if !h.keys().any(theirs) {
             return forwarding;
         }
-        if trusted(client.peer, trusted_proxies) {
+        if from_trusted {
             let chain: Vec<&str> = h
                 .get_all(&X_FORWARDED_FOR)
                 .iter()
@@ -183,7 +201,14 @@ impl<'a> Forwarding<'a> {
                 Some(b"http") => forwarding.proto = "http",
                 _ => {}
             }
-            if let Some(host) = h.get(&X_FORWARDED_HOST).and_then(|v| v.to_str().ok()) {
+            // Only a host name (or address and port) is believed: the value
+            // is quoted into `Forwarded`, so a `"` or `;` could add
+            // parameters to it.
+            if let Some(host) = h
+                .get(&X_FORWARDED_HOST)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty() && v.bytes().all(is_host_byte))
+            {
                 forwarding.host = Cow::Owned(host.to_string());
             }
         }
@@ -194,10 +219,11 @@ impl<'a> Forwarding<'a> {
         forwarding
     }
 
-    /// An upper bound of what [`Forwarding::write`] writes.
+    /// An upper bound of what [`Forwarding::write`] writes: the names, and
+    /// three addresses of at most 45 bytes (IPv6) each.
     pub fn len(&self) -> usize {
         let prior = self.prior.as_ref().map_or(0, |(chain, _)| chain.len() + 2);
-        160 + prior + 2 * self.host.len()
+        256 + prior + 2 * self.host.len()
     }
 
     /// Appends the header lines. Every value comes from an address, a
@@ -338,6 +364,37 @@ mod tests {
             write_ip(&mut out, ip);
             assert_eq!(String::from_utf8(out).unwrap(), ip.to_string());
         }
+    }
+
+    #[test]
+    fn untrusted_forwarding_extras_go_and_a_forged_host_cannot_add_parameters() {
+        let mut h = map(&[("x-forwarded-port", "1"), ("x-forwarded-prefix", "/admin")]);
+        forward(&mut h, &client("203.0.113.9"), &[]);
+        assert!(!h.contains_key("x-forwarded-port") && !h.contains_key("x-forwarded-prefix"));
+
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let mut h = map(&[
+            ("x-forwarded-host", "a.test\";for=6.6.6.6"),
+            ("x-forwarded-port", "443"),
+        ]);
+        forward(&mut h, &client("10.0.0.2"), &trusted);
+        assert_eq!(h["x-forwarded-host"], "a.test", "the proxy's own host");
+        assert_eq!(h["forwarded"], "for=10.0.0.2;proto=https;host=\"a.test\"");
+        assert_eq!(
+            h["x-forwarded-port"], "443",
+            "a trusted proxy's extras pass"
+        );
+    }
+
+    #[test]
+    fn an_upgrade_to_h2c_is_not_tunnelled() {
+        let mut h = map(&[
+            ("connection", "Upgrade, HTTP2-Settings"),
+            ("upgrade", "h2c"),
+        ]);
+        assert!(!wants_upgrade(&h));
+        strip_hop_by_hop(&mut h, false);
+        assert!(h.is_empty(), "{h:?}");
     }
 
     #[test]

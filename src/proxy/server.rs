@@ -349,9 +349,10 @@ async fn accept_loop(
         let open = Open(Arc::clone(&w.connections), Arc::clone(&w.shared.metrics));
         let _ = stream.set_nodelay(true);
         let drain = Arc::clone(&drain);
+        let track = drain.track();
         let worker = Arc::clone(&worker);
         tokio::spawn(async move {
-            let _open = open;
+            let _open = (open, track);
             let w = &*worker;
             if tls {
                 let handshake =

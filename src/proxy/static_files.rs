@@ -12,7 +12,7 @@ use std::io::{self, Seek, SeekFrom};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
@@ -35,6 +35,8 @@ pub struct StaticRoot {
     /// Names this root's files in the cache; never reused, so a reloaded
     /// root starts with nothing kept.
     id: u64,
+    /// On a local filesystem: small files may be kept in memory.
+    keep: bool,
 }
 
 impl StaticRoot {
@@ -45,10 +47,13 @@ impl StaticRoot {
             Mode::empty(),
         )?;
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        let keep =
+            rustix::fs::fstatfs(&dir).is_ok_and(|fs| file_cache::keeps_files_of(fs.f_type as u32));
         Ok(StaticRoot {
             dir,
             path: path.to_path_buf(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            keep,
         })
     }
 
@@ -56,7 +61,11 @@ impl StaticRoot {
     /// copy while the disk still has that version, else opened beneath the
     /// root. None for anything but a regular file or a directory.
     fn load(&self, rel: &str) -> io::Result<Option<Found>> {
-        if let Some(kept) = file_cache::get(self.id, rel) {
+        if let Some(kept) = self
+            .keep
+            .then(|| file_cache::get(self.id, rel, Instant::now()))
+            .flatten()
+        {
             match rustix::fs::statat(&self.dir, rel, AtFlags::empty()) {
                 Ok(stat) if Stamp::of(&stat) == kept.stamp => {
                     return Ok(Some(Found::File(Variant {
@@ -79,7 +88,9 @@ impl StaticRoot {
                 let mut buf = vec![0u8; len as usize];
                 read_exact(&file, &mut buf)?;
                 let content = Bytes::from(buf);
-                file_cache::put(self.id, rel, Stamp::of(&stat), &content, SystemTime::now());
+                if self.keep {
+                    file_cache::put(self.id, rel, Stamp::of(&stat), &content, SystemTime::now());
+                }
                 Ok(Some(Found::File(Variant {
                     content: Content::Memory(content),
                     len,
@@ -415,6 +426,11 @@ fn open_error(e: &io::Error) -> Response<Body> {
             pages::error(StatusCode::FORBIDDEN)
         }
         Some(rustix::io::Errno::NAMETOOLONG) => pages::error(StatusCode::URI_TOO_LONG),
+        // The file was found but could not be read whole.
+        Some(rustix::io::Errno::IO) => pages::error(StatusCode::INTERNAL_SERVER_ERROR),
+        None if e.kind() == io::ErrorKind::UnexpectedEof => {
+            pages::error(StatusCode::INTERNAL_SERVER_ERROR)
+        }
         // ENOENT, ENOTDIR, and EXDEV/ELOOP for a path or symlink leading
         // out of the root: all look alike from outside.
         _ => pages::error(StatusCode::NOT_FOUND),
