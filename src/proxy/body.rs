@@ -2,11 +2,10 @@
 //! upstream's body passed through as it arrives (never buffered whole).
 
 use std::fs::File;
-use std::io::Read;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::{HeaderMap, Response, StatusCode};
 use http_body::{Frame, SizeHint};
 
@@ -74,15 +73,15 @@ impl http_body::Body for Body {
                     return Poll::Ready(None);
                 }
                 let want = f.remaining.min(CHUNK as u64) as usize;
-                let mut buf = BytesMut::zeroed(want);
-                match f.file.read(&mut buf) {
+                // Not zeroed first: rustix reads into the spare capacity.
+                let mut buf = Vec::with_capacity(want);
+                match rustix::io::read(&f.file, rustix::buffer::spare_capacity(&mut buf)) {
                     Ok(0) => Poll::Ready(Some(Err("the file shrank while it was sent".into()))),
                     Ok(n) => {
                         f.remaining -= n as u64;
-                        buf.truncate(n);
-                        Poll::Ready(Some(Ok(Frame::data(buf.freeze()))))
+                        Poll::Ready(Some(Ok(Frame::data(Bytes::from(buf)))))
                     }
-                    Err(e) => Poll::Ready(Some(Err(e.into()))),
+                    Err(e) => Poll::Ready(Some(Err(std::io::Error::from(e).into()))),
                 }
             }
             Body::Upstream(up) => Pin::new(up).poll_frame(cx),

@@ -85,8 +85,7 @@ impl StaticRoot {
         match rustix::fs::FileType::from_raw_mode(stat.st_mode) {
             rustix::fs::FileType::Directory => Ok(Some(Found::Dir)),
             rustix::fs::FileType::RegularFile if len <= SMALL_FILE => {
-                let mut buf = vec![0u8; len as usize];
-                read_exact(&file, &mut buf)?;
+                let buf = read_whole(&file, len as usize)?;
                 let content = Bytes::from(buf);
                 if self.keep {
                     file_cache::put(self.id, rel, Stamp::of(&stat), &content, SystemTime::now());
@@ -352,17 +351,19 @@ struct Variant {
     encoding: Option<&'static str>,
 }
 
-/// Reads exactly `buf.len()` bytes from the file's current position.
-fn read_exact(file: &File, mut buf: &mut [u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        match rustix::io::read(file, &mut *buf) {
+/// Reads exactly `len` bytes from the file's current position, into memory
+/// that is not zeroed first (rustix fills a `Vec`'s spare capacity).
+fn read_whole(file: &File, len: usize) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(len);
+    while buf.len() < len {
+        match rustix::io::read(file, rustix::buffer::spare_capacity(&mut buf)) {
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => buf = &mut buf[n..],
+            Ok(_) => {}
             Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(())
+    Ok(buf)
 }
 
 /// Serves `rest` (the URL path after the route prefix) from `root`.
