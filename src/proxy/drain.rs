@@ -59,6 +59,12 @@ pub struct Drain {
 /// it ends.
 pub struct Track(Arc<Drain>);
 
+impl Track {
+    pub fn drain(&self) -> &Drain {
+        &self.0
+    }
+}
+
 impl Drop for Track {
     fn drop(&mut self) {
         let drain = &self.0;
@@ -90,8 +96,7 @@ impl Drain {
         let mut begin = pin!(self.begin.notified());
         let (mut registered, mut stopped) = (false, false);
         let limit = head.map_or(Duration::ZERO, |(_, limit)| limit);
-        let first = tokio::time::Instant::now() + limit;
-        let mut idle_timer = pin!(tokio::time::sleep_until(first));
+        let mut idle_timer = pin!(tokio::time::sleep(limit));
         poll_fn(|cx| {
             if !stopped {
                 // Polled once to leave this task's waker with the Notify;
@@ -105,12 +110,12 @@ impl Drain {
             if let Some((activity, _)) = head {
                 // Also polled only when first armed and when it fired.
                 if !registered || idle_timer.is_elapsed() {
-                    let since = activity.0.load(Ordering::Relaxed);
-                    let due = match since {
-                        BUSY => tokio::time::Instant::now() + limit,
+                    let now = tokio::time::Instant::now();
+                    let due = match activity.0.load(Ordering::Relaxed) {
+                        BUSY => now + limit,
                         since => tokio::time::Instant::from_std(instant_at(since)) + limit,
                     };
-                    if due <= tokio::time::Instant::now() {
+                    if due <= now {
                         return Poll::Ready(None);
                     }
                     idle_timer.as_mut().reset(due);

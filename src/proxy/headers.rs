@@ -9,6 +9,8 @@ use std::net::IpAddr;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use ipnet::IpNet;
 
+use super::routing::normalize_host;
+
 pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
@@ -106,11 +108,6 @@ fn trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
     trusted.iter().any(|net| net.contains(&ip))
 }
 
-/// A byte of a host name, an IP address (`[v6]` included) or a port.
-fn is_host_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':' | b'_' | b'[' | b']')
-}
-
 /// Appends an address as text; IPv4 without the formatting machinery
 /// (this runs for every proxied request).
 fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
@@ -201,13 +198,13 @@ impl<'a> Forwarding<'a> {
                 Some(b"http") => forwarding.proto = "http",
                 _ => {}
             }
-            // Only a host name (or address and port) is believed: the value
-            // is quoted into `Forwarded`, so a `"` or `;` could add
+            // Only what routing would take for a host is believed: the
+            // value is quoted into `Forwarded`, so a `"` or `;` could add
             // parameters to it.
             if let Some(host) = h
                 .get(&X_FORWARDED_HOST)
                 .and_then(|v| v.to_str().ok())
-                .filter(|v| !v.is_empty() && v.bytes().all(is_host_byte))
+                .filter(|v| normalize_host(v).is_some())
             {
                 forwarding.host = Cow::Owned(host.to_string());
             }

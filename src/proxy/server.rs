@@ -110,7 +110,6 @@ pub fn run(options: &Options) -> Result<()> {
             http2: http2_builder(&config),
             connections: Arc::clone(&connections),
             max_connections: config.limits.max_connections,
-            handshake_timeout: Duration::from_millis(config.timeouts.header_read_ms),
             header_read: Duration::from_millis(config.timeouts.header_read_ms),
         };
         let stop = stop_rx.clone();
@@ -245,7 +244,7 @@ struct Worker {
     http2: http2::Builder<TokioExecutor>,
     connections: Arc<AtomicUsize>,
     max_connections: usize,
-    handshake_timeout: Duration,
+    /// For a TLS handshake, and for each HTTP/1.1 request head.
     header_read: Duration,
 }
 
@@ -348,15 +347,14 @@ async fn accept_loop(
         w.shared.metrics.connections.fetch_add(1, Relaxed);
         let open = Open(Arc::clone(&w.connections), Arc::clone(&w.shared.metrics));
         let _ = stream.set_nodelay(true);
-        let drain = Arc::clone(&drain);
         let track = drain.track();
         let worker = Arc::clone(&worker);
         tokio::spawn(async move {
-            let _open = (open, track);
+            let _open = open;
             let w = &*worker;
             if tls {
                 let handshake =
-                    tokio::time::timeout(w.handshake_timeout, w.acceptor.accept(stream)).await;
+                    tokio::time::timeout(w.header_read, w.acceptor.accept(stream)).await;
                 let Ok(Ok(stream)) = handshake else {
                     return;
                 };
@@ -368,14 +366,14 @@ async fn accept_loop(
                     tls: true,
                     sni,
                 };
-                serve(TokioIo::new(stream), conn, h2, &worker, &drain).await;
+                serve(TokioIo::new(stream), conn, h2, &worker, track.drain()).await;
             } else {
                 let conn = Conn {
                     peer,
                     tls: false,
                     sni: None,
                 };
-                serve(TokioIo::new(stream), conn, false, &worker, &drain).await;
+                serve(TokioIo::new(stream), conn, false, &worker, track.drain()).await;
             }
         });
     }

@@ -68,41 +68,23 @@ impl StaticRoot {
         {
             match rustix::fs::statat(&self.dir, rel, AtFlags::empty()) {
                 Ok(stat) if Stamp::of(&stat) == kept.stamp => {
-                    return Ok(Some(Found::File(Variant {
-                        len: kept.content.len() as u64,
-                        mtime: u64::try_from(stat.st_mtime).unwrap_or(0),
-                        content: Content::Memory(kept.content),
-                        encoding: None,
-                    })));
+                    return Ok(Some(Found::file(&stat, Content::Memory(kept.content))));
                 }
                 _ => file_cache::forget(self.id, rel),
             }
         }
         let file = self.open_beneath(rel)?;
         let stat = rustix::fs::fstat(&file)?;
-        let len = stat.st_size as u64;
-        let mtime = u64::try_from(stat.st_mtime).unwrap_or(0);
         match rustix::fs::FileType::from_raw_mode(stat.st_mode) {
             rustix::fs::FileType::Directory => Ok(Some(Found::Dir)),
-            rustix::fs::FileType::RegularFile if len <= SMALL_FILE => {
-                let buf = read_whole(&file, len as usize)?;
-                let content = Bytes::from(buf);
+            rustix::fs::FileType::RegularFile if stat.st_size as u64 <= SMALL_FILE => {
+                let content = Bytes::from(read_whole(&file, stat.st_size as usize)?);
                 if self.keep {
                     file_cache::put(self.id, rel, Stamp::of(&stat), &content, SystemTime::now());
                 }
-                Ok(Some(Found::File(Variant {
-                    content: Content::Memory(content),
-                    len,
-                    mtime,
-                    encoding: None,
-                })))
+                Ok(Some(Found::file(&stat, Content::Memory(content))))
             }
-            rustix::fs::FileType::RegularFile => Ok(Some(Found::File(Variant {
-                content: Content::File(file),
-                len,
-                mtime,
-                encoding: None,
-            }))),
+            rustix::fs::FileType::RegularFile => Ok(Some(Found::file(&stat, Content::File(file)))),
             _ => Ok(None),
         }
     }
@@ -349,6 +331,18 @@ struct Variant {
     /// Seconds since the epoch (all that HTTP dates carry).
     mtime: u64,
     encoding: Option<&'static str>,
+}
+
+impl Found {
+    /// The regular file `stat` describes, unencoded.
+    fn file(stat: &rustix::fs::Stat, content: Content) -> Found {
+        Found::File(Variant {
+            content,
+            len: stat.st_size as u64,
+            mtime: u64::try_from(stat.st_mtime).unwrap_or(0),
+            encoding: None,
+        })
+    }
 }
 
 /// Reads exactly `len` bytes from the file's current position, into memory
