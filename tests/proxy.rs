@@ -581,16 +581,26 @@ async fn a_slow_upstream_gets_a_504_and_all_upstreams_down_a_503() {
             "health = { check_path = \"/health\", check_interval_ms = 100 }\n"
         ),
     );
-    let proxy = Proxy::start(&format!(
+    // One worker: every request below shares one upstream pool.
+    let proxy = Proxy::start(&one_worker(&format!(
         "[timeouts]\nupstream_read_ms = 700\n{}",
         plain_site("s.test", &routes)
-    ));
+    )));
     let c = plain_client();
     let resp = s_test(&c, Method::GET, http_url(&proxy, "/slow?ms=3000"), &[]).await;
     assert_eq!(resp.status(), 504);
     assert!(!resp.text().await.unwrap().contains("127.0.0.1"));
     let resp = s_test(&c, Method::GET, http_url(&proxy, "/slow?ms=10"), &[]).await;
     assert_eq!(resp.status(), 200);
+    // The pooled connection's deadline is each request's own: long after
+    // the last one's has passed, a 400 ms answer is still in time, twice.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    for _ in 0..2 {
+        let resp = s_test(&c, Method::GET, http_url(&proxy, "/slow?ms=400"), &[]).await;
+        assert_eq!(resp.status(), 200);
+    }
+    let resp = s_test(&c, Method::GET, http_url(&proxy, "/slow?ms=1500"), &[]).await;
+    assert_eq!(resp.status(), 504);
 
     // The only upstream fails its checks: nobody to ask.
     tokio::time::sleep(Duration::from_millis(600)).await;

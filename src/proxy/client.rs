@@ -25,11 +25,12 @@ use http_body::{Frame, SizeHint};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
 
 use super::body::BoxError;
 use super::chunked::{self, Decoder, Step};
 use super::headers::{self, Forwarding};
-use super::pool::{Conn, Lease};
+use super::pool::{Conn, Lease, Stream};
 use super::upstream::InFlight;
 
 /// A response head may be this long.
@@ -71,6 +72,9 @@ pub enum Error {
     ClientBody(BoxError),
     #[error("{0}")]
     Io(#[from] io::Error),
+    /// The upstream did not answer within the read timeout.
+    #[error("no response within the read timeout")]
+    TimedOut,
     /// The upstream does not speak HTTP/1.1 correctly.
     #[error("invalid response: {0}")]
     Invalid(String),
@@ -108,15 +112,17 @@ pub struct Reply {
     pub reusable: bool,
 }
 
-/// The request head in wire form (origin-form target, HTTP/1.1). With
-/// `chunked`, the body of unknown length is sent chunked.
+/// The request head in wire form (origin-form target, HTTP/1.1), written
+/// over `out` (a connection's head buffer, reused from request to
+/// request). With `chunked`, the body of unknown length is sent chunked.
 pub fn encode_head(
+    out: &mut Vec<u8>,
     method: &Method,
     target: &str,
     headers: &HeaderMap,
     forwarding: Option<&Forwarding<'_>>,
     chunked: bool,
-) -> Vec<u8> {
+) {
     const TE_CHUNKED: &[u8] = b"transfer-encoding: chunked\r\n";
     let size = headers
         .iter()
@@ -127,7 +133,8 @@ pub fn encode_head(
         + 13
         + TE_CHUNKED.len()
         + forwarding.map_or(0, Forwarding::len);
-    let mut out = Vec::with_capacity(size);
+    out.clear();
+    out.reserve(size);
     out.extend_from_slice(method.as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(target.as_bytes());
@@ -139,30 +146,79 @@ pub fn encode_head(
         out.extend_from_slice(b"\r\n");
     }
     if let Some(forwarding) = forwarding {
-        forwarding.write(&mut out);
+        forwarding.write(out);
     }
     if chunked {
         out.extend_from_slice(TE_CHUNKED);
     }
     out.extend_from_slice(b"\r\n");
-    out
 }
 
-/// Writes the request and reads the response head. `body` is sent after
-/// the head: as it is with a `Content-Length` in the head, else chunked.
+/// Writes the request (the head in `conn.head`, then `body`: as it is
+/// with a `Content-Length` in the head, else chunked) and reads the
+/// response head, all by `deadline`. The response's headers are parsed
+/// into `headers` (the request's map, cleared: hyper hands the response's
+/// map back for the next request, so no map is allocated per request).
 pub async fn exchange(
     conn: &mut Conn,
+    body: Option<&mut RequestBody>,
+    chunked: bool,
+    request_is_head: bool,
+    deadline: Instant,
+    headers: &mut HeaderMap,
+) -> Result<Reply, Error> {
+    let Conn {
+        stream,
+        buf,
+        head,
+        timer,
+    } = conn;
+    // One timer per connection: pushing a registered timer later is an
+    // atomic store, where a new one per request takes the timer wheel's
+    // lock twice (register, cancel).
+    let timer = match timer {
+        Some(timer) => {
+            timer.as_mut().reset(deadline);
+            timer
+        }
+        None => timer.insert(Box::pin(tokio::time::sleep_until(deadline))),
+    };
+    let mut work = pin!(talk(
+        stream,
+        buf,
+        head,
+        body,
+        chunked,
+        request_is_head,
+        headers
+    ));
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(done) = work.as_mut().poll(cx) {
+            return Poll::Ready(done);
+        }
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Error::TimedOut)),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}
+
+async fn talk(
+    stream: &mut Stream,
+    buf: &mut BytesMut,
     head: &[u8],
     body: Option<&mut RequestBody>,
     chunked: bool,
     request_is_head: bool,
+    headers: &mut HeaderMap,
 ) -> Result<Reply, Error> {
     let written = async {
-        conn.stream.write_all(head).await?;
+        stream.write_all(head).await?;
         if let Some(body) = body {
-            write_body(conn, body, chunked).await?;
+            write_body(stream, body, chunked).await?;
         }
-        conn.stream.flush().await?;
+        stream.flush().await?;
         Ok::<(), Error>(())
     };
     // An upstream may answer (a 413, say) and close before it has read
@@ -174,18 +230,18 @@ pub async fn exchange(
     };
     let mut received = false;
     loop {
-        if !conn.buf.is_empty() {
+        if !buf.is_empty() {
             received = true;
-            if let Some(mut reply) = parse(&mut conn.buf, request_is_head)? {
+            if let Some(mut reply) = parse(buf, request_is_head, headers)? {
                 reply.reusable &= !cut_off;
                 return Ok(reply);
             }
-            if conn.buf.len() >= MAX_HEAD {
+            if buf.len() >= MAX_HEAD {
                 return Err(Error::Invalid("a response head over 64 KiB".into()));
             }
         }
-        make_room(&mut conn.buf);
-        match conn.stream.read_buf(&mut conn.buf).await {
+        make_room(buf);
+        match stream.read_buf(buf).await {
             Ok(0) if received => {
                 return Err(Error::Invalid("closed in the middle of the head".into()));
             }
@@ -197,7 +253,11 @@ pub async fn exchange(
     }
 }
 
-async fn write_body(conn: &mut Conn, body: &mut RequestBody, chunked: bool) -> Result<(), Error> {
+async fn write_body(
+    stream: &mut Stream,
+    body: &mut RequestBody,
+    chunked: bool,
+) -> Result<(), Error> {
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
             if e.is::<http_body_util::LengthLimitError>() {
@@ -217,20 +277,25 @@ async fn write_body(conn: &mut Conn, body: &mut RequestBody, chunked: bool) -> R
             let mut framed = chunked::chunk_header(data.len())
                 .chain(data)
                 .chain(chunked::CHUNK_END);
-            conn.stream.write_all_buf(&mut framed).await?;
+            stream.write_all_buf(&mut framed).await?;
         } else {
-            conn.stream.write_all_buf(&mut data).await?;
+            stream.write_all_buf(&mut data).await?;
         }
     }
     if chunked {
-        conn.stream.write_all(chunked::LAST_CHUNK).await?;
+        stream.write_all(chunked::LAST_CHUNK).await?;
     }
     Ok(())
 }
 
 /// Parses a complete response head off the front of `buf` (skipping
 /// interim 1xx responses other than 101); None while it is incomplete.
-fn parse(buf: &mut BytesMut, request_is_head: bool) -> Result<Option<Reply>, Error> {
+/// The headers go into `headers`, which is cleared first and taken.
+fn parse(
+    buf: &mut BytesMut,
+    request_is_head: bool,
+    headers: &mut HeaderMap,
+) -> Result<Option<Reply>, Error> {
     loop {
         let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
         let mut resp = httparse::Response::new(&mut []);
@@ -255,8 +320,17 @@ fn parse(buf: &mut BytesMut, request_is_head: bool) -> Result<Option<Reply>, Err
         // Spans into the head, so that the values can share its memory.
         let start = buf.as_ptr() as usize;
         let offset = |part: &[u8]| (part.as_ptr() as usize - start) as u32;
-        let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
+        // On the stack for the usual few headers (not 100 slots zeroed
+        // per response).
         let count = resp.headers.len();
+        let mut few = [(0u32, 0u32, 0u32, 0u32); 24];
+        let mut many = Vec::new();
+        let spans = if count <= few.len() {
+            &mut few[..count]
+        } else {
+            many.resize(count, (0, 0, 0, 0));
+            &mut many[..]
+        };
         for (span, h) in spans.iter_mut().zip(resp.headers.iter()) {
             let (name, value) = (offset(h.name.as_bytes()), offset(h.value));
             *span = (
@@ -269,8 +343,9 @@ fn parse(buf: &mut BytesMut, request_is_head: bool) -> Result<Option<Reply>, Err
         let head = buf.split_to(len).freeze();
         let switching = status == StatusCode::SWITCHING_PROTOCOLS;
         let mut seen = Seen::default();
-        let mut headers = HeaderMap::with_capacity(count);
-        for &(n0, n1, v0, v1) in &spans[..count] {
+        headers.clear();
+        headers.reserve(count);
+        for &(n0, n1, v0, v1) in spans.iter() {
             let (n0, n1, v0, v1) = (n0 as usize, n1 as usize, v0 as usize, v1 as usize);
             let name = HeaderName::from_bytes(&head[n0..n1])
                 .map_err(|_| Error::Invalid("a bad header name".into()))?;
@@ -294,7 +369,7 @@ fn parse(buf: &mut BytesMut, request_is_head: bool) -> Result<Option<Reply>, Err
         }
         return Ok(Some(Reply {
             status,
-            headers,
+            headers: std::mem::take(headers),
             framing,
             reusable,
         }));
@@ -579,7 +654,7 @@ mod tests {
 
     fn reply(wire: &str, head_request: bool) -> Result<Option<Reply>, Error> {
         let mut buf = BytesMut::from(wire.as_bytes());
-        parse(&mut buf, head_request)
+        parse(&mut buf, head_request, &mut HeaderMap::new())
     }
 
     fn framing_of(wire: &str) -> (String, bool) {
@@ -593,7 +668,8 @@ mod tests {
         h.insert(header::HOST, HeaderValue::from_static("a.test"));
         h.append("x-a", HeaderValue::from_static("1"));
         h.append("x-a", HeaderValue::from_static("2"));
-        let wire = encode_head(&Method::POST, "/p?q=1", &h, None, true);
+        let mut wire = b"left from the last request".to_vec();
+        encode_head(&mut wire, &Method::POST, "/p?q=1", &h, None, true);
         assert_eq!(
             String::from_utf8(wire).unwrap(),
             "POST /p?q=1 HTTP/1.1\r\nhost: a.test\r\nx-a: 1\r\nx-a: 2\r\n\
@@ -606,13 +682,29 @@ mod tests {
         let wire = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: b\r\n\r\nhi";
         for cut in 0..wire.len() - 2 {
             let mut buf = BytesMut::from(&wire.as_bytes()[..cut]);
-            assert!(parse(&mut buf, false).unwrap().is_none(), "cut {cut}");
+            let none = parse(&mut buf, false, &mut HeaderMap::new()).unwrap();
+            assert!(none.is_none(), "cut {cut}");
         }
         let mut buf = BytesMut::from(wire.as_bytes());
-        let r = parse(&mut buf, false).unwrap().unwrap();
+        let r = parse(&mut buf, false, &mut HeaderMap::new())
+            .unwrap()
+            .unwrap();
         assert_eq!(r.status, 200);
         assert_eq!(r.headers["x-a"], "b");
         assert_eq!(&buf[..], b"hi");
+    }
+
+    #[test]
+    fn a_head_with_more_headers_than_the_stack_slots_keeps_them_all() {
+        let many: String = (0..60).map(|i| format!("x-{i}: v{i}\r\n")).collect();
+        let mut map = HeaderMap::new();
+        map.insert("x-left-over", HeaderValue::from_static("from the request"));
+        let wire = format!("HTTP/1.1 200 OK\r\n{many}Content-Length: 0\r\n\r\n");
+        let mut buf = BytesMut::from(wire.as_bytes());
+        let r = parse(&mut buf, false, &mut map).unwrap().unwrap();
+        assert_eq!(r.headers.len(), 61);
+        assert_eq!(r.headers["x-59"], "v59");
+        assert!(!r.headers.contains_key("x-left-over"));
     }
 
     #[test]

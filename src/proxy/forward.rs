@@ -89,18 +89,16 @@ pub async fn forward(
     }
     // Origin form: the path and query only.
     let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let head = client::encode_head(
-        &parts.method,
-        target,
-        &parts.headers,
-        Some(&forwarding),
-        chunked,
-    );
     let is_head = parts.method == Method::HEAD;
     // Sent again (to a new connection, or the next upstream) only when the
     // upstream cannot have acted on it: nothing came back, and the
     // request is idempotent and has no body to have been consumed.
     let resendable = body.is_none() && parts.method.is_idempotent();
+    // The head is encoded into the first connection's buffer and moves on
+    // with the request if it has to go to another; the request's header
+    // map then takes the response's headers.
+    let mut head: Option<Vec<u8>> = None;
+    let mut reply_headers: Option<http::HeaderMap> = None;
 
     let deadline = tokio::time::Instant::from_std(limits.started + limits.read_timeout);
     let mut tried = Tried::new();
@@ -133,11 +131,31 @@ pub async fn forward(
                     }
                 },
             };
+            match head.take() {
+                Some(head) => lease.conn.head = head,
+                None => {
+                    client::encode_head(
+                        &mut lease.conn.head,
+                        &parts.method,
+                        target,
+                        &parts.headers,
+                        Some(&forwarding),
+                        chunked,
+                    );
+                    reply_headers = Some(std::mem::take(&mut parts.headers));
+                }
+            }
             let guard = group.begin(index);
-            let exchange =
-                client::exchange(&mut lease.conn, &head, body.as_mut(), chunked, is_head);
-            let error = match tokio::time::timeout_at(deadline, exchange).await {
-                Ok(Ok(reply)) => {
+            let exchange = client::exchange(
+                &mut lease.conn,
+                body.as_mut(),
+                chunked,
+                is_head,
+                deadline,
+                reply_headers.get_or_insert_default(),
+            );
+            let error = match exchange.await {
+                Ok(reply) => {
                     group.succeeded(index);
                     return respond(
                         reply,
@@ -148,21 +166,21 @@ pub async fn forward(
                         limits.read_timeout,
                     );
                 }
-                Ok(Err(client::Error::Closed)) if !lease.is_fresh() && resendable => {
+                Err(client::Error::Closed) if !lease.is_fresh() && resendable => {
                     // The upstream closed the pooled connection as it was
                     // taken: not its failure. Again on a new connection.
+                    head = Some(std::mem::take(&mut lease.conn.head));
                     use_pool = false;
                     continue;
                 }
-                Ok(Err(client::Error::TooLarge)) => {
+                Err(client::Error::TooLarge) => {
                     return pages::error(StatusCode::PAYLOAD_TOO_LARGE);
                 }
-                Ok(Err(client::Error::ClientBody(e))) => {
+                Err(client::Error::ClientBody(e)) => {
                     tracing::debug!("the client's request body failed: {e}");
                     return pages::error(StatusCode::BAD_REQUEST);
                 }
-                Ok(Err(error)) => error,
-                Err(_elapsed) => {
+                Err(client::Error::TimedOut) => {
                     group.failed(index, now_ms());
                     tracing::warn!(
                         "upstream {} did not answer within {}ms",
@@ -171,6 +189,7 @@ pub async fn forward(
                     );
                     return pages::error(StatusCode::GATEWAY_TIMEOUT);
                 }
+                Err(error) => error,
             };
             // Reset, closed, or not HTTP: counts towards ejection like a
             // refused connection; a pooled connection closing unanswered is
@@ -181,6 +200,7 @@ pub async fn forward(
             }
             tracing::warn!("upstream {} failed: {error}", upstream.base);
             if resendable && matches!(error, client::Error::Closed) {
+                head = Some(std::mem::take(&mut lease.conn.head));
                 continue 'upstreams;
             }
             return pages::error(StatusCode::BAD_GATEWAY);
@@ -259,8 +279,16 @@ pub async fn check(
             header::USER_AGENT,
             HeaderValue::from_static("webtier-health-check"),
         );
-        let head = client::encode_head(&Method::GET, target.as_str(), &h, None, false);
-        let reply = client::exchange(&mut lease.conn, &head, None, false, false)
+        client::encode_head(
+            &mut lease.conn.head,
+            &Method::GET,
+            target.as_str(),
+            &h,
+            None,
+            false,
+        );
+        let deadline = tokio::time::Instant::now() + timeout;
+        let reply = client::exchange(&mut lease.conn, None, false, false, deadline, &mut h)
             .await
             .ok()?;
         let ok = reply.status.is_success() || reply.status.is_redirection();

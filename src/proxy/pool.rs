@@ -4,6 +4,7 @@
 //! response body has been read to the end.
 
 use std::cell::RefCell;
+use std::pin::Pin;
 // Looked up twice per proxied request: foldhash, not SipHash.
 use foldhash::HashMap;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use bytes::BytesMut;
 use rustls_pki_types::ServerName;
 use tokio::io::ReadBuf;
 use tokio::net::TcpStream;
+use tokio::time::Sleep;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tokio_util::either::Either;
@@ -41,11 +43,14 @@ struct Idle {
 /// A byte stream to an upstream: plain (left) or TLS (right).
 pub type Stream = Either<TcpStream, Box<TlsStream<TcpStream>>>;
 
-/// An open HTTP/1.1 connection: its stream and what has been read from it
-/// but not yet parsed.
+/// An open HTTP/1.1 connection: its stream, what has been read from it
+/// but not yet parsed, and what each request reuses: the buffer its head
+/// is written into and the timer of its response deadline.
 pub struct Conn {
     pub stream: Stream,
     pub buf: BytesMut,
+    pub head: Vec<u8>,
+    pub timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl Conn {
@@ -160,6 +165,8 @@ impl Connector {
             conn: Conn {
                 stream,
                 buf: BytesMut::with_capacity(READ_BUF),
+                head: Vec::new(),
+                timer: None,
             },
             idle_timeout: self.idle_timeout,
         })
