@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use rustix::process::Signal;
 use support::proxy::{
-    Answer, Proxy, Scripted, TestCa, raw, read_response, served_names, served_serial, status_of,
+    Answer, Holding, Proxy, Scripted, TestCa, raw, read_response, served_names, served_serial,
+    status_of,
 };
 use support::services::{Uvicorn, free_port, tempdir};
 
@@ -606,6 +607,58 @@ async fn a_slow_upstream_gets_a_504_and_all_upstreams_down_a_503() {
     tokio::time::sleep(Duration::from_millis(600)).await;
     let resp = s_test(&c, Method::GET, http_url(&proxy, "/checked/x"), &[]).await;
     assert_eq!(resp.status(), 503);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_hangs_up_cancels_its_upstream_request() {
+    // One upstream never answers; the other sends a head and a first
+    // chunk, then nothing. Neither would end before the 30 s timeout.
+    let silent = Holding::start(b"");
+    let streaming =
+        Holding::start(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n");
+    let routes = format!(
+        "{}{}",
+        proxy_route("/wait/", std::slice::from_ref(&silent.url), ""),
+        proxy_route("/stream/", std::slice::from_ref(&streaming.url), ""),
+    );
+    let proxy = Proxy::start(&format!(
+        "[timeouts]\nupstream_read_ms = 30000\n{}",
+        plain_site("s.test", &routes)
+    ));
+    let limit = Duration::from_secs(3);
+
+    // Waiting for the response head.
+    let mut c = TcpStream::connect(proxy.http()).unwrap();
+    c.write_all(b"GET /wait/x HTTP/1.1\r\nHost: s.test\r\n\r\n")
+        .unwrap();
+    assert_eq!(silent.next(limit), Some("request"));
+    assert_eq!(silent.next(Duration::from_millis(300)), None, "held");
+    drop(c);
+    assert_eq!(
+        silent.next(limit),
+        Some("closed"),
+        "the upstream request outlived its client"
+    );
+
+    // In the middle of the body.
+    let mut c = TcpStream::connect(proxy.http()).unwrap();
+    c.set_read_timeout(Some(limit)).unwrap();
+    c.write_all(b"GET /stream/x HTTP/1.1\r\nHost: s.test\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&got).contains("first") {
+        let n = c.read(&mut buf).unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(streaming.next(limit), Some("request"));
+    drop(c);
+    assert_eq!(
+        streaming.next(limit),
+        Some("closed"),
+        "the upstream body outlived its client"
+    );
 }
 
 async fn app_name(c: &reqwest::Client, url: &str) -> (u16, String) {

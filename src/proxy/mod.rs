@@ -20,6 +20,7 @@ mod pool;
 mod routing;
 pub mod server;
 mod service;
+mod socket;
 mod state;
 mod static_files;
 mod tls;

@@ -17,7 +17,7 @@ use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
@@ -29,6 +29,7 @@ use super::forward;
 use super::metrics::Metrics;
 use super::pool::Connector;
 use super::service::{self, Conn, Shared};
+use super::socket::ClientSocket;
 use super::state::State;
 use super::tls;
 
@@ -218,6 +219,11 @@ fn http1_builder(config: &ProxyConfig) -> http1::Builder {
         // The header-read timeout is the connection's (`Drain::watch`),
         // not a timer per request.
         .header_read_timeout(None)
+        // hyper reads only between requests; a request waiting on its
+        // upstream watches for the client hanging up itself
+        // (`service::until_gone`), without hyper's read buffer being
+        // reallocated per request.
+        .half_close(true)
         .max_buf_size(config.limits.max_header_bytes.max(8192))
         .max_headers(config.limits.max_headers)
         .keep_alive(true);
@@ -352,6 +358,7 @@ async fn accept_loop(
         tokio::spawn(async move {
             let _open = open;
             let w = &*worker;
+            let (stream, socket) = ClientSocket::new(stream);
             if tls {
                 let handshake =
                     tokio::time::timeout(w.header_read, w.acceptor.accept(stream)).await;
@@ -366,45 +373,60 @@ async fn accept_loop(
                     tls: true,
                     sni,
                 };
-                serve(TokioIo::new(stream), conn, h2, &worker, track.drain()).await;
+                let socket = (!h2).then_some(socket);
+                serve(TokioIo::new(stream), conn, socket, &worker, track.drain()).await;
             } else {
                 let conn = Conn {
                     peer,
                     tls: false,
                     sni: None,
                 };
-                serve(TokioIo::new(stream), conn, false, &worker, track.drain()).await;
+                serve(
+                    TokioIo::new(stream),
+                    conn,
+                    Some(socket),
+                    &worker,
+                    track.drain(),
+                )
+                .await;
             }
         });
     }
 }
 
-/// Serves one connection: HTTP/2 when TLS chose it, else HTTP/1.1 with
-/// upgrades (plain listeners speak HTTP/1.1 only, as nginx's do by
-/// default).
-async fn serve<I>(io: I, conn: Conn, h2: bool, worker: &Arc<Worker>, drain: &Drain)
-where
+/// Serves one connection: HTTP/2 when TLS chose it (no `socket` to
+/// watch), else HTTP/1.1 with upgrades (plain listeners speak HTTP/1.1
+/// only, as nginx's do by default).
+async fn serve<I>(
+    io: I,
+    conn: Conn,
+    socket: Option<Arc<TcpStream>>,
+    worker: &Arc<Worker>,
+    drain: &Drain,
+) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
+    let h1 = socket.is_some();
     // One shared handle per connection: one reference count per request.
     let cx = Arc::new(service::Context {
         shared: Arc::clone(&worker.shared),
         client: worker.client.clone(),
         conn,
         activity: Activity::idle_now(),
+        socket,
     });
     let watched = Arc::clone(&cx);
     let service = service_fn(move |req| service::handle(req, Arc::clone(&cx)));
-    if h2 {
-        let connection = worker.http2.serve_connection(io, service);
-        let _ = drain
-            .watch(connection, |c| c.graceful_shutdown(), None)
-            .await;
-    } else {
+    if h1 {
         let connection = worker.http1.serve_connection(io, service).with_upgrades();
         let head = Some((&watched.activity, worker.header_read));
         let _ = drain
             .watch(connection, |c| c.graceful_shutdown(), head)
+            .await;
+    } else {
+        let connection = worker.http2.serve_connection(io, service);
+        let _ = drain
+            .watch(connection, |c| c.graceful_shutdown(), None)
             .await;
     }
 }

@@ -12,6 +12,7 @@ use arc_swap::ArcSwap;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
+use tokio::net::TcpStream;
 
 use super::access_log::{self, Entry};
 use super::body::{Body, BoxError};
@@ -21,6 +22,7 @@ use super::metrics::Metrics;
 use super::pages;
 use super::pool::Connector;
 use super::routing::{https_location, request_host};
+use super::socket;
 use super::state::{RouteKind, State};
 use super::static_files;
 use super::upstream::Group;
@@ -50,13 +52,46 @@ pub struct Context {
     pub conn: Conn,
     /// Whether a request is being served, for the header-read timeout.
     pub activity: Activity,
+    /// The client's socket, watched for a hang-up while a request waits on
+    /// its upstream (HTTP/1.1; an HTTP/2 stream is reset by the protocol).
+    pub socket: Option<Arc<TcpStream>>,
+}
+
+/// A client that hung up while its request waited on the upstream: the
+/// request is dropped (its upstream connection closes, cancelling it) and
+/// hyper closes the connection without an answer, as nginx does by
+/// default.
+#[derive(Debug, thiserror::Error)]
+#[error("the client closed the connection before the response")]
+pub struct ClientGone;
+
+/// Runs `work` until it ends, or None once the client is gone.
+async fn until_gone<F: Future>(socket: Option<&TcpStream>, work: F) -> Option<F::Output> {
+    let mut work = std::pin::pin!(work);
+    let mut watching = socket.is_some();
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        if watching && let Some(socket) = socket {
+            match socket::poll_gone(socket, cx) {
+                Poll::Ready(true) => return Poll::Ready(None),
+                Poll::Ready(false) => watching = false,
+                Poll::Pending => {}
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// A response body that marks its connection idle once hyper is done with
 /// it: from then on the client has `header_read_ms` for its next request.
+/// While it waits on its upstream it watches for the client hanging up.
 pub struct Sent {
     body: Body,
     cx: Arc<Context>,
+    watching: bool,
 }
 
 impl http_body::Body for Sent {
@@ -67,7 +102,19 @@ impl http_body::Body for Sent {
         self: Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, BoxError>>> {
-        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.body).poll_frame(cx);
+        if polled.is_pending()
+            && this.watching
+            && let Some(socket) = &this.cx.socket
+        {
+            match socket::poll_gone(socket, cx) {
+                Poll::Ready(true) => return Poll::Ready(Some(Err(ClientGone.into()))),
+                Poll::Ready(false) => this.watching = false,
+                Poll::Pending => {}
+            }
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
@@ -92,7 +139,7 @@ impl Drop for Sent {
 pub async fn handle(
     req: Request<Incoming>,
     cx: Arc<Context>,
-) -> Result<Response<Sent>, std::convert::Infallible> {
+) -> Result<Response<Sent>, ClientGone> {
     cx.activity.busy();
     let Context {
         shared,
@@ -114,7 +161,11 @@ pub async fn handle(
     let mut resp = match route(req, host.as_deref(), conn, &state, started) {
         Routed::Answer(resp) => resp,
         Routed::Forward(group, req, origin, limits) => {
-            forward::forward(client, group, req, &origin, &limits).await
+            let forwarded = forward::forward(client, group, req, &origin, &limits);
+            match until_gone(cx.socket.as_deref(), forwarded).await {
+                Some(resp) => resp,
+                None => return Err(ClientGone),
+            }
         }
     };
     if conn.tls
@@ -128,7 +179,11 @@ pub async fn handle(
     if let (Some(writer), Some(fields)) = (&shared.access_log, log) {
         fields.write(writer, conn, host.as_deref(), &resp, elapsed);
     }
-    Ok(resp.map(|body| Sent { body, cx }))
+    Ok(resp.map(|body| Sent {
+        body,
+        cx,
+        watching: true,
+    }))
 }
 
 /// Where a request goes: answered here, or to an upstream group.

@@ -351,6 +351,49 @@ fn serve_script(
     }
 }
 
+/// An upstream that answers every request head it reads with `prefix`
+/// (possibly nothing, or a head and part of a body) and then holds the
+/// connection, noting when the proxy closes it.
+pub struct Holding {
+    pub url: String,
+    events: std::sync::mpsc::Receiver<&'static str>,
+}
+
+impl Holding {
+    pub fn start(prefix: &'static [u8]) -> Holding {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, events) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        match stream.read(&mut byte) {
+                            Ok(1) => head.push(byte[0]),
+                            _ => return,
+                        }
+                    }
+                    let _ = tx.send("request");
+                    let _ = stream.write_all(prefix);
+                    let mut rest = [0u8; 1024];
+                    while matches!(stream.read(&mut rest), Ok(n) if n > 0) {}
+                    let _ = tx.send("closed");
+                });
+            }
+        });
+        Holding { url, events }
+    }
+
+    /// Waits up to `limit` for the next event: "request" or "closed".
+    pub fn next(&self, limit: Duration) -> Option<&'static str> {
+        self.events.recv_timeout(limit).ok()
+    }
+}
+
 /// Reads one HTTP/1.1 response (Content-Length or chunked) from a
 /// kept-alive connection: its status and body.
 pub fn read_response(r: &mut impl std::io::BufRead) -> (u16, Vec<u8>) {

@@ -1,0 +1,194 @@
+//! A client's TCP socket, shared by hyper, which reads the requests from it
+//! and writes the responses to it (through TLS or not), and by the request
+//! being served, which watches it for the client hanging up.
+//!
+//! hyper notices a hang-up by itself only by reading the socket in the
+//! middle of every request (`half_close(false)`), and that read makes it
+//! reallocate its 8 KiB read buffer for every request, because the request
+//! still holds the old one. With `half_close(true)` hyper reads only
+//! between requests, and a request that waits on its upstream asks
+//! [`poll_gone`] instead, as nginx does (a one-byte `MSG_PEEK`): a client
+//! that goes away still cancels its upstream request.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
+use tokio::net::TcpStream;
+
+/// hyper's (or TLS's) side of the shared socket.
+pub struct ClientSocket(Arc<TcpStream>);
+
+impl ClientSocket {
+    /// The socket for hyper, and the handle the requests watch it with.
+    pub fn new(stream: TcpStream) -> (ClientSocket, Arc<TcpStream>) {
+        let shared = Arc::new(stream);
+        (ClientSocket(Arc::clone(&shared)), shared)
+    }
+}
+
+/// Is the client gone? `Ready(true)`: it closed or reset the connection.
+/// `Ready(false)`: it sent more (a pipelined request, or TLS records), so
+/// a hang-up cannot be seen this way; stop asking for this request.
+/// `Pending`: quiet, and this task is woken when that changes.
+pub fn poll_gone(socket: &TcpStream, cx: &mut Context<'_>) -> Poll<bool> {
+    let mut probe = [0u8; 1];
+    match socket.poll_peek(cx, &mut ReadBuf::new(&mut probe)) {
+        Poll::Pending => Poll::Pending,
+        Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => Poll::Ready(true),
+        Poll::Ready(Ok(_)) => Poll::Ready(false),
+    }
+}
+
+/// Runs `attempt`'s I/O with the readiness bookkeeping tokio's own
+/// `TcpStream` does: an operation that moved less than it was offered
+/// drained the socket (or filled its buffer), so the readiness is cleared
+/// and the next one waits for the event loop instead of making a system
+/// call that would only return `EAGAIN`. The readiness cleared is the one
+/// seen before the operation, so an event that arrives after it is kept.
+fn poll_io(
+    socket: &TcpStream,
+    cx: &mut Context<'_>,
+    interest: Interest,
+    mut attempt: impl FnMut() -> io::Result<(usize, bool)>,
+) -> Poll<io::Result<usize>> {
+    loop {
+        if interest.is_readable() {
+            ready!(socket.poll_read_ready(cx))?;
+        } else {
+            ready!(socket.poll_write_ready(cx))?;
+        }
+        let mut moved = 0;
+        let outcome = socket.try_io(interest, || {
+            let (n, short) = attempt()?;
+            moved = n;
+            if short {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            Ok(n)
+        });
+        match outcome {
+            Ok(n) => return Poll::Ready(Ok(n)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && moved > 0 => {
+                return Poll::Ready(Ok(moved));
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Poll::Ready(Err(e)),
+        }
+    }
+}
+
+impl AsyncRead for ClientSocket {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let socket = &*self.0;
+        let room = buf.remaining();
+        poll_io(socket, cx, Interest::READABLE, || {
+            let n = socket.try_read_buf(buf)?;
+            Ok((n, n > 0 && n < room))
+        })
+        .map_ok(|_| ())
+    }
+}
+
+impl AsyncWrite for ClientSocket {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let socket = &*self.0;
+        poll_io(socket, cx, Interest::WRITABLE, || {
+            let n = socket.try_write(buf)?;
+            Ok((n, n > 0 && n < buf.len()))
+        })
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let socket = &*self.0;
+        let offered: usize = bufs.iter().map(|b| b.len()).sum();
+        poll_io(socket, cx, Interest::WRITABLE, || {
+            let n = socket.try_write_vectored(bufs)?;
+            Ok((n, n > 0 && n < offered))
+        })
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let done = socket2::SockRef::from(&*self.0).shutdown(std::net::Shutdown::Write);
+        Poll::Ready(match done {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            other => other,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::poll_fn;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn pair() -> (ClientSocket, Arc<TcpStream>, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let (socket, shared) = ClientSocket::new(server);
+        (socket, shared, client)
+    }
+
+    fn now(socket: &TcpStream) -> Poll<bool> {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        poll_gone(socket, &mut cx)
+    }
+
+    #[tokio::test]
+    async fn a_short_read_leaves_the_next_read_waiting_without_losing_data() {
+        let (mut socket, _, mut client) = pair().await;
+        client.write_all(b"first").await.unwrap();
+        let mut buf = vec![0u8; 64];
+        assert_eq!(socket.read(&mut buf).await.unwrap(), 5);
+        // Data that arrives after the short read is still read.
+        client.write_all(b"second").await.unwrap();
+        let n = socket.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"second");
+        socket.write_all(b"answer").await.unwrap();
+        let n = client.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"answer");
+    }
+
+    #[tokio::test]
+    async fn a_quiet_client_is_there_a_closed_one_is_gone() {
+        let (_socket, shared, client) = pair().await;
+        assert!(now(&shared).is_pending());
+        drop(client);
+        let gone = poll_fn(|cx| poll_gone(&shared, cx)).await;
+        assert!(gone);
+    }
+
+    #[tokio::test]
+    async fn a_client_that_sent_more_cannot_be_judged() {
+        let (_socket, shared, mut client) = pair().await;
+        client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        let more = poll_fn(|cx| poll_gone(&shared, cx)).await;
+        assert!(!more, "data waiting is not a hang-up");
+    }
+}
