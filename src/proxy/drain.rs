@@ -22,18 +22,19 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::upstream::{instant_at, now_ms};
+use super::upstream::{coarse_ms, instant_at};
 
 /// [`Activity`]: a request is being served.
 const BUSY: u64 = u64::MAX;
 
-/// When a connection last went idle, on [`now_ms`]'s clock, or [`BUSY`].
+/// When a connection last went idle, in [`coarse_ms`] (a few ms early at
+/// most, against a timeout of seconds), or [`BUSY`].
 pub struct Activity(AtomicU64);
 
 impl Activity {
     /// Idle from now: a new connection, or a response just sent.
     pub fn idle_now() -> Activity {
-        Activity(AtomicU64::new(now_ms()))
+        Activity(AtomicU64::new(coarse_ms()))
     }
 
     pub fn busy(&self) {
@@ -41,7 +42,7 @@ impl Activity {
     }
 
     pub fn idle(&self) {
-        self.0.store(now_ms(), Ordering::Relaxed);
+        self.0.store(coarse_ms(), Ordering::Relaxed);
     }
 }
 

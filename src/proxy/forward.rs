@@ -41,21 +41,23 @@ pub struct Limits<'a> {
     pub trusted: &'a [ipnet::IpNet],
 }
 
-pub async fn forward(
-    connector: &Connector,
-    group: &Arc<Group>,
+/// The request's head is prepared when this is called, and the future
+/// holds only its parts: every request's future is moved whole, and an
+/// `async fn` would hold the request, its parts, and a second copy of the
+/// request (its parameters are moved into locals).
+pub fn forward<'a>(
+    connector: &'a Connector,
+    group: &'a Arc<Group>,
     mut req: Request<Incoming>,
-    origin: &Origin<'_>,
-    limits: &Limits<'_>,
-) -> Response<Body> {
+    origin: &'a Origin<'a>,
+    limits: &'a Limits<'a>,
+) -> impl Future<Output = Response<Body>> + 'a {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limits.max_body) {
-        return pages::error(StatusCode::PAYLOAD_TOO_LARGE);
-    }
+    let too_large = declared.is_some_and(|n| n > limits.max_body);
     let client_version = req.version();
     let upgrade = req.version() == Version::HTTP_11 && headers::wants_upgrade(req.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
@@ -87,130 +89,135 @@ pub async fn forward(
             .headers
             .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
     }
-    // Origin form: the path and query only.
-    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     let is_head = parts.method == Method::HEAD;
     // Sent again (to a new connection, or the next upstream) only when the
     // upstream cannot have acted on it: nothing came back, and the
     // request is idempotent and has no body to have been consumed.
     let resendable = body.is_none() && parts.method.is_idempotent();
-    // The head is encoded into the first connection's buffer and moves on
-    // with the request if it has to go to another; the request's header
-    // map then takes the response's headers.
-    let mut head: Option<Vec<u8>> = None;
-    let mut reply_headers: Option<http::HeaderMap> = None;
-
-    let deadline = tokio::time::Instant::from_std(limits.started + limits.read_timeout);
-    let mut tried = Tried::new();
-    let mut now = ms_at(limits.started);
-    'upstreams: while let Some(index) = group.pick(now, tried.as_slice()) {
-        tried.push(index);
-        let upstream = &group.upstreams[index];
-        let mut use_pool = true;
-        loop {
-            // A pooled connection, else a new one. A connection that cannot
-            // be opened means nothing was sent: any request may go to the
-            // next upstream.
-            let pooled = if use_pool {
-                connector.idle(upstream, limits.started)
-            } else {
-                None
-            };
-            let mut lease = match pooled {
-                Some(lease) => lease,
-                // Boxed: opening a connection is the rare path, and inline its
-                // future (resolver, TCP, TLS handshake) would make every
-                // request's future larger.
-                None => match Box::pin(connector.connect(upstream)).await {
-                    Ok(lease) => lease,
-                    Err(e) => {
-                        now = now_ms();
-                        group.failed(index, now);
-                        tracing::warn!("upstream {} refused a connection: {e}", upstream.base);
-                        continue 'upstreams;
-                    }
-                },
-            };
-            match head.take() {
-                Some(head) => lease.conn.head = head,
-                None => {
-                    client::encode_head(
-                        &mut lease.conn.head,
-                        &parts.method,
-                        target,
-                        &parts.headers,
-                        Some(&forwarding),
-                        chunked,
-                    );
-                    reply_headers = Some(std::mem::take(&mut parts.headers));
-                }
-            }
-            let guard = group.begin(index);
-            let exchange = client::exchange(
-                &mut lease.conn,
-                body.as_mut(),
-                chunked,
-                is_head,
-                deadline,
-                reply_headers.get_or_insert_default(),
-            );
-            let error = match exchange.await {
-                Ok(reply) => {
-                    group.succeeded(index);
-                    return respond(
-                        reply,
-                        lease,
-                        guard,
-                        client_upgrade,
-                        client_version,
-                        limits.read_timeout,
-                    );
-                }
-                Err(client::Error::Closed) if !lease.is_fresh() && resendable => {
-                    // The upstream closed the pooled connection as it was
-                    // taken: not its failure. Again on a new connection.
-                    head = Some(std::mem::take(&mut lease.conn.head));
-                    use_pool = false;
-                    continue;
-                }
-                Err(client::Error::TooLarge) => {
-                    return pages::error(StatusCode::PAYLOAD_TOO_LARGE);
-                }
-                Err(client::Error::ClientBody(e)) => {
-                    tracing::debug!("the client's request body failed: {e}");
-                    return pages::error(StatusCode::BAD_REQUEST);
-                }
-                Err(client::Error::TimedOut) => {
-                    group.failed(index, now_ms());
-                    tracing::warn!(
-                        "upstream {} did not answer within {}ms",
-                        upstream.base,
-                        limits.read_timeout.as_millis()
-                    );
-                    return pages::error(StatusCode::GATEWAY_TIMEOUT);
-                }
-                Err(error) => error,
-            };
-            // Reset, closed, or not HTTP: counts towards ejection like a
-            // refused connection; a pooled connection closing unanswered is
-            // more likely the idle-close race than a failing upstream.
-            now = now_ms();
-            if lease.is_fresh() || !matches!(error, client::Error::Closed) {
-                group.failed(index, now);
-            }
-            tracing::warn!("upstream {} failed: {error}", upstream.base);
-            if resendable && matches!(error, client::Error::Closed) {
-                head = Some(std::mem::take(&mut lease.conn.head));
-                continue 'upstreams;
-            }
-            return pages::error(StatusCode::BAD_GATEWAY);
+    async move {
+        if too_large {
+            return pages::error(StatusCode::PAYLOAD_TOO_LARGE);
         }
+        // Origin form: the path and query only.
+        let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        // The head is encoded into the first connection's buffer and moves on
+        // with the request if it has to go to another; the request's header
+        // map then takes the response's headers.
+        let mut head: Option<Vec<u8>> = None;
+        let mut reply_headers: Option<http::HeaderMap> = None;
+
+        let deadline = tokio::time::Instant::from_std(limits.started + limits.read_timeout);
+        let mut tried = Tried::new();
+        let mut now = ms_at(limits.started);
+        'upstreams: while let Some(index) = group.pick(now, tried.as_slice()) {
+            tried.push(index);
+            let upstream = &group.upstreams[index];
+            let mut use_pool = true;
+            loop {
+                // A pooled connection, else a new one. A connection that cannot
+                // be opened means nothing was sent: any request may go to the
+                // next upstream.
+                let pooled = if use_pool {
+                    connector.idle(upstream, limits.started)
+                } else {
+                    None
+                };
+                let mut lease = match pooled {
+                    Some(lease) => lease,
+                    // Boxed: opening a connection is the rare path, and inline its
+                    // future (resolver, TCP, TLS handshake) would make every
+                    // request's future larger.
+                    None => match Box::pin(connector.connect(upstream)).await {
+                        Ok(lease) => lease,
+                        Err(e) => {
+                            now = now_ms();
+                            group.failed(index, now);
+                            tracing::warn!("upstream {} refused a connection: {e}", upstream.base);
+                            continue 'upstreams;
+                        }
+                    },
+                };
+                match head.take() {
+                    Some(head) => lease.conn.head = head,
+                    None => {
+                        client::encode_head(
+                            &mut lease.conn.head,
+                            &parts.method,
+                            target,
+                            &parts.headers,
+                            Some(&forwarding),
+                            chunked,
+                        );
+                        reply_headers = Some(std::mem::take(&mut parts.headers));
+                    }
+                }
+                let guard = group.begin(index);
+                let exchange = client::exchange(
+                    &mut lease.conn,
+                    body.as_mut(),
+                    chunked,
+                    is_head,
+                    deadline,
+                    reply_headers.get_or_insert_default(),
+                );
+                let error = match exchange.await {
+                    Ok(reply) => {
+                        group.succeeded(index);
+                        return respond(
+                            reply,
+                            lease,
+                            guard,
+                            client_upgrade,
+                            client_version,
+                            limits.read_timeout,
+                        );
+                    }
+                    Err(client::Error::Closed) if !lease.is_fresh() && resendable => {
+                        // The upstream closed the pooled connection as it was
+                        // taken: not its failure. Again on a new connection.
+                        head = Some(std::mem::take(&mut lease.conn.head));
+                        use_pool = false;
+                        continue;
+                    }
+                    Err(client::Error::TooLarge) => {
+                        return pages::error(StatusCode::PAYLOAD_TOO_LARGE);
+                    }
+                    Err(client::Error::ClientBody(e)) => {
+                        tracing::debug!("the client's request body failed: {e}");
+                        return pages::error(StatusCode::BAD_REQUEST);
+                    }
+                    Err(client::Error::TimedOut) => {
+                        group.failed(index, now_ms());
+                        tracing::warn!(
+                            "upstream {} did not answer within {}ms",
+                            upstream.base,
+                            limits.read_timeout.as_millis()
+                        );
+                        return pages::error(StatusCode::GATEWAY_TIMEOUT);
+                    }
+                    Err(error) => error,
+                };
+                // Reset, closed, or not HTTP: counts towards ejection like a
+                // refused connection; a pooled connection closing unanswered is
+                // more likely the idle-close race than a failing upstream.
+                now = now_ms();
+                if lease.is_fresh() || !matches!(error, client::Error::Closed) {
+                    group.failed(index, now);
+                }
+                tracing::warn!("upstream {} failed: {error}", upstream.base);
+                if resendable && matches!(error, client::Error::Closed) {
+                    head = Some(std::mem::take(&mut lease.conn.head));
+                    continue 'upstreams;
+                }
+                return pages::error(StatusCode::BAD_GATEWAY);
+            }
+        }
+        pages::error(if tried.as_slice().is_empty() {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::BAD_GATEWAY
+        })
     }
-    pages::error(if tried.as_slice().is_empty() {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::BAD_GATEWAY
-    })
 }
 
 /// The upstream's response as the client gets it; a 101 becomes a tunnel

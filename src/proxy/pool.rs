@@ -22,7 +22,7 @@ use tokio_rustls::client::TlsStream;
 use tokio_util::either::Either;
 
 use super::body::BoxError;
-use super::upstream::Upstream;
+use super::upstream::{Upstream, coarse_ms, ms_at};
 
 /// Idle connections kept per upstream and thread.
 const MAX_IDLE: usize = 256;
@@ -37,7 +37,8 @@ thread_local! {
 struct Idle {
     base: Arc<str>,
     conn: Conn,
-    since: Instant,
+    /// When it was released, in [`coarse_ms`].
+    since: u64,
 }
 
 /// A byte stream to an upstream: plain (left) or TLS (right).
@@ -117,12 +118,14 @@ impl Connector {
     /// `now` is the caller's clock reading.
     pub fn idle(&self, up: &Upstream, now: Instant) -> Option<Lease> {
         let k = key(up);
+        let now = ms_at(now);
+        let limit = self.idle_timeout.as_millis() as u64;
         IDLE.with(|idle| {
             let mut idle = idle.borrow_mut();
             let list = idle.get_mut(&k)?;
             while let Some(entry) = list.pop() {
                 if entry.base != up.base
-                    || now.saturating_duration_since(entry.since) > self.idle_timeout
+                    || now.saturating_sub(entry.since) > limit
                     || !entry.conn.is_quiet()
                 {
                     continue;
@@ -195,10 +198,11 @@ impl Lease {
             let list = idle.entry(self.key).or_default();
             // Oldest first: drop what has expired from the front only, so
             // a release looks at the clock once, not once per idle entry.
-            let now = Instant::now();
+            let now = coarse_ms();
+            let limit = self.idle_timeout.as_millis() as u64;
             let expired = list
                 .iter()
-                .take_while(|e| now.duration_since(e.since) > self.idle_timeout)
+                .take_while(|e| now.saturating_sub(e.since) > limit)
                 .count();
             list.drain(..expired);
             if list.len() < MAX_IDLE {

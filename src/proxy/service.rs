@@ -3,7 +3,7 @@
 //! HSTS, count and log.
 
 use std::net::SocketAddr;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -65,9 +65,12 @@ pub struct Context {
 #[error("the client closed the connection before the response")]
 pub struct ClientGone;
 
-/// Runs `work` until it ends, or None once the client is gone.
-async fn until_gone<F: Future>(socket: Option<&TcpStream>, work: F) -> Option<F::Output> {
-    let mut work = std::pin::pin!(work);
+/// Runs `work` until it ends, or None once the client is gone. `work` is
+/// pinned where it was made: moving a forwarding future copies kilobytes.
+async fn until_gone<F: Future>(
+    socket: Option<&TcpStream>,
+    mut work: Pin<&mut F>,
+) -> Option<F::Output> {
     let mut watching = socket.is_some();
     std::future::poll_fn(|cx| {
         if let Poll::Ready(out) = work.as_mut().poll(cx) {
@@ -135,39 +138,61 @@ impl Drop for Sent {
 /// Answers one request. The service's future is this one future (routing
 /// is synchronous, and only forwarding waits): every request's future is
 /// moved into the connection's slot, so each extra async layer would copy
-/// kilobytes more per request.
-pub async fn handle(
+/// kilobytes more per request. A plain `fn` returning an `async move`
+/// block: an `async fn` would keep a second copy of the request in its
+/// future (its parameters are moved into locals).
+#[allow(clippy::manual_async_fn)] // on purpose: see above
+pub fn handle(
     req: Request<Incoming>,
     cx: Arc<Context>,
-) -> Result<Response<Sent>, ClientGone> {
-    cx.activity.busy();
-    let Context {
-        shared,
-        client,
-        conn,
-        ..
-    } = &*cx;
-    let started = Instant::now();
-    let state = shared.state.load_full();
-    let log = shared.access_log.as_ref().map(|_| LogFields::of(&req));
-    // The header's value is shared, not copied, and so is the host when it
-    // is already in canonical form.
-    let authority = req.uri().authority().cloned();
-    let host_header = req.headers().get(header::HOST).cloned();
-    let host = request_host(
-        authority.as_ref().map(|a| a.as_str()),
-        host_header.as_ref().map(|h| h.as_bytes()),
-    );
-    let mut resp = match route(req, host.as_deref(), conn, &state, started) {
-        Routed::Answer(resp) => resp,
-        Routed::Forward(group, req, origin, limits) => {
-            let forwarded = forward::forward(client, group, req, &origin, &limits);
-            match until_gone(cx.socket.as_deref(), forwarded).await {
-                Some(resp) => resp,
-                None => return Err(ClientGone),
-            }
-        }
-    };
+) -> impl Future<Output = Result<Response<Sent>, ClientGone>> {
+    async move {
+        cx.activity.busy();
+        let Context {
+            shared,
+            client,
+            conn,
+            ..
+        } = &*cx;
+        let started = Instant::now();
+        let state = shared.state.load_full();
+        let log = shared.access_log.as_ref().map(|_| LogFields::of(&req));
+        // The header's value is shared, not copied, and so is the host when
+        // it is already in canonical form.
+        let authority = req.uri().authority().cloned();
+        let host_header = req.headers().get(header::HOST).cloned();
+        let host = request_host(
+            authority.as_ref().map(|a| a.as_str()),
+            host_header.as_ref().map(|h| h.as_bytes()),
+        );
+        // The match ends before the wait, so that the future does not hold
+        // a `Routed` (with room for a whole response) across it.
+        let (group, origin, limits) = match route(&req, host.as_deref(), conn, &state, started) {
+            Routed::Answer(resp) => return Ok(finish(resp, cx, &state, started, log, &host)),
+            Routed::Forward(group, origin, limits) => (group, origin, limits),
+        };
+        let forwarded = {
+            let forwarding = pin!(forward::forward(client, group, req, &origin, &limits));
+            until_gone(cx.socket.as_deref(), forwarding).await
+        };
+        let Some(resp) = forwarded else {
+            return Err(ClientGone);
+        };
+        Ok(finish(resp, cx, &state, started, log, &host))
+    }
+}
+
+/// The response as it leaves: HSTS on TLS, counted, logged, and wrapped to
+/// mark the connection idle once sent.
+fn finish(
+    mut resp: Response<Body>,
+    cx: Arc<Context>,
+    state: &State,
+    started: Instant,
+    log: Option<LogFields>,
+    host: &Option<std::borrow::Cow<'_, str>>,
+) -> Response<Sent> {
+    let Context { shared, conn, .. } = &*cx;
     if conn.tls
         && let Some(hsts) = &state.hsts
     {
@@ -179,26 +204,23 @@ pub async fn handle(
     if let (Some(writer), Some(fields)) = (&shared.access_log, log) {
         fields.write(writer, conn, host.as_deref(), &resp, elapsed);
     }
-    Ok(resp.map(|body| Sent {
+    resp.map(|body| Sent {
         body,
         cx,
         watching: true,
-    }))
+    })
 }
 
-/// Where a request goes: answered here, or to an upstream group.
+/// Where a request goes: answered here, or to an upstream group. Matched
+/// as soon as it is made, never held across a wait.
+#[allow(clippy::large_enum_variant)] // boxing the answer would allocate
 enum Routed<'a> {
     Answer(Response<Body>),
-    Forward(
-        &'a Arc<Group>,
-        Request<Incoming>,
-        Origin<'a>,
-        forward::Limits<'a>,
-    ),
+    Forward(&'a Arc<Group>, Origin<'a>, forward::Limits<'a>),
 }
 
 fn route<'a>(
-    req: Request<Incoming>,
+    req: &Request<Incoming>,
     host: Option<&'a str>,
     conn: &Conn,
     state: &'a State,
@@ -208,7 +230,13 @@ fn route<'a>(
     if !conn.tls
         && let Some(token) = path.strip_prefix(CHALLENGE_PREFIX)
     {
-        return Routed::Answer(challenge(state, req.method(), token, req.headers()));
+        return Routed::Answer(challenge(
+            state,
+            req.method(),
+            token,
+            req.headers(),
+            started,
+        ));
     }
     let Some(host) = host else {
         return Routed::Answer(pages::error(StatusCode::BAD_REQUEST));
@@ -252,7 +280,7 @@ fn route<'a>(
                 ));
             }
             let rest = &path[route.prefix.len()..];
-            static_files::serve(root, req.method(), path, rest, req.headers())
+            static_files::serve(root, req.method(), path, rest, req.headers(), started)
         }
         RouteKind::Proxy(group) => {
             let timeouts = &state.config.timeouts;
@@ -267,7 +295,7 @@ fn route<'a>(
                 read_timeout: Duration::from_millis(timeouts.upstream_read_ms),
                 trusted: &state.config.trusted_proxies,
             };
-            return Routed::Forward(group, req, origin, limits);
+            return Routed::Forward(group, origin, limits);
         }
     };
     Routed::Answer(resp)
@@ -279,6 +307,7 @@ fn challenge(
     method: &Method,
     token: &str,
     headers: &http::HeaderMap,
+    now: Instant,
 ) -> Response<Body> {
     let valid = !token.is_empty()
         && token
@@ -287,7 +316,7 @@ fn challenge(
     if !valid {
         return pages::error(StatusCode::NOT_FOUND);
     }
-    let mut resp = static_files::serve(&state.challenge, method, token, token, headers);
+    let mut resp = static_files::serve(&state.challenge, method, token, token, headers, now);
     if resp.status() == StatusCode::OK {
         resp.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));

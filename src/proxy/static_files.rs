@@ -60,10 +60,11 @@ impl StaticRoot {
     /// `rel` (already checked by [`relative_path`]) under the root: a kept
     /// copy while the disk still has that version, else opened beneath the
     /// root. None for anything but a regular file or a directory.
-    fn load(&self, rel: &str) -> io::Result<Option<Found>> {
+    /// `now` is the request's clock reading.
+    fn load(&self, rel: &str, now: Instant) -> io::Result<Option<Found>> {
         if let Some(kept) = self
             .keep
-            .then(|| file_cache::get(self.id, rel, Instant::now()))
+            .then(|| file_cache::get(self.id, rel, now))
             .flatten()
         {
             match rustix::fs::statat(&self.dir, rel, AtFlags::empty()) {
@@ -368,6 +369,7 @@ pub fn serve(
     request_path: &str,
     rest: &str,
     headers: &HeaderMap,
+    now: Instant,
 ) -> Response<Body> {
     if method != Method::GET && method != Method::HEAD {
         let mut resp = pages::error(StatusCode::METHOD_NOT_ALLOWED);
@@ -383,7 +385,7 @@ pub fn serve(
     if rel.is_empty() || rel.ends_with('/') {
         rel.push_str("index.html");
     }
-    let mut variant = match root.load(&rel) {
+    let mut variant = match root.load(&rel, now) {
         Ok(Some(Found::File(variant))) => variant,
         Ok(Some(Found::Dir)) => {
             // Relative links inside an index page need the trailing slash.
@@ -403,7 +405,7 @@ pub fn serve(
             if !accepts(headers, coding) {
                 continue;
             }
-            if let Ok(Some(Found::File(sibling))) = root.load(&format!("{rel}{ext}")) {
+            if let Ok(Some(Found::File(sibling))) = root.load(&format!("{rel}{ext}"), now) {
                 variant = Variant {
                     encoding: Some(coding),
                     ..sibling

@@ -8,23 +8,43 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
+use rustix::time::ClockId;
+
 use super::config::{Balance, Health, UpstreamAddr};
 
-static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
+/// The process's clock starts here: as an `Instant`, and as the same
+/// moment of `CLOCK_MONOTONIC` (which `Instant` reads) for [`coarse_ms`].
+static EPOCH: LazyLock<(Instant, u64)> = LazyLock::new(|| {
+    let now = Instant::now();
+    (now, clock_ms(ClockId::Monotonic))
+});
+
+fn clock_ms(clock: ClockId) -> u64 {
+    let t = rustix::time::clock_gettime(clock);
+    t.tv_sec as u64 * 1000 + t.tv_nsec as u64 / 1_000_000
+}
 
 /// Milliseconds on the process's own monotonic clock.
 pub fn now_ms() -> u64 {
     ms_at(Instant::now())
 }
 
+/// [`now_ms`] from the kernel's tick-granular clock
+/// (`CLOCK_MONOTONIC_COARSE`): a few milliseconds behind, and several
+/// times cheaper to read. For the stamps taken on every request that only
+/// time out after seconds (idle connections).
+pub fn coarse_ms() -> u64 {
+    clock_ms(ClockId::MonotonicCoarse).saturating_sub(EPOCH.1)
+}
+
 /// `t` in the milliseconds of [`now_ms`].
 pub fn ms_at(t: Instant) -> u64 {
-    t.saturating_duration_since(*EPOCH).as_millis() as u64
+    t.saturating_duration_since(EPOCH.0).as_millis() as u64
 }
 
 /// The instant `ms` milliseconds of [`now_ms`] stand for.
 pub fn instant_at(ms: u64) -> Instant {
-    *EPOCH + std::time::Duration::from_millis(ms)
+    EPOCH.0 + std::time::Duration::from_millis(ms)
 }
 
 pub struct Upstream {
