@@ -659,6 +659,22 @@ async fn a_client_that_hangs_up_cancels_its_upstream_request() {
         Some("closed"),
         "the upstream body outlived its client"
     );
+
+    // After uploading a body: while it was still arriving, the socket
+    // held unread bytes and could not be judged; once it is read, it is.
+    let mut c = TcpStream::connect(proxy.http()).unwrap();
+    let body = vec![b'x'; 200_000];
+    c.write_all(b"POST /wait/x HTTP/1.1\r\nHost: s.test\r\nContent-Length: 200000\r\n\r\n")
+        .unwrap();
+    c.write_all(&body).unwrap();
+    assert_eq!(silent.next(limit), Some("request"));
+    assert_eq!(silent.next(Duration::from_millis(500)), None, "held");
+    drop(c);
+    assert_eq!(
+        silent.next(limit),
+        Some("closed"),
+        "the upstream request outlived the client that uploaded to it"
+    );
 }
 
 async fn app_name(c: &reqwest::Client, url: &str) -> (u16, String) {

@@ -196,7 +196,10 @@ pub async fn exchange(
         if let Poll::Ready(done) = work.as_mut().poll(cx) {
             return Poll::Ready(done);
         }
-        match timer.as_mut().poll(cx) {
+        // Outside the task's co-op budget, as `tokio::time::timeout` polls
+        // its timer: an exchange that used up the budget must not keep
+        // its deadline from firing.
+        match Pin::new(&mut tokio::task::unconstrained(timer.as_mut())).poll(cx) {
             Poll::Ready(()) => Poll::Ready(Err(Error::TimedOut)),
             Poll::Pending => Poll::Pending,
         }

@@ -46,7 +46,10 @@ pub type Stream = Either<TcpStream, Box<TlsStream<TcpStream>>>;
 
 /// An open HTTP/1.1 connection: its stream, what has been read from it
 /// but not yet parsed, and what each request reuses: the buffer its head
-/// is written into and the timer of its response deadline.
+/// is written into and the timer of its response deadline. The timer stays
+/// registered while the connection is idle; if no request pushes it later
+/// first, it fires once at its last deadline, and wakes the task that last
+/// waited on it for nothing.
 pub struct Conn {
     pub stream: Stream,
     pub buf: BytesMut,

@@ -107,7 +107,8 @@ pub fn run(options: &Options) -> Result<()> {
             }),
             acceptor: acceptor.clone(),
             client: client.clone(),
-            http1: http1_builder(&config),
+            http1: http1_builder(&config, true),
+            http1_tls: http1_builder(&config, false),
             http2: http2_builder(&config),
             connections: Arc::clone(&connections),
             max_connections: config.limits.max_connections,
@@ -212,18 +213,20 @@ fn bind(addr: SocketAddr) -> Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-/// HTTP/1.1: plain listeners, and TLS connections that did not choose h2.
-fn http1_builder(config: &ProxyConfig) -> http1::Builder {
+/// HTTP/1.1: plain listeners (`plain`), and TLS connections that did not
+/// choose h2.
+fn http1_builder(config: &ProxyConfig, plain: bool) -> http1::Builder {
     let mut builder = http1::Builder::new();
     builder
         // The header-read timeout is the connection's (`Drain::watch`),
         // not a timer per request.
         .header_read_timeout(None)
-        // hyper reads only between requests; a request waiting on its
-        // upstream watches for the client hanging up itself
-        // (`service::until_gone`), without hyper's read buffer being
-        // reallocated per request.
-        .half_close(true)
+        // Plain: hyper reads only between requests, and a request waiting
+        // on its upstream watches for the client hanging up itself
+        // (`service::until_gone`), sparing hyper a read-buffer
+        // reallocation per request. Over TLS hyper's own mid-request read
+        // is kept (see `socket`).
+        .half_close(plain)
         .max_buf_size(config.limits.max_header_bytes.max(8192))
         .max_headers(config.limits.max_headers)
         .keep_alive(true);
@@ -247,6 +250,7 @@ struct Worker {
     acceptor: TlsAcceptor,
     client: Connector,
     http1: http1::Builder,
+    http1_tls: http1::Builder,
     http2: http2::Builder<TokioExecutor>,
     connections: Arc<AtomicUsize>,
     max_connections: usize,
@@ -373,40 +377,48 @@ async fn accept_loop(
                     tls: true,
                     sni,
                 };
-                let socket = (!h2).then_some(socket);
-                serve(TokioIo::new(stream), conn, socket, &worker, track.drain()).await;
+                drop(socket);
+                let protocol = if h2 {
+                    Protocol::Http2
+                } else {
+                    Protocol::Http1Tls
+                };
+                serve(TokioIo::new(stream), conn, protocol, &worker, track.drain()).await;
             } else {
                 let conn = Conn {
                     peer,
                     tls: false,
                     sni: None,
                 };
-                serve(
-                    TokioIo::new(stream),
-                    conn,
-                    Some(socket),
-                    &worker,
-                    track.drain(),
-                )
-                .await;
+                let protocol = Protocol::Http1(socket);
+                serve(TokioIo::new(stream), conn, protocol, &worker, track.drain()).await;
             }
         });
     }
 }
 
-/// Serves one connection: HTTP/2 when TLS chose it (no `socket` to
-/// watch), else HTTP/1.1 with upgrades (plain listeners speak HTTP/1.1
-/// only, as nginx's do by default).
-async fn serve<I>(
-    io: I,
-    conn: Conn,
-    socket: Option<Arc<TcpStream>>,
-    worker: &Arc<Worker>,
-    drain: &Drain,
-) where
+/// How a connection is spoken.
+enum Protocol {
+    /// Plain HTTP/1.1 (with upgrades; plain listeners speak HTTP/1.1 only,
+    /// as nginx's do by default), with its socket for the requests to
+    /// watch for the client hanging up.
+    Http1(Arc<TcpStream>),
+    /// HTTP/1.1 over TLS: hyper notices a hang-up itself.
+    Http1Tls,
+    /// HTTP/2, when TLS chose it by ALPN.
+    Http2,
+}
+
+/// Serves one connection.
+async fn serve<I>(io: I, conn: Conn, protocol: Protocol, worker: &Arc<Worker>, drain: &Drain)
+where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let h1 = socket.is_some();
+    let (socket, http1) = match protocol {
+        Protocol::Http1(socket) => (Some(socket), Some(&worker.http1)),
+        Protocol::Http1Tls => (None, Some(&worker.http1_tls)),
+        Protocol::Http2 => (None, None),
+    };
     // One shared handle per connection: one reference count per request.
     let cx = Arc::new(service::Context {
         shared: Arc::clone(&worker.shared),
@@ -417,8 +429,8 @@ async fn serve<I>(
     });
     let watched = Arc::clone(&cx);
     let service = service_fn(move |req| service::handle(req, Arc::clone(&cx)));
-    if h1 {
-        let connection = worker.http1.serve_connection(io, service).with_upgrades();
+    if let Some(http1) = http1 {
+        let connection = http1.serve_connection(io, service).with_upgrades();
         let head = Some((&watched.activity, worker.header_read));
         let _ = drain
             .watch(connection, |c| c.graceful_shutdown(), head)

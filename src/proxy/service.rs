@@ -53,7 +53,9 @@ pub struct Context {
     /// Whether a request is being served, for the header-read timeout.
     pub activity: Activity,
     /// The client's socket, watched for a hang-up while a request waits on
-    /// its upstream (HTTP/1.1; an HTTP/2 stream is reset by the protocol).
+    /// its upstream: plain HTTP/1.1. Over TLS hyper reads mid-request
+    /// itself (a close alert sits in the socket before the FIN, where a
+    /// peek cannot tell it from data), and HTTP/2 resets streams.
     pub socket: Option<Arc<TcpStream>>,
 }
 
@@ -67,21 +69,22 @@ pub struct ClientGone;
 
 /// Runs `work` until it ends, or None once the client is gone. `work` is
 /// pinned where it was made: moving a forwarding future copies kilobytes.
+/// While the client's socket holds unread bytes (the rest of a request
+/// body, or a pipelined request) a hang-up cannot be seen; it is looked
+/// for again each time `work` wakes, so once the body has been read the
+/// watch resumes.
 async fn until_gone<F: Future>(
     socket: Option<&TcpStream>,
     mut work: Pin<&mut F>,
 ) -> Option<F::Output> {
-    let mut watching = socket.is_some();
     std::future::poll_fn(|cx| {
         if let Poll::Ready(out) = work.as_mut().poll(cx) {
             return Poll::Ready(Some(out));
         }
-        if watching && let Some(socket) = socket {
-            match socket::poll_gone(socket, cx) {
-                Poll::Ready(true) => return Poll::Ready(None),
-                Poll::Ready(false) => watching = false,
-                Poll::Pending => {}
-            }
+        if let Some(socket) = socket
+            && socket::poll_gone(socket, cx) == Poll::Ready(true)
+        {
+            return Poll::Ready(None);
         }
         Poll::Pending
     })
@@ -90,11 +93,11 @@ async fn until_gone<F: Future>(
 
 /// A response body that marks its connection idle once hyper is done with
 /// it: from then on the client has `header_read_ms` for its next request.
-/// While it waits on its upstream it watches for the client hanging up.
+/// While it waits on its upstream it watches for the client hanging up
+/// (as `until_gone` does).
 pub struct Sent {
     body: Body,
     cx: Arc<Context>,
-    watching: bool,
 }
 
 impl http_body::Body for Sent {
@@ -108,14 +111,10 @@ impl http_body::Body for Sent {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.body).poll_frame(cx);
         if polled.is_pending()
-            && this.watching
             && let Some(socket) = &this.cx.socket
+            && socket::poll_gone(socket, cx) == Poll::Ready(true)
         {
-            match socket::poll_gone(socket, cx) {
-                Poll::Ready(true) => return Poll::Ready(Some(Err(ClientGone.into()))),
-                Poll::Ready(false) => this.watching = false,
-                Poll::Pending => {}
-            }
+            return Poll::Ready(Some(Err(ClientGone.into())));
         }
         polled
     }
@@ -204,11 +203,7 @@ fn finish(
     if let (Some(writer), Some(fields)) = (&shared.access_log, log) {
         fields.write(writer, conn, host.as_deref(), &resp, elapsed);
     }
-    resp.map(|body| Sent {
-        body,
-        cx,
-        watching: true,
-    })
+    resp.map(|body| Sent { body, cx })
 }
 
 /// Where a request goes: answered here, or to an upstream group. Matched

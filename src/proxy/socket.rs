@@ -8,7 +8,9 @@
 //! still holds the old one. With `half_close(true)` hyper reads only
 //! between requests, and a request that waits on its upstream asks
 //! [`poll_gone`] instead, as nginx does (a one-byte `MSG_PEEK`): a client
-//! that goes away still cancels its upstream request.
+//! that goes away still cancels its upstream request. Plain HTTP/1.1 only:
+//! over TLS a client's close alert arrives before its FIN and a peek
+//! cannot tell it from data, so TLS connections keep hyper's own check.
 
 use std::io;
 use std::pin::Pin;
@@ -30,8 +32,9 @@ impl ClientSocket {
 }
 
 /// Is the client gone? `Ready(true)`: it closed or reset the connection.
-/// `Ready(false)`: it sent more (a pipelined request, or TLS records), so
-/// a hang-up cannot be seen this way; stop asking for this request.
+/// `Ready(false)`: bytes wait in the socket (the rest of a request body,
+/// or a pipelined request), so a hang-up cannot be seen now, and nothing
+/// was registered: ask again when something else wakes the task.
 /// `Pending`: quiet, and this task is woken when that changes.
 pub fn poll_gone(socket: &TcpStream, cx: &mut Context<'_>) -> Poll<bool> {
     let mut probe = [0u8; 1];
