@@ -362,7 +362,6 @@ async fn accept_loop(
         tokio::spawn(async move {
             let _open = open;
             let w = &*worker;
-            let (stream, socket) = ClientSocket::new(stream);
             if tls {
                 let handshake =
                     tokio::time::timeout(w.header_read, w.acceptor.accept(stream)).await;
@@ -377,7 +376,6 @@ async fn accept_loop(
                     tls: true,
                     sni,
                 };
-                drop(socket);
                 let protocol = if h2 {
                     Protocol::Http2
                 } else {
@@ -390,6 +388,8 @@ async fn accept_loop(
                     tls: false,
                     sni: None,
                 };
+                // Shared: hyper reads and writes it, requests watch it.
+                let (stream, socket) = ClientSocket::new(stream);
                 let protocol = Protocol::Http1(socket);
                 serve(TokioIo::new(stream), conn, protocol, &worker, track.drain()).await;
             }

@@ -1,5 +1,5 @@
-//! A client's TCP socket, shared by hyper, which reads the requests from it
-//! and writes the responses to it (through TLS or not), and by the request
+//! A plain-HTTP client's TCP socket, shared by hyper, which reads the
+//! requests from it and writes the responses to it, and by the request
 //! being served, which watches it for the client hanging up.
 //!
 //! hyper notices a hang-up by itself only by reading the socket in the
@@ -10,7 +10,8 @@
 //! [`poll_gone`] instead, as nginx does (a one-byte `MSG_PEEK`): a client
 //! that goes away still cancels its upstream request. Plain HTTP/1.1 only:
 //! over TLS a client's close alert arrives before its FIN and a peek
-//! cannot tell it from data, so TLS connections keep hyper's own check.
+//! cannot tell it from data, so TLS connections keep their own socket and
+//! hyper's own check.
 
 use std::io;
 use std::pin::Pin;
@@ -20,7 +21,7 @@ use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
-/// hyper's (or TLS's) side of the shared socket.
+/// hyper's side of the shared socket.
 pub struct ClientSocket(Arc<TcpStream>);
 
 impl ClientSocket {

@@ -13,12 +13,42 @@ use super::{repo, require_bin, require_venv_bin};
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A free TCP port on 127.0.0.1.
+/// A free TCP port on 127.0.0.1, below the kernel's ephemeral range. A
+/// port from `bind(0)` comes from that range, and between the check and
+/// the server's own bind the kernel can give it to an outgoing connection
+/// of another test ("Address already in use"); ports below the range are
+/// never handed out that way. Each port is given once per test process.
 pub fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 10_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let high = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
+        .filter(|&start| start > LOW + 2_000)
+        .unwrap_or(0);
+    if high == 0 {
+        // No room below the range: the kernel's choice.
+        return TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+    }
+    let span = high - LOW;
+    // Test binaries running side by side start in different places.
+    let _ = NEXT.compare_exchange(
+        0,
+        std::process::id() * 97 % span + 1,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..span {
+        let port = (LOW + NEXT.fetch_add(1, Ordering::SeqCst) % span) as u16;
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port between {LOW} and {high}");
 }
 
 /// A child process that is killed when dropped; its output goes to a log
