@@ -104,7 +104,7 @@ pub fn forward<'a>(
         // with the request if it has to go to another; the request's header
         // map then takes the response's headers.
         let mut head: Option<Vec<u8>> = None;
-        let mut reply_headers: Option<http::HeaderMap> = None;
+        let mut reply_headers = http::HeaderMap::new();
 
         let deadline = tokio::time::Instant::from_std(limits.started + limits.read_timeout);
         let mut tried = Tried::new();
@@ -148,7 +148,7 @@ pub fn forward<'a>(
                             Some(&forwarding),
                             chunked,
                         );
-                        reply_headers = Some(std::mem::take(&mut parts.headers));
+                        reply_headers = std::mem::take(&mut parts.headers);
                     }
                 }
                 let guard = group.begin(index);
@@ -158,7 +158,7 @@ pub fn forward<'a>(
                     chunked,
                     is_head,
                     deadline,
-                    reply_headers.get_or_insert_default(),
+                    &mut reply_headers,
                 );
                 let error = match exchange.await {
                     Ok(reply) => {

@@ -167,7 +167,9 @@ pub fn handle(
         // The match ends before the wait, so that the future does not hold
         // a `Routed` (with room for a whole response) across it.
         let (group, origin, limits) = match route(&req, host.as_deref(), conn, &state, started) {
-            Routed::Answer(resp) => return Ok(finish(resp, cx, &state, started, log, &host)),
+            Routed::Answer(resp) => {
+                return Ok(finish(resp, cx, &state, started, log, host.as_deref()));
+            }
             Routed::Forward(group, origin, limits) => (group, origin, limits),
         };
         let forwarded = {
@@ -177,7 +179,7 @@ pub fn handle(
         let Some(resp) = forwarded else {
             return Err(ClientGone);
         };
-        Ok(finish(resp, cx, &state, started, log, &host))
+        Ok(finish(resp, cx, &state, started, log, host.as_deref()))
     }
 }
 
@@ -189,7 +191,7 @@ fn finish(
     state: &State,
     started: Instant,
     log: Option<LogFields>,
-    host: &Option<std::borrow::Cow<'_, str>>,
+    host: Option<&str>,
 ) -> Response<Sent> {
     let Context { shared, conn, .. } = &*cx;
     if conn.tls
@@ -201,7 +203,7 @@ fn finish(
     let elapsed = started.elapsed();
     shared.metrics.record(resp.status().as_u16(), elapsed);
     if let (Some(writer), Some(fields)) = (&shared.access_log, log) {
-        fields.write(writer, conn, host.as_deref(), &resp, elapsed);
+        fields.write(writer, conn, host, &resp, elapsed);
     }
     resp.map(|body| Sent { body, cx })
 }
