@@ -604,7 +604,9 @@ async fn a_slow_upstream_gets_a_504_and_all_upstreams_down_a_503() {
     assert_eq!(resp.status(), 504);
 
     // The only upstream fails its checks: nobody to ask.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    proxy.wait_metric("the checked upstream down", |l| {
+        l.starts_with("webtier_upstream_healthy{") && l.ends_with(" 0")
+    });
     let resp = s_test(&c, Method::GET, http_url(&proxy, "/checked/x"), &[]).await;
     assert_eq!(resp.status(), 503);
 }
@@ -980,7 +982,10 @@ async fn least_connections_sends_new_requests_to_the_idle_upstream() {
         let c = c.clone();
         tokio::spawn(async move { app_name(&c, &slow_url).await })
     };
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Once the slow request is with its upstream…
+    proxy.wait_metric("a request in flight", |l| {
+        l.starts_with("webtier_upstream_in_flight{") && l.ends_with(" 1")
+    });
     let url = http_url(&proxy, "/health");
     let mut names = Vec::new();
     for _ in 0..4 {
@@ -1420,11 +1425,11 @@ fn connections_beyond_the_limit_are_refused_politely() {
     assert!(raw(proxy.http(), &get("s.test", "/")).ends_with("hi"));
     let _a = TcpStream::connect(proxy.http()).unwrap();
     let _b = TcpStream::connect(proxy.http()).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    proxy.wait_metric("two open connections", |l| l == "webtier_connections 2");
     let text = raw(proxy.http(), &get("s.test", "/"));
     assert_eq!(status_of(&text), 503, "{text}");
     drop((_a, _b));
-    std::thread::sleep(Duration::from_millis(200));
+    proxy.wait_metric("no open connection", |l| l == "webtier_connections 0");
     assert!(raw(proxy.http(), &get("s.test", "/")).ends_with("hi"));
     assert!(
         proxy
@@ -1443,7 +1448,9 @@ async fn sigterm_drains_in_flight_requests_then_exits() {
         let resp = c.get(url).header("host", "s.test").send().await.unwrap();
         (resp.status().as_u16(), resp.text().await.unwrap())
     });
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    proxy.wait_metric("the slow request in flight", |l| {
+        l.starts_with("webtier_upstream_in_flight{") && l.ends_with(" 1")
+    });
     proxy.signal(Signal::TERM);
     let (status, body) = slow.await.unwrap();
     assert_eq!(status, 200, "{body}");
@@ -1546,6 +1553,30 @@ fn a_configuration_that_cannot_start_fails_with_one_line() {
     fs::write(&path, "version = 2\n").unwrap();
     let out = support::proxy::webtier(&["proxy", "run", "--file", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3), "{out:?}");
+    // A login the proxy cannot enforce yet is refused (fail closed), by
+    // `run` and `validate` alike, in one line.
+    let port = free_port();
+    fs::write(
+        &path,
+        format!(
+            "version = 1\nhttp_listen = [\"127.0.0.1:{port}\"]\nhttps_listen = []\nchallenge_dir = \"{}\"\n\
+             [[site]]\nnames = [\"a.test\"]\n[[site.route]]\npath = \"/\"\nupstreams = [\"http://127.0.0.1:9\"]\n\
+             [site.auth]\nissuer = \"https://id.example\"\nclient_id = \"c\"\nclient_secret_file = \"/s\"\nallowed_emails = [\"*@example.com\"]\n",
+            dir.path().join("c").display()
+        ),
+    )
+    .unwrap();
+    for command in ["run", "validate"] {
+        let out = support::proxy::webtier(&["proxy", command, "--file", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(3), "{command}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("auth (OIDC login) is not enforced"), "{err}");
+    }
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "nothing was served"
+    );
 }
 
 #[test]
@@ -1578,4 +1609,260 @@ fn ipv4_and_ipv6_listeners_share_a_port() {
         let text = raw(addr.parse().unwrap(), &get("s.test", "/"));
         assert!(text.ends_with("both"), "{addr}: {text}");
     }
+}
+
+/// The `host` header of the request an `/echo/` upstream saw.
+fn echoed_host(text: &str) -> String {
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+    let doc: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    doc["headers"]["host"].as_str().unwrap_or("").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_request_has_one_host_and_the_upstream_sees_the_one_routing_used() {
+    let one = Uvicorn::start("one");
+    let two = Uvicorn::start("two");
+    let ca = TestCa::new();
+    let dir = tempdir();
+    let (cert, key) = ca.leaf(&["a.test"], dir.path(), "a");
+    let proxy = Proxy::start_in(
+        dir,
+        &format!(
+            "{}{}",
+            tls_site(&["a.test"], &cert, &key, &proxy_route("/", &[up(&one)], "")),
+            plain_site("b.test", &proxy_route("/", &[up(&two)], "")),
+        ),
+    );
+    let ask = |request: String| raw(proxy.http(), request.as_bytes());
+    // Absolute form: the target names the host; a Host header that names
+    // another (unknown, or another configured site) is refused.
+    for other in ["evil.example", "a.test"] {
+        let text = ask(format!(
+            "GET http://b.test/echo/x HTTP/1.1\r\nHost: {other}\r\nConnection: close\r\n\r\n"
+        ));
+        assert_eq!(status_of(&text), 400, "Host {other}:\n{text}");
+    }
+    // Agreeing (case and port aside): the upstream reads the routed name.
+    let text = ask(format!(
+        "GET http://B.test:{}/echo/x HTTP/1.1\r\nHost: b.test\r\nConnection: close\r\n\r\n",
+        proxy.http_port
+    ));
+    assert_eq!(status_of(&text), 200, "{text}");
+    assert_eq!(echoed_host(&text), "b.test", "{text}");
+    // Two Host headers (RFC 9112 §3.2).
+    let text = ask(
+        "GET /echo/x HTTP/1.1\r\nHost: b.test\r\nHost: b.test\r\nConnection: close\r\n\r\n".into(),
+    );
+    assert_eq!(status_of(&text), 400, "{text}");
+    let text = ask(
+        "GET /echo/x HTTP/1.1\r\nHost: b.test\r\nHost: a.test\r\nConnection: close\r\n\r\n".into(),
+    );
+    assert_eq!(status_of(&text), 400, "{text}");
+
+    // HTTP/2: `:authority` a.test (the SNI's site) with `host: b.test`.
+    let (mut h2, _conn) = support::proxy::h2_connection(&proxy, &ca, "a.test", None).await;
+    let request = |host: Option<&str>, extra: usize| {
+        let mut b = http::Request::get("https://a.test/echo/x");
+        if let Some(host) = host {
+            b = b.header("host", host);
+        }
+        for i in 0..extra {
+            b = b.header(format!("x-extra-{i}"), "1");
+        }
+        b.body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap()
+    };
+    let resp = h2.send_request(request(Some("b.test"), 0)).await.unwrap();
+    assert_eq!(resp.status(), 400, "a host header that disagrees");
+    let resp = h2.send_request(request(Some("A.test"), 0)).await.unwrap();
+    assert_eq!(resp.status(), 200, "one that agrees");
+    let resp = h2.send_request(request(None, 0)).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(doc["headers"]["host"], "a.test", "{doc}");
+    // HTTP/2 heads are held to max_headers (100) as HTTP/1.1 ones are.
+    let resp = h2.send_request(request(None, 120)).await.unwrap();
+    assert_eq!(resp.status(), 431);
+    // An HTTP/1.1 request over TLS stays bound to its SNI's site (421).
+    let c = reqwest::Client::builder()
+        .add_root_certificate(ca.reqwest_root())
+        .http1_only()
+        .resolve("a.test", proxy.https())
+        .build()
+        .unwrap();
+    let resp = c
+        .get(format!("https://a.test:{}/echo/x", proxy.https_port))
+        .header("host", "b.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 421);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_http2_connection_is_closed_even_while_the_client_pings() {
+    let app = Uvicorn::start("one");
+    let ca = TestCa::new();
+    let dir = tempdir();
+    let (cert, key) = ca.leaf(&["a.test"], dir.path(), "a");
+    let proxy = Proxy::start_in(
+        dir,
+        &format!(
+            "[timeouts]\nhttp2_idle_ms = 500\n{}",
+            tls_site(&["a.test"], &cert, &key, &proxy_route("/", &[up(&app)], "")),
+        ),
+    );
+    let (mut h2, conn) =
+        support::proxy::h2_connection(&proxy, &ca, "a.test", Some(Duration::from_millis(100)))
+            .await;
+    // A stream open for three idle limits is not cut…
+    let slow = http::Request::get("https://a.test/slow?ms=1500")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let resp = h2.send_request(slow).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap();
+    // …and once none is open the connection is told to go away and
+    // closed, although the client pings every 100 ms.
+    let ended = tokio::time::timeout(Duration::from_secs(10), conn)
+        .await
+        .expect("the idle connection was closed")
+        .unwrap();
+    assert!(ended.is_ok(), "closed by a GOAWAY, not cut: {ended:?}");
+    proxy.wait_metric("no open connection", |l| l == "webtier_connections 0");
+}
+
+#[test]
+fn a_client_that_stops_reading_is_cut_off_and_frees_its_slot() {
+    let dir = tempdir();
+    let www = dir.path().join("www");
+    fs::create_dir(&www).unwrap();
+    fs::write(www.join("big.bin"), vec![7u8; 50 << 20]).unwrap();
+    fs::write(www.join("index.html"), "hi").unwrap();
+    let proxy = Proxy::start_in(
+        dir,
+        &format!(
+            "workers = 1\n[limits]\nmax_connections = 3\n[timeouts]\nsend_ms = 500\n{}",
+            plain_site("s.test", &static_route("/", &www))
+        ),
+    );
+    // Once the worker answers, the start-up probes are gone.
+    assert!(raw(proxy.http(), &get("s.test", "/")).ends_with("hi"));
+    // Three clients take every slot, ask for 50 MB and read none of it.
+    let stalled: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut s = TcpStream::connect(proxy.http()).unwrap();
+            s.write_all(&get("s.test", "/big.bin")).unwrap();
+            s
+        })
+        .collect();
+    proxy.wait_metric("three open connections", |l| l == "webtier_connections 3");
+    // Each is cut once its response has made no progress for send_ms,
+    // and the slots are free again.
+    proxy.wait_metric("the stalled clients cut", |l| l == "webtier_connections 0");
+    assert!(raw(proxy.http(), &get("s.test", "/")).ends_with("hi"));
+    drop(stalled);
+}
+
+/// Opens a WebSocket to the echo app through the proxy.
+fn websocket(proxy: &Proxy) -> TcpStream {
+    let mut s = TcpStream::connect(proxy.http()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(
+        b"GET /ws HTTP/1.1\r\nHost: s.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"));
+    s
+}
+
+/// Sends a text message and reads the echo; false when the tunnel is gone.
+fn echo(s: &mut TcpStream, message: &str) -> bool {
+    let mask = [0x12u8, 0x34, 0x56, 0x78];
+    let mut frame = vec![0x81, 0x80 | message.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(message.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    if s.write_all(&frame).is_err() {
+        return false;
+    }
+    let mut hdr = [0u8; 2];
+    if s.read_exact(&mut hdr).is_err() {
+        return false;
+    }
+    let mut payload = vec![0u8; (hdr[1] & 0x7f) as usize];
+    s.read_exact(&mut payload).is_ok() && payload.ends_with(message.as_bytes())
+}
+
+/// Whether the proxy closed `s` (end of stream) within its read timeout.
+fn closed_by_proxy(s: &mut TcpStream) -> bool {
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).is_ok()
+}
+
+#[test]
+fn websocket_tunnels_count_as_connections_close_when_idle_and_live_through_a_drain() {
+    let app = Uvicorn::start("one");
+    let mut proxy = Proxy::start(&format!(
+        "[timeouts]\ntunnel_idle_ms = 800\ndrain_ms = 5000\n{}",
+        plain_site("s.test", &proxy_route("/", &[up(&app)], ""))
+    ));
+    let mut ws = websocket(&proxy);
+    assert!(echo(&mut ws, "hello"));
+    // The tunnel is an open connection (max_connections, the gauge)…
+    assert!(
+        proxy.metrics().contains("\nwebtier_connections 1\n"),
+        "{}",
+        proxy.metrics()
+    );
+    // …traffic keeps it open past its idle limit…
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(echo(&mut ws, "still here"));
+    }
+    // …and silence closes it.
+    assert!(closed_by_proxy(&mut ws), "the idle tunnel was closed");
+    proxy.wait_metric("no open connection", |l| l == "webtier_connections 0");
+
+    // A drain waits for an open tunnel (up to drain_ms), then ends it.
+    let mut ws = websocket(&proxy);
+    assert!(echo(&mut ws, "before"));
+    proxy.signal(Signal::TERM);
+    proxy.wait_log("draining");
+    assert!(echo(&mut ws, "during the drain"), "{}", proxy.log());
+    let exit = proxy.wait_exit(Duration::from_secs(15)).expect("exits");
+    assert!(exit.success(), "{exit:?}");
+    assert!(closed_by_proxy(&mut ws));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_pooled_upstream_connections_are_closed_when_they_expire() {
+    let upstream = Holding::start(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    let proxy = Proxy::start(&format!(
+        "[timeouts]\nupstream_idle_ms = 300\n{}",
+        plain_site("s.test", &proxy_route("/", std::slice::from_ref(&upstream.url), ""))
+    ));
+    let resp = s_test(&plain_client(), Method::GET, http_url(&proxy, "/"), &[]).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), "ok");
+    assert_eq!(upstream.next(Duration::from_secs(5)), Some("request"));
+    // Pooled, unused: closed once it has been idle for 300 ms, without
+    // another request coming to take it.
+    assert_eq!(
+        upstream.next(Duration::from_secs(10)),
+        Some("closed"),
+        "the idle upstream connection was left open"
+    );
 }

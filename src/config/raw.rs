@@ -101,8 +101,7 @@ pub struct RawSite {
     pub domain: S<String>,
     #[serde(default)]
     pub aliases: Vec<S<String>>,
-    #[serde(default)]
-    pub tls: Tls,
+    pub tls: Option<S<Tls>>,
     #[serde(default)]
     pub upstreams: Vec<S<String>>,
     #[serde(default)]

@@ -550,6 +550,8 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut sites = Vec::with_capacity(raw.len());
     for site in raw {
+        let tls = site.tls.as_ref().map_or(Tls::default(), |t| *t.get_ref());
+        refuse_unenforced(c, &site);
         let mut names_of_site = Vec::new();
         for (i, name) in std::iter::once(&site.domain)
             .chain(&site.aliases)
@@ -563,10 +565,7 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
                     continue;
                 }
             };
-            if normalized.starts_with("*.")
-                && site.tls == Tls::Acme
-                && challenge != Challenge::Dns01
-            {
+            if normalized.starts_with("*.") && tls == Tls::Acme && challenge != Challenge::Dns01 {
                 c.problem(
                     name.span(),
                     format!(
@@ -619,7 +618,7 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
         sites.push(Site {
             domain: names_iter.next().unwrap_or_default(),
             aliases: names_iter.collect(),
-            tls: site.tls,
+            tls,
             upstreams,
             routes,
             auth,
@@ -629,6 +628,27 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
         });
     }
     sites
+}
+
+/// Settings that are understood but not yet carried out are refused, never
+/// accepted and skipped (fail closed): a site its owner believes is behind
+/// a login would be served to everyone, and an ACM site would have no
+/// certificate.
+fn refuse_unenforced(c: &mut Checker<'_>, site: &RawSite) {
+    if let Some(auth) = &site.auth {
+        c.problem(
+            auth.issuer.span(),
+            "[site.auth] (OIDC login) is not available in this version of webtier: the site would be served to everyone without a login — remove [site.auth], or keep the site off the internet until login support lands".into(),
+        );
+    }
+    if let Some(tls) = &site.tls
+        && *tls.get_ref() == Tls::Acm
+    {
+        c.problem(
+            tls.span(),
+            "tls = \"acm\" is not available in this version of webtier: no certificate would be obtained for the site — use tls = \"acme\" (Let's Encrypt or another ACME CA)".into(),
+        );
+    }
 }
 
 fn resolve_routes(c: &mut Checker<'_>, raw: &[RawRoute]) -> Vec<Route> {

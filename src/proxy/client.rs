@@ -55,6 +55,16 @@ fn make_room(buf: &mut BytesMut) {
 /// maximum.
 pub type RequestBody = Limited<Incoming>;
 
+/// How a request body is delimited on its way upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sending {
+    /// As the client declared it in `Content-Length`: exactly this many
+    /// bytes, counted as they are sent.
+    Length(u64),
+    /// Of unknown length: chunked.
+    Chunked,
+}
+
 /// Why an exchange with an upstream failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -72,6 +82,11 @@ pub enum Error {
     ClientBody(BoxError),
     #[error("{0}")]
     Io(#[from] io::Error),
+    /// The client's body was longer or shorter than its `Content-Length`
+    /// said (whatever the server in front let through): the upstream
+    /// connection is closed, never reused.
+    #[error("the request body was {sent} bytes where Content-Length said {declared}")]
+    BodyLength { declared: u64, sent: u64 },
     /// The upstream did not answer within the read timeout.
     #[error("no response within the read timeout")]
     TimedOut,
@@ -161,8 +176,7 @@ pub fn encode_head(
 /// map back for the next request, so no map is allocated per request).
 pub async fn exchange(
     conn: &mut Conn,
-    body: Option<&mut RequestBody>,
-    chunked: bool,
+    body: Option<(&mut RequestBody, Sending)>,
     request_is_head: bool,
     deadline: Instant,
     headers: &mut HeaderMap,
@@ -183,15 +197,7 @@ pub async fn exchange(
         }
         None => timer.insert(Box::pin(tokio::time::sleep_until(deadline))),
     };
-    let mut work = pin!(talk(
-        stream,
-        buf,
-        head,
-        body,
-        chunked,
-        request_is_head,
-        headers
-    ));
+    let mut work = pin!(talk(stream, buf, head, body, request_is_head, headers));
     std::future::poll_fn(|cx| {
         if let Poll::Ready(done) = work.as_mut().poll(cx) {
             return Poll::Ready(done);
@@ -211,15 +217,14 @@ async fn talk(
     stream: &mut Stream,
     buf: &mut BytesMut,
     head: &[u8],
-    body: Option<&mut RequestBody>,
-    chunked: bool,
+    body: Option<(&mut RequestBody, Sending)>,
     request_is_head: bool,
     headers: &mut HeaderMap,
 ) -> Result<Reply, Error> {
     let written = async {
         stream.write_all(head).await?;
-        if let Some(body) = body {
-            write_body(stream, body, chunked).await?;
+        if let Some((body, sending)) = body {
+            write_body(stream, body, sending).await?;
         }
         stream.flush().await?;
         Ok::<(), Error>(())
@@ -256,11 +261,16 @@ async fn talk(
     }
 }
 
-async fn write_body(
-    stream: &mut Stream,
-    body: &mut RequestBody,
-    chunked: bool,
-) -> Result<(), Error> {
+/// Sends the client's body: chunked, or counted against its declared
+/// length, so that a body longer or shorter than declared ends the
+/// exchange (and the connection) instead of running into the next request
+/// on it.
+async fn write_body<W, B>(stream: &mut W, body: &mut B, sending: Sending) -> Result<(), Error>
+where
+    W: tokio::io::AsyncWrite + Unpin,
+    B: http_body::Body<Data = Bytes, Error = BoxError> + Unpin,
+{
+    let mut sent: u64 = 0;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
             if e.is::<http_body_util::LengthLimitError>() {
@@ -276,17 +286,28 @@ async fn write_body(
         if data.is_empty() {
             continue;
         }
-        if chunked {
-            let mut framed = chunked::chunk_header(data.len())
-                .chain(data)
-                .chain(chunked::CHUNK_END);
-            stream.write_all_buf(&mut framed).await?;
-        } else {
-            stream.write_all_buf(&mut data).await?;
+        match sending {
+            Sending::Chunked => {
+                let mut framed = chunked::chunk_header(data.len())
+                    .chain(data)
+                    .chain(chunked::CHUNK_END);
+                stream.write_all_buf(&mut framed).await?;
+            }
+            Sending::Length(declared) => {
+                sent += data.len() as u64;
+                if sent > declared {
+                    return Err(Error::BodyLength { declared, sent });
+                }
+                stream.write_all_buf(&mut data).await?;
+            }
         }
     }
-    if chunked {
-        stream.write_all(chunked::LAST_CHUNK).await?;
+    match sending {
+        Sending::Chunked => stream.write_all(chunked::LAST_CHUNK).await?,
+        Sending::Length(declared) if sent != declared => {
+            return Err(Error::BodyLength { declared, sent });
+        }
+        Sending::Length(_) => {}
     }
     Ok(())
 }
@@ -654,6 +675,57 @@ impl http_body::Body for ResponseBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn body(text: &'static str) -> impl http_body::Body<Data = Bytes, Error = BoxError> + Unpin {
+        http_body_util::Full::new(Bytes::from_static(text.as_bytes()))
+            .map_err(|never: std::convert::Infallible| -> BoxError { match never {} })
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_request_body_is_counted_against_its_declared_length() {
+        let mut out = Vec::new();
+        write_body(&mut out, &mut body("hello"), Sending::Length(5))
+            .await
+            .unwrap();
+        assert_eq!(out, b"hello");
+        // Longer than declared: refused before a byte of it is sent, so
+        // nothing can run on into a next request on the connection.
+        let mut out = Vec::new();
+        let err = write_body(&mut out, &mut body("hello world"), Sending::Length(5))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::BodyLength {
+                    declared: 5,
+                    sent: 11
+                }
+            ),
+            "{err}"
+        );
+        assert!(out.is_empty());
+        // Shorter: the exchange ends in an error (the connection is not
+        // kept, the upstream waits for bytes that never come).
+        let err = write_body(&mut Vec::new(), &mut body("hi"), Sending::Length(5))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::BodyLength {
+                    declared: 5,
+                    sent: 2
+                }
+            ),
+            "{err}"
+        );
+        let mut out = Vec::new();
+        write_body(&mut out, &mut body("hello"), Sending::Chunked)
+            .await
+            .unwrap();
+        assert_eq!(out, b"5\r\nhello\r\n0\r\n\r\n");
+    }
 
     fn reply(wire: &str, head_request: bool) -> Result<Option<Reply>, Error> {
         let mut buf = BytesMut::from(wire.as_bytes());

@@ -113,6 +113,9 @@ pub struct Limits {
     pub max_headers: usize,
     /// Request bodies, unless a route sets its own.
     pub max_body_bytes: u64,
+    /// Streams open at once on one HTTP/2 connection (nginx's
+    /// `http2_max_concurrent_streams`).
+    pub http2_max_streams: u32,
 }
 
 impl Default for Limits {
@@ -122,17 +125,33 @@ impl Default for Limits {
             max_header_bytes: 16_384,
             max_headers: 100,
             max_body_bytes: 10 * 1024 * 1024,
+            http2_max_streams: 128,
         }
     }
 }
 
-/// All in milliseconds.
+/// All in milliseconds. Every client connection is bounded by one of them
+/// at every moment: reading a request head (`header_read_ms`), idle
+/// between requests (`header_read_ms` on HTTP/1.1, `http2_idle_ms` on
+/// HTTP/2), sending a response (`send_ms` without progress), waiting on an
+/// upstream (`upstream_read_ms`), tunnelling (`tunnel_idle_ms`), draining
+/// (`drain_ms`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Timeouts {
     /// A client must send a whole request head within this (slowloris);
     /// an idle keep-alive connection is closed after it too.
     pub header_read_ms: u64,
+    /// A response that makes no progress this long (the client stopped
+    /// reading) is cut and its connection closed (nginx's `send_timeout`).
+    pub send_ms: u64,
+    /// An HTTP/2 connection with no open stream this long gets a GOAWAY
+    /// and is closed; pings do not keep it open (nginx's
+    /// `keepalive_timeout` for HTTP/2).
+    pub http2_idle_ms: u64,
+    /// A WebSocket (or other upgraded) tunnel that carries no byte either
+    /// way this long is closed (nginx's `proxy_read_timeout` for them).
+    pub tunnel_idle_ms: u64,
     pub upstream_connect_ms: u64,
     /// Waiting for the upstream's response head.
     pub upstream_read_ms: u64,
@@ -146,6 +165,9 @@ impl Default for Timeouts {
     fn default() -> Timeouts {
         Timeouts {
             header_read_ms: 20_000,
+            send_ms: 60_000,
+            http2_idle_ms: 75_000,
+            tunnel_idle_ms: 60_000,
             upstream_connect_ms: 5_000,
             upstream_read_ms: 60_000,
             upstream_idle_ms: 60_000,
@@ -288,6 +310,22 @@ impl ProxyConfig {
         if self.limits.max_connections == 0 {
             return Err("limits.max_connections must be at least 1".into());
         }
+        if self.limits.http2_max_streams == 0 {
+            return Err("limits.http2_max_streams must be at least 1".into());
+        }
+        let t = &self.timeouts;
+        for (name, ms) in [
+            ("header_read_ms", t.header_read_ms),
+            ("send_ms", t.send_ms),
+            ("http2_idle_ms", t.http2_idle_ms),
+            ("tunnel_idle_ms", t.tunnel_idle_ms),
+            ("upstream_connect_ms", t.upstream_connect_ms),
+            ("upstream_read_ms", t.upstream_read_ms),
+        ] {
+            if ms == 0 {
+                return Err(format!("timeouts.{name} must be at least 1"));
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for site in &self.sites {
             if site.names.is_empty() {
@@ -297,6 +335,14 @@ impl ProxyConfig {
                 if !seen.insert(name.as_str()) {
                     return Err(format!("the name {name} belongs to two sites"));
                 }
+            }
+            if site.auth.is_some() {
+                // Fail closed: a site its owner believes is behind a login
+                // would be served to everyone.
+                return Err(format!(
+                    "site {}: auth (OIDC login) is not enforced by this version of the proxy, which would serve the site to everyone — remove its [site.auth]",
+                    site.names[0]
+                ));
             }
             if site.tls.is_some() && self.https_listen.is_empty() {
                 return Err(format!(
@@ -425,6 +471,153 @@ mod tests {
             format!("{MINIMAL}[[site]]\nnames = [\"a.test\"]\n[[site.route]]\npath = \"/\"\n");
         let err = ProxyConfig::from_toml(&text).unwrap_err();
         assert!(err.contains("exactly one of root or upstreams"), "{err}");
+    }
+
+    /// Every key the file can hold, each carried out by the proxy (the
+    /// test that shows it is named in README's proxy section and
+    /// tests/proxy.rs). A key added to the types without being enforced
+    /// fails `every_key_is_enforced_or_refused`: carry it out and list it
+    /// here, or refuse it in `check` and list it in `REFUSED`.
+    const ENFORCED: &[&str] = &[
+        "version",
+        "http_listen",
+        "https_listen",
+        "challenge_dir",
+        "workers",
+        "pid_file",
+        "admin_listen",
+        "hsts_max_age",
+        "tls_session_resumption",
+        "access_log.path",
+        "access_log.format",
+        "trusted_proxies",
+        "limits.max_connections",
+        "limits.max_header_bytes",
+        "limits.max_headers",
+        "limits.max_body_bytes",
+        "limits.http2_max_streams",
+        "timeouts.header_read_ms",
+        "timeouts.send_ms",
+        "timeouts.http2_idle_ms",
+        "timeouts.tunnel_idle_ms",
+        "timeouts.upstream_connect_ms",
+        "timeouts.upstream_read_ms",
+        "timeouts.upstream_idle_ms",
+        "timeouts.drain_ms",
+        "site.names",
+        "site.tls.cert",
+        "site.tls.key",
+        "site.route.path",
+        "site.route.root",
+        "site.route.upstreams",
+        "site.route.balance",
+        "site.route.health.fail_after",
+        "site.route.health.eject_ms",
+        "site.route.health.check_path",
+        "site.route.health.check_interval_ms",
+        "site.route.max_body_bytes",
+    ];
+
+    /// Parsed, not yet carried out, and so refused at load (fail closed).
+    const REFUSED: &[&str] = &[
+        "site.auth.issuer",
+        "site.auth.client_id",
+        "site.auth.client_secret_file",
+        "site.auth.allowed_emails",
+    ];
+
+    fn keys(prefix: &str, table: &toml::Table, out: &mut std::collections::BTreeSet<String>) {
+        for (key, value) in table {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match value {
+                toml::Value::Table(t) => keys(&path, t, out),
+                toml::Value::Array(items)
+                    if items.iter().all(toml::Value::is_table) && !items.is_empty() =>
+                {
+                    for item in items {
+                        keys(&path, item.as_table().expect("a table"), out);
+                    }
+                }
+                _ => {
+                    out.insert(path);
+                }
+            }
+        }
+    }
+
+    /// A file with every key set.
+    fn everything() -> ProxyConfig {
+        let mut config = ProxyConfig {
+            http_listen: vec!["127.0.0.1:80".parse().unwrap()],
+            https_listen: vec!["127.0.0.1:443".parse().unwrap()],
+            pid_file: Some("/run/p.pid".into()),
+            admin_listen: Some("127.0.0.1:9100".parse().unwrap()),
+            access_log: Some(AccessLog {
+                path: "-".into(),
+                format: LogFormat::Json,
+            }),
+            trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
+            ..ProxyConfig::default()
+        };
+        config.sites.push(SiteConfig {
+            names: vec!["a.test".into()],
+            tls: Some(TlsFiles {
+                cert: "/c".into(),
+                key: "/k".into(),
+            }),
+            routes: vec![
+                RouteConfig {
+                    path: "/s/".into(),
+                    root: Some("/srv".into()),
+                    ..RouteConfig::default()
+                },
+                RouteConfig {
+                    path: "/".into(),
+                    upstreams: vec!["http://127.0.0.1:8000".into()],
+                    balance: Balance::LeastConnections,
+                    health: Health {
+                        check_path: Some("/health".into()),
+                        ..Health::default()
+                    },
+                    max_body_bytes: Some(1),
+                    ..RouteConfig::default()
+                },
+            ],
+            auth: Some(AuthConfig {
+                issuer: "https://id.example".into(),
+                client_id: "c".into(),
+                client_secret_file: "/s".into(),
+                allowed_emails: vec!["*@example.com".into()],
+            }),
+        });
+        config
+    }
+
+    #[test]
+    fn every_key_is_enforced_or_refused() {
+        let config = everything();
+        let table = toml::Table::try_from(&config).unwrap();
+        let mut found = std::collections::BTreeSet::new();
+        keys("", &table, &mut found);
+        let known: std::collections::BTreeSet<String> = ENFORCED
+            .iter()
+            .chain(REFUSED)
+            .map(|k| k.to_string())
+            .collect();
+        assert_eq!(
+            found, known,
+            "a key is neither enforced nor refused (or a listed key is gone)"
+        );
+        // The refused ones are refused, with a line that says why.
+        let err = ProxyConfig::from_toml(&config.to_toml()).unwrap_err();
+        assert!(err.contains("auth (OIDC login) is not enforced"), "{err}");
+        let mut without = config;
+        without.sites[0].auth = None;
+        ProxyConfig::from_toml(&without.to_toml()).expect("the rest loads");
     }
 
     #[test]

@@ -6,17 +6,19 @@
 //! connection is polled (a lock per poll, several polls per request). Here
 //! a connection registers its waker once, and each poll reads one flag.
 //!
-//! The same loop keeps HTTP/1.1 connections from idling: a client gets
+//! The same loop keeps connections from idling. On HTTP/1.1 a client gets
 //! `header_read_ms` from the connection's start, or from the end of the
 //! last response, to send its next request head, or the connection is
-//! closed (slowloris, and idle keep-alive). hyper's own header timeout
-//! allocates and registers a timer for every request; this one is a timer
-//! per connection, re-armed only when it fires.
+//! dropped (slowloris, and idle keep-alive). On HTTP/2 a connection with no
+//! open stream for `http2_idle_ms` gets a GOAWAY and is closed; the
+//! client's pings do not count. hyper's own header timeout allocates and
+//! registers a timer for every request; this one is a timer per
+//! connection, re-armed only when it fires.
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -24,27 +26,60 @@ use tokio::sync::Notify;
 
 use super::upstream::{coarse_ms, instant_at};
 
-/// [`Activity`]: a request is being served.
-const BUSY: u64 = u64::MAX;
-
-/// When a connection last went idle, in [`coarse_ms`] (a few ms early at
-/// most, against a timeout of seconds), or [`BUSY`].
-pub struct Activity(AtomicU64);
+/// Whether a connection is serving requests (streams, on HTTP/2), and
+/// since when it has served none.
+pub struct Activity {
+    /// Requests being served: from the start of each until hyper drops its
+    /// response body (or the request is dropped unanswered).
+    open: AtomicU32,
+    /// When the last one ended, in [`coarse_ms`] (never early, a few ms
+    /// late at most, against a timeout of seconds).
+    since: AtomicU64,
+}
 
 impl Activity {
-    /// Idle from now: a new connection, or a response just sent.
+    /// Idle from now: a new connection.
     pub fn idle_now() -> Activity {
-        Activity(AtomicU64::new(coarse_ms()))
+        Activity {
+            open: AtomicU32::new(0),
+            since: AtomicU64::new(coarse_ms()),
+        }
     }
 
     pub fn busy(&self) {
-        self.0.store(BUSY, Ordering::Relaxed);
+        self.open.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A request ended (its response was sent, or it was dropped).
     pub fn idle(&self) {
-        self.0.store(coarse_ms(), Ordering::Relaxed);
+        // The stamp first: once the count reads 0 it must be current.
+        self.since.store(coarse_ms(), Ordering::Relaxed);
+        self.open.fetch_sub(1, Ordering::Release);
+    }
+
+    /// When the connection times out if nothing starts before: `limit`
+    /// after it went idle, or `limit` from now while busy.
+    fn due(&self, limit: Duration, now: tokio::time::Instant) -> tokio::time::Instant {
+        if self.open.load(Ordering::Acquire) > 0 {
+            return now + limit;
+        }
+        let since = self.since.load(Ordering::Relaxed);
+        tokio::time::Instant::from_std(instant_at(since)) + limit
     }
 }
+
+/// How long a connection may sit without a request, and what then.
+pub struct Idle<'a> {
+    pub activity: &'a Activity,
+    pub limit: Duration,
+    /// HTTP/2: say GOAWAY (the connection's graceful shutdown) and close
+    /// once it is sent, within [`GOAWAY_GRACE`]. HTTP/1.1: drop at once
+    /// (the client may be in the middle of a head).
+    pub goaway: bool,
+}
+
+/// How long an idle HTTP/2 connection is given to send its GOAWAY.
+const GOAWAY_GRACE: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 pub struct Drain {
@@ -85,18 +120,20 @@ impl Drain {
 
     /// Drives `conn` to its end; once draining begins, `shutdown` is
     /// called on it once (hyper's `graceful_shutdown`: finish the request
-    /// in flight, take no more). With `head`, the connection is dropped
-    /// (None) once it has been idle for that long.
+    /// in flight, take no more). With `idle`, a connection idle for its
+    /// limit is dropped (None), or on HTTP/2 told to go away first.
     pub async fn watch<C: Future>(
         &self,
         conn: C,
         shutdown: impl Fn(Pin<&mut C>),
-        head: Option<(&Activity, Duration)>,
+        idle: Option<Idle<'_>>,
     ) -> Option<C::Output> {
         let mut conn = pin!(conn);
         let mut begin = pin!(self.begin.notified());
         let (mut registered, mut stopped) = (false, false);
-        let limit = head.map_or(Duration::ZERO, |(_, limit)| limit);
+        // Set once an idle HTTP/2 connection was told to go away.
+        let mut closing = false;
+        let limit = idle.as_ref().map_or(Duration::ZERO, |i| i.limit);
         let mut idle_timer = pin!(tokio::time::sleep(limit));
         poll_fn(|cx| {
             if !stopped {
@@ -108,16 +145,25 @@ impl Drain {
                     stopped = true;
                 }
             }
-            if let Some((activity, _)) = head {
+            if let Some(idle) = &idle {
                 // Also polled only when first armed and when it fired.
                 if !registered || idle_timer.is_elapsed() {
                     let now = tokio::time::Instant::now();
-                    let due = match activity.0.load(Ordering::Relaxed) {
-                        BUSY => now + limit,
-                        since => tokio::time::Instant::from_std(instant_at(since)) + limit,
-                    };
-                    if due <= now {
+                    if closing {
+                        // The GOAWAY could not be sent in time.
                         return Poll::Ready(None);
+                    }
+                    let mut due = idle.activity.due(idle.limit, now);
+                    if due <= now {
+                        if !idle.goaway {
+                            return Poll::Ready(None);
+                        }
+                        if !stopped {
+                            shutdown(conn.as_mut());
+                            stopped = true;
+                        }
+                        closing = true;
+                        due = now + GOAWAY_GRACE;
                     }
                     idle_timer.as_mut().reset(due);
                     let _ = idle_timer.as_mut().poll(cx);
@@ -156,9 +202,9 @@ mod tests {
     use std::time::Instant;
 
     /// A connection that ends once told to, like an idle keep-alive one.
-    struct Idle(bool);
+    struct Open(bool);
 
-    impl Future for Idle {
+    impl Future for Open {
         type Output = &'static str;
         fn poll(self: Pin<&mut Self>, _: &mut std::task::Context<'_>) -> Poll<&'static str> {
             if self.0 {
@@ -180,7 +226,7 @@ mod tests {
                 let _track = drain.track();
                 drain
                     .watch(
-                        Idle(false),
+                        Open(false),
                         |mut c| {
                             told.fetch_add(1, Ordering::Relaxed);
                             c.0 = true;
@@ -212,7 +258,7 @@ mod tests {
             .await
             .expect("done once it ended");
         // A connection that starts after draining began is told at once.
-        let late = drain.watch(Idle(false), |mut c| c.0 = true, None).await;
+        let late = drain.watch(Open(false), |mut c| c.0 = true, None).await;
         assert_eq!(late, Some("closed"));
     }
 
@@ -222,7 +268,9 @@ mod tests {
         let limit = Duration::from_millis(100);
         let idle = Activity::idle_now();
         let started = Instant::now();
-        let cut = drain.watch(Idle(false), |_| {}, Some((&idle, limit))).await;
+        let cut = drain
+            .watch(Open(false), |_| {}, Some(hold(&idle, limit, false)))
+            .await;
         assert_eq!(cut, None);
         assert!(started.elapsed() >= limit, "{:?}", started.elapsed());
 
@@ -235,10 +283,56 @@ mod tests {
             activity.idle();
         };
         let (cut, ()) = tokio::join!(
-            drain.watch(Idle(false), |_| {}, Some((&activity, limit))),
+            drain.watch(Open(false), |_| {}, Some(hold(&activity, limit, false))),
             served
         );
         assert_eq!(cut, None);
         assert!(started.elapsed() >= limit * 4, "{:?}", started.elapsed());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_idle_http2_connection_is_told_to_go_away_and_overlapping_streams_keep_it() {
+        let drain = Drain::default();
+        let limit = Duration::from_millis(100);
+        // Two streams overlap; the connection is idle only once both end.
+        let activity = Activity::idle_now();
+        activity.busy();
+        let started = Instant::now();
+        let served = async {
+            tokio::time::sleep(limit).await;
+            activity.busy();
+            activity.idle();
+            tokio::time::sleep(limit * 2).await;
+            activity.idle();
+        };
+        let told = AtomicUsize::new(0);
+        let (closed, ()) = tokio::join!(
+            drain.watch(
+                Open(false),
+                |mut c| {
+                    told.fetch_add(1, Ordering::Relaxed);
+                    c.0 = true;
+                },
+                Some(hold(&activity, limit, true)),
+            ),
+            served
+        );
+        assert_eq!(closed, Some("closed"), "ended by its GOAWAY, not dropped");
+        assert_eq!(told.load(Ordering::Relaxed), 1);
+        assert!(started.elapsed() >= limit * 4, "{:?}", started.elapsed());
+        // One that does not finish after its GOAWAY is dropped.
+        let stuck = Activity::idle_now();
+        let cut = drain
+            .watch(Open(false), |_| {}, Some(hold(&stuck, limit, true)))
+            .await;
+        assert_eq!(cut, None);
+    }
+
+    fn hold(activity: &Activity, limit: Duration, goaway: bool) -> super::Idle<'_> {
+        super::Idle {
+            activity,
+            limit,
+            goaway,
+        }
     }
 }

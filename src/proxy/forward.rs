@@ -19,10 +19,11 @@ use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWriteExt;
 
 use super::body::Body;
-use super::client::{self, ResponseBody};
+use super::client::{self, ResponseBody, Sending};
 use super::headers;
 use super::pages;
 use super::pool::{Connector, Lease};
+use super::tunnel;
 use super::upstream::{Group, InFlight, Tried, Upstream, ms_at, now_ms};
 
 /// How the request reached us.
@@ -38,19 +39,24 @@ pub struct Limits<'a> {
     pub started: Instant,
     pub max_body: u64,
     pub read_timeout: Duration,
+    /// An upgraded tunnel idle this long is closed.
+    pub tunnel_idle: Duration,
     pub trusted: &'a [ipnet::IpNet],
 }
 
 /// The request's head is prepared when this is called, and the future
 /// holds only its parts: every request's future is moved whole, and an
 /// `async fn` would hold the request, its parts, and a second copy of the
-/// request (its parameters are moved into locals).
-pub fn forward<'a>(
+/// request (its parameters are moved into locals). A tunnel made of the
+/// request holds `conn` (the client connection's context) for as long as
+/// it lives, so that it stays counted as an open connection.
+pub fn forward<'a, C: Send + Sync + 'static>(
     connector: &'a Connector,
     group: &'a Arc<Group>,
     mut req: Request<Incoming>,
     origin: &'a Origin<'a>,
     limits: &'a Limits<'a>,
+    conn: &'a Arc<C>,
 ) -> impl Future<Output = Response<Body>> + 'a {
     let declared = req
         .headers()
@@ -83,6 +89,13 @@ pub fn forward<'a>(
     // A body of unknown length (HTTP/1.1 chunked, or HTTP/2 without a
     // content-length) goes upstream chunked.
     let chunked = body.is_some() && !parts.headers.contains_key(header::CONTENT_LENGTH);
+    // Otherwise it is counted against its declared length as it is sent
+    // (a length that does not parse allows no byte).
+    let sending = if chunked {
+        Sending::Chunked
+    } else {
+        Sending::Length(declared.unwrap_or(0))
+    };
     if body.is_none() && parts.headers.contains_key(header::CONTENT_LENGTH) {
         // `Content-Length: 0`, or an HTTP/2 length with no data.
         parts
@@ -154,8 +167,7 @@ pub fn forward<'a>(
                 let guard = group.begin(index);
                 let exchange = client::exchange(
                     &mut lease.conn,
-                    body.as_mut(),
-                    chunked,
+                    body.as_mut().map(|b| (b, sending)),
                     is_head,
                     deadline,
                     &mut reply_headers,
@@ -167,7 +179,7 @@ pub fn forward<'a>(
                             reply,
                             lease,
                             guard,
-                            client_upgrade,
+                            client_upgrade.map(|on| (on, Arc::clone(conn), limits.tunnel_idle)),
                             client_version,
                             limits.read_timeout,
                         );
@@ -185,6 +197,15 @@ pub fn forward<'a>(
                     Err(client::Error::ClientBody(e)) => {
                         tracing::debug!("the client's request body failed: {e}");
                         return pages::error(StatusCode::BAD_REQUEST);
+                    }
+                    Err(e @ client::Error::BodyLength { .. }) => {
+                        // The upstream connection is dropped with the lease;
+                        // the client's is closed after this answer.
+                        tracing::warn!("request to {} refused: {e}", upstream.base);
+                        let mut resp = pages::error(StatusCode::BAD_REQUEST);
+                        resp.headers_mut()
+                            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                        return resp;
                     }
                     Err(client::Error::TimedOut) => {
                         group.failed(index, now_ms());
@@ -221,21 +242,23 @@ pub fn forward<'a>(
 }
 
 /// The upstream's response as the client gets it; a 101 becomes a tunnel
-/// between the two connections.
-fn respond(
+/// between the two connections, which holds the client connection's
+/// context and closes once idle for its limit.
+fn respond<C: Send + Sync + 'static>(
     reply: client::Reply,
     lease: Lease,
     guard: InFlight,
-    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    client_upgrade: Option<(hyper::upgrade::OnUpgrade, Arc<C>, Duration)>,
     client_version: Version,
     read_timeout: Duration,
 ) -> Response<Body> {
     // The headers came back without hop-by-hop and identity headers.
     if reply.status == StatusCode::SWITCHING_PROTOCOLS {
-        let Some(on_client) = client_upgrade else {
+        let Some((on_client, held, idle)) = client_upgrade else {
             // A 101 the client did not ask for.
             return pages::error(StatusCode::BAD_GATEWAY);
         };
+        let base = lease.base().to_string();
         let mut conn = lease.conn;
         tokio::spawn(async move {
             if let Ok(upgraded) = on_client.await {
@@ -243,10 +266,13 @@ fn respond(
                 // What the upstream sent after its 101 belongs to the client.
                 if client.write_all(&conn.buf).await.is_ok() {
                     conn.buf.clear();
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut conn.stream).await;
+                    if let Err(e) = tunnel::run(&mut client, &mut conn.stream, idle).await {
+                        tracing::debug!("tunnel to {base} ended: {e}");
+                    }
                 }
             }
             drop(guard);
+            drop(held);
         });
         return Body::empty().respond(reply.status, reply.headers);
     }
@@ -295,7 +321,7 @@ pub async fn check(
             false,
         );
         let deadline = tokio::time::Instant::now() + timeout;
-        let reply = client::exchange(&mut lease.conn, None, false, false, deadline, &mut h)
+        let reply = client::exchange(&mut lease.conn, None, false, deadline, &mut h)
             .await
             .ok()?;
         let ok = reply.status.is_success() || reply.status.is_redirection();

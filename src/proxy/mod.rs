@@ -18,12 +18,14 @@ mod metrics;
 mod pages;
 mod pool;
 mod routing;
+mod send_timeout;
 pub mod server;
 mod service;
 mod socket;
 mod state;
 mod static_files;
 mod tls;
+mod tunnel;
 mod upstream;
 
 pub use state::State;

@@ -179,6 +179,28 @@ impl Connector {
     }
 }
 
+/// Closes this thread's pooled connections that have been idle longer
+/// than `limit`; the worker calls it a few times per `limit`, so an idle
+/// connection is closed soon after it expires (not only when it is next
+/// taken), and an upstream is not left with connections it will never get
+/// a request on.
+pub fn close_expired(limit: Duration) {
+    let now = coarse_ms();
+    let limit = limit.as_millis() as u64;
+    IDLE.with(|idle| {
+        let mut idle = idle.borrow_mut();
+        idle.retain(|_, list| {
+            // Oldest first.
+            let expired = list
+                .iter()
+                .take_while(|e| now.saturating_sub(e.since) > limit)
+                .count();
+            list.drain(..expired);
+            !list.is_empty()
+        });
+    });
+}
+
 impl Lease {
     pub fn is_fresh(&self) -> bool {
         self.fresh

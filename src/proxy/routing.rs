@@ -5,18 +5,27 @@ use std::borrow::Cow;
 // Names are looked up on every request: foldhash (seeded per process).
 use foldhash::HashMap;
 
-/// The host a request names, from HTTP/2's `:authority` or the `Host`
-/// header: port dropped, ASCII lowercase, trailing dot removed. `None`
-/// when absent or malformed.
+/// The one host a request names: the absolute-form target's or HTTP/2's
+/// `:authority` when there is one, else the `Host` header; port dropped,
+/// ASCII lowercase, trailing dot removed. `None` (answered 400) when
+/// absent or malformed, and when a `Host` header names another host than
+/// the authority (RFC 9113 §8.3.1; RFC 9112 §3.2.2 lets a server ignore it,
+/// but the upstream would then read one name while routing used the
+/// other). Two `Host` headers are the caller's to refuse (RFC 9112 §3.2).
 pub fn request_host<'a>(
     authority: Option<&'a str>,
     host_header: Option<&'a [u8]>,
 ) -> Option<Cow<'a, str>> {
-    let raw = match authority {
-        Some(a) => a,
-        None => std::str::from_utf8(host_header?).ok()?,
+    let header = host_header.map(std::str::from_utf8);
+    let Some(authority) = authority else {
+        return normalize_host(header?.ok()?);
     };
-    normalize_host(raw)
+    let host = normalize_host(authority)?;
+    match header {
+        None => Some(host),
+        Some(Ok(named)) if normalize_host(named).as_deref() == Some(&*host) => Some(host),
+        Some(_) => None,
+    }
 }
 
 /// Borrowed when already canonical (the usual case), so most requests
@@ -122,7 +131,14 @@ mod tests {
         assert_eq!(normalize_host("a:b"), None);
         assert_eq!(normalize_host(""), None);
         assert_eq!(
-            request_host(Some("h2.test"), Some(b"other.test")).as_deref(),
+            request_host(Some("h2.test"), None).as_deref(),
+            Some("h2.test")
+        );
+        // An authority and a Host header must agree (port and case aside).
+        assert_eq!(request_host(Some("h2.test"), Some(b"other.test")), None);
+        assert_eq!(request_host(Some("h2.test"), Some(b"bad host")), None);
+        assert_eq!(
+            request_host(Some("h2.test:8443"), Some(b"H2.test")).as_deref(),
             Some("h2.test")
         );
         assert_eq!(

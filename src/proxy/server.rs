@@ -24,11 +24,12 @@ use tokio_rustls::TlsAcceptor;
 use super::access_log;
 use super::body::Body;
 use super::config::ProxyConfig;
-use super::drain::{Activity, Drain};
+use super::drain::{Activity, Drain, Idle, Track};
 use super::forward;
 use super::metrics::Metrics;
 use super::pool::Connector;
-use super::service::{self, Conn, Shared};
+use super::send_timeout::SendTimeout;
+use super::service::{self, Conn, Open, Shared};
 use super::socket::ClientSocket;
 use super::state::State;
 use super::tls;
@@ -113,6 +114,9 @@ pub fn run(options: &Options) -> Result<()> {
             connections: Arc::clone(&connections),
             max_connections: config.limits.max_connections,
             header_read: Duration::from_millis(config.timeouts.header_read_ms),
+            send: Duration::from_millis(config.timeouts.send_ms),
+            http2_idle: Duration::from_millis(config.timeouts.http2_idle_ms),
+            upstream_idle: Duration::from_millis(config.timeouts.upstream_idle_ms),
         };
         let stop = stop_rx.clone();
         let drain = Duration::from_millis(config.timeouts.drain_ms);
@@ -239,7 +243,7 @@ fn http2_builder(config: &ProxyConfig) -> http2::Builder<TokioExecutor> {
     builder
         .timer(TokioTimer::new())
         .max_header_list_size(config.limits.max_header_bytes as u32)
-        .max_concurrent_streams(256)
+        .max_concurrent_streams(config.limits.http2_max_streams)
         .keep_alive_interval(Some(Duration::from_secs(30)))
         .keep_alive_timeout(Duration::from_secs(20));
     builder
@@ -256,16 +260,12 @@ struct Worker {
     max_connections: usize,
     /// For a TLS handshake, and for each HTTP/1.1 request head.
     header_read: Duration,
-}
-
-/// Counts an open connection until dropped.
-struct Open(Arc<AtomicUsize>, Arc<Metrics>);
-
-impl Drop for Open {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Relaxed);
-        self.1.connections.fetch_sub(1, Relaxed);
-    }
+    /// A response may make no progress for this long.
+    send: Duration,
+    /// An HTTP/2 connection may have no open stream for this long.
+    http2_idle: Duration,
+    /// Pooled upstream connections are closed after this long unused.
+    upstream_idle: Duration,
 }
 
 const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nToo many connections";
@@ -290,6 +290,20 @@ impl Worker {
         runtime.block_on(async move {
             let worker = Arc::new(self);
             let drain_all = Arc::new(Drain::default());
+            // Idle upstream connections are closed when they expire, not
+            // only when next taken from the pool.
+            if !worker.upstream_idle.is_zero() {
+                let limit = worker.upstream_idle;
+                let every = (limit / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+                tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(every);
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    loop {
+                        tick.tick().await;
+                        super::pool::close_expired(limit);
+                    }
+                });
+            }
             let mut loops = Vec::new();
             for (listener, tls) in listeners {
                 let listener = match TcpListener::from_std(listener) {
@@ -360,7 +374,7 @@ async fn accept_loop(
         let track = drain.track();
         let worker = Arc::clone(&worker);
         tokio::spawn(async move {
-            let _open = open;
+            let counted = (open, track);
             let w = &*worker;
             if tls {
                 let handshake =
@@ -381,7 +395,7 @@ async fn accept_loop(
                 } else {
                     Protocol::Http1Tls
                 };
-                serve(TokioIo::new(stream), conn, protocol, &worker, track.drain()).await;
+                serve(TokioIo::new(stream), conn, protocol, &worker, counted).await;
             } else {
                 let conn = Conn {
                     peer,
@@ -391,7 +405,7 @@ async fn accept_loop(
                 // Shared: hyper reads and writes it, requests watch it.
                 let (stream, socket) = ClientSocket::new(stream);
                 let protocol = Protocol::Http1(socket);
-                serve(TokioIo::new(stream), conn, protocol, &worker, track.drain()).await;
+                serve(TokioIo::new(stream), conn, protocol, &worker, counted).await;
             }
         });
     }
@@ -410,10 +424,16 @@ enum Protocol {
 }
 
 /// Serves one connection.
-async fn serve<I>(io: I, conn: Conn, protocol: Protocol, worker: &Arc<Worker>, drain: &Drain)
-where
+async fn serve<I>(
+    io: I,
+    conn: Conn,
+    protocol: Protocol,
+    worker: &Arc<Worker>,
+    counted: (Open, Track),
+) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
+    let io = SendTimeout::new(io, worker.send);
     let (socket, http1) = match protocol {
         Protocol::Http1(socket) => (Some(socket), Some(&worker.http1)),
         Protocol::Http1Tls => (None, Some(&worker.http1_tls)),
@@ -426,19 +446,30 @@ where
         conn,
         activity: Activity::idle_now(),
         socket,
+        counted,
     });
     let watched = Arc::clone(&cx);
+    let drain = watched.counted.1.drain();
     let service = service_fn(move |req| service::handle(req, Arc::clone(&cx)));
     if let Some(http1) = http1 {
         let connection = http1.serve_connection(io, service).with_upgrades();
-        let head = Some((&watched.activity, worker.header_read));
+        let idle = Idle {
+            activity: &watched.activity,
+            limit: worker.header_read,
+            goaway: false,
+        };
         let _ = drain
-            .watch(connection, |c| c.graceful_shutdown(), head)
+            .watch(connection, |c| c.graceful_shutdown(), Some(idle))
             .await;
     } else {
         let connection = worker.http2.serve_connection(io, service);
+        let idle = Idle {
+            activity: &watched.activity,
+            limit: worker.http2_idle,
+            goaway: true,
+        };
         let _ = drain
-            .watch(connection, |c| c.graceful_shutdown(), None)
+            .watch(connection, |c| c.graceful_shutdown(), Some(idle))
             .await;
     }
 }
@@ -553,16 +584,21 @@ fn restart_only_changes(old: &ProxyConfig, new: &ProxyConfig) -> Result<()> {
     if old.limits.max_connections != new.limits.max_connections
         || old.limits.max_header_bytes != new.limits.max_header_bytes
         || old.limits.max_headers != new.limits.max_headers
+        || old.limits.http2_max_streams != new.limits.http2_max_streams
     {
-        changed.push("limits (connections, headers)");
+        changed.push("limits (connections, headers, http2 streams)");
     }
     let (a, b) = (&old.timeouts, &new.timeouts);
     if a.header_read_ms != b.header_read_ms
+        || a.send_ms != b.send_ms
+        || a.http2_idle_ms != b.http2_idle_ms
         || a.upstream_connect_ms != b.upstream_connect_ms
         || a.upstream_idle_ms != b.upstream_idle_ms
         || a.drain_ms != b.drain_ms
     {
-        changed.push("timeouts (header_read, upstream_connect, upstream_idle, drain)");
+        changed.push(
+            "timeouts (header_read, send, http2_idle, upstream_connect, upstream_idle, drain)",
+        );
     }
     if changed.is_empty() {
         Ok(())

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,7 @@ use tokio::net::TcpStream;
 
 use super::access_log::{self, Entry};
 use super::body::{Body, BoxError};
-use super::drain::Activity;
+use super::drain::{Activity, Track};
 use super::forward::{self, Origin};
 use super::metrics::Metrics;
 use super::pages;
@@ -44,8 +45,19 @@ pub struct Conn {
     pub sni: Option<String>,
 }
 
+/// Counts an open client connection (the limit, the gauge) until dropped.
+pub struct Open(pub Arc<AtomicUsize>, pub Arc<Metrics>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+        self.1.connections.fetch_sub(1, Relaxed);
+    }
+}
+
 /// What the requests of one connection share: the worker's state and
-/// upstream pool, and who the client is.
+/// upstream pool, and who the client is. It lives as long as the
+/// connection, or a tunnel made of it, does.
 pub struct Context {
     pub shared: Arc<Shared>,
     pub client: Connector,
@@ -57,6 +69,29 @@ pub struct Context {
     /// itself (a close alert sits in the socket before the FIN, where a
     /// peek cannot tell it from data), and HTTP/2 resets streams.
     pub socket: Option<Arc<TcpStream>>,
+    /// The connection counts towards `max_connections` and is waited for
+    /// by a drain for as long as this context lives: an upgraded tunnel
+    /// holds it too.
+    pub counted: (Open, Track),
+}
+
+/// One request being served, from its start until hyper drops its
+/// response body, or drops the request unanswered (a client that reset
+/// its HTTP/2 stream): the connection is busy meanwhile, and idle from
+/// then on (the header-read and HTTP/2 idle timeouts run from there).
+pub struct Serving(Arc<Context>);
+
+impl Serving {
+    fn begin(cx: Arc<Context>) -> Serving {
+        cx.activity.busy();
+        Serving(cx)
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.activity.idle();
+    }
 }
 
 /// A client that hung up while its request waited on the upstream: the
@@ -92,12 +127,12 @@ async fn until_gone<F: Future>(
 }
 
 /// A response body that marks its connection idle once hyper is done with
-/// it: from then on the client has `header_read_ms` for its next request.
-/// While it waits on its upstream it watches for the client hanging up
-/// (as `until_gone` does).
+/// it (it holds the request's [`Serving`]): from then on the client has
+/// `header_read_ms` for its next request. While it waits on its upstream
+/// it watches for the client hanging up (as `until_gone` does).
 pub struct Sent {
     body: Body,
-    cx: Arc<Context>,
+    serving: Serving,
 }
 
 impl http_body::Body for Sent {
@@ -111,7 +146,7 @@ impl http_body::Body for Sent {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.body).poll_frame(cx);
         if polled.is_pending()
-            && let Some(socket) = &this.cx.socket
+            && let Some(socket) = &this.serving.0.socket
             && socket::poll_gone(socket, cx) == Poll::Ready(true)
         {
             return Poll::Ready(Some(Err(ClientGone.into())));
@@ -128,12 +163,6 @@ impl http_body::Body for Sent {
     }
 }
 
-impl Drop for Sent {
-    fn drop(&mut self) {
-        self.cx.activity.idle();
-    }
-}
-
 /// Answers one request. The service's future is this one future (routing
 /// is synchronous, and only forwarding waits): every request's future is
 /// moved into the connection's slot, so each extra async layer would copy
@@ -146,40 +175,45 @@ pub fn handle(
     cx: Arc<Context>,
 ) -> impl Future<Output = Result<Response<Sent>, ClientGone>> {
     async move {
-        cx.activity.busy();
+        let serving = Serving::begin(cx);
+        let cx = &serving.0;
         let Context {
             shared,
             client,
             conn,
             ..
-        } = &*cx;
+        } = &**cx;
         let started = Instant::now();
         let state = shared.state.load_full();
         let log = shared.access_log.as_ref().map(|_| LogFields::of(&req));
         // The header's value is shared, not copied, and so is the host when
         // it is already in canonical form.
         let authority = req.uri().authority().cloned();
-        let host_header = req.headers().get(header::HOST).cloned();
+        let mut host_headers = req.headers().get_all(header::HOST).iter();
+        let host_header = host_headers.next().cloned();
+        // Two Host headers: no host at all (400, RFC 9112 §3.2).
+        let twice = host_headers.next().is_some();
         let host = request_host(
             authority.as_ref().map(|a| a.as_str()),
             host_header.as_ref().map(|h| h.as_bytes()),
-        );
+        )
+        .filter(|_| !twice);
         // The match ends before the wait, so that the future does not hold
         // a `Routed` (with room for a whole response) across it.
         let (group, origin, limits) = match route(&req, host.as_deref(), conn, &state, started) {
             Routed::Answer(resp) => {
-                return Ok(finish(resp, cx, &state, started, log, host.as_deref()));
+                return Ok(finish(resp, serving, &state, started, log, host.as_deref()));
             }
             Routed::Forward(group, origin, limits) => (group, origin, limits),
         };
         let forwarded = {
-            let forwarding = pin!(forward::forward(client, group, req, &origin, &limits));
+            let forwarding = pin!(forward::forward(client, group, req, &origin, &limits, cx));
             until_gone(cx.socket.as_deref(), forwarding).await
         };
         let Some(resp) = forwarded else {
             return Err(ClientGone);
         };
-        Ok(finish(resp, cx, &state, started, log, host.as_deref()))
+        Ok(finish(resp, serving, &state, started, log, host.as_deref()))
     }
 }
 
@@ -187,13 +221,13 @@ pub fn handle(
 /// mark the connection idle once sent.
 fn finish(
     mut resp: Response<Body>,
-    cx: Arc<Context>,
+    serving: Serving,
     state: &State,
     started: Instant,
     log: Option<LogFields>,
     host: Option<&str>,
 ) -> Response<Sent> {
-    let Context { shared, conn, .. } = &*cx;
+    let Context { shared, conn, .. } = &*serving.0;
     if conn.tls
         && let Some(hsts) = &state.hsts
     {
@@ -205,7 +239,7 @@ fn finish(
     if let (Some(writer), Some(fields)) = (&shared.access_log, log) {
         fields.write(writer, conn, host, &resp, elapsed);
     }
-    resp.map(|body| Sent { body, cx })
+    resp.map(|body| Sent { body, serving })
 }
 
 /// Where a request goes: answered here, or to an upstream group. Matched
@@ -223,6 +257,11 @@ fn route<'a>(
     state: &'a State,
     started: Instant,
 ) -> Routed<'a> {
+    // HTTP/1.1 heads are held to max_headers by hyper's parser; HTTP/2
+    // only to their size.
+    if req.version() == Version::HTTP_2 && req.headers().len() > state.config.limits.max_headers {
+        return Routed::Answer(pages::error(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE));
+    }
     let path = req.uri().path();
     if !conn.tls
         && let Some(token) = path.strip_prefix(CHALLENGE_PREFIX)
@@ -290,6 +329,7 @@ fn route<'a>(
                 started,
                 max_body: route.max_body,
                 read_timeout: Duration::from_millis(timeouts.upstream_read_ms),
+                tunnel_idle: Duration::from_millis(timeouts.tunnel_idle_ms),
                 trusted: &state.config.trusted_proxies,
             };
             return Routed::Forward(group, origin, limits);

@@ -30,12 +30,23 @@ pub fn now_ms() -> u64 {
 }
 
 /// [`now_ms`] from the kernel's tick-granular clock
-/// (`CLOCK_MONOTONIC_COARSE`): a few milliseconds behind, and several
-/// times cheaper to read. For the stamps taken on every request that only
-/// time out after seconds (idle connections).
+/// (`CLOCK_MONOTONIC_COARSE`), several times cheaper to read, for the
+/// stamps taken on every request that only time out after seconds (idle
+/// connections). That clock lags the precise one by up to one tick, and
+/// milliseconds are truncated, so the clock's resolution and two
+/// milliseconds are added: a stamp is never earlier than the moment it
+/// stands for, and a timeout measured from it never fires early (a few ms
+/// late at most).
 pub fn coarse_ms() -> u64 {
-    clock_ms(ClockId::MonotonicCoarse).saturating_sub(EPOCH.1)
+    (clock_ms(ClockId::MonotonicCoarse) + *COARSE_SLACK_MS).saturating_sub(EPOCH.1)
 }
+
+/// One tick of the coarse clock (4 ms at HZ=250), rounded up, plus 2 ms.
+static COARSE_SLACK_MS: LazyLock<u64> = LazyLock::new(|| {
+    let res = rustix::time::clock_getres(ClockId::MonotonicCoarse);
+    let ns = res.tv_sec as u64 * 1_000_000_000 + res.tv_nsec as u64;
+    ns.div_ceil(1_000_000) + 2
+});
 
 /// `t` in the milliseconds of [`now_ms`].
 pub fn ms_at(t: Instant) -> u64 {
@@ -209,6 +220,17 @@ impl Group {
 mod tests {
     use super::*;
     use crate::proxy::config::parse_upstream;
+
+    #[test]
+    fn a_coarse_stamp_is_never_earlier_than_the_precise_clock() {
+        // Idle timeouts are measured from coarse stamps: one taken early
+        // would cut a connection before its time.
+        for _ in 0..200_000 {
+            let precise = now_ms();
+            let coarse = coarse_ms();
+            assert!(coarse >= precise, "coarse {coarse} < precise {precise}");
+        }
+    }
 
     fn group(n: usize, balance: Balance) -> Arc<Group> {
         let addrs = (0..n)

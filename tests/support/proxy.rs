@@ -172,6 +172,19 @@ impl Proxy {
         )
     }
 
+    /// Waits until the metrics page has a line for which `pred` holds.
+    pub fn wait_metric(&self, what: &str, pred: impl Fn(&str) -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !self.metrics().lines().any(&pred) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the metrics never showed {what}:\n{}",
+                self.metrics()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Waits until the log contains `needle`.
     pub fn wait_log(&self, needle: &str) {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -438,4 +451,53 @@ pub fn read_response(r: &mut impl std::io::BufRead) -> (u16, Vec<u8>) {
         r.read_exact(&mut body).unwrap();
     }
     (status, body)
+}
+
+/// A raw HTTP/2 connection to the proxy's HTTPS listener with `sni`, for
+/// what reqwest would not send (a `host` header beside `:authority`) and
+/// to watch the connection itself. With `ping`, the client pings that
+/// often even while idle. Returns the request sender and the connection's
+/// task, which ends when the connection does.
+pub async fn h2_connection(
+    proxy: &Proxy,
+    ca: &TestCa,
+    sni: &str,
+    ping: Option<Duration>,
+) -> (
+    hyper::client::conn::http2::SendRequest<http_body_util::Empty<bytes::Bytes>>,
+    tokio::task::JoinHandle<Result<(), hyper::Error>>,
+) {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap())
+        .unwrap();
+    let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(proxy.https()).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from(sni.to_string()).unwrap();
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .expect("TLS handshake");
+    let mut builder =
+        hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+    if let Some(every) = ping {
+        builder
+            .timer(hyper_util::rt::TokioTimer::new())
+            .keep_alive_interval(every)
+            .keep_alive_timeout(Duration::from_secs(5))
+            .keep_alive_while_idle(true);
+    }
+    let (sender, conn) = builder
+        .handshake(hyper_util::rt::TokioIo::new(tls))
+        .await
+        .expect("HTTP/2 handshake");
+    (sender, tokio::spawn(conn))
 }

@@ -51,7 +51,9 @@ pub fn free_port() -> u16 {
     panic!("no free loopback port between {LOW} and {high}");
 }
 
-/// A child process that is killed when dropped; its output goes to a log
+/// A child process that is killed when dropped, with every process it
+/// started (nginx's workers, uvicorn's reloader): it leads a process group
+/// of its own, and the whole group is killed. Its output goes to a log
 /// file that is shown when it fails to start.
 pub struct Process {
     name: String,
@@ -63,7 +65,9 @@ impl Process {
     pub fn spawn(name: &str, cmd: &mut Command, dir: &Path) -> Process {
         let log = dir.join(format!("{name}.log"));
         let file = fs::File::create(&log).expect("log file");
+        use std::os::unix::process::CommandExt;
         let child = cmd
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("log file"))
             .stderr(file)
@@ -117,7 +121,11 @@ impl Process {
         None
     }
 
+    /// Kills the process and its group, and reaps it.
     pub fn kill(&mut self) {
+        if let Some(group) = rustix::process::Pid::from_raw(self.child.id() as i32) {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -129,8 +137,7 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 
