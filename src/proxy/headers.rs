@@ -407,3 +407,190 @@ mod tests {
         assert_eq!(h["x-forwarded-proto"], "http");
     }
 }
+
+/// Property tests of the forwarding headers: whatever a client sends, the
+/// written block is valid header syntax with exactly its five lines,
+/// `X-Forwarded-For` ends with the peer, `Forwarded` has exactly its
+/// three parameters, and an untrusted peer's own forwarding headers never
+/// survive.
+#[cfg(test)]
+mod properties {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The lines the block holds, in order.
+    const WRITTEN: [&str; 5] = [
+        "x-real-ip",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "forwarded",
+    ];
+
+    fn peer() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![
+            any::<[u8; 4]>().prop_map(IpAddr::from),
+            Just(IpAddr::from([10, 0, 0, 2])),
+            any::<[u16; 8]>().prop_map(IpAddr::from),
+            any::<[u8; 4]>().prop_map(|o| IpAddr::V6(Ipv4Addr::from(o).to_ipv6_mapped())),
+            Just(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+        ]
+    }
+
+    /// Names a client might send, forwarding ones above all.
+    const NAMES: &[&str] = &[
+        "x-forwarded-for",
+        "X-Forwarded-For",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-forwarded-port",
+        "x-forwarded-prefix",
+        "x-real-ip",
+        "forwarded",
+        "x-auth-request-user",
+        "x-auth-request-email",
+        "accept",
+        "x-other",
+    ];
+
+    /// A header value as a client can send one (visible ASCII, spaces,
+    /// tabs, obs-text), with the troublesome ones often.
+    fn value() -> impl Strategy<Value = HeaderValue> {
+        let byte = prop_oneof![8 => 0x20u8..=0x7e, 1 => Just(b'\t'), 1 => 0x80u8..=0xff];
+        prop_oneof![
+            3 => vec(byte, 0..24).prop_map(|v| HeaderValue::from_bytes(&v).unwrap()),
+            1 => prop::sample::select(&[
+                "1.2.3.4", "198.51.100.7, 10.0.0.5", "::1", "https", "http", "a.test",
+                "A.Test:8443", "[::1]\";for=6.6.6.6", "[::1]:443", "a.test\";for=6.6.6.6",
+                "a.test\r", "for=1.2.3.4;proto=http", "\"", "[", "[x]y",
+            ][..]).prop_filter_map("a valid value", |v| HeaderValue::from_str(v).ok()),
+        ]
+    }
+
+    /// An `X-Forwarded-Host` a trusted proxy might pass on, or a forger
+    /// try: host-like text, brackets and quoted-string breakers.
+    fn forwarded_host() -> impl Strategy<Value = HeaderValue> {
+        let text = |max| {
+            vec(prop::sample::select(&b"a.Z09:-_[]\";=, /"[..]), 0..max)
+                .prop_map(|v| String::from_utf8(v).unwrap())
+        };
+        prop_oneof![
+            text(16),
+            (text(8), text(10)).prop_map(|(a, b)| format!("[{a}]{b}")),
+        ]
+        .prop_map(|v| HeaderValue::from_str(&v).unwrap())
+    }
+
+    fn host() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z0-9-]{1,10}(\\.[a-z0-9-]{1,10}){0,2}",
+            Just("::1".to_string())
+        ]
+    }
+
+    /// Is `ip` (unmapped from IPv6) in one of `nets`?
+    fn is_trusted(ip: IpAddr, nets: &[IpNet]) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        nets.iter().any(|n| n.contains(&ip))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn the_forwarding_block_is_valid_and_cannot_be_forged(
+            peer in peer(),
+            trust_peer in any::<bool>(),
+            host in host(),
+            https in any::<bool>(),
+            forwarded_host in prop::option::of(forwarded_host()),
+            sent in vec((prop::sample::select(NAMES), value()), 0..8),
+        ) {
+            let mut trusted: Vec<IpNet> =
+                vec!["10.0.0.0/8".parse().unwrap(), "fd00::/8".parse().unwrap()];
+            if trust_peer {
+                trusted.push(IpNet::from(peer));
+            }
+            let from_trusted = is_trusted(peer, &trusted);
+            let proto = if https { "https" } else { "http" };
+            let client = Client { peer, proto, host: &host };
+            let mut h = HeaderMap::new();
+            if let Some(value) = forwarded_host {
+                h.insert(X_FORWARDED_HOST, value);
+            }
+            for (name, value) in &sent {
+                h.append(HeaderName::from_bytes(name.as_bytes()).unwrap(), value.clone());
+            }
+
+            let forwarding = Forwarding::take(&mut h, &client, &trusted);
+            let mut block = Vec::new();
+            forwarding.write(&mut block);
+            prop_assert!(block.len() <= forwarding.len());
+
+            // The block inside a whole request head parses, to its end.
+            let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+            for (name, value) in &h {
+                head.extend_from_slice(format!("{name}: ").as_bytes());
+                head.extend_from_slice(value.as_bytes());
+                head.extend_from_slice(b"\r\n");
+            }
+            head.extend_from_slice(&block);
+            head.extend_from_slice(b"\r\n");
+            let mut slots = [httparse::EMPTY_HEADER; 32];
+            let mut req = httparse::Request::new(&mut slots);
+            prop_assert_eq!(req.parse(&head), Ok(httparse::Status::Complete(head.len())));
+
+            // Exactly five lines, no CR or LF inside any of them.
+            let text = std::str::from_utf8(&block).unwrap();
+            let lines: Vec<(&str, &str)> = text
+                .strip_suffix("\r\n")
+                .unwrap()
+                .split("\r\n")
+                .map(|l| l.split_once(": ").unwrap())
+                .collect();
+            let names: Vec<&str> = lines.iter().map(|l| l.0).collect();
+            prop_assert_eq!(names, WRITTEN);
+            for (_, value) in &lines {
+                prop_assert!(!value.contains(['\r', '\n']));
+            }
+            let [real, xff, xfp, xfh, fwd] = [0, 1, 2, 3, 4].map(|i| lines[i].1);
+
+            let peer_text = peer.to_string();
+            prop_assert!(xff == peer_text || xff.ends_with(&format!(", {peer_text}")), "{xff}");
+            prop_assert!(xfp == "http" || xfp == "https");
+            // The forwarded host is a quoted-string that nothing escapes.
+            prop_assert!(!xfh.contains(['"', '\\']), "{xfh:?}");
+            let node = match peer.is_ipv6() {
+                true => format!("\"[{peer_text}]\""),
+                false => peer_text.clone(),
+            };
+            prop_assert_eq!(fwd, format!("for={node};proto={xfp};host=\"{xfh}\""));
+
+            // The client's identity headers never pass; nor, from an
+            // untrusted peer, anything of its forwarding.
+            for name in h.keys() {
+                let name = name.as_str();
+                prop_assert!(!name.starts_with("x-auth-request-"), "{name}");
+                prop_assert!(!WRITTEN.contains(&name), "{name}");
+                prop_assert!(from_trusted || !name.starts_with("x-forwarded-"), "{name}");
+            }
+            if !from_trusted {
+                prop_assert_eq!(real, &peer_text);
+                prop_assert_eq!(xff, &peer_text);
+                prop_assert_eq!(xfp, proto);
+                prop_assert_eq!(xfh, &host);
+            }
+        }
+    }
+}

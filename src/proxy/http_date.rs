@@ -1,6 +1,13 @@
 //! IMF-fixdate (RFC 9110 §5.6.7) for `Last-Modified`, written without the
 //! formatting machinery: it is made for every static response. Parsing
 //! stays with the httpdate crate.
+//!
+//! A/B against `httpdate::fmt_http_date` (release build, thin LTO; 60
+//! interleaved blocks of 200k dates, median per call): 82 ns here, 159 ns
+//! there on a loaded 2-core machine; 65 against 100-110 ns when quieter.
+//! That is 40-80 ns of the ~6 us of CPU a small static response costs.
+//! The output is checked against httpdate's over four centuries and for
+//! random seconds up to year 9999 (tests below).
 
 const DAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
 const MONTHS: [&[u8; 3]; 12] = [
@@ -72,5 +79,34 @@ mod tests {
             assert_eq!(super::format(secs), want, "{secs}");
         }
         assert_eq!(super::format(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+    }
+}
+
+/// Property test: any second count formats as httpdate formats it (past
+/// year 9999, as the last second of 9999), and parses back.
+#[cfg(test)]
+mod properties {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use proptest::prelude::*;
+
+    /// The last second of year 9999, the latest IMF-fixdate.
+    const LAST: u64 = 253_402_300_799;
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 1000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn any_second_formats_as_httpdate_does(secs in prop_oneof![0..=LAST, any::<u64>()]) {
+            let written = super::format(secs);
+            let want = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs.min(LAST)));
+            prop_assert_eq!(&written, &want);
+            let parsed = httpdate::parse_http_date(&written).unwrap();
+            prop_assert_eq!(parsed, UNIX_EPOCH + Duration::from_secs(secs.min(LAST)));
+        }
     }
 }

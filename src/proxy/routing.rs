@@ -32,22 +32,28 @@ pub fn request_host<'a>(
 /// allocate nothing for it.
 pub fn normalize_host(raw: &str) -> Option<Cow<'_, str>> {
     let raw = raw.trim();
-    let host = if let Some(v6) = raw.strip_prefix('[') {
+    let digits = |port: &str| port.bytes().all(|b| b.is_ascii_digit());
+    let (host, literal) = if let Some(v6) = raw.strip_prefix('[') {
         // [::1]:443 — keep the brackets off, the name is the address.
-        let end = v6.find(']')?;
-        &v6[..end]
+        // Nothing but a port may follow: `[::1]";for=…` is no host.
+        let (address, after) = v6.split_once(']')?;
+        if !(after.is_empty() || after.strip_prefix(':').is_some_and(digits)) {
+            return None;
+        }
+        (address, true)
     } else {
         match raw.rsplit_once(':') {
-            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+            Some((h, port)) if digits(port) => (h, false),
             Some(_) => return None,
-            None => raw,
+            None => (raw, false),
         }
     };
     let host = host.strip_suffix('.').unwrap_or(host);
+    // A colon belongs in an IP literal only (`a:b:80` is not a name).
     if host.is_empty()
-        || !host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':' | b'_'))
+        || !host.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_') || (literal && b == b':')
+        })
     {
         return None;
     }
@@ -130,6 +136,11 @@ mod tests {
         assert_eq!(normalize_host("evil.com/x"), None);
         assert_eq!(normalize_host("a:b"), None);
         assert_eq!(normalize_host(""), None);
+        assert_eq!(normalize_host("[::1]\";for=6.6.6.6"), None);
+        assert_eq!(normalize_host("[::1]x"), None);
+        assert_eq!(normalize_host("[::1]:"), Some("::1".into()));
+        assert_eq!(normalize_host("a:b:80"), None);
+        assert_eq!(normalize_host("::1"), None);
         assert_eq!(
             request_host(Some("h2.test"), None).as_deref(),
             Some("h2.test")
@@ -176,5 +187,83 @@ mod tests {
             "https://a.test/x?y=1"
         );
         assert_eq!(https_location("a.test", 8443, "/"), "https://a.test:8443/");
+    }
+}
+
+/// Property tests of `normalize_host`: no string panics it, and it agrees
+/// with a reference written from RFC 9110 §7.2's `uri-host [ ":" port ]`.
+#[cfg(test)]
+mod properties {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// `Host = uri-host [ ":" port ]` with the names webtier serves:
+    /// around it optional whitespace; the host either an IP literal in
+    /// brackets (its text kept, without them) or a name of letters,
+    /// digits, `-`, `.` and `_`; the port any digits. One trailing dot
+    /// goes; letters are lowercased.
+    fn reference(raw: &str) -> Option<String> {
+        let raw = raw.trim();
+        let name_char = |c: char| c.is_ascii_alphanumeric() || "-._".contains(c);
+        let port_ok = |p: &str| p.chars().all(|c| c.is_ascii_digit());
+        let host = if let Some(rest) = raw.strip_prefix('[') {
+            let close = rest.find(']')?;
+            let (inside, after) = (&rest[..close], &rest[close + 1..]);
+            match after.strip_prefix(':') {
+                Some(port) if port_ok(port) => {}
+                None if after.is_empty() => {}
+                _ => return None,
+            }
+            let inside = inside.strip_suffix('.').unwrap_or(inside);
+            if !inside.chars().all(|c| name_char(c) || c == ':') {
+                return None;
+            }
+            inside
+        } else {
+            let host = match raw.find(':') {
+                Some(colon) if port_ok(&raw[colon + 1..]) => &raw[..colon],
+                Some(_) => return None,
+                None => raw,
+            };
+            let host = host.strip_suffix('.').unwrap_or(host);
+            if !host.chars().all(name_char) {
+                return None;
+            }
+            host
+        };
+        (!host.is_empty()).then(|| host.to_ascii_lowercase())
+    }
+
+    fn host_char() -> impl Strategy<Value = char> {
+        prop_oneof![
+            8 => prop::sample::select("aZ09.-_:[] \t\";/@".chars().collect::<Vec<_>>()),
+            1 => any::<char>(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 1000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn hosts_agree_with_the_reference(raw in prop_oneof![
+            any::<String>(),
+            vec(host_char(), 0..16).prop_map(String::from_iter),
+            (vec(host_char(), 0..8), vec(host_char(), 0..8))
+                .prop_map(|(a, b)| format!("[{}]{}", String::from_iter(a), String::from_iter(b))),
+        ]) {
+            let (ours, want) = (normalize_host(&raw), reference(&raw));
+            prop_assert_eq!(ours.as_deref(), want.as_deref(), "{:?}", raw);
+            if let Some(host) = ours {
+                let canonical =
+                    |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._:".contains(&b);
+                prop_assert!(host.bytes().all(canonical), "{:?}", host);
+            }
+        }
     }
 }

@@ -158,26 +158,24 @@ pub fn relative_path(rest: &str) -> Result<String, Refused> {
 }
 
 /// Percent-decoding to UTF-8; `None` for a broken escape or bytes that are
-/// not UTF-8.
+/// not UTF-8. (The crate passes a `%` that starts no escape through as it
+/// is; here it is refused.)
 fn percent_decode(s: &str) -> Option<String> {
     if !s.contains('%') {
         return Some(s.to_string());
     }
     let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let broken = bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if broken {
+        return None;
     }
-    String::from_utf8(out).ok()
+    let decoded = percent_encoding::percent_decode_str(s).decode_utf8().ok()?;
+    Some(decoded.into_owned())
 }
 
 thread_local! {
@@ -271,8 +269,14 @@ pub fn parse_range(value: &str, len: u64) -> RangeAnswer {
     let Some((first, last)) = spec.trim().split_once('-') else {
         return RangeAnswer::Full;
     };
-    let (first, last) = (first.trim(), last.trim());
-    let parse = |s: &str| s.parse::<u64>().ok();
+    // 1*DIGIT, nothing else: `str::parse` would also take a sign, and
+    // whitespace inside the range is not the list's OWS.
+    let parse = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| s.parse::<u64>().ok())
+            .flatten()
+    };
     match (first.is_empty(), last.is_empty()) {
         (true, true) => RangeAnswer::Full,
         (true, false) => match parse(last) {
@@ -588,6 +592,8 @@ mod tests {
             "%zz",
             "%c0%ae%c0%ae/",
             "./a",
+            "%+5",
+            "a%-1",
         ] {
             assert_eq!(relative_path(bad), Err(Refused::BadRequest), "{bad}");
         }
@@ -637,6 +643,17 @@ mod tests {
         assert_eq!(parse_range("bytes=9-1", 100), Full);
         assert_eq!(parse_range("items=0-1", 100), Full);
         assert_eq!(parse_range("bytes=x-1", 100), Full);
+        assert_eq!(
+            parse_range(" bytes=0-9 ", 100),
+            Partial { start: 0, end: 9 }
+        );
+        assert_eq!(
+            parse_range("bytes= 0-9\t", 100),
+            Partial { start: 0, end: 9 }
+        );
+        assert_eq!(parse_range("bytes=+5-9", 100), Full);
+        assert_eq!(parse_range("bytes=-+5", 100), Full);
+        assert_eq!(parse_range("bytes=0 - 9", 100), Full);
     }
 
     #[test]
@@ -663,5 +680,281 @@ mod tests {
         assert_eq!(content_type("a.html"), "text/html; charset=utf-8");
         assert_eq!(content_type("a.png"), "image/png");
         assert_eq!(content_type("noext"), "application/octet-stream");
+    }
+}
+
+/// Property tests: `relative_path` never yields a path that leaves the
+/// root or names a hidden file, decodes any well-encoded path back to its
+/// segments and agrees with a reference written from its contract;
+/// `parse_range` agrees with a brute-force reading of RFC 9110 §14.
+#[cfg(test)]
+mod properties {
+    use std::path::Component;
+
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The contract of `relative_path`, written plainly: segment by
+    /// segment, left to right; each `%` must start two hex digits; a
+    /// segment must decode to UTF-8 that is not `.` or `..` and holds no
+    /// `/`, `\` or NUL (else 400), nor starts with `.` (else 404).
+    fn reference_path(rest: &str) -> Result<String, Refused> {
+        let mut segments = Vec::new();
+        for raw in rest.split('/').filter(|s| !s.is_empty()) {
+            let raw = raw.as_bytes();
+            let mut bytes = Vec::new();
+            let mut i = 0;
+            while i < raw.len() {
+                if raw[i] != b'%' {
+                    bytes.push(raw[i]);
+                    i += 1;
+                    continue;
+                }
+                let digit = |j: usize| raw.get(j).and_then(|&b| (b as char).to_digit(16));
+                let (Some(hi), Some(lo)) = (digit(i + 1), digit(i + 2)) else {
+                    return Err(Refused::BadRequest);
+                };
+                bytes.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            let name = String::from_utf8(bytes).map_err(|_| Refused::BadRequest)?;
+            let bad = name == "." || name == ".." || name.contains('/');
+            if bad || name.contains('\\') || name.contains('\0') {
+                return Err(Refused::BadRequest);
+            }
+            if name.starts_with('.') {
+                return Err(Refused::NotFound);
+            }
+            segments.push(name);
+        }
+        let mut out = segments.join("/");
+        if rest.ends_with('/') && !out.is_empty() {
+            out.push('/');
+        }
+        Ok(out)
+    }
+
+    /// Checks what may never come out: anything but plain names under the
+    /// root.
+    fn stays_beneath(out: &str) -> Result<(), TestCaseError> {
+        prop_assert!(!out.contains(['\\', '\0']), "{out:?}");
+        prop_assert!(!out.starts_with('/') && !out.contains("//"), "{out:?}");
+        for c in Path::new(out).components() {
+            prop_assert!(matches!(c, Component::Normal(_)), "{out:?}: {c:?}");
+        }
+        for segment in out.split('/').filter(|s| !s.is_empty()) {
+            prop_assert!(!segment.starts_with('.'), "{out:?}");
+        }
+        Ok(())
+    }
+
+    /// Characters that matter to paths and their escapes.
+    fn path_char() -> impl Strategy<Value = char> {
+        prop_oneof![
+            6 => prop::sample::select("aB./\\%2eEfF5c0+- ".chars().collect::<Vec<_>>()),
+            1 => any::<char>(),
+        ]
+    }
+
+    /// `s` with each byte percent-encoded where `mask` says (always for
+    /// `%`), in either case of hex.
+    fn encode(s: &str, mask: &[bool], upper: bool) -> String {
+        let mut out = String::new();
+        for (i, b) in s.bytes().enumerate() {
+            if b == b'%' || b >= 0x80 || mask.get(i % mask.len().max(1)).copied().unwrap_or(false) {
+                if upper {
+                    out.push_str(&format!("%{b:02X}"));
+                } else {
+                    out.push_str(&format!("%{b:02x}"));
+                }
+            } else {
+                out.push(b as char);
+            }
+        }
+        out
+    }
+
+    /// A name that is fine as a path segment.
+    fn plain_segment() -> impl Strategy<Value = String> {
+        vec(path_char(), 1..12)
+            .prop_map(|cs| {
+                cs.into_iter()
+                    .filter(|c| !matches!(c, '/' | '\\' | '\0'))
+                    .collect::<String>()
+            })
+            .prop_filter("a plain name", |s| !s.is_empty() && !s.starts_with('.'))
+    }
+
+    /// A Range value: mostly well-formed `bytes=` ranges with numbers near
+    /// the length, sometimes slightly off, sometimes noise; all of it
+    /// what a header value can hold.
+    fn range_value() -> impl Strategy<Value = String> {
+        let number = prop_oneof![
+            4 => (0u64..1200).prop_map(|n| n.to_string()),
+            1 => Just("99999999999999999999999".to_string()),
+            1 => prop::sample::select(&["+5", "-", "0x10", "00012", " 7", "7 ", "", "1e3"][..])
+                .prop_map(str::to_string),
+        ];
+        let ws = prop::sample::select(&["", "", "", " ", "\t", " \t"][..]);
+        let unit = prop::sample::select(
+            &[
+                "bytes=", "bytes=", "bytes=", "Bytes=", "bytes =", "items=", "",
+            ][..],
+        );
+        let structured = (
+            ws.clone(),
+            unit,
+            ws.clone(),
+            prop::option::of(number.clone()),
+            ws.clone(),
+            prop::option::of(number),
+            prop::sample::select(&["", "", ",", ", 0-1", ",-3"][..]),
+            ws,
+        )
+            .prop_map(|(w0, unit, w1, first, w2, last, more, w3)| {
+                let (first, last) = (first.unwrap_or_default(), last.unwrap_or_default());
+                format!("{w0}{unit}{w1}{first}-{last}{more}{w2}{w3}")
+            });
+        prop_oneof![
+            4 => structured,
+            1 => "[ \t!-~]{0,20}",
+            1 => vec(prop::sample::select("bytes=-,019 ".chars().collect::<Vec<_>>()), 0..16)
+                .prop_map(|cs| cs.into_iter().collect()),
+        ]
+    }
+
+    /// RFC 9110 §14.1-14.2 by brute force over a small representation:
+    /// the bytes a single range selects, as a range, or none. What the
+    /// server chooses to ignore (a RFC 9110 §14.2 "MAY") is ignored
+    /// here too: several ranges, a unit not written `bytes`, numbers past
+    /// u64, and invalid syntax all give the full representation.
+    fn reference_range(value: &str, len: u64) -> RangeAnswer {
+        let ows = |c: char| c == ' ' || c == '\t';
+        let Some(set) = value.trim_matches(ows).strip_prefix("bytes=") else {
+            return RangeAnswer::Full;
+        };
+        let specs: Vec<&str> = set.split(',').collect();
+        let [spec] = specs[..] else {
+            return RangeAnswer::Full;
+        };
+        let number = |s: &str| -> Option<u64> {
+            if s.is_empty() || !s.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            s.parse().ok()
+        };
+        let Some((first, last)) = spec.trim_matches(ows).split_once('-') else {
+            return RangeAnswer::Full;
+        };
+        let selected: Vec<u64> = if first.is_empty() {
+            // suffix-range: the last n bytes.
+            let Some(n) = number(last) else {
+                return RangeAnswer::Full;
+            };
+            (0..len).filter(|&i| len - i <= n).collect()
+        } else {
+            // int-range: first-pos to last-pos (or the end), inclusive.
+            let Some(first) = number(first) else {
+                return RangeAnswer::Full;
+            };
+            let last = match last {
+                "" => u64::MAX,
+                last => match number(last) {
+                    Some(last) if last >= first => last,
+                    _ => return RangeAnswer::Full,
+                },
+            };
+            (0..len).filter(|&i| first <= i && i <= last).collect()
+        };
+        match (selected.first(), selected.last()) {
+            (Some(&start), Some(&end)) => RangeAnswer::Partial { start, end },
+            _ => RangeAnswer::Unsatisfiable,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 512,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn no_path_leaves_the_root(
+            rest in prop_oneof![
+                any::<String>(),
+                vec(path_char(), 0..40).prop_map(String::from_iter),
+            ],
+        ) {
+            if let Ok(out) = relative_path(&rest) {
+                stays_beneath(&out)?;
+            }
+        }
+
+        #[test]
+        fn paths_agree_with_the_reference(
+            rest in vec(path_char(), 0..40).prop_map(String::from_iter),
+        ) {
+            prop_assert_eq!(relative_path(&rest), reference_path(&rest), "{:?}", rest);
+        }
+
+        #[test]
+        fn a_well_encoded_path_decodes_back_to_its_segments(
+            segments in vec(plain_segment(), 0..6),
+            slashes in vec(1..3usize, 7),
+            mask in vec(any::<bool>(), 1..8),
+            upper in any::<bool>(),
+            trailing in any::<bool>(),
+        ) {
+            let mut rest = "/".repeat(slashes[6] - 1);
+            for (i, segment) in segments.iter().enumerate() {
+                if i > 0 {
+                    rest.push_str(&"/".repeat(slashes[i]));
+                }
+                rest.push_str(&encode(segment, &mask, upper));
+            }
+            if trailing {
+                rest.push('/');
+            }
+            let mut want = segments.join("/");
+            if trailing && !want.is_empty() {
+                want.push('/');
+            }
+            prop_assert_eq!(relative_path(&rest), Ok(want), "{:?}", rest);
+        }
+
+        #[test]
+        fn a_dot_segment_however_encoded_is_refused(
+            before in vec(plain_segment(), 0..3),
+            dots in prop::sample::select(&[".", ".."][..]),
+            mask in vec(any::<bool>(), 1..4),
+            upper in any::<bool>(),
+            after in vec(plain_segment(), 0..3),
+        ) {
+            let plain = |s: &String| encode(s, &[false], false);
+            let mut segments: Vec<String> = before.iter().map(plain).collect();
+            segments.push(encode(dots, &mask, upper));
+            segments.extend(after.iter().map(plain));
+            let rest = segments.join("/");
+            prop_assert_eq!(relative_path(&rest), Err(Refused::BadRequest), "{:?}", rest);
+        }
+
+        #[test]
+        fn any_range_value_gives_a_range_inside_the_representation(
+            value in any::<String>(),
+            len in any::<u64>(),
+        ) {
+            if let RangeAnswer::Partial { start, end } = parse_range(&value, len) {
+                prop_assert!(start <= end && end < len, "{value:?} {len}: {start}-{end}");
+            }
+        }
+
+        #[test]
+        fn ranges_agree_with_rfc_9110(value in range_value(), len in 0u64..1100) {
+            let want = reference_range(&value, len);
+            prop_assert_eq!(parse_range(&value, len), want, "{:?} of {}", value, len);
+        }
     }
 }
