@@ -9,7 +9,7 @@ mod support;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -1519,6 +1519,58 @@ async fn the_access_log_and_metrics_account_for_every_request() {
     assert_eq!(lines[0]["user_agent"], "webtier-test");
     assert_eq!(lines[0]["host"], "s.test");
     assert_eq!(lines[0]["bytes"], 2, "the body's length: {:?}", lines[0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_access_log_masks_secret_query_values_or_leaves_queries_out() {
+    for (query, format) in [("masked", "combined"), ("none", "json")] {
+        let dir = tempdir();
+        let www = dir.path().join("www");
+        fs::create_dir(&www).unwrap();
+        let log = dir.path().join("access.log");
+        let mut proxy = Proxy::start_in(
+            dir,
+            &format!(
+                "[access_log]\npath = \"{}\"\nformat = \"{format}\"\nquery = \"{query}\"\n{}",
+                log.display(),
+                plain_site("s.test", &static_route("/", &www))
+            ),
+        );
+        let resp = plain_client()
+            .get(http_url(&proxy, "/x?code=abc123&state=xyz789&page=2"))
+            .header("host", "s.test")
+            .header("referer", "https://s.test/login?token=tok456&from=home")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 404);
+        proxy.signal(Signal::TERM);
+        proxy.wait_exit(Duration::from_secs(10)).expect("exits");
+        let text = fs::read_to_string(&log).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        for secret in ["abc123", "xyz789", "tok456"] {
+            assert!(
+                !text.contains(secret),
+                "{query}: {secret} is logged: {text}"
+            );
+        }
+        if query == "masked" {
+            assert!(
+                text.contains("\"GET /x?code=***&state=***&page=2 HTTP/1.1\" 404 "),
+                "{text}"
+            );
+            assert!(
+                text.contains("\"https://s.test/login?token=***&from=home\""),
+                "{text}"
+            );
+        } else {
+            let line: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(line["target"], "/x", "{text}");
+            assert_eq!(line["referer"], "https://s.test/login", "{text}");
+        }
+        let mode = fs::metadata(&log).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o640, "{mode:o}");
+    }
 }
 
 /// `webtier proxy reload` for the proxy configuration `config`.
