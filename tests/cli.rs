@@ -117,6 +117,67 @@ fn broken_configs_give_the_expected_errors() {
 }
 
 #[test]
+fn a_secret_written_into_webtier_toml_is_never_shown() {
+    let secret = "hunter2-SECRET";
+    let auth = "issuer = \"https://accounts.example\"\nclient_id = \"webtier\"\nclient_secret_file = \"webtier.toml\"\nallowed_emails = [\"*@example.com\"]";
+    // The file, the key a message names, and how its line is shown.
+    let cases = [
+        // An unknown key, on a line of its own.
+        (
+            format!("{SITE}\n[site.auth]\n{auth}\nclient_secret = \"{secret}\"\n"),
+            "client_secret",
+            "client_secret = \"****\"",
+        ),
+        // Misspelt, on the line of other keys (an inline table).
+        (
+            format!(
+                "{SITE}auth = {{ issuer = \"https://accounts.example\", client_id = \"webtier\", clientsecret = \"{secret}\" }}\n"
+            ),
+            "clientsecret",
+            "clientsecret = \"****\"",
+        ),
+        // Inside a value of the wrong type.
+        (
+            format!(
+                "{SITE}\n[site.auth]\n{auth}\nclient_secret_file = {{ password = \"{secret}\" }}\n"
+            )
+            .replace("client_secret_file = \"webtier.toml\"\n", ""),
+            "client_secret_file",
+            "client_secret_file = { password = \"****\" }",
+        ),
+        // A string left open: a TOML syntax error.
+        (
+            format!("{SITE}\n[site.auth]\n{auth}\nclient_secret = \"{secret}\n"),
+            "invalid TOML",
+            "client_secret = \"****\"",
+        ),
+    ];
+    for (i, (text, key, line)) in cases.iter().enumerate() {
+        let dir = project(text);
+        for json in [false, true] {
+            let mut args = vec!["config", "check"];
+            if json {
+                args.push("--json");
+            }
+            let out = run(dir.path(), &args);
+            assert_exit(&out, 3);
+            let shown = format!("{}{}", stdout(&out), stderr(&out));
+            assert!(
+                !shown.contains("hunter2"),
+                "case {i}: the secret is shown:\n{shown}"
+            );
+            assert!(shown.contains(key), "case {i}: {key} is named:\n{shown}");
+            if !json {
+                assert!(
+                    shown.contains(line),
+                    "case {i}: the line shows the key with its value masked:\n{shown}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn config_check_json_lists_every_problem() {
     let dir = repo().join("tests/configs/broken");
     let out = run(

@@ -9,7 +9,7 @@ mod support;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -22,7 +22,7 @@ use support::proxy::{
     Answer, Holding, Proxy, Scripted, TestCa, raw, read_response, served_names, served_serial,
     status_of,
 };
-use support::services::{Uvicorn, free_port, tempdir};
+use support::services::{Process, Uvicorn, free_port, tempdir};
 
 fn plain_site(name: &str, routes: &str) -> String {
     format!("[[site]]\nnames = [\"{name}\"]\n{routes}")
@@ -1012,7 +1012,9 @@ async fn active_health_checks_keep_requests_away_from_a_failing_upstream() {
         &proxy_route(
             "/",
             &[up(&one), sick_url.clone()],
-            "health = { check_path = \"/health\", check_interval_ms = 100 }\n",
+            // A check waits at most its interval (here 1 s) for an answer:
+            // on a loaded machine 100 ms could fail the healthy one too.
+            "health = { check_path = \"/health\", check_interval_ms = 1000 }\n",
         ),
     ));
     proxy.wait_log("fails its health check");
@@ -1020,7 +1022,12 @@ async fn active_health_checks_keep_requests_away_from_a_failing_upstream() {
     // Round-robin alone would send every other request to the sick one.
     for i in 0..10 {
         let (status, name) = app_name(&c, &http_url(&proxy, "/health")).await;
-        assert_eq!((status, name.as_str()), (200, "one"), "request {i}");
+        assert_eq!(
+            (status, name.as_str()),
+            (200, "one"),
+            "request {i}\n{}",
+            proxy.log()
+        );
     }
     let metrics = proxy.metrics();
     assert!(
@@ -1528,6 +1535,160 @@ async fn the_access_log_and_metrics_account_for_every_request() {
     assert_eq!(lines[0]["bytes"], 2, "the body's length: {:?}", lines[0]);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_access_log_masks_secret_query_values_or_leaves_queries_out() {
+    for (query, format) in [("masked", "combined"), ("none", "json")] {
+        let dir = tempdir();
+        let www = dir.path().join("www");
+        fs::create_dir(&www).unwrap();
+        let log = dir.path().join("access.log");
+        let mut proxy = Proxy::start_in(
+            dir,
+            &format!(
+                "[access_log]\npath = \"{}\"\nformat = \"{format}\"\nquery = \"{query}\"\n{}",
+                log.display(),
+                plain_site("s.test", &static_route("/", &www))
+            ),
+        );
+        let resp = plain_client()
+            .get(http_url(&proxy, "/x?code=abc123&state=xyz789&page=2"))
+            .header("host", "s.test")
+            .header("referer", "https://s.test/login?token=tok456&from=home")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 404);
+        proxy.signal(Signal::TERM);
+        proxy.wait_exit(Duration::from_secs(10)).expect("exits");
+        let text = fs::read_to_string(&log).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        for secret in ["abc123", "xyz789", "tok456"] {
+            assert!(
+                !text.contains(secret),
+                "{query}: {secret} is logged: {text}"
+            );
+        }
+        if query == "masked" {
+            assert!(
+                text.contains("\"GET /x?code=***&state=***&page=2 HTTP/1.1\" 404 "),
+                "{text}"
+            );
+            assert!(
+                text.contains("\"https://s.test/login?token=***&from=home\""),
+                "{text}"
+            );
+        } else {
+            let line: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(line["target"], "/x", "{text}");
+            assert_eq!(line["referer"], "https://s.test/login", "{text}");
+        }
+        let mode = fs::metadata(&log).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o640, "{mode:o}");
+    }
+}
+
+/// `webtier proxy reload` for the proxy configuration `config`.
+fn reload(config: &Path) -> std::process::Output {
+    support::proxy::webtier(&["proxy", "reload", "--file", config.to_str().unwrap()])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn proxy_reload_signals_the_running_proxy_whatever_its_pid_file_format() {
+    let dir = tempdir();
+    let www = dir.path().join("www");
+    fs::create_dir(&www).unwrap();
+    let proxy = Proxy::start_in(dir, &plain_site("s.test", &static_route("/", &www)));
+    let pid_file = proxy.dir.path().join("proxy.pid");
+    let text = fs::read_to_string(&pid_file).unwrap();
+    let pid: u32 = text.lines().next().unwrap().parse().unwrap();
+    for key in ["start_time", "boot_id", "exe"] {
+        assert!(text.contains(&format!("\n{key}=")), "{key}: {text}");
+    }
+    // Its own file, then one as an older webtier wrote it (the pid alone),
+    // which the same binary running `proxy run` still answers to.
+    for (i, text) in [text.clone(), format!("{pid}\n")].iter().enumerate() {
+        fs::write(&pid_file, text).unwrap();
+        let out = reload(&proxy.config_path);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("asked the proxy (pid {pid}) to reload\n")
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !proxy
+            .metrics()
+            .contains(&format!("webtier_reloads_total {}", i + 1))
+        {
+            assert!(Instant::now() < deadline, "{}", proxy.metrics());
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+#[test]
+fn proxy_reload_never_signals_another_process_named_in_the_pid_file() {
+    let dir = tempdir();
+    let www = dir.path().join("www");
+    fs::create_dir(&www).unwrap();
+    let config = dir.path().join("proxy.toml");
+    let pid_file = dir.path().join("proxy.pid");
+    fs::write(
+        &config,
+        format!(
+            "{}{}",
+            Proxy::header(dir.path(), free_port(), free_port(), free_port()),
+            plain_site("s.test", &static_route("/", &www))
+        ),
+    )
+    .unwrap();
+    // What a crash or a reboot leaves: the pid now belongs to another
+    // process, which SIGHUP would kill.
+    let mut other = Process::spawn(
+        "sleep",
+        std::process::Command::new("sleep").arg("600"),
+        dir.path(),
+    );
+    let pid = other.pid();
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let started = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .to_string();
+    let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let (boot, exe) = (boot.trim(), env!("CARGO_BIN_EXE_webtier"));
+    let cases = [
+        (format!("{pid}\n"), "it runs /"),
+        (
+            format!("{pid}\nstart_time=1\nboot_id={boot}\nexe={exe}\n"),
+            "started at another time",
+        ),
+        (
+            format!("{pid}\nstart_time={started}\nboot_id=0-another-boot\nexe={exe}\n"),
+            "the pid file is from before the last reboot",
+        ),
+    ];
+    for (text, why) in cases {
+        fs::write(&pid_file, &text).unwrap();
+        let out = reload(&config);
+        assert!(
+            other.wait_exit(Duration::from_secs(1)).is_none(),
+            "the process in the pid file was killed ({text:?}): {out:?}"
+        );
+        assert_eq!(out.status.code(), Some(1), "{text:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(
+            err.contains(&format!(
+                "pid {pid} in {} is not webtier's proxy ({why}",
+                pid_file.display()
+            )) && err.contains("not signalling — remove the stale pid file or start the proxy"),
+            "{err}"
+        );
+        assert_eq!(out.stdout, b"");
+    }
+}
+
 #[test]
 fn a_configuration_that_cannot_start_fails_with_one_line() {
     let dir = tempdir();
@@ -1852,7 +2013,10 @@ async fn idle_pooled_upstream_connections_are_closed_when_they_expire() {
     let upstream = Holding::start(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     let proxy = Proxy::start(&format!(
         "[timeouts]\nupstream_idle_ms = 300\n{}",
-        plain_site("s.test", &proxy_route("/", std::slice::from_ref(&upstream.url), ""))
+        plain_site(
+            "s.test",
+            &proxy_route("/", std::slice::from_ref(&upstream.url), "")
+        )
     ));
     let resp = s_test(&plain_client(), Method::GET, http_url(&proxy, "/"), &[]).await;
     assert_eq!(resp.status(), 200);

@@ -6,6 +6,7 @@ use anyhow::{Result, anyhow};
 
 use crate::cli::{GlobalArgs, ProxyCommand, ProxyFile};
 use crate::exit;
+use crate::proxy::control::Reload;
 use crate::proxy::server::{self, Options};
 use crate::ui::Ui;
 
@@ -38,14 +39,15 @@ pub fn run(global: &GlobalArgs, command: &ProxyCommand, ui: &Ui) -> Result<u8> {
                 )
             })?;
             match crate::proxy::control::reload_running(&pid_file)? {
-                Some(pid) => {
+                Reload::Signalled(pid) => {
                     ui.out(&format!("asked the proxy (pid {pid}) to reload"))?;
                     Ok(exit::SUCCESS)
                 }
-                None => Err(anyhow!(
+                Reload::NotRunning => Err(anyhow!(
                     "the proxy is not running (no live process in {}) — start it with `webtier proxy run`",
                     pid_file.display()
                 )),
+                Reload::NotOurs(why) => Err(anyhow!(why)),
             }
         }
     }

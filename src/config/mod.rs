@@ -225,6 +225,49 @@ mod tests {
     const MINIMAL: &str = "[[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\"]\n";
 
     #[test]
+    fn no_problem_repeats_a_secret_value() {
+        let cases = [
+            (
+                format!("[target]\ntags = {{ api_token = 98765432 }}\n{MINIMAL}"),
+                "wrong type for \"api_token\" in [target.tags]: expected a quoted string, found a whole number",
+            ),
+            (
+                format!(
+                    "{MINIMAL}[site.auth]\nissuer = \"https://i.example\"\nclient_id = \"c\"\nsecret = \"98765432\"\n"
+                ),
+                "unknown key \"secret\" in [site.auth]",
+            ),
+        ];
+        for (text, expected) in cases {
+            let problems = errors(&text);
+            assert!(
+                problems.iter().any(|p| p.contains(expected)),
+                "{problems:?}"
+            );
+            assert!(
+                !problems.iter().any(|p| p.contains("98765432")),
+                "{problems:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_access_log_query_setting_is_checked() {
+        let cfg = parse("w.toml", MINIMAL, Path::new("/w.toml")).unwrap();
+        assert_eq!(cfg.proxy.access_log_query, LogQuery::Masked);
+        let text = format!("[proxy]\naccess_log_query = \"none\"\n{MINIMAL}");
+        let cfg = parse("w.toml", &text, Path::new("/w.toml")).unwrap();
+        assert_eq!(cfg.proxy.access_log_query, LogQuery::Omitted);
+        let text = format!("[proxy]\naccess_log_query = \"nnoe\"\n{MINIMAL}");
+        assert_eq!(
+            errors(&text),
+            [
+                "w.toml:2:20: invalid value \"nnoe\" for access_log_query in [proxy] — did you mean \"none\"?"
+            ]
+        );
+    }
+
+    #[test]
     fn minimal_config_gets_defaults() {
         let cfg = parse("w.toml", MINIMAL, Path::new("/etc/webtier/webtier.toml")).unwrap();
         assert_eq!(cfg.acme.directory, LETSENCRYPT);

@@ -10,7 +10,7 @@ use ipnet::IpNet;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
-pub use crate::proxy::config::{Balance, LogFormat};
+pub use crate::proxy::config::{Balance, LogFormat, LogQuery};
 
 pub const LETSENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
 pub const LETSENCRYPT_STAGING: &str = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -138,6 +138,8 @@ pub struct Proxy {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_log: Option<PathBuf>,
     pub access_log_format: LogFormat,
+    /// `masked` (secret parameters' values hidden) or `none` (paths only).
+    pub access_log_query: LogQuery,
     /// Loopback address of the `/metrics` listener.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_listen: Option<std::net::SocketAddr>,

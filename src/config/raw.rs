@@ -7,7 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::model::{Challenge, KeyType, Tls};
-use crate::proxy::config::{Balance, LogFormat};
+use crate::proxy::config::{Balance, LogFormat, LogQuery};
 
 pub type S<T> = Spanned<T>;
 
@@ -89,6 +89,7 @@ pub struct RawProxy {
     pub hsts_max_age: Option<S<i64>>,
     pub access_log: Option<S<String>>,
     pub access_log_format: Option<LogFormat>,
+    pub access_log_query: Option<LogQuery>,
     pub admin_listen: Option<S<String>>,
     pub trusted_proxies: Option<Vec<S<String>>>,
     pub max_connections: Option<S<i64>>,

@@ -426,6 +426,7 @@ fn resolve_proxy(
             }
         }),
         access_log_format: raw.access_log_format.unwrap_or_default(),
+        access_log_query: raw.access_log_query.unwrap_or_default(),
         admin_listen,
         trusted_proxies,
         max_connections: c.number(

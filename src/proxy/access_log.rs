@@ -1,10 +1,17 @@
 //! The access log: one line per request, nginx's "combined" format or JSON
 //! lines, to a file (appended) or standard output. Lines are buffered and
 //! flushed every second and at shutdown, like nginx's `buffer= flush=1s`.
+//!
+//! Query strings carry secrets (an OpenID Connect callback's `code` and
+//! `state`, tokens in links), so the values of those parameters are
+//! masked as each line is written, in the target and the Referer alike;
+//! `query = "none"` logs paths only. A new log file is made mode 0640.
 
+use std::borrow::Cow;
 use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::net::IpAddr;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -13,10 +20,11 @@ use anyhow::{Context, Result};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use super::config::{AccessLog, LogFormat};
+use super::config::{AccessLog, LogFormat, LogQuery};
 
 pub struct Writer {
     format: LogFormat,
+    query: LogQuery,
     out: Mutex<BufWriter<Box<dyn Write + Send>>>,
 }
 
@@ -44,6 +52,9 @@ impl Writer {
                 OpenOptions::new()
                     .create(true)
                     .append(true)
+                    // Readable by the owner and its group, never by everyone;
+                    // an existing file keeps the mode it has.
+                    .mode(0o640)
                     .open(&config.path)
                     .with_context(|| {
                         format!("cannot open the access log {}", config.path.display())
@@ -52,12 +63,20 @@ impl Writer {
         };
         Ok(Writer {
             format: config.format,
+            query: config.query,
             out: Mutex::new(BufWriter::with_capacity(64 * 1024, out)),
         })
     }
 
     pub fn write(&self, e: &Entry<'_>) {
-        let line = format_line(self.format, e, OffsetDateTime::now_utc());
+        let target = redact(e.target, self.query);
+        let referer = redact(e.referer, self.query);
+        let e = Entry {
+            target: &target,
+            referer: &referer,
+            ..*e
+        };
+        let line = format_line(self.format, &e, OffsetDateTime::now_utc());
         if let Ok(mut out) = self.out.lock() {
             // A full disk or closed stdout must not take requests down.
             let _ = out.write_all(line.as_bytes());
@@ -69,6 +88,93 @@ impl Writer {
             let _ = out.flush();
         }
     }
+}
+
+/// Query parameters whose values are secrets: OAuth 2.0 / OpenID Connect
+/// callbacks and tokens, and the usual credential names.
+const SECRET_PARAMETERS: [&str; 8] = [
+    "code",
+    "state",
+    "token",
+    "access_token",
+    "id_token",
+    "password",
+    "client_secret",
+    "key",
+];
+
+/// Pure: `target` (a request target or a URL) as the log shows it. With
+/// `Masked`, the value of each secret parameter becomes `***` (names are
+/// compared after percent-decoding, ignoring case); with `Omitted`, the
+/// query is dropped. Borrows when there is nothing to hide.
+pub fn redact(target: &str, query: LogQuery) -> Cow<'_, str> {
+    let Some((path, params)) = target.split_once('?') else {
+        return Cow::Borrowed(target);
+    };
+    if query == LogQuery::Omitted {
+        return Cow::Borrowed(path);
+    }
+    let secret = |param: &str| {
+        param.split_once('=').is_some_and(|(name, value)| {
+            !value.is_empty() && {
+                let name = percent_decode(name);
+                SECRET_PARAMETERS
+                    .iter()
+                    .any(|s| s.as_bytes().eq_ignore_ascii_case(&name))
+            }
+        })
+    };
+    if !params.split('&').any(secret) {
+        return Cow::Borrowed(target);
+    }
+    let mut out = String::with_capacity(target.len());
+    out.push_str(path);
+    out.push('?');
+    for (i, param) in params.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match param.split_once('=') {
+            Some((name, _)) if secret(param) => {
+                out.push_str(name);
+                out.push_str("=***");
+            }
+            _ => out.push_str(param),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `%XX` escapes and `+` (a space in forms) decoded; a malformed escape is
+/// kept as written.
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    let hex = |b: u8| (b as char).to_digit(16);
+    while i < bytes.len() {
+        let escaped = match bytes.get(i..i + 3) {
+            Some(&[b'%', high, low]) => hex(high)
+                .zip(hex(low))
+                .map(|(high, low)| (high * 16 + low) as u8),
+            _ => None,
+        };
+        match (escaped, bytes[i]) {
+            (Some(b), _) => {
+                out.push(b);
+                i += 3;
+            }
+            (None, b'+') => {
+                out.push(b' ');
+                i += 1;
+            }
+            (None, b) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Pure: one log line, newline included.
@@ -150,6 +256,108 @@ mod tests {
             line,
             "203.0.113.9 - - [14/Nov/2023:22:13:20 +0000] \"GET /a?\\\"b\\\" HTTP/1.1\" 200 12 \"-\" \"curl/8\"\n"
         );
+    }
+
+    #[test]
+    fn secret_query_values_are_masked_and_the_rest_kept() {
+        let masked = |t| redact(t, LogQuery::Masked).into_owned();
+        let cases = [
+            ("/", "/"),
+            ("/x?page=2", "/x?page=2"),
+            (
+                "/cb?code=abc123&state=xyz789&page=2",
+                "/cb?code=***&state=***&page=2",
+            ),
+            ("/x?CODE=a&Access_Token=b", "/x?CODE=***&Access_Token=***"),
+            // Names are decoded before they are compared.
+            ("/x?%63ode=a&id%5Ftoken=b", "/x?%63ode=***&id%5Ftoken=***"),
+            (
+                "/x?client+secret=a&client_secret=b",
+                "/x?client+secret=a&client_secret=***",
+            ),
+            (
+                "/x?password=p%20w&key=k&keys=1",
+                "/x?password=***&key=***&keys=1",
+            ),
+            // Nothing to hide: no value, or a name that only contains one.
+            ("/x?token&code=&mycode=1", "/x?token&code=&mycode=1"),
+            ("/x?a=1&&token=t&", "/x?a=1&&token=***&"),
+            ("/x?%zz=1&%6=2", "/x?%zz=1&%6=2"),
+            (
+                "https://a.test/cb?code=abc&x=1",
+                "https://a.test/cb?code=***&x=1",
+            ),
+            ("/x?state=a=b", "/x?state=***"),
+        ];
+        for (target, logged) in cases {
+            assert_eq!(masked(target), logged, "{target}");
+        }
+        assert!(matches!(
+            redact("/x?page=2", LogQuery::Masked),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn paths_only_drops_every_query() {
+        for (target, logged) in [
+            ("/cb?code=abc&page=2", "/cb"),
+            ("/?", "/"),
+            ("/plain", "/plain"),
+        ] {
+            assert_eq!(redact(target, LogQuery::Omitted), logged);
+        }
+    }
+
+    #[test]
+    fn written_lines_hide_secrets_in_the_target_and_the_referer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        for (query, format) in [
+            (LogQuery::Masked, LogFormat::Combined),
+            (LogQuery::Masked, LogFormat::Json),
+            (LogQuery::Omitted, LogFormat::Json),
+        ] {
+            let w = Writer::open(&AccessLog {
+                path: path.clone(),
+                format,
+                query,
+            })
+            .unwrap();
+            w.write(&Entry {
+                target: "/cb?code=abc123&page=2",
+                referer: "https://a.test/login?state=xyz789",
+                ..entry()
+            });
+            w.flush();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(
+            !text.contains("abc123") && !text.contains("xyz789"),
+            "{text}"
+        );
+        assert!(
+            lines[0].contains("\"GET /cb?code=***&page=2 HTTP/1.1\""),
+            "{text}"
+        );
+        assert!(
+            lines[0].contains("\"https://a.test/login?state=***\""),
+            "{text}"
+        );
+        assert!(
+            lines[1].contains("\"target\":\"/cb?code=***&page=2\""),
+            "{text}"
+        );
+        assert!(lines[2].contains("\"target\":\"/cb\""), "{text}");
+        assert!(
+            lines[2].contains("\"referer\":\"https://a.test/login\""),
+            "{text}"
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o007, 0, "not readable by others: {mode:o}");
     }
 
     #[test]

@@ -90,6 +90,22 @@ pub struct AccessLog {
     pub path: PathBuf,
     #[serde(default)]
     pub format: LogFormat,
+    /// What of a request's query string is logged.
+    #[serde(default)]
+    pub query: LogQuery,
+}
+
+/// The query string in the access log (of the target and the Referer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogQuery {
+    /// Logged, with the values of parameters that carry secrets (`code`,
+    /// `state`, `token`, `password`, …) replaced by `***`.
+    #[default]
+    Masked,
+    /// Not logged: paths only.
+    #[serde(rename = "none")]
+    Omitted,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -490,6 +506,7 @@ mod tests {
         "tls_session_resumption",
         "access_log.path",
         "access_log.format",
+        "access_log.query",
         "trusted_proxies",
         "limits.max_connections",
         "limits.max_header_bytes",
@@ -559,6 +576,7 @@ mod tests {
             access_log: Some(AccessLog {
                 path: "-".into(),
                 format: LogFormat::Json,
+                query: LogQuery::Omitted,
             }),
             trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
             ..ProxyConfig::default()

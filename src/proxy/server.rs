@@ -158,14 +158,14 @@ pub fn run(options: &Options) -> Result<()> {
     Ok(())
 }
 
-/// The process id, written atomically at start and removed at exit while
-/// it is still ours.
+/// The process id and what identifies the process (see `control`),
+/// written atomically at start and removed at exit while it is still ours.
 struct PidFile(PathBuf);
 
 impl PidFile {
     fn write(path: &Path) -> Result<PidFile> {
-        let pid = std::process::id().to_string();
-        crate::fsutil::atomic_write(path, format!("{pid}\n").as_bytes(), 0o644)
+        let text = super::control::pid_file_text();
+        crate::fsutil::atomic_write(path, text.as_bytes(), 0o644)
             .with_context(|| format!("cannot write the pid file {}", path.display()))?;
         Ok(PidFile(path.to_path_buf()))
     }
@@ -174,7 +174,7 @@ impl PidFile {
 impl Drop for PidFile {
     fn drop(&mut self) {
         let ours = std::fs::read_to_string(&self.0)
-            .is_ok_and(|t| t.trim() == std::process::id().to_string());
+            .is_ok_and(|t| super::control::pid_of(&t) == Some(std::process::id() as i32));
         if ours {
             let _ = std::fs::remove_file(&self.0);
         }

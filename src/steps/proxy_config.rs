@@ -134,6 +134,7 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
         access_log: p.access_log.as_ref().map(|path| AccessLog {
             path: path.clone(),
             format: p.access_log_format,
+            query: p.access_log_query,
         }),
         trusted_proxies: p.trusted_proxies.clone(),
         limits: Limits {
@@ -281,7 +282,7 @@ mod tests {
 
     #[test]
     fn proxy_settings_reach_the_daemon_configuration() {
-        let text = "[proxy]\nworkers = 2\nhsts_max_age = 0\naccess_log = \"-\"\naccess_log_format = \"json\"\nadmin_listen = \"127.0.0.1:9100\"\ntrusted_proxies = [\"10.0.0.0/8\"]\nmax_body_bytes = 1024\n[[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\", \"127.0.0.1:8001\"]\nbalance = \"least-connections\"\nhealth_check = \"/health\"\n[[site.route]]\npath = \"/api/\"\nupstreams = [\"127.0.0.1:9000\"]\nmax_body_bytes = 99\n";
+        let text = "[proxy]\nworkers = 2\nhsts_max_age = 0\naccess_log = \"-\"\naccess_log_format = \"json\"\naccess_log_query = \"none\"\nadmin_listen = \"127.0.0.1:9100\"\ntrusted_proxies = [\"10.0.0.0/8\"]\nmax_body_bytes = 1024\n[[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\", \"127.0.0.1:8001\"]\nbalance = \"least-connections\"\nhealth_check = \"/health\"\n[[site.route]]\npath = \"/api/\"\nupstreams = [\"127.0.0.1:9000\"]\nmax_body_bytes = 99\n";
         let config =
             crate::config::parse("w.toml", text, Path::new("/etc/webtier/webtier.toml")).unwrap();
         let p = ProxyConfig::from_toml(&render(&config)).unwrap();
@@ -293,8 +294,12 @@ mod tests {
         );
         let log = p.access_log.unwrap();
         assert_eq!(
-            (log.path.as_path(), log.format),
-            (Path::new("-"), crate::proxy::config::LogFormat::Json)
+            (log.path.as_path(), log.format, log.query),
+            (
+                Path::new("-"),
+                crate::proxy::config::LogFormat::Json,
+                crate::proxy::config::LogQuery::Omitted
+            )
         );
         assert_eq!(p.admin_listen, Some("127.0.0.1:9100".parse().unwrap()));
         assert_eq!(
