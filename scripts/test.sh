@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one test command. On a fresh Debian machine it installs what the tests
-# need (Debian: pebble, nginx; a Python virtualenv in .venv with moto_server,
-# FastAPI and uvicorn), then runs the format check, clippy with warnings as
-# errors, and the whole test suite against those real services.
+# need (Debian: pebble, nginx, testssl.sh; a Python virtualenv in .venv with
+# moto_server, FastAPI and uvicorn), then runs the format check, clippy with
+# warnings as errors, the whole test suite against those real services, and
+# a testssl.sh scan of the proxy's HTTPS listener (scripts/tls-scan.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,8 @@ missing=()
 command -v pebble >/dev/null 2>&1 || missing+=(pebble)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v script >/dev/null 2>&1 || missing+=(bsdutils)
+command -v testssl >/dev/null 2>&1 || missing+=(testssl.sh)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -39,3 +42,5 @@ say "cargo clippy --all-targets -- -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
 say "cargo test"
 cargo test --locked --no-fail-fast
+say "TLS scan of the proxy (testssl.sh, debug binary from cargo test)"
+scripts/tls-scan.sh target/debug/webtier
