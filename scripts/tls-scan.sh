@@ -163,9 +163,6 @@ ALLOWED = {
     # The scanner, not the server.
     "sessionresumption_ticket": "testssl 3.0 races the TLS 1.3 NewSessionTicket "
         "(see resumes() in this script, which checks resumption itself)",
-    # HTTP, not TLS: the application's headers, which the proxy passes on.
-    "security_headers": "X-Frame-Options, CSP and X-Content-Type-Options are the "
-        "application's to send; the scanned page is a bare static file",
 }
 
 with open(sys.argv[1]) as f:

@@ -251,6 +251,7 @@ async fn static_files_answer_conditional_range_and_precompressed_requests() {
     let resp = s_test(&c, Method::GET, url("/a.txt"), &[]).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
     let etag = resp.headers()["etag"].to_str().unwrap().to_string();
     let modified = resp.headers()["last-modified"]
         .to_str()

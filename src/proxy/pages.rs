@@ -64,6 +64,10 @@ pub fn error(status: StatusCode) -> Response<Body> {
     );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(page.len()));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     resp
 }
 

@@ -526,6 +526,12 @@ fn respond(
         }
     };
     h.insert(header::CONTENT_TYPE, mime);
+    // The type is the extension's: a browser must not sniff another (an
+    // uploaded .txt rendered as HTML).
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     if method == Method::HEAD {
         // Otherwise hyper writes the length from the body's exact size.
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
