@@ -405,6 +405,9 @@ mod properties {
         #![proptest_config(ProptestConfig {
             cases: 256,
             failure_persistence: None,
+            // One fixed seed: the same cases on every run, so the suite cannot
+            // fail by chance (change it to explore other cases).
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed_cafe),
             ..ProptestConfig::default()
         })]
 
