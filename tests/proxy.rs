@@ -1043,41 +1043,13 @@ async fn active_health_checks_keep_requests_away_from_a_failing_upstream() {
 fn websocket_upgrades_are_tunnelled_both_ways() {
     let app = Uvicorn::start("one");
     let proxy = Proxy::start(&plain_site("s.test", &proxy_route("/", &[up(&app)], "")));
-    let mut s = TcpStream::connect(proxy.http()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(
-        b"GET /ws HTTP/1.1\r\nHost: s.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-    )
-    .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        s.read_exact(&mut byte).unwrap();
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&head).to_lowercase();
-    assert!(head.starts_with("http/1.1 101"), "{head}");
+    let (mut s, head) = websocket(&proxy);
     assert!(
         head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
         "{head}"
     );
     for message in ["hello", "second message"] {
-        // A masked text frame, as clients must send.
-        let mask = [0x12u8, 0x34, 0x56, 0x78];
-        let mut frame = vec![0x81, 0x80 | message.len() as u8];
-        frame.extend_from_slice(&mask);
-        frame.extend(message.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-        s.write_all(&frame).unwrap();
-        let mut hdr = [0u8; 2];
-        s.read_exact(&mut hdr).unwrap();
-        assert_eq!(hdr[0], 0x81, "a text frame comes back");
-        let mut payload = vec![0u8; (hdr[1] & 0x7f) as usize];
-        s.read_exact(&mut payload).unwrap();
-        assert_eq!(
-            String::from_utf8(payload).unwrap(),
-            format!("one:{message}")
-        );
+        assert_eq!(echo(&mut s, message), Some(format!("one:{message}")));
     }
 }
 
@@ -1932,8 +1904,9 @@ fn a_client_that_stops_reading_is_cut_off_and_frees_its_slot() {
     drop(stalled);
 }
 
-/// Opens a WebSocket to the echo app through the proxy.
-fn websocket(proxy: &Proxy) -> TcpStream {
+/// Opens a WebSocket to the echo app through the proxy; the stream and the
+/// 101 response's head, lowercased.
+fn websocket(proxy: &Proxy) -> (TcpStream, String) {
     let mut s = TcpStream::connect(proxy.http()).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s.write_all(
@@ -1947,25 +1920,25 @@ fn websocket(proxy: &Proxy) -> TcpStream {
         s.read_exact(&mut byte).unwrap();
         head.push(byte[0]);
     }
-    assert!(head.starts_with(b"HTTP/1.1 101"));
-    s
+    let head = String::from_utf8_lossy(&head).to_lowercase();
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    (s, head)
 }
 
-/// Sends a text message and reads the echo; false when the tunnel is gone.
-fn echo(s: &mut TcpStream, message: &str) -> bool {
+/// Sends a masked text frame, as clients must, and reads the text frame
+/// that comes back; None when the tunnel is gone.
+fn echo(s: &mut TcpStream, message: &str) -> Option<String> {
     let mask = [0x12u8, 0x34, 0x56, 0x78];
     let mut frame = vec![0x81, 0x80 | message.len() as u8];
     frame.extend_from_slice(&mask);
     frame.extend(message.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    if s.write_all(&frame).is_err() {
-        return false;
-    }
+    s.write_all(&frame).ok()?;
     let mut hdr = [0u8; 2];
-    if s.read_exact(&mut hdr).is_err() {
-        return false;
-    }
+    s.read_exact(&mut hdr).ok()?;
+    assert_eq!(hdr[0], 0x81, "a text frame comes back");
     let mut payload = vec![0u8; (hdr[1] & 0x7f) as usize];
-    s.read_exact(&mut payload).is_ok() && payload.ends_with(message.as_bytes())
+    s.read_exact(&mut payload).ok()?;
+    String::from_utf8(payload).ok()
 }
 
 /// Whether the proxy closed `s` (end of stream) within its read timeout.
@@ -1981,8 +1954,8 @@ fn websocket_tunnels_count_as_connections_close_when_idle_and_live_through_a_dra
         "[timeouts]\ntunnel_idle_ms = 800\ndrain_ms = 5000\n{}",
         plain_site("s.test", &proxy_route("/", &[up(&app)], ""))
     ));
-    let mut ws = websocket(&proxy);
-    assert!(echo(&mut ws, "hello"));
+    let (mut ws, _) = websocket(&proxy);
+    assert!(echo(&mut ws, "hello").is_some());
     // The tunnel is an open connection (max_connections, the gauge)…
     assert!(
         proxy.metrics().contains("\nwebtier_connections 1\n"),
@@ -1992,18 +1965,22 @@ fn websocket_tunnels_count_as_connections_close_when_idle_and_live_through_a_dra
     // …traffic keeps it open past its idle limit…
     for _ in 0..4 {
         std::thread::sleep(Duration::from_millis(300));
-        assert!(echo(&mut ws, "still here"));
+        assert!(echo(&mut ws, "still here").is_some());
     }
     // …and silence closes it.
     assert!(closed_by_proxy(&mut ws), "the idle tunnel was closed");
     proxy.wait_metric("no open connection", |l| l == "webtier_connections 0");
 
     // A drain waits for an open tunnel (up to drain_ms), then ends it.
-    let mut ws = websocket(&proxy);
-    assert!(echo(&mut ws, "before"));
+    let (mut ws, _) = websocket(&proxy);
+    assert!(echo(&mut ws, "before").is_some());
     proxy.signal(Signal::TERM);
     proxy.wait_log("draining");
-    assert!(echo(&mut ws, "during the drain"), "{}", proxy.log());
+    assert!(
+        echo(&mut ws, "during the drain").is_some(),
+        "{}",
+        proxy.log()
+    );
     let exit = proxy.wait_exit(Duration::from_secs(15)).expect("exits");
     assert!(exit.success(), "{exit:?}");
     assert!(closed_by_proxy(&mut ws));

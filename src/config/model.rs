@@ -10,7 +10,7 @@ use ipnet::IpNet;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
-pub use crate::proxy::config::{Balance, LogFormat, LogQuery};
+pub use crate::proxy::config::{Balance, LogFormat, LogQuery, Timeouts};
 
 pub const LETSENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
 pub const LETSENCRYPT_STAGING: &str = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -148,6 +148,10 @@ pub struct Proxy {
     pub max_connections: usize,
     /// Request bodies, unless a route sets its own.
     pub max_body_bytes: u64,
+    /// Streams open at once on one HTTP/2 connection.
+    pub http2_max_streams: u32,
+    /// `[proxy.timeouts]`, in milliseconds.
+    pub timeouts: Timeouts,
 }
 
 #[derive(Debug, Clone, Serialize)]

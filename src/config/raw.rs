@@ -94,6 +94,22 @@ pub struct RawProxy {
     pub trusted_proxies: Option<Vec<S<String>>>,
     pub max_connections: Option<S<i64>>,
     pub max_body_bytes: Option<S<i64>>,
+    pub http2_max_streams: Option<S<i64>>,
+    pub timeouts: Option<RawTimeouts>,
+}
+
+/// `[proxy.timeouts]`, in milliseconds: the proxy file's `[timeouts]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimeouts {
+    pub header_read_ms: Option<S<i64>>,
+    pub send_ms: Option<S<i64>>,
+    pub http2_idle_ms: Option<S<i64>>,
+    pub tunnel_idle_ms: Option<S<i64>>,
+    pub upstream_connect_ms: Option<S<i64>>,
+    pub upstream_read_ms: Option<S<i64>>,
+    pub upstream_idle_ms: Option<S<i64>>,
+    pub drain_ms: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

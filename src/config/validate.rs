@@ -443,6 +443,48 @@ fn resolve_proxy(
             i64::MAX,
             defaults.limits.max_body_bytes as i64,
         ) as u64,
+        http2_max_streams: c.number(
+            raw.http2_max_streams.as_ref(),
+            "http2_max_streams",
+            1,
+            i64::from(u32::MAX),
+            i64::from(defaults.limits.http2_max_streams),
+        ) as u32,
+        timeouts: resolve_timeouts(c, raw.timeouts.unwrap_or_default(), &defaults.timeouts),
+    }
+}
+
+/// `[proxy.timeouts]`: each at least 1 ms (0 for the upstream pool: no
+/// pool; and for the drain: none), at most a day.
+fn resolve_timeouts(c: &mut Checker<'_>, raw: RawTimeouts, d: &Timeouts) -> Timeouts {
+    const DAY: i64 = 86_400_000;
+    let mut ms = |value: Option<S<i64>>, key: &str, min: i64, default: u64| {
+        c.number(value.as_ref(), key, min, DAY, default as i64) as u64
+    };
+    Timeouts {
+        header_read_ms: ms(raw.header_read_ms, "header_read_ms", 1, d.header_read_ms),
+        send_ms: ms(raw.send_ms, "send_ms", 1, d.send_ms),
+        http2_idle_ms: ms(raw.http2_idle_ms, "http2_idle_ms", 1, d.http2_idle_ms),
+        tunnel_idle_ms: ms(raw.tunnel_idle_ms, "tunnel_idle_ms", 1, d.tunnel_idle_ms),
+        upstream_connect_ms: ms(
+            raw.upstream_connect_ms,
+            "upstream_connect_ms",
+            1,
+            d.upstream_connect_ms,
+        ),
+        upstream_read_ms: ms(
+            raw.upstream_read_ms,
+            "upstream_read_ms",
+            1,
+            d.upstream_read_ms,
+        ),
+        upstream_idle_ms: ms(
+            raw.upstream_idle_ms,
+            "upstream_idle_ms",
+            0,
+            d.upstream_idle_ms,
+        ),
+        drain_ms: ms(raw.drain_ms, "drain_ms", 0, d.drain_ms),
     }
 }
 

@@ -1066,14 +1066,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig {
-                cases: 256,
-                failure_persistence: None,
-                // One fixed seed: the same cases on every run, so the suite cannot
-                // fail by chance (change it to explore other cases).
-                rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed_cafe),
-                ..ProptestConfig::default()
-            })]
+            #![proptest_config(crate::proxy::properties(256))]
 
             #[test]
             fn any_bytes_parse_the_same_however_they_are_split(

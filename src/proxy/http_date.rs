@@ -94,14 +94,7 @@ mod properties {
     const LAST: u64 = 253_402_300_799;
 
     proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: 1000,
-            failure_persistence: None,
-            // One fixed seed: the same cases on every run, so the suite cannot
-            // fail by chance (change it to explore other cases).
-            rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed_cafe),
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(crate::proxy::properties(1000))]
 
         #[test]
         fn any_second_formats_as_httpdate_does(secs in prop_oneof![0..=LAST, any::<u64>()]) {

@@ -244,14 +244,7 @@ mod properties {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: 1000,
-            failure_persistence: None,
-            // One fixed seed: the same cases on every run, so the suite cannot
-            // fail by chance (change it to explore other cases).
-            rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed_cafe),
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(crate::proxy::properties(1000))]
 
         #[test]
         fn hosts_agree_with_the_reference(raw in prop_oneof![
