@@ -100,6 +100,18 @@ impl Proxy {
         );
         process.wait_for_port(http_port);
         process.wait_for_port(admin_port);
+        // The pid file is written once every socket is bound, so a moment
+        // after the ports accept connections.
+        let pid_file = dir.path().join("proxy.pid");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !pid_file.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the proxy wrote no pid file:\n{}",
+                process.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
         Proxy {
             http_port,
             https_port,
