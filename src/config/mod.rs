@@ -268,6 +268,25 @@ mod tests {
     }
 
     #[test]
+    fn proxy_timeouts_default_to_the_proxy_s_and_out_of_range_ones_are_refused() {
+        let cfg = parse("w.toml", MINIMAL, Path::new("/w.toml")).unwrap();
+        assert_eq!(cfg.proxy.timeouts, Timeouts::default());
+        assert_eq!(cfg.proxy.http2_max_streams, 128);
+        let text = format!(
+            "[proxy]\nhttp2_max_streams = 0\n[proxy.timeouts]\nsend_ms = 0\nupstream_idle_ms = 0\ndrain_ms = -1\nsend_ms_typo = 1\n{MINIMAL}"
+        );
+        assert_eq!(
+            errors(&text),
+            [
+                "w.toml:2:21: http2_max_streams = 0 is out of range — use 1 to 4294967295",
+                "w.toml:4:11: send_ms = 0 is out of range — use 1 to 86400000",
+                "w.toml:6:12: drain_ms = -1 is out of range — use 0 to 86400000",
+                "w.toml:7:1: unknown key \"send_ms_typo\" in [proxy.timeouts] — expected one of \"header_read_ms\", \"send_ms\", \"http2_idle_ms\", \"tunnel_idle_ms\", \"upstream_connect_ms\", \"upstream_read_ms\", \"upstream_idle_ms\", \"drain_ms\"",
+            ]
+        );
+    }
+
+    #[test]
     fn minimal_config_gets_defaults() {
         let cfg = parse("w.toml", MINIMAL, Path::new("/etc/webtier/webtier.toml")).unwrap();
         assert_eq!(cfg.acme.directory, LETSENCRYPT);

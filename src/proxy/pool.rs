@@ -190,15 +190,20 @@ pub fn close_expired(limit: Duration) {
     IDLE.with(|idle| {
         let mut idle = idle.borrow_mut();
         idle.retain(|_, list| {
-            // Oldest first.
-            let expired = list
-                .iter()
-                .take_while(|e| now.saturating_sub(e.since) > limit)
-                .count();
-            list.drain(..expired);
+            drop_expired(list, now, limit);
             !list.is_empty()
         });
     });
+}
+
+/// Drops the entries of `list` (oldest first) idle for longer than
+/// `limit` at `now`, looking at the front only.
+fn drop_expired(list: &mut Vec<Idle>, now: u64, limit: u64) {
+    let expired = list
+        .iter()
+        .take_while(|e| now.saturating_sub(e.since) > limit)
+        .count();
+    list.drain(..expired);
 }
 
 impl Lease {
@@ -224,12 +229,7 @@ impl Lease {
             // Oldest first: drop what has expired from the front only, so
             // a release looks at the clock once, not once per idle entry.
             let now = coarse_ms();
-            let limit = self.idle_timeout.as_millis() as u64;
-            let expired = list
-                .iter()
-                .take_while(|e| now.saturating_sub(e.since) > limit)
-                .count();
-            list.drain(..expired);
+            drop_expired(list, now, self.idle_timeout.as_millis() as u64);
             if list.len() < MAX_IDLE {
                 list.push(Idle {
                     base: self.base,

@@ -283,7 +283,7 @@ mod tests {
 
     #[test]
     fn proxy_settings_reach_the_daemon_configuration() {
-        let text = "[proxy]\nworkers = 2\nhsts_max_age = 0\naccess_log = \"-\"\naccess_log_format = \"json\"\naccess_log_query = \"none\"\nadmin_listen = \"127.0.0.1:9100\"\ntrusted_proxies = [\"10.0.0.0/8\"]\nmax_body_bytes = 1024\nhttp2_max_streams = 64\n[proxy.timeouts]\nsend_ms = 5000\nhttp2_idle_ms = 9000\nupstream_idle_ms = 0\n[[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\", \"127.0.0.1:8001\"]\nbalance = \"least-connections\"\nhealth_check = \"/health\"\n[[site.route]]\npath = \"/api/\"\nupstreams = [\"127.0.0.1:9000\"]\nmax_body_bytes = 99\n";
+        let text = "[proxy]\nworkers = 2\nhsts_max_age = 0\naccess_log = \"-\"\naccess_log_format = \"json\"\naccess_log_query = \"none\"\nadmin_listen = \"127.0.0.1:9100\"\ntrusted_proxies = [\"10.0.0.0/8\"]\nmax_body_bytes = 1024\nhttp2_max_streams = 64\n[proxy.timeouts]\nheader_read_ms = 1001\nsend_ms = 1002\nhttp2_idle_ms = 1003\ntunnel_idle_ms = 1004\nupstream_connect_ms = 1005\nupstream_read_ms = 1006\nupstream_idle_ms = 0\ndrain_ms = 1008\n[[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\", \"127.0.0.1:8001\"]\nbalance = \"least-connections\"\nhealth_check = \"/health\"\n[[site.route]]\npath = \"/api/\"\nupstreams = [\"127.0.0.1:9000\"]\nmax_body_bytes = 99\n";
         let config =
             crate::config::parse("w.toml", text, Path::new("/etc/webtier/webtier.toml")).unwrap();
         let p = ProxyConfig::from_toml(&render(&config)).unwrap();
@@ -309,12 +309,20 @@ mod tests {
         );
         assert_eq!(p.limits.max_body_bytes, 1024);
         assert_eq!(p.limits.http2_max_streams, 64);
-        let t = &p.timeouts;
+        // Every [proxy.timeouts] key reaches the proxy's [timeouts].
         assert_eq!(
-            (t.send_ms, t.http2_idle_ms, t.upstream_idle_ms),
-            (5000, 9000, 0)
+            p.timeouts,
+            crate::proxy::config::Timeouts {
+                header_read_ms: 1001,
+                send_ms: 1002,
+                http2_idle_ms: 1003,
+                tunnel_idle_ms: 1004,
+                upstream_connect_ms: 1005,
+                upstream_read_ms: 1006,
+                upstream_idle_ms: 0,
+                drain_ms: 1008,
+            }
         );
-        assert_eq!(t.header_read_ms, 20_000, "the others keep their defaults");
         let root = &p.sites[0].routes[0];
         assert_eq!(
             root.balance,
