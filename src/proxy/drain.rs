@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::upstream::{coarse_ms, instant_at};
+use super::upstream::{instant_at, stamp_ms};
 
 /// Whether a connection is serving requests (streams, on HTTP/2), and
 /// since when it has served none.
@@ -32,7 +32,7 @@ pub struct Activity {
     /// Requests being served: from the start of each until hyper drops its
     /// response body (or the request is dropped unanswered).
     open: AtomicU32,
-    /// When the last one ended, in [`coarse_ms`] (never early, a few ms
+    /// When the last one ended, in [`stamp_ms`] (never early, under 1 ms
     /// late at most, against a timeout of seconds).
     since: AtomicU64,
 }
@@ -42,7 +42,7 @@ impl Activity {
     pub fn idle_now() -> Activity {
         Activity {
             open: AtomicU32::new(0),
-            since: AtomicU64::new(coarse_ms()),
+            since: AtomicU64::new(stamp_ms()),
         }
     }
 
@@ -53,7 +53,7 @@ impl Activity {
     /// A request ended (its response was sent, or it was dropped).
     pub fn idle(&self) {
         // The stamp first: once the count reads 0 it must be current.
-        self.since.store(coarse_ms(), Ordering::Relaxed);
+        self.since.store(stamp_ms(), Ordering::Relaxed);
         self.open.fetch_sub(1, Ordering::Release);
     }
 

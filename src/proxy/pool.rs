@@ -22,7 +22,7 @@ use tokio_rustls::client::TlsStream;
 use tokio_util::either::Either;
 
 use super::body::BoxError;
-use super::upstream::{Upstream, coarse_ms, ms_at};
+use super::upstream::{Upstream, ms_at, stamp_ms};
 
 /// Idle connections kept per upstream and thread.
 const MAX_IDLE: usize = 256;
@@ -37,7 +37,7 @@ thread_local! {
 struct Idle {
     base: Arc<str>,
     conn: Conn,
-    /// When it was released, in [`coarse_ms`].
+    /// When it was released, in [`stamp_ms`].
     since: u64,
 }
 
@@ -185,7 +185,7 @@ impl Connector {
 /// taken), and an upstream is not left with connections it will never get
 /// a request on.
 pub fn close_expired(limit: Duration) {
-    let now = coarse_ms();
+    let now = stamp_ms();
     let limit = limit.as_millis() as u64;
     IDLE.with(|idle| {
         let mut idle = idle.borrow_mut();
@@ -228,7 +228,7 @@ impl Lease {
             let list = idle.entry(self.key).or_default();
             // Oldest first: drop what has expired from the front only, so
             // a release looks at the clock once, not once per idle entry.
-            let now = coarse_ms();
+            let now = stamp_ms();
             drop_expired(list, now, self.idle_timeout.as_millis() as u64);
             if list.len() < MAX_IDLE {
                 list.push(Idle {

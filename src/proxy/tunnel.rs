@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::upstream::{coarse_ms, instant_at};
+use super::upstream::{instant_at, stamp_ms};
 
 /// Copies between `client` and `upstream`; an error when the tunnel was
 /// idle for `idle` (both ends are then closed by the caller dropping them).
@@ -20,9 +20,9 @@ where
     A: AsyncRead + AsyncWrite + Unpin,
     B: AsyncRead + AsyncWrite + Unpin,
 {
-    // When a byte last arrived from either side, in `coarse_ms` (never
+    // When a byte last arrived from either side, in `stamp_ms` (never
     // early): one atomic store per read.
-    let last = AtomicU64::new(coarse_ms());
+    let last = AtomicU64::new(stamp_ms());
     let mut client = Stamped {
         io: client,
         last: &last,
@@ -65,7 +65,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Stamped<'_, T> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut *this.io).poll_read(cx, buf);
         if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            this.last.store(coarse_ms(), Relaxed);
+            this.last.store(stamp_ms(), Relaxed);
         }
         polled
     }

@@ -8,54 +8,38 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
-use rustix::time::ClockId;
-
 use super::config::{Balance, Health, UpstreamAddr};
 
-/// The process's clock starts here: as an `Instant`, and as the same
-/// moment of `CLOCK_MONOTONIC` (which `Instant` reads) for [`coarse_ms`].
-static EPOCH: LazyLock<(Instant, u64)> = LazyLock::new(|| {
-    let now = Instant::now();
-    (now, clock_ms(ClockId::Monotonic))
-});
-
-fn clock_ms(clock: ClockId) -> u64 {
-    let t = rustix::time::clock_gettime(clock);
-    t.tv_sec as u64 * 1000 + t.tv_nsec as u64 / 1_000_000
-}
+/// The process's clock starts here.
+static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
 
 /// Milliseconds on the process's own monotonic clock.
 pub fn now_ms() -> u64 {
     ms_at(Instant::now())
 }
 
-/// [`now_ms`] from the kernel's tick-granular clock
-/// (`CLOCK_MONOTONIC_COARSE`), several times cheaper to read, for the
-/// stamps taken on every request that only time out after seconds (idle
-/// connections). That clock lags the precise one by up to one tick, and
-/// milliseconds are truncated, so the clock's resolution and two
-/// milliseconds are added: a stamp is never earlier than the moment it
-/// stands for, and a timeout measured from it never fires early (a few ms
-/// late at most).
-pub fn coarse_ms() -> u64 {
-    (clock_ms(ClockId::MonotonicCoarse) + *COARSE_SLACK_MS).saturating_sub(EPOCH.1)
+/// [`now_ms`] rounded up: the stamp of an activity that idle timeouts are
+/// measured from (a pooled connection released, a stream ended, a tunnel
+/// read). Rounded up, it never stands for a moment before the activity, so
+/// a timeout measured from it never fires early (under 1 ms late).
+///
+/// These stamps once read `CLOCK_MONOTONIC_COARSE` with a tick of slack,
+/// to save a few nanoseconds per read; on a virtual machine that clock was
+/// seen lagging by more than a tick (a stamp 1 ms early in CI), so the
+/// precise clock is read instead.
+pub fn stamp_ms() -> u64 {
+    let elapsed = EPOCH.elapsed();
+    (elapsed.as_nanos().div_ceil(1_000_000)) as u64
 }
-
-/// One tick of the coarse clock (4 ms at HZ=250), rounded up, plus 2 ms.
-static COARSE_SLACK_MS: LazyLock<u64> = LazyLock::new(|| {
-    let res = rustix::time::clock_getres(ClockId::MonotonicCoarse);
-    let ns = res.tv_sec as u64 * 1_000_000_000 + res.tv_nsec as u64;
-    ns.div_ceil(1_000_000) + 2
-});
 
 /// `t` in the milliseconds of [`now_ms`].
 pub fn ms_at(t: Instant) -> u64 {
-    t.saturating_duration_since(EPOCH.0).as_millis() as u64
+    t.saturating_duration_since(*EPOCH).as_millis() as u64
 }
 
 /// The instant `ms` milliseconds of [`now_ms`] stand for.
 pub fn instant_at(ms: u64) -> Instant {
-    EPOCH.0 + std::time::Duration::from_millis(ms)
+    *EPOCH + std::time::Duration::from_millis(ms)
 }
 
 pub struct Upstream {
@@ -222,13 +206,13 @@ mod tests {
     use crate::proxy::config::parse_upstream;
 
     #[test]
-    fn a_coarse_stamp_is_never_earlier_than_the_precise_clock() {
-        // Idle timeouts are measured from coarse stamps: one taken early
-        // would cut a connection before its time.
+    fn an_activity_stamp_never_stands_for_an_earlier_moment() {
+        // Idle timeouts are measured from these stamps: one that stood for
+        // a moment before the activity would cut a connection early.
         for _ in 0..200_000 {
-            let precise = now_ms();
-            let coarse = coarse_ms();
-            assert!(coarse >= precise, "coarse {coarse} < precise {precise}");
+            let before = Instant::now();
+            let stamp = stamp_ms();
+            assert!(instant_at(stamp) >= before, "stamp {stamp} is early");
         }
     }
 
