@@ -57,6 +57,8 @@ SLACK_S=${SLACK_S:-1.5}
 LATE_FAILS=${LATE_FAILS:-0}
 HOLD_NONREADERS=${HOLD_NONREADERS:-0}
 SETTLE_MAX_S=${SETTLE_MAX_S:-60}
+RSS_RATIO=${RSS_RATIO:-1.25}
+RSS_SETTLE_S=${RSS_SETTLE_S:-30}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 NORMAL_HTTPS=${NORMAL_HTTPS:-1}
@@ -205,7 +207,7 @@ taskset -c "$CLIENT_CPU" python3 "$here/attack.py" attack --pid "$PROXY_PID" \
   --small-size "$SMALL_SIZE" --big-size "$BIG_SIZE" \
   --header-read-ms "$HEADER_READ_MS" --send-ms "$SEND_MS" --http2-idle-ms "$HTTP2_IDLE_MS" \
   --slowloris "$SLOWLORIS" --nonreaders "$NONREADERS" --h2idle "$H2IDLE" \
-  --hold-nonreaders "$HOLD_NONREADERS" --attack-s "$ATTACK_S" --slack-s "$SLACK_S" --late-fails "$LATE_FAILS" --settle-max-s "$SETTLE_MAX_S" \
+  --hold-nonreaders "$HOLD_NONREADERS" --attack-s "$ATTACK_S" --slack-s "$SLACK_S" --late-fails "$LATE_FAILS" --settle-max-s "$SETTLE_MAX_S" --rss-ratio "$RSS_RATIO" --rss-settle-s "$RSS_SETTLE_S" \
   --normal-https "$NORMAL_HTTPS" --normal-out "$WORK/normal.json" --normal-pid-file "$WORK/normal.pid" \
   --json "$WORK/attack.json" &
 ATTACK_PID=$!

@@ -24,6 +24,12 @@ use tracing::level_filters::LevelFilter;
 use crate::cli::{Cli, GlobalArgs};
 use crate::ui::Ui;
 
+/// jemalloc, with its background thread returning freed memory to the
+/// system while the process is idle (bench/README-attack.md: glibc's
+/// malloc kept the proxy at its peak RSS after an attack).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
