@@ -6,15 +6,15 @@ use anyhow::{Result, anyhow};
 
 use crate::cli::{GlobalArgs, ProxyCommand, ProxyFile};
 use crate::exit;
-use crate::proxy::control::Reload;
-use crate::proxy::server::{self, Options};
+use crate::proxy::daemon::control::Reload;
+use crate::proxy::daemon::{self, Options};
 use crate::ui::Ui;
 
 pub fn run(global: &GlobalArgs, command: &ProxyCommand, ui: &Ui) -> Result<u8> {
     match command {
         ProxyCommand::Run { file, workers } => {
             let config = config_file(global, file)?;
-            server::run(&Options {
+            daemon::run(&Options {
                 config,
                 workers: *workers,
             })?;
@@ -38,7 +38,7 @@ pub fn run(global: &GlobalArgs, command: &ProxyCommand, ui: &Ui) -> Result<u8> {
                     path.display()
                 )
             })?;
-            match crate::proxy::control::reload_running(&pid_file)? {
+            match crate::proxy::daemon::control::reload_running(&pid_file)? {
                 Reload::Signalled(pid) => {
                     ui.out(&format!("asked the proxy (pid {pid}) to reload"))?;
                     Ok(exit::SUCCESS)

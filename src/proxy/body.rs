@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Response, StatusCode};
 use http_body::{Frame, SizeHint};
 
-use super::client::ResponseBody;
+use crate::proxy::upstream::http1::ResponseBody;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

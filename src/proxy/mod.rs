@@ -3,29 +3,16 @@
 //! the running daemon only through that file and signals, like an operator.
 //! Nothing here imports AWS or ACME code.
 
-mod access_log;
 mod body;
-mod chunked;
-mod client;
+mod clock;
 pub mod config;
-pub mod control;
-mod drain;
-mod file_cache;
-mod forward;
-mod headers;
-mod http_date;
-mod metrics;
-mod pages;
-mod pool;
-mod routing;
-mod send_timeout;
-pub mod server;
-mod service;
-mod socket;
+pub mod daemon;
+mod files;
+mod http;
+mod observe;
+mod request;
 mod state;
-mod static_files;
 mod tls;
-mod tunnel;
 mod upstream;
 
 pub use state::State;

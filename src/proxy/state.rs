@@ -11,11 +11,11 @@ use std::time::SystemTime;
 use anyhow::{Context, Result, anyhow};
 use http::HeaderValue;
 
-use super::config::{Balance, Health, Invalid, ProxyConfig, parse_upstream};
-use super::routing::{Names, longest_prefix};
-use super::static_files::StaticRoot;
-use super::tls::{Certs, load_key_pair};
-use super::upstream::Group;
+use crate::proxy::config::{Balance, Health, Invalid, ProxyConfig, parse_upstream};
+use crate::proxy::files::StaticRoot;
+use crate::proxy::request::routing::{Names, longest_prefix};
+use crate::proxy::tls::{Certs, load_key_pair};
+use crate::proxy::upstream::group::Group;
 
 pub struct State {
     pub config: ProxyConfig,

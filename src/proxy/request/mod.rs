@@ -2,6 +2,9 @@
 //! challenges and HTTPS redirects on plain HTTP, serve or forward, add
 //! HSTS, count and log.
 
+pub mod pages;
+pub mod routing;
+
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
@@ -15,18 +18,17 @@ use http::{Method, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 use tokio::net::TcpStream;
 
-use super::access_log::{self, Entry};
-use super::body::{Body, BoxError};
-use super::drain::{Activity, Track};
-use super::forward::{self, Origin};
-use super::metrics::Metrics;
-use super::pages;
-use super::pool::Connector;
-use super::routing::{https_location, request_host};
-use super::socket;
-use super::state::{RouteKind, State};
-use super::static_files;
-use super::upstream::Group;
+use crate::proxy::body::{Body, BoxError};
+use crate::proxy::daemon::drain::{Activity, Track};
+use crate::proxy::daemon::socket;
+use crate::proxy::files;
+use crate::proxy::observe::access_log::{self, Entry};
+use crate::proxy::observe::metrics::Metrics;
+use crate::proxy::request::routing::{https_location, request_host};
+use crate::proxy::state::{RouteKind, State};
+use crate::proxy::upstream::forward::{self, Origin};
+use crate::proxy::upstream::group::Group;
+use crate::proxy::upstream::pool::Connector;
 
 const CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
 
@@ -316,7 +318,7 @@ fn route<'a>(
                 ));
             }
             let rest = &path[route.prefix.len()..];
-            static_files::serve(root, req.method(), path, rest, req.headers(), started)
+            files::serve(root, req.method(), path, rest, req.headers(), started)
         }
         RouteKind::Proxy(group) => {
             let timeouts = &state.config.timeouts;
@@ -353,7 +355,7 @@ fn challenge(
     if !valid {
         return pages::error(StatusCode::NOT_FOUND);
     }
-    let mut resp = static_files::serve(&state.challenge, method, token, token, headers, now);
+    let mut resp = files::serve(&state.challenge, method, token, token, headers, now);
     if resp.status() == StatusCode::OK {
         resp.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));

@@ -7,8 +7,8 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use super::state::State;
-use super::upstream::now_ms;
+use crate::proxy::clock::now_ms;
+use crate::proxy::state::State;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [

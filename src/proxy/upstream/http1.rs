@@ -28,11 +28,11 @@ use smallvec::SmallVec;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use super::body::BoxError;
-use super::chunked::{self, Decoder, Step};
-use super::headers::{self, Forwarding};
-use super::pool::{Conn, Lease, Stream};
-use super::upstream::InFlight;
+use crate::proxy::body::BoxError;
+use crate::proxy::http::chunked::{self, Decoder, Step};
+use crate::proxy::http::headers::{self, Forwarding};
+use crate::proxy::upstream::group::InFlight;
+use crate::proxy::upstream::pool::{Conn, Lease, Stream};
 
 /// A response head may be this long.
 const MAX_HEAD: usize = 64 * 1024;

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::upstream::{instant_at, stamp_ms};
+use crate::proxy::clock::{instant_at, stamp_ms};
 
 /// Whether a connection is serving requests (streams, on HTTP/2), and
 /// since when it has served none.

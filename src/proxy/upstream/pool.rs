@@ -21,8 +21,9 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tokio_util::either::Either;
 
-use super::body::BoxError;
-use super::upstream::{Upstream, ms_at, stamp_ms};
+use crate::proxy::body::BoxError;
+use crate::proxy::clock::{ms_at, stamp_ms};
+use crate::proxy::upstream::group::Upstream;
 
 /// Idle connections kept per upstream and thread.
 const MAX_IDLE: usize = 256;
@@ -104,7 +105,7 @@ fn key(up: &Upstream) -> usize {
 impl Connector {
     pub fn new(connect_timeout: Duration, idle_timeout: Duration) -> Result<Connector> {
         use hyper_rustls::ConfigBuilderExt;
-        let config = rustls::ClientConfig::builder_with_provider(super::tls::provider())
+        let config = rustls::ClientConfig::builder_with_provider(crate::proxy::tls::provider())
             .with_safe_default_protocol_versions()
             .context("the TLS provider offers no protocol versions")?
             .with_native_roots()

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::upstream::{instant_at, stamp_ms};
+use crate::proxy::clock::{instant_at, stamp_ms};
 
 /// Copies between `client` and `upstream`; an error when the tunnel was
 /// idle for `idle` (both ends are then closed by the caller dropping them).

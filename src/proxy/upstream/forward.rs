@@ -18,13 +18,14 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWriteExt;
 
-use super::body::Body;
-use super::client::{self, ResponseBody, Sending};
-use super::headers;
-use super::pages;
-use super::pool::{Connector, Lease};
-use super::tunnel;
-use super::upstream::{Group, InFlight, Tried, Upstream, ms_at, now_ms};
+use crate::proxy::body::Body;
+use crate::proxy::clock::{ms_at, now_ms};
+use crate::proxy::http::headers;
+use crate::proxy::request::pages;
+use crate::proxy::upstream::group::{Group, InFlight, Tried, Upstream};
+use crate::proxy::upstream::http1::{self, ResponseBody, Sending};
+use crate::proxy::upstream::pool::{Connector, Lease};
+use crate::proxy::upstream::tunnel;
 
 /// How the request reached us.
 pub struct Origin<'a> {
@@ -153,7 +154,7 @@ pub fn forward<'a, C: Send + Sync + 'static>(
                 match head.take() {
                     Some(head) => lease.conn.head = head,
                     None => {
-                        client::encode_head(
+                        http1::encode_head(
                             &mut lease.conn.head,
                             &parts.method,
                             target,
@@ -165,7 +166,7 @@ pub fn forward<'a, C: Send + Sync + 'static>(
                     }
                 }
                 let guard = group.begin(index);
-                let exchange = client::exchange(
+                let exchange = http1::exchange(
                     &mut lease.conn,
                     body.as_mut().map(|b| (b, sending)),
                     is_head,
@@ -184,21 +185,21 @@ pub fn forward<'a, C: Send + Sync + 'static>(
                             limits.read_timeout,
                         );
                     }
-                    Err(client::Error::Closed) if !lease.is_fresh() && resendable => {
+                    Err(http1::Error::Closed) if !lease.is_fresh() && resendable => {
                         // The upstream closed the pooled connection as it was
                         // taken: not its failure. Again on a new connection.
                         head = Some(std::mem::take(&mut lease.conn.head));
                         use_pool = false;
                         continue;
                     }
-                    Err(client::Error::TooLarge) => {
+                    Err(http1::Error::TooLarge) => {
                         return pages::error(StatusCode::PAYLOAD_TOO_LARGE);
                     }
-                    Err(client::Error::ClientBody(e)) => {
+                    Err(http1::Error::ClientBody(e)) => {
                         tracing::debug!("the client's request body failed: {e}");
                         return pages::error(StatusCode::BAD_REQUEST);
                     }
-                    Err(e @ client::Error::BodyLength { .. }) => {
+                    Err(e @ http1::Error::BodyLength { .. }) => {
                         // The upstream connection is dropped with the lease;
                         // the client's is closed after this answer.
                         tracing::warn!("request to {} refused: {e}", upstream.base);
@@ -207,7 +208,7 @@ pub fn forward<'a, C: Send + Sync + 'static>(
                             .insert(header::CONNECTION, HeaderValue::from_static("close"));
                         return resp;
                     }
-                    Err(client::Error::TimedOut) => {
+                    Err(http1::Error::TimedOut) => {
                         group.failed(index, now_ms());
                         tracing::warn!(
                             "upstream {} did not answer within {}ms",
@@ -222,11 +223,11 @@ pub fn forward<'a, C: Send + Sync + 'static>(
                 // refused connection; a pooled connection closing unanswered is
                 // more likely the idle-close race than a failing upstream.
                 now = now_ms();
-                if lease.is_fresh() || !matches!(error, client::Error::Closed) {
+                if lease.is_fresh() || !matches!(error, http1::Error::Closed) {
                     group.failed(index, now);
                 }
                 tracing::warn!("upstream {} failed: {error}", upstream.base);
-                if resendable && matches!(error, client::Error::Closed) {
+                if resendable && matches!(error, http1::Error::Closed) {
                     head = Some(std::mem::take(&mut lease.conn.head));
                     continue 'upstreams;
                 }
@@ -245,7 +246,7 @@ pub fn forward<'a, C: Send + Sync + 'static>(
 /// between the two connections, which holds the client connection's
 /// context and closes once idle for its limit.
 fn respond<C: Send + Sync + 'static>(
-    reply: client::Reply,
+    reply: http1::Reply,
     lease: Lease,
     guard: InFlight,
     client_upgrade: Option<(hyper::upgrade::OnUpgrade, Arc<C>, Duration)>,
@@ -312,7 +313,7 @@ pub async fn check(
             header::USER_AGENT,
             HeaderValue::from_static("webtier-health-check"),
         );
-        client::encode_head(
+        http1::encode_head(
             &mut lease.conn.head,
             &Method::GET,
             target.as_str(),
@@ -321,7 +322,7 @@ pub async fn check(
             false,
         );
         let deadline = tokio::time::Instant::now() + timeout;
-        let reply = client::exchange(&mut lease.conn, None, false, deadline, &mut h)
+        let reply = http1::exchange(&mut lease.conn, None, false, deadline, &mut h)
             .await
             .ok()?;
         let ok = reply.status.is_success() || reply.status.is_redirection();

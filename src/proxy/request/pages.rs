@@ -9,9 +9,9 @@ use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use minijinja::{Environment, context};
 
-use super::body::Body;
+use crate::proxy::body::Body;
 
-const TEMPLATE: &str = include_str!("../../templates/error.html");
+const TEMPLATE: &str = include_str!("../../../templates/error.html");
 
 /// Every status the proxy produces itself, rendered once.
 const STATUSES: &[(u16, &str)] = &[

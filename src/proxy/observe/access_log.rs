@@ -20,7 +20,7 @@ use anyhow::{Context, Result};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use super::config::{AccessLog, LogFormat, LogQuery};
+use crate::proxy::config::{AccessLog, LogFormat, LogQuery};
 
 pub struct Writer {
     format: LogFormat,

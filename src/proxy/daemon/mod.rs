@@ -3,6 +3,11 @@
 //! worker processes), and a control loop on the main thread for signals,
 //! certificate-file changes, health checks, metrics and log flushing.
 
+pub mod control;
+pub mod drain;
+pub mod send_timeout;
+pub mod socket;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,18 +26,18 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use super::access_log;
-use super::body::Body;
-use super::config::ProxyConfig;
-use super::drain::{Activity, Drain, Idle, Track};
-use super::forward;
-use super::metrics::Metrics;
-use super::pool::Connector;
-use super::send_timeout::SendTimeout;
-use super::service::{self, Conn, Open, Shared};
-use super::socket::ClientSocket;
-use super::state::State;
-use super::tls;
+use crate::proxy::body::Body;
+use crate::proxy::config::ProxyConfig;
+use crate::proxy::daemon::drain::{Activity, Drain, Idle, Track};
+use crate::proxy::daemon::send_timeout::SendTimeout;
+use crate::proxy::daemon::socket::ClientSocket;
+use crate::proxy::observe::access_log;
+use crate::proxy::observe::metrics::Metrics;
+use crate::proxy::request::{self, Conn, Open, Shared};
+use crate::proxy::state::State;
+use crate::proxy::tls;
+use crate::proxy::upstream::forward;
+use crate::proxy::upstream::pool::Connector;
 
 /// How often certificate files are checked for changes.
 const WATCH_INTERVAL: Duration = Duration::from_secs(1);
@@ -164,7 +169,7 @@ struct PidFile(PathBuf);
 
 impl PidFile {
     fn write(path: &Path) -> Result<PidFile> {
-        let text = super::control::pid_file_text();
+        let text = crate::proxy::daemon::control::pid_file_text();
         crate::fsutil::atomic_write(path, text.as_bytes(), 0o644)
             .with_context(|| format!("cannot write the pid file {}", path.display()))?;
         Ok(PidFile(path.to_path_buf()))
@@ -173,8 +178,9 @@ impl PidFile {
 
 impl Drop for PidFile {
     fn drop(&mut self) {
-        let ours = std::fs::read_to_string(&self.0)
-            .is_ok_and(|t| super::control::pid_of(&t) == Some(std::process::id() as i32));
+        let ours = std::fs::read_to_string(&self.0).is_ok_and(|t| {
+            crate::proxy::daemon::control::pid_of(&t) == Some(std::process::id() as i32)
+        });
         if ours {
             let _ = std::fs::remove_file(&self.0);
         }
@@ -227,7 +233,7 @@ fn http1_builder(config: &ProxyConfig, plain: bool) -> http1::Builder {
         .header_read_timeout(None)
         // Plain: hyper reads only between requests, and a request waiting
         // on its upstream watches for the client hanging up itself
-        // (`service::until_gone`), sparing hyper a read-buffer
+        // (`request::until_gone`), sparing hyper a read-buffer
         // reallocation per request. Over TLS hyper's own mid-request read
         // is kept (see `socket`).
         .half_close(plain)
@@ -300,7 +306,7 @@ impl Worker {
                     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                     loop {
                         tick.tick().await;
-                        super::pool::close_expired(limit);
+                        crate::proxy::upstream::pool::close_expired(limit);
                     }
                 });
             }
@@ -440,7 +446,7 @@ async fn serve<I>(
         Protocol::Http2 => (None, None),
     };
     // One shared handle per connection: one reference count per request.
-    let cx = Arc::new(service::Context {
+    let cx = Arc::new(request::Context {
         shared: Arc::clone(&worker.shared),
         client: worker.client.clone(),
         conn,
@@ -450,7 +456,7 @@ async fn serve<I>(
     });
     let watched = Arc::clone(&cx);
     let drain = watched.counted.1.drain();
-    let service = service_fn(move |req| service::handle(req, Arc::clone(&cx)));
+    let service = service_fn(move |req| request::handle(req, Arc::clone(&cx)));
     if let Some(http1) = http1 {
         let connection = http1.serve_connection(io, service).with_upgrades();
         let idle = Idle {
@@ -640,7 +646,7 @@ fn run_checks(
                 let upstream = &group.upstreams[index];
                 let base = &upstream.base;
                 let ok = forward::check(&client, upstream, &path, timeout).await;
-                let was = group.upstreams[index].available(super::upstream::now_ms());
+                let was = group.upstreams[index].available(crate::proxy::clock::now_ms());
                 group.checked(index, ok);
                 if was != ok {
                     if ok {
@@ -677,7 +683,7 @@ async fn admin_loop(listener: TcpListener, state: Arc<ArcSwap<State>>, metrics: 
                         );
                         r
                     } else {
-                        super::pages::error(StatusCode::NOT_FOUND)
+                        crate::proxy::request::pages::error(StatusCode::NOT_FOUND)
                     };
                     Ok::<_, Infallible>(resp)
                 }

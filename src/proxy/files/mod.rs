@@ -7,6 +7,8 @@
 //! Small files are then kept in memory and checked with one `fstatat` per
 //! request (`file_cache`).
 
+pub mod cache;
+
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom};
 use std::os::fd::OwnedFd;
@@ -19,13 +21,13 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Response, StatusCode};
 use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags};
 
-use super::body::{Body, FileChunks};
-use super::file_cache::{self, Stamp};
-use super::pages;
+use crate::proxy::body::{Body, FileChunks};
+use crate::proxy::request::pages;
+use cache::Stamp;
 
 /// Files up to this size are read into one buffer (and may be kept in
 /// memory); larger ones stream.
-const SMALL_FILE: u64 = file_cache::MAX_FILE;
+const SMALL_FILE: u64 = cache::MAX_FILE;
 
 /// A root directory, held open: renaming or replacing the path later does
 /// not move what is served until the next reload.
@@ -48,7 +50,7 @@ impl StaticRoot {
         )?;
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         let keep =
-            rustix::fs::fstatfs(&dir).is_ok_and(|fs| file_cache::keeps_files_of(fs.f_type as u32));
+            rustix::fs::fstatfs(&dir).is_ok_and(|fs| cache::keeps_files_of(fs.f_type as u32));
         Ok(StaticRoot {
             dir,
             path: path.to_path_buf(),
@@ -62,16 +64,12 @@ impl StaticRoot {
     /// root. None for anything but a regular file or a directory.
     /// `now` is the request's clock reading.
     fn load(&self, rel: &str, now: Instant) -> io::Result<Option<Found>> {
-        if let Some(kept) = self
-            .keep
-            .then(|| file_cache::get(self.id, rel, now))
-            .flatten()
-        {
+        if let Some(kept) = self.keep.then(|| cache::get(self.id, rel, now)).flatten() {
             match rustix::fs::statat(&self.dir, rel, AtFlags::empty()) {
                 Ok(stat) if Stamp::of(&stat) == kept.stamp => {
                     return Ok(Some(Found::file(&stat, Content::Memory(kept.content))));
                 }
-                _ => file_cache::forget(self.id, rel),
+                _ => cache::forget(self.id, rel),
             }
         }
         let file = self.open_beneath(rel)?;
@@ -81,7 +79,7 @@ impl StaticRoot {
             rustix::fs::FileType::RegularFile if stat.st_size as u64 <= SMALL_FILE => {
                 let content = Bytes::from(read_whole(&file, stat.st_size as usize)?);
                 if self.keep {
-                    file_cache::put(self.id, rel, Stamp::of(&stat), &content, SystemTime::now());
+                    cache::put(self.id, rel, Stamp::of(&stat), &content, SystemTime::now());
                 }
                 Ok(Some(Found::file(&stat, Content::Memory(content))))
             }
@@ -479,7 +477,7 @@ fn respond(
         None => "",
     };
     let etag = entity_tag(secs, v.len, suffix);
-    let last_modified = super::http_date::format(secs);
+    let last_modified = crate::proxy::http::date::format(secs);
 
     let mut h = HeaderMap::with_capacity(8);
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
