@@ -4,3 +4,4 @@
 pub mod chunked;
 pub mod date;
 pub mod headers;
+pub mod range;
