@@ -3,5 +3,6 @@
 
 pub mod chunked;
 pub mod date;
-pub mod headers;
+pub mod forwarding;
+pub mod hop_by_hop;
 pub mod range;

@@ -20,7 +20,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::proxy::body::Body;
 use crate::proxy::clock::{ms_at, now_ms};
-use crate::proxy::http::headers;
+use crate::proxy::http::{forwarding, hop_by_hop};
 use crate::proxy::request::pages;
 use crate::proxy::upstream::group::{Group, InFlight, Tried, Upstream};
 use crate::proxy::upstream::http1::{self, ResponseBody, Sending};
@@ -66,14 +66,14 @@ pub fn forward<'a, C: Send + Sync + 'static>(
         .and_then(|v| v.parse::<u64>().ok());
     let too_large = declared.is_some_and(|n| n > limits.max_body);
     let client_version = req.version();
-    let upgrade = req.version() == Version::HTTP_11 && headers::wants_upgrade(req.headers());
+    let upgrade = req.version() == Version::HTTP_11 && hop_by_hop::wants_upgrade(req.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
 
     let (mut parts, body) = req.into_parts();
-    headers::strip_hop_by_hop(&mut parts.headers, upgrade);
-    let forwarding = headers::Forwarding::take(
+    hop_by_hop::strip_hop_by_hop(&mut parts.headers, upgrade);
+    let forwarding = forwarding::Forwarding::take(
         &mut parts.headers,
-        &headers::Client {
+        &forwarding::Client {
             peer: origin.peer.ip(),
             proto: if origin.tls { "https" } else { "http" },
             host: origin.host,

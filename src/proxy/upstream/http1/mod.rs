@@ -27,7 +27,7 @@ use tokio::time::Instant;
 
 use crate::proxy::body::BoxError;
 use crate::proxy::http::chunked::{self};
-use crate::proxy::http::headers::Forwarding;
+use crate::proxy::http::forwarding::Forwarding;
 use crate::proxy::upstream::pool::{Conn, Stream};
 
 mod body;

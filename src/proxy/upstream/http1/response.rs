@@ -8,7 +8,7 @@ use smallvec::SmallVec;
 
 use super::{Error, MAX_HEADERS};
 use crate::proxy::http::chunked::Decoder;
-use crate::proxy::http::headers::{self};
+use crate::proxy::http::hop_by_hop;
 
 /// How the response body is delimited.
 #[derive(Debug)]
@@ -176,8 +176,9 @@ impl Seen {
             }
             return Ok(true);
         }
-        let hop_by_hop = headers::is_hop_by_hop(name) || (*name == header::UPGRADE && !switching);
-        Ok(!(hop_by_hop || *name == header::SERVER || *name == headers::X_POWERED_BY))
+        let hop_by_hop =
+            hop_by_hop::is_hop_by_hop(name) || (*name == header::UPGRADE && !switching);
+        Ok(!(hop_by_hop || *name == header::SERVER || *name == hop_by_hop::X_POWERED_BY))
     }
 
     /// RFC 9112 §6.3: how the body is delimited, and whether the

@@ -1,98 +1,23 @@
-//! Request header rewriting on the way to an upstream, as pure functions:
-//! hop-by-hop headers never cross, and the client's forwarding headers are
-//! believed only from trusted proxies. (Response
-//! headers are filtered as they are parsed, in `client`.)
+//! The forwarding headers an upstream receives (`X-Forwarded-For`,
+//! `-Proto`, `-Host`, `X-Real-IP`, `Forwarded`): the client's own are
+//! believed only from trusted proxies.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use ipnet::IpNet;
 
 use crate::proxy::request::routing::normalize_host;
+
+/// Identity headers an edge login sets; never taken from clients.
+const AUTH_PREFIX: &str = "x-auth-request-";
 
 pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 pub const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 pub const FORWARDED: HeaderName = HeaderName::from_static("forwarded");
-pub const X_POWERED_BY: HeaderName = HeaderName::from_static("x-powered-by");
-const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
-const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
-
-static HOP_BY_HOP: [HeaderName; 8] = [
-    header::CONNECTION,
-    KEEP_ALIVE,
-    PROXY_CONNECTION,
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-];
-
-/// Is this one of the fixed hop-by-hop headers (RFC 9110 §7.6.1)? `Upgrade`
-/// and the names `Connection` lists are the caller's to judge.
-pub fn is_hop_by_hop(name: &HeaderName) -> bool {
-    HOP_BY_HOP.contains(name)
-}
-
-/// Identity headers an edge login sets; never taken from clients.
-const AUTH_PREFIX: &str = "x-auth-request-";
-
-/// Removes the hop-by-hop headers (RFC 9110 §7.6.1), including those the
-/// `Connection` header lists. With `keep_upgrade`, `Connection: upgrade`
-/// and `Upgrade` survive so a WebSocket handshake can be passed on.
-pub fn strip_hop_by_hop(h: &mut HeaderMap, keep_upgrade: bool) {
-    // Most messages carry none of them: one cheap pass over the names
-    // (standard names compare as enums) saves a hash lookup per name.
-    let any = h
-        .keys()
-        .any(|k| is_hop_by_hop(k) || (!keep_upgrade && k == header::UPGRADE));
-    if !any && !keep_upgrade {
-        return;
-    }
-    let listed: Vec<HeaderName> = h
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .filter(|name| !(keep_upgrade && name == header::UPGRADE))
-        .collect();
-    for name in listed {
-        h.remove(name);
-    }
-    for name in &HOP_BY_HOP {
-        h.remove(name);
-    }
-    if keep_upgrade {
-        h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-    } else {
-        h.remove(header::UPGRADE);
-    }
-}
-
-/// Is this an HTTP/1.1 Upgrade (WebSocket) request? An upgrade to `h2c` is
-/// not: its requests would reach the upstream in a tunnel, past every
-/// header rule here.
-pub fn wants_upgrade(h: &HeaderMap) -> bool {
-    let h2c = h
-        .get_all(header::UPGRADE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case("h2c"));
-    h.contains_key(header::UPGRADE)
-        && !h2c
-        && h.get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
-}
-
-/// Who the client is and how it reached us.
 pub struct Client<'a> {
     pub peer: IpAddr,
     /// `https` or `http` on the listener that took the request.
@@ -301,30 +226,6 @@ mod tests {
     }
 
     #[test]
-    fn hop_by_hop_headers_and_the_ones_connection_lists_are_removed() {
-        let mut h = map(&[
-            ("connection", "keep-alive, x-secret"),
-            ("x-secret", "1"),
-            ("keep-alive", "timeout=5"),
-            ("te", "trailers"),
-            ("upgrade", "websocket"),
-            ("accept", "*/*"),
-        ]);
-        strip_hop_by_hop(&mut h, false);
-        assert_eq!(h.len(), 1, "{h:?}");
-        assert!(h.contains_key("accept"));
-    }
-
-    #[test]
-    fn an_upgrade_keeps_upgrade_and_connection() {
-        let mut h = map(&[("connection", "Upgrade"), ("upgrade", "websocket")]);
-        assert!(wants_upgrade(&h));
-        strip_hop_by_hop(&mut h, true);
-        assert_eq!(h["upgrade"], "websocket");
-        assert_eq!(h["connection"], "upgrade");
-    }
-
-    #[test]
     fn untrusted_clients_cannot_forge_their_address() {
         let mut h = map(&[
             ("x-forwarded-for", "1.2.3.4"),
@@ -382,18 +283,6 @@ mod tests {
             "a trusted proxy's extras pass"
         );
     }
-
-    #[test]
-    fn an_upgrade_to_h2c_is_not_tunnelled() {
-        let mut h = map(&[
-            ("connection", "Upgrade, HTTP2-Settings"),
-            ("upgrade", "h2c"),
-        ]);
-        assert!(!wants_upgrade(&h));
-        strip_hop_by_hop(&mut h, false);
-        assert!(h.is_empty(), "{h:?}");
-    }
-
     #[test]
     fn a_trusted_proxy_extends_the_chain() {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
