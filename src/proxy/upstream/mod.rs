@@ -4,6 +4,7 @@
 
 pub mod forward;
 pub mod group;
+pub mod health;
 pub mod http1;
 pub mod pool;
 pub mod tunnel;

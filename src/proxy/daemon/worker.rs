@@ -1,0 +1,279 @@
+//! One worker thread: its own event loop, accepting on its own
+//! SO_REUSEPORT sockets, serving each connection (HTTP/1.1 or HTTP/2, plain
+//! or TLS) within the connection limits and timeouts, and draining on stop.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::time::Duration;
+
+use hyper::server::conn::{http1, http2};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use crate::proxy::config::ProxyConfig;
+use crate::proxy::daemon::drain::{Activity, Drain, Idle, Track};
+use crate::proxy::daemon::send_timeout::SendTimeout;
+use crate::proxy::daemon::socket::ClientSocket;
+use crate::proxy::request::{self, Conn, Open, Shared};
+use crate::proxy::upstream::pool::Connector;
+
+/// HTTP/1.1: plain listeners (`plain`), and TLS connections that did not
+/// choose h2.
+pub(super) fn http1_builder(config: &ProxyConfig, plain: bool) -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        // The header-read timeout is the connection's (`Drain::watch`),
+        // not a timer per request.
+        .header_read_timeout(None)
+        // Plain: hyper reads only between requests, and a request waiting
+        // on its upstream watches for the client hanging up itself
+        // (`request::until_gone`), sparing hyper a read-buffer
+        // reallocation per request. Over TLS hyper's own mid-request read
+        // is kept (see `socket`).
+        .half_close(plain)
+        .max_buf_size(config.limits.max_header_bytes.max(8192))
+        .max_headers(config.limits.max_headers)
+        .keep_alive(true);
+    builder
+}
+
+/// HTTP/2, for TLS connections that chose it by ALPN.
+pub(super) fn http2_builder(config: &ProxyConfig) -> http2::Builder<TokioExecutor> {
+    let mut builder = http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .max_header_list_size(config.limits.max_header_bytes as u32)
+        .max_concurrent_streams(config.limits.http2_max_streams)
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(20));
+    builder
+}
+
+pub(super) struct Worker {
+    pub(super) shared: Arc<Shared>,
+    pub(super) acceptor: TlsAcceptor,
+    pub(super) client: Connector,
+    pub(super) http1: http1::Builder,
+    pub(super) http1_tls: http1::Builder,
+    pub(super) http2: http2::Builder<TokioExecutor>,
+    pub(super) connections: Arc<AtomicUsize>,
+    pub(super) max_connections: usize,
+    /// For a TLS handshake, and for each HTTP/1.1 request head.
+    pub(super) header_read: Duration,
+    /// A response may make no progress for this long.
+    pub(super) send: Duration,
+    /// An HTTP/2 connection may have no open stream for this long.
+    pub(super) http2_idle: Duration,
+    /// Pooled upstream connections are closed after this long unused.
+    pub(super) upstream_idle: Duration,
+}
+
+const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nToo many connections";
+
+impl Worker {
+    pub(super) fn run(
+        self,
+        listeners: Vec<(std::net::TcpListener, bool)>,
+        stop: watch::Receiver<bool>,
+        drain: Duration,
+    ) {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::error!("cannot start a worker's event loop: {e}");
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            let worker = Arc::new(self);
+            let drain_all = Arc::new(Drain::default());
+            // Idle upstream connections are closed when they expire, not
+            // only when next taken from the pool.
+            if !worker.upstream_idle.is_zero() {
+                let limit = worker.upstream_idle;
+                let every = (limit / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+                tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(every);
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    loop {
+                        tick.tick().await;
+                        crate::proxy::upstream::pool::close_expired(limit);
+                    }
+                });
+            }
+            let mut loops = Vec::new();
+            for (listener, tls) in listeners {
+                let listener = match TcpListener::from_std(listener) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::error!("cannot use a listening socket: {e}");
+                        continue;
+                    }
+                };
+                loops.push(tokio::spawn(accept_loop(
+                    listener,
+                    tls,
+                    Arc::clone(&worker),
+                    Arc::clone(&drain_all),
+                    stop.clone(),
+                )));
+            }
+            for l in loops {
+                let _ = l.await;
+            }
+            let open = drain_all.open();
+            if tokio::time::timeout(drain, drain_all.shutdown()).await.is_err() {
+                tracing::warn!(
+                    "{open} connection(s) were still busy after the {}ms drain timeout and were closed",
+                    drain.as_millis()
+                );
+            }
+        });
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: bool,
+    worker: Arc<Worker>,
+    drain: Arc<Drain>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.changed() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (mut stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of file descriptors and the like: back off, go on.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let w = &*worker;
+        if w.connections.fetch_add(1, Relaxed) >= w.max_connections {
+            w.connections.fetch_sub(1, Relaxed);
+            w.shared.metrics.refused_connections.fetch_add(1, Relaxed);
+            if !tls {
+                tokio::spawn(async move {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(REFUSAL))
+                        .await;
+                });
+            }
+            continue;
+        }
+        w.shared.metrics.connections.fetch_add(1, Relaxed);
+        let open = Open(Arc::clone(&w.connections), Arc::clone(&w.shared.metrics));
+        let _ = stream.set_nodelay(true);
+        let track = drain.track();
+        let worker = Arc::clone(&worker);
+        tokio::spawn(async move {
+            let counted = (open, track);
+            let w = &*worker;
+            if tls {
+                let handshake =
+                    tokio::time::timeout(w.header_read, w.acceptor.accept(stream)).await;
+                let Ok(Ok(stream)) = handshake else {
+                    return;
+                };
+                let session = stream.get_ref().1;
+                let sni = session.server_name().map(str::to_ascii_lowercase);
+                let h2 = session.alpn_protocol() == Some(b"h2");
+                let conn = Conn {
+                    peer,
+                    tls: true,
+                    sni,
+                };
+                let protocol = if h2 {
+                    Protocol::Http2
+                } else {
+                    Protocol::Http1Tls
+                };
+                serve(TokioIo::new(stream), conn, protocol, &worker, counted).await;
+            } else {
+                let conn = Conn {
+                    peer,
+                    tls: false,
+                    sni: None,
+                };
+                // Shared: hyper reads and writes it, requests watch it.
+                let (stream, socket) = ClientSocket::new(stream);
+                let protocol = Protocol::Http1(socket);
+                serve(TokioIo::new(stream), conn, protocol, &worker, counted).await;
+            }
+        });
+    }
+}
+
+/// How a connection is spoken.
+enum Protocol {
+    /// Plain HTTP/1.1 (with upgrades; plain listeners speak HTTP/1.1 only,
+    /// as nginx's do by default), with its socket for the requests to
+    /// watch for the client hanging up.
+    Http1(Arc<TcpStream>),
+    /// HTTP/1.1 over TLS: hyper notices a hang-up itself.
+    Http1Tls,
+    /// HTTP/2, when TLS chose it by ALPN.
+    Http2,
+}
+
+/// Serves one connection.
+async fn serve<I>(
+    io: I,
+    conn: Conn,
+    protocol: Protocol,
+    worker: &Arc<Worker>,
+    counted: (Open, Track),
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let io = SendTimeout::new(io, worker.send);
+    let (socket, http1) = match protocol {
+        Protocol::Http1(socket) => (Some(socket), Some(&worker.http1)),
+        Protocol::Http1Tls => (None, Some(&worker.http1_tls)),
+        Protocol::Http2 => (None, None),
+    };
+    // One shared handle per connection: one reference count per request.
+    let cx = Arc::new(request::Context {
+        shared: Arc::clone(&worker.shared),
+        client: worker.client.clone(),
+        conn,
+        activity: Activity::idle_now(),
+        socket,
+        counted,
+    });
+    let watched = Arc::clone(&cx);
+    let drain = watched.counted.1.drain();
+    let service = service_fn(move |req| request::handle(req, Arc::clone(&cx)));
+    if let Some(http1) = http1 {
+        let connection = http1.serve_connection(io, service).with_upgrades();
+        let idle = Idle {
+            activity: &watched.activity,
+            limit: worker.header_read,
+            goaway: false,
+        };
+        let _ = drain
+            .watch(connection, |c| c.graceful_shutdown(), Some(idle))
+            .await;
+    } else {
+        let connection = worker.http2.serve_connection(io, service);
+        let idle = Idle {
+            activity: &watched.activity,
+            limit: worker.http2_idle,
+            goaway: true,
+        };
+        let _ = drain
+            .watch(connection, |c| c.graceful_shutdown(), Some(idle))
+            .await;
+    }
+}
