@@ -1,0 +1,309 @@
+//! The proxy's runtime configuration: generated from `webtier.toml` by the
+//! `proxy-config` step and read by `webtier proxy run`. It is a complete,
+//! explicit description so the daemon needs nothing but this file; keys
+//! added after version 1 have defaults, so older files still load.
+
+mod load;
+
+pub use load::parse_upstream;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+/// Bumped when the meaning of the file changes; the daemon refuses files of
+/// another version.
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyConfig {
+    pub version: u32,
+    /// Plain-HTTP listeners: ACME challenges, redirects to HTTPS, and sites
+    /// without TLS.
+    pub http_listen: Vec<SocketAddr>,
+    pub https_listen: Vec<SocketAddr>,
+    /// Served at `/.well-known/acme-challenge/` on the HTTP listeners.
+    pub challenge_dir: PathBuf,
+    /// Worker threads, each with its own event loop; 0 means one per core.
+    #[serde(default)]
+    pub workers: usize,
+    /// The daemon writes its process id here (for `webtier proxy reload`
+    /// and reloads after certificate renewal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_file: Option<PathBuf>,
+    /// The metrics listener (`/metrics`); must be a loopback address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_listen: Option<SocketAddr>,
+    /// `Strict-Transport-Security: max-age=…` on HTTPS responses; 0 = off.
+    #[serde(default = "default_hsts")]
+    pub hsts_max_age: u64,
+    /// TLS session resumption (session IDs and TLS 1.3 tickets); off makes
+    /// every handshake a full one.
+    #[serde(default = "default_true")]
+    pub tls_session_resumption: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_log: Option<AccessLog>,
+    /// Peers whose `X-Forwarded-*` headers are believed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<IpNet>,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub timeouts: Timeouts,
+    #[serde(default, rename = "site")]
+    pub sites: Vec<SiteConfig>,
+}
+
+fn default_hsts() -> u64 {
+    31_536_000
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Default for ProxyConfig {
+    /// No listeners and no sites; every setting at its default.
+    fn default() -> ProxyConfig {
+        ProxyConfig {
+            version: VERSION,
+            http_listen: Vec::new(),
+            https_listen: Vec::new(),
+            challenge_dir: PathBuf::from("/var/lib/webtier/acme-challenge"),
+            workers: 0,
+            pid_file: None,
+            admin_listen: None,
+            hsts_max_age: default_hsts(),
+            tls_session_resumption: true,
+            access_log: None,
+            trusted_proxies: Vec::new(),
+            limits: Limits::default(),
+            timeouts: Timeouts::default(),
+            sites: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLog {
+    /// A file (appended to), or `-` for standard output.
+    pub path: PathBuf,
+    #[serde(default)]
+    pub format: LogFormat,
+    /// What of a request's query string is logged.
+    #[serde(default)]
+    pub query: LogQuery,
+}
+
+/// The query string in the access log (of the target and the Referer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogQuery {
+    /// Logged, with the values of parameters that carry secrets (`code`,
+    /// `state`, `token`, `password`, …) replaced by `***`.
+    #[default]
+    Masked,
+    /// Not logged: paths only.
+    #[serde(rename = "none")]
+    Omitted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// The Apache/nginx "combined" format.
+    #[default]
+    Combined,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Open client connections; beyond this new ones are refused (plain
+    /// HTTP gets a 503, TLS a closed connection).
+    pub max_connections: usize,
+    /// Request line plus headers, in bytes (at least 8192).
+    pub max_header_bytes: usize,
+    pub max_headers: usize,
+    /// Request bodies, unless a route sets its own.
+    pub max_body_bytes: u64,
+    /// Streams open at once on one HTTP/2 connection (nginx's
+    /// `http2_max_concurrent_streams`).
+    pub http2_max_streams: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: 10_000,
+            max_header_bytes: 16_384,
+            max_headers: 100,
+            max_body_bytes: 10 * 1024 * 1024,
+            http2_max_streams: 128,
+        }
+    }
+}
+
+/// All in milliseconds. Every client connection is bounded by one of them
+/// at every moment: reading a request head (`header_read_ms`), idle
+/// between requests (`header_read_ms` on HTTP/1.1, `http2_idle_ms` on
+/// HTTP/2), sending a response (`send_ms` without progress), waiting on an
+/// upstream (`upstream_read_ms`), tunnelling (`tunnel_idle_ms`), draining
+/// (`drain_ms`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timeouts {
+    /// A client must send a whole request head within this (slowloris);
+    /// an idle keep-alive connection is closed after it too.
+    pub header_read_ms: u64,
+    /// A response that makes no progress this long (the client stopped
+    /// reading) is cut and its connection closed (nginx's `send_timeout`).
+    pub send_ms: u64,
+    /// An HTTP/2 connection with no open stream this long gets a GOAWAY
+    /// and is closed; pings do not keep it open (nginx's
+    /// `keepalive_timeout` for HTTP/2).
+    pub http2_idle_ms: u64,
+    /// A WebSocket (or other upgraded) tunnel that carries no byte either
+    /// way this long is closed (nginx's `proxy_read_timeout` for them).
+    pub tunnel_idle_ms: u64,
+    pub upstream_connect_ms: u64,
+    /// Waiting for the upstream's response head.
+    pub upstream_read_ms: u64,
+    /// Pooled upstream connections are closed after this long unused.
+    pub upstream_idle_ms: u64,
+    /// On SIGTERM, in-flight requests get this long to finish.
+    pub drain_ms: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            header_read_ms: 20_000,
+            send_ms: 60_000,
+            http2_idle_ms: 75_000,
+            tunnel_idle_ms: 60_000,
+            upstream_connect_ms: 5_000,
+            upstream_read_ms: 60_000,
+            upstream_idle_ms: 60_000,
+            drain_ms: 30_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// Host names this site answers to (SNI and Host), ASCII lowercase; a
+    /// leading `*.` matches one label.
+    pub names: Vec<String>,
+    /// Certificate and key; absent for plain-HTTP sites.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsFiles>,
+    /// Longest matching prefix wins.
+    #[serde(default, rename = "route")]
+    pub routes: Vec<RouteConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    pub path: String,
+    /// Static files under this directory…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<PathBuf>,
+    /// …or a reverse proxy to these upstreams (`http://host:port`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstreams: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub balance: Balance,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub health: Health,
+    /// Overrides `limits.max_body_bytes` for this route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<u64>,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Balance {
+    #[default]
+    RoundRobin,
+    LeastConnections,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Health {
+    /// Consecutive failed connections (or timeouts) that eject an upstream…
+    pub fail_after: u32,
+    /// …for this long.
+    pub eject_ms: u64,
+    /// Active checks: GET this path on each upstream; any 2xx/3xx is healthy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_path: Option<String>,
+    pub check_interval_ms: u64,
+}
+
+impl Default for Health {
+    fn default() -> Health {
+        Health {
+            fail_after: 3,
+            eject_ms: 10_000,
+            check_path: None,
+            check_interval_ms: 5_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret_file: PathBuf,
+    pub allowed_emails: Vec<String>,
+}
+
+/// A proxy configuration file that cannot be used as written (exit 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+/// An upstream address from the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamAddr {
+    pub tls: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+impl UpstreamAddr {
+    /// `scheme://host:port`, for request URIs.
+    pub fn base(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        if self.host.contains(':') {
+            format!("{scheme}://[{}]:{}", self.host, self.port)
+        } else {
+            format!("{scheme}://{}:{}", self.host, self.port)
+        }
+    }
+}
