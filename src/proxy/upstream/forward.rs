@@ -54,60 +54,23 @@ pub struct Limits<'a> {
 pub fn forward<'a, C: Send + Sync + 'static>(
     connector: &'a Connector,
     group: &'a Arc<Group>,
-    mut req: Request<Incoming>,
+    req: Request<Incoming>,
     origin: &'a Origin<'a>,
     limits: &'a Limits<'a>,
     conn: &'a Arc<C>,
 ) -> impl Future<Output = Response<Body>> + 'a {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let too_large = declared.is_some_and(|n| n > limits.max_body);
-    let client_version = req.version();
-    let upgrade = req.version() == Version::HTTP_11 && hop_by_hop::wants_upgrade(req.headers());
-    let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
-
-    let (mut parts, body) = req.into_parts();
-    hop_by_hop::strip_hop_by_hop(&mut parts.headers, upgrade);
-    let forwarding = forwarding::Forwarding::take(
-        &mut parts.headers,
-        &forwarding::Client {
-            peer: origin.peer.ip(),
-            proto: if origin.tls { "https" } else { "http" },
-            host: origin.host,
-        },
-        limits.trusted,
-    );
-    if !parts.headers.contains_key(header::HOST)
-        && let Ok(host) = HeaderValue::from_str(origin.host)
-    {
-        // HTTP/2 carries the host in :authority; HTTP/1.1 upstreams need it.
-        parts.headers.insert(header::HOST, host);
-    }
-    let mut body = (!body.is_end_stream()).then(|| Limited::new(body, limits.max_body as usize));
-    // A body of unknown length (HTTP/1.1 chunked, or HTTP/2 without a
-    // content-length) goes upstream chunked.
-    let chunked = body.is_some() && !parts.headers.contains_key(header::CONTENT_LENGTH);
-    // Otherwise it is counted against its declared length as it is sent
-    // (a length that does not parse allows no byte).
-    let sending = if chunked {
-        Sending::Chunked
-    } else {
-        Sending::Length(declared.unwrap_or(0))
-    };
-    if body.is_none() && parts.headers.contains_key(header::CONTENT_LENGTH) {
-        // `Content-Length: 0`, or an HTTP/2 length with no data.
-        parts
-            .headers
-            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
-    }
-    let is_head = parts.method == Method::HEAD;
-    // Sent again (to a new connection, or the next upstream) only when the
-    // upstream cannot have acted on it: nothing came back, and the
-    // request is idempotent and has no body to have been consumed.
-    let resendable = body.is_none() && parts.method.is_idempotent();
+    let Prepared {
+        too_large,
+        client_version,
+        client_upgrade,
+        mut parts,
+        mut body,
+        forwarding,
+        chunked,
+        sending,
+        is_head,
+        resendable,
+    } = prepare(req, origin, limits);
     async move {
         if too_large {
             return pages::error(StatusCode::PAYLOAD_TOO_LARGE);
@@ -192,32 +155,10 @@ pub fn forward<'a, C: Send + Sync + 'static>(
                         use_pool = false;
                         continue;
                     }
-                    Err(http1::Error::TooLarge) => {
-                        return pages::error(StatusCode::PAYLOAD_TOO_LARGE);
-                    }
-                    Err(http1::Error::ClientBody(e)) => {
-                        tracing::debug!("the client's request body failed: {e}");
-                        return pages::error(StatusCode::BAD_REQUEST);
-                    }
-                    Err(e @ http1::Error::BodyLength { .. }) => {
-                        // The upstream connection is dropped with the lease;
-                        // the client's is closed after this answer.
-                        tracing::warn!("request to {} refused: {e}", upstream.base);
-                        let mut resp = pages::error(StatusCode::BAD_REQUEST);
-                        resp.headers_mut()
-                            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-                        return resp;
-                    }
-                    Err(http1::Error::TimedOut) => {
-                        group.failed(index, now_ms());
-                        tracing::warn!(
-                            "upstream {} did not answer within {}ms",
-                            upstream.base,
-                            limits.read_timeout.as_millis()
-                        );
-                        return pages::error(StatusCode::GATEWAY_TIMEOUT);
-                    }
-                    Err(error) => error,
+                    Err(error) => match final_answer(&error, group, index, limits) {
+                        Some(answer) => return answer,
+                        None => error,
+                    },
                 };
                 // Reset, closed, or not HTTP: counts towards ejection like a
                 // refused connection; a pooled connection closing unanswered is
@@ -240,6 +181,128 @@ pub fn forward<'a, C: Send + Sync + 'static>(
             StatusCode::BAD_GATEWAY
         })
     }
+}
+
+/// A request ready to go upstream: its head stripped of hop-by-hop
+/// headers and given the forwarding ones, and how its body is sent.
+struct Prepared<'a> {
+    /// A declared length over the route's maximum: answered 413.
+    too_large: bool,
+    client_version: Version,
+    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    parts: http::request::Parts,
+    body: Option<Limited<Incoming>>,
+    forwarding: forwarding::Forwarding<'a>,
+    chunked: bool,
+    sending: Sending,
+    is_head: bool,
+    /// May go again to a new connection or the next upstream.
+    resendable: bool,
+}
+
+fn prepare<'a>(
+    mut req: Request<Incoming>,
+    origin: &'a Origin<'a>,
+    limits: &'a Limits<'a>,
+) -> Prepared<'a> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = declared.is_some_and(|n| n > limits.max_body);
+    let client_version = req.version();
+    let upgrade = req.version() == Version::HTTP_11 && hop_by_hop::wants_upgrade(req.headers());
+    let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
+
+    let (mut parts, body) = req.into_parts();
+    hop_by_hop::strip_hop_by_hop(&mut parts.headers, upgrade);
+    let forwarding = forwarding::Forwarding::take(
+        &mut parts.headers,
+        &forwarding::Client {
+            peer: origin.peer.ip(),
+            proto: if origin.tls { "https" } else { "http" },
+            host: origin.host,
+        },
+        limits.trusted,
+    );
+    if !parts.headers.contains_key(header::HOST)
+        && let Ok(host) = HeaderValue::from_str(origin.host)
+    {
+        // HTTP/2 carries the host in :authority; HTTP/1.1 upstreams need it.
+        parts.headers.insert(header::HOST, host);
+    }
+    let body = (!body.is_end_stream()).then(|| Limited::new(body, limits.max_body as usize));
+    // A body of unknown length (HTTP/1.1 chunked, or HTTP/2 without a
+    // content-length) goes upstream chunked.
+    let chunked = body.is_some() && !parts.headers.contains_key(header::CONTENT_LENGTH);
+    // Otherwise it is counted against its declared length as it is sent
+    // (a length that does not parse allows no byte).
+    let sending = if chunked {
+        Sending::Chunked
+    } else {
+        Sending::Length(declared.unwrap_or(0))
+    };
+    if body.is_none() && parts.headers.contains_key(header::CONTENT_LENGTH) {
+        // `Content-Length: 0`, or an HTTP/2 length with no data.
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    }
+    let is_head = parts.method == Method::HEAD;
+    // Sent again (to a new connection, or the next upstream) only when the
+    // upstream cannot have acted on it: nothing came back, and the
+    // request is idempotent and has no body to have been consumed.
+    let resendable = body.is_none() && parts.method.is_idempotent();
+    Prepared {
+        too_large,
+        client_version,
+        client_upgrade,
+        parts,
+        body,
+        forwarding,
+        chunked,
+        sending,
+        is_head,
+        resendable,
+    }
+}
+
+/// The answer to an exchange that failed in a way no other upstream or
+/// connection can mend; `None`: the caller may try again.
+fn final_answer(
+    error: &http1::Error,
+    group: &Group,
+    index: usize,
+    limits: &Limits<'_>,
+) -> Option<Response<Body>> {
+    let upstream = &group.upstreams[index];
+    Some(match error {
+        http1::Error::TooLarge => pages::error(StatusCode::PAYLOAD_TOO_LARGE),
+        http1::Error::ClientBody(e) => {
+            tracing::debug!("the client's request body failed: {e}");
+            pages::error(StatusCode::BAD_REQUEST)
+        }
+        e @ http1::Error::BodyLength { .. } => {
+            // The upstream connection is dropped with the lease; the
+            // client's is closed after this answer.
+            tracing::warn!("request to {} refused: {e}", upstream.base);
+            let mut resp = pages::error(StatusCode::BAD_REQUEST);
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            resp
+        }
+        http1::Error::TimedOut => {
+            group.failed(index, now_ms());
+            tracing::warn!(
+                "upstream {} did not answer within {}ms",
+                upstream.base,
+                limits.read_timeout.as_millis()
+            );
+            pages::error(StatusCode::GATEWAY_TIMEOUT)
+        }
+        _ => return None,
+    })
 }
 
 /// The upstream's response as the client gets it; a 101 becomes a tunnel
