@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use anyhow::{Context, Result, anyhow};
 use http::HeaderValue;
 
-use crate::proxy::config::{Balance, Health, Invalid, ProxyConfig, parse_upstream};
+use crate::proxy::config::{Balance, Health, Invalid, ProxyConfig, RouteConfig, parse_upstream};
 use crate::proxy::files::StaticRoot;
 use crate::proxy::request::routing::{Names, longest_prefix};
 use crate::proxy::tls::{Certs, load_key_pair};
@@ -75,21 +75,7 @@ impl State {
     }
 
     pub fn build(config: ProxyConfig, previous: Option<&State>) -> Result<State> {
-        let mut old_groups: HashMap<GroupKey, Arc<Group>> = HashMap::new();
-        if let Some(prev) = previous {
-            for site in &prev.sites {
-                for route in &site.routes {
-                    if let RouteKind::Proxy(g) = &route.kind {
-                        let key = (
-                            g.upstreams.iter().map(|u| u.base.to_string()).collect(),
-                            g.balance,
-                            g.health.clone(),
-                        );
-                        old_groups.insert(key, Arc::clone(g));
-                    }
-                }
-            }
-        }
+        let old_groups = previous.map(groups_by_key).unwrap_or_default();
 
         let mut names = Names::default();
         let mut certs = Certs::default();
@@ -107,41 +93,11 @@ impl State {
                     watched.push((file.clone(), modified(file)));
                 }
             }
-            let mut routes = Vec::new();
-            for rc in &sc.routes {
-                let kind = match &rc.root {
-                    Some(root) => RouteKind::Static(StaticRoot::open(root).with_context(|| {
-                        format!(
-                            "site {} route {}: cannot open root {}",
-                            sc.names[0],
-                            rc.path,
-                            root.display()
-                        )
-                    })?),
-                    None => {
-                        let addrs = rc
-                            .upstreams
-                            .iter()
-                            .map(|u| parse_upstream(u))
-                            .collect::<Result<Vec<_>, _>>()
-                            .map_err(|e| anyhow!(e))?;
-                        let key: GroupKey = (
-                            addrs.iter().map(|a| a.base()).collect(),
-                            rc.balance,
-                            rc.health.clone(),
-                        );
-                        let group = old_groups.get(&key).cloned().unwrap_or_else(|| {
-                            Arc::new(Group::new(addrs, rc.balance, rc.health.clone()))
-                        });
-                        RouteKind::Proxy(group)
-                    }
-                };
-                routes.push(Route {
-                    prefix: rc.path.clone(),
-                    kind,
-                    max_body: rc.max_body_bytes.unwrap_or(config.limits.max_body_bytes),
-                });
-            }
+            let mut routes = sc
+                .routes
+                .iter()
+                .map(|rc| route(&sc.names[0], rc, &config, &old_groups))
+                .collect::<Result<Vec<_>>>()?;
             routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
             sites.push(Site {
                 tls: sc.tls.is_some(),
@@ -149,20 +105,7 @@ impl State {
             });
         }
 
-        if !config.challenge_dir.exists() {
-            std::fs::create_dir_all(&config.challenge_dir).with_context(|| {
-                format!(
-                    "cannot create the challenge directory {}",
-                    config.challenge_dir.display()
-                )
-            })?;
-        }
-        let challenge = StaticRoot::open(&config.challenge_dir).with_context(|| {
-            format!(
-                "cannot open the challenge directory {}",
-                config.challenge_dir.display()
-            )
-        })?;
+        let challenge = open_challenge_dir(&config.challenge_dir)?;
         let hsts = (config.hsts_max_age > 0).then(|| {
             HeaderValue::from_str(&format!("max-age={}", config.hsts_max_age))
                 .expect("digits are a header value")
@@ -205,4 +148,75 @@ impl State {
                 RouteKind::Static(_) => None,
             })
     }
+}
+
+/// The upstream groups of a state by what they are, so that a reload keeps
+/// the health, counters and pool keys of the groups it does not change.
+fn groups_by_key(state: &State) -> HashMap<GroupKey, Arc<Group>> {
+    let mut groups = HashMap::new();
+    for site in &state.sites {
+        for route in &site.routes {
+            if let RouteKind::Proxy(g) = &route.kind {
+                let key = (
+                    g.upstreams.iter().map(|u| u.base.to_string()).collect(),
+                    g.balance,
+                    g.health.clone(),
+                );
+                groups.insert(key, Arc::clone(g));
+            }
+        }
+    }
+    groups
+}
+
+/// One route of site `site`: its static root opened, or its upstream group
+/// (the old state's when unchanged).
+fn route(
+    site: &str,
+    rc: &RouteConfig,
+    config: &ProxyConfig,
+    old_groups: &HashMap<GroupKey, Arc<Group>>,
+) -> Result<Route> {
+    let kind = match &rc.root {
+        Some(root) => RouteKind::Static(StaticRoot::open(root).with_context(|| {
+            format!(
+                "site {site} route {}: cannot open root {}",
+                rc.path,
+                root.display()
+            )
+        })?),
+        None => {
+            let addrs = rc
+                .upstreams
+                .iter()
+                .map(|u| parse_upstream(u))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| anyhow!(e))?;
+            let key: GroupKey = (
+                addrs.iter().map(|a| a.base()).collect(),
+                rc.balance,
+                rc.health.clone(),
+            );
+            let group = old_groups
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| Arc::new(Group::new(addrs, rc.balance, rc.health.clone())));
+            RouteKind::Proxy(group)
+        }
+    };
+    Ok(Route {
+        prefix: rc.path.clone(),
+        kind,
+        max_body: rc.max_body_bytes.unwrap_or(config.limits.max_body_bytes),
+    })
+}
+
+/// The directory HTTP-01 challenge files are served from, created if missing.
+fn open_challenge_dir(dir: &Path) -> Result<StaticRoot> {
+    if !dir.exists() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the challenge directory {}", dir.display()))?;
+    }
+    StaticRoot::open(dir)
+        .with_context(|| format!("cannot open the challenge directory {}", dir.display()))
 }
