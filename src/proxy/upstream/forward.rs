@@ -117,8 +117,9 @@ pub fn forward<'a, C: Send + Sync + 'static>(
                 match head.take() {
                     Some(head) => lease.conn.head = head,
                     None => {
+                        let to = &mut lease.conn.head;
                         http1::encode_head(
-                            &mut lease.conn.head,
+                            to,
                             &parts.method,
                             target,
                             &parts.headers,
@@ -160,14 +161,7 @@ pub fn forward<'a, C: Send + Sync + 'static>(
                         None => error,
                     },
                 };
-                // Reset, closed, or not HTTP: counts towards ejection like a
-                // refused connection; a pooled connection closing unanswered is
-                // more likely the idle-close race than a failing upstream.
-                now = now_ms();
-                if lease.is_fresh() || !matches!(error, http1::Error::Closed) {
-                    group.failed(index, now);
-                }
-                tracing::warn!("upstream {} failed: {error}", upstream.base);
+                now = count_failure(group, index, &lease, &error);
                 if resendable && matches!(error, http1::Error::Closed) {
                     head = Some(std::mem::take(&mut lease.conn.head));
                     continue 'upstreams;
@@ -181,6 +175,19 @@ pub fn forward<'a, C: Send + Sync + 'static>(
             StatusCode::BAD_GATEWAY
         })
     }
+}
+
+/// Counts a failed exchange (reset, closed, or not HTTP) towards ejection
+/// like a refused connection, except a pooled connection closing
+/// unanswered: more likely the idle-close race than a failing upstream.
+/// Returns the time it was noted.
+fn count_failure(group: &Group, index: usize, lease: &Lease, error: &http1::Error) -> u64 {
+    let now = now_ms();
+    if lease.is_fresh() || !matches!(error, http1::Error::Closed) {
+        group.failed(index, now);
+    }
+    tracing::warn!("upstream {} failed: {error}", group.upstreams[index].base);
+    now
 }
 
 /// A request ready to go upstream: its head stripped of hop-by-hop
