@@ -2,15 +2,14 @@
 //! plan/apply cycle on the proxy-config step, saved plans, prompts, JSON
 //! output and exit codes.
 
-mod support;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::{assert_exit, repo, run, stderr, stdout, webtier};
+use crate::support;
+use crate::support::{assert_exit, repo, run, stderr, stdout, webtier};
 
 const SITE: &str = r#"state_dir = "state"
 

@@ -4,8 +4,6 @@
 //! balancing, failover, health checks, WebSocket), limits and smuggling,
 //! reloads (certificates, bad configurations, under load) and draining.
 
-mod support;
-
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -18,11 +16,13 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use rustix::process::Signal;
-use support::proxy::{
+
+use crate::support;
+use crate::support::proxy::{
     Answer, Holding, Proxy, Scripted, TestCa, raw, read_response, served_names, served_serial,
     status_of,
 };
-use support::services::{Process, Uvicorn, free_port, tempdir};
+use crate::support::services::{Process, Uvicorn, free_port, tempdir};
 
 fn plain_site(name: &str, routes: &str) -> String {
     format!("[[site]]\nnames = [\"{name}\"]\n{routes}")

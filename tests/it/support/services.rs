@@ -153,7 +153,9 @@ pub fn tempdir() -> TempDir {
 /// moto_server: the AWS APIs (EC2, Route 53, ACM) on loopback.
 pub struct Moto {
     pub port: u16,
+    #[expect(dead_code, reason = "held until drop: stops moto_server")]
     process: Process,
+    #[expect(dead_code, reason = "held until drop: removes its working directory")]
     dir: TempDir,
 }
 
@@ -241,6 +243,7 @@ pub async fn create_zone(route53: &aws_sdk_route53::Client, name: &str, referenc
 /// One request moto received, as its recorder saw it.
 #[derive(Debug, Clone)]
 pub struct Call {
+    #[expect(dead_code, reason = "shown by Debug in failed assertions")]
     pub method: String,
     pub path: String,
     /// The IAM action name: `ec2:DescribeInstances`, `route53:GetChange`.
@@ -372,8 +375,11 @@ pub struct Pebble {
     pub ca_pem: PathBuf,
     /// With `PebbleOptions::eab`: the key id and its base64url HMAC key.
     pub eab: Option<(String, String)>,
+    #[expect(dead_code, reason = "held until drop: stops pebble")]
     pebble: Process,
+    #[expect(dead_code, reason = "held until drop: stops pebble-challtestsrv")]
     challtestsrv: Process,
+    #[expect(dead_code, reason = "held until drop: removes its working directory")]
     dir: TempDir,
 }
 
@@ -517,6 +523,7 @@ fn mint_listener_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 pub struct Nginx {
     pub port: u16,
     pub dir: TempDir,
+    #[expect(dead_code, reason = "held until drop: stops nginx")]
     process: Process,
 }
 
@@ -563,6 +570,7 @@ impl Nginx {
 pub struct Uvicorn {
     pub port: u16,
     process: Process,
+    #[expect(dead_code, reason = "held until drop: removes its working directory")]
     dir: TempDir,
 }
 

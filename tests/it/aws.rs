@@ -2,8 +2,6 @@
 //! convergence, idempotency counted at the server, ownership, conflicts,
 //! bounded lookups, and the IAM policy covering what was called.
 
-mod support;
-
 use std::path::Path;
 use std::process::Output;
 
@@ -11,8 +9,10 @@ use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, Tag, TagSp
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
-use support::services::{Call, Moto};
-use support::{assert_exit, stderr, stdout, webtier};
+
+use crate::support;
+use crate::support::services::{Call, Moto};
+use crate::support::{assert_exit, stderr, stdout, webtier};
 
 /// A VPC with IPv6, a public subnet, a security group, instances tagged
 /// Role=web in it, and a public hosted zone example.com.

@@ -3,8 +3,6 @@
 //! modes, cron-friendly renewal, failures that leave the live certificate
 //! alone, badNonce storms, and concurrent runs.
 
-mod support;
-
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -12,8 +10,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use support::services::{Pebble, PebbleOptions, free_port};
-use support::{assert_exit, stderr, stdout, webtier};
+use crate::support;
+use crate::support::services::{Pebble, PebbleOptions, free_port};
+use crate::support::{assert_exit, stderr, stdout, webtier};
 
 struct Setup {
     pebble: Pebble,
@@ -570,8 +569,8 @@ fn proxy_https_port(setup: &Setup) -> u16 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_running_proxy_answers_challenges_and_serves_the_renewed_certificate() {
-    use support::proxy::served_serial;
-    use support::services::Process;
+    use crate::support::proxy::served_serial;
+    use crate::support::services::Process;
 
     let setup = Setup::new(PebbleOptions::default(), "p.webtier.test", &[]);
     assert_exit(&setup.run(&["cert", "issue"]), 0);

@@ -2,9 +2,7 @@
 //! clients webtier uses: the AWS SDK against moto_server, instant-acme
 //! against pebble, and plain HTTP against nginx and the uvicorn app.
 
-mod support;
-
-use support::services::{Moto, Nginx, Pebble, Uvicorn};
+use crate::support::services::{Moto, Nginx, Pebble, Uvicorn};
 
 #[tokio::test]
 async fn aws_sdk_reaches_moto() {

@@ -3,9 +3,6 @@
 //! dropped. A missing service binary fails the test with the command that
 //! installs it; nothing passes silently.
 
-// Each test crate uses a different part of this module.
-#![allow(dead_code)]
-
 pub mod proxy;
 pub mod services;
 

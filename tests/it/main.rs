@@ -1,0 +1,17 @@
+//! The integration tests: one test binary with a module per area, as
+//! ripgrep does. Each file directly under `tests/` is a binary of its own
+//! that links every dev-dependency (the AWS SDK, reqwest, rustls); one
+//! binary links them once. Run one area with a filter on its module path:
+//! `cargo test --test it proxy::` (or `aws::`, `cert::`, `cli::`,
+//! `services::`).
+//!
+//! `support` starts the real services (moto_server, pebble, nginx,
+//! uvicorn) and the `webtier` binary under test.
+
+mod support;
+
+mod aws;
+mod cert;
+mod cli;
+mod proxy;
+mod services;
