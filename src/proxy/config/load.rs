@@ -191,7 +191,7 @@ mod tests {
 
     /// Every key the file can hold, each carried out by the proxy (the
     /// test that shows it is named in README's proxy section and
-    /// tests/proxy.rs). A key added to the types without being enforced
+    /// tests/it/proxy.rs). A key added to the types without being enforced
     /// fails `every_key_is_enforced_or_refused`: carry it out and list it
     /// here, or refuse it in `check` and list it in `REFUSED`.
     const ENFORCED: &[&str] = &[

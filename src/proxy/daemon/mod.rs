@@ -29,7 +29,7 @@ use crate::proxy::observe::metrics::Metrics;
 use crate::proxy::request::Shared;
 use crate::proxy::state::State;
 use crate::proxy::tls;
-use crate::proxy::upstream::pool::Connector;
+use crate::proxy::upstream::pool::Pool;
 use listen::{bind_all, listen_list};
 use pid_file::PidFile;
 use supervise::control_loop;
@@ -68,7 +68,7 @@ pub fn run(options: &Options) -> Result<()> {
 
     // One set of trust roots for https upstreams; each thread keeps its own
     // idle connections.
-    let client = Connector::new(
+    let pool = Pool::new(
         Duration::from_millis(config.timeouts.upstream_connect_ms),
         Duration::from_millis(config.timeouts.upstream_idle_ms),
     )?;
@@ -89,7 +89,7 @@ pub fn run(options: &Options) -> Result<()> {
                 access_log: access_log.clone(),
             }),
             acceptor: acceptor.clone(),
-            client: client.clone(),
+            pool: pool.clone(),
             http1: http1_builder(&config, true),
             http1_tls: http1_builder(&config, false),
             http2: http2_builder(&config),
@@ -125,7 +125,7 @@ pub fn run(options: &Options) -> Result<()> {
         Arc::clone(&metrics),
         access_log.clone(),
         admin,
-        client,
+        pool,
     ))?;
 
     let _ = stop_tx.send(true);

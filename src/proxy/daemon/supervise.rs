@@ -16,7 +16,7 @@ use crate::proxy::observe::access_log;
 use crate::proxy::observe::metrics::Metrics;
 use crate::proxy::state::State;
 use crate::proxy::upstream::health::run_checks;
-use crate::proxy::upstream::pool::Connector;
+use crate::proxy::upstream::pool::Pool;
 
 use super::WATCH_INTERVAL;
 use super::admin::admin_loop;
@@ -29,7 +29,7 @@ pub(super) async fn control_loop(
     metrics: Arc<Metrics>,
     access_log: Option<Arc<access_log::Writer>>,
     admin: Option<std::net::TcpListener>,
-    checker_client: Connector,
+    pool: Pool,
 ) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
@@ -69,7 +69,7 @@ pub(super) async fn control_loop(
                         log.flush();
                     }
                 }
-                run_checks(&state, &checker_client, &mut last_checks);
+                run_checks(&state, &pool, &mut last_checks);
             }
         }
     }

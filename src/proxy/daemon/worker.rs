@@ -18,8 +18,8 @@ use crate::proxy::config::ProxyConfig;
 use crate::proxy::daemon::drain::{Activity, Drain, Idle, Track};
 use crate::proxy::daemon::send_timeout::SendTimeout;
 use crate::proxy::daemon::socket::ClientSocket;
-use crate::proxy::request::{self, Conn, Open, Shared};
-use crate::proxy::upstream::pool::Connector;
+use crate::proxy::request::{self, ClientConn, Open, Shared};
+use crate::proxy::upstream::pool::Pool;
 
 /// HTTP/1.1: plain listeners (`plain`), and TLS connections that did not
 /// choose h2.
@@ -56,7 +56,7 @@ pub(super) fn http2_builder(config: &ProxyConfig) -> http2::Builder<TokioExecuto
 pub(super) struct Worker {
     pub(super) shared: Arc<Shared>,
     pub(super) acceptor: TlsAcceptor,
-    pub(super) client: Connector,
+    pub(super) pool: Pool,
     pub(super) http1: http1::Builder,
     pub(super) http1_tls: http1::Builder,
     pub(super) http2: http2::Builder<TokioExecutor>,
@@ -189,7 +189,7 @@ async fn accept_loop(
                 let session = stream.get_ref().1;
                 let sni = session.server_name().map(str::to_ascii_lowercase);
                 let h2 = session.alpn_protocol() == Some(b"h2");
-                let conn = Conn {
+                let conn = ClientConn {
                     peer,
                     tls: true,
                     sni,
@@ -201,7 +201,7 @@ async fn accept_loop(
                 };
                 serve(TokioIo::new(stream), conn, protocol, &worker, counted).await;
             } else {
-                let conn = Conn {
+                let conn = ClientConn {
                     peer,
                     tls: false,
                     sni: None,
@@ -230,7 +230,7 @@ enum Protocol {
 /// Serves one connection.
 async fn serve<I>(
     io: I,
-    conn: Conn,
+    conn: ClientConn,
     protocol: Protocol,
     worker: &Arc<Worker>,
     counted: (Open, Track),
@@ -244,9 +244,9 @@ async fn serve<I>(
         Protocol::Http2 => (None, None),
     };
     // One shared handle per connection: one reference count per request.
-    let cx = Arc::new(request::Context {
+    let cx = Arc::new(request::Connection {
         shared: Arc::clone(&worker.shared),
-        client: worker.client.clone(),
+        pool: worker.pool.clone(),
         conn,
         activity: Activity::idle_now(),
         socket,

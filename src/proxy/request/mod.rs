@@ -28,7 +28,7 @@ use crate::proxy::request::routing::{https_location, request_host};
 use crate::proxy::state::{RouteKind, State};
 use crate::proxy::upstream::forward::{self, Origin};
 use crate::proxy::upstream::group::Group;
-use crate::proxy::upstream::pool::Connector;
+use crate::proxy::upstream::pool::Pool;
 
 const CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
 
@@ -40,7 +40,7 @@ pub struct Shared {
 }
 
 /// One client connection.
-pub struct Conn {
+pub struct ClientConn {
     pub peer: SocketAddr,
     pub tls: bool,
     /// The SNI name of a TLS connection, ASCII lowercase.
@@ -60,10 +60,10 @@ impl Drop for Open {
 /// What the requests of one connection share: the worker's state and
 /// upstream pool, and who the client is. It lives as long as the
 /// connection, or a tunnel made of it, does.
-pub struct Context {
+pub struct Connection {
     pub shared: Arc<Shared>,
-    pub client: Connector,
-    pub conn: Conn,
+    pub pool: Pool,
+    pub conn: ClientConn,
     /// Whether a request is being served, for the header-read timeout.
     pub activity: Activity,
     /// The client's socket, watched for a hang-up while a request waits on
@@ -81,10 +81,10 @@ pub struct Context {
 /// response body, or drops the request unanswered (a client that reset
 /// its HTTP/2 stream): the connection is busy meanwhile, and idle from
 /// then on (the header-read and HTTP/2 idle timeouts run from there).
-pub struct Serving(Arc<Context>);
+pub struct Serving(Arc<Connection>);
 
 impl Serving {
-    fn begin(cx: Arc<Context>) -> Serving {
+    fn begin(cx: Arc<Connection>) -> Serving {
         cx.activity.busy();
         Serving(cx)
     }
@@ -174,16 +174,13 @@ impl http_body::Body for Sent {
 #[allow(clippy::manual_async_fn)] // on purpose: see above
 pub fn handle(
     req: Request<Incoming>,
-    cx: Arc<Context>,
+    cx: Arc<Connection>,
 ) -> impl Future<Output = Result<Response<Sent>, ClientGone>> {
     async move {
         let serving = Serving::begin(cx);
         let cx = &serving.0;
-        let Context {
-            shared,
-            client,
-            conn,
-            ..
+        let Connection {
+            shared, pool, conn, ..
         } = &**cx;
         let started = Instant::now();
         let state = shared.state.load_full();
@@ -209,7 +206,7 @@ pub fn handle(
             Routed::Forward(group, origin, limits) => (group, origin, limits),
         };
         let forwarded = {
-            let forwarding = pin!(forward::forward(client, group, req, &origin, &limits, cx));
+            let forwarding = pin!(forward::forward(pool, group, req, &origin, &limits, cx));
             until_gone(cx.socket.as_deref(), forwarding).await
         };
         let Some(resp) = forwarded else {
@@ -229,7 +226,7 @@ fn finish(
     log: Option<LogFields>,
     host: Option<&str>,
 ) -> Response<Sent> {
-    let Context { shared, conn, .. } = &*serving.0;
+    let Connection { shared, conn, .. } = &*serving.0;
     if conn.tls
         && let Some(hsts) = &state.hsts
     {
@@ -255,7 +252,7 @@ enum Routed<'a> {
 fn route<'a>(
     req: &Request<Incoming>,
     host: Option<&'a str>,
-    conn: &Conn,
+    conn: &ClientConn,
     state: &'a State,
     started: Instant,
 ) -> Routed<'a> {
@@ -398,7 +395,7 @@ impl LogFields {
     fn write(
         self,
         writer: &access_log::Writer,
-        conn: &Conn,
+        conn: &ClientConn,
         host: Option<&str>,
         resp: &Response<Body>,
         elapsed: Duration,

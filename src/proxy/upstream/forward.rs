@@ -24,7 +24,7 @@ use crate::proxy::http::{forwarding, hop_by_hop};
 use crate::proxy::request::pages;
 use crate::proxy::upstream::group::{Group, InFlight, Tried, Upstream};
 use crate::proxy::upstream::http1::{self, ResponseBody, Sending};
-use crate::proxy::upstream::pool::{Connector, Lease};
+use crate::proxy::upstream::pool::{Lease, Pool};
 use crate::proxy::upstream::tunnel;
 
 /// How the request reached us.
@@ -52,7 +52,7 @@ pub struct Limits<'a> {
 /// request holds `conn` (the client connection's context) for as long as
 /// it lives, so that it stays counted as an open connection.
 pub fn forward<'a, C: Send + Sync + 'static>(
-    connector: &'a Connector,
+    pool: &'a Pool,
     group: &'a Arc<Group>,
     req: Request<Incoming>,
     origin: &'a Origin<'a>,
@@ -95,7 +95,7 @@ pub fn forward<'a, C: Send + Sync + 'static>(
                 // be opened means nothing was sent: any request may go to the
                 // next upstream.
                 let pooled = if use_pool {
-                    connector.idle(upstream, limits.started)
+                    pool.idle(upstream, limits.started)
                 } else {
                     None
                 };
@@ -104,7 +104,7 @@ pub fn forward<'a, C: Send + Sync + 'static>(
                     // Boxed: opening a connection is the rare path, and inline its
                     // future (resolver, TCP, TLS handshake) would make every
                     // request's future larger.
-                    None => match Box::pin(connector.connect(upstream)).await {
+                    None => match Box::pin(pool.connect(upstream)).await {
                         Ok(lease) => lease,
                         Err(e) => {
                             now = now_ms();
@@ -361,19 +361,14 @@ fn respond<C: Send + Sync + 'static>(
 }
 
 /// A bodiless GET for active health checks; true on 2xx/3xx.
-pub async fn check(
-    connector: &Connector,
-    upstream: &Upstream,
-    path: &str,
-    timeout: Duration,
-) -> bool {
+pub async fn check(pool: &Pool, upstream: &Upstream, path: &str, timeout: Duration) -> bool {
     let Ok(target) = path.parse::<http::uri::PathAndQuery>() else {
         return false;
     };
     let attempt = async {
-        let mut lease = match connector.idle(upstream, Instant::now()) {
+        let mut lease = match pool.idle(upstream, Instant::now()) {
             Some(lease) => lease,
-            None => connector.connect(upstream).await.ok()?,
+            None => pool.connect(upstream).await.ok()?,
         };
         let mut h = http::HeaderMap::with_capacity(2);
         let host = HeaderValue::from_str(&format!("{}:{}", upstream.addr.host, upstream.addr.port))

@@ -7,12 +7,12 @@ use arc_swap::ArcSwap;
 
 use crate::proxy::state::State;
 use crate::proxy::upstream::forward;
-use crate::proxy::upstream::pool::Connector;
+use crate::proxy::upstream::pool::Pool;
 
 /// Starts the active checks that are due (one GET per upstream).
 pub fn run_checks(
     state: &ArcSwap<State>,
-    client: &Connector,
+    pool: &Pool,
     last: &mut std::collections::HashMap<usize, Instant>,
 ) {
     let current = state.load_full();
@@ -32,13 +32,13 @@ pub fn run_checks(
         last.insert(key, Instant::now());
         for index in 0..group.upstreams.len() {
             let group = Arc::clone(group);
-            let client = client.clone();
+            let pool = pool.clone();
             let path = path.clone();
             let timeout = interval.min(Duration::from_secs(5));
             tokio::spawn(async move {
                 let upstream = &group.upstreams[index];
                 let base = &upstream.base;
-                let ok = forward::check(&client, upstream, &path, timeout).await;
+                let ok = forward::check(&pool, upstream, &path, timeout).await;
                 let was = group.upstreams[index].available(crate::proxy::clock::now_ms());
                 group.checked(index, ok);
                 if was != ok {

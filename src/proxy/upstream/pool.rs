@@ -37,7 +37,7 @@ thread_local! {
 
 struct Idle {
     base: Arc<str>,
-    conn: Conn,
+    conn: UpstreamConn,
     /// When it was released, in [`stamp_ms`].
     since: u64,
 }
@@ -51,14 +51,14 @@ pub type Stream = Either<TcpStream, Box<TlsStream<TcpStream>>>;
 /// registered while the connection is idle; if no request pushes it later
 /// first, it fires once at its last deadline, and wakes the task that last
 /// waited on it for nothing.
-pub struct Conn {
+pub struct UpstreamConn {
     pub stream: Stream,
     pub buf: BytesMut,
     pub head: Vec<u8>,
     pub timer: Option<Pin<Box<Sleep>>>,
 }
 
-impl Conn {
+impl UpstreamConn {
     /// Has the upstream stayed silent since the connection went idle? An
     /// idle HTTP/1.1 connection that turned readable was closed (or sent
     /// something it should not have). No system call unless the event loop
@@ -77,9 +77,10 @@ impl Conn {
     }
 }
 
-/// How to reach upstreams; cheap to clone.
+/// Where upstream connections come from: this thread's idle ones
+/// ([`Pool::idle`]) or a new one ([`Pool::connect`]); cheap to clone.
 #[derive(Clone)]
-pub struct Connector {
+pub struct Pool {
     connect_timeout: Duration,
     idle_timeout: Duration,
     tls: TlsConnector,
@@ -91,7 +92,7 @@ pub struct Lease {
     fresh: bool,
     key: usize,
     base: Arc<str>,
-    pub conn: Conn,
+    pub conn: UpstreamConn,
     idle_timeout: Duration,
 }
 
@@ -102,8 +103,8 @@ fn key(up: &Upstream) -> usize {
     up as *const Upstream as usize
 }
 
-impl Connector {
-    pub fn new(connect_timeout: Duration, idle_timeout: Duration) -> Result<Connector> {
+impl Pool {
+    pub fn new(connect_timeout: Duration, idle_timeout: Duration) -> Result<Pool> {
         use hyper_rustls::ConfigBuilderExt;
         let config = rustls::ClientConfig::builder_with_provider(crate::proxy::tls::provider())
             .with_safe_default_protocol_versions()
@@ -111,7 +112,7 @@ impl Connector {
             .with_native_roots()
             .context("cannot load the system trust roots for https upstreams")?
             .with_no_client_auth();
-        Ok(Connector {
+        Ok(Pool {
             connect_timeout,
             idle_timeout,
             tls: TlsConnector::from(Arc::new(config)),
@@ -169,7 +170,7 @@ impl Connector {
             fresh: true,
             key: key(up),
             base: Arc::clone(&up.base),
-            conn: Conn {
+            conn: UpstreamConn {
                 stream,
                 buf: BytesMut::with_capacity(READ_BUF),
                 head: Vec::new(),

@@ -14,7 +14,7 @@ use super::{Framing, make_room};
 use crate::proxy::body::BoxError;
 use crate::proxy::http::chunked::Step;
 use crate::proxy::upstream::group::InFlight;
-use crate::proxy::upstream::pool::{Conn, Lease};
+use crate::proxy::upstream::pool::{Lease, UpstreamConn};
 
 pub struct ResponseBody {
     lease: Option<Lease>,
@@ -80,7 +80,7 @@ impl ResponseBody {
 }
 
 /// Takes the next piece of body from what has been read, without reading.
-fn buffered(framing: &mut Framing, conn: &mut Conn) -> Result<Option<Bytes>, BoxError> {
+fn buffered(framing: &mut Framing, conn: &mut UpstreamConn) -> Result<Option<Bytes>, BoxError> {
     let data = match framing {
         Framing::Empty => return Ok(None),
         Framing::Length(left) => {

@@ -28,7 +28,7 @@ use tokio::time::Instant;
 use crate::proxy::body::BoxError;
 use crate::proxy::http::chunked::{self};
 use crate::proxy::http::forwarding::Forwarding;
-use crate::proxy::upstream::pool::{Conn, Stream};
+use crate::proxy::upstream::pool::{Stream, UpstreamConn};
 
 mod body;
 #[cfg(test)]
@@ -159,13 +159,13 @@ pub fn encode_head(
 /// into `headers` (the request's map, cleared: hyper hands the response's
 /// map back for the next request, so no map is allocated per request).
 pub async fn exchange(
-    conn: &mut Conn,
+    conn: &mut UpstreamConn,
     body: Option<(&mut RequestBody, Sending)>,
     request_is_head: bool,
     deadline: Instant,
     headers: &mut HeaderMap,
 ) -> Result<Reply, Error> {
-    let Conn {
+    let UpstreamConn {
         stream,
         buf,
         head,
