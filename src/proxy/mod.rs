@@ -1,7 +1,54 @@
 //! The bundled proxy. Its public face for the rest of webtier is the
-//! runtime configuration it reads ([`config::ProxyConfig`]); steps talk to
-//! the running daemon only through that file and signals, like an operator.
-//! Nothing here imports AWS or ACME code.
+//! runtime configuration it reads ([`config::ProxyConfig`], "the proxy
+//! file"); steps talk to the running daemon only through that file and
+//! signals ([`daemon::control`]), like an operator.
+//!
+//! # A request's path
+//!
+//! Every request goes through these stages, in this order. A new feature is
+//! one new file at its stage; the stages marked *(to come)* have no code yet
+//! and name where it goes.
+//!
+//! | # | stage | module |
+//! |---|---|---|
+//! | 1 | accept: the connection limit, per-worker listeners | `daemon/worker.rs` |
+//! | 2 | TLS: SNI picks the site's certificate, ALPN h2 or HTTP/1.1 | [`tls`] |
+//! | 3 | limits: header-read, send, HTTP/2-idle timeouts; head size, stream count | `daemon/worker.rs`, [`daemon::drain`], [`daemon::send_timeout`] |
+//! | 4 | routing: one Host per request, site by name, route by longest prefix; ACME challenges and the HTTPS redirect on plain HTTP | [`request`], [`request::routing`] |
+//! | 5 | access control (to come) | `request/access.rs` |
+//! | 6 | auth: OIDC login, basic auth (to come) | `request/auth.rs` |
+//! | 7 | rewrite and redirects (to come) | `request/rewrite.rs` |
+//! | 8 | response cache (to come) | `request/cache.rs` |
+//! | 9 | static files, or the upstream: balancing, pool, HTTP/1.1, tunnels | [`files`], or [`upstream::forward`] |
+//! | 10 | compression (to come) | `request/compress.rs` |
+//! | 11 | response headers (HSTS) and the log: access log line, metrics | [`request`] (`finish`), [`observe`] |
+//!
+//! Around them: [`daemon`] starts the process and its workers, reloads on
+//! SIGHUP, drains on SIGTERM and serves the admin listener; [`state`] is
+//! one configuration compiled for requests (swapped whole on reload);
+//! [`http`] holds the protocol helpers that do no I/O; [`body`] is the one
+//! response body type; [`clock`] is the process clock.
+//!
+//! # Words
+//!
+//! - **client**: the peer that sent the request (browser, curl); its
+//!   connection's facts are a [`request::ClientConn`], what its requests
+//!   share a [`request::Connection`].
+//! - **upstream**: an application server a route forwards to; a route's
+//!   upstreams are a [`upstream::group::Group`]; connections to them come
+//!   from the [`upstream::pool::Pool`] and are
+//!   [`upstream::pool::UpstreamConn`]s, spoken to with [`upstream::http1`].
+//! - **site**: the names a certificate and a set of routes serve;
+//!   **route**: a path prefix of a site, served from a static root or
+//!   forwarded.
+//! - **config**: in the proxy, always the proxy file ([`config`]), never
+//!   `webtier.toml` (that is `crate::config`).
+//!
+//! # Boundary
+//!
+//! Nothing here imports the rest of webtier except leaf helpers that
+//! themselves import nothing from webtier (`crate::fsutil`); the test
+//! `the_proxy_imports_nothing_from_the_rest_of_webtier` enforces it.
 
 mod body;
 mod clock;
@@ -14,6 +61,9 @@ mod request;
 mod state;
 mod tls;
 mod upstream;
+
+#[cfg(test)]
+mod boundary;
 
 pub use state::State;
 
