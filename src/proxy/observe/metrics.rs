@@ -42,6 +42,20 @@ impl Metrics {
 
     pub fn render(&self, state: &State) -> String {
         let mut out = String::new();
+        self.render_requests(&mut out);
+        self.render_counters(&mut out);
+        render_upstreams(&mut out, state);
+        if let Some(not_after) = state.certs.soonest_expiry() {
+            let _ = writeln!(
+                out,
+                "# HELP webtier_certificate_expiry_seconds The soonest notAfter of the served certificates (Unix time).\n# TYPE webtier_certificate_expiry_seconds gauge\nwebtier_certificate_expiry_seconds {not_after}"
+            );
+        }
+        out
+    }
+
+    /// Requests by status class and the latency histogram.
+    fn render_requests(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "# HELP webtier_requests_total Requests answered, by status class.\n# TYPE webtier_requests_total counter"
@@ -72,6 +86,10 @@ impl Metrics {
             "webtier_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}\nwebtier_request_duration_seconds_sum {}\nwebtier_request_duration_seconds_count {count}",
             self.sum_micros.load(Relaxed) as f64 / 1e6
         );
+    }
+
+    /// Connections and reloads.
+    fn render_counters(&self, out: &mut String) {
         let gauges = [
             (
                 "webtier_connections",
@@ -104,43 +122,41 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP webtier_upstream_healthy 1 when the upstream takes requests.\n# TYPE webtier_upstream_healthy gauge"
-        );
-        let now = now_ms();
-        let mut in_flight = String::new();
-        let mut seen = std::collections::HashSet::new();
-        for group in state.groups() {
-            for up in &group.upstreams {
-                if seen.insert(up.base.clone()) {
-                    let _ = writeln!(
-                        out,
-                        "webtier_upstream_healthy{{upstream=\"{}\"}} {}",
-                        up.base,
-                        u8::from(up.available(now))
-                    );
-                    let _ = writeln!(
-                        in_flight,
-                        "webtier_upstream_in_flight{{upstream=\"{}\"}} {}",
-                        up.base,
-                        up.in_flight()
-                    );
-                }
+    }
+}
+
+/// Each upstream's health and requests in flight (an upstream shared by
+/// several routes once).
+fn render_upstreams(out: &mut String, state: &State) {
+    let _ = writeln!(
+        out,
+        "# HELP webtier_upstream_healthy 1 when the upstream takes requests.\n# TYPE webtier_upstream_healthy gauge"
+    );
+    let now = now_ms();
+    let mut in_flight = String::new();
+    let mut seen = std::collections::HashSet::new();
+    for group in state.groups() {
+        for up in &group.upstreams {
+            if seen.insert(up.base.clone()) {
+                let _ = writeln!(
+                    out,
+                    "webtier_upstream_healthy{{upstream=\"{}\"}} {}",
+                    up.base,
+                    u8::from(up.available(now))
+                );
+                let _ = writeln!(
+                    in_flight,
+                    "webtier_upstream_in_flight{{upstream=\"{}\"}} {}",
+                    up.base,
+                    up.in_flight()
+                );
             }
         }
-        let _ = write!(
-            out,
-            "# HELP webtier_upstream_in_flight Requests being answered by the upstream.\n# TYPE webtier_upstream_in_flight gauge\n{in_flight}"
-        );
-        if let Some(not_after) = state.certs.soonest_expiry() {
-            let _ = writeln!(
-                out,
-                "# HELP webtier_certificate_expiry_seconds The soonest notAfter of the served certificates (Unix time).\n# TYPE webtier_certificate_expiry_seconds gauge\nwebtier_certificate_expiry_seconds {not_after}"
-            );
-        }
-        out
     }
+    let _ = write!(
+        out,
+        "# HELP webtier_upstream_in_flight Requests being answered by the upstream.\n# TYPE webtier_upstream_in_flight gauge\n{in_flight}"
+    );
 }
 
 #[cfg(test)]
