@@ -74,6 +74,15 @@ impl GlobalArgs {
             self.output
         }
     }
+
+    /// What these flags ask of the output, in `ui`'s terms.
+    pub fn ui_options(&self) -> crate::ui::Options {
+        crate::ui::Options {
+            json: self.format() == OutputFormat::Json,
+            quiet: self.quiet,
+            no_color: self.no_color,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -306,6 +315,9 @@ mod tests {
         assert_eq!(cli.global.format(), OutputFormat::Json);
         let cli = Cli::try_parse_from(["webtier", "plan", "--output", "json"]).unwrap();
         assert_eq!(cli.global.format(), OutputFormat::Json);
+        assert!(cli.global.ui_options().json);
+        let cli = Cli::try_parse_from(["webtier", "plan"]).unwrap();
+        assert!(!cli.global.ui_options().json);
     }
 
     #[test]

@@ -56,7 +56,7 @@ fn main() -> ExitCode {
             return exit::code(exit::ERROR);
         }
     };
-    let ui = Ui::new(&cli.global);
+    let ui = Ui::new(cli.global.ui_options());
     // The daemon reports starts, reloads and stops; commands stay quiet.
     let daemon = matches!(
         cli.command,
