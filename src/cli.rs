@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::steps::StepName;
+use crate::plan::StepName;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -294,6 +294,17 @@ pub enum ConfigCommand {
     Check,
     /// Print the resolved configuration with defaults filled in
     Show,
+}
+
+/// Step names as argument values; their help is the step's summary.
+impl ValueEnum for StepName {
+    fn value_variants<'a>() -> &'a [Self] {
+        &StepName::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()).help(self.summary()))
+    }
 }
 
 pub fn command() -> clap::Command {

@@ -7,7 +7,7 @@ use crate::cli::{CertCommand, GlobalArgs, HookOptions, RevokeReason, Scheduler};
 use crate::config::{Acme, Config, LETSENCRYPT, LETSENCRYPT_STAGING};
 use crate::exit;
 use crate::plan::FORMAT_VERSION;
-use crate::steps::StepName;
+use crate::plan::StepName;
 use crate::steps::cert::store::{Live, Store};
 use crate::steps::cert::{self, Wanted};
 use crate::ui::{Tone, Ui};

@@ -25,8 +25,8 @@ use serde::{Deserialize, Serialize};
 use crate::aws::instances;
 use crate::aws::{Clients, api_error};
 use crate::config::{Config, LoadBalancer, Target};
+use crate::plan::StepName;
 use crate::plan::{Action, Conflict, Planned, Step};
-use crate::steps::StepName;
 
 pub struct DnsStep {
     clients: Arc<Clients>,

@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Backend, Config, Tls};
 use crate::fsutil::atomic_write;
+use crate::plan::StepName;
 use crate::plan::{Action, Planned, Step};
 use crate::proxy::config::{
     AccessLog, AuthConfig, Health, Limits, ProxyConfig, RouteConfig, SiteConfig, TlsFiles, VERSION,
 };
-use crate::steps::StepName;
 
 pub struct ProxyConfigStep {
     path: PathBuf,

@@ -16,8 +16,8 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Acme, Challenge, Config, Tls};
+use crate::plan::StepName;
 use crate::plan::{Action, Planned, Step};
-use crate::steps::StepName;
 use store::{CertInfo, LastAttempt, Live, Meta, Store};
 
 /// One certificate webtier keeps: a site's names, named by its domain.
