@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod aws;
+mod certstore;
 mod cli;
 mod commands;
 mod config;

@@ -3,12 +3,12 @@
 use anyhow::{Result, bail};
 use serde_json::json;
 
+use crate::certstore::{self, Live, Store};
 use crate::cli::{CertCommand, GlobalArgs, HookOptions, RevokeReason, Scheduler};
 use crate::config::{Acme, Config, LETSENCRYPT, LETSENCRYPT_STAGING};
 use crate::exit;
 use crate::plan::FORMAT_VERSION;
 use crate::plan::StepName;
-use crate::steps::cert::store::{Live, Store};
 use crate::steps::cert::{self, Wanted};
 use crate::ui::{Tone, Ui};
 
@@ -86,7 +86,7 @@ fn revoke(global: &GlobalArgs, site: &str, reason: RevokeReason, ui: &Ui) -> Res
         bail!("{} has no live certificate to revoke", w.name);
     };
     let pem = std::fs::read_to_string(live.dir.join("fullchain.pem"))?;
-    let der = cert::store::leaf_der(&pem)?;
+    let der = certstore::leaf_der(&pem)?;
     let reason = match reason {
         RevokeReason::Unspecified => R::Unspecified,
         RevokeReason::KeyCompromise => R::KeyCompromise,
@@ -206,7 +206,7 @@ fn obtain_all(
     rt.block_on(async {
         // One writer at a time; a concurrent run waits here. The lock is
         // taken before looking, so the second run sees the first's result.
-        let _lock = if dry_run { None } else { Some(cert::lock(&store)?) };
+        let _lock = if dry_run { None } else { Some(store.lock()?) };
         let acme = if dry_run { dry_run_acme(&config.acme) } else { config.acme.clone() };
         for w in &wanted {
             let live = match store.live(&w.name) {
@@ -281,14 +281,14 @@ fn obtain_all(
 
 /// Runs the deploy hook with the certificate's paths in the environment.
 fn run_hook(config: &Config, hook: &str, w: &Wanted) -> Result<()> {
-    let (fullchain, privkey, dir) = cert::live_paths(config, &w.name);
+    let live = Store::new(&config.state_dir).live_files(&w.name);
     let status = std::process::Command::new("sh")
         .arg("-c")
         .arg(hook)
         .env("WEBTIER_CERT_NAME", &w.name)
-        .env("WEBTIER_CERT_DIR", dir)
-        .env("WEBTIER_FULLCHAIN", fullchain)
-        .env("WEBTIER_PRIVKEY", privkey)
+        .env("WEBTIER_CERT_DIR", live.dir)
+        .env("WEBTIER_FULLCHAIN", live.fullchain)
+        .env("WEBTIER_PRIVKEY", live.privkey)
         .env("WEBTIER_NAMES", w.names.join(" "))
         .status()?;
     if !status.success() {

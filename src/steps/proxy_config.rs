@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow};
 use serde::{Deserialize, Serialize};
 
+use crate::certstore::Store;
 use crate::config::{Backend, Config, Tls};
 use crate::fsutil::atomic_write;
 use crate::plan::StepName;
@@ -48,11 +49,6 @@ impl ProxyConfigStep {
     }
 }
 
-/// The directory holding the live certificate of a site's domain.
-pub fn live_dir(state_dir: &Path, domain: &str) -> PathBuf {
-    crate::steps::cert::store::Store::new(state_dir).live_dir(domain)
-}
-
 /// Where the proxy this configuration sets up writes its process id.
 pub fn pid_file(config: &Config) -> PathBuf {
     config.state_dir.join("proxy.pid")
@@ -67,15 +63,16 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
             SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)),
         ]
     };
+    let store = Store::new(&config.state_dir);
     let sites = config
         .sites
         .iter()
         .map(|site| {
             let tls = (site.tls != Tls::None).then(|| {
-                let dir = live_dir(&config.state_dir, &site.domain);
+                let live = store.live_files(&site.domain);
                 TlsFiles {
-                    cert: dir.join("fullchain.pem"),
-                    key: dir.join("privkey.pem"),
+                    cert: live.fullchain,
+                    key: live.privkey,
                 }
             });
             let mut routes: Vec<RouteConfig> = site

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use super::dns01::{self, Dns01};
 use super::http01::Http01;
-use super::store::Store;
+use crate::certstore::Store;
 use crate::config::{Acme, KeyType};
 use crate::fsutil::atomic_write_with_mode;
 
@@ -405,7 +405,7 @@ pub async fn revoke(
 
 /// The ARI identifier of the leaf of a PEM chain.
 pub fn certificate_id(chain_pem: &str) -> Result<CertificateIdentifier<'static>> {
-    let der = rustls_pki_types::CertificateDer::from(super::store::leaf_der(chain_pem)?);
+    let der = rustls_pki_types::CertificateDer::from(crate::certstore::leaf_der(chain_pem)?);
     CertificateIdentifier::try_from(&der)
         .map(|id| id.into_owned())
         .map_err(|e| anyhow!("cannot identify the certificate for ARI: {e}"))

@@ -7,18 +7,14 @@ pub mod acme;
 pub mod dns01;
 pub mod http01;
 pub mod schedule;
-pub mod store;
 
-use std::fs::File;
-use std::path::PathBuf;
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use crate::certstore::{self, AriState, CertInfo, LastAttempt, Live, Meta, Store};
 use crate::config::{Acme, Challenge, Config, Tls};
 use crate::plan::StepName;
 use crate::plan::{Action, Planned, Step};
-use store::{CertInfo, LastAttempt, Live, Meta, Store};
 
 /// One certificate webtier keeps: a site's names, named by its domain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,7 +91,7 @@ pub enum Ari {
 }
 
 /// Pure: the ARI decision for the certificate with `serial` at `now`.
-pub fn ari_decision(state: Option<&store::AriState>, serial: &str, now: i64) -> Ari {
+pub fn ari_decision(state: Option<&AriState>, serial: &str, now: i64) -> Ari {
     match state {
         Some(s) if s.serial == serial && !s.supported => Ari::NotDue,
         Some(s) if s.serial == serial && now >= s.renew_at => Ari::Due(format!(
@@ -125,28 +121,6 @@ pub fn point_in_window(serial: &str, start: i64, end: i64) -> i64 {
 
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// Holds the store's lock: one writer at a time; a second run waits.
-pub struct StoreLock(#[allow(dead_code)] File);
-
-pub fn lock(store: &Store) -> Result<StoreLock> {
-    let path = store.lock_file();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
-    if file.try_lock().is_err() {
-        tracing::warn!("another webtier holds {}; waiting for it", path.display());
-        file.lock()
-            .with_context(|| format!("cannot lock {}", path.display()))?;
-    }
-    Ok(StoreLock(file))
 }
 
 /// Issues (or renews) one certificate and makes it live. The live set is
@@ -187,7 +161,7 @@ pub async fn obtain(
         drop(responder);
         let (chain, key) = ordered?;
         if !install {
-            store::validate(&chain, &key, &wanted.names)?;
+            certstore::validate(&chain, &key, &wanted.names)?;
             return Ok(None);
         }
         let meta = Meta {
@@ -229,9 +203,9 @@ async fn remember_window(
     name: &str,
     serial: &str,
     chain_pem: &str,
-) -> Result<store::AriState> {
+) -> Result<AriState> {
     let state = match acme::renewal_window(account, chain_pem).await? {
-        None => store::AriState {
+        None => AriState {
             serial: serial.to_string(),
             supported: false,
             window_start: 0,
@@ -243,7 +217,7 @@ async fn remember_window(
         Some((info, retry_after)) => {
             let start = info.suggested_window.start.unix_timestamp();
             let end = info.suggested_window.end.unix_timestamp();
-            store::AriState {
+            AriState {
                 serial: serial.to_string(),
                 supported: true,
                 window_start: start,
@@ -367,7 +341,7 @@ impl Step for CertStep {
 
     async fn apply(&self, wanted: &Wanted) -> Result<()> {
         let store = Store::new(&self.config.state_dir);
-        let _lock = lock(&store)?;
+        let _lock = store.lock()?;
         obtain(&self.config, &self.config.acme, wanted, true).await?;
         reload_proxy(&self.config)
     }
@@ -388,14 +362,10 @@ pub fn reload_proxy(config: &Config) -> Result<()> {
     Ok(())
 }
 
-/// Where a certificate's files are, for hooks and the proxy.
-pub fn live_paths(config: &Config, name: &str) -> (PathBuf, PathBuf, PathBuf) {
-    let dir = Store::new(&config.state_dir).live_dir(name);
-    (dir.join("fullchain.pem"), dir.join("privkey.pem"), dir)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     fn live(names: &[&str], not_before: i64, not_after: i64) -> Live {
@@ -435,8 +405,8 @@ mod tests {
         assert_eq!(due(&w, Some(&l), "ecdsa-p256", 7 * day).unwrap(), "expired");
     }
 
-    fn ari(serial: &str, supported: bool, renew_at: i64, next_check: i64) -> store::AriState {
-        store::AriState {
+    fn ari(serial: &str, supported: bool, renew_at: i64, next_check: i64) -> AriState {
+        AriState {
             serial: serial.into(),
             supported,
             window_start: renew_at - 10,
