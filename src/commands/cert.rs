@@ -3,6 +3,7 @@
 use anyhow::{Result, bail};
 use serde_json::json;
 
+use crate::acme;
 use crate::certstore::{self, Live, Store};
 use crate::cli::{CertCommand, GlobalArgs, HookOptions, RevokeReason, Scheduler};
 use crate::config::{Acme, Config, LETSENCRYPT, LETSENCRYPT_STAGING};
@@ -94,8 +95,9 @@ fn revoke(global: &GlobalArgs, site: &str, reason: RevokeReason, ui: &Ui) -> Res
         RevokeReason::CessationOfOperation => R::CessationOfOperation,
     };
     super::runtime()?.block_on(async {
-        let account = cert::acme::account(&store, &config.acme).await?;
-        cert::acme::revoke(&account, der, reason).await
+        let account =
+            acme::account(&store.account_file(&config.acme.directory), &config.acme).await?;
+        acme::revoke(&account, der, reason).await
     })?;
     if ui.is_json() {
         ui.json(&json!({"format_version": FORMAT_VERSION, "revoked": w.name, "serial": live.info.serial}))?;

@@ -3,14 +3,12 @@
 //! (missing, names or key type changed, or less than a third of its
 //! lifetime left). Change: an ACME order, installed only when it checks out.
 
-pub mod acme;
-pub mod dns01;
-pub mod http01;
 pub mod schedule;
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use crate::acme::{self, dns01::Dns01, http01::Http01};
 use crate::certstore::{self, AriState, CertInfo, LastAttempt, Live, Meta, Store};
 use crate::config::{Acme, Challenge, Config, Tls};
 use crate::plan::StepName;
@@ -133,12 +131,12 @@ pub async fn obtain(
 ) -> Result<Option<Live>> {
     let store = Store::new(&config.state_dir);
     let result = async {
-        let account = acme::account(&store, acme).await?;
+        let account = acme::account(&store.account_file(&acme.directory), acme).await?;
         let mut responder = match acme.challenge {
             Challenge::Http01 => acme::Responder::Http(
-                http01::Http01::start(&config.proxy.challenge_dir, config.proxy.http_port).await?,
+                Http01::start(&config.proxy.challenge_dir, config.proxy.http_port).await?,
             ),
-            Challenge::Dns01 => acme::Responder::Dns(dns01::Dns01::new(config).await?),
+            Challenge::Dns01 => acme::Responder::Dns(Dns01::new(config).await?),
         };
         // Tell the CA which certificate this one replaces, when it keeps
         // renewal information (RFC 9773 §5).
@@ -150,7 +148,8 @@ pub async fn obtain(
             {
                 std::fs::read_to_string(old.dir.join("fullchain.pem"))
                     .ok()
-                    .and_then(|pem| acme::certificate_id(&pem).ok())
+                    .and_then(|pem| certstore::leaf_der(&pem).ok())
+                    .and_then(|der| acme::certificate_id(&der).ok())
             }
             _ => None,
         };
@@ -204,7 +203,7 @@ async fn remember_window(
     serial: &str,
     chain_pem: &str,
 ) -> Result<AriState> {
-    let state = match acme::renewal_window(account, chain_pem).await? {
+    let state = match acme::renewal_window(account, &certstore::leaf_der(chain_pem)?).await? {
         None => AriState {
             serial: serial.to_string(),
             supported: false,
@@ -243,7 +242,7 @@ pub async fn ari_reason(store: &Store, acme: &Acme, name: &str, live: &Live) -> 
         Ari::NotDue => None,
         Ari::Ask => {
             let asked = async {
-                let account = acme::account(store, acme).await?;
+                let account = acme::account(&store.account_file(&acme.directory), acme).await?;
                 let pem = std::fs::read_to_string(live.dir.join("fullchain.pem"))?;
                 remember_window(store, &account, name, &live.info.serial, &pem).await
             }
