@@ -49,11 +49,6 @@ impl ProxyConfigStep {
     }
 }
 
-/// Where the proxy this configuration sets up writes its process id.
-pub fn pid_file(config: &Config) -> PathBuf {
-    config.state_dir.join("proxy.pid")
-}
-
 /// The proxy's runtime configuration for `config`. Pure.
 pub fn proxy_config(config: &Config) -> ProxyConfig {
     let p = &config.proxy;
@@ -124,7 +119,7 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
         https_listen: listen(config.proxy.https_port),
         challenge_dir: config.proxy.challenge_dir.clone(),
         workers: p.workers,
-        pid_file: Some(pid_file(config)),
+        pid_file: Some(config.proxy_pid_file()),
         admin_listen: p.admin_listen,
         hsts_max_age: p.hsts_max_age,
         tls_session_resumption: true,

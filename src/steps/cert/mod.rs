@@ -347,13 +347,13 @@ impl Step for CertStep {
 }
 
 /// Asks the running bundled proxy (found through the pid file that
-/// `proxy-config` gives it) to reload, so it serves new certificates at
-/// once. No proxy running is not an error, nor is a stale pid file naming
-/// another process (that is left alone, with a warning).
+/// `proxy-config` gives it: `Config::proxy_pid_file`) to reload, so it
+/// serves new certificates at once. No proxy running is not an error, nor
+/// is a stale pid file naming another process (that is left alone, with a
+/// warning).
 pub fn reload_proxy(config: &Config) -> Result<()> {
     use crate::proxy::daemon::control::Reload;
-    let pid_file = crate::steps::proxy_config::pid_file(config);
-    match crate::proxy::daemon::control::reload_running(&pid_file)? {
+    match crate::proxy::daemon::control::reload_running(&config.proxy_pid_file())? {
         Reload::Signalled(pid) => tracing::info!("asked the proxy (pid {pid}) to reload"),
         Reload::NotRunning => tracing::info!("no proxy is running; nothing to reload"),
         Reload::NotOurs(why) => tracing::warn!("{why}"),
