@@ -179,51 +179,89 @@ pub fn diff_name(
     ttl: i64,
     adopt: bool,
 ) -> (Vec<Planned<RecordOp>>, Option<Conflict>) {
-    let name = &state.name;
-    let find = |rtype: &str| state.records.iter().find(|r| r.rtype == rtype);
-    let conflict = |reason: String| {
-        (
-            Vec::new(),
-            Some(Conflict {
-                resource: format!("records of {name}"),
-                reason,
-            }),
-        )
-    };
-    let txt = find("TXT");
-    let txt_values: Vec<&String> = txt.map(|t| t.values.iter().collect()).unwrap_or_default();
-    let ours = txt_values
-        .iter()
-        .find(|v| parse_ownership(v).is_some_and(|(o, _)| o == owner))
-        .copied();
-    let owned: Vec<String> = ours
-        .and_then(|v| parse_ownership(v))
-        .map(|(_, t)| t)
-        .unwrap_or_default();
-    let others: Vec<&String> = txt_values
-        .iter()
-        .filter(|v| parse_ownership(v).is_some_and(|(o, _)| o != owner))
-        .copied()
-        .collect();
+    let ownership = Ownership::read(state, owner);
+    if let Some(reason) = conflict(state, desired, &ownership, adopt) {
+        let conflict = Conflict {
+            resource: format!("records of {}", state.name),
+            reason,
+        };
+        return (Vec::new(), Some(conflict));
+    }
+    let mut changes = address_changes(state, desired, &ownership.owned);
+    changes.extend(ownership_change(state, desired, owner, ttl, &ownership));
+    (changes, None)
+}
 
+/// What the TXT record of a name says about who owns its records.
+struct Ownership<'a> {
+    /// The name's TXT record set, if any.
+    txt: Option<&'a RecordSet>,
+    /// Its values.
+    values: Vec<&'a String>,
+    /// The value of this owner, if present.
+    ours: Option<&'a String>,
+    /// The record types this owner's value lists.
+    owned: Vec<String>,
+    /// Values of other webtier owners.
+    others: Vec<&'a String>,
+}
+
+impl<'a> Ownership<'a> {
+    fn read(state: &'a NameState, owner: &str) -> Ownership<'a> {
+        let txt = state.records.iter().find(|r| r.rtype == "TXT");
+        let values: Vec<&String> = txt.map(|t| t.values.iter().collect()).unwrap_or_default();
+        let ours = values
+            .iter()
+            .find(|v| parse_ownership(v).is_some_and(|(o, _)| o == owner))
+            .copied();
+        let owned: Vec<String> = ours
+            .and_then(|v| parse_ownership(v))
+            .map(|(_, t)| t)
+            .unwrap_or_default();
+        let others: Vec<&String> = values
+            .iter()
+            .filter(|v| parse_ownership(v).is_some_and(|(o, _)| o != owner))
+            .copied()
+            .collect();
+        Ownership {
+            txt,
+            values,
+            ours,
+            owned,
+            others,
+        }
+    }
+}
+
+/// Why webtier must leave the name alone, if it must: records that cannot
+/// coexist with address records, routing policies, another webtier's
+/// name, or records webtier did not create (the last two unless `adopt`).
+fn conflict(
+    state: &NameState,
+    desired: &[RecordSet],
+    ownership: &Ownership<'_>,
+    adopt: bool,
+) -> Option<String> {
+    let find = |rtype: &str| state.records.iter().find(|r| r.rtype == rtype);
     if find("CNAME").is_some() {
-        return conflict("a CNAME record exists at this name; address records cannot coexist with it — left alone".into());
+        return Some("a CNAME record exists at this name; address records cannot coexist with it — left alone".into());
     }
     if let Some(r) = state
         .records
         .iter()
         .find(|r| (r.rtype == "A" || r.rtype == "AAAA") && r.set_identifier.is_some())
     {
-        return conflict(format!(
+        return Some(format!(
             "{} records with a routing policy (set identifier {}) exist — left alone",
             r.rtype,
             r.set_identifier.as_deref().unwrap_or_default()
         ));
     }
-    if !others.is_empty() && !adopt {
-        return conflict(format!(
+    if !ownership.others.is_empty() && !adopt {
+        return Some(format!(
             "the name belongs to another webtier ({}) — left alone; `--adopt` takes it over",
-            others
+            ownership
+                .others
                 .iter()
                 .map(|v| v.trim_matches('"'))
                 .collect::<Vec<_>>()
@@ -232,20 +270,30 @@ pub fn diff_name(
     }
     let foreign: Vec<&str> = desired
         .iter()
-        .filter(|d| find(&d.rtype).is_some() && !owned.contains(&d.rtype))
+        .filter(|d| find(&d.rtype).is_some() && !ownership.owned.contains(&d.rtype))
         .map(|d| d.rtype.as_str())
         .collect();
     if !foreign.is_empty() && !adopt {
-        return conflict(format!(
+        return Some(format!(
             "{} record exists that webtier did not create — left alone; `--adopt` takes it over",
             foreign.join("/")
         ));
     }
+    None
+}
 
+/// A and AAAA: created or updated to what is desired; deleted when no
+/// longer desired, but only if webtier owns that type.
+fn address_changes(
+    state: &NameState,
+    desired: &[RecordSet],
+    owned: &[String],
+) -> Vec<Planned<RecordOp>> {
+    let name = &state.name;
     let mut changes = Vec::new();
     for rtype in ["A", "AAAA"] {
         let want = desired.iter().find(|d| d.rtype == rtype);
-        let have = find(rtype);
+        let have = state.records.iter().find(|r| r.rtype == rtype);
         let upsert = |action, detail: String, set: &RecordSet| Planned {
             action,
             resource: format!("{rtype} {name}"),
@@ -276,60 +324,72 @@ pub fn diff_name(
             _ => {}
         }
     }
+    changes
+}
 
-    // The ownership value names exactly the types webtier now keeps.
+/// The TXT change that makes the ownership value name exactly the types
+/// webtier now keeps (other TXT values are kept), if it does not already.
+fn ownership_change(
+    state: &NameState,
+    desired: &[RecordSet],
+    owner: &str,
+    ttl: i64,
+    ownership: &Ownership<'_>,
+) -> Option<Planned<RecordOp>> {
+    let name = &state.name;
     let keep: Vec<&str> = desired.iter().map(|d| d.rtype.as_str()).collect();
     let value = (!keep.is_empty()).then(|| ownership_value(owner, &keep));
-    if ours.map(String::as_str) != value.as_deref() {
-        let mut values: Vec<String> = txt_values
-            .iter()
-            .filter(|v| parse_ownership(v).is_none())
-            .map(|v| v.to_string())
-            .collect();
-        values.extend(value);
-        values.sort();
-        let detail = match keep.as_slice() {
-            [] => format!("ownership of {owner} removed"),
-            types => format!(
-                "ownership: heritage=webtier,owner={owner} of {}",
-                types.join(", ")
-            ),
-        };
-        let (action, op_action, set) = match (txt, values.is_empty()) {
-            (Some(t), true) => (
-                Action::Delete,
-                RecordAction::Delete,
-                state.exact("TXT").unwrap_or(t).clone(),
-            ),
-            (existing, _) => (
-                if existing.is_some() {
-                    Action::Update
-                } else {
-                    Action::Create
-                },
-                RecordAction::Upsert,
-                RecordSet {
-                    name: name.clone(),
-                    rtype: "TXT".into(),
-                    ttl: Some(existing.and_then(|t| t.ttl).unwrap_or(ttl)),
-                    values,
-                    alias: None,
-                    set_identifier: None,
-                },
-            ),
-        };
-        changes.push(Planned {
-            action,
-            resource: format!("TXT {name}"),
-            detail,
-            operation: RecordOp {
-                zone_id: state.zone.id.clone(),
-                action: op_action,
-                set,
-            },
-        });
+    if ownership.ours.map(String::as_str) == value.as_deref() {
+        return None;
     }
-    (changes, None)
+    let mut values: Vec<String> = ownership
+        .values
+        .iter()
+        .filter(|v| parse_ownership(v).is_none())
+        .map(|v| v.to_string())
+        .collect();
+    values.extend(value);
+    values.sort();
+    let detail = match keep.as_slice() {
+        [] => format!("ownership of {owner} removed"),
+        types => format!(
+            "ownership: heritage=webtier,owner={owner} of {}",
+            types.join(", ")
+        ),
+    };
+    let (action, op_action, set) = match (ownership.txt, values.is_empty()) {
+        (Some(t), true) => (
+            Action::Delete,
+            RecordAction::Delete,
+            state.exact("TXT").unwrap_or(t).clone(),
+        ),
+        (existing, _) => (
+            if existing.is_some() {
+                Action::Update
+            } else {
+                Action::Create
+            },
+            RecordAction::Upsert,
+            RecordSet {
+                name: name.clone(),
+                rtype: "TXT".into(),
+                ttl: Some(existing.and_then(|t| t.ttl).unwrap_or(ttl)),
+                values,
+                alias: None,
+                set_identifier: None,
+            },
+        ),
+    };
+    Some(Planned {
+        action,
+        resource: format!("TXT {name}"),
+        detail,
+        operation: RecordOp {
+            zone_id: state.zone.id.clone(),
+            action: op_action,
+            set,
+        },
+    })
 }
 
 impl DnsStep {
