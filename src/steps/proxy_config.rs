@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow};
 use serde::{Deserialize, Serialize};
 
 use crate::certstore::Store;
-use crate::config::{Backend, Config, Tls};
+use crate::config::{Backend, Config, Site, Tls};
 use crate::fsutil::atomic_write;
 use crate::plan::StepName;
 use crate::plan::{Action, Planned, Step};
@@ -62,56 +62,7 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
     let sites = config
         .sites
         .iter()
-        .map(|site| {
-            let tls = (site.tls != Tls::None).then(|| {
-                let live = store.live_files(&site.domain);
-                TlsFiles {
-                    cert: live.fullchain,
-                    key: live.privkey,
-                }
-            });
-            let mut routes: Vec<RouteConfig> = site
-                .routes
-                .iter()
-                .map(|r| match &r.backend {
-                    Backend::Root(root) => RouteConfig {
-                        path: r.path.clone(),
-                        root: Some(root.clone()),
-                        max_body_bytes: r.max_body_bytes,
-                        ..RouteConfig::default()
-                    },
-                    Backend::Upstreams(ups) => RouteConfig {
-                        path: r.path.clone(),
-                        upstreams: ups.iter().map(ToString::to_string).collect(),
-                        balance: r.balance,
-                        health: health(r.health_check.as_deref()),
-                        max_body_bytes: r.max_body_bytes,
-                        ..RouteConfig::default()
-                    },
-                })
-                .collect();
-            if !site.upstreams.is_empty() && !routes.iter().any(|r| r.path == "/") {
-                routes.push(RouteConfig {
-                    path: "/".into(),
-                    upstreams: site.upstreams.iter().map(ToString::to_string).collect(),
-                    balance: site.balance,
-                    health: health(site.health_check.as_deref()),
-                    ..RouteConfig::default()
-                });
-            }
-            routes.sort_by(|a, b| a.path.cmp(&b.path));
-            SiteConfig {
-                names: site.names().map(str::to_string).collect(),
-                tls,
-                routes,
-                auth: site.auth.as_ref().map(|a| AuthConfig {
-                    issuer: a.issuer.clone(),
-                    client_id: a.client_id.clone(),
-                    client_secret_file: a.client_secret_file.clone(),
-                    allowed_emails: a.allowed_emails.clone(),
-                }),
-            }
-        })
+        .map(|site| site_config(site, &store))
         .collect();
     ProxyConfig {
         version: VERSION,
@@ -138,6 +89,64 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
         timeouts: p.timeouts.clone(),
         sites,
     }
+}
+
+/// One site: its names, its live certificate's files, its routes.
+fn site_config(site: &Site, store: &Store) -> SiteConfig {
+    let tls = (site.tls != Tls::None).then(|| {
+        let live = store.live_files(&site.domain);
+        TlsFiles {
+            cert: live.fullchain,
+            key: live.privkey,
+        }
+    });
+    SiteConfig {
+        names: site.names().map(str::to_string).collect(),
+        tls,
+        routes: routes(site),
+        auth: site.auth.as_ref().map(|a| AuthConfig {
+            issuer: a.issuer.clone(),
+            client_id: a.client_id.clone(),
+            client_secret_file: a.client_secret_file.clone(),
+            allowed_emails: a.allowed_emails.clone(),
+        }),
+    }
+}
+
+/// A site's routes sorted by path, with its own upstreams at `/` unless a
+/// route already takes `/`.
+fn routes(site: &Site) -> Vec<RouteConfig> {
+    let mut routes: Vec<RouteConfig> = site
+        .routes
+        .iter()
+        .map(|r| match &r.backend {
+            Backend::Root(root) => RouteConfig {
+                path: r.path.clone(),
+                root: Some(root.clone()),
+                max_body_bytes: r.max_body_bytes,
+                ..RouteConfig::default()
+            },
+            Backend::Upstreams(ups) => RouteConfig {
+                path: r.path.clone(),
+                upstreams: ups.iter().map(ToString::to_string).collect(),
+                balance: r.balance,
+                health: health(r.health_check.as_deref()),
+                max_body_bytes: r.max_body_bytes,
+                ..RouteConfig::default()
+            },
+        })
+        .collect();
+    if !site.upstreams.is_empty() && !routes.iter().any(|r| r.path == "/") {
+        routes.push(RouteConfig {
+            path: "/".into(),
+            upstreams: site.upstreams.iter().map(ToString::to_string).collect(),
+            balance: site.balance,
+            health: health(site.health_check.as_deref()),
+            ..RouteConfig::default()
+        });
+    }
+    routes.sort_by(|a, b| a.path.cmp(&b.path));
+    routes
 }
 
 /// Active checks on `path`, passive ejection at its defaults.
