@@ -209,7 +209,11 @@ fn obtain_all(
         // One writer at a time; a concurrent run waits here. The lock is
         // taken before looking, so the second run sees the first's result.
         let _lock = if dry_run { None } else { Some(store.lock()?) };
-        let acme = if dry_run { dry_run_acme(&config.acme) } else { config.acme.clone() };
+        let acme = if dry_run {
+            dry_run_acme(&config.acme)
+        } else {
+            config.acme.clone()
+        };
         for w in &wanted {
             let live = match store.live(&w.name) {
                 Ok(live) => live,
@@ -219,26 +223,26 @@ fn obtain_all(
                     continue;
                 }
             };
-            let mut why = reason(w, live.as_ref());
-            if why.is_none()
-                && !dry_run
-                && let Some(l) = &live
-            {
-                why = cert::ari_reason(&store, &acme, &w.name, l).await;
-            }
+            // Not due by its lifetime: the CA may still say so (not asked
+            // in a dry run).
+            let why = match (reason(w, live.as_ref()), &live) {
+                (None, Some(l)) if !dry_run => cert::ari_reason(&store, &acme, &w.name, l).await,
+                (why, _) => why,
+            };
             let Some(why) = why else {
-                tracing::info!("{}: not due (valid until {})", w.name, live.as_ref().map_or(String::new(), |l| date(l.info.not_after)));
+                tracing::info!(
+                    "{}: not due (valid until {})",
+                    w.name,
+                    live.as_ref()
+                        .map_or(String::new(), |l| date(l.info.not_after))
+                );
                 continue;
             };
-            match cert::obtain(config, &acme, w, !dry_run).await {
-                Ok(Some(new)) => {
-                    ui.out(&format!(
-                        "{} {} ({why}); valid until {}",
-                        ui.paint(Tone::Good, "issued"),
-                        w.name,
-                        date(new.info.not_after)
-                    ))?;
-                    results.push(json!({"name": w.name, "ok": true, "reason": why, "not_after": new.info.not_after}));
+            let outcome = cert::obtain(config, &acme, w, !dry_run).await;
+            let (ordered, result) = report_order(ui, &acme.directory, w, why, outcome)?;
+            results.push(result);
+            match ordered {
+                Ordered::Issued => {
                     issued += 1;
                     if let Some(hook) = &hooks.deploy_hook
                         && let Err(e) = run_hook(config, hook, w)
@@ -247,18 +251,8 @@ fn obtain_all(
                         failed += 1;
                     }
                 }
-                Ok(None) => {
-                    ui.out(&format!(
-                        "dry run: {} would be issued ({why}); the order against {} succeeded, nothing was installed",
-                        w.name, acme.directory
-                    ))?;
-                    results.push(json!({"name": w.name, "ok": true, "reason": why, "dry_run": true}));
-                }
-                Err(e) => {
-                    ui.error(&format!("cannot issue {}: {e:#}", w.name));
-                    results.push(json!({"name": w.name, "ok": false, "reason": why, "error": format!("{e:#}")}));
-                    failed += 1;
-                }
+                Ordered::DryRun => {}
+                Ordered::Failed => failed += 1,
             }
         }
         anyhow::Ok(())
@@ -278,6 +272,51 @@ fn obtain_all(
         exit::ERROR
     } else {
         exit::SUCCESS
+    })
+}
+
+/// How one order of `obtain_all` ended.
+enum Ordered {
+    Issued,
+    DryRun,
+    Failed,
+}
+
+/// Reports one order's outcome (a line on stdout, or an error) and gives
+/// its entry for the JSON document.
+fn report_order(
+    ui: &Ui,
+    directory: &str,
+    w: &Wanted,
+    why: String,
+    outcome: Result<Option<Live>>,
+) -> Result<(Ordered, serde_json::Value)> {
+    Ok(match outcome {
+        Ok(Some(new)) => {
+            ui.out(&format!(
+                "{} {} ({why}); valid until {}",
+                ui.paint(Tone::Good, "issued"),
+                w.name,
+                date(new.info.not_after)
+            ))?;
+            let result =
+                json!({"name": w.name, "ok": true, "reason": why, "not_after": new.info.not_after});
+            (Ordered::Issued, result)
+        }
+        Ok(None) => {
+            ui.out(&format!(
+                "dry run: {} would be issued ({why}); the order against {directory} succeeded, nothing was installed",
+                w.name
+            ))?;
+            let result = json!({"name": w.name, "ok": true, "reason": why, "dry_run": true});
+            (Ordered::DryRun, result)
+        }
+        Err(e) => {
+            ui.error(&format!("cannot issue {}: {e:#}", w.name));
+            let result =
+                json!({"name": w.name, "ok": false, "reason": why, "error": format!("{e:#}")});
+            (Ordered::Failed, result)
+        }
     })
 }
 
