@@ -118,13 +118,16 @@ impl Store {
         self.root.join("live").join(dir_name(name))
     }
 
+    /// The account file for the ACME directory at `directory`: named by
+    /// the first 8 bytes of the SHA-256 of the URL's JSON form (a quoted
+    /// string), as account files have always been named.
     pub fn account_file(&self, directory: &str) -> PathBuf {
-        let digest = crate::plan::fingerprint(&directory).unwrap_or_default();
-        let short = digest
-            .trim_start_matches("sha256:")
-            .get(..16)
-            .unwrap_or("default")
-            .to_string();
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_vec(directory).unwrap_or_default();
+        let short: String = Sha256::digest(&json)[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         self.root.join("accounts").join(short).join("account.json")
     }
 
@@ -378,4 +381,20 @@ pub fn validate(chain_pem: &str, key_pem: &str, names: &[String]) -> Result<Cert
         bail!("the certificate is not valid now");
     }
     Ok(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_files_are_named_by_a_hash_of_the_directory() {
+        // The name must not change: an account made by an older webtier
+        // is found again.
+        let store = Store::new(Path::new("/var/lib/webtier"));
+        assert_eq!(
+            store.account_file("https://acme-v02.api.letsencrypt.org/directory"),
+            Path::new("/var/lib/webtier/accounts/234c743771f86511/account.json")
+        );
+    }
 }
