@@ -12,6 +12,8 @@ mod config;
 mod exit;
 mod fsutil;
 mod iam;
+#[cfg(test)]
+mod layering;
 mod plan;
 mod proxy;
 mod steps;
