@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::steps::StepName;
+use crate::plan::StepName;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -72,6 +72,15 @@ impl GlobalArgs {
             OutputFormat::Json
         } else {
             self.output
+        }
+    }
+
+    /// What these flags ask of the output, in `ui`'s terms.
+    pub fn ui_options(&self) -> crate::ui::Options {
+        crate::ui::Options {
+            json: self.format() == OutputFormat::Json,
+            quiet: self.quiet,
+            no_color: self.no_color,
         }
     }
 }
@@ -287,6 +296,17 @@ pub enum ConfigCommand {
     Show,
 }
 
+/// Step names as argument values; their help is the step's summary.
+impl ValueEnum for StepName {
+    fn value_variants<'a>() -> &'a [Self] {
+        &StepName::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()).help(self.summary()))
+    }
+}
+
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }
@@ -306,6 +326,9 @@ mod tests {
         assert_eq!(cli.global.format(), OutputFormat::Json);
         let cli = Cli::try_parse_from(["webtier", "plan", "--output", "json"]).unwrap();
         assert_eq!(cli.global.format(), OutputFormat::Json);
+        assert!(cli.global.ui_options().json);
+        let cli = Cli::try_parse_from(["webtier", "plan"]).unwrap();
+        assert!(!cli.global.ui_options().json);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::config::Config;
+use crate::config::{Config, Target};
 
 /// Every AWS action webtier may call, by step. The tests check that each
 /// action they see webtier call is in the policy.
@@ -27,58 +27,76 @@ pub fn policy(config: &Config) -> Value {
         }));
     }
     if let Some(target) = config.target.as_ref().filter(|_| config.has_firewall()) {
-        let group = target.security_group.as_deref().unwrap_or("*");
-        statements.push(json!({
+        statements.extend(firewall_statements(target, partition, region));
+    }
+    if config.has_dns() {
+        statements.extend(dns_statements(config, partition));
+    }
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// The firewall step: read the ingress rules, open and close the web
+/// ports of the target's security group.
+fn firewall_statements(target: &Target, partition: &str, region: &str) -> [Value; 2] {
+    let group = target.security_group.as_deref().unwrap_or("*");
+    [
+        json!({
             "Sid": "WebtierReadIngressRules",
             "Effect": "Allow",
             "Action": ["ec2:DescribeSecurityGroupRules"],
             "Resource": "*",
-        }));
-        statements.push(json!({
+        }),
+        json!({
             "Sid": "WebtierOpenWebPorts",
             "Effect": "Allow",
             "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
             "Resource": format!("arn:{partition}:ec2:{region}:*:security-group/{group}"),
-        }));
-    }
-    if config.has_dns() {
-        let zones: Vec<String> = if config.sites.iter().all(|s| s.zone_id.is_some()) {
-            let mut ids: Vec<String> = config
-                .sites
-                .iter()
-                .filter_map(|s| s.zone_id.as_ref())
-                .map(|z| format!("arn:{partition}:route53:::hostedzone/{z}"))
-                .collect();
-            ids.sort();
-            ids.dedup();
-            ids
-        } else {
-            vec![format!("arn:{partition}:route53:::hostedzone/*")]
-        };
-        let mut names: Vec<String> = config
+        }),
+    ]
+}
+
+/// The dns step: find the zones, read and write the site names' address
+/// and ownership records (in the sites' zones when all are configured),
+/// wait for the changes.
+fn dns_statements(config: &Config, partition: &str) -> [Value; 4] {
+    let zones: Vec<String> = if config.sites.iter().all(|s| s.zone_id.is_some()) {
+        let mut ids: Vec<String> = config
             .sites
             .iter()
-            .flat_map(|s| s.names())
-            .flat_map(|n| match n.strip_prefix("*.") {
-                // IAM sees wildcard names escaped; accept both spellings.
-                Some(rest) => vec![n.to_string(), format!("\\052.{rest}")],
-                None => vec![n.to_string()],
-            })
+            .filter_map(|s| s.zone_id.as_ref())
+            .map(|z| format!("arn:{partition}:route53:::hostedzone/{z}"))
             .collect();
-        names.sort();
-        statements.push(json!({
+        ids.sort();
+        ids.dedup();
+        ids
+    } else {
+        vec![format!("arn:{partition}:route53:::hostedzone/*")]
+    };
+    let mut names: Vec<String> = config
+        .sites
+        .iter()
+        .flat_map(|s| s.names())
+        .flat_map(|n| match n.strip_prefix("*.") {
+            // IAM sees wildcard names escaped; accept both spellings.
+            Some(rest) => vec![n.to_string(), format!("\\052.{rest}")],
+            None => vec![n.to_string()],
+        })
+        .collect();
+    names.sort();
+    [
+        json!({
             "Sid": "WebtierFindZones",
             "Effect": "Allow",
             "Action": ["route53:ListHostedZones"],
             "Resource": "*",
-        }));
-        statements.push(json!({
+        }),
+        json!({
             "Sid": "WebtierReadRecords",
             "Effect": "Allow",
             "Action": ["route53:ListResourceRecordSets"],
             "Resource": zones,
-        }));
-        statements.push(json!({
+        }),
+        json!({
             "Sid": "WebtierWriteSiteRecords",
             "Effect": "Allow",
             "Action": ["route53:ChangeResourceRecordSets"],
@@ -89,15 +107,14 @@ pub fn policy(config: &Config) -> Value {
                     "route53:ChangeResourceRecordSetsRecordTypes": ["A", "AAAA", "TXT"],
                 }
             }
-        }));
-        statements.push(json!({
+        }),
+        json!({
             "Sid": "WebtierWaitForChanges",
             "Effect": "Allow",
             "Action": ["route53:GetChange"],
             "Resource": format!("arn:{partition}:route53:::change/*"),
-        }));
-    }
-    json!({ "Version": "2012-10-17", "Statement": statements })
+        }),
+    ]
 }
 
 #[cfg(test)]

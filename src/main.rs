@@ -3,13 +3,17 @@
 
 #![forbid(unsafe_code)]
 
+mod acme;
 mod aws;
+mod certstore;
 mod cli;
 mod commands;
 mod config;
 mod exit;
 mod fsutil;
 mod iam;
+#[cfg(test)]
+mod layering;
 mod plan;
 mod proxy;
 mod steps;
@@ -56,7 +60,7 @@ fn main() -> ExitCode {
             return exit::code(exit::ERROR);
         }
     };
-    let ui = Ui::new(&cli.global);
+    let ui = Ui::new(cli.global.ui_options());
     // The daemon reports starts, reloads and stops; commands stay quiet.
     let daemon = matches!(
         cli.command,

@@ -11,7 +11,6 @@ use console::Style;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::cli::{GlobalArgs, OutputFormat};
 use crate::config::Diagnostic;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,8 +23,20 @@ pub enum Tone {
     Bold,
 }
 
+/// What the command line asks of the output. `cli` fills it in, so this
+/// module knows nothing of how the flags are spelled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// stdout carries exactly one JSON document.
+    pub json: bool,
+    /// Only results and errors: no progress or informational lines.
+    pub quiet: bool,
+    /// Never use colors (NO_COLOR in the environment counts too).
+    pub no_color: bool,
+}
+
 pub struct Ui {
-    format: OutputFormat,
+    json: bool,
     quiet: bool,
     color_out: bool,
     color_err: bool,
@@ -38,13 +49,14 @@ pub struct Ui {
 }
 
 impl Ui {
-    pub fn new(args: &GlobalArgs) -> Ui {
-        let no_color = args.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    pub fn new(options: Options) -> Ui {
+        let no_color =
+            options.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let stdout_tty = io::stdout().is_terminal();
         let stderr_tty = io::stderr().is_terminal();
         Ui {
-            format: args.format(),
-            quiet: args.quiet,
+            json: options.json,
+            quiet: options.quiet,
             color_out: stdout_tty && !no_color,
             color_err: stderr_tty && !no_color,
             stderr_tty,
@@ -54,7 +66,7 @@ impl Ui {
     }
 
     pub fn is_json(&self) -> bool {
-        self.format == OutputFormat::Json
+        self.json
     }
 
     pub fn color_stderr(&self) -> bool {

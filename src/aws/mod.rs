@@ -2,6 +2,7 @@
 //! translation of AWS errors into messages that say what to fix.
 
 pub mod instances;
+pub mod route53;
 
 use std::error::Error as StdError;
 use std::time::Duration;

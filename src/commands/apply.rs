@@ -7,9 +7,10 @@ use serde_json::json;
 
 use crate::cli::{ChangeOptions, GlobalArgs};
 use crate::exit;
+use crate::plan::StepName;
 use crate::plan::engine::{self, Applied};
 use crate::plan::{FORMAT_VERSION, Plan, Summary, render, saved};
-use crate::steps::{self, StepName};
+use crate::steps;
 use crate::ui::{Tone, Ui};
 
 pub fn run(global: &GlobalArgs, targets: &[String], change: ChangeOptions, ui: &Ui) -> Result<u8> {
@@ -34,10 +35,7 @@ fn split_targets(targets: &[String]) -> Result<(Vec<StepName>, Option<PathBuf>)>
         [] => Ok((names, None)),
         [file] if names.is_empty() => {
             if !file.exists() {
-                let steps: Vec<&str> = <StepName as clap::ValueEnum>::value_variants()
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect();
+                let steps: Vec<&str> = StepName::ALL.iter().map(|s| s.as_str()).collect();
                 bail!(
                     "\"{}\" is neither a step ({}) nor a plan file",
                     file.display(),

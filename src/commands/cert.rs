@@ -3,12 +3,13 @@
 use anyhow::{Result, bail};
 use serde_json::json;
 
+use crate::acme;
+use crate::certstore::{self, Live, Store};
 use crate::cli::{CertCommand, GlobalArgs, HookOptions, RevokeReason, Scheduler};
 use crate::config::{Acme, Config, LETSENCRYPT, LETSENCRYPT_STAGING};
 use crate::exit;
 use crate::plan::FORMAT_VERSION;
-use crate::steps::StepName;
-use crate::steps::cert::store::{Live, Store};
+use crate::plan::StepName;
 use crate::steps::cert::{self, Wanted};
 use crate::ui::{Tone, Ui};
 
@@ -86,7 +87,7 @@ fn revoke(global: &GlobalArgs, site: &str, reason: RevokeReason, ui: &Ui) -> Res
         bail!("{} has no live certificate to revoke", w.name);
     };
     let pem = std::fs::read_to_string(live.dir.join("fullchain.pem"))?;
-    let der = cert::store::leaf_der(&pem)?;
+    let der = certstore::leaf_der(&pem)?;
     let reason = match reason {
         RevokeReason::Unspecified => R::Unspecified,
         RevokeReason::KeyCompromise => R::KeyCompromise,
@@ -94,8 +95,9 @@ fn revoke(global: &GlobalArgs, site: &str, reason: RevokeReason, ui: &Ui) -> Res
         RevokeReason::CessationOfOperation => R::CessationOfOperation,
     };
     super::runtime()?.block_on(async {
-        let account = cert::acme::account(&store, &config.acme).await?;
-        cert::acme::revoke(&account, der, reason).await
+        let account =
+            acme::account(&store.account_file(&config.acme.directory), &config.acme).await?;
+        acme::revoke(&account, der, reason).await
     })?;
     if ui.is_json() {
         ui.json(&json!({"format_version": FORMAT_VERSION, "revoked": w.name, "serial": live.info.serial}))?;
@@ -206,8 +208,12 @@ fn obtain_all(
     rt.block_on(async {
         // One writer at a time; a concurrent run waits here. The lock is
         // taken before looking, so the second run sees the first's result.
-        let _lock = if dry_run { None } else { Some(cert::lock(&store)?) };
-        let acme = if dry_run { dry_run_acme(&config.acme) } else { config.acme.clone() };
+        let _lock = if dry_run { None } else { Some(store.lock()?) };
+        let acme = if dry_run {
+            dry_run_acme(&config.acme)
+        } else {
+            config.acme.clone()
+        };
         for w in &wanted {
             let live = match store.live(&w.name) {
                 Ok(live) => live,
@@ -217,26 +223,26 @@ fn obtain_all(
                     continue;
                 }
             };
-            let mut why = reason(w, live.as_ref());
-            if why.is_none()
-                && !dry_run
-                && let Some(l) = &live
-            {
-                why = cert::ari_reason(&store, &acme, &w.name, l).await;
-            }
+            // Not due by its lifetime: the CA may still say so (not asked
+            // in a dry run).
+            let why = match (reason(w, live.as_ref()), &live) {
+                (None, Some(l)) if !dry_run => cert::ari_reason(&store, &acme, &w.name, l).await,
+                (why, _) => why,
+            };
             let Some(why) = why else {
-                tracing::info!("{}: not due (valid until {})", w.name, live.as_ref().map_or(String::new(), |l| date(l.info.not_after)));
+                tracing::info!(
+                    "{}: not due (valid until {})",
+                    w.name,
+                    live.as_ref()
+                        .map_or(String::new(), |l| date(l.info.not_after))
+                );
                 continue;
             };
-            match cert::obtain(config, &acme, w, !dry_run).await {
-                Ok(Some(new)) => {
-                    ui.out(&format!(
-                        "{} {} ({why}); valid until {}",
-                        ui.paint(Tone::Good, "issued"),
-                        w.name,
-                        date(new.info.not_after)
-                    ))?;
-                    results.push(json!({"name": w.name, "ok": true, "reason": why, "not_after": new.info.not_after}));
+            let outcome = cert::obtain(config, &acme, w, !dry_run).await;
+            let (ordered, result) = report_order(ui, &acme.directory, w, why, outcome)?;
+            results.push(result);
+            match ordered {
+                Ordered::Issued => {
                     issued += 1;
                     if let Some(hook) = &hooks.deploy_hook
                         && let Err(e) = run_hook(config, hook, w)
@@ -245,18 +251,8 @@ fn obtain_all(
                         failed += 1;
                     }
                 }
-                Ok(None) => {
-                    ui.out(&format!(
-                        "dry run: {} would be issued ({why}); the order against {} succeeded, nothing was installed",
-                        w.name, acme.directory
-                    ))?;
-                    results.push(json!({"name": w.name, "ok": true, "reason": why, "dry_run": true}));
-                }
-                Err(e) => {
-                    ui.error(&format!("cannot issue {}: {e:#}", w.name));
-                    results.push(json!({"name": w.name, "ok": false, "reason": why, "error": format!("{e:#}")}));
-                    failed += 1;
-                }
+                Ordered::DryRun => {}
+                Ordered::Failed => failed += 1,
             }
         }
         anyhow::Ok(())
@@ -279,16 +275,61 @@ fn obtain_all(
     })
 }
 
+/// How one order of `obtain_all` ended.
+enum Ordered {
+    Issued,
+    DryRun,
+    Failed,
+}
+
+/// Reports one order's outcome (a line on stdout, or an error) and gives
+/// its entry for the JSON document.
+fn report_order(
+    ui: &Ui,
+    directory: &str,
+    w: &Wanted,
+    why: String,
+    outcome: Result<Option<Live>>,
+) -> Result<(Ordered, serde_json::Value)> {
+    Ok(match outcome {
+        Ok(Some(new)) => {
+            ui.out(&format!(
+                "{} {} ({why}); valid until {}",
+                ui.paint(Tone::Good, "issued"),
+                w.name,
+                date(new.info.not_after)
+            ))?;
+            let result =
+                json!({"name": w.name, "ok": true, "reason": why, "not_after": new.info.not_after});
+            (Ordered::Issued, result)
+        }
+        Ok(None) => {
+            ui.out(&format!(
+                "dry run: {} would be issued ({why}); the order against {directory} succeeded, nothing was installed",
+                w.name
+            ))?;
+            let result = json!({"name": w.name, "ok": true, "reason": why, "dry_run": true});
+            (Ordered::DryRun, result)
+        }
+        Err(e) => {
+            ui.error(&format!("cannot issue {}: {e:#}", w.name));
+            let result =
+                json!({"name": w.name, "ok": false, "reason": why, "error": format!("{e:#}")});
+            (Ordered::Failed, result)
+        }
+    })
+}
+
 /// Runs the deploy hook with the certificate's paths in the environment.
 fn run_hook(config: &Config, hook: &str, w: &Wanted) -> Result<()> {
-    let (fullchain, privkey, dir) = cert::live_paths(config, &w.name);
+    let live = Store::new(&config.state_dir).live_files(&w.name);
     let status = std::process::Command::new("sh")
         .arg("-c")
         .arg(hook)
         .env("WEBTIER_CERT_NAME", &w.name)
-        .env("WEBTIER_CERT_DIR", dir)
-        .env("WEBTIER_FULLCHAIN", fullchain)
-        .env("WEBTIER_PRIVKEY", privkey)
+        .env("WEBTIER_CERT_DIR", live.dir)
+        .env("WEBTIER_FULLCHAIN", live.fullchain)
+        .env("WEBTIER_PRIVKEY", live.privkey)
         .env("WEBTIER_NAMES", w.names.join(" "))
         .status()?;
     if !status.success() {

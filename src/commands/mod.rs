@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::cli::{Cli, Command, ConfigCommand, GlobalArgs, StepAction};
 use crate::config::Invalid;
 use crate::exit;
-use crate::steps::StepName;
+use crate::plan::StepName;
 use crate::ui::Ui;
 
 pub fn run(cli: &Cli, ui: &Ui) -> Result<u8> {

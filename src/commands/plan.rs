@@ -4,8 +4,9 @@ use anyhow::Result;
 
 use crate::cli::{GlobalArgs, PlanOptions};
 use crate::exit;
+use crate::plan::StepName;
 use crate::plan::{Plan, engine, render, saved};
-use crate::steps::{self, StepName};
+use crate::steps;
 use crate::ui::Ui;
 
 pub fn run(global: &GlobalArgs, names: &[StepName], args: &PlanOptions, ui: &Ui) -> Result<u8> {

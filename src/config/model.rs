@@ -42,6 +42,13 @@ impl Config {
     pub fn has_dns(&self) -> bool {
         self.target.is_some() || self.dns.load_balancer.is_some()
     }
+
+    /// Where the bundled proxy this configuration sets up writes its
+    /// process id: `proxy-config` puts it in the proxy's file, and the cert
+    /// step finds the running proxy there to reload it.
+    pub fn proxy_pid_file(&self) -> PathBuf {
+        self.state_dir.join("proxy.pid")
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -356,50 +356,18 @@ fn resolve_proxy(
     source: &Path,
 ) -> Proxy {
     let raw = raw.unwrap_or_default();
-    let http_port = c.port(raw.http_port.as_ref(), "http_port", 80);
-    let https_port = c.port(raw.https_port.as_ref(), "https_port", 443);
-    if http_port == https_port
-        && let Some(p) = raw.https_port.as_ref().or(raw.http_port.as_ref())
-    {
-        c.problem(
-            p.span(),
-            format!("http_port and https_port are both {http_port} — they need different ports"),
-        );
-    }
+    let (http_port, https_port) = proxy_ports(c, &raw);
     let path_or = |c: &Checker<'_>, v: &Option<S<String>>, default: PathBuf| {
         v.as_ref().map_or(default, |s| c.path(s))
     };
     let config_file = path_or(c, &raw.config_file, PathBuf::from(DEFAULT_PROXY_CONFIG));
     if let Some(value) = &raw.config_file {
-        let same = std::fs::canonicalize(&config_file).is_ok_and(|p| p == source);
-        if value.get_ref().is_empty() || config_file.is_dir() {
-            c.problem(
-                value.span(),
-                "config_file must name a file, not a directory — like \"/etc/webtier/proxy.toml\""
-                    .into(),
-            );
-        } else if same {
-            c.problem(
-                value.span(),
-                "config_file is this webtier.toml itself — the generated proxy configuration needs a file of its own".into(),
-            );
-        }
+        check_proxy_config_file(c, value, &config_file, source);
     }
-    let admin_listen = raw.admin_listen.as_ref().and_then(|value| {
-        match value.get_ref().parse::<std::net::SocketAddr>() {
-            Ok(addr) if addr.ip().is_loopback() => Some(addr),
-            _ => {
-                c.problem(
-                    value.span(),
-                    format!(
-                        "admin_listen \"{}\" must be a loopback address and port, like \"127.0.0.1:9100\"",
-                        value.get_ref()
-                    ),
-                );
-                None
-            }
-        }
-    });
+    let admin_listen = raw
+        .admin_listen
+        .as_ref()
+        .and_then(|value| admin_listen(c, value));
     let defaults = crate::proxy::config::ProxyConfig::default();
     let trusted_proxies = raw
         .trusted_proxies
@@ -451,6 +419,56 @@ fn resolve_proxy(
             i64::from(defaults.limits.http2_max_streams),
         ) as u32,
         timeouts: resolve_timeouts(c, raw.timeouts.unwrap_or_default(), &defaults.timeouts),
+    }
+}
+
+/// `http_port` and `https_port`, which must differ.
+fn proxy_ports(c: &mut Checker<'_>, raw: &RawProxy) -> (u16, u16) {
+    let http_port = c.port(raw.http_port.as_ref(), "http_port", 80);
+    let https_port = c.port(raw.https_port.as_ref(), "https_port", 443);
+    if http_port == https_port
+        && let Some(p) = raw.https_port.as_ref().or(raw.http_port.as_ref())
+    {
+        c.problem(
+            p.span(),
+            format!("http_port and https_port are both {http_port} — they need different ports"),
+        );
+    }
+    (http_port, https_port)
+}
+
+/// The generated proxy file (`path`, as `value` resolves) must be a file
+/// of its own: not a directory, not webtier.toml itself.
+fn check_proxy_config_file(c: &mut Checker<'_>, value: &S<String>, path: &Path, source: &Path) {
+    let same = std::fs::canonicalize(path).is_ok_and(|p| p == source);
+    if value.get_ref().is_empty() || path.is_dir() {
+        c.problem(
+            value.span(),
+            "config_file must name a file, not a directory — like \"/etc/webtier/proxy.toml\""
+                .into(),
+        );
+    } else if same {
+        c.problem(
+            value.span(),
+            "config_file is this webtier.toml itself — the generated proxy configuration needs a file of its own".into(),
+        );
+    }
+}
+
+/// `admin_listen`: a loopback address and port.
+fn admin_listen(c: &mut Checker<'_>, value: &S<String>) -> Option<std::net::SocketAddr> {
+    match value.get_ref().parse::<std::net::SocketAddr>() {
+        Ok(addr) if addr.ip().is_loopback() => Some(addr),
+        _ => {
+            c.problem(
+                value.span(),
+                format!(
+                    "admin_listen \"{}\" must be a loopback address and port, like \"127.0.0.1:9100\"",
+                    value.get_ref()
+                ),
+            );
+            None
+        }
     }
 }
 
@@ -595,46 +613,7 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
     for site in raw {
         let tls = site.tls.as_ref().map_or(Tls::default(), |t| *t.get_ref());
         refuse_unenforced(c, &site);
-        let mut names_of_site = Vec::new();
-        for (i, name) in std::iter::once(&site.domain)
-            .chain(&site.aliases)
-            .enumerate()
-        {
-            let key = if i == 0 { "domain" } else { "alias" };
-            let normalized = match names::dns_name(name.get_ref()) {
-                Ok(n) => n,
-                Err(msg) => {
-                    c.problem(name.span(), msg);
-                    continue;
-                }
-            };
-            if normalized.starts_with("*.") && tls == Tls::Acme && challenge != Challenge::Dns01 {
-                c.problem(
-                    name.span(),
-                    format!(
-                        "wildcard {key} \"{}\" needs the dns-01 challenge — set challenge = \"dns-01\" in [acme] (http-01 cannot validate wildcards)",
-                        name.get_ref()
-                    ),
-                );
-            }
-            let line = c.source[..name.span().start].matches('\n').count() + 1;
-            match seen.get(&normalized) {
-                Some(_) if names_of_site.contains(&normalized) => c.problem(
-                    name.span(),
-                    format!("name \"{normalized}\" is listed twice in this site — remove one"),
-                ),
-                Some(first) => c.problem(
-                    name.span(),
-                    format!(
-                        "name \"{normalized}\" is already used at line {first} — each name belongs to one site"
-                    ),
-                ),
-                None => {
-                    seen.insert(normalized.clone(), line);
-                }
-            }
-            names_of_site.push(normalized);
-        }
+        let names_of_site = site_names(c, &site, tls, challenge, &mut seen);
         let upstreams = c.upstreams(&site.upstreams);
         let routes = resolve_routes(c, &site.route);
         let health_check = c.check_path(site.health_check.as_ref());
@@ -671,6 +650,59 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
         });
     }
     sites
+}
+
+/// A site's domain and aliases, normalized, each checked: a valid DNS
+/// name, a wildcard only where dns-01 can validate it, and listed once in
+/// the whole file (`seen`: name -> line where first seen).
+fn site_names(
+    c: &mut Checker<'_>,
+    site: &RawSite,
+    tls: Tls,
+    challenge: Challenge,
+    seen: &mut HashMap<String, usize>,
+) -> Vec<String> {
+    let mut names_of_site = Vec::new();
+    for (i, name) in std::iter::once(&site.domain)
+        .chain(&site.aliases)
+        .enumerate()
+    {
+        let key = if i == 0 { "domain" } else { "alias" };
+        let normalized = match names::dns_name(name.get_ref()) {
+            Ok(n) => n,
+            Err(msg) => {
+                c.problem(name.span(), msg);
+                continue;
+            }
+        };
+        if normalized.starts_with("*.") && tls == Tls::Acme && challenge != Challenge::Dns01 {
+            c.problem(
+                name.span(),
+                format!(
+                    "wildcard {key} \"{}\" needs the dns-01 challenge — set challenge = \"dns-01\" in [acme] (http-01 cannot validate wildcards)",
+                    name.get_ref()
+                ),
+            );
+        }
+        let line = c.source[..name.span().start].matches('\n').count() + 1;
+        match seen.get(&normalized) {
+            Some(_) if names_of_site.contains(&normalized) => c.problem(
+                name.span(),
+                format!("name \"{normalized}\" is listed twice in this site — remove one"),
+            ),
+            Some(first) => c.problem(
+                name.span(),
+                format!(
+                    "name \"{normalized}\" is already used at line {first} — each name belongs to one site"
+                ),
+            ),
+            None => {
+                seen.insert(normalized.clone(), line);
+            }
+        }
+        names_of_site.push(normalized);
+    }
+    names_of_site
 }
 
 /// Settings that are understood but not yet carried out are refused, never

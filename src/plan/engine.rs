@@ -6,7 +6,7 @@ use std::pin::Pin;
 use anyhow::{Context, Result};
 
 use super::{Change, Planned, Step, StepPlan, fingerprint};
-use crate::steps::StepName;
+use crate::plan::StepName;
 use crate::ui::Ui;
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

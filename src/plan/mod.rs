@@ -7,13 +7,14 @@
 pub mod engine;
 pub mod render;
 pub mod saved;
+mod step_name;
 
 use std::future::Future;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::steps::StepName;
+pub use step_name::StepName;
 
 /// The JSON schema version of plans (`plan --json`, `plan --out`) and of
 /// `apply --json` reports.

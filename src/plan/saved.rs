@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 
 use super::{FORMAT_VERSION, Plan, StepPlan};
 use crate::fsutil::atomic_write_with_mode;
-use crate::steps::StepName;
+use crate::plan::StepName;
 
 /// The live state changed since the plan was made (exit 4).
 #[derive(Debug, thiserror::Error)]

@@ -10,23 +10,17 @@
 //! Address records of a name without it are a conflict and are left alone
 //! unless `--adopt`. Other TXT values of the name are always kept.
 
-use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_route53::types::{
-    AliasTarget, Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord,
-    ResourceRecordSet, RrType,
-};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::aws::instances;
-use crate::aws::{Clients, api_error};
+use crate::aws::route53::{self, Alias, RecordAction, RecordOp, RecordSet, Zone};
+use crate::aws::{Clients, instances};
 use crate::config::{Config, LoadBalancer, Target};
+use crate::plan::StepName;
 use crate::plan::{Action, Conflict, Planned, Step};
-use crate::steps::StepName;
 
 pub struct DnsStep {
     clients: Arc<Clients>,
@@ -73,38 +67,6 @@ pub enum Addresses {
     LoadBalancer(LoadBalancer),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Zone {
-    pub id: String,
-    /// Lowercase, without the trailing dot.
-    pub name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Alias {
-    pub dns_name: String,
-    pub zone_id: String,
-    #[serde(default)]
-    pub evaluate_target_health: bool,
-}
-
-/// One record set, normalized (lowercase name without the trailing dot,
-/// `*` for wildcards, canonical IP addresses, sorted values).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecordSet {
-    pub name: String,
-    #[serde(rename = "type")]
-    pub rtype: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ttl: Option<i64>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub values: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alias: Option<Alias>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub set_identifier: Option<String>,
-}
-
 #[derive(Debug, Serialize)]
 pub struct NameState {
     pub name: String,
@@ -127,20 +89,6 @@ impl NameState {
 pub struct DnsState {
     pub addresses: Addresses,
     pub names: Vec<NameState>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RecordAction {
-    Upsert,
-    Delete,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DnsOp {
-    pub zone_id: String,
-    pub action: RecordAction,
-    pub set: RecordSet,
 }
 
 /// The ownership TXT value (with the quotes Route 53 keeps).
@@ -167,66 +115,6 @@ pub fn parse_ownership(value: &str) -> Option<(String, Vec<String>)> {
         None => (inner, Vec::new()),
     };
     Some((owner.to_string(), types))
-}
-
-/// Route 53 names: lowercase, no trailing dot, `\052` → `*`.
-pub fn normalize_name(name: &str) -> String {
-    name.trim_end_matches('.')
-        .replace("\\052", "*")
-        .to_ascii_lowercase()
-}
-
-fn normalize_value(rtype: &str, value: &str) -> String {
-    match rtype {
-        "A" | "AAAA" => value
-            .parse::<IpAddr>()
-            .map_or_else(|_| value.to_string(), |ip| ip.to_string()),
-        _ => value.to_string(),
-    }
-}
-
-/// The zone for `name`: the longest public zone suffix, or the configured
-/// zone id. Pure.
-pub fn zone_for(name: &str, zone_id: Option<&str>, zones: &[Zone]) -> Result<Zone, String> {
-    let within = |zone: &Zone| name == zone.name || name.ends_with(&format!(".{}", zone.name));
-    if let Some(id) = zone_id {
-        let zone = zones.iter().find(|z| z.id == id).ok_or_else(|| {
-            format!("hosted zone {id} (zone_id of the site of {name}) is not a public hosted zone of this account")
-        })?;
-        return if within(zone) {
-            Ok(zone.clone())
-        } else {
-            Err(format!(
-                "{name} is not inside hosted zone {id} ({}) — fix the site's zone_id",
-                zone.name
-            ))
-        };
-    }
-    let best = zones
-        .iter()
-        .filter(|z| within(z))
-        .map(|z| z.name.len())
-        .max();
-    let candidates: Vec<&Zone> = zones
-        .iter()
-        .filter(|z| within(z) && Some(z.name.len()) == best)
-        .collect();
-    match candidates.as_slice() {
-        [] => Err(format!(
-            "no public hosted zone of this account contains {name} — create one in Route 53, or set zone_id in the site"
-        )),
-        [one] => Ok((*one).clone()),
-        several => Err(format!(
-            "{} public hosted zones are named {} ({}) — set zone_id in the site of {name} to choose one",
-            several.len(),
-            several[0].name,
-            several
-                .iter()
-                .map(|z| z.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-    }
 }
 
 /// The address record sets `name` should have. Pure.
@@ -290,52 +178,90 @@ pub fn diff_name(
     owner: &str,
     ttl: i64,
     adopt: bool,
-) -> (Vec<Planned<DnsOp>>, Option<Conflict>) {
-    let name = &state.name;
-    let find = |rtype: &str| state.records.iter().find(|r| r.rtype == rtype);
-    let conflict = |reason: String| {
-        (
-            Vec::new(),
-            Some(Conflict {
-                resource: format!("records of {name}"),
-                reason,
-            }),
-        )
-    };
-    let txt = find("TXT");
-    let txt_values: Vec<&String> = txt.map(|t| t.values.iter().collect()).unwrap_or_default();
-    let ours = txt_values
-        .iter()
-        .find(|v| parse_ownership(v).is_some_and(|(o, _)| o == owner))
-        .copied();
-    let owned: Vec<String> = ours
-        .and_then(|v| parse_ownership(v))
-        .map(|(_, t)| t)
-        .unwrap_or_default();
-    let others: Vec<&String> = txt_values
-        .iter()
-        .filter(|v| parse_ownership(v).is_some_and(|(o, _)| o != owner))
-        .copied()
-        .collect();
+) -> (Vec<Planned<RecordOp>>, Option<Conflict>) {
+    let ownership = Ownership::read(state, owner);
+    if let Some(reason) = conflict(state, desired, &ownership, adopt) {
+        let conflict = Conflict {
+            resource: format!("records of {}", state.name),
+            reason,
+        };
+        return (Vec::new(), Some(conflict));
+    }
+    let mut changes = address_changes(state, desired, &ownership.owned);
+    changes.extend(ownership_change(state, desired, owner, ttl, &ownership));
+    (changes, None)
+}
 
+/// What the TXT record of a name says about who owns its records.
+struct Ownership<'a> {
+    /// The name's TXT record set, if any.
+    txt: Option<&'a RecordSet>,
+    /// Its values.
+    values: Vec<&'a String>,
+    /// The value of this owner, if present.
+    ours: Option<&'a String>,
+    /// The record types this owner's value lists.
+    owned: Vec<String>,
+    /// Values of other webtier owners.
+    others: Vec<&'a String>,
+}
+
+impl<'a> Ownership<'a> {
+    fn read(state: &'a NameState, owner: &str) -> Ownership<'a> {
+        let txt = state.records.iter().find(|r| r.rtype == "TXT");
+        let values: Vec<&String> = txt.map(|t| t.values.iter().collect()).unwrap_or_default();
+        let ours = values
+            .iter()
+            .find(|v| parse_ownership(v).is_some_and(|(o, _)| o == owner))
+            .copied();
+        let owned: Vec<String> = ours
+            .and_then(|v| parse_ownership(v))
+            .map(|(_, t)| t)
+            .unwrap_or_default();
+        let others: Vec<&String> = values
+            .iter()
+            .filter(|v| parse_ownership(v).is_some_and(|(o, _)| o != owner))
+            .copied()
+            .collect();
+        Ownership {
+            txt,
+            values,
+            ours,
+            owned,
+            others,
+        }
+    }
+}
+
+/// Why webtier must leave the name alone, if it must: records that cannot
+/// coexist with address records, routing policies, another webtier's
+/// name, or records webtier did not create (the last two unless `adopt`).
+fn conflict(
+    state: &NameState,
+    desired: &[RecordSet],
+    ownership: &Ownership<'_>,
+    adopt: bool,
+) -> Option<String> {
+    let find = |rtype: &str| state.records.iter().find(|r| r.rtype == rtype);
     if find("CNAME").is_some() {
-        return conflict("a CNAME record exists at this name; address records cannot coexist with it — left alone".into());
+        return Some("a CNAME record exists at this name; address records cannot coexist with it — left alone".into());
     }
     if let Some(r) = state
         .records
         .iter()
         .find(|r| (r.rtype == "A" || r.rtype == "AAAA") && r.set_identifier.is_some())
     {
-        return conflict(format!(
+        return Some(format!(
             "{} records with a routing policy (set identifier {}) exist — left alone",
             r.rtype,
             r.set_identifier.as_deref().unwrap_or_default()
         ));
     }
-    if !others.is_empty() && !adopt {
-        return conflict(format!(
+    if !ownership.others.is_empty() && !adopt {
+        return Some(format!(
             "the name belongs to another webtier ({}) — left alone; `--adopt` takes it over",
-            others
+            ownership
+                .others
                 .iter()
                 .map(|v| v.trim_matches('"'))
                 .collect::<Vec<_>>()
@@ -344,25 +270,35 @@ pub fn diff_name(
     }
     let foreign: Vec<&str> = desired
         .iter()
-        .filter(|d| find(&d.rtype).is_some() && !owned.contains(&d.rtype))
+        .filter(|d| find(&d.rtype).is_some() && !ownership.owned.contains(&d.rtype))
         .map(|d| d.rtype.as_str())
         .collect();
     if !foreign.is_empty() && !adopt {
-        return conflict(format!(
+        return Some(format!(
             "{} record exists that webtier did not create — left alone; `--adopt` takes it over",
             foreign.join("/")
         ));
     }
+    None
+}
 
+/// A and AAAA: created or updated to what is desired; deleted when no
+/// longer desired, but only if webtier owns that type.
+fn address_changes(
+    state: &NameState,
+    desired: &[RecordSet],
+    owned: &[String],
+) -> Vec<Planned<RecordOp>> {
+    let name = &state.name;
     let mut changes = Vec::new();
     for rtype in ["A", "AAAA"] {
         let want = desired.iter().find(|d| d.rtype == rtype);
-        let have = find(rtype);
+        let have = state.records.iter().find(|r| r.rtype == rtype);
         let upsert = |action, detail: String, set: &RecordSet| Planned {
             action,
             resource: format!("{rtype} {name}"),
             detail,
-            operation: DnsOp {
+            operation: RecordOp {
                 zone_id: state.zone.id.clone(),
                 action: RecordAction::Upsert,
                 set: set.clone(),
@@ -379,7 +315,7 @@ pub fn diff_name(
                 action: Action::Delete,
                 resource: format!("{rtype} {name}"),
                 detail: describe(h),
-                operation: DnsOp {
+                operation: RecordOp {
                     zone_id: state.zone.id.clone(),
                     action: RecordAction::Delete,
                     set: state.exact(rtype).unwrap_or(h).clone(),
@@ -388,123 +324,72 @@ pub fn diff_name(
             _ => {}
         }
     }
+    changes
+}
 
-    // The ownership value names exactly the types webtier now keeps.
+/// The TXT change that makes the ownership value name exactly the types
+/// webtier now keeps (other TXT values are kept), if it does not already.
+fn ownership_change(
+    state: &NameState,
+    desired: &[RecordSet],
+    owner: &str,
+    ttl: i64,
+    ownership: &Ownership<'_>,
+) -> Option<Planned<RecordOp>> {
+    let name = &state.name;
     let keep: Vec<&str> = desired.iter().map(|d| d.rtype.as_str()).collect();
     let value = (!keep.is_empty()).then(|| ownership_value(owner, &keep));
-    if ours.map(String::as_str) != value.as_deref() {
-        let mut values: Vec<String> = txt_values
-            .iter()
-            .filter(|v| parse_ownership(v).is_none())
-            .map(|v| v.to_string())
-            .collect();
-        values.extend(value);
-        values.sort();
-        let detail = match keep.as_slice() {
-            [] => format!("ownership of {owner} removed"),
-            types => format!(
-                "ownership: heritage=webtier,owner={owner} of {}",
-                types.join(", ")
-            ),
-        };
-        let (action, op_action, set) = match (txt, values.is_empty()) {
-            (Some(t), true) => (
-                Action::Delete,
-                RecordAction::Delete,
-                state.exact("TXT").unwrap_or(t).clone(),
-            ),
-            (existing, _) => (
-                if existing.is_some() {
-                    Action::Update
-                } else {
-                    Action::Create
-                },
-                RecordAction::Upsert,
-                RecordSet {
-                    name: name.clone(),
-                    rtype: "TXT".into(),
-                    ttl: Some(existing.and_then(|t| t.ttl).unwrap_or(ttl)),
-                    values,
-                    alias: None,
-                    set_identifier: None,
-                },
-            ),
-        };
-        changes.push(Planned {
-            action,
-            resource: format!("TXT {name}"),
-            detail,
-            operation: DnsOp {
-                zone_id: state.zone.id.clone(),
-                action: op_action,
-                set,
-            },
-        });
+    if ownership.ours.map(String::as_str) == value.as_deref() {
+        return None;
     }
-    (changes, None)
-}
-
-fn convert_set(set: &ResourceRecordSet) -> RecordSet {
-    let rtype = set.r#type().as_str().to_string();
-    let mut values: Vec<String> = set
-        .resource_records()
+    let mut values: Vec<String> = ownership
+        .values
         .iter()
-        .map(|r| normalize_value(&rtype, r.value()))
+        .filter(|v| parse_ownership(v).is_none())
+        .map(|v| v.to_string())
         .collect();
+    values.extend(value);
     values.sort();
-    RecordSet {
-        name: normalize_name(set.name()),
-        ttl: set.ttl(),
-        values,
-        alias: set.alias_target().map(|a| Alias {
-            dns_name: normalize_name(a.dns_name()),
-            zone_id: a.hosted_zone_id().to_string(),
-            evaluate_target_health: a.evaluate_target_health(),
-        }),
-        set_identifier: set.set_identifier().map(str::to_string),
-        rtype,
-    }
-}
-
-/// A record set exactly as Route 53 holds it.
-fn exact_set(set: &ResourceRecordSet) -> RecordSet {
-    RecordSet {
-        name: set.name().to_string(),
-        rtype: set.r#type().as_str().to_string(),
-        ttl: set.ttl(),
-        values: set
-            .resource_records()
-            .iter()
-            .map(|r| r.value().to_string())
-            .collect(),
-        alias: set.alias_target().map(|a| Alias {
-            dns_name: a.dns_name().to_string(),
-            zone_id: a.hosted_zone_id().to_string(),
-            evaluate_target_health: a.evaluate_target_health(),
-        }),
-        set_identifier: set.set_identifier().map(str::to_string),
-    }
-}
-
-fn to_sdk(set: &RecordSet) -> Result<ResourceRecordSet> {
-    let mut b = ResourceRecordSet::builder()
-        .name(&set.name)
-        .r#type(RrType::from(set.rtype.as_str()))
-        .set_ttl(set.ttl)
-        .set_set_identifier(set.set_identifier.clone());
-    for v in &set.values {
-        b = b.resource_records(ResourceRecord::builder().value(v).build()?);
-    }
-    if let Some(a) = &set.alias {
-        b = b.alias_target(
-            AliasTarget::builder()
-                .dns_name(&a.dns_name)
-                .hosted_zone_id(&a.zone_id)
-                .evaluate_target_health(a.evaluate_target_health)
-                .build()?,
-        );
-    }
-    Ok(b.build()?)
+    let detail = match keep.as_slice() {
+        [] => format!("ownership of {owner} removed"),
+        types => format!(
+            "ownership: heritage=webtier,owner={owner} of {}",
+            types.join(", ")
+        ),
+    };
+    let (action, op_action, set) = match (ownership.txt, values.is_empty()) {
+        (Some(t), true) => (
+            Action::Delete,
+            RecordAction::Delete,
+            state.exact("TXT").unwrap_or(t).clone(),
+        ),
+        (existing, _) => (
+            if existing.is_some() {
+                Action::Update
+            } else {
+                Action::Create
+            },
+            RecordAction::Upsert,
+            RecordSet {
+                name: name.clone(),
+                rtype: "TXT".into(),
+                ttl: Some(existing.and_then(|t| t.ttl).unwrap_or(ttl)),
+                values,
+                alias: None,
+                set_identifier: None,
+            },
+        ),
+    };
+    Some(Planned {
+        action,
+        resource: format!("TXT {name}"),
+        detail,
+        operation: RecordOp {
+            zone_id: state.zone.id.clone(),
+            action: op_action,
+            set,
+        },
+    })
 }
 
 impl DnsStep {
@@ -536,56 +421,11 @@ impl DnsStep {
         }
         Ok(Addresses::Instances { ipv4, ipv6 })
     }
-
-    /// The record sets of exactly `name`: listing starts at the name and
-    /// stops at the first record of another name.
-    /// (normalized, exact) record sets.
-    async fn records(&self, zone: &Zone, name: &str) -> Result<(Vec<RecordSet>, Vec<RecordSet>)> {
-        let mut out = Vec::new();
-        let mut exact = Vec::new();
-        let mut start_type: Option<RrType> = None;
-        let mut start_id: Option<String> = None;
-        loop {
-            let page = self
-                .clients
-                .route53
-                .list_resource_record_sets()
-                .hosted_zone_id(&zone.id)
-                .start_record_name(name)
-                .set_start_record_type(start_type.take())
-                .set_start_record_identifier(start_id.take())
-                .max_items(20)
-                .send()
-                .await
-                .map_err(|e| api_error("route53:ListResourceRecordSets", e))?;
-            let mut passed = false;
-            for set in page.resource_record_sets() {
-                if normalize_name(set.name()) == name {
-                    out.push(convert_set(set));
-                    exact.push(exact_set(set));
-                } else {
-                    passed = true;
-                    break;
-                }
-            }
-            let more = page.is_truncated()
-                && page
-                    .next_record_name()
-                    .is_some_and(|n| normalize_name(n) == name);
-            if passed || !more {
-                break;
-            }
-            start_type = page.next_record_type().cloned();
-            start_id = page.next_record_identifier().map(str::to_string);
-        }
-        out.sort_by(|a, b| (&a.rtype, &a.set_identifier).cmp(&(&b.rtype, &b.set_identifier)));
-        Ok((out, exact))
-    }
 }
 
 impl Step for DnsStep {
     type Observed = DnsState;
-    type Operation = DnsOp;
+    type Operation = RecordOp;
 
     fn name(&self) -> StepName {
         StepName::Dns
@@ -593,13 +433,13 @@ impl Step for DnsStep {
 
     async fn observe(&self) -> Result<DnsState> {
         let addresses = self.addresses().await?;
-        let zones = public_zones(&self.clients).await?;
+        let zones = route53::public_zones(&self.clients).await?;
         let mut names = Vec::with_capacity(self.names.len());
         let mut problems = Vec::new();
         for (name, zone_id) in &self.names {
-            match zone_for(name, zone_id.as_deref(), &zones) {
+            match route53::zone_for(name, zone_id.as_deref(), &zones) {
                 Ok(zone) => {
-                    let (records, exact) = self.records(&zone, name).await?;
+                    let (records, exact) = route53::records_of(&self.clients, &zone, name).await?;
                     names.push(NameState {
                         name: name.clone(),
                         zone,
@@ -616,7 +456,7 @@ impl Step for DnsStep {
         Ok(DnsState { addresses, names })
     }
 
-    fn diff(&self, observed: &DnsState) -> Vec<Planned<DnsOp>> {
+    fn diff(&self, observed: &DnsState) -> Vec<Planned<RecordOp>> {
         observed
             .names
             .iter()
@@ -638,113 +478,16 @@ impl Step for DnsStep {
             .collect()
     }
 
-    async fn apply(&self, op: &DnsOp) -> Result<()> {
+    async fn apply(&self, op: &RecordOp) -> Result<()> {
         self.apply_all(std::slice::from_ref(op)).await
     }
 
     /// One ChangeBatch per zone (atomic in Route 53), then wait for INSYNC.
-    async fn apply_all(&self, ops: &[DnsOp]) -> Result<()> {
-        let mut by_zone: BTreeMap<&str, Vec<&DnsOp>> = BTreeMap::new();
-        for op in ops {
-            by_zone.entry(op.zone_id.as_str()).or_default().push(op);
-        }
-        for (zone_id, ops) in by_zone {
-            submit(&self.clients, zone_id, &ops, self.wait_timeout).await?;
+    async fn apply_all(&self, ops: &[RecordOp]) -> Result<()> {
+        for (zone_id, ops) in route53::by_zone(ops) {
+            route53::submit(&self.clients, zone_id, &ops, self.wait_timeout).await?;
         }
         Ok(())
-    }
-}
-
-/// Sends `ops` as one ChangeBatch to `zone_id` and waits for INSYNC.
-pub async fn submit(
-    clients: &Clients,
-    zone_id: &str,
-    ops: &[&DnsOp],
-    wait: Duration,
-) -> Result<()> {
-    let mut batch = ChangeBatch::builder().comment("webtier");
-    for op in ops {
-        let action = match op.action {
-            RecordAction::Upsert => ChangeAction::Upsert,
-            RecordAction::Delete => ChangeAction::Delete,
-        };
-        batch = batch.changes(
-            Change::builder()
-                .action(action)
-                .resource_record_set(to_sdk(&op.set)?)
-                .build()?,
-        );
-    }
-    let out = clients
-        .route53
-        .change_resource_record_sets()
-        .hosted_zone_id(zone_id)
-        .change_batch(batch.build()?)
-        .send()
-        .await
-        .map_err(|e| api_error("route53:ChangeResourceRecordSets", e))?;
-    if let Some(info) = out.change_info() {
-        wait_in_sync(clients, info.id(), wait).await?;
-    }
-    Ok(())
-}
-
-/// Every public hosted zone of the account (paged).
-pub async fn public_zones(clients: &Clients) -> Result<Vec<Zone>> {
-    let mut zones = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let page = clients
-            .route53
-            .list_hosted_zones()
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(|e| api_error("route53:ListHostedZones", e))?;
-        zones.extend(
-            page.hosted_zones()
-                .iter()
-                .filter(|z| !z.config().is_some_and(|c| c.private_zone()))
-                .map(|z| Zone {
-                    id: z.id().trim_start_matches("/hostedzone/").to_string(),
-                    name: normalize_name(z.name()),
-                }),
-        );
-        match (page.is_truncated(), page.next_marker()) {
-            (true, Some(next)) => marker = Some(next.to_string()),
-            _ => break,
-        }
-    }
-    Ok(zones)
-}
-
-/// Waits until Route 53 reports the change INSYNC.
-pub async fn wait_in_sync(clients: &Clients, change_id: &str, timeout: Duration) -> Result<()> {
-    let deadline = Instant::now() + timeout;
-    let mut pause = Duration::from_millis(500);
-    loop {
-        let out = clients
-            .route53
-            .get_change()
-            .id(change_id)
-            .send()
-            .await
-            .map_err(|e| api_error("route53:GetChange", e))?;
-        if out
-            .change_info()
-            .is_some_and(|c| c.status() == &ChangeStatus::Insync)
-        {
-            return Ok(());
-        }
-        if Instant::now() + pause > deadline {
-            bail!(
-                "Route 53 change {change_id} is still PENDING after {}s; it was accepted and will complete — run `webtier plan` later to confirm (or raise [dns] wait_timeout)",
-                timeout.as_secs()
-            );
-        }
-        tracing::info!("waiting for Route 53 change {change_id} to be INSYNC");
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(10));
     }
 }
 
@@ -757,44 +500,6 @@ mod tests {
             id: id.into(),
             name: name.into(),
         }
-    }
-
-    #[test]
-    fn zones_match_by_longest_suffix() {
-        let zones = [
-            zone("Z1", "example.com"),
-            zone("Z2", "dev.example.com"),
-            zone("Z3", "ample.com"),
-        ];
-        assert_eq!(zone_for("www.example.com", None, &zones).unwrap().id, "Z1");
-        assert_eq!(zone_for("example.com", None, &zones).unwrap().id, "Z1");
-        assert_eq!(
-            zone_for("a.dev.example.com", None, &zones).unwrap().id,
-            "Z2"
-        );
-        assert!(
-            zone_for("example.org", None, &zones)
-                .unwrap_err()
-                .contains("no public hosted zone")
-        );
-        let twins = [zone("Z1", "example.com"), zone("Z9", "example.com")];
-        let err = zone_for("www.example.com", None, &twins).unwrap_err();
-        assert!(err.contains("zone_id") && err.contains("Z1, Z9"), "{err}");
-        assert_eq!(
-            zone_for("www.example.com", Some("Z9"), &twins).unwrap().id,
-            "Z9"
-        );
-        assert!(
-            zone_for("www.example.org", Some("Z9"), &twins)
-                .unwrap_err()
-                .contains("not inside")
-        );
-    }
-
-    #[test]
-    fn names_are_normalized() {
-        assert_eq!(normalize_name("\\052.Example.COM."), "*.example.com");
-        assert_eq!(normalize_value("AAAA", "2001:DB8:0:0::1"), "2001:db8::1");
     }
 
     fn state(records: Vec<RecordSet>) -> NameState {
@@ -829,7 +534,7 @@ mod tests {
         desired: &[RecordSet],
         owner: &str,
         adopt: bool,
-    ) -> (Vec<Planned<DnsOp>>, Option<Conflict>) {
+    ) -> (Vec<Planned<RecordOp>>, Option<Conflict>) {
         diff_name(state, desired, owner, 300, adopt)
     }
 

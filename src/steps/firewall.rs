@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use crate::aws::instances::{self, Instance};
 use crate::aws::{Clients, api_error, error_code};
 use crate::config::Target;
+use crate::plan::StepName;
 use crate::plan::{Action, Planned, Step};
-use crate::steps::StepName;
 
 /// The description of every rule webtier adds; the mark of ownership.
 pub const MANAGED: &str = "managed-by=webtier";

@@ -5,76 +5,22 @@ pub mod dns;
 pub mod firewall;
 pub mod proxy_config;
 
-use std::fmt;
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
-use serde::{Deserialize, Serialize};
 
 use crate::aws::Clients;
 use crate::config::Config;
+use crate::plan::StepName;
 use crate::plan::engine::AnyStep;
 
-/// Every step, in apply order.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum StepName {
-    /// Security-group ingress for tcp/80 and tcp/443 on the target instances
-    Firewall,
-    /// Route 53 A/AAAA (or alias) records for every site name
-    Dns,
-    /// A valid ACME certificate for every site with tls = "acme"
-    Cert,
-    /// The bundled proxy's generated configuration file
-    ProxyConfig,
-}
-
-impl StepName {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepName::Firewall => "firewall",
-            StepName::Dns => "dns",
-            StepName::Cert => "cert",
-            StepName::ProxyConfig => "proxy-config",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<StepName> {
-        <StepName as clap::ValueEnum>::from_str(text, false).ok()
-    }
-
-    fn all() -> &'static [StepName] {
-        <StepName as clap::ValueEnum>::value_variants()
-    }
-
-    /// Why the configuration leaves this step out, if it does.
-    fn unconfigured(self, config: &Config) -> Option<&'static str> {
-        match self {
-            StepName::Firewall if !config.has_firewall() => Some("a [target] section"),
-            StepName::Dns if !config.has_dns() => Some("a [target] section or [dns] load_balancer"),
-            StepName::Cert if cert::wanted(config).is_empty() => {
-                Some("a [[site]] with tls = \"acme\"")
-            }
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for StepName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+/// Why the configuration leaves `step` out, if it does.
+fn unconfigured(step: StepName, config: &Config) -> Option<&'static str> {
+    match step {
+        StepName::Firewall if !config.has_firewall() => Some("a [target] section"),
+        StepName::Dns if !config.has_dns() => Some("a [target] section or [dns] load_balancer"),
+        StepName::Cert if cert::wanted(config).is_empty() => Some("a [[site]] with tls = \"acme\""),
+        _ => None,
     }
 }
 
@@ -96,14 +42,13 @@ pub async fn build(
     options: Options,
 ) -> Result<Vec<Box<dyn AnyStep>>> {
     let mut wanted: Vec<StepName> = if names.is_empty() {
-        StepName::all()
-            .iter()
-            .copied()
-            .filter(|s| s.unconfigured(config).is_none())
+        StepName::ALL
+            .into_iter()
+            .filter(|s| unconfigured(*s, config).is_none())
             .collect()
     } else {
         for name in names {
-            if let Some(needs) = name.unconfigured(config) {
+            if let Some(needs) = unconfigured(*name, config) {
                 bail!(
                     "the {name} step needs {needs} in {}",
                     config.source.display()

@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Backend, Config, Tls};
+use crate::certstore::Store;
+use crate::config::{Backend, Config, Site, Tls};
 use crate::fsutil::atomic_write;
+use crate::plan::StepName;
 use crate::plan::{Action, Planned, Step};
 use crate::proxy::config::{
     AccessLog, AuthConfig, Health, Limits, ProxyConfig, RouteConfig, SiteConfig, TlsFiles, VERSION,
 };
-use crate::steps::StepName;
 
 pub struct ProxyConfigStep {
     path: PathBuf,
@@ -48,16 +49,6 @@ impl ProxyConfigStep {
     }
 }
 
-/// The directory holding the live certificate of a site's domain.
-pub fn live_dir(state_dir: &Path, domain: &str) -> PathBuf {
-    crate::steps::cert::store::Store::new(state_dir).live_dir(domain)
-}
-
-/// Where the proxy this configuration sets up writes its process id.
-pub fn pid_file(config: &Config) -> PathBuf {
-    config.state_dir.join("proxy.pid")
-}
-
 /// The proxy's runtime configuration for `config`. Pure.
 pub fn proxy_config(config: &Config) -> ProxyConfig {
     let p = &config.proxy;
@@ -67,59 +58,11 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
             SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)),
         ]
     };
+    let store = Store::new(&config.state_dir);
     let sites = config
         .sites
         .iter()
-        .map(|site| {
-            let tls = (site.tls != Tls::None).then(|| {
-                let dir = live_dir(&config.state_dir, &site.domain);
-                TlsFiles {
-                    cert: dir.join("fullchain.pem"),
-                    key: dir.join("privkey.pem"),
-                }
-            });
-            let mut routes: Vec<RouteConfig> = site
-                .routes
-                .iter()
-                .map(|r| match &r.backend {
-                    Backend::Root(root) => RouteConfig {
-                        path: r.path.clone(),
-                        root: Some(root.clone()),
-                        max_body_bytes: r.max_body_bytes,
-                        ..RouteConfig::default()
-                    },
-                    Backend::Upstreams(ups) => RouteConfig {
-                        path: r.path.clone(),
-                        upstreams: ups.iter().map(ToString::to_string).collect(),
-                        balance: r.balance,
-                        health: health(r.health_check.as_deref()),
-                        max_body_bytes: r.max_body_bytes,
-                        ..RouteConfig::default()
-                    },
-                })
-                .collect();
-            if !site.upstreams.is_empty() && !routes.iter().any(|r| r.path == "/") {
-                routes.push(RouteConfig {
-                    path: "/".into(),
-                    upstreams: site.upstreams.iter().map(ToString::to_string).collect(),
-                    balance: site.balance,
-                    health: health(site.health_check.as_deref()),
-                    ..RouteConfig::default()
-                });
-            }
-            routes.sort_by(|a, b| a.path.cmp(&b.path));
-            SiteConfig {
-                names: site.names().map(str::to_string).collect(),
-                tls,
-                routes,
-                auth: site.auth.as_ref().map(|a| AuthConfig {
-                    issuer: a.issuer.clone(),
-                    client_id: a.client_id.clone(),
-                    client_secret_file: a.client_secret_file.clone(),
-                    allowed_emails: a.allowed_emails.clone(),
-                }),
-            }
-        })
+        .map(|site| site_config(site, &store))
         .collect();
     ProxyConfig {
         version: VERSION,
@@ -127,7 +70,7 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
         https_listen: listen(config.proxy.https_port),
         challenge_dir: config.proxy.challenge_dir.clone(),
         workers: p.workers,
-        pid_file: Some(pid_file(config)),
+        pid_file: Some(config.proxy_pid_file()),
         admin_listen: p.admin_listen,
         hsts_max_age: p.hsts_max_age,
         tls_session_resumption: true,
@@ -146,6 +89,64 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
         timeouts: p.timeouts.clone(),
         sites,
     }
+}
+
+/// One site: its names, its live certificate's files, its routes.
+fn site_config(site: &Site, store: &Store) -> SiteConfig {
+    let tls = (site.tls != Tls::None).then(|| {
+        let live = store.live_files(&site.domain);
+        TlsFiles {
+            cert: live.fullchain,
+            key: live.privkey,
+        }
+    });
+    SiteConfig {
+        names: site.names().map(str::to_string).collect(),
+        tls,
+        routes: routes(site),
+        auth: site.auth.as_ref().map(|a| AuthConfig {
+            issuer: a.issuer.clone(),
+            client_id: a.client_id.clone(),
+            client_secret_file: a.client_secret_file.clone(),
+            allowed_emails: a.allowed_emails.clone(),
+        }),
+    }
+}
+
+/// A site's routes sorted by path, with its own upstreams at `/` unless a
+/// route already takes `/`.
+fn routes(site: &Site) -> Vec<RouteConfig> {
+    let mut routes: Vec<RouteConfig> = site
+        .routes
+        .iter()
+        .map(|r| match &r.backend {
+            Backend::Root(root) => RouteConfig {
+                path: r.path.clone(),
+                root: Some(root.clone()),
+                max_body_bytes: r.max_body_bytes,
+                ..RouteConfig::default()
+            },
+            Backend::Upstreams(ups) => RouteConfig {
+                path: r.path.clone(),
+                upstreams: ups.iter().map(ToString::to_string).collect(),
+                balance: r.balance,
+                health: health(r.health_check.as_deref()),
+                max_body_bytes: r.max_body_bytes,
+                ..RouteConfig::default()
+            },
+        })
+        .collect();
+    if !site.upstreams.is_empty() && !routes.iter().any(|r| r.path == "/") {
+        routes.push(RouteConfig {
+            path: "/".into(),
+            upstreams: site.upstreams.iter().map(ToString::to_string).collect(),
+            balance: site.balance,
+            health: health(site.health_check.as_deref()),
+            ..RouteConfig::default()
+        });
+    }
+    routes.sort_by(|a, b| a.path.cmp(&b.path));
+    routes
 }
 
 /// Active checks on `path`, passive ejection at its defaults.

@@ -3,22 +3,16 @@
 //! (missing, names or key type changed, or less than a third of its
 //! lifetime left). Change: an ACME order, installed only when it checks out.
 
-pub mod acme;
-pub mod dns01;
-pub mod http01;
 pub mod schedule;
-pub mod store;
 
-use std::fs::File;
-use std::path::PathBuf;
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use crate::acme::{self, dns01::Dns01, http01::Http01};
+use crate::certstore::{self, AriState, CertInfo, LastAttempt, Live, Meta, Store};
 use crate::config::{Acme, Challenge, Config, Tls};
+use crate::plan::StepName;
 use crate::plan::{Action, Planned, Step};
-use crate::steps::StepName;
-use store::{CertInfo, LastAttempt, Live, Meta, Store};
 
 /// One certificate webtier keeps: a site's names, named by its domain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,7 +89,7 @@ pub enum Ari {
 }
 
 /// Pure: the ARI decision for the certificate with `serial` at `now`.
-pub fn ari_decision(state: Option<&store::AriState>, serial: &str, now: i64) -> Ari {
+pub fn ari_decision(state: Option<&AriState>, serial: &str, now: i64) -> Ari {
     match state {
         Some(s) if s.serial == serial && !s.supported => Ari::NotDue,
         Some(s) if s.serial == serial && now >= s.renew_at => Ari::Due(format!(
@@ -127,28 +121,6 @@ pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// Holds the store's lock: one writer at a time; a second run waits.
-pub struct StoreLock(#[allow(dead_code)] File);
-
-pub fn lock(store: &Store) -> Result<StoreLock> {
-    let path = store.lock_file();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
-    if file.try_lock().is_err() {
-        tracing::warn!("another webtier holds {}; waiting for it", path.display());
-        file.lock()
-            .with_context(|| format!("cannot lock {}", path.display()))?;
-    }
-    Ok(StoreLock(file))
-}
-
 /// Issues (or renews) one certificate and makes it live. The live set is
 /// untouched unless the new one checks out. Records the attempt.
 pub async fn obtain(
@@ -159,12 +131,12 @@ pub async fn obtain(
 ) -> Result<Option<Live>> {
     let store = Store::new(&config.state_dir);
     let result = async {
-        let account = acme::account(&store, acme).await?;
+        let account = acme::account(&store.account_file(&acme.directory), acme).await?;
         let mut responder = match acme.challenge {
             Challenge::Http01 => acme::Responder::Http(
-                http01::Http01::start(&config.proxy.challenge_dir, config.proxy.http_port).await?,
+                Http01::start(&config.proxy.challenge_dir, config.proxy.http_port).await?,
             ),
-            Challenge::Dns01 => acme::Responder::Dns(dns01::Dns01::new(config).await?),
+            Challenge::Dns01 => acme::Responder::Dns(Dns01::new(config).await?),
         };
         // Tell the CA which certificate this one replaces, when it keeps
         // renewal information (RFC 9773 §5).
@@ -176,7 +148,8 @@ pub async fn obtain(
             {
                 std::fs::read_to_string(old.dir.join("fullchain.pem"))
                     .ok()
-                    .and_then(|pem| acme::certificate_id(&pem).ok())
+                    .and_then(|pem| certstore::leaf_der(&pem).ok())
+                    .and_then(|der| acme::certificate_id(&der).ok())
             }
             _ => None,
         };
@@ -187,7 +160,7 @@ pub async fn obtain(
         drop(responder);
         let (chain, key) = ordered?;
         if !install {
-            store::validate(&chain, &key, &wanted.names)?;
+            certstore::validate(&chain, &key, &wanted.names)?;
             return Ok(None);
         }
         let meta = Meta {
@@ -229,9 +202,9 @@ async fn remember_window(
     name: &str,
     serial: &str,
     chain_pem: &str,
-) -> Result<store::AriState> {
-    let state = match acme::renewal_window(account, chain_pem).await? {
-        None => store::AriState {
+) -> Result<AriState> {
+    let state = match acme::renewal_window(account, &certstore::leaf_der(chain_pem)?).await? {
+        None => AriState {
             serial: serial.to_string(),
             supported: false,
             window_start: 0,
@@ -243,7 +216,7 @@ async fn remember_window(
         Some((info, retry_after)) => {
             let start = info.suggested_window.start.unix_timestamp();
             let end = info.suggested_window.end.unix_timestamp();
-            store::AriState {
+            AriState {
                 serial: serial.to_string(),
                 supported: true,
                 window_start: start,
@@ -269,7 +242,7 @@ pub async fn ari_reason(store: &Store, acme: &Acme, name: &str, live: &Live) -> 
         Ari::NotDue => None,
         Ari::Ask => {
             let asked = async {
-                let account = acme::account(store, acme).await?;
+                let account = acme::account(&store.account_file(&acme.directory), acme).await?;
                 let pem = std::fs::read_to_string(live.dir.join("fullchain.pem"))?;
                 remember_window(store, &account, name, &live.info.serial, &pem).await
             }
@@ -367,20 +340,20 @@ impl Step for CertStep {
 
     async fn apply(&self, wanted: &Wanted) -> Result<()> {
         let store = Store::new(&self.config.state_dir);
-        let _lock = lock(&store)?;
+        let _lock = store.lock()?;
         obtain(&self.config, &self.config.acme, wanted, true).await?;
         reload_proxy(&self.config)
     }
 }
 
 /// Asks the running bundled proxy (found through the pid file that
-/// `proxy-config` gives it) to reload, so it serves new certificates at
-/// once. No proxy running is not an error, nor is a stale pid file naming
-/// another process (that is left alone, with a warning).
+/// `proxy-config` gives it: `Config::proxy_pid_file`) to reload, so it
+/// serves new certificates at once. No proxy running is not an error, nor
+/// is a stale pid file naming another process (that is left alone, with a
+/// warning).
 pub fn reload_proxy(config: &Config) -> Result<()> {
     use crate::proxy::daemon::control::Reload;
-    let pid_file = crate::steps::proxy_config::pid_file(config);
-    match crate::proxy::daemon::control::reload_running(&pid_file)? {
+    match crate::proxy::daemon::control::reload_running(&config.proxy_pid_file())? {
         Reload::Signalled(pid) => tracing::info!("asked the proxy (pid {pid}) to reload"),
         Reload::NotRunning => tracing::info!("no proxy is running; nothing to reload"),
         Reload::NotOurs(why) => tracing::warn!("{why}"),
@@ -388,14 +361,10 @@ pub fn reload_proxy(config: &Config) -> Result<()> {
     Ok(())
 }
 
-/// Where a certificate's files are, for hooks and the proxy.
-pub fn live_paths(config: &Config, name: &str) -> (PathBuf, PathBuf, PathBuf) {
-    let dir = Store::new(&config.state_dir).live_dir(name);
-    (dir.join("fullchain.pem"), dir.join("privkey.pem"), dir)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     fn live(names: &[&str], not_before: i64, not_after: i64) -> Live {
@@ -435,8 +404,8 @@ mod tests {
         assert_eq!(due(&w, Some(&l), "ecdsa-p256", 7 * day).unwrap(), "expired");
     }
 
-    fn ari(serial: &str, supported: bool, renew_at: i64, next_check: i64) -> store::AriState {
-        store::AriState {
+    fn ari(serial: &str, supported: bool, renew_at: i64, next_check: i64) -> AriState {
+        AriState {
             serial: serial.into(),
             supported,
             window_start: renew_at - 10,

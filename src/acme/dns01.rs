@@ -8,14 +8,14 @@ use std::time::Duration;
 use anyhow::{Result, anyhow};
 
 use crate::aws::Clients;
+use crate::aws::route53::{self, RecordAction, RecordOp, RecordSet, Zone};
 use crate::config::Config;
-use crate::steps::dns::{self, DnsOp, RecordAction, RecordSet, Zone};
 
 pub struct Dns01 {
     clients: Clients,
     zones: Vec<Zone>,
     wait: Duration,
-    published: Vec<DnsOp>,
+    published: Vec<RecordOp>,
 }
 
 /// The TXT record name for an identifier (`*.example.com` validates at
@@ -27,7 +27,7 @@ pub fn record_name(identifier: &str) -> String {
 impl Dns01 {
     pub async fn new(config: &Config) -> Result<Dns01> {
         let clients = Clients::connect(&config.aws).await?;
-        let zones = dns::public_zones(&clients).await?;
+        let zones = route53::public_zones(&clients).await?;
         Ok(Dns01 {
             clients,
             zones,
@@ -41,11 +41,11 @@ impl Dns01 {
     pub async fn publish(&mut self, values: &BTreeMap<String, Vec<String>>) -> Result<()> {
         let mut ops = Vec::new();
         for (name, vals) in values {
-            let zone = dns::zone_for(name, None, &self.zones)
+            let zone = route53::zone_for(name, None, &self.zones)
                 .map_err(|e| anyhow!("dns-01 for {name}: {e}"))?;
             let mut quoted: Vec<String> = vals.iter().map(|v| format!("\"{v}\"")).collect();
             quoted.sort();
-            ops.push(DnsOp {
+            ops.push(RecordOp {
                 zone_id: zone.id,
                 action: RecordAction::Upsert,
                 set: RecordSet {
@@ -58,8 +58,8 @@ impl Dns01 {
                 },
             });
         }
-        for (zone, batch) in by_zone(&ops) {
-            dns::submit(&self.clients, zone, &batch, self.wait).await?;
+        for (zone, batch) in route53::by_zone(&ops) {
+            route53::submit(&self.clients, zone, &batch, self.wait).await?;
         }
         self.published = ops;
         Ok(())
@@ -68,7 +68,7 @@ impl Dns01 {
     /// Deletes what `publish` created. Failures are logged, not fatal: the
     /// certificate does not depend on them, and the next order upserts.
     pub async fn cleanup(&mut self) {
-        let deletes: Vec<DnsOp> = self
+        let deletes: Vec<RecordOp> = self
             .published
             .drain(..)
             .map(|mut op| {
@@ -76,18 +76,10 @@ impl Dns01 {
                 op
             })
             .collect();
-        for (zone, batch) in by_zone(&deletes) {
-            if let Err(e) = dns::submit(&self.clients, zone, &batch, self.wait).await {
+        for (zone, batch) in route53::by_zone(&deletes) {
+            if let Err(e) = route53::submit(&self.clients, zone, &batch, self.wait).await {
                 tracing::warn!("cannot remove the dns-01 records from zone {zone}: {e:#}");
             }
         }
     }
-}
-
-fn by_zone(ops: &[DnsOp]) -> BTreeMap<&str, Vec<&DnsOp>> {
-    let mut map: BTreeMap<&str, Vec<&DnsOp>> = BTreeMap::new();
-    for op in ops {
-        map.entry(op.zone_id.as_str()).or_default().push(op);
-    }
-    map
 }

@@ -10,6 +10,10 @@
 //! A new certificate becomes live only after it parses, matches its key,
 //! covers every name and is currently valid; a failed order never touches
 //! the live set.
+//!
+//! Used by the `cert` step and `webtier cert …` (which write it, one at a
+//! time under [`Store::lock`]) and by `proxy-config` (which points the
+//! proxy at [`Store::live_files`]).
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -24,6 +28,17 @@ use crate::fsutil::{atomic_write, atomic_write_with_mode};
 pub struct Store {
     root: PathBuf,
 }
+
+/// Where a certificate's live files are, whether or not they exist yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveFiles {
+    pub dir: PathBuf,
+    pub fullchain: PathBuf,
+    pub privkey: PathBuf,
+}
+
+/// Holds the store's lock: one writer at a time; a second run waits.
+pub struct StoreLock(#[allow(dead_code)] fs::File);
 
 /// What webtier remembers about how a certificate was obtained.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,18 +118,52 @@ impl Store {
         self.root.join("live").join(dir_name(name))
     }
 
+    /// The account file for the ACME directory at `directory`: named by
+    /// the first 8 bytes of the SHA-256 of the URL's JSON form (a quoted
+    /// string), as account files have always been named.
     pub fn account_file(&self, directory: &str) -> PathBuf {
-        let digest = crate::plan::fingerprint(&directory).unwrap_or_default();
-        let short = digest
-            .trim_start_matches("sha256:")
-            .get(..16)
-            .unwrap_or("default")
-            .to_string();
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_vec(directory).unwrap_or_default();
+        let short: String = Sha256::digest(&json)[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         self.root.join("accounts").join(short).join("account.json")
+    }
+
+    /// The live files of `name`, for the proxy and deploy hooks.
+    pub fn live_files(&self, name: &str) -> LiveFiles {
+        let dir = self.live_dir(name);
+        LiveFiles {
+            fullchain: dir.join("fullchain.pem"),
+            privkey: dir.join("privkey.pem"),
+            dir,
+        }
     }
 
     pub fn lock_file(&self) -> PathBuf {
         self.root.join("lock")
+    }
+
+    /// Takes the store's lock, waiting (with a warning) while another
+    /// webtier holds it.
+    pub fn lock(&self) -> Result<StoreLock> {
+        let path = self.lock_file();
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+        if file.try_lock().is_err() {
+            tracing::warn!("another webtier holds {}; waiting for it", path.display());
+            file.lock()
+                .with_context(|| format!("cannot lock {}", path.display()))?;
+        }
+        Ok(StoreLock(file))
     }
 
     /// The live certificate of `name`, if any. A live set that does not
@@ -332,4 +381,20 @@ pub fn validate(chain_pem: &str, key_pem: &str, names: &[String]) -> Result<Cert
         bail!("the certificate is not valid now");
     }
     Ok(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_files_are_named_by_a_hash_of_the_directory() {
+        // The name must not change: an account made by an older webtier
+        // is found again.
+        let store = Store::new(Path::new("/var/lib/webtier"));
+        assert_eq!(
+            store.account_file("https://acme-v02.api.letsencrypt.org/directory"),
+            Path::new("/var/lib/webtier/accounts/234c743771f86511/account.json")
+        );
+    }
 }

@@ -1,0 +1,77 @@
+//! The names of the steps, in apply order: what plans, saved plan files
+//! and the command line call them. The steps themselves live in
+//! `crate::steps`; `cli` offers these names as values of its arguments.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Every step, in apply order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepName {
+    Firewall,
+    Dns,
+    Cert,
+    ProxyConfig,
+}
+
+impl StepName {
+    /// Every step, in apply order.
+    pub const ALL: [StepName; 4] = [
+        StepName::Firewall,
+        StepName::Dns,
+        StepName::Cert,
+        StepName::ProxyConfig,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepName::Firewall => "firewall",
+            StepName::Dns => "dns",
+            StepName::Cert => "cert",
+            StepName::ProxyConfig => "proxy-config",
+        }
+    }
+
+    /// What the step converges, in one line (the command line's help).
+    pub fn summary(self) -> &'static str {
+        match self {
+            StepName::Firewall => {
+                "Security-group ingress for tcp/80 and tcp/443 on the target instances"
+            }
+            StepName::Dns => "Route 53 A/AAAA (or alias) records for every site name",
+            StepName::Cert => "A valid ACME certificate for every site with tls = \"acme\"",
+            StepName::ProxyConfig => "The bundled proxy's generated configuration file",
+        }
+    }
+
+    /// The step spelled exactly as `as_str` spells it.
+    pub fn parse(text: &str) -> Option<StepName> {
+        StepName::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl fmt::Display for StepName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_back_and_serialize_as_spelled() {
+        for step in StepName::ALL {
+            assert_eq!(StepName::parse(step.as_str()), Some(step));
+            assert_eq!(
+                serde_json::to_value(step).unwrap(),
+                serde_json::Value::from(step.as_str())
+            );
+        }
+        assert_eq!(StepName::parse("Proxy-Config"), None);
+        assert!(StepName::ALL.is_sorted(), "ALL is in apply order");
+    }
+}
