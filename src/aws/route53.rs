@@ -24,6 +24,16 @@ pub struct Zone {
     pub name: String,
 }
 
+impl Zone {
+    #[cfg(test)]
+    pub fn new(id: &str, name: &str) -> Zone {
+        Zone {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alias {
     pub dns_name: String,
@@ -342,19 +352,12 @@ async fn wait_in_sync(clients: &Clients, change_id: &str, timeout: Duration) -> 
 mod tests {
     use super::*;
 
-    fn zone(id: &str, name: &str) -> Zone {
-        Zone {
-            id: id.into(),
-            name: name.into(),
-        }
-    }
-
     #[test]
     fn zones_match_by_longest_suffix() {
         let zones = [
-            zone("Z1", "example.com"),
-            zone("Z2", "dev.example.com"),
-            zone("Z3", "ample.com"),
+            Zone::new("Z1", "example.com"),
+            Zone::new("Z2", "dev.example.com"),
+            Zone::new("Z3", "ample.com"),
         ];
         assert_eq!(zone_for("www.example.com", None, &zones).unwrap().id, "Z1");
         assert_eq!(zone_for("example.com", None, &zones).unwrap().id, "Z1");
@@ -367,7 +370,10 @@ mod tests {
                 .unwrap_err()
                 .contains("no public hosted zone")
         );
-        let twins = [zone("Z1", "example.com"), zone("Z9", "example.com")];
+        let twins = [
+            Zone::new("Z1", "example.com"),
+            Zone::new("Z9", "example.com"),
+        ];
         let err = zone_for("www.example.com", None, &twins).unwrap_err();
         assert!(err.contains("zone_id") && err.contains("Z1, Z9"), "{err}");
         assert_eq!(

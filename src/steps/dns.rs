@@ -495,17 +495,10 @@ impl Step for DnsStep {
 mod tests {
     use super::*;
 
-    fn zone(id: &str, name: &str) -> Zone {
-        Zone {
-            id: id.into(),
-            name: name.into(),
-        }
-    }
-
     fn state(records: Vec<RecordSet>) -> NameState {
         NameState {
             name: "example.com".into(),
-            zone: zone("Z1", "example.com"),
+            zone: Zone::new("Z1", "example.com"),
             exact: records.clone(),
             records,
         }

@@ -152,4 +152,42 @@ mod tests {
             "{waited:?}"
         );
     }
+
+    // A client that pauses longer than the limit in all, but never for the
+    // limit at once, is not cut: each wait is timed from its own start,
+    // even when the timer was set by an earlier wait and fires early.
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn each_wait_is_timed_from_its_own_start() {
+        let limit = Duration::from_millis(100);
+        let (near, mut far) = tokio::io::duplex(16);
+        let mut io = SendTimeout::new(TokioIo::new(near), limit);
+        let mut sink = [0u8; 16];
+        for _ in 0..3 {
+            assert_eq!(write(&mut io, b"0123456789abcdef").await.unwrap(), 16);
+            // This write waits 60% of the limit for the reader.
+            let reader = async {
+                tokio::time::sleep(limit * 6 / 10).await;
+                tokio::io::AsyncReadExt::read_exact(&mut far, &mut sink)
+                    .await
+                    .unwrap();
+            };
+            let (written, ()) = tokio::join!(write(&mut io, b"x"), reader);
+            assert_eq!(written.unwrap(), 1);
+            // Drain the byte and idle past the first wait's deadline.
+            tokio::io::AsyncReadExt::read_exact(&mut far, &mut sink[..1])
+                .await
+                .unwrap();
+            tokio::time::sleep(limit / 2).await;
+        }
+        // And a wait that does last the limit still fails on time.
+        assert_eq!(write(&mut io, b"0123456789abcdef").await.unwrap(), 16);
+        let started = Instant::now();
+        let err = write(&mut io, b"more").await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        let waited = started.elapsed();
+        assert!(
+            waited >= limit && waited <= limit + Duration::from_millis(1),
+            "{waited:?}"
+        );
+    }
 }

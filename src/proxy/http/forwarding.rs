@@ -18,6 +18,8 @@ pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-p
 pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 pub const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 pub const FORWARDED: HeaderName = HeaderName::from_static("forwarded");
+
+/// Who the client is and how it reached us.
 pub struct Client<'a> {
     pub peer: IpAddr,
     /// `https` or `http` on the listener that took the request.
@@ -187,17 +189,7 @@ impl<'a> Forwarding<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(
-                HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        h
-    }
+    use crate::proxy::http::header_map as map;
 
     /// The map as the upstream sees it: the client's headers that are
     /// left, and the written forwarding lines.

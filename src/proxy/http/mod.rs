@@ -6,3 +6,16 @@ pub mod date;
 pub mod forwarding;
 pub mod hop_by_hop;
 pub mod range;
+
+/// A header map of `pairs`, in order (repeated names appended), for tests.
+#[cfg(test)]
+fn header_map(pairs: &[(&str, &str)]) -> http::HeaderMap {
+    let mut h = http::HeaderMap::new();
+    for (k, v) in pairs {
+        h.append(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    h
+}
