@@ -125,6 +125,20 @@ mod tests {
         std::future::poll_fn(move |cx| io.as_mut().poll_write(cx, data)).await
     }
 
+    /// Fills the window (16 bytes), then a write waits for a reader that
+    /// never comes: it fails with TimedOut exactly `limit` later.
+    async fn fails_after_the_limit<I: Write + Unpin>(io: &mut SendTimeout<I>, limit: Duration) {
+        assert_eq!(write(io, b"0123456789abcdef").await.unwrap(), 16);
+        let started = Instant::now();
+        let err = write(io, b"more").await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        let waited = started.elapsed();
+        assert!(
+            waited >= limit && waited <= limit + Duration::from_millis(1),
+            "{waited:?}"
+        );
+    }
+
     // On tokio's paused clock: the waits below take no real time and the
     // timer fires exactly when due, whatever the machine is doing.
     #[tokio::test(flavor = "current_thread", start_paused = true)]
@@ -142,15 +156,7 @@ mod tests {
                 .unwrap();
         }
         // One that stops reading.
-        assert_eq!(write(&mut io, b"0123456789abcdef").await.unwrap(), 16);
-        let started = Instant::now();
-        let err = write(&mut io, b"more").await.unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
-        let waited = started.elapsed();
-        assert!(
-            waited >= limit && waited <= limit + Duration::from_millis(1),
-            "{waited:?}"
-        );
+        fails_after_the_limit(&mut io, limit).await;
     }
 
     // A client that pauses longer than the limit in all, but never for the
@@ -180,14 +186,6 @@ mod tests {
             tokio::time::sleep(limit / 2).await;
         }
         // And a wait that does last the limit still fails on time.
-        assert_eq!(write(&mut io, b"0123456789abcdef").await.unwrap(), 16);
-        let started = Instant::now();
-        let err = write(&mut io, b"more").await.unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
-        let waited = started.elapsed();
-        assert!(
-            waited >= limit && waited <= limit + Duration::from_millis(1),
-            "{waited:?}"
-        );
+        fails_after_the_limit(&mut io, limit).await;
     }
 }
