@@ -10,7 +10,9 @@
 //! - Only `cli` (and `main`, `commands` for completions and the man page)
 //!   know clap.
 //!
-//! `src/proxy/` has rules of its own.
+//! - The proxy (`src/proxy/`) names no module of webtier outside itself
+//!   but leaf helpers that name nothing of webtier (`fsutil`): the rest of
+//!   webtier reaches the proxy through its file and signals only.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -156,6 +158,34 @@ fn shared_modules_name_no_step_command_or_command_line() {
          them or of clap. Pass what they need in as plain values (as ui::Options carries \
          the output flags, and acme::account takes the account file), or move the code \
          up into the step or command that uses it",
+        found.join("; ")
+    );
+}
+
+#[test]
+fn the_proxy_names_nothing_of_webtier_but_leaves() {
+    const LEAVES: &[&str] = &["fsutil"];
+    let files = rust_files(&src().join("proxy"));
+    assert!(files.len() > 20, "found only {} proxy sources", files.len());
+    let mut found = Vec::new();
+    for file in &files {
+        for name in named_after(&code(file), "crate::") {
+            if name != "proxy" && !LEAVES.contains(&name.as_str()) {
+                let file = file.strip_prefix(src()).unwrap_or(file);
+                found.push(format!("{} names crate::{name}", file.display()));
+            }
+        }
+    }
+    for leaf in LEAVES {
+        let uses = named_after(&code(&src().join(format!("{leaf}.rs"))), "crate::");
+        if !uses.is_empty() {
+            found.push(format!("{leaf}.rs is no leaf: it names crate::{uses:?}"));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "{}: the proxy depends on nothing of webtier but its own types. Give it what it \
+         needs through its configuration, or move a leaf helper it needs into src/proxy",
         found.join("; ")
     );
 }

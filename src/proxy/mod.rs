@@ -48,7 +48,7 @@
 //!
 //! Nothing here imports the rest of webtier except leaf helpers that
 //! themselves import nothing from webtier (`crate::fsutil`); the test
-//! `the_proxy_imports_nothing_from_the_rest_of_webtier` enforces it.
+//! `layering::the_proxy_names_nothing_of_webtier_but_leaves` enforces it.
 
 mod body;
 mod clock;
@@ -61,9 +61,6 @@ mod request;
 mod state;
 mod tls;
 mod upstream;
-
-#[cfg(test)]
-mod boundary;
 
 pub use state::State;
 

@@ -1,6 +1,6 @@
 //! The listening sockets, bound before any worker starts.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 
 use anyhow::{Context, Result, anyhow};
 
@@ -15,7 +15,7 @@ pub(super) fn listen_list(config: &ProxyConfig) -> String {
 /// A listening socket shared by the workers through SO_REUSEPORT (the
 /// kernel spreads new connections); IPv6 sockets are IPv6-only so
 /// `0.0.0.0` and `::` can both be bound.
-fn bind(addr: SocketAddr) -> Result<std::net::TcpListener> {
+fn bind(addr: SocketAddr) -> Result<TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let fail = |e: std::io::Error| {
         let hint = match e.kind() {
@@ -42,16 +42,15 @@ fn bind(addr: SocketAddr) -> Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-/// Every worker's listening sockets (`true`: TLS), and the admin
+/// One worker's listening sockets; `true`: TLS.
+pub(super) type Sockets = Vec<(TcpListener, bool)>;
+
+/// Every worker's listening sockets, and the admin
 /// listener; a port in use fails here, before any worker starts.
-#[allow(clippy::type_complexity)]
 pub(super) fn bind_all(
     config: &ProxyConfig,
     workers: usize,
-) -> Result<(
-    Vec<Vec<(std::net::TcpListener, bool)>>,
-    Option<std::net::TcpListener>,
-)> {
+) -> Result<(Vec<Sockets>, Option<TcpListener>)> {
     let mut sockets = Vec::new();
     for _ in 0..workers {
         let mut mine = Vec::new();
@@ -66,7 +65,7 @@ pub(super) fn bind_all(
     let admin = config
         .admin_listen
         .map(|addr| {
-            let l = std::net::TcpListener::bind(addr)
+            let l = TcpListener::bind(addr)
                 .with_context(|| format!("cannot listen on admin_listen {addr}"))?;
             l.set_nonblocking(true)?;
             Ok::<_, anyhow::Error>(l)
