@@ -9,12 +9,10 @@ use bytes::Bytes;
 use http::{HeaderMap, Response, StatusCode};
 use http_body::{Frame, SizeHint};
 
+use crate::proxy::read_buffers;
 use crate::proxy::upstream::http1::ResponseBody;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// Files are read this much at a time.
-const CHUNK: usize = 64 * 1024;
 
 pub enum Body {
     Full(Option<Bytes>),
@@ -72,16 +70,16 @@ impl http_body::Body for Body {
                 if f.remaining == 0 {
                     return Poll::Ready(None);
                 }
-                let want = f.remaining.min(CHUNK as u64) as usize;
-                // Not zeroed first: rustix reads into the spare capacity.
-                let mut buf = Vec::with_capacity(want);
-                match rustix::io::read(&f.file, rustix::buffer::spare_capacity(&mut buf)) {
-                    Ok(0) => Poll::Ready(Some(Err("the file shrank while it was sent".into()))),
-                    Ok(n) => {
-                        f.remaining -= n as u64;
-                        Poll::Ready(Some(Ok(Frame::data(Bytes::from(buf)))))
+                let want = f.remaining.min(read_buffers::CHUNK as u64) as usize;
+                match read_buffers::read(&mut f.file, want) {
+                    Ok(chunk) if chunk.is_empty() => {
+                        Poll::Ready(Some(Err("the file shrank while it was sent".into())))
                     }
-                    Err(e) => Poll::Ready(Some(Err(std::io::Error::from(e).into()))),
+                    Ok(chunk) => {
+                        f.remaining -= chunk.len() as u64;
+                        Poll::Ready(Some(Ok(Frame::data(chunk))))
+                    }
+                    Err(e) => Poll::Ready(Some(Err(e.into()))),
                 }
             }
             Body::Upstream(up) => Pin::new(up).poll_frame(cx),

@@ -57,6 +57,7 @@ pub mod daemon;
 mod files;
 mod http;
 mod observe;
+mod read_buffers;
 mod request;
 mod state;
 mod tls;
