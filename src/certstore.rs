@@ -243,7 +243,9 @@ impl Store {
         let dir = archive.join(&version);
         fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))?;
-        atomic_write_with_mode(&dir.join("privkey.pem"), key_pem.as_bytes(), 0o600)?;
+        let key = dir.join("privkey.pem");
+        atomic_write_with_mode(&key, key_pem.as_bytes(), 0o600)?;
+        keep_key_readers(&self.live_files(name).privkey, &key)?;
         atomic_write_with_mode(&dir.join("cert.pem"), leaf.as_bytes(), 0o644)?;
         atomic_write_with_mode(&dir.join("chain.pem"), chain.as_bytes(), 0o644)?;
         atomic_write_with_mode(&dir.join("fullchain.pem"), chain_pem.as_bytes(), 0o644)?;
@@ -381,6 +383,25 @@ pub fn validate(chain_pem: &str, key_pem: &str, names: &[String]) -> Result<Cert
         bail!("the certificate is not valid now");
     }
     Ok(info)
+}
+
+/// A renewed key is readable by whoever could read the one it replaces:
+/// when the live key is group-readable (the `proxy` step gives the proxy
+/// user's group read access, so the daemon can reload it after dropping
+/// root), the new one gets the same group and mode 0640 before it goes
+/// live. Otherwise it stays 0600.
+fn keep_key_readers(live: &Path, new: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = fs::metadata(live) else {
+        return Ok(());
+    };
+    if meta.mode() & 0o040 == 0 {
+        return Ok(());
+    }
+    std::os::unix::fs::chown(new, None, Some(meta.gid()))
+        .with_context(|| format!("cannot give {} to group {}", new.display(), meta.gid()))?;
+    fs::set_permissions(new, fs::Permissions::from_mode(0o640))
+        .with_context(|| format!("cannot set the mode of {}", new.display()))
 }
 
 #[cfg(test)]

@@ -267,6 +267,27 @@ pub enum ProxyCommand {
         /// Worker threads (overrides the file's `workers`; 0 = one per core)
         #[arg(long, value_name = "N")]
         workers: Option<usize>,
+        /// Start a new session first (used by `proxy start`)
+        #[arg(long, hide = true)]
+        detached: bool,
+    },
+    /// Start the proxy in the background (a new session, output appended
+    /// to proxy.log next to its pid file); returns once it serves
+    Start {
+        #[command(flatten)]
+        file: ProxyFile,
+    },
+    /// Stop the running proxy: it stops accepting, drains in-flight
+    /// requests and exits; returns once it has exited
+    Stop {
+        #[command(flatten)]
+        file: ProxyFile,
+    },
+    /// Whether the proxy runs: pid, uptime, configuration, listeners (exit 1
+    /// when it does not run)
+    Status {
+        #[command(flatten)]
+        file: ProxyFile,
     },
     /// Check a proxy configuration the way `run` and a reload would: parse
     /// it, open every static root, load every certificate

@@ -23,6 +23,17 @@ pub fn atomic_write_with_mode(path: &Path, contents: &[u8], mode: u32) -> Result
     write(path, contents, mode, true)
 }
 
+/// Opens `path` for appending (a log), creating it with `new_mode`; an
+/// existing file keeps the mode it has.
+pub fn open_append(path: &Path, new_mode: u32) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(new_mode)
+        .open(path)
+}
+
 fn write(path: &Path, contents: &[u8], new_mode: u32, force_mode: bool) -> Result<()> {
     let resolved;
     let path = match fs::symlink_metadata(path) {

@@ -1,25 +1,56 @@
-//! `webtier proxy run|validate|reload`.
+//! `webtier proxy run|start|stop|status|validate|reload`.
 
 use std::path::PathBuf;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 
 use crate::cli::{GlobalArgs, ProxyCommand, ProxyFile};
 use crate::exit;
+use crate::launch::detached;
 use crate::proxy::daemon::control::Reload;
 use crate::proxy::daemon::{self, Options};
 use crate::ui::Ui;
 
 pub fn run(global: &GlobalArgs, command: &ProxyCommand, ui: &Ui) -> Result<u8> {
     match command {
-        ProxyCommand::Run { file, workers } => {
+        ProxyCommand::Run {
+            file,
+            workers,
+            detached,
+        } => {
             let config = config_file(global, file)?;
+            if *detached {
+                // No terminal can hang up a process in its own session.
+                rustix::process::setsid().context("cannot start a new session")?;
+            }
             daemon::run(&Options {
                 config,
                 workers: *workers,
             })?;
             Ok(exit::SUCCESS)
         }
+        ProxyCommand::Start { file } => {
+            let paths = detached_paths(global, file)?;
+            let exe = std::env::current_exe().context("cannot tell which binary runs")?;
+            let status = detached::start(&exe, &paths)?;
+            ui.out(&format!(
+                "the proxy serves (pid {}) on {}; log: {}",
+                status.pid,
+                status.listen.join(", "),
+                paths.log_file.display()
+            ))?;
+            Ok(exit::SUCCESS)
+        }
+        ProxyCommand::Stop { file } => {
+            let paths = detached_paths(global, file)?;
+            let drain = loaded(&paths.config)?.timeouts.drain_ms;
+            match detached::stop(&paths, std::time::Duration::from_millis(drain))? {
+                Some(pid) => ui.out(&format!("the proxy (pid {pid}) drained and stopped"))?,
+                None => ui.out("the proxy was not running")?,
+            }
+            Ok(exit::SUCCESS)
+        }
+        ProxyCommand::Status { file } => status(global, file, ui),
         ProxyCommand::Validate { file } => {
             let path = config_file(global, file)?;
             let state = crate::proxy::State::load(&path, None)?;
@@ -51,6 +82,89 @@ pub fn run(global: &GlobalArgs, command: &ProxyCommand, ui: &Ui) -> Result<u8> {
             }
         }
     }
+}
+
+/// `proxy status`: text or JSON; exit 1 when the proxy does not run.
+fn status(global: &GlobalArgs, file: &ProxyFile, ui: &Ui) -> Result<u8> {
+    let paths = detached_paths(global, file)?;
+    let found = detached::running(&paths)?;
+    let now = crate::proxy::daemon::status::unix_now();
+    if ui.is_json() {
+        let (pid, status) = match &found {
+            Some((pid, status)) => (Some(*pid), status.as_ref()),
+            None => (None, None),
+        };
+        ui.json(&serde_json::json!({
+            "format_version": crate::plan::FORMAT_VERSION,
+            "running": found.is_some(),
+            "pid": pid,
+            "uptime_s": status.map(|s| now.saturating_sub(s.started_at)),
+            "status": status,
+        }))?;
+    } else {
+        match &found {
+            None => ui.out(&format!(
+                "not running (no live proxy in {})",
+                paths.pid_file.display()
+            ))?,
+            Some((pid, None)) => ui.out(&format!(
+                "running (pid {pid}), but {} does not describe it",
+                paths.status_file.display()
+            ))?,
+            Some((pid, Some(s))) => {
+                ui.out(&format!(
+                    "running (pid {pid}) for {}",
+                    duration(now.saturating_sub(s.started_at))
+                ))?;
+                ui.out(&format!(
+                    "configuration: {} ({}), loaded {} ago",
+                    s.config_file.display(),
+                    &s.config_sha256[..s.config_sha256.len().min(19)],
+                    duration(now.saturating_sub(s.loaded_at))
+                ))?;
+                ui.out(&format!("listening: {}", s.listen.join(", ")))?;
+                if let Some(admin) = s.admin_listen {
+                    ui.out(&format!("metrics: http://{admin}/metrics"))?;
+                }
+                ui.out(&format!(
+                    "workers: {}; binary: {}",
+                    s.workers,
+                    s.exe.display()
+                ))?;
+                if let Some(e) = &s.reload_error {
+                    ui.out(&format!("last reload refused: {e}"))?;
+                }
+            }
+        }
+    }
+    Ok(if found.is_some() {
+        exit::SUCCESS
+    } else {
+        exit::ERROR
+    })
+}
+
+/// `1h 2m 3s`, the largest units only.
+fn duration(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m {s}s"),
+        _ => format!("{h}h {m}m"),
+    }
+}
+
+fn loaded(path: &std::path::Path) -> Result<crate::proxy::config::ProxyConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the proxy configuration {}", path.display()))?;
+    crate::proxy::config::ProxyConfig::from_toml(&text)
+        .map_err(|e| crate::proxy::config::Invalid(format!("{}: {e}", path.display())).into())
+}
+
+/// The detached proxy's files, from its configuration.
+fn detached_paths(global: &GlobalArgs, file: &ProxyFile) -> Result<detached::Paths> {
+    let path = config_file(global, file)?;
+    detached::Paths::of(&path, &loaded(&path)?)
 }
 
 /// `--file`, else webtier.toml's `[proxy] config_file`.

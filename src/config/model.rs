@@ -46,8 +46,18 @@ impl Config {
     /// Where the bundled proxy this configuration sets up writes its
     /// process id: `proxy-config` puts it in the proxy's file, and the cert
     /// step finds the running proxy there to reload it.
+    /// Where the running proxy keeps its pid, status and log files and
+    /// its handover socket: owned by the proxy's user.
+    pub fn proxy_run_dir(&self) -> PathBuf {
+        self.state_dir.join("run")
+    }
+
     pub fn proxy_pid_file(&self) -> PathBuf {
-        self.state_dir.join("proxy.pid")
+        self.proxy_run_dir().join("proxy.pid")
+    }
+
+    pub fn proxy_status_file(&self) -> PathBuf {
+        self.proxy_run_dir().join("proxy.status.json")
     }
 }
 
@@ -137,6 +147,8 @@ pub struct Proxy {
     pub challenge_dir: PathBuf,
     pub http_port: u16,
     pub https_port: u16,
+    /// The addresses the listeners bind (all of IPv4 and IPv6 unless set).
+    pub bind: Vec<std::net::IpAddr>,
     /// Worker threads; 0 = one per core.
     pub workers: usize,
     /// Strict-Transport-Security max-age on HTTPS; 0 = off.
@@ -157,6 +169,9 @@ pub struct Proxy {
     pub max_body_bytes: u64,
     /// Streams open at once on one HTTP/2 connection.
     pub http2_max_streams: u32,
+    /// The system user the proxy serves as (created by the proxy step
+    /// when webtier runs as root).
+    pub user: String,
     /// `[proxy.timeouts]`, in milliseconds.
     pub timeouts: Timeouts,
 }

@@ -95,6 +95,8 @@ pub struct RawProxy {
     pub max_connections: Option<S<i64>>,
     pub max_body_bytes: Option<S<i64>>,
     pub http2_max_streams: Option<S<i64>>,
+    pub user: Option<S<String>>,
+    pub bind: Option<S<Vec<S<String>>>>,
     pub timeouts: Option<RawTimeouts>,
 }
 

@@ -13,6 +13,7 @@ use super::names;
 use super::raw::*;
 
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/webtier";
+const DEFAULT_PROXY_USER: &str = "webtier-proxy";
 pub const DEFAULT_PROXY_CONFIG: &str = "/etc/webtier/proxy.toml";
 
 struct Checker<'a> {
@@ -378,6 +379,7 @@ fn resolve_proxy(
         challenge_dir: path_or(c, &raw.challenge_dir, state_dir.join("acme-challenge")),
         http_port,
         https_port,
+        bind: bind_addresses(c, raw.bind.as_ref()),
         workers: c.number(raw.workers.as_ref(), "workers", 0, 1024, 0) as usize,
         hsts_max_age: c.number(
             raw.hsts_max_age.as_ref(),
@@ -418,8 +420,67 @@ fn resolve_proxy(
             i64::from(u32::MAX),
             i64::from(defaults.limits.http2_max_streams),
         ) as u32,
+        user: proxy_user(c, raw.user.as_ref()),
         timeouts: resolve_timeouts(c, raw.timeouts.unwrap_or_default(), &defaults.timeouts),
     }
+}
+
+/// `bind`: IP addresses, at least one, no repeats; both unspecified
+/// addresses when unset.
+fn bind_addresses(c: &mut Checker<'_>, list: Option<&S<Vec<S<String>>>>) -> Vec<std::net::IpAddr> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let Some(list) = list else {
+        return vec![
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        ];
+    };
+    let mut out: Vec<IpAddr> = Vec::new();
+    for value in list.get_ref() {
+        match value.get_ref().parse::<IpAddr>() {
+            Ok(ip) if out.contains(&ip) => {
+                c.problem(value.span(), format!("{ip} is listed twice in bind"))
+            }
+            Ok(ip) => out.push(ip),
+            Err(_) => c.problem(
+                value.span(),
+                format!(
+                    "{:?} is not an IP address — bind takes addresses such as \"0.0.0.0\", \"::\" or \"10.0.0.5\"",
+                    value.get_ref()
+                ),
+            ),
+        }
+    }
+    if list.get_ref().is_empty() {
+        c.problem(
+            list.span(),
+            "bind is empty — list at least one address, or remove it to listen on all".into(),
+        );
+    }
+    out
+}
+
+/// The proxy's system user: a plain user name, never root.
+fn proxy_user(c: &mut Checker<'_>, value: Option<&S<String>>) -> String {
+    let Some(value) = value else {
+        return DEFAULT_PROXY_USER.to_string();
+    };
+    let name = value.get_ref();
+    let plain = name.bytes().enumerate().all(|(i, b)| {
+        b.is_ascii_lowercase() || b == b'_' || (i > 0 && (b.is_ascii_digit() || b == b'-'))
+    });
+    if name == "root" {
+        c.problem(
+            value.span(),
+            "user = \"root\" would serve as root — use an unprivileged user (the default webtier-proxy is created for you)".into(),
+        );
+    } else if name.is_empty() || name.len() > 32 || !plain {
+        c.problem(
+            value.span(),
+            format!("user {name:?} is not a system user name (lowercase letters, digits, '-' and '_', at most 32, starting with a letter or '_')"),
+        );
+    }
+    name.clone()
 }
 
 /// `http_port` and `https_port`, which must differ.

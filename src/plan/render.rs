@@ -100,3 +100,12 @@ pub fn summary_line(s: &Summary, ui: &Ui) -> String {
         s.destroy
     )
 }
+
+/// A unified diff from the file `shown` as it is to as planned.
+pub fn unified_diff(shown: &str, old: &str, new: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("{shown} (on disk)"), &format!("{shown} (planned)"))
+        .to_string()
+}

@@ -14,15 +14,17 @@ pub enum StepName {
     Dns,
     Cert,
     ProxyConfig,
+    Proxy,
 }
 
 impl StepName {
     /// Every step, in apply order.
-    pub const ALL: [StepName; 4] = [
+    pub const ALL: [StepName; 5] = [
         StepName::Firewall,
         StepName::Dns,
         StepName::Cert,
         StepName::ProxyConfig,
+        StepName::Proxy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -31,6 +33,7 @@ impl StepName {
             StepName::Dns => "dns",
             StepName::Cert => "cert",
             StepName::ProxyConfig => "proxy-config",
+            StepName::Proxy => "proxy",
         }
     }
 
@@ -43,6 +46,9 @@ impl StepName {
             StepName::Dns => "Route 53 A/AAAA (or alias) records for every site name",
             StepName::Cert => "A valid ACME certificate for every site with tls = \"acme\"",
             StepName::ProxyConfig => "The bundled proxy's generated configuration file",
+            StepName::Proxy => {
+                "The bundled proxy daemon running that configuration (systemd unit or detached)"
+            }
         }
     }
 

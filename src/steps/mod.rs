@@ -3,6 +3,7 @@
 pub mod cert;
 pub mod dns;
 pub mod firewall;
+pub mod proxy;
 pub mod proxy_config;
 
 use std::sync::Arc;
@@ -80,6 +81,7 @@ pub async fn build(
             }
             (StepName::Cert, _, _) => Box::new(cert::CertStep::new(config)),
             (StepName::ProxyConfig, _, _) => Box::new(proxy_config::ProxyConfigStep::new(config)?),
+            (StepName::Proxy, _, _) => Box::new(proxy::ProxyStep::new(config)?),
             (name, _, _) => bail!("the {name} step is not configured"),
         });
     }

@@ -14,4 +14,5 @@ mod aws;
 mod cert;
 mod cli;
 mod proxy;
+mod service;
 mod services;

@@ -201,6 +201,8 @@ mod tests {
         "challenge_dir",
         "workers",
         "pid_file",
+        "status_file",
+        "user",
         "admin_listen",
         "hsts_max_age",
         "tls_session_resumption",
@@ -272,6 +274,8 @@ mod tests {
             http_listen: vec!["127.0.0.1:80".parse().unwrap()],
             https_listen: vec!["127.0.0.1:443".parse().unwrap()],
             pid_file: Some("/run/p.pid".into()),
+            status_file: Some("/run/p.json".into()),
+            user: Some("webtier-proxy".into()),
             admin_listen: Some("127.0.0.1:9100".parse().unwrap()),
             access_log: Some(AccessLog {
                 path: "-".into(),

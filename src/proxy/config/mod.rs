@@ -34,6 +34,14 @@ pub struct ProxyConfig {
     /// and reloads after certificate renewal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid_file: Option<PathBuf>,
+    /// The daemon writes what it serves here (`daemon::status`), at start
+    /// and after every reload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_file: Option<PathBuf>,
+    /// Started as root, the daemon binds its listeners and then serves as
+    /// this user (and its primary group), never as root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     /// The metrics listener (`/metrics`); must be a loopback address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_listen: Option<SocketAddr>,
@@ -75,6 +83,8 @@ impl Default for ProxyConfig {
             challenge_dir: PathBuf::from("/var/lib/webtier/acme-challenge"),
             workers: 0,
             pid_file: None,
+            status_file: None,
+            user: None,
             admin_listen: None,
             hsts_max_age: default_hsts(),
             tls_session_resumption: true,
@@ -306,4 +316,52 @@ impl UpstreamAddr {
             format!("{scheme}://{}:{}", self.host, self.port)
         }
     }
+}
+
+/// The settings that differ between `old` and `new` and are bound at
+/// start (sockets, threads, the user, connection parameters), so that a
+/// reload cannot apply them: a restart must.
+pub fn restart_only_changes(old: &ProxyConfig, new: &ProxyConfig) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if old.http_listen != new.http_listen || old.https_listen != new.https_listen {
+        changed.push("http_listen/https_listen");
+    }
+    if old.workers != new.workers {
+        changed.push("workers");
+    }
+    if old.admin_listen != new.admin_listen {
+        changed.push("admin_listen");
+    }
+    if old.user != new.user {
+        changed.push("user");
+    }
+    if old.pid_file != new.pid_file || old.status_file != new.status_file {
+        changed.push("pid_file/status_file");
+    }
+    if old.access_log != new.access_log {
+        changed.push("access_log");
+    }
+    if old.tls_session_resumption != new.tls_session_resumption {
+        changed.push("tls_session_resumption");
+    }
+    if old.limits.max_connections != new.limits.max_connections
+        || old.limits.max_header_bytes != new.limits.max_header_bytes
+        || old.limits.max_headers != new.limits.max_headers
+        || old.limits.http2_max_streams != new.limits.http2_max_streams
+    {
+        changed.push("limits (connections, headers, http2 streams)");
+    }
+    let (a, b) = (&old.timeouts, &new.timeouts);
+    if a.header_read_ms != b.header_read_ms
+        || a.send_ms != b.send_ms
+        || a.http2_idle_ms != b.http2_idle_ms
+        || a.upstream_connect_ms != b.upstream_connect_ms
+        || a.upstream_idle_ms != b.upstream_idle_ms
+        || a.drain_ms != b.drain_ms
+    {
+        changed.push(
+            "timeouts (header_read, send, http2_idle, upstream_connect, upstream_idle, drain)",
+        );
+    }
+    changed
 }

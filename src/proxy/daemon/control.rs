@@ -30,12 +30,14 @@
 use std::path::Path;
 
 use anyhow::{Result, anyhow};
-use rustix::process::{Pid, PidfdFlags, Signal};
+pub use rustix::process::Signal;
+use rustix::process::{Pid, PidfdFlags};
 
-/// What a reload request came to.
+/// What a request to the running proxy came to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Reload {
-    /// The proxy with this pid was sent SIGHUP.
+    /// The proxy with this pid was sent the signal (or, for `find`, is
+    /// running).
     Signalled(i32),
     /// No pid file, or its process is gone.
     NotRunning,
@@ -71,6 +73,19 @@ pub fn pid_of(text: &str) -> Option<i32> {
 /// Sends SIGHUP to the proxy named in `pid_file`, once it is sure the
 /// process is that proxy.
 pub fn reload_running(pid_file: &Path) -> Result<Reload> {
+    signal_running(pid_file, Some(Signal::HUP))
+}
+
+/// Whether the proxy named in `pid_file` runs (`Signalled` = it does);
+/// nothing is sent.
+pub fn find_running(pid_file: &Path) -> Result<Reload> {
+    signal_running(pid_file, None)
+}
+
+/// Sends `signal` (SIGHUP reloads, SIGTERM drains and stops, SIGUSR2
+/// hands over to a new process) to the proxy named in `pid_file`, once it
+/// is sure the process is that proxy; `None` only checks.
+pub fn signal_running(pid_file: &Path, signal: Option<Signal>) -> Result<Reload> {
     let text = match std::fs::read_to_string(pid_file) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Reload::NotRunning),
@@ -122,9 +137,12 @@ pub fn reload_running(pid_file: &Path) -> Result<Reload> {
     if let Err(why) = recorded.check(&observed) {
         return Ok(not_ours(&why));
     }
+    let Some(signal) = signal else {
+        return Ok(Reload::Signalled(pid.as_raw_nonzero().get()));
+    };
     let sent = match &pidfd {
-        Some(fd) => rustix::process::pidfd_send_signal(fd, Signal::HUP),
-        None => rustix::process::kill_process(pid, Signal::HUP),
+        Some(fd) => rustix::process::pidfd_send_signal(fd, signal),
+        None => rustix::process::kill_process(pid, signal),
     };
     match sent {
         Ok(()) => Ok(Reload::Signalled(pid.as_raw_nonzero().get())),

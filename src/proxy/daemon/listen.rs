@@ -7,9 +7,14 @@ use anyhow::{Context, Result, anyhow};
 use crate::proxy::config::ProxyConfig;
 
 pub(super) fn listen_list(config: &ProxyConfig) -> String {
+    listen_urls(config).join(", ")
+}
+
+/// `http://ADDR` and `https://ADDR` for every listener.
+pub(super) fn listen_urls(config: &ProxyConfig) -> Vec<String> {
     let http = config.http_listen.iter().map(|a| format!("http://{a}"));
     let https = config.https_listen.iter().map(|a| format!("https://{a}"));
-    http.chain(https).collect::<Vec<_>>().join(", ")
+    http.chain(https).collect()
 }
 
 /// A listening socket shared by the workers through SO_REUSEPORT (the
@@ -45,28 +50,54 @@ fn bind(addr: SocketAddr) -> Result<TcpListener> {
 /// One worker's listening sockets; `true`: TLS.
 pub(super) type Sockets = Vec<(TcpListener, bool)>;
 
-/// Every worker's listening sockets, and the admin
-/// listener; a port in use fails here, before any worker starts.
+/// Every worker's listening sockets, and the admin listener; a port in
+/// use fails here, before any worker starts. `handed` are sockets a
+/// running proxy passed over (`handover`): each one whose address this
+/// configuration listens on is served (every one of them, so that no
+/// queued connection is left behind, spread over the workers) instead of
+/// binding a new socket; the others are closed.
 pub(super) fn bind_all(
     config: &ProxyConfig,
     workers: usize,
+    handed: Vec<TcpListener>,
 ) -> Result<(Vec<Sockets>, Option<TcpListener>)> {
-    let mut sockets = Vec::new();
-    for _ in 0..workers {
-        let mut mine = Vec::new();
-        for addr in &config.http_listen {
-            mine.push((bind(*addr)?, false));
+    let mut handed: Vec<(SocketAddr, TcpListener)> = handed
+        .into_iter()
+        .filter_map(|l| Some((l.local_addr().ok()?, l)))
+        .collect();
+    let mut take = |addr: SocketAddr| {
+        let i = handed.iter().position(|(a, _)| *a == addr)?;
+        Some(handed.swap_remove(i).1)
+    };
+    let listen = config
+        .http_listen
+        .iter()
+        .map(|a| (*a, false))
+        .chain(config.https_listen.iter().map(|a| (*a, true)));
+    let mut sockets: Vec<Sockets> = (0..workers).map(|_| Vec::new()).collect();
+    for (addr, tls) in listen {
+        for mine in &mut sockets {
+            let socket = match take(addr) {
+                Some(socket) => socket,
+                None => bind(addr)?,
+            };
+            mine.push((socket, tls));
         }
-        for addr in &config.https_listen {
-            mine.push((bind(*addr)?, true));
+        // More handed sockets than workers: every one is still served.
+        let mut worker = 0;
+        while let Some(socket) = take(addr) {
+            sockets[worker % workers].push((socket, tls));
+            worker += 1;
         }
-        sockets.push(mine);
     }
     let admin = config
         .admin_listen
         .map(|addr| {
-            let l = TcpListener::bind(addr)
-                .with_context(|| format!("cannot listen on admin_listen {addr}"))?;
+            let l = match take(addr) {
+                Some(l) => l,
+                None => TcpListener::bind(addr)
+                    .with_context(|| format!("cannot listen on admin_listen {addr}"))?,
+            };
             l.set_nonblocking(true)?;
             Ok::<_, anyhow::Error>(l)
         })

@@ -5,8 +5,11 @@
 
 pub mod control;
 pub mod drain;
+pub mod handover;
+pub mod privileges;
 pub mod send_timeout;
 pub mod socket;
+pub mod status;
 
 mod admin;
 mod listen;
@@ -30,7 +33,7 @@ use crate::proxy::request::Shared;
 use crate::proxy::state::State;
 use crate::proxy::tls;
 use crate::proxy::upstream::pool::Pool;
-use listen::{bind_all, listen_list};
+use listen::{bind_all, listen_list, listen_urls};
 use pid_file::PidFile;
 use supervise::control_loop;
 use worker::{Worker, http1_builder, http2_builder};
@@ -44,21 +47,70 @@ pub struct Options {
     pub workers: Option<usize>,
 }
 
-/// Runs until SIGTERM or SIGINT, then drains. Errors before the listeners
-/// are up (bad configuration, a port in use) are returned.
+/// Runs until SIGTERM or SIGINT, or until a new process took over after
+/// SIGUSR2 (`handover`), then drains. Errors before the listeners are up
+/// (bad configuration, a port in use) are returned.
 pub fn run(options: &Options) -> Result<()> {
-    let state = State::load(&options.config, None)?;
+    let mut takeover = std::env::var_os(handover::TAKEOVER_ENV)
+        .map(|path| handover::Takeover::connect(std::path::Path::new(&path)))
+        .transpose()?;
+    let served = serve(options, &mut takeover);
+    if let (Err(e), Some(takeover)) = (&served, takeover) {
+        takeover.failed(&format!("{e:#}"));
+    }
+    served
+}
+
+/// Reads and compiles the configuration file, with the digest of the
+/// bytes it was compiled from.
+fn load(path: &std::path::Path, previous: Option<&State>) -> Result<(State, String)> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the proxy configuration {}", path.display()))?;
+    let config = crate::proxy::config::ProxyConfig::from_toml(&text)
+        .map_err(|e| crate::proxy::config::Invalid(format!("{}: {e}", path.display())))?;
+    Ok((
+        State::build(config, previous)?,
+        status::digest(text.as_bytes()),
+    ))
+}
+
+fn serve(options: &Options, takeover: &mut Option<handover::Takeover>) -> Result<()> {
+    let started_at = status::unix_now();
+    // The path the binary has now; an upgrade puts the new one there.
+    let exe = std::env::current_exe().context("cannot tell which binary runs")?;
+    let (state, digest) = load(&options.config, None)?;
     let config = state.config.clone();
     let workers = match options.workers.unwrap_or(config.workers) {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
+
+    // Bind everything first, so a port in use fails the start, not a
+    // worker; then stop being root before anything else is opened.
+    let handed = takeover
+        .as_mut()
+        .map(|t| std::mem::take(&mut t.listeners))
+        .unwrap_or_default();
+    let (sockets, admin) = bind_all(&config, workers, handed)?;
+    let handover_fds = duplicates(&sockets, admin.as_ref())?;
+    match privileges::drop_to(config.user.as_deref())? {
+        privileges::Serving::Changed { user, uid } => {
+            tracing::info!("serving as user {user} (uid {uid})")
+        }
+        privileges::Serving::AsRoot => tracing::warn!(
+            "serving as root: set `user` in {} so that the proxy serves as an unprivileged user",
+            options.config.display()
+        ),
+        privileges::Serving::Unchanged { .. } => {}
+    }
+
     let access_log = config
         .access_log
         .as_ref()
         .map(access_log::Writer::open)
         .transpose()?
         .map(Arc::new);
+    let certificates = supervise::loaded_files(&state);
     let state = Arc::new(ArcSwap::from_pointee(state));
     let metrics = Arc::new(Metrics::default());
     let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(
@@ -72,9 +124,6 @@ pub fn run(options: &Options) -> Result<()> {
         Duration::from_millis(config.timeouts.upstream_connect_ms),
         Duration::from_millis(config.timeouts.upstream_idle_ms),
     )?;
-
-    // Bind everything first, so a port in use fails the start, not a worker.
-    let (sockets, admin) = bind_all(&config, workers)?;
 
     let pid_file = config.pid_file.as_deref().map(PidFile::write).transpose()?;
 
@@ -114,19 +163,58 @@ pub fn run(options: &Options) -> Result<()> {
         config.sites.len(),
         listen_list(&config)
     );
+    let report = supervise::Report {
+        path: config.status_file.clone(),
+        status: status::Status {
+            pid: std::process::id(),
+            started_at,
+            exe: exe.clone(),
+            config_file: options.config.clone(),
+            config_sha256: digest,
+            loaded_at: status::unix_now(),
+            listen: listen_urls(&config),
+            admin_listen: config.admin_listen,
+            workers,
+            certificates,
+            reload_error: None,
+        },
+    };
+    report.write()?;
+    let took_over = takeover.is_some();
+    if let Some(takeover) = takeover.take() {
+        takeover.ready()?;
+    }
+    // Under systemd (Type=notify): ready, and after a handover, this
+    // process is the service's main process now.
+    let systemd = match took_over {
+        true => vec![
+            sd_notify::NotifyState::MainPid(std::process::id()),
+            sd_notify::NotifyState::Ready,
+        ],
+        false => vec![sd_notify::NotifyState::Ready],
+    };
+    if let Err(e) = sd_notify::notify(false, &systemd) {
+        tracing::warn!("cannot tell systemd that the proxy is ready: {e}");
+    }
 
     let control = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the control loop")?;
-    control.block_on(control_loop(
-        &options.config,
-        Arc::clone(&state),
-        Arc::clone(&metrics),
-        access_log.clone(),
+    control.block_on(control_loop(supervise::Control {
+        path: options.config.clone(),
+        state: Arc::clone(&state),
+        metrics: Arc::clone(&metrics),
+        access_log: access_log.clone(),
         admin,
         pool,
-    ))?;
+        report,
+        upgrade: supervise::Upgrade {
+            exe,
+            pid_file: config.pid_file.clone(),
+            sockets: handover_fds,
+        },
+    }))?;
 
     let _ = stop_tx.send(true);
     for t in threads {
@@ -138,4 +226,24 @@ pub fn run(options: &Options) -> Result<()> {
     drop(pid_file);
     tracing::info!("webtier proxy stopped");
     Ok(())
+}
+
+/// Copies of every listening socket, kept by the main thread for a
+/// handover after the workers own theirs.
+fn duplicates(
+    sockets: &[listen::Sockets],
+    admin: Option<&std::net::TcpListener>,
+) -> Result<Vec<std::os::fd::OwnedFd>> {
+    sockets
+        .iter()
+        .flatten()
+        .map(|(socket, _)| socket)
+        .chain(admin)
+        .map(|socket| {
+            socket
+                .try_clone()
+                .map(std::os::fd::OwnedFd::from)
+                .context("cannot duplicate a listening socket")
+        })
+        .collect()
 }

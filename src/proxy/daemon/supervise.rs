@@ -2,7 +2,8 @@
 //! the admin listener, log flushing; and reloads, which never take down
 //! what is serving.
 
-use std::path::Path;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -20,23 +21,85 @@ use crate::proxy::upstream::pool::Pool;
 
 use super::WATCH_INTERVAL;
 use super::admin::admin_loop;
+use super::handover;
+use super::status::{self, LoadedFile, Status};
+
+/// What the control loop runs with.
+pub(super) struct Control {
+    /// The configuration file, read again on SIGHUP.
+    pub path: PathBuf,
+    pub state: Arc<ArcSwap<State>>,
+    pub metrics: Arc<Metrics>,
+    pub access_log: Option<Arc<access_log::Writer>>,
+    pub admin: Option<std::net::TcpListener>,
+    pub pool: Pool,
+    pub report: Report,
+    pub upgrade: Upgrade,
+}
+
+/// The status file, kept up to date with every reload.
+pub(super) struct Report {
+    pub path: Option<PathBuf>,
+    pub status: Status,
+}
+
+impl Report {
+    pub fn write(&self) -> Result<()> {
+        match &self.path {
+            Some(path) => status::write(path, &self.status),
+            None => Ok(()),
+        }
+    }
+
+    /// After a reload: what it loaded, or why it was refused.
+    fn reloaded(&mut self, outcome: Result<(&State, Option<String>), String>) {
+        match outcome {
+            Ok((state, digest)) => {
+                if let Some(digest) = digest {
+                    self.status.config_sha256 = digest;
+                }
+                self.status.loaded_at = status::unix_now();
+                self.status.certificates = loaded_files(state);
+                self.status.reload_error = None;
+            }
+            Err(why) => self.status.reload_error = Some(why),
+        }
+        if let Err(e) = self.write() {
+            tracing::error!("{e:#}");
+        }
+    }
+}
+
+/// What a handover (SIGUSR2) needs.
+pub(super) struct Upgrade {
+    /// The binary's path when this process started.
+    pub exe: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    /// A copy of every listening socket.
+    pub sockets: Vec<OwnedFd>,
+}
+
+/// The certificate and key files as loaded.
+pub(super) fn loaded_files(state: &State) -> Vec<LoadedFile> {
+    state
+        .watched
+        .iter()
+        .map(|(path, when)| LoadedFile::new(path, *when))
+        .collect()
+}
 
 /// The main thread's loop: signals, certificate changes, health checks,
-/// the admin listener, log flushing. Returns on SIGTERM or SIGINT.
-pub(super) async fn control_loop(
-    path: &Path,
-    state: Arc<ArcSwap<State>>,
-    metrics: Arc<Metrics>,
-    access_log: Option<Arc<access_log::Writer>>,
-    admin: Option<std::net::TcpListener>,
-    pool: Pool,
-) -> Result<()> {
+/// the admin listener, log flushing. Returns on SIGTERM or SIGINT, or once
+/// a new process serves after SIGUSR2.
+pub(super) async fn control_loop(mut control: Control) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
     let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    let mut usr2 = signal(SignalKind::user_defined2()).context("cannot watch SIGUSR2")?;
+    let (state, metrics) = (Arc::clone(&control.state), Arc::clone(&control.metrics));
 
-    if let Some(admin) = admin {
+    if let Some(admin) = control.admin.take() {
         let listener = TcpListener::from_std(admin).context("cannot use the admin listener")?;
         tokio::spawn(admin_loop(
             listener,
@@ -51,10 +114,15 @@ pub(super) async fn control_loop(
     loop {
         tokio::select! {
             _ = hup.recv() => {
-                reload(path, &state, &metrics, true);
+                reload(&control.path, &state, &metrics, true, &mut control.report);
             }
             _ = term.recv() => break,
             _ = int.recv() => break,
+            _ = usr2.recv() => {
+                if upgrade(&control.upgrade, &mut control.report).await {
+                    break;
+                }
+            }
             _ = tick.tick() => {
                 if last_watch.elapsed() >= WATCH_INTERVAL {
                     last_watch = Instant::now();
@@ -63,13 +131,14 @@ pub(super) async fn control_loop(
                     let now = state.load().certificate_times();
                     if state.load().loaded_times() != now && refused.as_ref() != Some(&now) {
                         tracing::warn!("certificate files changed; reloading them");
-                        refused = (!reload(path, &state, &metrics, false)).then_some(now);
+                        let ok = reload(&control.path, &state, &metrics, false, &mut control.report);
+                        refused = (!ok).then_some(now);
                     }
-                    if let Some(log) = &access_log {
+                    if let Some(log) = &control.access_log {
                         log.flush();
                     }
                 }
-                run_checks(&state, &pool, &mut last_checks);
+                run_checks(&state, &control.pool, &mut last_checks);
             }
         }
     }
@@ -77,21 +146,55 @@ pub(super) async fn control_loop(
     Ok(())
 }
 
+/// SIGUSR2: a new process from the binary's path takes the sockets over.
+/// True once it serves (this process then drains and exits).
+async fn upgrade(upgrade: &Upgrade, report: &mut Report) -> bool {
+    let Some(pid_file) = &upgrade.pid_file else {
+        tracing::error!("SIGUSR2 ignored: a handover needs `pid_file` set in the configuration");
+        return false;
+    };
+    tracing::info!(
+        "SIGUSR2: starting {} to take over the listening sockets",
+        upgrade.exe.display()
+    );
+    match handover::hand_over(&upgrade.exe, pid_file, &upgrade.sockets).await {
+        Ok(pid) => {
+            tracing::info!("the new proxy (pid {pid}) serves; this one drains and exits");
+            true
+        }
+        Err(e) => {
+            tracing::error!("handover failed, this proxy keeps serving: {e:#}");
+            report.status.reload_error = Some(format!("handover failed: {e:#}"));
+            if let Err(e) = report.write() {
+                tracing::error!("{e:#}");
+            }
+            false
+        }
+    }
+}
+
 /// Replaces the state with one built from the file (`from_file`) or from
 /// the current configuration with freshly read certificates. A state that
 /// fails to build is refused and the old one keeps serving.
-fn reload(path: &Path, state: &ArcSwap<State>, metrics: &Metrics, from_file: bool) -> bool {
+fn reload(
+    path: &Path,
+    state: &ArcSwap<State>,
+    metrics: &Metrics,
+    from_file: bool,
+    report: &mut Report,
+) -> bool {
     let current = state.load_full();
     let built = if from_file {
-        State::load(path, Some(&current)).and_then(|new| {
+        super::load(path, Some(&current)).and_then(|(new, digest)| {
             restart_only_changes(&current.config, &new.config)?;
-            Ok(new)
+            Ok((new, Some(digest)))
         })
     } else {
-        State::build(current.config.clone(), Some(&current))
+        State::build(current.config.clone(), Some(&current)).map(|new| (new, None))
     };
     match built {
-        Ok(new) => {
+        Ok((new, digest)) => {
+            report.reloaded(Ok((&new, digest)));
             state.store(Arc::new(new));
             metrics.reloads.fetch_add(1, Relaxed);
             let what = if from_file {
@@ -105,53 +208,20 @@ fn reload(path: &Path, state: &ArcSwap<State>, metrics: &Metrics, from_file: boo
         Err(e) => {
             metrics.failed_reloads.fetch_add(1, Relaxed);
             tracing::error!("reload refused, the running configuration keeps serving: {e:#}");
+            report.reloaded(Err(format!("{e:#}")));
             false
         }
     }
 }
 
-/// Settings bound at start (sockets, threads, connection parameters).
+/// Settings bound at start are refused by a reload.
 fn restart_only_changes(old: &ProxyConfig, new: &ProxyConfig) -> Result<()> {
-    let mut changed = Vec::new();
-    if old.http_listen != new.http_listen || old.https_listen != new.https_listen {
-        changed.push("http_listen/https_listen");
-    }
-    if old.workers != new.workers {
-        changed.push("workers");
-    }
-    if old.admin_listen != new.admin_listen {
-        changed.push("admin_listen");
-    }
-    if old.access_log != new.access_log {
-        changed.push("access_log");
-    }
-    if old.tls_session_resumption != new.tls_session_resumption {
-        changed.push("tls_session_resumption");
-    }
-    if old.limits.max_connections != new.limits.max_connections
-        || old.limits.max_header_bytes != new.limits.max_header_bytes
-        || old.limits.max_headers != new.limits.max_headers
-        || old.limits.http2_max_streams != new.limits.http2_max_streams
-    {
-        changed.push("limits (connections, headers, http2 streams)");
-    }
-    let (a, b) = (&old.timeouts, &new.timeouts);
-    if a.header_read_ms != b.header_read_ms
-        || a.send_ms != b.send_ms
-        || a.http2_idle_ms != b.http2_idle_ms
-        || a.upstream_connect_ms != b.upstream_connect_ms
-        || a.upstream_idle_ms != b.upstream_idle_ms
-        || a.drain_ms != b.drain_ms
-    {
-        changed.push(
-            "timeouts (header_read, send, http2_idle, upstream_connect, upstream_idle, drain)",
-        );
-    }
+    let changed = crate::proxy::config::restart_only_changes(old, new);
     if changed.is_empty() {
         Ok(())
     } else {
         bail!(
-            "{} changed; these take effect only when the proxy is restarted",
+            "{} changed; these take effect only when the proxy is restarted (`webtier apply proxy` restarts it without downtime)",
             changed.join(", ")
         )
     }

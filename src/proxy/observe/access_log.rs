@@ -8,10 +8,8 @@
 //! `query = "none"` logs paths only. A new log file is made mode 0640.
 
 use std::borrow::Cow;
-use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::net::IpAddr;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -49,16 +47,11 @@ impl Writer {
             Box::new(std::io::stdout())
         } else {
             Box::new(
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    // Readable by the owner and its group, never by everyone;
-                    // an existing file keeps the mode it has.
-                    .mode(0o640)
-                    .open(&config.path)
-                    .with_context(|| {
-                        format!("cannot open the access log {}", config.path.display())
-                    })?,
+                // Readable by the owner and its group, never by everyone;
+                // an existing file keeps the mode it has.
+                crate::fsutil::open_append(&config.path, 0o640).with_context(|| {
+                    format!("cannot open the access log {}", config.path.display())
+                })?,
             )
         };
         Ok(Writer {

@@ -1,0 +1,160 @@
+//! The proxy as a detached process, where there is no systemd (containers,
+//! CI, a shell): `proxy start` runs `webtier proxy run --detached`, which
+//! starts a new session (no terminal can hang it up), with standard input
+//! from /dev/null and standard output and error appended to `proxy.log`
+//! next to the pid file. The daemon writes its own pid and status files;
+//! `start` returns once the status file names the new process (its sockets
+//! are listening), or fails with the end of the log when it exits first.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use crate::proxy::config::ProxyConfig;
+use crate::proxy::daemon::control::{self, Reload, Signal};
+use crate::proxy::daemon::status::{self, Status};
+
+/// How long a start may take before it is called failed.
+pub const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Where a proxy keeps its files, from its configuration.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub config: PathBuf,
+    pub pid_file: PathBuf,
+    pub status_file: PathBuf,
+    pub log_file: PathBuf,
+}
+
+impl Paths {
+    pub fn of(config_path: &Path, config: &ProxyConfig) -> Result<Paths> {
+        let need = |key: &str| {
+            anyhow!(
+                "{} sets no {key}, so a detached proxy cannot be found; set it (the proxy-config step does)",
+                config_path.display()
+            )
+        };
+        let pid_file = config.pid_file.clone().ok_or_else(|| need("pid_file"))?;
+        let status_file = config
+            .status_file
+            .clone()
+            .ok_or_else(|| need("status_file"))?;
+        Ok(Paths {
+            config: config_path.to_path_buf(),
+            log_file: pid_file.with_file_name("proxy.log"),
+            pid_file,
+            status_file,
+        })
+    }
+}
+
+/// The running proxy and what it serves, if it runs.
+pub fn running(paths: &Paths) -> Result<Option<(i32, Option<Status>)>> {
+    match control::find_running(&paths.pid_file)? {
+        Reload::Signalled(pid) => {
+            let status = status::read(&paths.status_file)?.filter(|s| s.pid as i32 == pid);
+            Ok(Some((pid, status)))
+        }
+        Reload::NotRunning => Ok(None),
+        Reload::NotOurs(why) => bail!(why),
+    }
+}
+
+/// Starts `exe proxy run --file CONFIG --detached` and waits until it
+/// serves.
+pub fn start(exe: &Path, paths: &Paths) -> Result<Status> {
+    if let Some((pid, _)) = running(paths)? {
+        bail!("the proxy already runs (pid {pid}); `webtier proxy stop` stops it");
+    }
+    let log = crate::fsutil::open_append(&paths.log_file, 0o640)
+        .with_context(|| format!("cannot open the proxy log {}", paths.log_file.display()))?;
+    let offset = log.metadata().map_or(0, |m| m.len());
+    let mut child = std::process::Command::new(exe)
+        .args(["proxy", "run", "--detached", "--file"])
+        .arg(&paths.config)
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("cannot start {}", exe.display()))?;
+    let pid = child.id();
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Some(exit) = child.try_wait()? {
+            bail!(
+                "the proxy exited ({exit}) before it was serving: {}",
+                log_since(&paths.log_file, offset)
+            );
+        }
+        if let Some(status) = status::read(&paths.status_file)?
+            && status.pid == pid
+        {
+            return Ok(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            bail!(
+                "the proxy was not serving after {START_TIMEOUT:?}, so it was stopped: {}",
+                log_since(&paths.log_file, offset)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// SIGTERM to the running proxy, then waits until it has drained and
+/// exited. `None` when none was running.
+pub fn stop(paths: &Paths, drain: Duration) -> Result<Option<i32>> {
+    let pid = match control::signal_running(&paths.pid_file, Some(Signal::TERM))? {
+        Reload::Signalled(pid) => pid,
+        Reload::NotRunning => return Ok(None),
+        Reload::NotOurs(why) => bail!(why),
+    };
+    let limit = drain + Duration::from_secs(10);
+    wait_gone(pid, limit).with_context(|| {
+        format!("the proxy (pid {pid}) was still running {limit:?} after SIGTERM")
+    })?;
+    Ok(Some(pid))
+}
+
+/// Waits until process `pid` has exited.
+pub fn wait_gone(pid: i32, limit: Duration) -> Result<()> {
+    let deadline = Instant::now() + limit;
+    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+    while is_alive(&proc_dir) {
+        if Instant::now() > deadline {
+            bail!("timed out");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// A process that exited but was not reaped yet (a zombie) counts as gone.
+fn is_alive(proc_dir: &Path) -> bool {
+    match std::fs::read_to_string(proc_dir.join("stat")) {
+        Ok(stat) => stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
+/// The last lines the proxy logged after `offset`, on one line.
+fn log_since(path: &Path, offset: u64) -> String {
+    use std::io::{Seek, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return format!("see {}", path.display());
+    };
+    let _ = file.seek(SeekFrom::Start(offset));
+    let lines: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
+    let tail = lines[lines.len().saturating_sub(3)..].join(" | ");
+    if tail.is_empty() {
+        format!("nothing was logged in {}", path.display())
+    } else {
+        tail
+    }
+}

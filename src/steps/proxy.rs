@@ -1,0 +1,610 @@
+//! `proxy`: the bundled proxy daemon, running the configuration that
+//! `proxy-config` renders. Under systemd when this host has it and webtier
+//! runs as root (the `webtier-proxy.service` unit), else as a detached
+//! process (`webtier proxy start`). The plan says which.
+//!
+//! Desired: the daemon runs the rendered configuration (by SHA-256), the
+//! certificates on disk, and the binary at its path; as root, it serves as
+//! the proxy user, whose group may read the private keys.
+//!
+//! Observed: the proxy user, the run directory, the unit (systemd), the
+//! running daemon's status file (pid, configuration digest, certificate
+//! files as loaded) and whether the file at its binary's path is still
+//! the file it runs.
+//!
+//! Changes, in order: create the user; create the run directory; let the
+//! group read the keys; install the unit; then one of start / reload (the
+//! configuration or certificates changed) / restart (the binary was
+//! replaced, or a setting that only a restart applies changed). A restart
+//! hands the listening sockets to the new process (`daemon::handover`), so
+//! no connection is refused.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::launch::detached::{self, Paths};
+use crate::launch::systemd;
+use crate::plan::{Action, Planned, Step, StepName};
+use crate::proxy::config::{ProxyConfig, restart_only_changes};
+use crate::proxy::daemon::control::{self, Reload, Signal};
+use crate::proxy::daemon::status::{self, Status};
+
+/// How long a reload or a restart may take to show in the status file.
+const SETTLE: Duration = Duration::from_secs(40);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Systemd,
+    Detached,
+}
+
+pub struct ProxyStep {
+    mode: Mode,
+    /// webtier runs as root: it creates the user and hands files to it.
+    root: bool,
+    user: String,
+    rendered: ProxyConfig,
+    rendered_sha: String,
+    paths: Paths,
+    run_dir: PathBuf,
+    /// The binary a start runs (this webtier).
+    binary: PathBuf,
+    /// systemd mode: the unit file's text.
+    unit: Option<String>,
+}
+
+impl ProxyStep {
+    pub fn new(config: &Config) -> Result<ProxyStep> {
+        let text = crate::config::proxy_file::render(config);
+        let rendered = ProxyConfig::from_toml(&text)
+            .map_err(|e| anyhow!("the rendered proxy configuration does not parse back: {e}"))?;
+        let paths = Paths::of(&config.proxy.config_file, &rendered)?;
+        let binary = std::env::current_exe().context("cannot tell which binary runs")?;
+        let mode = if systemd::available() {
+            Mode::Systemd
+        } else {
+            Mode::Detached
+        };
+        let run_dir = config.proxy_run_dir();
+        let unit = match mode {
+            Mode::Systemd => {
+                let mut writable = vec![run_dir.clone()];
+                if let Some(log) = &rendered.access_log
+                    && let Some(dir) = log.path.parent()
+                    && log.path != Path::new("-")
+                {
+                    writable.push(dir.to_path_buf());
+                }
+                Some(
+                    systemd::Unit {
+                        binary: binary.clone(),
+                        config: config.proxy.config_file.clone(),
+                        user: config.proxy.user.clone(),
+                        group: config.proxy.user.clone(),
+                        writable,
+                        stop_timeout_s: rendered.timeouts.drain_ms / 1000 + 10,
+                        nofile: 65536,
+                    }
+                    .render()?,
+                )
+            }
+            Mode::Detached => None,
+        };
+        Ok(ProxyStep {
+            mode,
+            root: rustix::process::geteuid().is_root(),
+            user: config.proxy.user.clone(),
+            rendered_sha: status::digest(text.as_bytes()),
+            rendered,
+            paths,
+            run_dir,
+            binary,
+            unit,
+        })
+    }
+
+    /// Private keys of the rendered TLS sites.
+    fn key_files(&self) -> Vec<PathBuf> {
+        self.rendered
+            .sites
+            .iter()
+            .filter_map(|s| s.tls.as_ref().map(|t| t.key.clone()))
+            .collect()
+    }
+}
+
+/// What the step sees.
+#[derive(Debug, Serialize)]
+pub struct Observed {
+    pub mode: Mode,
+    /// As root: the proxy user's uid and gid, when it exists.
+    pub user: Option<Option<(u32, u32)>>,
+    /// The run directory's owner uid, when it exists.
+    pub run_dir_owner: Option<u32>,
+    /// Private keys with their group and mode (as root).
+    pub keys: Vec<KeyAccess>,
+    pub unit: Option<systemd::Observed>,
+    pub running: Option<Running>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyAccess {
+    pub path: PathBuf,
+    pub gid: u32,
+    pub mode: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Running {
+    pub pid: i32,
+    pub config_sha256: String,
+    /// The configuration it runs, when the file on disk is still that one.
+    pub loaded: Option<ProxyConfig>,
+    /// Certificate or key files changed since it loaded them.
+    pub certificates_changed: Vec<PathBuf>,
+    /// The file at its binary's path is not the file it runs (an upgrade).
+    pub binary_replaced: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Operation {
+    CreateUser {
+        name: String,
+    },
+    RunDir {
+        path: PathBuf,
+        /// The owner, as root.
+        user: Option<String>,
+    },
+    /// Root-owned, readable by the proxy user's group (0640).
+    KeyAccess {
+        path: PathBuf,
+        user: String,
+    },
+    InstallUnit {
+        content: String,
+    },
+    Start {
+        mode: Mode,
+    },
+    Reload {
+        mode: Mode,
+        config_sha256: String,
+    },
+    Restart {
+        mode: Mode,
+        from_pid: i32,
+    },
+}
+
+impl Step for ProxyStep {
+    type Observed = Observed;
+    type Operation = Operation;
+
+    fn name(&self) -> StepName {
+        StepName::Proxy
+    }
+
+    async fn observe(&self) -> Result<Observed> {
+        let user = if self.root {
+            Some(
+                nix::unistd::User::from_name(&self.user)
+                    .with_context(|| format!("cannot look up user {}", self.user))?
+                    .map(|u| (u.uid.as_raw(), u.gid.as_raw())),
+            )
+        } else {
+            None
+        };
+        let keys = if self.root {
+            self.key_files()
+                .into_iter()
+                .filter_map(|path| {
+                    let meta = std::fs::metadata(&path).ok()?;
+                    Some(KeyAccess {
+                        path,
+                        gid: meta.gid(),
+                        mode: meta.mode() & 0o7777,
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let unit = match self.mode {
+            Mode::Systemd => Some(systemd::observe()?),
+            Mode::Detached => None,
+        };
+        let running = match detached::running(&self.paths)? {
+            Some((pid, Some(status))) => Some(running(pid, &status, &self.paths.config)),
+            Some((pid, None)) => bail!(
+                "the proxy (pid {pid}) runs but {} does not describe it; it was started by an older webtier or by hand — stop it (`webtier proxy stop`) and apply again",
+                self.paths.status_file.display()
+            ),
+            None => None,
+        };
+        Ok(Observed {
+            mode: self.mode,
+            user,
+            run_dir_owner: std::fs::metadata(&self.run_dir).ok().map(|m| m.uid()),
+            keys,
+            unit,
+            running,
+        })
+    }
+
+    fn diff(&self, o: &Observed) -> Vec<Planned<Operation>> {
+        let mut out = Vec::new();
+        let change = |action, resource: String, detail: String, operation| Planned {
+            action,
+            resource,
+            detail,
+            operation,
+        };
+        if o.user == Some(None) {
+            out.push(change(
+                Action::Create,
+                format!("user {}", self.user),
+                "a system user with its own group, no home and no shell; the proxy serves as it"
+                    .into(),
+                Operation::CreateUser {
+                    name: self.user.clone(),
+                },
+            ));
+        }
+        let owner = o.user.flatten().map(|(uid, _)| uid);
+        let wanted_owner = if self.root { owner } else { None };
+        let dir_ok = match (o.run_dir_owner, wanted_owner, o.user) {
+            (None, _, _) => false,
+            (Some(_), _, Some(None)) => false,
+            (Some(now), Some(want), _) => now == want,
+            (Some(_), None, _) => true,
+        };
+        if !dir_ok {
+            out.push(change(
+                if o.run_dir_owner.is_none() {
+                    Action::Create
+                } else {
+                    Action::Update
+                },
+                format!("directory {}", self.run_dir.display()),
+                format!(
+                    "pid, status and log files of the proxy{}",
+                    if self.root {
+                        format!(", owned by {}", self.user)
+                    } else {
+                        String::new()
+                    }
+                ),
+                Operation::RunDir {
+                    path: self.run_dir.clone(),
+                    user: self.root.then(|| self.user.clone()),
+                },
+            ));
+        }
+        let group = o.user.flatten().map(|(_, gid)| gid);
+        for key in &o.keys {
+            if group != Some(key.gid) || key.mode != 0o640 {
+                out.push(change(
+                    Action::Update,
+                    format!("key {}", key.path.display()),
+                    format!(
+                        "readable by group {} (0640), not by others; was mode {:04o}",
+                        self.user, key.mode
+                    ),
+                    Operation::KeyAccess {
+                        path: key.path.clone(),
+                        user: self.user.clone(),
+                    },
+                ));
+            }
+        }
+        let mut unit_changed = false;
+        if let (Some(unit), Some(seen)) = (&self.unit, &o.unit)
+            && seen.file.as_deref() != Some(unit.as_str())
+        {
+            unit_changed = seen.file.is_some();
+            out.push(change(
+                if seen.file.is_some() {
+                    Action::Update
+                } else {
+                    Action::Create
+                },
+                format!("unit {}", systemd::unit_path().display()),
+                crate::plan::render::unified_diff(
+                    &systemd::unit_path().display().to_string(),
+                    seen.file.as_deref().unwrap_or(""),
+                    unit,
+                ),
+                Operation::InstallUnit {
+                    content: unit.clone(),
+                },
+            ));
+        }
+        let mode = self.mode;
+        let daemon = |pid: i32| format!("proxy daemon (pid {pid}, {})", mode_name(mode));
+        match &o.running {
+            None => out.push(change(
+                Action::Create,
+                format!("proxy daemon ({})", mode_name(mode)),
+                format!("start: serves {}", self.paths.config.display()),
+                Operation::Start { mode },
+            )),
+            Some(r) => {
+                let mut restart = Vec::new();
+                if r.binary_replaced {
+                    restart.push("the binary was replaced".to_string());
+                }
+                if unit_changed {
+                    restart.push("the unit changed".to_string());
+                }
+                if r.config_sha256 != self.rendered_sha {
+                    match &r.loaded {
+                        Some(old) => {
+                            let bound = restart_only_changes(old, &self.rendered);
+                            if !bound.is_empty() {
+                                restart.push(format!("{} changed", bound.join(", ")));
+                            }
+                        }
+                        None => restart.push(
+                            "the configuration it runs is no longer on disk to compare".into(),
+                        ),
+                    }
+                }
+                if !restart.is_empty() {
+                    out.push(change(
+                        Action::Update,
+                        daemon(r.pid),
+                        format!(
+                            "restart without downtime (the new process takes the sockets over): {}",
+                            restart.join("; ")
+                        ),
+                        Operation::Restart {
+                            mode,
+                            from_pid: r.pid,
+                        },
+                    ));
+                } else if r.config_sha256 != self.rendered_sha || !r.certificates_changed.is_empty()
+                {
+                    let mut why = Vec::new();
+                    if r.config_sha256 != self.rendered_sha {
+                        why.push("the configuration changed".to_string());
+                    }
+                    if !r.certificates_changed.is_empty() {
+                        why.push(format!(
+                            "certificates changed ({})",
+                            r.certificates_changed
+                                .iter()
+                                .map(|p| p.display().to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                    }
+                    out.push(change(
+                        Action::Update,
+                        daemon(r.pid),
+                        format!("reload: {}", why.join("; ")),
+                        Operation::Reload {
+                            mode,
+                            config_sha256: self.rendered_sha.clone(),
+                        },
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    async fn apply(&self, op: &Operation) -> Result<()> {
+        match op {
+            Operation::CreateUser { name } => create_user(name),
+            Operation::RunDir { path, user } => run_dir(path, user.as_deref()),
+            Operation::KeyAccess { path, user } => key_access(path, user),
+            Operation::InstallUnit { content } => {
+                let path = systemd::unit_path();
+                crate::fsutil::atomic_write_with_mode(&path, content.as_bytes(), 0o644)
+                    .with_context(|| format!("cannot install {}", path.display()))?;
+                systemd::systemctl(&["daemon-reload"])?;
+                systemd::systemctl(&["enable", systemd::UNIT])
+            }
+            Operation::Start { mode } => match mode {
+                Mode::Systemd => systemd::systemctl(&["start", systemd::UNIT]),
+                Mode::Detached => detached::start(&self.binary, &self.paths).map(|_| ()),
+            },
+            Operation::Reload {
+                mode,
+                config_sha256,
+            } => self.reload(*mode, config_sha256),
+            Operation::Restart { mode, from_pid } => self.restart(*mode, *from_pid),
+        }
+    }
+}
+
+impl ProxyStep {
+    fn reload(&self, mode: Mode, want: &str) -> Result<()> {
+        let on_disk = std::fs::read(&self.paths.config)
+            .with_context(|| format!("cannot read {}", self.paths.config.display()))?;
+        if status::digest(&on_disk) != want {
+            bail!(
+                "{} is not the configuration planned; apply the proxy-config step with this one (`webtier apply proxy-config proxy`)",
+                self.paths.config.display()
+            );
+        }
+        let before = status::read(&self.paths.status_file)?;
+        match mode {
+            Mode::Systemd => systemd::systemctl(&["reload", systemd::UNIT])?,
+            Mode::Detached => match control::reload_running(&self.paths.pid_file)? {
+                Reload::Signalled(_) => {}
+                Reload::NotRunning => bail!("the proxy stopped before it could be reloaded"),
+                Reload::NotOurs(why) => bail!(why),
+            },
+        }
+        let before_loaded = before
+            .as_ref()
+            .map(|s| (s.loaded_at, s.reload_error.clone()));
+        settle(&self.paths, "reload", |s| {
+            if s.config_sha256 == want && s.reload_error.is_none() {
+                return Some(Ok(()));
+            }
+            match &s.reload_error {
+                Some(e) if before_loaded.as_ref().map(|b| &b.1) != Some(&s.reload_error) => {
+                    Some(Err(anyhow!("the proxy refused the reload: {e}")))
+                }
+                _ => None,
+            }
+        })
+    }
+
+    fn restart(&self, mode: Mode, from_pid: i32) -> Result<()> {
+        let before = status::read(&self.paths.status_file)?.and_then(|s| s.reload_error);
+        match mode {
+            Mode::Systemd => systemd::systemctl(&[
+                "kill",
+                "--kill-whom=main",
+                "--signal=SIGUSR2",
+                systemd::UNIT,
+            ])?,
+            Mode::Detached => {
+                match control::signal_running(&self.paths.pid_file, Some(Signal::USR2))? {
+                    Reload::Signalled(pid) if pid == from_pid => {}
+                    Reload::Signalled(pid) => {
+                        bail!("the proxy's pid is {pid} now, not {from_pid} as planned; plan again")
+                    }
+                    Reload::NotRunning => bail!("the proxy stopped before it could be restarted"),
+                    Reload::NotOurs(why) => bail!(why),
+                }
+            }
+        }
+        settle(&self.paths, "restart", |s| {
+            if s.pid as i32 != from_pid {
+                return Some(Ok(()));
+            }
+            match &s.reload_error {
+                Some(e) if Some(e) != before.as_ref() => Some(Err(anyhow!(
+                    "the restart failed, the old proxy keeps serving: {e}"
+                ))),
+                _ => None,
+            }
+        })
+    }
+}
+
+/// Polls the status file until `done` decides, or `SETTLE` passes.
+fn settle(
+    paths: &Paths,
+    what: &str,
+    mut done: impl FnMut(&Status) -> Option<Result<()>>,
+) -> Result<()> {
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        if let Some(status) = status::read(&paths.status_file)?
+            && let Some(result) = done(&status)
+        {
+            return result;
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "the proxy did not report the {what} within {SETTLE:?}; see {}",
+                paths.log_file.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Systemd => "systemd unit webtier-proxy.service",
+        Mode::Detached => "detached",
+    }
+}
+
+/// What the step knows of the running daemon from its status file.
+fn running(pid: i32, status: &Status, config_path: &Path) -> Running {
+    let loaded = std::fs::read(config_path)
+        .ok()
+        .filter(|bytes| status::digest(bytes) == status.config_sha256)
+        .and_then(|bytes| ProxyConfig::from_toml(&String::from_utf8_lossy(&bytes)).ok());
+    Running {
+        pid,
+        config_sha256: status.config_sha256.clone(),
+        loaded,
+        certificates_changed: status
+            .certificates
+            .iter()
+            .filter(|f| f.changed())
+            .map(|f| f.path.clone())
+            .collect(),
+        binary_replaced: binary_replaced(pid, &status.exe),
+    }
+}
+
+/// Whether the file at `exe` is another file than the one process `pid`
+/// runs (same device and inode = same file).
+fn binary_replaced(pid: i32, exe: &Path) -> bool {
+    let running = std::fs::metadata(format!("/proc/{pid}/exe"));
+    let on_disk = std::fs::metadata(exe);
+    match (running, on_disk) {
+        (Ok(r), Ok(d)) => (r.dev(), r.ino()) != (d.dev(), d.ino()),
+        // Unreadable: assume it is unchanged rather than restart forever.
+        _ => false,
+    }
+}
+
+fn create_user(name: &str) -> Result<()> {
+    if nix::unistd::User::from_name(name)?.is_some() {
+        return Ok(());
+    }
+    let out = std::process::Command::new("useradd")
+        .args([
+            "--system",
+            "--user-group",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            "/usr/sbin/nologin",
+            name,
+        ])
+        .output()
+        .context("cannot run useradd (Debian/Ubuntu package passwd)")?;
+    if !out.status.success() {
+        bail!(
+            "useradd {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+fn lookup(user: &str) -> Result<nix::unistd::User> {
+    nix::unistd::User::from_name(user)?
+        .ok_or_else(|| anyhow!("user {user} does not exist; apply the proxy step to create it"))
+}
+
+fn run_dir(path: &Path, user: Option<&str>) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path).with_context(|| format!("cannot create {}", path.display()))?;
+    if let Some(user) = user {
+        let u = lookup(user)?;
+        std::os::unix::fs::chown(path, Some(u.uid.as_raw()), Some(u.gid.as_raw()))
+            .with_context(|| format!("cannot give {} to {user}", path.display()))?;
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o750))
+        .with_context(|| format!("cannot set the mode of {}", path.display()))
+}
+
+fn key_access(path: &Path, user: &str) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let u = lookup(user)?;
+    std::os::unix::fs::chown(path, Some(0), Some(u.gid.as_raw()))
+        .with_context(|| format!("cannot give {} to group {user}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o640))
+        .with_context(|| format!("cannot set the mode of {}", path.display()))
+}

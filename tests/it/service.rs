@@ -1,0 +1,274 @@
+//! The proxy as a service: the `proxy` step starts the daemon detached
+//! (this machine has no systemd), reloads it when the configuration
+//! changes, restarts it without downtime when its binary is replaced, and
+//! `proxy stop` stops it; `proxy status` tells what runs. As root, the
+//! daemon serves as its configured user.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::support::services::{Uvicorn, free_port, tempdir};
+use crate::support::{assert_exit, stderr, stdout};
+
+/// The test's copy of webtier, so that an upgrade can replace it.
+fn install_binary(dir: &Path) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let path = bin.join("webtier");
+    replace_binary(&path);
+    path
+}
+
+/// Puts a fresh copy of the built webtier at `path` (a new file, renamed
+/// over the old one, as a package upgrade does).
+fn replace_binary(path: &Path) {
+    let tmp = path.with_extension("new");
+    std::fs::copy(env!("CARGO_BIN_EXE_webtier"), &tmp).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+fn webtier(bin: &Path, config: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(bin)
+        .env_remove("WEBTIER_CONFIG")
+        .env_remove("RUST_LOG")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("webtier runs")
+}
+
+/// One request on a new connection: the status line's code and the body.
+fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text)?;
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status line in {text:?}")))?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    Ok((code, body))
+}
+
+/// The daemon's pid, from `proxy status --json`.
+fn status_pid(bin: &Path, config: &Path) -> Option<i64> {
+    let out = webtier(bin, config, &["--json", "proxy", "status"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("status is JSON ({e}): {}", stdout(&out)));
+    doc["pid"].as_i64()
+}
+
+fn uid_of(pid: i64) -> u32 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    // Real, effective, saved and file-system uid: all must have changed.
+    let uids: Vec<u32> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|u| u.parse().unwrap())
+        .collect();
+    assert!(uids.iter().all(|u| *u == uids[0]), "{line}");
+    uids[0]
+}
+
+/// Kills whatever daemon is still running when a test fails half-way.
+struct StopOnDrop(PathBuf);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = std::fs::read_to_string(&self.0)
+            .ok()
+            .and_then(|t| t.lines().next()?.trim().parse::<i32>().ok())
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn the_proxy_step_starts_reloads_and_upgrades_the_daemon_without_a_failed_request() {
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "this test runs the daemon as root to check that it drops to its user: run the suite as root"
+    );
+    let nobody = nix::unistd::User::from_name("nobody")
+        .unwrap()
+        .expect("the system has the user nobody");
+    let app = Uvicorn::start("service-app");
+    let dir = tempdir();
+    // The proxy's user must reach its files.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = install_binary(dir.path());
+    let www = dir.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    std::fs::write(www.join("hello.txt"), "hello from disk\n").unwrap();
+    let (http, https) = (free_port(), free_port());
+    let d = dir.path().display();
+    let base = format!(
+        "state_dir = \"{d}/state\"\n\n[proxy]\nconfig_file = \"{d}/proxy.toml\"\nbind = [\"127.0.0.1\"]\n\
+         http_port = {http}\nhttps_port = {https}\nworkers = 2\nuser = \"nobody\"\n\n\
+         [[site]]\ndomain = \"app.test\"\ntls = \"none\"\nupstreams = [\"127.0.0.1:{}\"]\n",
+        app.port
+    );
+    let config = dir.path().join("webtier.toml");
+    std::fs::write(&config, &base).unwrap();
+    let _stop = StopOnDrop(dir.path().join("state/run/proxy.pid"));
+    let addr: SocketAddr = format!("127.0.0.1:{http}").parse().unwrap();
+    let steps = ["proxy-config", "proxy"];
+    let plan = |bin: &Path| {
+        let mut args = vec!["plan", "--detailed-exitcode"];
+        args.extend(steps);
+        webtier(bin, &config, &args)
+    };
+    let apply = |bin: &Path| {
+        let mut args = vec!["apply", "--yes"];
+        args.extend(steps);
+        let out = webtier(bin, &config, &args);
+        assert_exit(&out, 0);
+        out
+    };
+
+    // Nothing runs: the plan starts the daemon, detached.
+    let out = plan(&bin);
+    assert_exit(&out, 2);
+    let text = stdout(&out);
+    assert!(text.contains("+ proxy daemon (detached)"), "{text}");
+    assert!(text.contains("directory"), "{text}");
+    assert_exit(&webtier(&bin, &config, &["proxy", "status"]), 1);
+    apply(&bin);
+    assert_exit(&plan(&bin), 0);
+    let pid = status_pid(&bin, &config).expect("the proxy runs");
+    let (code, body) = get(addr, "/echo/x").unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("service-app"), "{body}");
+    // Serving as its user, not as root.
+    assert_eq!(uid_of(pid), nobody.uid.as_raw());
+    let out = webtier(&bin, &config, &["proxy", "status"]);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    assert!(text.contains(&format!("running (pid {pid})")), "{text}");
+    assert!(text.contains(&format!("http://127.0.0.1:{http}")), "{text}");
+
+    // A new route: the plan says reload, and the same process serves it.
+    std::fs::write(
+        &config,
+        format!(
+            "{base}[[site.route]]\npath = \"/files/\"\nroot = \"{}\"\n",
+            www.display()
+        ),
+    )
+    .unwrap();
+    assert_eq!(get(addr, "/files/hello.txt").unwrap().0, 404);
+    let out = plan(&bin);
+    assert_exit(&out, 2);
+    let text = stdout(&out);
+    assert!(text.contains("~ file"), "{text}");
+    assert!(
+        text.contains(&format!("~ proxy daemon (pid {pid}, detached)"))
+            && text.contains("reload: the configuration changed"),
+        "{text}"
+    );
+    apply(&bin);
+    assert_exit(&plan(&bin), 0);
+    assert_eq!(
+        get(addr, "/files/hello.txt").unwrap(),
+        (200, "hello from disk\n".to_string())
+    );
+    assert_eq!(status_pid(&bin, &config), Some(pid));
+
+    // An upgrade replaces the binary: the plan restarts the daemon, and a
+    // client hammering it meanwhile sees no failure.
+    replace_binary(&bin);
+    let out = plan(&bin);
+    assert_exit(&out, 2);
+    let text = stdout(&out);
+    assert!(
+        text.contains("restart without downtime") && text.contains("the binary was replaced"),
+        "{text}"
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let ok = Arc::new(AtomicUsize::new(0));
+    let load = {
+        let (stop, ok) = (Arc::clone(&stop), Arc::clone(&ok));
+        std::thread::spawn(move || {
+            let mut failures = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                match get(addr, "/files/hello.txt") {
+                    Ok((200, _)) => {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                    other => failures.push(format!("{other:?}")),
+                }
+            }
+            failures
+        })
+    };
+    wait_until(
+        "the load loop to get going",
+        Duration::from_secs(10),
+        || ok.load(Ordering::Relaxed) > 20,
+    );
+    apply(&bin);
+    let new_pid = status_pid(&bin, &config).expect("the proxy runs");
+    assert_ne!(new_pid, pid, "a new process serves");
+    // The old one drains and exits.
+    wait_until("the old proxy to exit", Duration::from_secs(20), || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "))
+    });
+    let before = ok.load(Ordering::Relaxed);
+    wait_until(
+        "requests served by the new process",
+        Duration::from_secs(10),
+        || ok.load(Ordering::Relaxed) > before + 20,
+    );
+    stop.store(true, Ordering::Relaxed);
+    let failures = load.join().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} of {} requests failed during the restart: {:?}",
+        failures.len(),
+        failures.len() + ok.load(Ordering::Relaxed),
+        &failures[..failures.len().min(5)]
+    );
+    assert_eq!(uid_of(new_pid), nobody.uid.as_raw());
+    assert_exit(&plan(&bin), 0);
+
+    // Stop: it drains and exits, and status says so.
+    let out = webtier(&bin, &config, &["proxy", "stop"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains(&format!("the proxy (pid {new_pid}) drained and stopped")),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(get(addr, "/").is_err(), "nothing listens any more");
+    assert_exit(&webtier(&bin, &config, &["proxy", "status"]), 1);
+}
