@@ -1,4 +1,4 @@
-//! `webtier proxy run|validate|reload`.
+//! `webtier proxy run|validate|reload|config`.
 
 use std::path::PathBuf;
 
@@ -20,12 +20,8 @@ pub fn run(global: &GlobalArgs, command: &ProxyCommand, ui: &Ui) -> Result<u8> {
             })?;
             Ok(exit::SUCCESS)
         }
-        ProxyCommand::Validate { file } => {
-            let path = config_file(global, file)?;
-            let state = crate::proxy::State::load(&path, None)?;
-            let sites = state.config.sites.len();
-            ui.out(&format!("{}: valid ({sites} site(s))", path.display()))?;
-            Ok(exit::SUCCESS)
+        ProxyCommand::Validate { file, probe } => {
+            super::proxy_validate::run(&config_file(global, file)?, *probe, ui)
         }
         ProxyCommand::Reload { file } => {
             let path = config_file(global, file)?;
@@ -50,6 +46,7 @@ pub fn run(global: &GlobalArgs, command: &ProxyCommand, ui: &Ui) -> Result<u8> {
                 Reload::NotOurs(why) => Err(anyhow!(why)),
             }
         }
+        ProxyCommand::Config { file } => super::proxy_config::run(global, file.as_deref(), ui),
     }
 }
 

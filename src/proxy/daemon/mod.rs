@@ -48,6 +48,8 @@ pub struct Options {
 /// are up (bad configuration, a port in use) are returned.
 pub fn run(options: &Options) -> Result<()> {
     let state = State::load(&options.config, None)?;
+    state.log_problems();
+    let served = state.sites.len();
     let config = state.config.clone();
     let workers = match options.workers.unwrap_or(config.workers) {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -110,8 +112,7 @@ pub fn run(options: &Options) -> Result<()> {
         );
     }
     tracing::info!(
-        "webtier proxy serving {} site(s) on {} with {workers} worker(s)",
-        config.sites.len(),
+        "webtier proxy serving {served} site(s) on {} with {workers} worker(s)",
         listen_list(&config)
     );
 

@@ -90,8 +90,9 @@ fn reload(path: &Path, state: &ArcSwap<State>, metrics: &Metrics, from_file: boo
     } else {
         State::build(current.config.clone(), Some(&current))
     };
-    match built {
+    match built.and_then(|new| new.keeps_serving(&current).map(|()| new)) {
         Ok(new) => {
+            new.log_problems();
             state.store(Arc::new(new));
             metrics.reloads.fetch_add(1, Relaxed);
             let what = if from_file {
