@@ -516,8 +516,9 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests')
-            [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate')
+            [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)')
             [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Ask the running proxy to reload (SIGHUP to the process in its pid file)')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -544,6 +545,7 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The proxy configuration file [default: webtier.toml''s proxy config_file]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of the configuration file [default: webtier.toml]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--probe', '--probe', [CompletionResultType]::ParameterName, 'Also connect to every upstream (each must accept a TCP connection within 3 s)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --output json')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
@@ -576,10 +578,29 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'webtier;proxy;config' {
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Print this proxy file instead, as the proxy reads it: checked, every default spelled out')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of the configuration file [default: webtier.toml]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --output json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Never use colors (also when NO_COLOR is set)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'webtier;proxy;help' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests')
-            [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate')
+            [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)')
             [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Ask the running proxy to reload (SIGHUP to the process in its pid file)')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -590,6 +611,9 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             break
         }
         'webtier;proxy;help;reload' {
+            break
+        }
+        'webtier;proxy;help;config' {
             break
         }
         'webtier;proxy;help;help' {
@@ -732,8 +756,9 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
         }
         'webtier;help;proxy' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests')
-            [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate')
+            [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)')
             [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Ask the running proxy to reload (SIGHUP to the process in its pid file)')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it')
             break
         }
         'webtier;help;proxy;run' {
@@ -743,6 +768,9 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             break
         }
         'webtier;help;proxy;reload' {
+            break
+        }
+        'webtier;help;proxy;config' {
             break
         }
         'webtier;help;iam-policy' {

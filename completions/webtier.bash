@@ -223,6 +223,9 @@ _webtier() {
             webtier__subcmd__help__subcmd__firewall,plan)
                 cmd="webtier__subcmd__help__subcmd__firewall__subcmd__plan"
                 ;;
+            webtier__subcmd__help__subcmd__proxy,config)
+                cmd="webtier__subcmd__help__subcmd__proxy__subcmd__config"
+                ;;
             webtier__subcmd__help__subcmd__proxy,reload)
                 cmd="webtier__subcmd__help__subcmd__proxy__subcmd__reload"
                 ;;
@@ -231,6 +234,9 @@ _webtier() {
                 ;;
             webtier__subcmd__help__subcmd__proxy,validate)
                 cmd="webtier__subcmd__help__subcmd__proxy__subcmd__validate"
+                ;;
+            webtier__subcmd__proxy,config)
+                cmd="webtier__subcmd__proxy__subcmd__config"
                 ;;
             webtier__subcmd__proxy,help)
                 cmd="webtier__subcmd__proxy__subcmd__help"
@@ -243,6 +249,9 @@ _webtier() {
                 ;;
             webtier__subcmd__proxy,validate)
                 cmd="webtier__subcmd__proxy__subcmd__validate"
+                ;;
+            webtier__subcmd__proxy__subcmd__help,config)
+                cmd="webtier__subcmd__proxy__subcmd__help__subcmd__config"
                 ;;
             webtier__subcmd__proxy__subcmd__help,help)
                 cmd="webtier__subcmd__proxy__subcmd__help__subcmd__help"
@@ -1365,8 +1374,22 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__help__subcmd__proxy)
-            opts="run validate reload"
+            opts="run validate reload config"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__proxy__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1491,7 +1514,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__proxy)
-            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version run validate reload help"
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version run validate reload config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1512,9 +1535,49 @@ _webtier() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        webtier__subcmd__proxy__subcmd__help)
-            opts="run validate reload help"
+        webtier__subcmd__proxy__subcmd__config)
+            opts="-q -v -y -h -V --file --config --output --json --quiet --verbose --no-color --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__help)
+            opts="run validate reload config help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__help__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1639,7 +1702,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__proxy__subcmd__validate)
-            opts="-q -v -y -h -V --file --config --output --json --quiet --verbose --no-color --yes --help --version"
+            opts="-q -v -y -h -V --file --probe --config --output --json --quiet --verbose --no-color --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -472,8 +472,9 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand run 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
-            cand validate 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate'
+            cand validate 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)'
             cand reload 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+            cand config 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'webtier;proxy;run'= {
@@ -498,6 +499,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --file 'The proxy configuration file [default: webtier.toml''s proxy config_file]'
             cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
+            cand --probe 'Also connect to every upstream (each must accept a TCP connection within 3 s)'
             cand --json 'Short for --output json'
             cand -q 'Print only results and errors: no progress or informational lines'
             cand --quiet 'Print only results and errors: no progress or informational lines'
@@ -528,10 +530,28 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'webtier;proxy;config'= {
+            cand --file 'Print this proxy file instead, as the proxy reads it: checked, every default spelled out'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'webtier;proxy;help'= {
             cand run 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
-            cand validate 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate'
+            cand validate 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)'
             cand reload 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+            cand config 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'webtier;proxy;help;run'= {
@@ -539,6 +559,8 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;proxy;help;validate'= {
         }
         &'webtier;proxy;help;reload'= {
+        }
+        &'webtier;proxy;help;config'= {
         }
         &'webtier;proxy;help;help'= {
         }
@@ -656,14 +678,17 @@ set edit:completion:arg-completer[webtier] = {|@words|
         }
         &'webtier;help;proxy'= {
             cand run 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
-            cand validate 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate'
+            cand validate 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)'
             cand reload 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+            cand config 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it'
         }
         &'webtier;help;proxy;run'= {
         }
         &'webtier;help;proxy;validate'= {
         }
         &'webtier;help;proxy;reload'= {
+        }
+        &'webtier;help;proxy;config'= {
         }
         &'webtier;help;iam-policy'= {
         }

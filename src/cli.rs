@@ -283,22 +283,35 @@ pub enum ProxyCommand {
         #[command(flatten)]
         file: ProxyFile,
     },
-    /// Whether the proxy runs: pid, uptime, configuration, listeners (exit 1
-    /// when it does not run)
+    /// Whether the proxy runs: pid, uptime, configuration, listeners, sites
+    /// not served (exit 1 when it does not run or refuses a site)
     Status {
         #[command(flatten)]
         file: ProxyFile,
     },
-    /// Check a proxy configuration the way `run` and a reload would: parse
-    /// it, open every static root, load every certificate
+    /// Check a proxy configuration: the file, every site's certificate and
+    /// static roots, the listen addresses; list every problem (exit 3 when
+    /// invalid)
     Validate {
         #[command(flatten)]
         file: ProxyFile,
+        /// Also connect to every upstream (each must accept a TCP
+        /// connection within 3 s)
+        #[arg(long)]
+        probe: bool,
     },
     /// Ask the running proxy to reload (SIGHUP to the process in its pid file)
     Reload {
         #[command(flatten)]
         file: ProxyFile,
+    },
+    /// Print the proxy configuration that webtier.toml renders (what
+    /// `apply proxy-config` writes), without writing it
+    Config {
+        /// Print this proxy file instead, as the proxy reads it: checked,
+        /// every default spelled out
+        #[arg(long = "file", value_name = "FILE")]
+        file: Option<PathBuf>,
     },
 }
 

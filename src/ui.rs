@@ -134,6 +134,12 @@ impl Ui {
         write_stderr(format_args!("{label} {message}\n"));
     }
 
+    /// A warning on stderr, one line.
+    pub fn warning(&self, message: &str) {
+        let label = self.style(Tone::Warn, false).bold().apply_to("warning:");
+        write_stderr(format_args!("{label} {message}\n"));
+    }
+
     /// A configuration problem on stderr: the one-line error, then the
     /// offending source line with a marker under the culprit.
     pub fn diagnostic(&self, d: &Diagnostic) {

@@ -6,6 +6,8 @@ mod cert;
 mod config;
 mod plan;
 mod proxy;
+mod proxy_config;
+mod proxy_validate;
 
 use anyhow::{Context, Result};
 use serde_json::json;

@@ -1,4 +1,4 @@
-//! `webtier proxy run|start|stop|status|validate|reload`.
+//! `webtier proxy run|start|stop|status|validate|reload|config`.
 
 use std::path::PathBuf;
 
@@ -51,12 +51,8 @@ pub fn run(global: &GlobalArgs, command: &ProxyCommand, ui: &Ui) -> Result<u8> {
             Ok(exit::SUCCESS)
         }
         ProxyCommand::Status { file } => status(global, file, ui),
-        ProxyCommand::Validate { file } => {
-            let path = config_file(global, file)?;
-            let state = crate::proxy::State::load(&path, None)?;
-            let sites = state.config.sites.len();
-            ui.out(&format!("{}: valid ({sites} site(s))", path.display()))?;
-            Ok(exit::SUCCESS)
+        ProxyCommand::Validate { file, probe } => {
+            super::proxy_validate::run(&config_file(global, file)?, *probe, ui)
         }
         ProxyCommand::Reload { file } => {
             let path = config_file(global, file)?;
@@ -81,6 +77,7 @@ pub fn run(global: &GlobalArgs, command: &ProxyCommand, ui: &Ui) -> Result<u8> {
                 Reload::NotOurs(why) => Err(anyhow!(why)),
             }
         }
+        ProxyCommand::Config { file } => super::proxy_config::run(global, file.as_deref(), ui),
     }
 }
 
@@ -131,17 +128,18 @@ fn status(global: &GlobalArgs, file: &ProxyFile, ui: &Ui) -> Result<u8> {
                     s.workers,
                     s.exe.display()
                 ))?;
+                for line in &s.refused_sites {
+                    ui.out(&format!("not served: {line}"))?;
+                }
                 if let Some(e) = &s.reload_error {
                     ui.out(&format!("last reload refused: {e}"))?;
                 }
             }
         }
     }
-    Ok(if found.is_some() {
-        exit::SUCCESS
-    } else {
-        exit::ERROR
-    })
+    // Running, and serving every site.
+    let healthy = matches!(&found, Some((_, Some(s))) if s.refused_sites.is_empty());
+    Ok(if healthy { exit::SUCCESS } else { exit::ERROR })
 }
 
 /// `1h 2m 3s`, the largest units only.

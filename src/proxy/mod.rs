@@ -25,7 +25,9 @@
 //!
 //! Around them: [`daemon`] starts the process and its workers, reloads on
 //! SIGHUP, drains on SIGTERM and serves the admin listener; [`state`] is
-//! one configuration compiled for requests (swapped whole on reload);
+//! one configuration compiled for requests (swapped whole on reload), in
+//! which a site whose files cannot be served is refused alone;
+//! [`validate`] lists every problem of a file (`webtier proxy validate`);
 //! [`http`] holds the protocol helpers that do no I/O; [`body`] is the one
 //! response body type; [`clock`] is the process clock.
 //!
@@ -62,6 +64,7 @@ mod request;
 mod state;
 mod tls;
 mod upstream;
+pub mod validate;
 
 pub use state::State;
 

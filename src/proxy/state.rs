@@ -2,6 +2,24 @@
 //! sites by name, their routes longest prefix first, open static roots,
 //! upstream groups, certificates. Built whole before it replaces the old
 //! state, so a reload is all or nothing.
+//!
+//! # Refused sites
+//!
+//! The file's text is checked whole ([`ProxyConfig::problems`]): a file
+//! with a problem is not used at all (`proxy run` exits 3, a reload is
+//! refused). What the text names on disk is checked site by site: a site
+//! whose certificate or key is missing, unreadable, mismatched, expired or
+//! does not cover its names, or whose static root cannot be opened, is
+//! *refused* ([`State::refused`]): its names answer nothing (a TLS
+//! handshake for them fails, an HTTP request gets the unknown-host 404;
+//! another site's wildcard does not take them over), while every other
+//! site is served. Even when every site is refused the proxy serves: its
+//! plain-HTTP listeners still answer ACME challenges, which is how a
+//! missing certificate gets issued, and a refused site comes up by itself
+//! once its certificate files change (they are watched) or on a reload.
+//! A reload never takes down a site that is serving, though: a new state
+//! that would refuse one is refused whole ([`State::keeps_serving`]), and
+//! the running state goes on.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,10 +29,12 @@ use std::time::SystemTime;
 use anyhow::{Context, Result, anyhow};
 use http::HeaderValue;
 
-use crate::proxy::config::{Balance, Health, Invalid, ProxyConfig, RouteConfig, parse_upstream};
+use crate::proxy::config::{
+    Balance, Health, Invalid, ProxyConfig, RouteConfig, SiteConfig, parse_upstream,
+};
 use crate::proxy::files::StaticRoot;
 use crate::proxy::request::routing::{Names, longest_prefix};
-use crate::proxy::tls::{Certs, load_key_pair};
+use crate::proxy::tls::{Certs, load_certificate};
 use crate::proxy::upstream::group::Group;
 
 pub struct State {
@@ -31,6 +51,29 @@ pub struct State {
     /// Certificate and key files with the modification time they had when
     /// loaded; a change triggers a reload.
     pub watched: Vec<(PathBuf, Option<SystemTime>)>,
+    /// The sites of the file that are not served.
+    refused: Vec<RefusedSite>,
+    /// About the served sites: a certificate that expires soon.
+    warnings: Vec<String>,
+}
+
+/// A site of the file that is not served, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedSite {
+    /// Its first name, which messages call it by.
+    pub name: String,
+    /// Every problem found, each saying what to fix (without the site).
+    pub reasons: Vec<String>,
+    names: Vec<String>,
+}
+
+impl RefusedSite {
+    /// `site NAME: REASON`, one line per reason.
+    pub fn lines(&self) -> impl Iterator<Item = String> + '_ {
+        self.reasons
+            .iter()
+            .map(|reason| format!("site {}: {reason}", self.name))
+    }
 }
 
 pub struct Site {
@@ -65,44 +108,70 @@ pub fn modified(path: &Path) -> Option<SystemTime> {
 }
 
 impl State {
-    /// Reads and compiles the file at `path`.
+    /// Reads and compiles the file at `path`; a file with problems is
+    /// [`Invalid`], all of them listed.
     pub fn load(path: &Path, previous: Option<&State>) -> Result<State> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the proxy configuration {}", path.display()))?;
-        let config = ProxyConfig::from_toml(&text)
-            .map_err(|e| Invalid(format!("{}: {e}", path.display())))?;
-        State::build(config, previous)
+        State::load_with_digest(path, previous).map(|(state, _)| state)
     }
 
+    /// `load`, with the `sha256:` digest of the bytes it compiled (the
+    /// daemon's status file names the configuration it runs by it).
+    pub fn load_with_digest(path: &Path, previous: Option<&State>) -> Result<(State, String)> {
+        let text = crate::proxy::config::read(path)?;
+        let config = ProxyConfig::parse(&text).map_err(|e| Invalid::in_file(path, &[e]))?;
+        let problems = config.problems();
+        if !problems.is_empty() {
+            return Err(Invalid::in_file(path, &problems).into());
+        }
+        let digest = crate::proxy::daemon::status::digest(text.as_bytes());
+        Ok((State::build(config, previous)?, digest))
+    }
+
+    /// Compiles `config`, refusing the sites whose files cannot be served.
+    /// Fails only when the challenge directory cannot be opened.
     pub fn build(config: ProxyConfig, previous: Option<&State>) -> Result<State> {
         let old_groups = previous.map(groups_by_key).unwrap_or_default();
+        let now = unix_now();
 
         let mut names = Names::default();
         let mut certs = Certs::default();
         let mut watched = Vec::new();
         let mut sites = Vec::new();
-        for (index, sc) in config.sites.iter().enumerate() {
-            for name in &sc.names {
-                names.insert(name, index);
-            }
+        let mut refused = Vec::new();
+        let mut warnings = Vec::new();
+        for sc in &config.sites {
             if let Some(tls) = &sc.tls {
-                let pair = load_key_pair(&tls.cert, &tls.key)
-                    .with_context(|| format!("site {}", sc.names[0]))?;
-                certs.add(&sc.names, pair);
+                // A refused site's files too: it comes up once they change.
                 for file in [&tls.cert, &tls.key] {
                     watched.push((file.clone(), modified(file)));
                 }
             }
-            let mut routes = sc
-                .routes
-                .iter()
-                .map(|rc| route(&sc.names[0], rc, &config, &old_groups))
-                .collect::<Result<Vec<_>>>()?;
-            routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
-            sites.push(Site {
-                tls: sc.tls.is_some(),
-                routes,
-            });
+            let compiled = compile_site(sc, &config, &old_groups, now);
+            warnings
+                .extend((compiled.warnings.iter()).map(|w| format!("site {}: {w}", sc.names[0])));
+            match compiled.site {
+                Ok((site, key)) => {
+                    let index = sites.len();
+                    for name in &sc.names {
+                        names.insert(name, index);
+                    }
+                    if let Some(key) = key {
+                        certs.add(&sc.names, key);
+                    }
+                    sites.push(site);
+                }
+                Err(reasons) => {
+                    for name in &sc.names {
+                        names.refuse(name);
+                        certs.refuse(name);
+                    }
+                    refused.push(RefusedSite {
+                        name: sc.names[0].clone(),
+                        reasons,
+                        names: sc.names.clone(),
+                    });
+                }
+            }
         }
 
         let challenge = open_challenge_dir(&config.challenge_dir)?;
@@ -122,7 +191,46 @@ impl State {
             https_port,
             default_tls_site,
             watched,
+            refused,
+            warnings,
         })
+    }
+
+    /// The sites of the file that are not served, each with why.
+    pub fn refused(&self) -> &[RefusedSite] {
+        &self.refused
+    }
+
+    /// Writes the refused sites (an error line per reason) and the
+    /// warnings to the log.
+    pub fn log_problems(&self) {
+        for site in &self.refused {
+            for reason in &site.reasons {
+                tracing::error!("site {} is not served: {reason}", site.name);
+            }
+        }
+        for warning in &self.warnings {
+            tracing::warn!("{warning}");
+        }
+        if self.sites.is_empty() && !self.refused.is_empty() {
+            tracing::warn!(
+                "every site is refused: only ACME challenges are answered until a site's files are fixed"
+            );
+        }
+    }
+
+    /// Whether this state, replacing `running`, keeps serving every name
+    /// `running` serves; if not, which sites it would refuse, and why.
+    pub fn keeps_serving(&self, running: &State) -> Result<()> {
+        let lost: Vec<String> = (self.refused.iter())
+            .filter(|site| site.names.iter().any(|n| running.names.lookup(n).is_some()))
+            .flat_map(RefusedSite::lines)
+            .collect();
+        if lost.is_empty() {
+            Ok(())
+        } else {
+            Err(anyhow!("it would stop serving a site: {}", lost.join("; ")))
+        }
     }
 
     /// The certificate files' modification times when they were loaded…
@@ -169,21 +277,95 @@ fn groups_by_key(state: &State) -> HashMap<GroupKey, Arc<Group>> {
     groups
 }
 
-/// One route of site `site`: its static root opened, or its upstream group
-/// (the old state's when unchanged).
+/// A site compiled: ready to serve with its certificate, or every reason
+/// it cannot be; the warnings either way.
+struct Compiled {
+    site: Result<(Site, Option<rustls::sign::CertifiedKey>), Vec<String>>,
+    warnings: Vec<String>,
+}
+
+fn compile_site(
+    sc: &SiteConfig,
+    config: &ProxyConfig,
+    old_groups: &HashMap<GroupKey, Arc<Group>>,
+    now: i64,
+) -> Compiled {
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+    let mut key = None;
+    if let Some(tls) = &sc.tls {
+        let loaded = load_certificate(tls, &sc.names, now);
+        warnings = loaded.warnings;
+        match loaded.key {
+            Ok(loaded) => key = Some(loaded),
+            Err(reasons) => problems.extend(reasons),
+        }
+    }
+    let mut routes = Vec::new();
+    for rc in &sc.routes {
+        match route(rc, config, old_groups) {
+            Ok(route) => routes.push(route),
+            Err(reason) => problems.push(reason),
+        }
+    }
+    let site = if problems.is_empty() {
+        routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
+        let tls = sc.tls.is_some();
+        Ok((Site { tls, routes }, key))
+    } else {
+        Err(problems)
+    };
+    Compiled { site, warnings }
+}
+
+/// What keeps `sc` from being served, and the warnings about it, as
+/// [`State::build`] finds them: the daemon and `proxy validate` agree.
+pub fn site_problems(sc: &SiteConfig, config: &ProxyConfig) -> (Vec<String>, Vec<String>) {
+    // An upstream that does not parse is a problem of the text, which
+    // `ProxyConfig::problems` lists; only the files are checked here.
+    let mut files = sc.clone();
+    files
+        .routes
+        .retain(|r| r.upstreams.iter().all(|u| parse_upstream(u).is_ok()));
+    let compiled = compile_site(&files, config, &HashMap::new(), unix_now());
+    (compiled.site.err().unwrap_or_default(), compiled.warnings)
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// One route: its static root opened, or its upstream group (the old
+/// state's when unchanged).
 fn route(
-    site: &str,
     rc: &RouteConfig,
     config: &ProxyConfig,
     old_groups: &HashMap<GroupKey, Arc<Group>>,
-) -> Result<Route> {
+) -> Result<Route, String> {
     let kind = match &rc.root {
-        Some(root) => RouteKind::Static(StaticRoot::open(root).with_context(|| {
-            format!(
-                "site {site} route {}: cannot open root {}",
-                rc.path,
-                root.display()
-            )
+        Some(root) => RouteKind::Static(StaticRoot::open(root).map_err(|e| {
+            let root = root.display();
+            let fix = "create it or correct the route's root";
+            match e.kind() {
+                std::io::ErrorKind::NotFound => {
+                    format!(
+                        "route {}: static root {root} does not exist — {fix}",
+                        rc.path
+                    )
+                }
+                std::io::ErrorKind::NotADirectory => {
+                    format!(
+                        "route {}: static root {root} is not a directory — {fix}",
+                        rc.path
+                    )
+                }
+                _ => format!(
+                    "route {}: cannot open static root {root}: {e} — let the proxy's user read it",
+                    rc.path
+                ),
+            }
         })?),
         None => {
             let addrs = rc
@@ -191,7 +373,7 @@ fn route(
                 .iter()
                 .map(|u| parse_upstream(u))
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| anyhow!(e))?;
+                .map_err(|e| format!("route {}: {e}", rc.path))?;
             let key: GroupKey = (
                 addrs.iter().map(|a| a.base()).collect(),
                 rc.balance,
@@ -219,4 +401,165 @@ fn open_challenge_dir(dir: &Path) -> Result<StaticRoot> {
     }
     StaticRoot::open(dir)
         .with_context(|| format!("cannot open the challenge directory {}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::proxy::config::TlsFiles;
+
+    /// A certificate for `names` and its key, written into `dir`.
+    fn certificate(dir: &Path, stem: &str, names: &[&str]) -> TlsFiles {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let cert = rcgen::CertificateParams::new(names)
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let files = TlsFiles {
+            cert: dir.join(format!("{stem}.crt")),
+            key: dir.join(format!("{stem}.key")),
+        };
+        std::fs::write(&files.cert, cert.pem()).unwrap();
+        std::fs::write(&files.key, key.serialize_pem()).unwrap();
+        files
+    }
+
+    fn site(names: &[&str], tls: Option<TlsFiles>, root: PathBuf) -> SiteConfig {
+        SiteConfig {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            tls,
+            routes: vec![RouteConfig {
+                path: "/".into(),
+                root: Some(root),
+                ..RouteConfig::default()
+            }],
+            auth: None,
+        }
+    }
+
+    fn config(dir: &Path, sites: Vec<SiteConfig>) -> ProxyConfig {
+        ProxyConfig {
+            https_listen: vec!["127.0.0.1:8443".parse().unwrap()],
+            challenge_dir: dir.join("challenge"),
+            sites,
+            ..ProxyConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_site_with_a_missing_certificate_is_refused_and_the_others_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let wildcard = certificate(d, "wild", &["*.a.test"]);
+        let mut missing = certificate(d, "shop", &["shop.a.test"]);
+        missing.cert = d.join("nowhere.crt");
+        let state = State::build(
+            config(
+                d,
+                vec![
+                    site(&["shop.a.test"], Some(missing), d.to_path_buf()),
+                    site(&["*.a.test"], Some(wildcard), d.to_path_buf()),
+                ],
+            ),
+            None,
+        )
+        .unwrap();
+        assert_eq!(state.refused().len(), 1);
+        let refused = &state.refused()[0];
+        assert_eq!(refused.name, "shop.a.test");
+        assert_eq!(
+            refused.lines().collect::<Vec<_>>(),
+            [format!(
+                "site shop.a.test: certificate {} does not exist — issue it (`webtier cert issue`), or correct the path in the site's tls",
+                d.join("nowhere.crt").display()
+            )]
+        );
+        // Its names get nothing, not even the other site's wildcard; the
+        // other site is served, and is the one without SNI.
+        assert_eq!(state.names.lookup("shop.a.test"), None);
+        assert!(state.certs.lookup(Some("shop.a.test")).is_none());
+        assert_eq!(state.names.lookup("www.a.test"), Some(0));
+        assert!(state.certs.lookup(Some("www.a.test")).is_some());
+        assert_eq!(state.default_tls_site, Some(0));
+        assert!(state.certs.lookup(None).is_some());
+        // Its files are watched, so that it comes up once they appear.
+        assert!(
+            state
+                .watched
+                .iter()
+                .any(|(p, _)| p == &d.join("nowhere.crt"))
+        );
+    }
+
+    #[test]
+    fn every_problem_of_a_site_is_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut files = certificate(d, "a", &["a.test"]);
+        files.key = certificate(d, "b", &["b.test"]).key;
+        let state = State::build(
+            config(
+                d,
+                vec![site(&["a.test", "www.a.test"], Some(files), d.join("gone"))],
+            ),
+            None,
+        )
+        .unwrap();
+        let reasons = &state.refused()[0].reasons;
+        assert_eq!(reasons.len(), 3, "{reasons:?}");
+        assert!(
+            reasons[0].contains("does not cover www.a.test"),
+            "{reasons:?}"
+        );
+        assert!(reasons[1].starts_with("private key"), "{reasons:?}");
+        assert!(
+            reasons[1].contains("does not match certificate"),
+            "{reasons:?}"
+        );
+        assert_eq!(
+            reasons[2],
+            format!(
+                "route /: static root {} does not exist — create it or correct the route's root",
+                d.join("gone").display()
+            )
+        );
+    }
+
+    #[test]
+    fn with_every_site_refused_the_state_still_builds() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let state = State::build(
+            config(d, vec![site(&["a.test"], None, d.join("gone"))]),
+            None,
+        )
+        .unwrap();
+        assert!(state.sites.is_empty());
+        assert_eq!(state.refused().len(), 1);
+        assert!(d.join("challenge").is_dir(), "challenges are still served");
+    }
+
+    #[test]
+    fn a_reload_may_not_take_down_a_serving_site_but_may_refuse_a_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let served = site(&["a.test"], None, d.to_path_buf());
+        let running = State::build(config(d, vec![served.clone()]), None).unwrap();
+
+        let broken = site(&["a.test"], None, d.join("gone"));
+        let next = State::build(config(d, vec![broken]), Some(&running)).unwrap();
+        let err = next.keeps_serving(&running).unwrap_err().to_string();
+        assert!(
+            err.starts_with("it would stop serving a site: site a.test: route /: static root"),
+            "{err}"
+        );
+
+        let added = site(&["b.test"], None, d.join("gone"));
+        let next = State::build(config(d, vec![served, added]), Some(&running)).unwrap();
+        next.keeps_serving(&running).unwrap();
+        assert_eq!(next.refused()[0].name, "b.test");
+    }
 }

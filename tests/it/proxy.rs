@@ -24,6 +24,8 @@ use crate::support::proxy::{
 };
 use crate::support::services::{Process, Uvicorn, free_port, tempdir};
 
+mod validate;
+
 fn plain_site(name: &str, routes: &str) -> String {
     format!("[[site]]\nnames = [\"{name}\"]\n{routes}")
 }

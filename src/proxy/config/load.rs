@@ -6,8 +6,22 @@ use std::net::IpAddr;
 use super::*;
 
 impl ProxyConfig {
-    /// Parses and checks the file text; errors name what is wrong.
+    /// Parses and checks the file text; the error lists every problem,
+    /// one a line.
     pub fn from_toml(text: &str) -> Result<ProxyConfig, String> {
+        let config = ProxyConfig::parse(text)?;
+        let problems = config.problems();
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+
+    /// The file text as TOML of this version, not yet checked
+    /// ([`problems`](ProxyConfig::problems) does that): a syntax error, an
+    /// unknown key or another version ends the reading, one error.
+    pub fn parse(text: &str) -> Result<ProxyConfig, String> {
         let config: ProxyConfig = toml::from_str(text).map_err(|e| {
             let message = e.message().to_string();
             match e.span() {
@@ -24,7 +38,6 @@ impl ProxyConfig {
                 config.version
             ));
         }
-        config.check()?;
         Ok(config)
     }
 
@@ -32,23 +45,36 @@ impl ProxyConfig {
         toml::to_string_pretty(self).expect("the proxy configuration always serializes")
     }
 
-    /// What the types cannot say.
-    fn check(&self) -> Result<(), String> {
+    /// What the types cannot say, every problem of the text (not of the
+    /// files it names), one line each.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        self.settings_problems(&mut problems);
+        listen_problems(self, &mut problems);
+        duplicate_names(&self.sites, &mut problems);
+        for site in &self.sites {
+            site_problems(site, !self.https_listen.is_empty(), &mut problems);
+        }
+        problems
+    }
+
+    /// The settings outside the sites.
+    fn settings_problems(&self, problems: &mut Vec<String>) {
         if let Some(admin) = self.admin_listen
             && !admin.ip().is_loopback()
         {
-            return Err(format!(
+            problems.push(format!(
                 "admin_listen {admin} is not a loopback address — use 127.0.0.1 or [::1]"
             ));
         }
         if self.limits.max_header_bytes < 8192 {
-            return Err("limits.max_header_bytes must be at least 8192".into());
+            problems.push("limits.max_header_bytes must be at least 8192".into());
         }
         if self.limits.max_connections == 0 {
-            return Err("limits.max_connections must be at least 1".into());
+            problems.push("limits.max_connections must be at least 1".into());
         }
         if self.limits.http2_max_streams == 0 {
-            return Err("limits.http2_max_streams must be at least 1".into());
+            problems.push("limits.http2_max_streams must be at least 1".into());
         }
         let t = &self.timeouts;
         for (name, ms) in [
@@ -60,64 +86,134 @@ impl ProxyConfig {
             ("upstream_read_ms", t.upstream_read_ms),
         ] {
             if ms == 0 {
-                return Err(format!("timeouts.{name} must be at least 1"));
+                problems.push(format!("timeouts.{name} must be at least 1"));
             }
         }
-        let mut seen = std::collections::HashSet::new();
-        for site in &self.sites {
-            if site.names.is_empty() {
-                return Err("a site has no names".into());
-            }
-            for name in &site.names {
-                if !seen.insert(name.as_str()) {
-                    return Err(format!("the name {name} belongs to two sites"));
-                }
-            }
-            if site.auth.is_some() {
-                // Fail closed: a site its owner believes is behind a login
-                // would be served to everyone.
-                return Err(format!(
-                    "site {}: auth (OIDC login) is not enforced by this version of the proxy, which would serve the site to everyone — remove its [site.auth]",
-                    site.names[0]
-                ));
-            }
-            if site.tls.is_some() && self.https_listen.is_empty() {
-                return Err(format!(
-                    "site {} has TLS but there is no https_listen address",
-                    site.names[0]
-                ));
-            }
-            for route in &site.routes {
-                if !route.path.starts_with('/') {
-                    return Err(format!(
-                        "route \"{}\" of site {} must start with /",
-                        route.path, site.names[0]
-                    ));
-                }
-                match (&route.root, route.upstreams.is_empty()) {
-                    (Some(_), false) | (None, true) => {
-                        return Err(format!(
-                            "route \"{}\" of site {} needs exactly one of root or upstreams",
-                            route.path, site.names[0]
-                        ));
-                    }
-                    _ => {}
-                }
-                for up in &route.upstreams {
-                    parse_upstream(up).map_err(|e| {
-                        format!("route \"{}\" of site {}: {e}", route.path, site.names[0])
-                    })?;
-                }
-                if let Some(path) = &route.health.check_path
-                    && !path.starts_with('/')
-                {
-                    return Err(format!("health check_path \"{path}\" must start with /"));
-                }
-            }
-        }
-        Ok(())
     }
 }
+
+/// Each listener needs an address of its own: two sockets of one process
+/// share a port through SO_REUSEPORT without complaint, and the kernel
+/// would then deal HTTPS connections to the HTTP listener.
+fn listen_problems(config: &ProxyConfig, problems: &mut Vec<String>) {
+    let mut seen: Vec<(SocketAddr, &str)> = Vec::new();
+    let listeners = (config.http_listen.iter().map(|a| (*a, "http_listen")))
+        .chain(config.https_listen.iter().map(|a| (*a, "https_listen")))
+        .chain(config.admin_listen.map(|a| (a, "admin_listen")));
+    for (addr, key) in listeners {
+        match seen.iter().find(|(other, _)| *other == addr) {
+            Some((_, first)) => problems.push(format!(
+                "{addr} is in {first} and {key} — give each listener its own address"
+            )),
+            None => seen.push((addr, key)),
+        }
+    }
+}
+
+/// No name (compared without case) belongs to two sites.
+fn duplicate_names(sites: &[SiteConfig], problems: &mut Vec<String>) {
+    let mut owner = std::collections::HashMap::new();
+    for site in sites {
+        let Some(first) = site.names.first() else {
+            continue;
+        };
+        for name in &site.names {
+            match owner.entry(name.to_ascii_lowercase()) {
+                std::collections::hash_map::Entry::Occupied(o) if o.get() == first => problems
+                    .push(format!(
+                        "site {first} lists the name {name} twice — remove one"
+                    )),
+                std::collections::hash_map::Entry::Occupied(o) => problems.push(format!(
+                    "the name {name} belongs to site {} and to site {first} — keep it in one of them",
+                    o.get()
+                )),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(first.clone());
+                }
+            }
+        }
+    }
+}
+
+/// One site's names, TLS, auth and routes.
+fn site_problems(site: &SiteConfig, has_https: bool, problems: &mut Vec<String>) {
+    let Some(first) = site.names.first() else {
+        problems.push("a site has no names — give it names = [\"example.com\"]".into());
+        return;
+    };
+    if site.auth.is_some() {
+        // Fail closed: a site its owner believes is behind a login
+        // would be served to everyone.
+        problems.push(format!(
+            "site {first}: auth (OIDC login) is not enforced by this version of the proxy, which would serve the site to everyone — remove its [site.auth]"
+        ));
+    }
+    if site.tls.is_some() && !has_https {
+        problems.push(format!(
+            "site {first} has TLS but there is no https_listen address"
+        ));
+    }
+    let mut prefixes = std::collections::HashSet::new();
+    for route in &site.routes {
+        if !route.path.starts_with('/') {
+            problems.push(format!(
+                "route \"{}\" of site {first} must start with /",
+                route.path
+            ));
+        }
+        if !prefixes.insert(route.path.as_str()) {
+            problems.push(format!(
+                "site {first} has two routes for \"{}\" — merge them or change one's path",
+                route.path
+            ));
+        }
+        if matches!(
+            (&route.root, route.upstreams.is_empty()),
+            (Some(_), false) | (None, true)
+        ) {
+            problems.push(format!(
+                "route \"{}\" of site {first} needs exactly one of root or upstreams",
+                route.path
+            ));
+        }
+        for up in &route.upstreams {
+            if let Err(e) = parse_upstream(up) {
+                problems.push(format!("route \"{}\" of site {first}: {e}", route.path));
+            }
+        }
+        if let Some(path) = &route.health.check_path
+            && !path.starts_with('/')
+        {
+            problems.push(format!("health check_path \"{path}\" must start with /"));
+        }
+    }
+}
+
+impl Invalid {
+    /// The problems of the file at `path`, one line each, naming it.
+    pub fn in_file<S: AsRef<str>>(path: &std::path::Path, problems: &[S]) -> Invalid {
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{}: {}", path.display(), p.as_ref()))
+            .collect();
+        Invalid(lines.join("\n"))
+    }
+}
+
+/// The proxy file's text; a missing file names the command that writes it.
+pub fn read(path: &std::path::Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => anyhow::anyhow!(
+            "the proxy configuration {} does not exist — generate it from webtier.toml with `webtier apply proxy-config`",
+            path.display()
+        ),
+        _ => anyhow::anyhow!(
+            "cannot read the proxy configuration {}: {e}",
+            path.display()
+        ),
+    })
+}
+
 /// `http://host:port` or `https://host:port`; names are resolved by the
 /// daemon when it connects.
 pub fn parse_upstream(text: &str) -> Result<UpstreamAddr, String> {
@@ -179,6 +275,35 @@ mod tests {
         let text = format!("{MINIMAL}wrokers = 2\n");
         let err = ProxyConfig::from_toml(&text).unwrap_err();
         assert!(err.starts_with("line 5:"), "{err}");
+    }
+
+    #[test]
+    fn every_problem_of_the_text_is_listed() {
+        let text = format!(
+            "{MINIMAL}admin_listen = \"127.0.0.1:80\"\n\
+             [limits]\nmax_connections = 0\n\
+             [[site]]\nnames = [\"a.test\", \"A.test\"]\n\
+             [[site.route]]\npath = \"/api/\"\nupstreams = [\"http://127.0.0.1:8000\"]\n\
+             [[site.route]]\npath = \"/api/\"\nroot = \"/srv\"\n\
+             [[site]]\nnames = [\"b.test\", \"a.test\"]\ntls = {{ cert = \"/c\", key = \"/k\" }}\n\
+             [[site.route]]\npath = \"x\"\nupstreams = [\"ftp://x:1\"]\n"
+        );
+        let config = ProxyConfig::parse(&text).unwrap();
+        assert_eq!(
+            config.problems(),
+            [
+                "limits.max_connections must be at least 1",
+                "127.0.0.1:80 is in http_listen and admin_listen — give each listener its own address",
+                "site a.test lists the name A.test twice — remove one",
+                "the name a.test belongs to site a.test and to site b.test — keep it in one of them",
+                "site a.test has two routes for \"/api/\" — merge them or change one's path",
+                "site b.test has TLS but there is no https_listen address",
+                "route \"x\" of site b.test must start with /",
+                "route \"x\" of site b.test: upstream \"ftp://x:1\" must be http://HOST:PORT or https://HOST:PORT",
+            ]
+        );
+        let err = ProxyConfig::from_toml(&text).unwrap_err();
+        assert_eq!(err.lines().count(), 8, "{err}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 mod load;
 
-pub use load::parse_upstream;
+pub use load::{parse_upstream, read};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

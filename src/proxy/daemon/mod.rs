@@ -61,24 +61,13 @@ pub fn run(options: &Options) -> Result<()> {
     served
 }
 
-/// Reads and compiles the configuration file, with the digest of the
-/// bytes it was compiled from.
-fn load(path: &std::path::Path, previous: Option<&State>) -> Result<(State, String)> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the proxy configuration {}", path.display()))?;
-    let config = crate::proxy::config::ProxyConfig::from_toml(&text)
-        .map_err(|e| crate::proxy::config::Invalid(format!("{}: {e}", path.display())))?;
-    Ok((
-        State::build(config, previous)?,
-        status::digest(text.as_bytes()),
-    ))
-}
-
 fn serve(options: &Options, takeover: &mut Option<handover::Takeover>) -> Result<()> {
     let started_at = status::unix_now();
     // The path the binary has now; an upgrade puts the new one there.
     let exe = std::env::current_exe().context("cannot tell which binary runs")?;
-    let (state, digest) = load(&options.config, None)?;
+    let (state, digest) = State::load_with_digest(&options.config, None)?;
+    state.log_problems();
+    let served = state.sites.len();
     let config = state.config.clone();
     let workers = match options.workers.unwrap_or(config.workers) {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -111,6 +100,7 @@ fn serve(options: &Options, takeover: &mut Option<handover::Takeover>) -> Result
         .transpose()?
         .map(Arc::new);
     let certificates = supervise::loaded_files(&state);
+    let refused_sites = supervise::refused_lines(&state);
     let state = Arc::new(ArcSwap::from_pointee(state));
     let metrics = Arc::new(Metrics::default());
     let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(
@@ -159,8 +149,7 @@ fn serve(options: &Options, takeover: &mut Option<handover::Takeover>) -> Result
         );
     }
     tracing::info!(
-        "webtier proxy serving {} site(s) on {} with {workers} worker(s)",
-        config.sites.len(),
+        "webtier proxy serving {served} site(s) on {} with {workers} worker(s)",
         listen_list(&config)
     );
     let report = supervise::Report {
@@ -176,6 +165,7 @@ fn serve(options: &Options, takeover: &mut Option<handover::Takeover>) -> Result
             admin_listen: config.admin_listen,
             workers,
             certificates,
+            refused_sites,
             reload_error: None,
         },
     };

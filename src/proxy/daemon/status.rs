@@ -35,6 +35,10 @@ pub struct Status {
     /// (nanoseconds since the epoch; `None` when it could not be read).
     #[serde(default)]
     pub certificates: Vec<LoadedFile>,
+    /// Sites of the configuration that are not served, one line per
+    /// problem (`site NAME: what to fix`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused_sites: Vec<String>,
     /// The last reload that was refused, when the most recent one was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reload_error: Option<String>,
@@ -124,6 +128,7 @@ mod tests {
             admin_listen: None,
             workers: 2,
             certificates: vec![LoadedFile::new(&cert, Some(modified))],
+            refused_sites: vec!["site b.test: certificate /c does not exist".into()],
             reload_error: None,
         };
         let path = dir.path().join("proxy.status.json");

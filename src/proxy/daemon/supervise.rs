@@ -60,6 +60,7 @@ impl Report {
                 }
                 self.status.loaded_at = status::unix_now();
                 self.status.certificates = loaded_files(state);
+                self.status.refused_sites = refused_lines(state);
                 self.status.reload_error = None;
             }
             Err(why) => self.status.reload_error = Some(why),
@@ -77,6 +78,11 @@ pub(super) struct Upgrade {
     pub pid_file: Option<PathBuf>,
     /// A copy of every listening socket.
     pub sockets: Vec<OwnedFd>,
+}
+
+/// The sites not served, one line per problem.
+pub(super) fn refused_lines(state: &State) -> Vec<String> {
+    state.refused().iter().flat_map(|r| r.lines()).collect()
 }
 
 /// The certificate and key files as loaded.
@@ -185,15 +191,17 @@ fn reload(
 ) -> bool {
     let current = state.load_full();
     let built = if from_file {
-        super::load(path, Some(&current)).and_then(|(new, digest)| {
+        State::load_with_digest(path, Some(&current)).and_then(|(new, digest)| {
             restart_only_changes(&current.config, &new.config)?;
             Ok((new, Some(digest)))
         })
     } else {
         State::build(current.config.clone(), Some(&current)).map(|new| (new, None))
     };
+    let built = built.and_then(|(new, digest)| new.keeps_serving(&current).map(|()| (new, digest)));
     match built {
         Ok((new, digest)) => {
+            new.log_problems();
             report.reloaded(Ok((&new, digest)));
             state.store(Arc::new(new));
             metrics.reloads.fetch_add(1, Relaxed);

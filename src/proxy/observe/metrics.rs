@@ -1,7 +1,7 @@
 //! Counters for the admin listener's `/metrics` (Prometheus text format):
 //! requests by status class, a latency histogram, open connections,
-//! upstream health and the soonest certificate expiry. Plain atomics; the
-//! exposition is rendered on demand.
+//! upstream health, refused sites and the soonest certificate expiry.
+//! Plain atomics; the exposition is rendered on demand.
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
@@ -45,6 +45,11 @@ impl Metrics {
         self.render_requests(&mut out);
         self.render_counters(&mut out);
         render_upstreams(&mut out, state);
+        let _ = writeln!(
+            out,
+            "# HELP webtier_sites_refused Sites of the configuration not served (their certificate or static root is unusable; see the log).\n# TYPE webtier_sites_refused gauge\nwebtier_sites_refused {}",
+            state.refused().len()
+        );
         if let Some(not_after) = state.certs.soonest_expiry() {
             let _ = writeln!(
                 out,
@@ -188,5 +193,30 @@ mod tests {
         assert!(text.contains("webtier_request_duration_seconds_bucket{le=\"0.0005\"} 1"));
         assert!(text.contains("webtier_request_duration_seconds_bucket{le=\"0.05\"} 2"));
         assert!(text.contains("webtier_request_duration_seconds_count 2"));
+        assert!(text.contains("\nwebtier_sites_refused 0\n"), "{text}");
+    }
+
+    #[test]
+    fn refused_sites_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = crate::proxy::config::ProxyConfig {
+            challenge_dir: dir.path().join("challenge"),
+            ..Default::default()
+        };
+        for name in ["a.test", "b.test"] {
+            config.sites.push(crate::proxy::config::SiteConfig {
+                names: vec![name.into()],
+                tls: None,
+                routes: vec![crate::proxy::config::RouteConfig {
+                    path: "/".into(),
+                    root: Some(dir.path().join("missing")),
+                    ..Default::default()
+                }],
+                auth: None,
+            });
+        }
+        let state = State::build(config, None).unwrap();
+        let text = Metrics::default().render(&state);
+        assert!(text.contains("\nwebtier_sites_refused 2\n"), "{text}");
     }
 }

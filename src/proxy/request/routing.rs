@@ -65,14 +65,25 @@ pub fn normalize_host(raw: &str) -> Option<Cow<'_, str>> {
 }
 
 /// Site names to site indices; `*.example.com` matches one extra label.
+/// A refused name (its site is not served) matches nothing, and keeps a
+/// wildcard of another site from answering for it.
 #[derive(Debug, Default)]
 pub struct Names {
-    exact: HashMap<String, usize>,
-    wildcard: HashMap<String, usize>,
+    exact: HashMap<String, Option<usize>>,
+    wildcard: HashMap<String, Option<usize>>,
 }
 
 impl Names {
     pub fn insert(&mut self, name: &str, site: usize) {
+        self.set(name, Some(site));
+    }
+
+    /// `name` answers to no site, not even through a wildcard.
+    pub fn refuse(&mut self, name: &str) {
+        self.set(name, None);
+    }
+
+    fn set(&mut self, name: &str, site: Option<usize>) {
         match name.strip_prefix("*.") {
             Some(parent) => self.wildcard.insert(parent.to_string(), site),
             None => self.exact.insert(name.to_string(), site),
@@ -80,11 +91,11 @@ impl Names {
     }
 
     pub fn lookup(&self, host: &str) -> Option<usize> {
-        if let Some(&i) = self.exact.get(host) {
-            return Some(i);
+        if let Some(&site) = self.exact.get(host) {
+            return site;
         }
         let (_, parent) = host.split_once('.')?;
-        self.wildcard.get(parent).copied()
+        self.wildcard.get(parent).copied().flatten()
     }
 }
 
@@ -168,6 +179,19 @@ mod tests {
         assert_eq!(n.lookup("api.example.com"), Some(0));
         assert_eq!(n.lookup("a.b.example.com"), None);
         assert_eq!(n.lookup("example.com"), None);
+    }
+
+    #[test]
+    fn a_refused_name_matches_nothing_not_even_a_wildcard() {
+        let mut n = Names::default();
+        n.insert("*.example.com", 0);
+        n.refuse("shop.example.com");
+        n.refuse("*.other.test");
+        n.insert("a.other.test", 1);
+        assert_eq!(n.lookup("shop.example.com"), None);
+        assert_eq!(n.lookup("www.example.com"), Some(0));
+        assert_eq!(n.lookup("x.other.test"), None);
+        assert_eq!(n.lookup("a.other.test"), Some(1));
     }
 
     #[test]

@@ -2,11 +2,13 @@
 //! through the current state, so a reload swaps them for new handshakes
 //! while open connections keep theirs.
 
+pub mod leaf;
+
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
 use rustls::ServerConfig;
 use rustls::server::{ClientHello, ResolvesServerCert};
@@ -14,26 +16,124 @@ use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+use crate::proxy::config::TlsFiles;
 use crate::proxy::request::routing::Names;
 use crate::proxy::state::State;
+use leaf::Leaf;
 
 pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-/// A chain and its key; refused when the key does not match the leaf.
-pub fn load_key_pair(cert: &Path, key: &Path) -> Result<CertifiedKey> {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .with_context(|| format!("cannot read certificate {}", cert.display()))?
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("{} is not a PEM certificate chain", cert.display()))?;
-    if chain.is_empty() {
-        return Err(anyhow!("{} holds no certificate", cert.display()));
+/// A site's chain and key as loaded: ready to serve when there is no
+/// problem; the warnings either way (see [`leaf`]).
+pub struct Loaded {
+    /// Every problem found, each a line saying what to fix.
+    pub key: Result<CertifiedKey, Vec<String>>,
+    pub warnings: Vec<String>,
+}
+
+/// Loads the chain and key of a site with `names`, checked as [`leaf`]
+/// says and the key matched to the leaf. `now`: seconds since the epoch.
+pub fn load_certificate(files: &TlsFiles, names: &[String], now: i64) -> Loaded {
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+    let chain = read_chain(&files.cert);
+    let mut leaf_parses = false;
+    if let Ok(chain) = &chain {
+        match Leaf::parse(&chain[0]) {
+            Ok(leaf) => {
+                leaf_parses = true;
+                let (errors, warned) = leaf::check(&leaf, &files.cert, names, now);
+                problems.extend(errors);
+                warnings.extend(warned);
+            }
+            Err(e) => problems.push(format!(
+                "the first certificate in {} does not parse ({e}) — replace it with the site's certificate",
+                files.cert.display()
+            )),
+        }
     }
-    let private = PrivateKeyDer::from_pem_file(key)
-        .with_context(|| format!("cannot read private key {}", key.display()))?;
-    CertifiedKey::from_der(chain, private, &provider())
-        .with_context(|| format!("{} does not fit {}", key.display(), cert.display()))
+    let key = match (chain, read_key(&files.key)) {
+        (Ok(chain), Ok(private)) if leaf_parses => {
+            match CertifiedKey::from_der(chain, private, &provider()) {
+                Ok(key) => Some(key),
+                Err(rustls::Error::InconsistentKeys(_)) => {
+                    problems.push(format!(
+                        "private key {} does not match certificate {} — install the key the certificate was issued for",
+                        files.key.display(),
+                        files.cert.display()
+                    ));
+                    None
+                }
+                Err(e) => {
+                    problems.push(format!(
+                        "private key {} cannot be used ({e}) — use an ECDSA, Ed25519 or RSA key",
+                        files.key.display()
+                    ));
+                    None
+                }
+            }
+        }
+        (chain, private) => {
+            problems.extend(chain.err());
+            problems.extend(private.err());
+            None
+        }
+    };
+    let key = match key {
+        Some(key) if problems.is_empty() => Ok(key),
+        _ => Err(problems),
+    };
+    Loaded { key, warnings }
+}
+
+/// The PEM chain in `path`, at least one certificate.
+fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let pem = read(path, "certificate", "issue it (`webtier cert issue`)")?;
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| {
+            format!(
+                "{} is not a PEM certificate chain ({e}) — put the site's certificate chain there, leaf first",
+                path.display()
+            )
+        })?;
+    if chain.is_empty() {
+        return Err(format!(
+            "{} holds no PEM certificate — put the site's certificate chain there, leaf first",
+            path.display()
+        ));
+    }
+    Ok(chain)
+}
+
+fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
+    let pem = read(
+        path,
+        "private key",
+        "install the key the certificate was issued for",
+    )?;
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|_| {
+        format!(
+            "{} holds no PEM private key — put the certificate's private key there",
+            path.display()
+        )
+    })
+}
+
+/// A file's bytes; a missing one says `fix`, or to correct the path.
+fn read(path: &Path, what: &str, fix: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!(
+            "{what} {} does not exist — {fix}, or correct the path in the site's tls",
+            path.display()
+        ),
+        _ => format!(
+            "cannot read {what} {}: {e} — let the proxy's user read it",
+            path.display()
+        ),
+    })
 }
 
 /// The certificates of the TLS sites, by name.
@@ -60,6 +160,12 @@ impl Certs {
         for name in names {
             self.names.insert(name, index);
         }
+    }
+
+    /// `name` gets no certificate, not even another site's wildcard: its
+    /// site is refused, and a handshake for it fails.
+    pub fn refuse(&mut self, name: &str) {
+        self.names.refuse(name);
     }
 
     /// The certificate for an SNI name; without SNI, the first site's.
