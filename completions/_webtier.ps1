@@ -518,6 +518,7 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate')
             [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Ask the running proxy to reload (SIGHUP to the process in its pid file)')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print the proxy configuration as another server''s (for those who keep nginx)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -576,10 +577,60 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'webtier;proxy;export' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of the configuration file [default: webtier.toml]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --output json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Never use colors (also when NO_COLOR is set)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('nginx', 'nginx', [CompletionResultType]::ParameterValue, 'An nginx.conf that serves what the proxy serves (what nginx cannot do the same way is named in its comments)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'webtier;proxy;export;nginx' {
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The proxy configuration file [default: webtier.toml''s proxy config_file]')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write it to FILE (atomically) instead of standard output')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of the configuration file [default: webtier.toml]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --output json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Never use colors (also when NO_COLOR is set)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'webtier;proxy;export;help' {
+            [CompletionResult]::new('nginx', 'nginx', [CompletionResultType]::ParameterValue, 'An nginx.conf that serves what the proxy serves (what nginx cannot do the same way is named in its comments)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'webtier;proxy;export;help;nginx' {
+            break
+        }
+        'webtier;proxy;export;help;help' {
+            break
+        }
         'webtier;proxy;help' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate')
             [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Ask the running proxy to reload (SIGHUP to the process in its pid file)')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print the proxy configuration as another server''s (for those who keep nginx)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -590,6 +641,13 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             break
         }
         'webtier;proxy;help;reload' {
+            break
+        }
+        'webtier;proxy;help;export' {
+            [CompletionResult]::new('nginx', 'nginx', [CompletionResultType]::ParameterValue, 'An nginx.conf that serves what the proxy serves (what nginx cannot do the same way is named in its comments)')
+            break
+        }
+        'webtier;proxy;help;export;nginx' {
             break
         }
         'webtier;proxy;help;help' {
@@ -734,6 +792,7 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate')
             [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Ask the running proxy to reload (SIGHUP to the process in its pid file)')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print the proxy configuration as another server''s (for those who keep nginx)')
             break
         }
         'webtier;help;proxy;run' {
@@ -743,6 +802,13 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             break
         }
         'webtier;help;proxy;reload' {
+            break
+        }
+        'webtier;help;proxy;export' {
+            [CompletionResult]::new('nginx', 'nginx', [CompletionResultType]::ParameterValue, 'An nginx.conf that serves what the proxy serves (what nginx cannot do the same way is named in its comments)')
+            break
+        }
+        'webtier;help;proxy;export;nginx' {
             break
         }
         'webtier;help;iam-policy' {

@@ -223,6 +223,9 @@ _webtier() {
             webtier__subcmd__help__subcmd__firewall,plan)
                 cmd="webtier__subcmd__help__subcmd__firewall__subcmd__plan"
                 ;;
+            webtier__subcmd__help__subcmd__proxy,export)
+                cmd="webtier__subcmd__help__subcmd__proxy__subcmd__export"
+                ;;
             webtier__subcmd__help__subcmd__proxy,reload)
                 cmd="webtier__subcmd__help__subcmd__proxy__subcmd__reload"
                 ;;
@@ -231,6 +234,12 @@ _webtier() {
                 ;;
             webtier__subcmd__help__subcmd__proxy,validate)
                 cmd="webtier__subcmd__help__subcmd__proxy__subcmd__validate"
+                ;;
+            webtier__subcmd__help__subcmd__proxy__subcmd__export,nginx)
+                cmd="webtier__subcmd__help__subcmd__proxy__subcmd__export__subcmd__nginx"
+                ;;
+            webtier__subcmd__proxy,export)
+                cmd="webtier__subcmd__proxy__subcmd__export"
                 ;;
             webtier__subcmd__proxy,help)
                 cmd="webtier__subcmd__proxy__subcmd__help"
@@ -244,6 +253,21 @@ _webtier() {
             webtier__subcmd__proxy,validate)
                 cmd="webtier__subcmd__proxy__subcmd__validate"
                 ;;
+            webtier__subcmd__proxy__subcmd__export,help)
+                cmd="webtier__subcmd__proxy__subcmd__export__subcmd__help"
+                ;;
+            webtier__subcmd__proxy__subcmd__export,nginx)
+                cmd="webtier__subcmd__proxy__subcmd__export__subcmd__nginx"
+                ;;
+            webtier__subcmd__proxy__subcmd__export__subcmd__help,help)
+                cmd="webtier__subcmd__proxy__subcmd__export__subcmd__help__subcmd__help"
+                ;;
+            webtier__subcmd__proxy__subcmd__export__subcmd__help,nginx)
+                cmd="webtier__subcmd__proxy__subcmd__export__subcmd__help__subcmd__nginx"
+                ;;
+            webtier__subcmd__proxy__subcmd__help,export)
+                cmd="webtier__subcmd__proxy__subcmd__help__subcmd__export"
+                ;;
             webtier__subcmd__proxy__subcmd__help,help)
                 cmd="webtier__subcmd__proxy__subcmd__help__subcmd__help"
                 ;;
@@ -255,6 +279,9 @@ _webtier() {
                 ;;
             webtier__subcmd__proxy__subcmd__help,validate)
                 cmd="webtier__subcmd__proxy__subcmd__help__subcmd__validate"
+                ;;
+            webtier__subcmd__proxy__subcmd__help__subcmd__export,nginx)
+                cmd="webtier__subcmd__proxy__subcmd__help__subcmd__export__subcmd__nginx"
                 ;;
             *)
                 ;;
@@ -1365,8 +1392,36 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__help__subcmd__proxy)
-            opts="run validate reload"
+            opts="run validate reload export"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__proxy__subcmd__export)
+            opts="nginx"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__proxy__subcmd__export__subcmd__nginx)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1491,7 +1546,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__proxy)
-            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version run validate reload help"
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version run validate reload export help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1512,9 +1567,131 @@ _webtier() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        webtier__subcmd__proxy__subcmd__help)
-            opts="run validate reload help"
+        webtier__subcmd__proxy__subcmd__export)
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version nginx help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__export__subcmd__help)
+            opts="nginx help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__export__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__export__subcmd__help__subcmd__nginx)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__export__subcmd__nginx)
+            opts="-q -v -y -h -V --file --out --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__help)
+            opts="run validate reload export help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__help__subcmd__export)
+            opts="nginx"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__help__subcmd__export__subcmd__nginx)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -474,6 +474,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand run 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
             cand validate 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate'
             cand reload 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+            cand export 'Print the proxy configuration as another server''s (for those who keep nginx)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'webtier;proxy;run'= {
@@ -528,10 +529,55 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'webtier;proxy;export'= {
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand nginx 'An nginx.conf that serves what the proxy serves (what nginx cannot do the same way is named in its comments)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'webtier;proxy;export;nginx'= {
+            cand --file 'The proxy configuration file [default: webtier.toml''s proxy config_file]'
+            cand --out 'Write it to FILE (atomically) instead of standard output'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;proxy;export;help'= {
+            cand nginx 'An nginx.conf that serves what the proxy serves (what nginx cannot do the same way is named in its comments)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'webtier;proxy;export;help;nginx'= {
+        }
+        &'webtier;proxy;export;help;help'= {
+        }
         &'webtier;proxy;help'= {
             cand run 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
             cand validate 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate'
             cand reload 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+            cand export 'Print the proxy configuration as another server''s (for those who keep nginx)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'webtier;proxy;help;run'= {
@@ -539,6 +585,11 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;proxy;help;validate'= {
         }
         &'webtier;proxy;help;reload'= {
+        }
+        &'webtier;proxy;help;export'= {
+            cand nginx 'An nginx.conf that serves what the proxy serves (what nginx cannot do the same way is named in its comments)'
+        }
+        &'webtier;proxy;help;export;nginx'= {
         }
         &'webtier;proxy;help;help'= {
         }
@@ -658,12 +709,18 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand run 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
             cand validate 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate'
             cand reload 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+            cand export 'Print the proxy configuration as another server''s (for those who keep nginx)'
         }
         &'webtier;help;proxy;run'= {
         }
         &'webtier;help;proxy;validate'= {
         }
         &'webtier;help;proxy;reload'= {
+        }
+        &'webtier;help;proxy;export'= {
+            cand nginx 'An nginx.conf that serves what the proxy serves (what nginx cannot do the same way is named in its comments)'
+        }
+        &'webtier;help;proxy;export;nginx'= {
         }
         &'webtier;help;iam-policy'= {
         }

@@ -305,20 +305,21 @@ complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_
 complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate the configuration; list every problem (exit 3 when invalid)'
 complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the resolved configuration with defaults filled in'
 complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload help" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload help" -l output -d 'Output format' -r -f -a "text\t''
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload export help" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload export help" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload help" -l json -d 'Short for --output json'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload help" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload help" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload help" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload help" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload help" -s h -l help -d 'Print help'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload help" -s V -l version -d 'Print version'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload help" -f -a "run" -d 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload help" -f -a "validate" -d 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload help" -f -a "reload" -d 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload export help" -l json -d 'Short for --output json'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload export help" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload export help" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload export help" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload export help" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload export help" -s h -l help -d 'Print help'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload export help" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload export help" -f -a "run" -d 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload export help" -f -a "validate" -d 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload export help" -f -a "reload" -d 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload export help" -f -a "export" -d 'Print the proxy configuration as another server\'s (for those who keep nginx)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from run" -l file -d 'The proxy configuration file [default: webtier.toml\'s proxy config_file]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from run" -l workers -d 'Worker threads (overrides the file\'s `workers`; 0 = one per core)' -r
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from run" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
@@ -353,9 +354,22 @@ complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_s
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from reload" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from reload" -s h -l help -d 'Print help'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from reload" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -l json -d 'Short for --output json'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -f -a "nginx" -d 'An nginx.conf that serves what the proxy serves (what nginx cannot do the same way is named in its comments)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "validate" -d 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "reload" -d 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print the proxy configuration as another server\'s (for those who keep nginx)'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webtier -n "__fish_webtier_using_subcommand iam-policy" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand iam-policy" -l output -d 'Output format' -r -f -a "text\t''
@@ -414,3 +428,4 @@ complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_su
 complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from proxy" -f -a "run" -d 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
 complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from proxy" -f -a "validate" -d 'Check a proxy configuration the way `run` and a reload would: parse it, open every static root, load every certificate'
 complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from proxy" -f -a "reload" -d 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from proxy" -f -a "export" -d 'Print the proxy configuration as another server\'s (for those who keep nginx)'

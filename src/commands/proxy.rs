@@ -1,10 +1,10 @@
-//! `webtier proxy run|validate|reload`.
+//! `webtier proxy run|validate|reload|export`.
 
 use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
 
-use crate::cli::{GlobalArgs, ProxyCommand, ProxyFile};
+use crate::cli::{ExportCommand, GlobalArgs, ProxyCommand, ProxyFile};
 use crate::exit;
 use crate::proxy::daemon::control::Reload;
 use crate::proxy::daemon::{self, Options};
@@ -49,6 +49,9 @@ pub fn run(global: &GlobalArgs, command: &ProxyCommand, ui: &Ui) -> Result<u8> {
                 )),
                 Reload::NotOurs(why) => Err(anyhow!(why)),
             }
+        }
+        ProxyCommand::Export(ExportCommand::Nginx { file, out }) => {
+            super::export::nginx(&config_file(global, file)?, out.as_deref(), ui)
         }
     }
 }

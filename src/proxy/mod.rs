@@ -27,7 +27,9 @@
 //! SIGHUP, drains on SIGTERM and serves the admin listener; [`state`] is
 //! one configuration compiled for requests (swapped whole on reload);
 //! [`http`] holds the protocol helpers that do no I/O; [`body`] is the one
-//! response body type; [`clock`] is the process clock.
+//! response body type; [`clock`] is the process clock. Beside them,
+//! [`export_nginx`] writes the file as an nginx configuration that serves
+//! the same (`webtier proxy export nginx`).
 //!
 //! # Words
 //!
@@ -54,6 +56,7 @@ mod body;
 mod clock;
 pub mod config;
 pub mod daemon;
+pub mod export_nginx;
 mod files;
 mod http;
 mod observe;
