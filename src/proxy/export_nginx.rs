@@ -1046,20 +1046,21 @@ mod tests {
             ("access_log.query", "masked"),
             ("site.route.health", "check_path"),
         ];
-        let notes: String = text
-            .lines()
-            .take_while(|l| l.starts_with('#') || l.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ")
-            .replace("\n#   ", " ")
-            .replace(" #   ", " ");
+        // Each note, its continuation lines joined: "key: text".
+        let mut notes: Vec<String> = Vec::new();
+        for line in text.lines().take_while(|l| l.starts_with('#')) {
+            if let Some(first) = line.strip_prefix("# - ") {
+                notes.push(first.to_string());
+            } else if let (Some(more), Some(last)) = (line.strip_prefix("#   "), notes.last_mut()) {
+                last.push(' ');
+                last.push_str(more);
+            }
+        }
         for (key, value) in named {
-            let at = notes
-                .find(&format!("- {key}: "))
-                .unwrap_or_else(|| panic!("{key} is not named in the notes:\n{notes}"));
-            let note = &notes[at..notes[at + 2..]
-                .find("# - ")
-                .map_or(notes.len(), |i| at + 2 + i)];
+            let note = notes
+                .iter()
+                .find(|n| n.starts_with(&format!("{key}: ")))
+                .unwrap_or_else(|| panic!("{key} is not named in the notes: {notes:#?}"));
             assert!(note.contains(value), "{key}: {value} not in {note}");
         }
         // The health check is also said at its upstream block.
