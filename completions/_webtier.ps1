@@ -516,15 +516,74 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests')
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start the proxy in the background (a new session, output appended to proxy.log next to its pid file); returns once it serves')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop the running proxy: it stops accepting, drains in-flight requests and exits; returns once it has exited')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Whether the proxy runs: pid, uptime, configuration, listeners, sites not served (exit 1 when it does not run or refuses a site)')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)')
             [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Ask the running proxy to reload (SIGHUP to the process in its pid file)')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print the proxy configuration as another server''s (for those who keep nginx)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'webtier;proxy;run' {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The proxy configuration file [default: webtier.toml''s proxy config_file]')
             [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Worker threads (overrides the file''s `workers`; 0 = one per core)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of the configuration file [default: webtier.toml]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--detached', '--detached', [CompletionResultType]::ParameterName, 'Start a new session first (used by `proxy start`)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --output json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Never use colors (also when NO_COLOR is set)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'webtier;proxy;start' {
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The proxy configuration file [default: webtier.toml''s proxy config_file]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of the configuration file [default: webtier.toml]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --output json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Never use colors (also when NO_COLOR is set)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'webtier;proxy;stop' {
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The proxy configuration file [default: webtier.toml''s proxy config_file]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of the configuration file [default: webtier.toml]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --output json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Never use colors (also when NO_COLOR is set)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'webtier;proxy;status' {
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The proxy configuration file [default: webtier.toml''s proxy config_file]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of the configuration file [default: webtier.toml]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --output json')
@@ -596,15 +655,77 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'webtier;proxy;export' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of the configuration file [default: webtier.toml]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --output json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Never use colors (also when NO_COLOR is set)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('nginx', 'nginx', [CompletionResultType]::ParameterValue, 'An nginx.conf that serves what the proxy serves (what nginx cannot do the same way is named in its comments)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'webtier;proxy;export;nginx' {
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The proxy configuration file [default: webtier.toml''s proxy config_file]')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write it to FILE (atomically) instead of standard output')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of the configuration file [default: webtier.toml]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --output json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Never use colors (also when NO_COLOR is set)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'webtier;proxy;export;help' {
+            [CompletionResult]::new('nginx', 'nginx', [CompletionResultType]::ParameterValue, 'An nginx.conf that serves what the proxy serves (what nginx cannot do the same way is named in its comments)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'webtier;proxy;export;help;nginx' {
+            break
+        }
+        'webtier;proxy;export;help;help' {
+            break
+        }
         'webtier;proxy;help' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests')
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start the proxy in the background (a new session, output appended to proxy.log next to its pid file); returns once it serves')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop the running proxy: it stops accepting, drains in-flight requests and exits; returns once it has exited')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Whether the proxy runs: pid, uptime, configuration, listeners, sites not served (exit 1 when it does not run or refuses a site)')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)')
             [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Ask the running proxy to reload (SIGHUP to the process in its pid file)')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print the proxy configuration as another server''s (for those who keep nginx)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'webtier;proxy;help;run' {
+            break
+        }
+        'webtier;proxy;help;start' {
+            break
+        }
+        'webtier;proxy;help;stop' {
+            break
+        }
+        'webtier;proxy;help;status' {
             break
         }
         'webtier;proxy;help;validate' {
@@ -614,6 +735,13 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             break
         }
         'webtier;proxy;help;config' {
+            break
+        }
+        'webtier;proxy;help;export' {
+            [CompletionResult]::new('nginx', 'nginx', [CompletionResultType]::ParameterValue, 'An nginx.conf that serves what the proxy serves (what nginx cannot do the same way is named in its comments)')
+            break
+        }
+        'webtier;proxy;help;export;nginx' {
             break
         }
         'webtier;proxy;help;help' {
@@ -756,12 +884,25 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
         }
         'webtier;help;proxy' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests')
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start the proxy in the background (a new session, output appended to proxy.log next to its pid file); returns once it serves')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop the running proxy: it stops accepting, drains in-flight requests and exits; returns once it has exited')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Whether the proxy runs: pid, uptime, configuration, listeners, sites not served (exit 1 when it does not run or refuses a site)')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)')
             [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Ask the running proxy to reload (SIGHUP to the process in its pid file)')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print the proxy configuration as another server''s (for those who keep nginx)')
             break
         }
         'webtier;help;proxy;run' {
+            break
+        }
+        'webtier;help;proxy;start' {
+            break
+        }
+        'webtier;help;proxy;stop' {
+            break
+        }
+        'webtier;help;proxy;status' {
             break
         }
         'webtier;help;proxy;validate' {
@@ -771,6 +912,13 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             break
         }
         'webtier;help;proxy;config' {
+            break
+        }
+        'webtier;help;proxy;export' {
+            [CompletionResult]::new('nginx', 'nginx', [CompletionResultType]::ParameterValue, 'An nginx.conf that serves what the proxy serves (what nginx cannot do the same way is named in its comments)')
+            break
+        }
+        'webtier;help;proxy;export;nginx' {
             break
         }
         'webtier;help;iam-policy' {

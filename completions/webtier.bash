@@ -226,17 +226,35 @@ _webtier() {
             webtier__subcmd__help__subcmd__proxy,config)
                 cmd="webtier__subcmd__help__subcmd__proxy__subcmd__config"
                 ;;
+            webtier__subcmd__help__subcmd__proxy,export)
+                cmd="webtier__subcmd__help__subcmd__proxy__subcmd__export"
+                ;;
             webtier__subcmd__help__subcmd__proxy,reload)
                 cmd="webtier__subcmd__help__subcmd__proxy__subcmd__reload"
                 ;;
             webtier__subcmd__help__subcmd__proxy,run)
                 cmd="webtier__subcmd__help__subcmd__proxy__subcmd__run"
                 ;;
+            webtier__subcmd__help__subcmd__proxy,start)
+                cmd="webtier__subcmd__help__subcmd__proxy__subcmd__start"
+                ;;
+            webtier__subcmd__help__subcmd__proxy,status)
+                cmd="webtier__subcmd__help__subcmd__proxy__subcmd__status"
+                ;;
+            webtier__subcmd__help__subcmd__proxy,stop)
+                cmd="webtier__subcmd__help__subcmd__proxy__subcmd__stop"
+                ;;
             webtier__subcmd__help__subcmd__proxy,validate)
                 cmd="webtier__subcmd__help__subcmd__proxy__subcmd__validate"
                 ;;
+            webtier__subcmd__help__subcmd__proxy__subcmd__export,nginx)
+                cmd="webtier__subcmd__help__subcmd__proxy__subcmd__export__subcmd__nginx"
+                ;;
             webtier__subcmd__proxy,config)
                 cmd="webtier__subcmd__proxy__subcmd__config"
+                ;;
+            webtier__subcmd__proxy,export)
+                cmd="webtier__subcmd__proxy__subcmd__export"
                 ;;
             webtier__subcmd__proxy,help)
                 cmd="webtier__subcmd__proxy__subcmd__help"
@@ -247,11 +265,35 @@ _webtier() {
             webtier__subcmd__proxy,run)
                 cmd="webtier__subcmd__proxy__subcmd__run"
                 ;;
+            webtier__subcmd__proxy,start)
+                cmd="webtier__subcmd__proxy__subcmd__start"
+                ;;
+            webtier__subcmd__proxy,status)
+                cmd="webtier__subcmd__proxy__subcmd__status"
+                ;;
+            webtier__subcmd__proxy,stop)
+                cmd="webtier__subcmd__proxy__subcmd__stop"
+                ;;
             webtier__subcmd__proxy,validate)
                 cmd="webtier__subcmd__proxy__subcmd__validate"
                 ;;
+            webtier__subcmd__proxy__subcmd__export,help)
+                cmd="webtier__subcmd__proxy__subcmd__export__subcmd__help"
+                ;;
+            webtier__subcmd__proxy__subcmd__export,nginx)
+                cmd="webtier__subcmd__proxy__subcmd__export__subcmd__nginx"
+                ;;
+            webtier__subcmd__proxy__subcmd__export__subcmd__help,help)
+                cmd="webtier__subcmd__proxy__subcmd__export__subcmd__help__subcmd__help"
+                ;;
+            webtier__subcmd__proxy__subcmd__export__subcmd__help,nginx)
+                cmd="webtier__subcmd__proxy__subcmd__export__subcmd__help__subcmd__nginx"
+                ;;
             webtier__subcmd__proxy__subcmd__help,config)
                 cmd="webtier__subcmd__proxy__subcmd__help__subcmd__config"
+                ;;
+            webtier__subcmd__proxy__subcmd__help,export)
+                cmd="webtier__subcmd__proxy__subcmd__help__subcmd__export"
                 ;;
             webtier__subcmd__proxy__subcmd__help,help)
                 cmd="webtier__subcmd__proxy__subcmd__help__subcmd__help"
@@ -262,8 +304,20 @@ _webtier() {
             webtier__subcmd__proxy__subcmd__help,run)
                 cmd="webtier__subcmd__proxy__subcmd__help__subcmd__run"
                 ;;
+            webtier__subcmd__proxy__subcmd__help,start)
+                cmd="webtier__subcmd__proxy__subcmd__help__subcmd__start"
+                ;;
+            webtier__subcmd__proxy__subcmd__help,status)
+                cmd="webtier__subcmd__proxy__subcmd__help__subcmd__status"
+                ;;
+            webtier__subcmd__proxy__subcmd__help,stop)
+                cmd="webtier__subcmd__proxy__subcmd__help__subcmd__stop"
+                ;;
             webtier__subcmd__proxy__subcmd__help,validate)
                 cmd="webtier__subcmd__proxy__subcmd__help__subcmd__validate"
+                ;;
+            webtier__subcmd__proxy__subcmd__help__subcmd__export,nginx)
+                cmd="webtier__subcmd__proxy__subcmd__help__subcmd__export__subcmd__nginx"
                 ;;
             *)
                 ;;
@@ -1374,7 +1428,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__help__subcmd__proxy)
-            opts="run validate reload config"
+            opts="run start stop status validate reload config export"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1401,6 +1455,34 @@ _webtier() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        webtier__subcmd__help__subcmd__proxy__subcmd__export)
+            opts="nginx"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__proxy__subcmd__export__subcmd__nginx)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         webtier__subcmd__help__subcmd__proxy__subcmd__reload)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1416,6 +1498,48 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__help__subcmd__proxy__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__proxy__subcmd__start)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__proxy__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__proxy__subcmd__stop)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1488,7 +1612,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__plan)
-            opts="-q -v -y -h -V --out --detailed-exitcode --prune --adopt --config --output --json --quiet --verbose --no-color --yes --help --version firewall dns cert proxy-config"
+            opts="-q -v -y -h -V --out --detailed-exitcode --prune --adopt --config --output --json --quiet --verbose --no-color --yes --help --version firewall dns cert proxy-config proxy"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1514,7 +1638,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__proxy)
-            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version run validate reload config help"
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version run start stop status validate reload config export help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1561,8 +1685,102 @@ _webtier() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        webtier__subcmd__proxy__subcmd__export)
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version nginx help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__export__subcmd__help)
+            opts="nginx help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__export__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__export__subcmd__help__subcmd__nginx)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__export__subcmd__nginx)
+            opts="-q -v -y -h -V --file --out --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         webtier__subcmd__proxy__subcmd__help)
-            opts="run validate reload config help"
+            opts="run start stop status validate reload config export help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1578,6 +1796,34 @@ _webtier() {
         webtier__subcmd__proxy__subcmd__help__subcmd__config)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__help__subcmd__export)
+            opts="nginx"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__help__subcmd__export__subcmd__nginx)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1618,6 +1864,48 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__proxy__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__help__subcmd__start)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__help__subcmd__stop)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1672,7 +1960,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__proxy__subcmd__run)
-            opts="-q -v -y -h -V --file --workers --config --output --json --quiet --verbose --no-color --yes --help --version"
+            opts="-q -v -y -h -V --file --workers --detached --config --output --json --quiet --verbose --no-color --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1683,6 +1971,84 @@ _webtier() {
                     return 0
                     ;;
                 --workers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__start)
+            opts="-q -v -y -h -V --file --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__status)
+            opts="-q -v -y -h -V --file --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__stop)
+            opts="-q -v -y -h -V --file --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

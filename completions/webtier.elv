@@ -472,14 +472,70 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand run 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
+            cand start 'Start the proxy in the background (a new session, output appended to proxy.log next to its pid file); returns once it serves'
+            cand stop 'Stop the running proxy: it stops accepting, drains in-flight requests and exits; returns once it has exited'
+            cand status 'Whether the proxy runs: pid, uptime, configuration, listeners, sites not served (exit 1 when it does not run or refuses a site)'
             cand validate 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)'
             cand reload 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
             cand config 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it'
+            cand export 'Print the proxy configuration as another server''s (for those who keep nginx)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'webtier;proxy;run'= {
             cand --file 'The proxy configuration file [default: webtier.toml''s proxy config_file]'
             cand --workers 'Worker threads (overrides the file''s `workers`; 0 = one per core)'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --detached 'Start a new session first (used by `proxy start`)'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;proxy;start'= {
+            cand --file 'The proxy configuration file [default: webtier.toml''s proxy config_file]'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;proxy;stop'= {
+            cand --file 'The proxy configuration file [default: webtier.toml''s proxy config_file]'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;proxy;status'= {
+            cand --file 'The proxy configuration file [default: webtier.toml''s proxy config_file]'
             cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
             cand --json 'Short for --output json'
@@ -547,20 +603,79 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'webtier;proxy;export'= {
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand nginx 'An nginx.conf that serves what the proxy serves (what nginx cannot do the same way is named in its comments)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'webtier;proxy;export;nginx'= {
+            cand --file 'The proxy configuration file [default: webtier.toml''s proxy config_file]'
+            cand --out 'Write it to FILE (atomically) instead of standard output'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;proxy;export;help'= {
+            cand nginx 'An nginx.conf that serves what the proxy serves (what nginx cannot do the same way is named in its comments)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'webtier;proxy;export;help;nginx'= {
+        }
+        &'webtier;proxy;export;help;help'= {
+        }
         &'webtier;proxy;help'= {
             cand run 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
+            cand start 'Start the proxy in the background (a new session, output appended to proxy.log next to its pid file); returns once it serves'
+            cand stop 'Stop the running proxy: it stops accepting, drains in-flight requests and exits; returns once it has exited'
+            cand status 'Whether the proxy runs: pid, uptime, configuration, listeners, sites not served (exit 1 when it does not run or refuses a site)'
             cand validate 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)'
             cand reload 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
             cand config 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it'
+            cand export 'Print the proxy configuration as another server''s (for those who keep nginx)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'webtier;proxy;help;run'= {
+        }
+        &'webtier;proxy;help;start'= {
+        }
+        &'webtier;proxy;help;stop'= {
+        }
+        &'webtier;proxy;help;status'= {
         }
         &'webtier;proxy;help;validate'= {
         }
         &'webtier;proxy;help;reload'= {
         }
         &'webtier;proxy;help;config'= {
+        }
+        &'webtier;proxy;help;export'= {
+            cand nginx 'An nginx.conf that serves what the proxy serves (what nginx cannot do the same way is named in its comments)'
+        }
+        &'webtier;proxy;help;export;nginx'= {
         }
         &'webtier;proxy;help;help'= {
         }
@@ -678,17 +793,32 @@ set edit:completion:arg-completer[webtier] = {|@words|
         }
         &'webtier;help;proxy'= {
             cand run 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
+            cand start 'Start the proxy in the background (a new session, output appended to proxy.log next to its pid file); returns once it serves'
+            cand stop 'Stop the running proxy: it stops accepting, drains in-flight requests and exits; returns once it has exited'
+            cand status 'Whether the proxy runs: pid, uptime, configuration, listeners, sites not served (exit 1 when it does not run or refuses a site)'
             cand validate 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)'
             cand reload 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
             cand config 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it'
+            cand export 'Print the proxy configuration as another server''s (for those who keep nginx)'
         }
         &'webtier;help;proxy;run'= {
+        }
+        &'webtier;help;proxy;start'= {
+        }
+        &'webtier;help;proxy;stop'= {
+        }
+        &'webtier;help;proxy;status'= {
         }
         &'webtier;help;proxy;validate'= {
         }
         &'webtier;help;proxy;reload'= {
         }
         &'webtier;help;proxy;config'= {
+        }
+        &'webtier;help;proxy;export'= {
+            cand nginx 'An nginx.conf that serves what the proxy serves (what nginx cannot do the same way is named in its comments)'
+        }
+        &'webtier;help;proxy;export;nginx'= {
         }
         &'webtier;help;iam-policy'= {
         }

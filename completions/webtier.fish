@@ -305,26 +305,31 @@ complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_
 complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate the configuration; list every problem (exit 3 when invalid)'
 complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the resolved configuration with defaults filled in'
 complete -c webtier -n "__fish_webtier_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload config help" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload config help" -l output -d 'Output format' -r -f -a "text\t''
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run start stop status validate reload config export help" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run start stop status validate reload config export help" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload config help" -l json -d 'Short for --output json'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload config help" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload config help" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload config help" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload config help" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload config help" -s h -l help -d 'Print help'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload config help" -s V -l version -d 'Print version'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload config help" -f -a "run" -d 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload config help" -f -a "validate" -d 'Check a proxy configuration: the file, every site\'s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload config help" -f -a "reload" -d 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload config help" -f -a "config" -d 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it'
-complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run validate reload config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run start stop status validate reload config export help" -l json -d 'Short for --output json'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run start stop status validate reload config export help" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run start stop status validate reload config export help" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run start stop status validate reload config export help" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run start stop status validate reload config export help" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run start stop status validate reload config export help" -s h -l help -d 'Print help'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run start stop status validate reload config export help" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run start stop status validate reload config export help" -f -a "run" -d 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run start stop status validate reload config export help" -f -a "start" -d 'Start the proxy in the background (a new session, output appended to proxy.log next to its pid file); returns once it serves'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run start stop status validate reload config export help" -f -a "stop" -d 'Stop the running proxy: it stops accepting, drains in-flight requests and exits; returns once it has exited'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run start stop status validate reload config export help" -f -a "status" -d 'Whether the proxy runs: pid, uptime, configuration, listeners, sites not served (exit 1 when it does not run or refuses a site)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run start stop status validate reload config export help" -f -a "validate" -d 'Check a proxy configuration: the file, every site\'s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run start stop status validate reload config export help" -f -a "reload" -d 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run start stop status validate reload config export help" -f -a "config" -d 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run start stop status validate reload config export help" -f -a "export" -d 'Print the proxy configuration as another server\'s (for those who keep nginx)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and not __fish_seen_subcommand_from run start stop status validate reload config export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from run" -l file -d 'The proxy configuration file [default: webtier.toml\'s proxy config_file]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from run" -l workers -d 'Worker threads (overrides the file\'s `workers`; 0 = one per core)' -r
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from run" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from run" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from run" -l detached -d 'Start a new session first (used by `proxy start`)'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from run" -l json -d 'Short for --output json'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from run" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from run" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
@@ -332,6 +337,39 @@ complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_s
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from run" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from start" -l file -d 'The proxy configuration file [default: webtier.toml\'s proxy config_file]' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from start" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from start" -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from start" -l json -d 'Short for --output json'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from start" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from start" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from start" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from start" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from start" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from stop" -l file -d 'The proxy configuration file [default: webtier.toml\'s proxy config_file]' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from stop" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from stop" -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from stop" -l json -d 'Short for --output json'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from stop" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from stop" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from stop" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from stop" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from stop" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from status" -l file -d 'The proxy configuration file [default: webtier.toml\'s proxy config_file]' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from status" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from status" -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from status" -l json -d 'Short for --output json'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from status" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from status" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from validate" -l file -d 'The proxy configuration file [default: webtier.toml\'s proxy config_file]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from validate" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from validate" -l output -d 'Output format' -r -f -a "text\t''
@@ -366,10 +404,26 @@ complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_s
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from config" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from config" -s h -l help -d 'Print help'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from config" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -l json -d 'Short for --output json'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -f -a "nginx" -d 'An nginx.conf that serves what the proxy serves (what nginx cannot do the same way is named in its comments)'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from export" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "start" -d 'Start the proxy in the background (a new session, output appended to proxy.log next to its pid file); returns once it serves'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "stop" -d 'Stop the running proxy: it stops accepting, drains in-flight requests and exits; returns once it has exited'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "status" -d 'Whether the proxy runs: pid, uptime, configuration, listeners, sites not served (exit 1 when it does not run or refuses a site)'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "validate" -d 'Check a proxy configuration: the file, every site\'s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "reload" -d 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "config" -d 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it'
+complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print the proxy configuration as another server\'s (for those who keep nginx)'
 complete -c webtier -n "__fish_webtier_using_subcommand proxy; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webtier -n "__fish_webtier_using_subcommand iam-policy" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand iam-policy" -l output -d 'Output format' -r -f -a "text\t''
@@ -426,6 +480,10 @@ complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_su
 complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate the configuration; list every problem (exit 3 when invalid)'
 complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the resolved configuration with defaults filled in'
 complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from proxy" -f -a "run" -d 'Run the proxy in the foreground: SIGHUP reloads configuration and certificates, SIGTERM stops accepting and drains in-flight requests'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from proxy" -f -a "start" -d 'Start the proxy in the background (a new session, output appended to proxy.log next to its pid file); returns once it serves'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from proxy" -f -a "stop" -d 'Stop the running proxy: it stops accepting, drains in-flight requests and exits; returns once it has exited'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from proxy" -f -a "status" -d 'Whether the proxy runs: pid, uptime, configuration, listeners, sites not served (exit 1 when it does not run or refuses a site)'
 complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from proxy" -f -a "validate" -d 'Check a proxy configuration: the file, every site\'s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)'
 complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from proxy" -f -a "reload" -d 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
 complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from proxy" -f -a "config" -d 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from proxy" -f -a "export" -d 'Print the proxy configuration as another server\'s (for those who keep nginx)'

@@ -313,6 +313,22 @@ pub enum ProxyCommand {
         #[arg(long = "file", value_name = "FILE")]
         file: Option<PathBuf>,
     },
+    /// Print the proxy configuration as another server's (for those who keep nginx)
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// An nginx.conf that serves what the proxy serves (what nginx cannot do
+    /// the same way is named in its comments)
+    Nginx {
+        #[command(flatten)]
+        file: ProxyFile,
+        /// Write it to FILE (atomically) instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 mod apply;
 mod cert;
 mod config;
+mod export;
 mod plan;
 mod proxy;
 mod proxy_config;

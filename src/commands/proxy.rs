@@ -1,10 +1,10 @@
-//! `webtier proxy run|start|stop|status|validate|reload|config`.
+//! `webtier proxy run|start|stop|status|validate|reload|config|export`.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::cli::{GlobalArgs, ProxyCommand, ProxyFile};
+use crate::cli::{ExportCommand, GlobalArgs, ProxyCommand, ProxyFile};
 use crate::exit;
 use crate::launch::detached;
 use crate::proxy::daemon::control::Reload;
@@ -78,6 +78,9 @@ pub fn run(global: &GlobalArgs, command: &ProxyCommand, ui: &Ui) -> Result<u8> {
             }
         }
         ProxyCommand::Config { file } => super::proxy_config::run(global, file.as_deref(), ui),
+        ProxyCommand::Export(ExportCommand::Nginx { file, out }) => {
+            super::export::nginx(&config_file(global, file)?, out.as_deref(), ui)
+        }
     }
 }
 

@@ -29,7 +29,9 @@
 //! which a site whose files cannot be served is refused alone;
 //! [`validate`] lists every problem of a file (`webtier proxy validate`);
 //! [`http`] holds the protocol helpers that do no I/O; [`body`] is the one
-//! response body type; [`clock`] is the process clock.
+//! response body type; [`clock`] is the process clock. Beside them,
+//! [`export_nginx`] writes the file as an nginx configuration that serves
+//! the same (`webtier proxy export nginx`).
 //!
 //! # Words
 //!
@@ -56,6 +58,7 @@ mod body;
 mod clock;
 pub mod config;
 pub mod daemon;
+pub mod export_nginx;
 mod files;
 mod http;
 mod observe;

@@ -52,6 +52,14 @@ static PAGES: LazyLock<HashMap<u16, Bytes>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Every status the proxy answers with a page of its own, and that page
+/// (for `webtier proxy export nginx`, which serves the same pages).
+pub fn pages() -> impl Iterator<Item = (u16, &'static [u8])> {
+    STATUSES
+        .iter()
+        .filter_map(|&(code, _)| PAGES.get(&code).map(|page| (code, &page[..])))
+}
+
 /// A response with the status's page.
 pub fn error(status: StatusCode) -> Response<Body> {
     let page = PAGES.get(&status.as_u16()).cloned().unwrap_or_default();
