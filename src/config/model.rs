@@ -172,8 +172,24 @@ pub struct Proxy {
     /// The system user the proxy serves as (created by the proxy step
     /// when webtier runs as root).
     pub user: String,
+    /// How the `proxy` step runs the daemon.
+    pub launch: Launch,
     /// `[proxy.timeouts]`, in milliseconds.
     pub timeouts: Timeouts,
+}
+
+/// How the `proxy` step runs the daemon (`[proxy] launch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Launch {
+    /// systemd when the host runs it and webtier is root, else detached.
+    #[default]
+    Auto,
+    Systemd,
+    Detached,
+    /// Something else runs `webtier proxy run` (a container's entry
+    /// point, a unit of your own): the step is left out.
+    None,
 }
 
 #[derive(Debug, Clone, Serialize)]

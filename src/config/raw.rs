@@ -96,6 +96,7 @@ pub struct RawProxy {
     pub max_body_bytes: Option<S<i64>>,
     pub http2_max_streams: Option<S<i64>>,
     pub user: Option<S<String>>,
+    pub launch: Option<crate::config::Launch>,
     pub bind: Option<S<Vec<S<String>>>>,
     pub timeouts: Option<RawTimeouts>,
 }

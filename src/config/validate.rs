@@ -421,6 +421,7 @@ fn resolve_proxy(
             i64::from(defaults.limits.http2_max_streams),
         ) as u32,
         user: proxy_user(c, raw.user.as_ref()),
+        launch: raw.launch.unwrap_or_default(),
         timeouts: resolve_timeouts(c, raw.timeouts.unwrap_or_default(), &defaults.timeouts),
     }
 }

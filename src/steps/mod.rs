@@ -21,6 +21,9 @@ fn unconfigured(step: StepName, config: &Config) -> Option<&'static str> {
         StepName::Firewall if !config.has_firewall() => Some("a [target] section"),
         StepName::Dns if !config.has_dns() => Some("a [target] section or [dns] load_balancer"),
         StepName::Cert if cert::wanted(config).is_empty() => Some("a [[site]] with tls = \"acme\""),
+        StepName::Proxy if config.proxy.launch == crate::config::Launch::None => {
+            Some("[proxy] launch other than \"none\"")
+        }
         _ => None,
     }
 }

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
+use crate::config::{Config, Launch};
 use crate::launch::detached::{self, Paths};
 use crate::launch::systemd;
 use crate::plan::{Action, Planned, Step, StepName};
@@ -66,10 +66,15 @@ impl ProxyStep {
             .map_err(|e| anyhow!("the rendered proxy configuration does not parse back: {e}"))?;
         let paths = Paths::of(&config.proxy.config_file, &rendered)?;
         let binary = std::env::current_exe().context("cannot tell which binary runs")?;
-        let mode = if systemd::available() {
-            Mode::Systemd
-        } else {
-            Mode::Detached
+        let mode = match config.proxy.launch {
+            Launch::Systemd if !systemd::available() => bail!(
+                "[proxy] launch = \"systemd\", but this host does not run systemd or webtier does not run as root; use launch = \"detached\" or \"auto\""
+            ),
+            Launch::Systemd => Mode::Systemd,
+            Launch::Detached => Mode::Detached,
+            Launch::Auto if systemd::available() => Mode::Systemd,
+            Launch::Auto => Mode::Detached,
+            Launch::None => bail!("[proxy] launch = \"none\": the proxy step is left out"),
         };
         let run_dir = config.proxy_run_dir();
         let unit = match mode {

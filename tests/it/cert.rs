@@ -23,13 +23,15 @@ impl Setup {
     fn new(options: PebbleOptions, domain: &str, aliases: &[&str]) -> Setup {
         let pebble = Pebble::start_with(options);
         let dir = tempfile::tempdir().unwrap();
+        // The proxy, started by the proxy step as root, serves as nobody.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
         // A copy: the configuration stays valid after pebble is stopped.
         let ca = dir.path().join("pebble-ca.pem");
         fs::copy(&pebble.ca_pem, &ca).unwrap();
         let aliases: Vec<String> = aliases.iter().map(|a| format!("\"{a}\"")).collect();
         let config = format!(
             "state_dir = \"state\"\n\n[acme]\ndirectory = \"{}\"\nca_root = \"{}\"\nemail = \"ops@example.com\"\n\n\
-             [proxy]\nconfig_file = \"out/proxy.toml\"\nhttp_port = {}\nhttps_port = {}\n\n\
+             [proxy]\nconfig_file = \"out/proxy.toml\"\nhttp_port = {}\nhttps_port = {}\nbind = [\"127.0.0.1\"]\nuser = \"nobody\"\n\n\
              [[site]]\ndomain = \"{domain}\"\naliases = [{}]\nupstreams = [\"127.0.0.1:8000\"]\n",
             pebble.directory_url(),
             ca.display(),
@@ -559,6 +561,15 @@ fn external_account_binding_when_the_ca_requires_it() {
     assert!(setup.live("h.webtier.test").join("fullchain.pem").is_file());
 }
 
+/// Stops the detached proxy a test started, pass or fail.
+struct StopProxy<'a>(&'a Setup);
+
+impl Drop for StopProxy<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.run(&["proxy", "stop"]);
+    }
+}
+
 /// The generated proxy configuration's HTTPS port.
 fn proxy_https_port(setup: &Setup) -> u16 {
     let text = fs::read_to_string(setup.dir.path().join("out/proxy.toml")).unwrap();
@@ -570,21 +581,28 @@ fn proxy_https_port(setup: &Setup) -> u16 {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_running_proxy_answers_challenges_and_serves_the_renewed_certificate() {
     use crate::support::proxy::served_serial;
-    use crate::support::services::Process;
 
     let setup = Setup::new(PebbleOptions::default(), "p.webtier.test", &[]);
     assert_exit(&setup.run(&["cert", "issue"]), 0);
-    assert_exit(&setup.run(&["apply", "proxy-config", "--yes"]), 0);
+    // The proxy step starts the daemon (detached here), serving as nobody,
+    // whose group may read the key.
+    assert_exit(&setup.run(&["apply", "proxy-config", "proxy", "--yes"]), 0);
+    let _stop = StopProxy(&setup);
     let dir = setup.dir.path();
-    let mut proxy = Process::spawn(
-        "webtier-proxy",
-        webtier().current_dir(dir).args(["proxy", "run"]),
-        dir,
-    );
+    let log = || fs::read_to_string(dir.join("state/run/proxy.log")).unwrap_or_default();
+    let key = setup.live("p.webtier.test").join("privkey.pem");
+    assert_eq!(mode(&key), 0o640);
+    let wait_for_port = |port: u16| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "{}", log());
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    };
     // The proxy now holds the port pebble validates HTTP-01 on.
-    proxy.wait_for_port(setup.pebble.http01_port);
+    wait_for_port(setup.pebble.http01_port);
     let https = proxy_https_port(&setup);
-    proxy.wait_for_port(https);
+    wait_for_port(https);
 
     // The issuing intermediate as trust anchor: enough to check which
     // certificate is served.
@@ -611,13 +629,12 @@ async fn the_running_proxy_answers_challenges_and_serves_the_renewed_certificate
         stderr(&out)
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !proxy
-        .log_text()
-        .contains("reloaded configuration and certificates")
-    {
-        assert!(std::time::Instant::now() < deadline, "{}", proxy.log_text());
+    while !log().contains("reloaded configuration and certificates") {
+        assert!(std::time::Instant::now() < deadline, "{}", log());
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
+    // The renewed key kept the group that lets the proxy read it.
+    assert_eq!(mode(&key), 0o640);
     let second = served_serial(&client().get(&url).send().await.unwrap());
     assert_ne!(first, second, "new connections get the renewed certificate");
     let pem = fs::read(setup.live("p.webtier.test").join("cert.pem")).unwrap();

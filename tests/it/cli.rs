@@ -17,6 +17,8 @@ const SITE: &str = r#"state_dir = "state"
 config_file = "out/proxy.toml"
 http_port = 8080
 https_port = 8443
+# These tests exercise plan and apply; the daemon is tests/it/service.rs's.
+launch = "none"
 
 [[site]]
 domain = "example.com"
