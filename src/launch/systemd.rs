@@ -120,9 +120,8 @@ fn systemctl_output(args: &[&str]) -> Result<String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_unit_runs_the_proxy_as_its_user_with_one_capability() {
-        let unit = Unit {
+    fn unit() -> Unit {
+        Unit {
             binary: "/usr/local/bin/webtier".into(),
             config: "/etc/webtier/proxy.toml".into(),
             user: "webtier-proxy".into(),
@@ -131,8 +130,11 @@ mod tests {
             stop_timeout_s: 40,
             nofile: 65536,
         }
-        .render()
-        .unwrap();
+    }
+
+    #[test]
+    fn the_unit_runs_the_proxy_as_its_user_with_one_capability() {
+        let unit = unit().render().unwrap();
         for line in [
             "ExecStart=/usr/local/bin/webtier proxy run --file /etc/webtier/proxy.toml",
             "ExecReload=/bin/kill -HUP $MAINPID",
@@ -157,5 +159,30 @@ mod tests {
                 "missing {line:?} in\n{unit}"
             );
         }
+    }
+
+    /// systemd's own checker: every key known, every value valid, the
+    /// program executable. (It reads the file only; it starts nothing.)
+    #[test]
+    fn systemd_analyze_verify_accepts_the_unit() {
+        let analyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"]
+            .into_iter()
+            .find(|p| Path::new(p).is_file())
+            .expect("systemd-analyze is missing: apt-get install -y systemd");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(UNIT);
+        let unit = Unit {
+            // An executable that exists, as verify checks it.
+            binary: std::env::current_exe().unwrap(),
+            ..unit()
+        };
+        std::fs::write(&path, unit.render().unwrap()).unwrap();
+        let out = Command::new(analyze)
+            .arg("verify")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && said.trim().is_empty(), "{said}");
     }
 }

@@ -104,6 +104,15 @@ impl Drop for StopOnDrop {
     }
 }
 
+/// Removes the test's user (after the daemon that ran as it is gone).
+struct RemoveUser(&'static str);
+
+impl Drop for RemoveUser {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("userdel").arg(self.0).output();
+    }
+}
+
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !done() {
@@ -118,9 +127,13 @@ fn the_proxy_step_starts_reloads_and_upgrades_the_daemon_without_a_failed_reques
         rustix::process::geteuid().is_root(),
         "this test runs the daemon as root to check that it drops to its user: run the suite as root"
     );
-    let nobody = nix::unistd::User::from_name("nobody")
-        .unwrap()
-        .expect("the system has the user nobody");
+    // A user of the test's own, which the proxy step creates.
+    const USER: &str = "webtier-it-proxy";
+    let _user = RemoveUser(USER);
+    assert!(
+        nix::unistd::User::from_name(USER).unwrap().is_none(),
+        "user {USER} is left over from an earlier run: userdel {USER}"
+    );
     let app = Uvicorn::start("service-app");
     let dir = tempdir();
     // The proxy's user must reach its files.
@@ -133,7 +146,7 @@ fn the_proxy_step_starts_reloads_and_upgrades_the_daemon_without_a_failed_reques
     let d = dir.path().display();
     let base = format!(
         "state_dir = \"{d}/state\"\n\n[proxy]\nconfig_file = \"{d}/proxy.toml\"\nbind = [\"127.0.0.1\"]\n\
-         http_port = {http}\nhttps_port = {https}\nworkers = 2\nuser = \"nobody\"\n\n\
+         http_port = {http}\nhttps_port = {https}\nworkers = 2\nuser = \"{USER}\"\n\n\
          [[site]]\ndomain = \"app.test\"\ntls = \"none\"\nupstreams = [\"127.0.0.1:{}\"]\n",
         app.port
     );
@@ -155,16 +168,20 @@ fn the_proxy_step_starts_reloads_and_upgrades_the_daemon_without_a_failed_reques
     assert_exit(&out, 2);
     let text = stdout(&out);
     assert!(text.contains("+ proxy daemon (detached)"), "{text}");
+    assert!(text.contains(&format!("+ user {USER}")), "{text}");
     assert!(text.contains("directory"), "{text}");
     assert_exit(&webtier(&bin, &config, &["proxy", "status"]), 1);
     apply(&bin);
     assert_exit(&plan(&bin), 0);
     let pid = status_pid(&bin, &config).expect("the proxy runs");
+    let user = nix::unistd::User::from_name(USER)
+        .unwrap()
+        .expect("the proxy step created the user");
     let (code, body) = get(addr, "/echo/x").unwrap();
     assert_eq!(code, 200, "{body}");
     assert!(body.contains("service-app"), "{body}");
     // Serving as its user, not as root.
-    assert_eq!(uid_of(pid), nobody.uid.as_raw());
+    assert_eq!(uid_of(pid), user.uid.as_raw());
     let out = webtier(&bin, &config, &["proxy", "status"]);
     assert_exit(&out, 0);
     let text = stdout(&out);
@@ -252,7 +269,7 @@ fn the_proxy_step_starts_reloads_and_upgrades_the_daemon_without_a_failed_reques
         failures.len() + ok.load(Ordering::Relaxed),
         &failures[..failures.len().min(5)]
     );
-    assert_eq!(uid_of(new_pid), nobody.uid.as_raw());
+    assert_eq!(uid_of(new_pid), user.uid.as_raw());
     assert_exit(&plan(&bin), 0);
 
     // Stop: it drains and exits, and status says so.
