@@ -818,10 +818,8 @@ async fn nginx_running_the_export_answers_like_the_proxy() {
         "for=127.0.0.1;proto=https;host=\"a.test\""
     );
     assert!(seen_w["x-auth-request-user"].is_null());
-    // Over HTTP/2 the host comes from :authority. webtier passes it on
-    // without its port (`Host: a.test`), nginx as the client sent it
-    // (`a.test:PORT`), as both do over HTTP/1.1: a difference reported
-    // as webtier's to settle, so the port is left out of this comparison.
+    // Over HTTP/2 the host comes from :authority; both pass it on as the
+    // client sent it, port included, as over HTTP/1.1.
     let [h2_w, h2_n] = both(
         &servers,
         "proxied over HTTP/2",
@@ -832,18 +830,14 @@ async fn nginx_running_the_export_answers_like_the_proxy() {
         false,
     )
     .await;
-    let without_port = |mut seen: serde_json::Value| {
-        let host = seen["host"]
-            .as_str()
-            .unwrap_or_default()
-            .replace(":{https}", "");
-        seen["host"] = host.into();
-        seen
-    };
+    let (h2_seen_w, h2_seen_n) = (forwarded(&servers[0], &h2_w), forwarded(&servers[1], &h2_n));
     assert_eq!(
-        without_port(forwarded(&servers[0], &h2_w)),
-        without_port(forwarded(&servers[1], &h2_n)),
+        h2_seen_w, h2_seen_n,
         "the upstream saw different HTTP/2 requests"
+    );
+    assert_eq!(
+        h2_seen_w["host"], "a.test:{https}",
+        "webtier's HTTP/2 host keeps the port"
     );
     let [powered, _] = both(
         &servers,

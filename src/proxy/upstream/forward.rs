@@ -233,11 +233,14 @@ fn prepare<'a>(
         },
         limits.trusted,
     );
-    if !parts.headers.contains_key(header::HOST)
-        && let Ok(host) = HeaderValue::from_str(origin.host)
-    {
-        // HTTP/2 carries the host in :authority; HTTP/1.1 upstreams need it.
-        parts.headers.insert(header::HOST, host);
+    if !parts.headers.contains_key(header::HOST) {
+        // HTTP/2 carries the host in :authority; HTTP/1.1 upstreams need it
+        // as the client sent it, port included (as over HTTP/1.1).
+        let authority = parts.uri.authority().map(|a| a.as_str());
+        let sent = authority.map(|a| a.rsplit_once('@').map_or(a, |(_, host)| host));
+        if let Ok(host) = HeaderValue::from_str(sent.unwrap_or(origin.host)) {
+            parts.headers.insert(header::HOST, host);
+        }
     }
     let body = (!body.is_end_stream()).then(|| Limited::new(body, limits.max_body as usize));
     // A body of unknown length (HTTP/1.1 chunked, or HTTP/2 without a

@@ -1,9 +1,7 @@
 //! Whether the proxy could listen on its addresses: each is free, or held
-//! by the running proxy. The running proxy is the process its pid file
-//! names, while it still is the process that wrote it (as
-//! `daemon::control` decides before a signal: same boot, same start time;
-//! a pid-only file from an older webtier only for a `proxy run`). A
-//! port held by anything else names the holder when `/proc` shows it.
+//! by the running proxy (the process its pid file names, while it still is
+//! the process that wrote it: `daemon::control::find_running`). A port
+//! held by anything else names the holder when `/proc` shows it.
 //!
 //! The address is tried with a bind of our own (SO_REUSEADDR, so sockets
 //! in TIME_WAIT do not count, but not SO_REUSEPORT, which the proxy's
@@ -13,10 +11,8 @@
 
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::path::Path;
 
 use crate::proxy::config::ProxyConfig;
-use crate::proxy::daemon::control::pid_of;
 
 /// What became of one address.
 #[derive(Debug, PartialEq, Eq)]
@@ -37,65 +33,17 @@ pub fn addresses(config: &ProxyConfig) -> Vec<(SocketAddr, &'static str)> {
         .collect()
 }
 
-/// The running proxy, as its pid file describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Proxy {
-    pid: u32,
-    start_time: Option<u64>,
-    boot_id: Option<String>,
-}
-
-impl Proxy {
-    /// The process the pid file at `path` names, if the file is there.
-    pub fn running(path: &Path) -> Option<Proxy> {
-        Proxy::parse(&std::fs::read_to_string(path).ok()?)
-    }
-
-    fn parse(text: &str) -> Option<Proxy> {
-        let mut proxy = Proxy {
-            pid: u32::try_from(pid_of(text)?).ok()?,
-            start_time: None,
-            boot_id: None,
-        };
-        for line in text.lines().skip(1) {
-            match line.split_once('=') {
-                Some(("start_time", v)) => proxy.start_time = v.trim().parse().ok(),
-                Some(("boot_id", v)) => proxy.boot_id = Some(v.trim().to_string()),
-                _ => {}
-            }
-        }
-        Some(proxy)
-    }
-
-    /// Whether `process` is this proxy.
-    fn is(&self, process: &Process) -> bool {
-        if process.pid != self.pid {
-            return false;
-        }
-        match self.start_time {
-            Some(start) => {
-                process.start_time == Some(start)
-                    && (self.boot_id.is_none() || self.boot_id == process.boot_id)
-            }
-            None => process.proxy_run,
-        }
-    }
-}
-
 /// A process holding a listening socket, as `/proc` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Process {
     pid: u32,
     /// `/proc/PID/comm`.
     name: String,
-    start_time: Option<u64>,
-    boot_id: Option<String>,
-    /// Its command line has `proxy run`.
-    proxy_run: bool,
 }
 
-/// Whether the proxy could listen on `addr`.
-pub fn check(addr: SocketAddr, proxy: Option<&Proxy>) -> Outcome {
+/// Whether the proxy could listen on `addr`; `proxy`: the running
+/// proxy's pid.
+pub fn check(addr: SocketAddr, proxy: Option<u32>) -> Outcome {
     match try_bind(addr) {
         Ok(()) => Outcome::Usable,
         Err(e) => match e.kind() {
@@ -119,12 +67,9 @@ pub fn check(addr: SocketAddr, proxy: Option<&Proxy>) -> Outcome {
 
 /// The verdict on an address held by `holders`; `in_use`: a bind failed
 /// because it is.
-fn held(holders: &[Process], proxy: Option<&Proxy>, in_use: bool) -> Outcome {
+fn held(holders: &[Process], proxy: Option<u32>, in_use: bool) -> Outcome {
     let fix = "stop it or choose another address";
-    match holders
-        .iter()
-        .find(|p| !proxy.is_some_and(|proxy| proxy.is(p)))
-    {
+    match holders.iter().find(|p| Some(p.pid) != proxy) {
         Some(other) => Outcome::Problem(format!(
             "is in use by pid {} ({}) — {fix}",
             other.pid, other.name
@@ -163,9 +108,6 @@ fn holders(addr: SocketAddr) -> Vec<Process> {
     if inodes.is_empty() {
         return Vec::new();
     }
-    let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .ok()
-        .map(|s| s.trim().to_string());
     let mut found = Vec::new();
     let Ok(procs) = std::fs::read_dir("/proc") else {
         return found;
@@ -188,15 +130,10 @@ fn holders(addr: SocketAddr) -> Vec<Process> {
                 .is_some_and(|inode| inodes.contains(&inode))
         });
         if holds {
-            let read = |what: &str| std::fs::read(entry.path().join(what)).unwrap_or_default();
-            let args = read("cmdline");
-            let args: Vec<&[u8]> = args.split(|b| *b == 0).collect();
+            let comm = std::fs::read(entry.path().join("comm")).unwrap_or_default();
             found.push(Process {
                 pid,
-                name: String::from_utf8_lossy(&read("comm")).trim().to_string(),
-                start_time: start_time(&String::from_utf8_lossy(&read("stat"))),
-                boot_id: boot_id.clone(),
-                proxy_run: args.windows(2).any(|w| w[0] == b"proxy" && w[1] == b"run"),
+                name: String::from_utf8_lossy(&comm).trim().to_string(),
             });
         }
     }
@@ -209,13 +146,6 @@ fn socket_inode(link: &str) -> Option<u64> {
         .strip_suffix(']')?
         .parse()
         .ok()
-}
-
-/// Field 22 of `/proc/PID/stat` (the start time), counted from the last
-/// `)` since the command name may hold spaces and parentheses.
-fn start_time(stat: &str) -> Option<u64> {
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(22 - 3)?.parse().ok()
 }
 
 /// The listening sockets in the text of `/proc/net/tcp` (`v6`: `tcp6`)
@@ -315,63 +245,35 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        // The running proxy holding it is fine: this process, as its pid
-        // file would describe it.
-        let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-        let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
-        let file = format!(
-            "{me}\nstart_time={}\nboot_id={}\n",
-            start_time(&stat).unwrap(),
-            boot.trim()
-        );
-        let proxy = Proxy::parse(&file).unwrap();
-        assert_eq!(check(ours, Some(&proxy)), Outcome::Usable);
+        // The running proxy holding it is fine.
+        assert_eq!(check(ours, Some(me)), Outcome::Usable);
         drop(listener);
         assert_eq!(check(ours, None), Outcome::Usable, "free once closed");
     }
 
-    fn process(pid: u32, start: u64, proxy_run: bool) -> Process {
+    fn process(pid: u32, name: &str) -> Process {
         Process {
             pid,
-            name: "webtier".into(),
-            start_time: Some(start),
-            boot_id: Some("b1".into()),
-            proxy_run,
+            name: name.into(),
         }
     }
 
     #[test]
-    fn only_the_process_that_wrote_the_pid_file_is_the_proxy() {
-        let proxy = Proxy::parse("42\nstart_time=7\nboot_id=b1\nexe=/bin/webtier\n").unwrap();
-        assert!(proxy.is(&process(42, 7, false)));
-        assert!(!proxy.is(&process(42, 8, true)), "pid reused");
-        assert!(!proxy.is(&process(43, 7, true)), "another pid");
-        let other_boot = Proxy::parse("42\nstart_time=7\nboot_id=b0\n").unwrap();
-        assert!(!other_boot.is(&process(42, 7, true)));
-        // A pid-only file (an older webtier): only for `proxy run`.
-        let old = Proxy::parse("42\n").unwrap();
-        assert!(old.is(&process(42, 1, true)));
-        assert!(!old.is(&process(42, 1, false)));
-        assert_eq!(Proxy::parse("x\n"), None);
-    }
-
-    #[test]
     fn the_verdict_names_the_first_holder_that_is_not_the_proxy() {
-        let proxy = Proxy::parse("42\nstart_time=7\nboot_id=b1\n").unwrap();
-        let mut nginx = process(77, 1, false);
-        nginx.name = "nginx".into();
+        let proxy = Some(42);
+        let nginx = process(77, "nginx");
         assert_eq!(
-            held(&[process(42, 7, true)], Some(&proxy), true),
+            held(&[process(42, "webtier")], proxy, true),
             Outcome::Usable
         );
         assert_eq!(
-            held(&[process(42, 7, true), nginx.clone()], Some(&proxy), true),
+            held(&[process(42, "webtier"), nginx.clone()], proxy, true),
             Outcome::Problem(
                 "is in use by pid 77 (nginx) — stop it or choose another address".into()
             )
         );
         assert_eq!(
-            held(&[], Some(&proxy), true),
+            held(&[], proxy, true),
             Outcome::Problem(
                 "is in use by another program — stop it or choose another address".into()
             )
@@ -402,9 +304,5 @@ mod tests {
         }
         assert_eq!(socket_inode("socket:[12345]"), Some(12345));
         assert_eq!(socket_inode("pipe:[1]"), None);
-        assert_eq!(
-            start_time("1 (a) b) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 4242 x"),
-            Some(4242)
-        );
     }
 }

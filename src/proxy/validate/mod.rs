@@ -76,9 +76,16 @@ pub fn validate(path: &Path, probe: bool) -> Result<Report> {
             config.challenge_dir.display()
         ));
     }
-    let proxy = config.pid_file.as_deref().and_then(listen::Proxy::running);
+    // The running proxy, checked as before a signal (same process that
+    // wrote the pid file); its own listeners do not count as in use.
+    let proxy = config.pid_file.as_deref().and_then(|pid_file| {
+        match crate::proxy::daemon::control::find_running(pid_file) {
+            Ok(crate::proxy::daemon::control::Reload::Signalled(pid)) => u32::try_from(pid).ok(),
+            _ => None,
+        }
+    });
     for (addr, key) in listen::addresses(&config) {
-        match listen::check(addr, proxy.as_ref()) {
+        match listen::check(addr, proxy) {
             listen::Outcome::Usable => {}
             listen::Outcome::Warning(w) => report.warnings.push(format!("{key} {addr}: {w}")),
             listen::Outcome::Problem(e) => report.errors.push(format!("{key} {addr}: {e}")),
