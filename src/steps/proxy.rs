@@ -136,6 +136,9 @@ pub struct Observed {
     pub keys: Vec<KeyAccess>,
     pub unit: Option<systemd::Observed>,
     pub running: Option<Running>,
+    /// What `webtier proxy validate` finds in the rendered configuration
+    /// (a refused site is served nothing; the others are served).
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,7 +237,10 @@ impl Step for ProxyStep {
             ),
             None => None,
         };
+        let report = crate::proxy::validate::validate_config(&self.rendered, false);
+        let problems = report.errors.into_iter().chain(report.warnings).collect();
         Ok(Observed {
+            problems,
             mode: self.mode,
             user,
             run_dir_owner: std::fs::metadata(&self.run_dir).ok().map(|m| m.uid()),
@@ -404,6 +410,16 @@ impl Step for ProxyStep {
             }
         }
         out
+    }
+
+    fn conflicts(&self, o: &Observed) -> Vec<crate::plan::Conflict> {
+        o.problems
+            .iter()
+            .map(|reason| crate::plan::Conflict {
+                resource: format!("proxy file {}", self.paths.config.display()),
+                reason: reason.clone(),
+            })
+            .collect()
     }
 
     async fn apply(&self, op: &Operation) -> Result<()> {

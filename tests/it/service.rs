@@ -163,6 +163,19 @@ fn the_proxy_step_starts_reloads_and_upgrades_the_daemon_without_a_failed_reques
         out
     };
 
+    // The plan checks the file it will run as `proxy validate` does: a
+    // port held by another program is named.
+    let squatter = std::net::TcpListener::bind(addr).unwrap();
+    let text = stdout(&plan(&bin));
+    assert!(
+        text.contains(&format!(
+            "http_listen 127.0.0.1:{http}: is in use by pid {}",
+            std::process::id()
+        )),
+        "{text}"
+    );
+    drop(squatter);
+
     // Nothing runs: the plan starts the daemon, detached.
     let out = plan(&bin);
     assert_exit(&out, 2);
@@ -170,6 +183,7 @@ fn the_proxy_step_starts_reloads_and_upgrades_the_daemon_without_a_failed_reques
     assert!(text.contains("+ proxy daemon (detached)"), "{text}");
     assert!(text.contains(&format!("+ user {USER}")), "{text}");
     assert!(text.contains("directory"), "{text}");
+    assert!(!text.contains("is in use"), "{text}");
     assert_exit(&webtier(&bin, &config, &["proxy", "status"]), 1);
     apply(&bin);
     assert_exit(&plan(&bin), 0);

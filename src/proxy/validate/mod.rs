@@ -52,6 +52,12 @@ pub fn validate(path: &Path, probe: bool) -> Result<Report> {
             });
         }
     };
+    Ok(validate_config(&config, probe))
+}
+
+/// Validates a parsed proxy configuration (the `proxy` step checks the
+/// one it is about to run this way).
+pub fn validate_config(config: &ProxyConfig, probe: bool) -> Report {
     let mut report = Report {
         errors: config.problems(),
         warnings: Vec::new(),
@@ -61,7 +67,7 @@ pub fn validate(path: &Path, probe: bool) -> Result<Report> {
         if site.names.is_empty() {
             continue; // a problem of the text, reported above
         }
-        let (errors, warnings) = state::site_problems(site, &config);
+        let (errors, warnings) = state::site_problems(site, config);
         let name = &site.names[0];
         report
             .errors
@@ -84,7 +90,7 @@ pub fn validate(path: &Path, probe: bool) -> Result<Report> {
             _ => None,
         }
     });
-    for (addr, key) in listen::addresses(&config) {
+    for (addr, key) in listen::addresses(config) {
         match listen::check(addr, proxy) {
             listen::Outcome::Usable => {}
             listen::Outcome::Warning(w) => report.warnings.push(format!("{key} {addr}: {w}")),
@@ -92,7 +98,7 @@ pub fn validate(path: &Path, probe: bool) -> Result<Report> {
         }
     }
     if probe {
-        let upstreams = upstreams(&config);
+        let upstreams = upstreams(config);
         let addrs: Vec<&UpstreamAddr> = upstreams.iter().map(|u| &u.addr).collect();
         for (up, outcome) in upstreams.iter().zip(probe::probe(&addrs)) {
             if let Err(why) = outcome {
@@ -103,7 +109,7 @@ pub fn validate(path: &Path, probe: bool) -> Result<Report> {
             }
         }
     }
-    Ok(report)
+    report
 }
 
 /// An upstream as the file names it, with the first site and route that
