@@ -2,6 +2,10 @@
 //! (each with its own SO_REUSEPORT sockets and upstream pool, like nginx's
 //! worker processes), and a control loop on the main thread for signals,
 //! certificate-file changes, health checks, metrics and log flushing.
+//!
+//! Start: load the file, bind (or take the sockets over from a running
+//! proxy: `handover`), stop being root (`privileges`), write the pid file,
+//! start the workers, write the status file (`status`), tell systemd.
 
 pub mod control;
 pub mod drain;
