@@ -91,17 +91,7 @@ fn example_config_is_valid() {
 #[test]
 fn broken_configs_give_the_expected_errors() {
     let dir = repo().join("tests/configs/broken");
-    let mut cases: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    cases.sort();
-    assert!(
-        cases.len() >= 15,
-        "the corpus has only {} configs",
-        cases.len()
-    );
+    let cases = crate::support::corpus(&dir, 15);
     for case in cases {
         let name = case.file_name().unwrap().to_str().unwrap();
         let expected = fs::read_to_string(case.with_extension("stderr"))

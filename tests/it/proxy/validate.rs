@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::support::proxy::{Proxy, TestCa, raw, status_of};
 use crate::support::services::{free_port, tempdir};
@@ -77,17 +77,7 @@ impl Fixtures {
 #[test]
 fn broken_proxy_files_give_the_expected_errors() {
     let corpus = repo().join("tests/configs/proxy-broken");
-    let mut cases: Vec<PathBuf> = fs::read_dir(&corpus)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    cases.sort();
-    assert!(
-        cases.len() >= 19,
-        "the corpus has only {} files",
-        cases.len()
-    );
+    let cases = crate::support::corpus(&corpus, 19);
     let fixtures = Fixtures::new();
     let dir = fixtures.dir.path();
     for case in cases {

@@ -41,6 +41,24 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// The `.toml` files of a corpus directory, sorted; at least `at_least`
+/// (a corpus that lost its files fails instead of passing empty).
+pub fn corpus(dir: &Path, at_least: usize) -> Vec<PathBuf> {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    cases.sort();
+    assert!(
+        cases.len() >= at_least,
+        "{} has only {} files",
+        dir.display(),
+        cases.len()
+    );
+    cases
+}
+
 /// The exit code, with the output in the panic message when it differs.
 #[track_caller]
 pub fn assert_exit(out: &Output, code: i32) {
