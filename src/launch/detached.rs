@@ -16,6 +16,9 @@ use crate::proxy::config::ProxyConfig;
 use crate::proxy::daemon::control::{self, Reload, Signal};
 use crate::proxy::daemon::status::{self, Status};
 
+/// The environment a detached daemon keeps.
+const KEPT_ENV: &[&str] = &["PATH", "LANG", "LC_ALL", "TZ", "RUST_LOG", "RUST_BACKTRACE"];
+
 /// How long a start may take before it is called failed.
 pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -58,7 +61,13 @@ pub fn running(paths: &Paths) -> Result<Option<(i32, Option<Status>)>> {
             Ok(Some((pid, status)))
         }
         Reload::NotRunning => Ok(None),
-        Reload::NotOurs(why) => bail!(why),
+        // A pid file left by a proxy that is gone (a crash, a reboot): its
+        // pid now names another process, which is left alone; a start
+        // writes a new file.
+        Reload::NotOurs(why) => {
+            tracing::warn!("{why}");
+            Ok(None)
+        }
     }
 }
 
@@ -68,10 +77,19 @@ pub fn start(exe: &Path, paths: &Paths) -> Result<Status> {
     if let Some((pid, _)) = running(paths)? {
         bail!("the proxy already runs (pid {pid}); `webtier proxy stop` stops it");
     }
-    let log = crate::fsutil::open_append(&paths.log_file, 0o640)
-        .with_context(|| format!("cannot open the proxy log {}", paths.log_file.display()))?;
+    let log = open_log(&paths.log_file)?;
     let offset = log.metadata().map_or(0, |m| m.len());
-    let mut child = std::process::Command::new(exe)
+    // The daemon faces the network: it gets none of the caller's
+    // environment (cloud credentials, a service manager's socket) but
+    // what a program needs and what sets its log level.
+    let mut command = std::process::Command::new(exe);
+    command.env_clear();
+    for (key, value) in std::env::vars_os() {
+        if KEPT_ENV.iter().any(|k| key == *k) {
+            command.env(key, value);
+        }
+    }
+    let mut child = command
         .args(["proxy", "run", "--detached", "--file"])
         .arg(&paths.config)
         .stdin(std::process::Stdio::null())
@@ -141,6 +159,29 @@ fn is_alive(proc_dir: &Path) -> bool {
             .is_some_and(|state| state != "Z" && state != "X"),
         Err(_) => false,
     }
+}
+
+/// The log, opened for appending by webtier (possibly root) in a
+/// directory the proxy's user owns: a symlink planted there is refused,
+/// not followed, and so is anything but a regular file.
+fn open_log(path: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NOCTTY).bits() as i32)
+        .open(path)
+        .with_context(|| {
+            format!(
+                "cannot open the proxy log {} (a symlink there is refused: remove it)",
+                path.display()
+            )
+        })?;
+    if !file.metadata()?.is_file() {
+        bail!("{} is not a regular file: remove it", path.display());
+    }
+    Ok(file)
 }
 
 /// The last lines the proxy logged after `offset`, on one line.

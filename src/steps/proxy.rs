@@ -91,7 +91,7 @@ impl ProxyStep {
                         binary: binary.clone(),
                         config: config.proxy.config_file.clone(),
                         user: config.proxy.user.clone(),
-                        group: config.proxy.user.clone(),
+                        group: primary_group(&config.proxy.user),
                         writable,
                         stop_timeout_s: rendered.timeouts.drain_ms / 1000 + 10,
                         nofile: 65536,
@@ -485,12 +485,9 @@ impl ProxyStep {
     fn restart(&self, mode: Mode, from_pid: i32) -> Result<()> {
         let before = status::read(&self.paths.status_file)?.and_then(|s| s.reload_error);
         match mode {
-            Mode::Systemd => systemd::systemctl(&[
-                "kill",
-                "--kill-whom=main",
-                "--signal=SIGUSR2",
-                systemd::UNIT,
-            ])?,
+            Mode::Systemd => {
+                systemd::systemctl(&["kill", "--kill-who=main", "--signal=SIGUSR2", systemd::UNIT])?
+            }
             Mode::Detached => {
                 match control::signal_running(&self.paths.pid_file, Some(Signal::USR2))? {
                     Reload::Signalled(pid) if pid == from_pid => {}
@@ -602,6 +599,16 @@ fn create_user(name: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The user's primary group by name; before the step creates the user,
+/// the group `useradd --user-group` will create, of the same name.
+fn primary_group(user: &str) -> String {
+    nix::unistd::User::from_name(user)
+        .ok()
+        .flatten()
+        .and_then(|u| nix::unistd::Group::from_gid(u.gid).ok().flatten())
+        .map_or_else(|| user.to_string(), |g| g.name)
 }
 
 fn lookup(user: &str) -> Result<nix::unistd::User> {

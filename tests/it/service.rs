@@ -76,17 +76,35 @@ fn status_pid(bin: &Path, config: &Path) -> Option<i64> {
     doc["pid"].as_i64()
 }
 
-fn uid_of(pid: i64) -> u32 {
+/// The process's user and group (real, effective, saved, file system:
+/// all the same), after checking that it has no supplementary group and no
+/// capability left.
+fn credentials(pid: i64) -> (u32, u32) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
-    // Real, effective, saved and file-system uid: all must have changed.
-    let uids: Vec<u32> = line
-        .split_whitespace()
-        .skip(1)
-        .map(|u| u.parse().unwrap())
-        .collect();
-    assert!(uids.iter().all(|u| *u == uids[0]), "{line}");
-    uids[0]
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {status}"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let one = |name: &str| {
+        let ids: Vec<u32> = field(name).iter().map(|u| u.parse().unwrap()).collect();
+        assert!(ids.iter().all(|u| *u == ids[0]), "{name} {ids:?}");
+        ids[0]
+    };
+    let (uid, gid) = (one("Uid:"), one("Gid:"));
+    let groups = field("Groups:");
+    assert!(
+        groups.is_empty() || groups == [gid.to_string()],
+        "supplementary groups {groups:?}"
+    );
+    for caps in ["CapPrm:", "CapEff:", "CapAmb:"] {
+        assert_eq!(field(caps), ["0000000000000000"], "{caps}");
+    }
+    (uid, gid)
 }
 
 /// Kills whatever daemon is still running when a test fails half-way.
@@ -195,7 +213,7 @@ fn the_proxy_step_starts_reloads_and_upgrades_the_daemon_without_a_failed_reques
     assert_eq!(code, 200, "{body}");
     assert!(body.contains("service-app"), "{body}");
     // Serving as its user, not as root.
-    assert_eq!(uid_of(pid), user.uid.as_raw());
+    assert_eq!(credentials(pid), (user.uid.as_raw(), user.gid.as_raw()));
     let out = webtier(&bin, &config, &["proxy", "status"]);
     assert_exit(&out, 0);
     let text = stdout(&out);
@@ -229,6 +247,24 @@ fn the_proxy_step_starts_reloads_and_upgrades_the_daemon_without_a_failed_reques
     );
     assert_eq!(status_pid(&bin, &config), Some(pid));
 
+    // A broken upgrade: the new binary does not start. The apply fails and
+    // says so, the old process keeps serving, and the pid file names it.
+    let tmp = bin.with_extension("broken");
+    std::fs::write(&tmp, "#!/bin/sh\necho broken binary >&2\nexit 3\n").unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&tmp, &bin).unwrap();
+    let built = Path::new(env!("CARGO_BIN_EXE_webtier"));
+    let out = webtier(built, &config, &["apply", "--yes"]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("the restart failed, the old proxy keeps serving")
+            && err.contains("exited (exit status: 3) before it was serving"),
+        "{err}"
+    );
+    assert_eq!(status_pid(built, &config), Some(pid));
+    assert_eq!(get(addr, "/files/hello.txt").unwrap().0, 200);
+
     // An upgrade replaces the binary: the plan restarts the daemon, and a
     // client hammering it meanwhile sees no failure.
     replace_binary(&bin);
@@ -241,21 +277,25 @@ fn the_proxy_step_starts_reloads_and_upgrades_the_daemon_without_a_failed_reques
     );
     let stop = Arc::new(AtomicBool::new(false));
     let ok = Arc::new(AtomicUsize::new(0));
-    let load = {
-        let (stop, ok) = (Arc::clone(&stop), Arc::clone(&ok));
-        std::thread::spawn(move || {
-            let mut failures = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                match get(addr, "/files/hello.txt") {
-                    Ok((200, _)) => {
-                        ok.fetch_add(1, Ordering::Relaxed);
+    // Eight clients at once, so that connections wait in the accept queue
+    // while the sockets change hands.
+    let load: Vec<_> = (0..8)
+        .map(|_| {
+            let (stop, ok) = (Arc::clone(&stop), Arc::clone(&ok));
+            std::thread::spawn(move || {
+                let mut failures = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    match get(addr, "/files/hello.txt") {
+                        Ok((200, _)) => {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                        other => failures.push(format!("{other:?}")),
                     }
-                    other => failures.push(format!("{other:?}")),
                 }
-            }
-            failures
+                failures
+            })
         })
-    };
+        .collect();
     wait_until(
         "the load loop to get going",
         Duration::from_secs(10),
@@ -275,7 +315,7 @@ fn the_proxy_step_starts_reloads_and_upgrades_the_daemon_without_a_failed_reques
         || ok.load(Ordering::Relaxed) > before + 20,
     );
     stop.store(true, Ordering::Relaxed);
-    let failures = load.join().unwrap();
+    let failures: Vec<String> = load.into_iter().flat_map(|t| t.join().unwrap()).collect();
     assert!(
         failures.is_empty(),
         "{} of {} requests failed during the restart: {:?}",
@@ -283,7 +323,7 @@ fn the_proxy_step_starts_reloads_and_upgrades_the_daemon_without_a_failed_reques
         failures.len() + ok.load(Ordering::Relaxed),
         &failures[..failures.len().min(5)]
     );
-    assert_eq!(uid_of(new_pid), user.uid.as_raw());
+    assert_eq!(credentials(new_pid), (user.uid.as_raw(), user.gid.as_raw()));
     assert_exit(&plan(&bin), 0);
 
     // Stop: it drains and exits, and status says so.

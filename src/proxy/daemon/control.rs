@@ -60,7 +60,10 @@ pub fn pid_file_text() -> String {
         text.push_str(&format!("boot_id={boot}\n"));
     }
     if let Ok(exe) = std::fs::read_link("/proc/self/exe") {
-        text.push_str(&format!("exe={}\n", exe.display()));
+        // Written again after a failed upgrade, when the file it runs has
+        // been replaced: the path, as it was.
+        let exe = exe.to_string_lossy();
+        text.push_str(&format!("exe={}\n", without_deleted(&exe)));
     }
     text
 }
@@ -211,6 +214,12 @@ impl Recorded {
         if now.start_time != Some(start) {
             return Err("started at another time".into());
         }
+        // The pid file is written by the proxy's own (unprivileged) user,
+        // while the signal may come from root: whatever the file claims,
+        // only a `proxy run` process is signalled.
+        if !is_proxy_run(&now.cmdline) {
+            return Err("it is not `webtier proxy run`".into());
+        }
         if let (Some(recorded), Some(running)) = (&self.exe, &now.exe)
             && recorded != without_deleted(running)
         {
@@ -229,15 +238,15 @@ impl Recorded {
         if now.own_exe.as_deref().map(without_deleted) != Some(without_deleted(exe)) {
             return Err(format!("it runs {exe}"));
         }
-        let proxy_run = now
-            .cmdline
-            .windows(2)
-            .any(|w| w[0] == "proxy" && w[1] == "run");
-        if !proxy_run {
+        if !is_proxy_run(&now.cmdline) {
             return Err(format!("{older} and it is not `webtier proxy run`"));
         }
         Ok(())
     }
+}
+
+fn is_proxy_run(cmdline: &[String]) -> bool {
+    cmdline.windows(2).any(|w| w[0] == "proxy" && w[1] == "run")
 }
 
 /// The path of a binary that was replaced or removed since it started, as
@@ -348,6 +357,15 @@ mod tests {
                     ..the_proxy()
                 },
                 "it runs /usr/bin/sleep",
+            ), // A file forged by the proxy's user to name another process,
+            // with its start time (readable by anyone), and no exe line.
+            (
+                Observed {
+                    exe: None,
+                    cmdline: vec!["/usr/sbin/sshd".into(), "-D".into()],
+                    ..the_proxy()
+                },
+                "it is not `webtier proxy run`",
             ),
         ];
         for (observed, why) in cases {

@@ -67,6 +67,7 @@ pub fn run(options: &Options) -> Result<()> {
 
 fn serve(options: &Options, takeover: &mut Option<handover::Takeover>) -> Result<()> {
     let started_at = status::unix_now();
+    raise_open_files_limit();
     // The path the binary has now; an upgrade puts the new one there.
     let exe = std::env::current_exe().context("cannot tell which binary runs")?;
     let (state, digest) = State::load_with_digest(&options.config, None)?;
@@ -119,7 +120,19 @@ fn serve(options: &Options, takeover: &mut Option<handover::Takeover>) -> Result
         Duration::from_millis(config.timeouts.upstream_idle_ms),
     )?;
 
-    let pid_file = config.pid_file.as_deref().map(PidFile::write).transpose()?;
+    // The signals are handled from here on (their default action would
+    // end the process), before anything announces it.
+    let control = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the control loop")?;
+    let signals = control.block_on(async { supervise::Signals::watch() })?;
+    // A process taking over writes the pid file only once the old one has
+    // handed over: if it fails before that, the file still names the old.
+    let mut pid_file = match takeover {
+        None => config.pid_file.as_deref().map(PidFile::write).transpose()?,
+        Some(_) => None,
+    };
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let connections = Arc::new(AtomicUsize::new(0));
@@ -174,12 +187,10 @@ fn serve(options: &Options, takeover: &mut Option<handover::Takeover>) -> Result
         },
     };
     report.write()?;
-    let took_over = takeover.is_some();
-    if let Some(takeover) = takeover.take() {
-        takeover.ready()?;
-    }
     // Under systemd (Type=notify): ready, and after a handover, this
-    // process is the service's main process now.
+    // process is the service's main process now; systemd must know that
+    // before the old one exits, or it takes the service for stopped.
+    let took_over = takeover.is_some();
     let systemd = match took_over {
         true => vec![
             sd_notify::NotifyState::MainPid(std::process::id()),
@@ -187,15 +198,16 @@ fn serve(options: &Options, takeover: &mut Option<handover::Takeover>) -> Result
         ],
         false => vec![sd_notify::NotifyState::Ready],
     };
-    if let Err(e) = sd_notify::notify(false, &systemd) {
+    if let Err(e) = sd_notify::notify(false, &systemd).and_then(|()| systemd_barrier()) {
         tracing::warn!("cannot tell systemd that the proxy is ready: {e}");
     }
+    if let Some(takeover) = takeover.take() {
+        takeover.ready()?;
+        pid_file = config.pid_file.as_deref().map(PidFile::write).transpose()?;
+    }
 
-    let control = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the control loop")?;
     control.block_on(control_loop(supervise::Control {
+        signals,
         path: options.config.clone(),
         state: Arc::clone(&state),
         metrics: Arc::clone(&metrics),
@@ -220,6 +232,46 @@ fn serve(options: &Options, takeover: &mut Option<handover::Takeover>) -> Result
     drop(pid_file);
     tracing::info!("webtier proxy stopped");
     Ok(())
+}
+
+/// Raises the soft limit on open files to the hard one: each connection
+/// is a file, and the usual soft limit (1024) is below `max_connections`.
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(e) = setrlimit(Resource::Nofile, limit) {
+            tracing::warn!("cannot raise the open-files limit: {e}");
+        }
+    }
+}
+
+/// Waits until systemd has handled the notifications sent before
+/// (`BARRIER=1` with a pipe it closes once it has), at most 5 s.
+fn systemd_barrier() -> std::io::Result<()> {
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    if std::env::var_os("NOTIFY_SOCKET").is_none() {
+        return Ok(());
+    }
+    let (mut read, write) = std::io::pipe()?;
+    sd_notify::notify_with_fds(
+        false,
+        &[sd_notify::NotifyState::Custom("BARRIER=1")],
+        &[write.as_fd()],
+    )?;
+    drop(write);
+    let (done, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(read.read(&mut [0u8; 1]));
+    });
+    match wait.recv_timeout(Duration::from_secs(5)) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(std::io::Error::other(
+            "systemd did not answer BARRIER=1 within 5 s",
+        )),
+    }
 }
 
 /// Copies of every listening socket, kept by the main thread for a

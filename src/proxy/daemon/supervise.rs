@@ -24,8 +24,30 @@ use super::admin::admin_loop;
 use super::handover;
 use super::status::{self, LoadedFile, Status};
 
+/// The signals the control loop acts on, watched from the start.
+pub(super) struct Signals {
+    hup: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    usr2: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Installs the handlers (within the control loop's runtime).
+    pub fn watch() -> Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            hup: signal(SignalKind::hangup()).context("cannot watch SIGHUP")?,
+            term: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("cannot watch SIGINT")?,
+            usr2: signal(SignalKind::user_defined2()).context("cannot watch SIGUSR2")?,
+        })
+    }
+}
+
 /// What the control loop runs with.
 pub(super) struct Control {
+    pub signals: Signals,
     /// The configuration file, read again on SIGHUP.
     pub path: PathBuf,
     pub state: Arc<ArcSwap<State>>,
@@ -98,11 +120,12 @@ pub(super) fn loaded_files(state: &State) -> Vec<LoadedFile> {
 /// the admin listener, log flushing. Returns on SIGTERM or SIGINT, or once
 /// a new process serves after SIGUSR2.
 pub(super) async fn control_loop(mut control: Control) -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut hup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
-    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
-    let mut usr2 = signal(SignalKind::user_defined2()).context("cannot watch SIGUSR2")?;
+    let Signals {
+        mut hup,
+        mut term,
+        mut int,
+        mut usr2,
+    } = control.signals;
     let (state, metrics) = (Arc::clone(&control.state), Arc::clone(&control.metrics));
 
     if let Some(admin) = control.admin.take() {
@@ -170,6 +193,12 @@ async fn upgrade(upgrade: &Upgrade, report: &mut Report) -> bool {
         }
         Err(e) => {
             tracing::error!("handover failed, this proxy keeps serving: {e:#}");
+            // The pid file names this process again, whatever the failed
+            // one did to it.
+            let text = super::control::pid_file_text();
+            if let Err(e) = crate::fsutil::atomic_write(pid_file, text.as_bytes(), 0o644) {
+                tracing::error!("cannot write the pid file {}: {e:#}", pid_file.display());
+            }
             report.status.reload_error = Some(format!("handover failed: {e:#}"));
             if let Err(e) = report.write() {
                 tracing::error!("{e:#}");
