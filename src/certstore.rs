@@ -226,6 +226,7 @@ impl Store {
         chain_pem: &str,
         key_pem: &str,
         meta: &Meta,
+        key_readers: Option<u32>,
     ) -> Result<Live> {
         let name = &names[0];
         let info = validate(chain_pem, key_pem, names)?;
@@ -245,7 +246,7 @@ impl Store {
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))?;
         let key = dir.join("privkey.pem");
         atomic_write_with_mode(&key, key_pem.as_bytes(), 0o600)?;
-        keep_key_readers(&self.live_files(name).privkey, &key)?;
+        give_key_readers(&self.live_files(name).privkey, &key, key_readers)?;
         atomic_write_with_mode(&dir.join("cert.pem"), leaf.as_bytes(), 0o644)?;
         atomic_write_with_mode(&dir.join("chain.pem"), chain.as_bytes(), 0o644)?;
         atomic_write_with_mode(&dir.join("fullchain.pem"), chain_pem.as_bytes(), 0o644)?;
@@ -385,21 +386,22 @@ pub fn validate(chain_pem: &str, key_pem: &str, names: &[String]) -> Result<Cert
     Ok(info)
 }
 
-/// A renewed key is readable by whoever could read the one it replaces:
-/// when the live key is group-readable (the `proxy` step gives the proxy
-/// user's group read access, so the daemon can reload it after dropping
-/// root), the new one gets the same group and mode 0640 before it goes
-/// live. Otherwise it stays 0600.
-fn keep_key_readers(live: &Path, new: &Path) -> Result<()> {
+/// Who may read a new private key besides root: `group` (the proxy
+/// user's, so that the daemon can load it after dropping root), else the
+/// group of the live key it replaces when that one was group-readable (a
+/// renewal keeps the access the `proxy` step gave). Mode 0640 then;
+/// otherwise the key stays 0600. Set before the key goes live.
+fn give_key_readers(live: &Path, new: &Path, group: Option<u32>) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
-    let Ok(meta) = fs::metadata(live) else {
+    let kept = fs::metadata(live)
+        .ok()
+        .filter(|meta| meta.mode() & 0o040 != 0)
+        .map(|meta| meta.gid());
+    let Some(gid) = group.or(kept) else {
         return Ok(());
     };
-    if meta.mode() & 0o040 == 0 {
-        return Ok(());
-    }
-    std::os::unix::fs::chown(new, None, Some(meta.gid()))
-        .with_context(|| format!("cannot give {} to group {}", new.display(), meta.gid()))?;
+    std::os::unix::fs::chown(new, None, Some(gid))
+        .with_context(|| format!("cannot give {} to group {gid}", new.display()))?;
     fs::set_permissions(new, fs::Permissions::from_mode(0o640))
         .with_context(|| format!("cannot set the mode of {}", new.display()))
 }

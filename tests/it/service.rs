@@ -338,3 +338,62 @@ fn the_proxy_step_starts_reloads_and_upgrades_the_daemon_without_a_failed_reques
     assert!(get(addr, "/").is_err(), "nothing listens any more");
     assert_exit(&webtier(&bin, &config, &["proxy", "status"]), 1);
 }
+
+/// The daemon's pid file's pid.
+fn pid_in(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path)
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+#[test]
+fn a_restart_that_would_stop_serving_a_site_is_refused_and_the_old_process_serves_on() {
+    use crate::support::proxy::{Proxy, raw, status_of};
+    let dir = tempdir();
+    let d = dir.path().to_path_buf();
+    for site in ["wa", "wb"] {
+        std::fs::create_dir(d.join(site)).unwrap();
+        std::fs::write(d.join(site).join("x.txt"), site).unwrap();
+    }
+    let body = format!(
+        "[[site]]\nnames = [\"a.test\"]\n[[site.route]]\npath = \"/\"\nroot = \"{0}/wa\"\n\n\
+         [[site]]\nnames = [\"b.test\"]\n[[site.route]]\npath = \"/\"\nroot = \"{0}/wb\"\n",
+        d.display()
+    );
+    let proxy = Proxy::start_in(dir, &body);
+    let pid_file = d.join("proxy.pid");
+    let old = pid_in(&pid_file).expect("a pid file");
+    let get = |host: &str| {
+        status_of(&raw(
+            proxy.http(),
+            format!("GET /x.txt HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+        ))
+    };
+    assert_eq!((get("a.test"), get("b.test")), (200, 200));
+
+    // b.test's root is gone: a new process would refuse the site, so it
+    // does not take over, and the old one keeps serving both.
+    std::fs::rename(d.join("wb"), d.join("wb.away")).unwrap();
+    proxy.signal(rustix::process::Signal::USR2);
+    proxy.wait_log("handover failed, this proxy keeps serving");
+    let log = proxy.log();
+    assert!(
+        log.contains("the new process would stop serving what the old one serves: site b.test"),
+        "{log}"
+    );
+    assert_eq!(pid_in(&pid_file), Some(old));
+    assert_eq!(get("a.test"), 200);
+
+    // With the root back, the same signal hands over.
+    std::fs::rename(d.join("wb.away"), d.join("wb")).unwrap();
+    proxy.signal(rustix::process::Signal::USR2);
+    proxy.wait_log("serves; this one drains and exits");
+    wait_until("the new pid file", Duration::from_secs(10), || {
+        pid_in(&pid_file).is_some_and(|pid| pid != old)
+    });
+    assert_eq!((get("a.test"), get("b.test")), (200, 200));
+}

@@ -9,9 +9,12 @@
 //! 2. starts its own command line again, from the path its binary had when
 //!    it started, with `WEBTIER_PROXY_TAKEOVER` naming that socket;
 //! 3. accepts one connection, from that child only (the peer's pid, from
-//!    `SO_PEERCRED`), and sends it every listening socket (`SCM_RIGHTS`);
+//!    `SO_PEERCRED`), and sends it every listening socket (`SCM_RIGHTS`)
+//!    with the names of the sites it serves;
 //! 4. waits until the child says `ready` (its workers accept on those
-//!    sockets), then stops accepting and drains as on SIGTERM.
+//!    sockets), then stops accepting and drains as on SIGTERM. The child
+//!    refuses to take over, instead, when it would not serve a site the
+//!    old process serves (as a reload would refuse it).
 //!
 //! A listening socket passed this way is the same socket in both processes,
 //! with one accept queue, so a connection that arrives during the switch
@@ -54,7 +57,12 @@ pub fn socket_path(pid_file: &Path) -> PathBuf {
 
 /// The old process's side: starts the new one and hands it `sockets`.
 /// Returns once the new process serves; the caller then drains.
-pub(super) async fn hand_over(exe: &Path, pid_file: &Path, sockets: &[OwnedFd]) -> Result<u32> {
+pub(super) async fn hand_over(
+    exe: &Path,
+    pid_file: &Path,
+    sockets: &[OwnedFd],
+    served: &[String],
+) -> Result<u32> {
     if sockets.len() > MAX_FDS {
         bail!(
             "{} listening sockets are more than one handover can pass ({MAX_FDS}); restart the proxy instead",
@@ -77,7 +85,7 @@ pub(super) async fn hand_over(exe: &Path, pid_file: &Path, sockets: &[OwnedFd]) 
         .with_context(|| format!("cannot start {}", exe.display()))?;
     let pid = child.id().unwrap_or(0);
     let served = tokio::select! {
-        served = serve(&listener, pid, sockets) => served,
+        served = serve(&listener, pid, sockets, served) => served,
         status = child.wait() => Err(match status {
             Ok(status) => anyhow!("the new process exited ({status}) before it was serving; its log says why"),
             Err(e) => anyhow!("cannot watch the new process: {e}"),
@@ -90,7 +98,12 @@ pub(super) async fn hand_over(exe: &Path, pid_file: &Path, sockets: &[OwnedFd]) 
 }
 
 /// Accepts the child's connection, sends the sockets, waits for `ready`.
-async fn serve(listener: &tokio::net::UnixListener, child: u32, sockets: &[OwnedFd]) -> Result<()> {
+async fn serve(
+    listener: &tokio::net::UnixListener,
+    child: u32,
+    sockets: &[OwnedFd],
+    served: &[String],
+) -> Result<()> {
     let stream = loop {
         let (stream, _) = tokio::time::timeout(TIMEOUT, listener.accept())
             .await
@@ -105,6 +118,7 @@ async fn serve(listener: &tokio::net::UnixListener, child: u32, sockets: &[Owned
     let stream = stream.into_std().context("handover socket")?;
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(TIMEOUT))?;
+    let sites = serde_json::to_vec(served).expect("names serialize");
     tokio::task::spawn_blocking({
         let sockets: Vec<OwnedFd> = sockets
             .iter()
@@ -112,7 +126,7 @@ async fn serve(listener: &tokio::net::UnixListener, child: u32, sockets: &[Owned
             .collect::<std::io::Result<_>>()
             .context("cannot duplicate a listening socket")?;
         move || {
-            send_fds(&stream, &sockets)?;
+            send_fds(&stream, &sockets, &sites)?;
             let mut line = String::new();
             BufReader::new(&stream)
                 .read_line(&mut line)
@@ -127,21 +141,31 @@ async fn serve(listener: &tokio::net::UnixListener, child: u32, sockets: &[Owned
     .context("handover task")?
 }
 
-fn send_fds(stream: &UnixStream, fds: &[OwnedFd]) -> Result<()> {
+/// The sockets, with a header (their count, the length of what follows)
+/// and the served sites' names as JSON.
+fn send_fds(stream: &UnixStream, fds: &[OwnedFd], sites: &[u8]) -> Result<()> {
     let borrowed: Vec<_> = fds.iter().map(|fd| fd.as_fd()).collect();
     let mut space = vec![MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(borrowed.len()))];
     let mut control = SendAncillaryBuffer::new(&mut space);
     if !control.push(SendAncillaryMessage::ScmRights(&borrowed)) {
         bail!("cannot pass {} sockets in one message", borrowed.len());
     }
-    let count = (fds.len() as u32).to_le_bytes();
-    rustix::net::sendmsg(
+    let mut header = [0u8; 8];
+    header[..4].copy_from_slice(&(fds.len() as u32).to_le_bytes());
+    header[4..].copy_from_slice(&(sites.len() as u32).to_le_bytes());
+    let sent = rustix::net::sendmsg(
         stream,
-        &[IoSlice::new(&count)],
+        &[IoSlice::new(&header)],
         &mut control,
         SendFlags::empty(),
     )
     .context("cannot pass the listening sockets")?;
+    if sent != header.len() {
+        bail!("the handover header was cut short");
+    }
+    (&mut &*stream)
+        .write_all(sites)
+        .context("cannot pass the served sites")?;
     Ok(())
 }
 
@@ -149,6 +173,8 @@ fn send_fds(stream: &UnixStream, fds: &[OwnedFd]) -> Result<()> {
 /// connection to tell it when this process serves.
 pub struct Takeover {
     pub listeners: Vec<TcpListener>,
+    /// The sites the old process serves.
+    pub served: Vec<String>,
     stream: UnixStream,
 }
 
@@ -157,12 +183,12 @@ impl Takeover {
         let stream = UnixStream::connect(path)
             .with_context(|| format!("cannot reach the running proxy at {}", path.display()))?;
         stream.set_read_timeout(Some(TIMEOUT))?;
-        let mut count = [0u8; 4];
+        let mut header = [0u8; 8];
         let mut space = vec![MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
         let mut control = RecvAncillaryBuffer::new(&mut space);
         let got = rustix::net::recvmsg(
             &stream,
-            &mut [IoSliceMut::new(&mut count)],
+            &mut [IoSliceMut::new(&mut header)],
             &mut control,
             RecvFlags::CMSG_CLOEXEC,
         )
@@ -173,15 +199,24 @@ impl Takeover {
                 fds.extend(rights);
             }
         }
-        let expected = u32::from_le_bytes(count) as usize;
-        if got.bytes != 4 || fds.len() != expected {
+        let field = |i: usize| u32::from_le_bytes(header[i..i + 4].try_into().expect("4 bytes"));
+        let expected = field(0) as usize;
+        if got.bytes != header.len() || fds.len() != expected {
             bail!(
                 "the running proxy passed {} of {expected} sockets",
                 fds.len()
             );
         }
+        let mut sites = vec![0u8; field(4) as usize];
+        std::io::Read::read_exact(&mut &stream, &mut sites)
+            .context("cannot receive the served sites")?;
+        let served = serde_json::from_slice(&sites).context("the served sites do not parse")?;
         let listeners = fds.into_iter().map(TcpListener::from).collect();
-        Ok(Takeover { listeners, stream })
+        Ok(Takeover {
+            listeners,
+            served,
+            stream,
+        })
     }
 
     /// Tells the old process that this one serves; it then drains.

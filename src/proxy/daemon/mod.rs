@@ -72,6 +72,22 @@ fn serve(options: &Options, takeover: &mut Option<handover::Takeover>) -> Result
     let exe = std::env::current_exe().context("cannot tell which binary runs")?;
     let (state, digest) = State::load_with_digest(&options.config, None)?;
     state.log_problems();
+    if let Some(takeover) = takeover.as_ref() {
+        // As a reload: a restart does not stop serving a site that is
+        // served now.
+        let lost: Vec<String> = state
+            .refused()
+            .iter()
+            .filter(|r| takeover.served.contains(&r.name))
+            .flat_map(|r| r.lines())
+            .collect();
+        if !lost.is_empty() {
+            anyhow::bail!(
+                "the new process would stop serving what the old one serves: {}",
+                lost.join("; ")
+            );
+        }
+    }
     let served = state.sites.len();
     let config = state.config.clone();
     let workers = match options.workers.unwrap_or(config.workers) {

@@ -102,6 +102,18 @@ pub(super) struct Upgrade {
     pub sockets: Vec<OwnedFd>,
 }
 
+/// The first names of the sites served.
+pub(super) fn served_sites(state: &State) -> Vec<String> {
+    state
+        .config
+        .sites
+        .iter()
+        .filter_map(|s| s.names.first())
+        .filter(|name| !state.refused().iter().any(|r| &r.name == *name))
+        .cloned()
+        .collect()
+}
+
 /// The sites not served, one line per problem.
 pub(super) fn refused_lines(state: &State) -> Vec<String> {
     state.refused().iter().flat_map(|r| r.lines()).collect()
@@ -148,7 +160,7 @@ pub(super) async fn control_loop(mut control: Control) -> Result<()> {
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = usr2.recv() => {
-                if upgrade(&control.upgrade, &mut control.report).await {
+                if upgrade(&control.upgrade, &mut control.report, &served_sites(&state.load())).await {
                     break;
                 }
             }
@@ -177,7 +189,7 @@ pub(super) async fn control_loop(mut control: Control) -> Result<()> {
 
 /// SIGUSR2: a new process from the binary's path takes the sockets over.
 /// True once it serves (this process then drains and exits).
-async fn upgrade(upgrade: &Upgrade, report: &mut Report) -> bool {
+async fn upgrade(upgrade: &Upgrade, report: &mut Report, served: &[String]) -> bool {
     let Some(pid_file) = &upgrade.pid_file else {
         tracing::error!("SIGUSR2 ignored: a handover needs `pid_file` set in the configuration");
         return false;
@@ -186,7 +198,7 @@ async fn upgrade(upgrade: &Upgrade, report: &mut Report) -> bool {
         "SIGUSR2: starting {} to take over the listening sockets",
         upgrade.exe.display()
     );
-    match handover::hand_over(&upgrade.exe, pid_file, &upgrade.sockets).await {
+    match handover::hand_over(&upgrade.exe, pid_file, &upgrade.sockets, served).await {
         Ok(pid) => {
             tracing::info!("the new proxy (pid {pid}) serves; this one drains and exits");
             true

@@ -121,6 +121,18 @@ pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// The group that may read private keys: the proxy user's, when webtier
+/// runs as root and that user exists (the proxy serves as it).
+fn key_readers(config: &Config) -> Option<u32> {
+    if !rustix::process::geteuid().is_root() {
+        return None;
+    }
+    nix::unistd::User::from_name(&config.proxy.user)
+        .ok()
+        .flatten()
+        .map(|u| u.gid.as_raw())
+}
+
 /// Issues (or renews) one certificate and makes it live. The live set is
 /// untouched unless the new one checks out. Records the attempt.
 pub async fn obtain(
@@ -170,7 +182,7 @@ pub async fn obtain(
             profile: acme.profile.clone(),
             issued_at: now(),
         };
-        let live = store.install(&wanted.names, &chain, &key, &meta)?;
+        let live = store.install(&wanted.names, &chain, &key, &meta, key_readers(config))?;
         if let Err(e) =
             remember_window(&store, &account, &wanted.name, &live.info.serial, &chain).await
         {
