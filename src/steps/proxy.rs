@@ -190,6 +190,11 @@ pub enum Operation {
         mode: Mode,
         from_pid: i32,
     },
+    /// Stop, then start: for what a handover cannot do.
+    Replace {
+        mode: Mode,
+        from_pid: i32,
+    },
 }
 
 impl Step for ProxyStep {
@@ -348,19 +353,34 @@ impl Step for ProxyStep {
                 Operation::Start { mode },
             )),
             Some(r) => {
+                // A handover keeps every connection, but the new process
+                // is started by the old one, as its user and without root:
+                // what needs root or a new unit takes a stop and a start.
                 let mut restart = Vec::new();
+                let mut cold = Vec::new();
                 if r.binary_replaced {
                     restart.push("the binary was replaced".to_string());
                 }
                 if unit_changed {
-                    restart.push("the unit changed".to_string());
+                    cold.push(
+                        "the unit changed (systemd applies it to a process it starts)".to_string(),
+                    );
                 }
                 if r.config_sha256 != self.rendered_sha {
                     match &r.loaded {
                         Some(old) => {
-                            let bound = restart_only_changes(old, &self.rendered);
-                            if !bound.is_empty() {
-                                restart.push(format!("{} changed", bound.join(", ")));
+                            for setting in restart_only_changes(old, &self.rendered) {
+                                let needs_root = setting == "user"
+                                    || (setting == "http_listen/https_listen"
+                                        && self.root
+                                        && mode == Mode::Detached);
+                                if needs_root {
+                                    cold.push(format!(
+                                        "{setting} changed (binding or changing user needs root)"
+                                    ));
+                                } else {
+                                    restart.push(format!("{setting} changed"));
+                                }
                             }
                         }
                         None => restart.push(
@@ -368,7 +388,21 @@ impl Step for ProxyStep {
                         ),
                     }
                 }
-                if !restart.is_empty() {
+                if !cold.is_empty() {
+                    cold.extend(restart);
+                    out.push(change(
+                        Action::Update,
+                        daemon(r.pid),
+                        format!(
+                            "stop and start (connections in flight are drained, new ones refused meanwhile): {}",
+                            cold.join("; ")
+                        ),
+                        Operation::Replace {
+                            mode,
+                            from_pid: r.pid,
+                        },
+                    ));
+                } else if !restart.is_empty() {
                     out.push(change(
                         Action::Update,
                         daemon(r.pid),
@@ -443,6 +477,7 @@ impl Step for ProxyStep {
                 config_sha256,
             } => self.reload(*mode, config_sha256),
             Operation::Restart { mode, from_pid } => self.restart(*mode, *from_pid),
+            Operation::Replace { mode, from_pid } => self.replace(*mode, *from_pid),
         }
     }
 }
@@ -480,6 +515,21 @@ impl ProxyStep {
                 _ => None,
             }
         })
+    }
+
+    fn replace(&self, mode: Mode, from_pid: i32) -> Result<()> {
+        match mode {
+            Mode::Systemd => systemd::systemctl(&["restart", systemd::UNIT]),
+            Mode::Detached => {
+                let drain = Duration::from_millis(self.rendered.timeouts.drain_ms);
+                match detached::stop(&self.paths, drain)? {
+                    Some(pid) if pid != from_pid => bail!(
+                        "the proxy's pid was {pid}, not {from_pid} as planned; it is stopped: apply again"
+                    ),
+                    _ => detached::start(&self.binary, &self.paths).map(|_| ()),
+                }
+            }
+        }
     }
 
     fn restart(&self, mode: Mode, from_pid: i32) -> Result<()> {
@@ -635,4 +685,126 @@ fn key_access(path: &Path, user: &str) -> Result<()> {
         .with_context(|| format!("cannot give {} to group {user}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o640))
         .with_context(|| format!("cannot set the mode of {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(rendered: ProxyConfig, root: bool) -> ProxyStep {
+        let text = rendered.to_toml();
+        ProxyStep {
+            mode: Mode::Detached,
+            root,
+            user: "webtier-proxy".into(),
+            rendered_sha: status::digest(text.as_bytes()),
+            paths: Paths::of(Path::new("/etc/webtier/proxy.toml"), &rendered).unwrap(),
+            rendered,
+            run_dir: "/var/lib/webtier/run".into(),
+            binary: "/usr/local/bin/webtier".into(),
+            unit: None,
+        }
+    }
+
+    fn config(workers: usize, user: &str, port: u16) -> ProxyConfig {
+        ProxyConfig {
+            workers,
+            user: Some(user.into()),
+            http_listen: vec![([0, 0, 0, 0], port).into()],
+            pid_file: Some("/var/lib/webtier/run/proxy.pid".into()),
+            status_file: Some("/var/lib/webtier/run/proxy.status.json".into()),
+            ..ProxyConfig::default()
+        }
+    }
+
+    fn observed(running: Option<Running>) -> Observed {
+        Observed {
+            mode: Mode::Detached,
+            user: Some(Some((999, 999))),
+            run_dir_owner: Some(999),
+            keys: Vec::new(),
+            unit: None,
+            running,
+            problems: Vec::new(),
+        }
+    }
+
+    fn running(loaded: ProxyConfig, binary_replaced: bool) -> Running {
+        Running {
+            pid: 42,
+            config_sha256: status::digest(loaded.to_toml().as_bytes()),
+            loaded: Some(loaded),
+            certificates_changed: Vec::new(),
+            binary_replaced,
+        }
+    }
+
+    fn ops(step: &ProxyStep, o: &Observed) -> Vec<String> {
+        step.diff(o)
+            .into_iter()
+            .map(|p| {
+                let op = serde_json::to_value(&p.operation).unwrap();
+                op["op"].as_str().unwrap().to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_plan_starts_reloads_restarts_or_replaces_as_the_change_needs() {
+        let now = config(2, "webtier-proxy", 80);
+        let root = step(now.clone(), true);
+        assert_eq!(ops(&root, &observed(None)), ["start"]);
+        assert!(ops(&root, &observed(Some(running(now.clone(), false)))).is_empty());
+        // Another route: a reload.
+        let mut routed = now.clone();
+        routed.hsts_max_age = 1;
+        assert_eq!(
+            ops(
+                &step(routed, true),
+                &observed(Some(running(now.clone(), false)))
+            ),
+            ["reload"]
+        );
+        // A new binary, or more workers: a handover.
+        assert_eq!(
+            ops(&root, &observed(Some(running(now.clone(), true)))),
+            ["restart"]
+        );
+        assert_eq!(
+            ops(
+                &step(config(4, "webtier-proxy", 80), true),
+                &observed(Some(running(now.clone(), false)))
+            ),
+            ["restart"]
+        );
+        // Another user, or (as root, detached) other ports: only a new
+        // start can do it.
+        assert_eq!(
+            ops(
+                &step(config(2, "www", 80), true),
+                &observed(Some(running(now.clone(), false)))
+            ),
+            ["replace"]
+        );
+        assert_eq!(
+            ops(
+                &step(config(2, "webtier-proxy", 81), true),
+                &observed(Some(running(now.clone(), false)))
+            ),
+            ["replace"]
+        );
+        assert_eq!(
+            ops(&step(config(2, "webtier-proxy", 8081), false), &{
+                let mut o = observed(Some(running(config(2, "webtier-proxy", 8080), false)));
+                o.user = None;
+                o
+            }),
+            ["restart"],
+            "not root: the new process binds as the old one did"
+        );
+        // As root, a missing user is created first.
+        let mut fresh = observed(None);
+        fresh.user = Some(None);
+        assert_eq!(ops(&root, &fresh), ["create_user", "run_dir", "start"]);
+    }
 }

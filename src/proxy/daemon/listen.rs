@@ -76,9 +76,23 @@ pub(super) fn bind_all(
         .chain(config.https_listen.iter().map(|a| (*a, true)));
     let mut sockets: Vec<Sockets> = (0..workers).map(|_| Vec::new()).collect();
     for (addr, tls) in listen {
-        for mine in &mut sockets {
+        // Fewer handed sockets than workers: the others share them (a new
+        // SO_REUSEPORT socket would need the uid that bound the first
+        // ones, root before the change of user).
+        let mut shared: Vec<TcpListener> = Vec::new();
+        for (i, mine) in sockets.iter_mut().enumerate() {
             let socket = match take(addr) {
-                Some(socket) => socket,
+                Some(socket) => {
+                    shared.push(
+                        socket
+                            .try_clone()
+                            .map_err(|e| anyhow!("cannot share {addr}: {e}"))?,
+                    );
+                    socket
+                }
+                None if !shared.is_empty() => shared[i % shared.len()]
+                    .try_clone()
+                    .map_err(|e| anyhow!("cannot share {addr}: {e}"))?,
                 None => bind(addr)?,
             };
             mine.push((socket, tls));
