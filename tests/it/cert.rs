@@ -90,7 +90,18 @@ fn issues_one_name_over_http01_and_renew_is_then_silent() {
     for file in ["fullchain.pem", "privkey.pem", "cert.pem", "chain.pem"] {
         assert!(live.join(file).is_file(), "{file}");
     }
-    assert_eq!(mode(&live.join("privkey.pem")), 0o600);
+    // Root-owned, readable by the proxy user's group only (the setup's
+    // proxy serves as nobody).
+    let key = fs::metadata(live.join("privkey.pem")).unwrap();
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    assert_eq!(mode(&live.join("privkey.pem")), 0o640);
+    assert_eq!(
+        (
+            std::os::unix::fs::MetadataExt::uid(&key),
+            std::os::unix::fs::MetadataExt::gid(&key)
+        ),
+        (0, nobody.gid.as_raw())
+    );
     let account = fs::read_dir(setup.dir.path().join("state/accounts"))
         .unwrap()
         .next()
