@@ -34,6 +34,8 @@ use crate::proxy::config::{ProxyConfig, restart_only_changes};
 use crate::proxy::daemon::control::{self, Reload, Signal};
 use crate::proxy::daemon::status::{self, Status};
 
+const RUN_DIR: &str = "pid, status and log files of the proxy";
+
 /// How long a reload or a restart may take to show in the status file.
 const SETTLE: Duration = Duration::from_secs(40);
 
@@ -114,6 +116,22 @@ impl ProxyStep {
         })
     }
 
+    /// The directories the daemon writes, each with what for: its run
+    /// directory and the access log's.
+    fn writable_dirs(&self) -> Vec<(PathBuf, &'static str)> {
+        let mut dirs = vec![(
+            self.run_dir.clone(),
+            "pid, status and log files of the proxy",
+        )];
+        if let Some(log) = &self.rendered.access_log
+            && log.path != Path::new("-")
+            && let Some(dir) = log.path.parent().filter(|d| !d.as_os_str().is_empty())
+        {
+            dirs.push((dir.to_path_buf(), "the access log"));
+        }
+        dirs
+    }
+
     /// Private keys of the rendered TLS sites.
     fn key_files(&self) -> Vec<PathBuf> {
         self.rendered
@@ -130,8 +148,8 @@ pub struct Observed {
     pub mode: Mode,
     /// As root: the proxy user's uid and gid, when it exists.
     pub user: Option<Option<(u32, u32)>>,
-    /// The run directory's owner uid, when it exists.
-    pub run_dir_owner: Option<u32>,
+    /// The owner uid of each directory the daemon writes, when it exists.
+    pub dir_owners: Vec<Option<u32>>,
     /// Private keys with their group and mode (as root).
     pub keys: Vec<KeyAccess>,
     pub unit: Option<systemd::Observed>,
@@ -166,7 +184,8 @@ pub enum Operation {
     CreateUser {
         name: String,
     },
-    RunDir {
+    /// A directory the daemon writes, mode 0750.
+    Directory {
         path: PathBuf,
         /// The owner, as root.
         user: Option<String>,
@@ -248,7 +267,11 @@ impl Step for ProxyStep {
             problems,
             mode: self.mode,
             user,
-            run_dir_owner: std::fs::metadata(&self.run_dir).ok().map(|m| m.uid()),
+            dir_owners: self
+                .writable_dirs()
+                .iter()
+                .map(|(dir, _)| std::fs::metadata(dir).ok().map(|m| m.uid()))
+                .collect(),
             keys,
             unit,
             running,
@@ -276,30 +299,32 @@ impl Step for ProxyStep {
         }
         let owner = o.user.flatten().map(|(uid, _)| uid);
         let wanted_owner = if self.root { owner } else { None };
-        let dir_ok = match (o.run_dir_owner, wanted_owner, o.user) {
-            (None, _, _) => false,
-            (Some(_), _, Some(None)) => false,
-            (Some(now), Some(want), _) => now == want,
-            (Some(_), None, _) => true,
-        };
-        if !dir_ok {
+        for ((dir, what), now) in self.writable_dirs().into_iter().zip(&o.dir_owners) {
+            let ok = match (now, wanted_owner, o.user) {
+                (None, _, _) => false,
+                (Some(_), _, _) if what != RUN_DIR => true,
+                (Some(_), _, Some(None)) => false,
+                (Some(now), Some(want), _) => *now == want,
+                (Some(_), None, _) => true,
+            };
+            if ok {
+                continue;
+            }
+            let owned = if self.root {
+                format!(", owned by {}", self.user)
+            } else {
+                String::new()
+            };
             out.push(change(
-                if o.run_dir_owner.is_none() {
+                if now.is_none() {
                     Action::Create
                 } else {
                     Action::Update
                 },
-                format!("directory {}", self.run_dir.display()),
-                format!(
-                    "pid, status and log files of the proxy{}",
-                    if self.root {
-                        format!(", owned by {}", self.user)
-                    } else {
-                        String::new()
-                    }
-                ),
-                Operation::RunDir {
-                    path: self.run_dir.clone(),
+                format!("directory {}", dir.display()),
+                format!("{what}{owned}"),
+                Operation::Directory {
+                    path: dir,
                     user: self.root.then(|| self.user.clone()),
                 },
             ));
@@ -459,7 +484,7 @@ impl Step for ProxyStep {
     async fn apply(&self, op: &Operation) -> Result<()> {
         match op {
             Operation::CreateUser { name } => create_user(name),
-            Operation::RunDir { path, user } => run_dir(path, user.as_deref()),
+            Operation::Directory { path, user } => directory(path, user.as_deref()),
             Operation::KeyAccess { path, user } => key_access(path, user),
             Operation::InstallUnit { content } => {
                 let path = systemd::unit_path();
@@ -666,7 +691,7 @@ fn lookup(user: &str) -> Result<nix::unistd::User> {
         .ok_or_else(|| anyhow!("user {user} does not exist; apply the proxy step to create it"))
 }
 
-fn run_dir(path: &Path, user: Option<&str>) -> Result<()> {
+fn directory(path: &Path, user: Option<&str>) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(path).with_context(|| format!("cannot create {}", path.display()))?;
     if let Some(user) = user {
@@ -721,7 +746,7 @@ mod tests {
         Observed {
             mode: Mode::Detached,
             user: Some(Some((999, 999))),
-            run_dir_owner: Some(999),
+            dir_owners: vec![Some(999)],
             keys: Vec::new(),
             unit: None,
             running,
@@ -805,6 +830,28 @@ mod tests {
         // As root, a missing user is created first.
         let mut fresh = observed(None);
         fresh.user = Some(None);
-        assert_eq!(ops(&root, &fresh), ["create_user", "run_dir", "start"]);
+        assert_eq!(ops(&root, &fresh), ["create_user", "directory", "start"]);
+        // An access log in a directory that is not there yet.
+        let mut logged = now.clone();
+        logged.access_log = Some(crate::proxy::config::AccessLog {
+            path: "/var/log/webtier/access.log".into(),
+            format: crate::proxy::config::LogFormat::Combined,
+            query: crate::proxy::config::LogQuery::Masked,
+        });
+        let mut o = observed(None);
+        o.dir_owners = vec![Some(999), None];
+        let logging = step(logged, true);
+        let step_with_log_in = |o: &Observed| logging.diff(o);
+        let planned = step_with_log_in(&o);
+        assert_eq!(planned[0].resource, "directory /var/log/webtier");
+        assert_eq!(planned[0].detail, "the access log, owned by webtier-proxy");
+        // An existing one (/var/log itself, say) is never given away.
+        o.dir_owners = vec![Some(999), Some(0)];
+        let planned = step_with_log_in(&o);
+        assert!(
+            planned.iter().all(|p| !p.resource.starts_with("directory")),
+            "{:?}",
+            planned.iter().map(|p| &p.resource).collect::<Vec<_>>()
+        );
     }
 }

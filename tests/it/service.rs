@@ -397,3 +397,32 @@ fn a_restart_that_would_stop_serving_a_site_is_refused_and_the_old_process_serve
     });
     assert_eq!((get("a.test"), get("b.test")), (200, 200));
 }
+
+/// A connection accepted just before a drain (a handover, a stop) whose
+/// request has not been read yet still gets its answer, with
+/// `Connection: close`, instead of a reset.
+#[test]
+fn a_connection_accepted_before_the_drain_still_gets_its_first_request_answered() {
+    use crate::support::proxy::{Proxy, read_response};
+    let dir = tempdir();
+    let d = dir.path().to_path_buf();
+    std::fs::create_dir(d.join("www")).unwrap();
+    std::fs::write(d.join("www/x.txt"), "x").unwrap();
+    let body = format!(
+        "[[site]]\nnames = [\"a.test\"]\n[[site.route]]\npath = \"/\"\nroot = \"{}/www\"\n",
+        d.display()
+    );
+    let proxy = Proxy::start_in(dir, &body);
+    let mut stream = TcpStream::connect(proxy.http()).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // Accepted (the proxy counts it) before the drain begins.
+    proxy.wait_metric("the open connection", |l| l == "webtier_connections 1");
+    proxy.signal(rustix::process::Signal::TERM);
+    proxy.wait_log("draining in-flight requests");
+    stream
+        .write_all(b"GET /x.txt HTTP/1.1\r\nHost: a.test\r\n\r\n")
+        .unwrap();
+    let mut reader = std::io::BufReader::new(stream);
+    let (status, body) = read_response(&mut reader);
+    assert_eq!((status, body), (200, b"x".to_vec()));
+}

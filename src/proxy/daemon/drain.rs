@@ -35,6 +35,8 @@ pub struct Activity {
     /// When the last one ended, in [`stamp_ms`] (never early, under 1 ms
     /// late at most, against a timeout of seconds).
     since: AtomicU64,
+    /// A request has started on the connection.
+    started: AtomicBool,
 }
 
 impl Activity {
@@ -43,11 +45,18 @@ impl Activity {
         Activity {
             open: AtomicU32::new(0),
             since: AtomicU64::new(stamp_ms()),
+            started: AtomicBool::new(false),
         }
     }
 
     pub fn busy(&self) {
+        self.started.store(true, Ordering::Relaxed);
         self.open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether a request has started on the connection yet.
+    fn started(&self) -> bool {
+        self.started.load(Ordering::Relaxed)
     }
 
     /// A request ended (its response was sent, or it was dropped).
@@ -80,6 +89,14 @@ pub struct Idle<'a> {
 
 /// How long an idle HTTP/2 connection is given to send its GOAWAY.
 const GOAWAY_GRACE: Duration = Duration::from_secs(1);
+
+/// When draining begins, how long an HTTP/1.1 connection that has not
+/// started a request yet (just accepted, its request perhaps already in
+/// the socket) is given to start one, which is then answered with
+/// `Connection: close`. hyper's graceful shutdown closes such a
+/// connection at once, and its client, which sent a request, sees a reset:
+/// during a handover that is a failed request.
+const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 pub struct Drain {
@@ -135,14 +152,34 @@ impl Drain {
         let mut closing = false;
         let limit = idle.as_ref().map_or(Duration::ZERO, |i| i.limit);
         let mut idle_timer = pin!(tokio::time::sleep(limit));
+        // HTTP/1.1 only: a fresh connection gets FIRST_REQUEST_GRACE.
+        let fresh = |idle: &Option<Idle<'_>>| {
+            idle.as_ref()
+                .is_some_and(|i| !i.goaway && !i.activity.started())
+        };
+        let mut grace = pin!(tokio::time::sleep(FIRST_REQUEST_GRACE));
+        let mut grace_armed = false;
         poll_fn(|cx| {
             if !stopped {
                 // Polled once to leave this task's waker with the Notify;
                 // after that the flag says whether draining has begun.
                 let woken = !registered && begin.as_mut().poll(cx).is_ready();
                 if woken || self.draining.load(Ordering::Acquire) {
-                    shutdown(conn.as_mut());
-                    stopped = true;
+                    if fresh(&idle) {
+                        if !grace_armed {
+                            grace
+                                .as_mut()
+                                .reset(tokio::time::Instant::now() + FIRST_REQUEST_GRACE);
+                            grace_armed = true;
+                        }
+                        if grace.as_mut().poll(cx).is_ready() {
+                            shutdown(conn.as_mut());
+                            stopped = true;
+                        }
+                    } else {
+                        shutdown(conn.as_mut());
+                        stopped = true;
+                    }
                 }
             }
             if let Some(idle) = &idle {
@@ -170,7 +207,14 @@ impl Drain {
                 }
             }
             registered = true;
-            conn.as_mut().poll(cx).map(Some)
+            let polled = conn.as_mut().poll(cx);
+            if polled.is_pending() && grace_armed && !stopped && !fresh(&idle) {
+                // The first request started in that poll: it is the last.
+                shutdown(conn.as_mut());
+                stopped = true;
+                return conn.as_mut().poll(cx).map(Some);
+            }
+            polled.map(Some)
         })
         .await
     }

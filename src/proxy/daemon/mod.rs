@@ -222,7 +222,7 @@ fn serve(options: &Options, takeover: &mut Option<handover::Takeover>) -> Result
         pid_file = config.pid_file.as_deref().map(PidFile::write).transpose()?;
     }
 
-    control.block_on(control_loop(supervise::Control {
+    let ended = control.block_on(control_loop(supervise::Control {
         signals,
         path: options.config.clone(),
         state: Arc::clone(&state),
@@ -245,7 +245,10 @@ fn serve(options: &Options, takeover: &mut Option<handover::Takeover>) -> Result
     if let Some(log) = &access_log {
         log.flush();
     }
-    drop(pid_file);
+    match (ended, pid_file) {
+        (supervise::Ended::HandedOver, Some(pid_file)) => pid_file.release(),
+        (_, pid_file) => drop(pid_file),
+    }
     tracing::info!("webtier proxy stopped");
     Ok(())
 }

@@ -17,8 +17,19 @@ impl PidFile {
     }
 }
 
+impl PidFile {
+    /// Leaves the file alone at exit: a new process took over and writes
+    /// its own (removing it here could race with that write).
+    pub(super) fn release(mut self) {
+        self.0 = PathBuf::new();
+    }
+}
+
 impl Drop for PidFile {
     fn drop(&mut self) {
+        if self.0.as_os_str().is_empty() {
+            return;
+        }
         let ours = std::fs::read_to_string(&self.0).is_ok_and(|t| {
             crate::proxy::daemon::control::pid_of(&t) == Some(std::process::id() as i32)
         });

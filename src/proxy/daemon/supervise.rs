@@ -131,7 +131,16 @@ pub(super) fn loaded_files(state: &State) -> Vec<LoadedFile> {
 /// The main thread's loop: signals, certificate changes, health checks,
 /// the admin listener, log flushing. Returns on SIGTERM or SIGINT, or once
 /// a new process serves after SIGUSR2.
-pub(super) async fn control_loop(mut control: Control) -> Result<()> {
+/// How the control loop ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Ended {
+    /// SIGTERM or SIGINT.
+    Stopped,
+    /// A new process serves from the sockets (and owns the pid file).
+    HandedOver,
+}
+
+pub(super) async fn control_loop(mut control: Control) -> Result<Ended> {
     let Signals {
         mut hup,
         mut term,
@@ -152,6 +161,7 @@ pub(super) async fn control_loop(mut control: Control) -> Result<()> {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut last_watch = Instant::now();
     let mut refused = None;
+    let mut ended = Ended::Stopped;
     loop {
         tokio::select! {
             _ = hup.recv() => {
@@ -161,6 +171,7 @@ pub(super) async fn control_loop(mut control: Control) -> Result<()> {
             _ = int.recv() => break,
             _ = usr2.recv() => {
                 if upgrade(&control.upgrade, &mut control.report, &served_sites(&state.load())).await {
+                    ended = Ended::HandedOver;
                     break;
                 }
             }
@@ -184,7 +195,7 @@ pub(super) async fn control_loop(mut control: Control) -> Result<()> {
         }
     }
     tracing::info!("stopping: no new connections; draining in-flight requests");
-    Ok(())
+    Ok(ended)
 }
 
 /// SIGUSR2: a new process from the binary's path takes the sockets over.
