@@ -414,7 +414,9 @@ fn a_connection_accepted_before_the_drain_still_gets_its_first_request_answered(
     );
     let proxy = Proxy::start_in(dir, &body);
     let mut stream = TcpStream::connect(proxy.http()).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     // Accepted (the proxy counts it) before the drain begins.
     proxy.wait_metric("the open connection", |l| l == "webtier_connections 1");
     proxy.signal(rustix::process::Signal::TERM);
