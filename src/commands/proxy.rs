@@ -155,11 +155,11 @@ fn duration(secs: u64) -> String {
     }
 }
 
+/// The proxy file, parsed and checked (a missing one names the command
+/// that writes it).
 fn loaded(path: &std::path::Path) -> Result<crate::proxy::config::ProxyConfig> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the proxy configuration {}", path.display()))?;
-    crate::proxy::config::ProxyConfig::from_toml(&text)
-        .map_err(|e| crate::proxy::config::Invalid(format!("{}: {e}", path.display())).into())
+    use crate::proxy::config::{Invalid, ProxyConfig, read};
+    ProxyConfig::from_toml(&read(path)?).map_err(|e| Invalid::in_file(path, &[e]).into())
 }
 
 /// The detached proxy's files, from its configuration.

@@ -137,27 +137,28 @@ pub fn stop(paths: &Paths, drain: Duration) -> Result<Option<i32>> {
     Ok(Some(pid))
 }
 
-/// Waits until process `pid` has exited.
+/// Waits until process `pid` has exited: its pidfd becomes readable
+/// when it does (a zombie counts as exited).
 pub fn wait_gone(pid: i32, limit: Duration) -> Result<()> {
-    let deadline = Instant::now() + limit;
-    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
-    while is_alive(&proc_dir) {
-        if Instant::now() > deadline {
-            bail!("timed out");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(())
-}
-
-/// A process that exited but was not reaped yet (a zombie) counts as gone.
-fn is_alive(proc_dir: &Path) -> bool {
-    match std::fs::read_to_string(proc_dir.join("stat")) {
-        Ok(stat) => stat
-            .rfind(')')
-            .and_then(|i| stat[i + 1..].split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => false,
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    use rustix::process::{Pid, PidfdFlags, pidfd_open};
+    let Some(pid) = Pid::from_raw(pid) else {
+        return Ok(());
+    };
+    let pidfd = match pidfd_open(pid, PidfdFlags::empty()) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::SRCH) => return Ok(()),
+        Err(e) => bail!("cannot watch pid {}: {e}", pid.as_raw_nonzero()),
+    };
+    let timeout = Timespec {
+        tv_sec: limit.as_secs() as i64,
+        tv_nsec: i64::from(limit.subsec_nanos()),
+    };
+    let mut fds = [PollFd::new(&pidfd, PollFlags::IN)];
+    match poll(&mut fds, Some(&timeout)) {
+        Ok(0) => bail!("timed out"),
+        Ok(_) => Ok(()),
+        Err(e) => bail!("cannot watch pid {}: {e}", pid.as_raw_nonzero()),
     }
 }
 

@@ -693,3 +693,20 @@ fn cert_schedule_installs_a_stable_cron_entry() {
     assert!(stdout(&out).contains("# /etc/systemd/system/webtier-renew.timer"));
     assert!(stdout(&out).contains("ExecStart="));
 }
+
+#[test]
+fn launch_systemd_without_systemd_is_refused_with_what_to_use() {
+    assert!(
+        !Path::new("/run/systemd/system").exists(),
+        "this test expects a host without a running systemd (a container, as CI)"
+    );
+    let p = project(&SITE.replace("launch = \"none\"", "launch = \"systemd\""));
+    let out = run(p.path(), &["plan", "proxy"]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("launch = \"systemd\", but this host does not run systemd")
+            && err.contains("use launch = \"detached\" or \"auto\""),
+        "{err}"
+    );
+}
