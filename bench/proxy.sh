@@ -33,12 +33,13 @@
 # configuration file, checks one response (status 200 and the exact body)
 # with curl, warms up for WARMUP s, measures, checks a response again, reads
 # peak RSS and stops the server. Servers alternate round by round (the order
-# rotates). Measured: wrk's req/s and p99 latency; server CPU (utime+stime
-# of every server process from /proc/PID/stat, before/after the run) per
-# request; peak RSS (VmHWM summed over the server's processes: nginx master
-# + worker). A row is valid only when wrk reports 0 non-2xx/3xx responses
-# and 0 socket errors, both curl checks pass, bytes read per request are at
-# least the body size and the server is still alive.
+# rotates, and reverses every other cycle). Measured: wrk's req/s and p99
+# latency; server CPU (utime+stime of every server process from
+# /proc/PID/stat, before/after the run) per request; peak RSS (VmHWM summed
+# over the server's processes: nginx master + worker). A row is valid only
+# when wrk reports 0 non-2xx/3xx responses and 0 socket errors, both curl
+# checks pass, bytes read per request are at least the body size and the
+# server is still alive.
 #
 # Environment knobs: ROUNDS (default 3, minimum 3), DURATION (10 s),
 # WARMUP (1 s), CONNS (64), SERVER_CPU (0), CLIENT_CPU (1),
@@ -493,10 +494,20 @@ one_run() {
   stop_pid "$SPID"; SPID=""
 }
 
-rotate() { # rotate ROUND LIST... -> the list rotated by ROUND
+rotate() { # rotate ROUND LIST... -> the list rotated by ROUND, reversed
+  # every other cycle of rotations. A rotation alone keeps the cyclic
+  # succession (a before b before c before a), so one server always ran
+  # right after the same other one; that cost the server after nginx 10%
+  # of its HTTPS p99 (bench/README-proxy.md, "Order bias"). With the
+  # reversed cycles each server follows each other equally often.
   local r=$1; shift
   local -a c=("$@"); local n=${#c[@]} i out=()
   for ((i = 0; i < n; i++)); do out+=("${c[((r + i) % n)]}"); done
+  if (((r / n) % 2 == 1)); then
+    local -a rev=()
+    for ((i = n - 1; i >= 0; i--)); do rev+=("${out[i]}"); done
+    out=("${rev[@]}")
+  fi
   echo "${out[@]}"
 }
 
