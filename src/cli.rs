@@ -93,6 +93,9 @@ pub enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write webtier.toml (asking on a terminal, or from flags) and take
+    /// this machine all the way: firewall, DNS, proxy, certificate, renewal
+    Init(InitArgs),
     /// Show what webtier would change, without changing anything
     Plan(PlanArgs),
     /// Make the changes, after confirmation (or a saved plan, exactly)
@@ -121,6 +124,55 @@ pub enum Command {
     },
     /// Print the man page (roff)
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The site's domain (asked on a terminal when missing)
+    #[arg(long, value_name = "NAME")]
+    pub domain: Option<String>,
+
+    /// Another name of the site (repeat for several)
+    #[arg(long = "alias", value_name = "NAME")]
+    pub aliases: Vec<String>,
+
+    /// Contact email for the certificate authority
+    #[arg(long, value_name = "ADDRESS")]
+    pub email: Option<String>,
+
+    /// The app's address, HOST:PORT [default: 127.0.0.1:8000 when something listens there]
+    #[arg(long, value_name = "HOST:PORT")]
+    pub upstream: Option<String>,
+
+    /// The EC2 instance to open and point the names at: `self` or an id [default: self]
+    #[arg(long, value_name = "self|ID")]
+    pub instance: Option<String>,
+
+    /// Certificates: from an ACME CA (Let's Encrypt), or none (plain HTTP)
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub tls: Option<InitTls>,
+
+    /// AWS region [default: the standard chain: AWS_REGION, profile, the instance's own]
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// ACME directory: letsencrypt, letsencrypt-staging or an https:// URL [default: letsencrypt]
+    #[arg(long, value_name = "URL")]
+    pub acme_directory: Option<String>,
+
+    /// An extra trust root (PEM) for the ACME server's own HTTPS, for a test CA
+    #[arg(long, value_name = "FILE")]
+    pub ca_root: Option<PathBuf>,
+
+    /// Overwrite an existing configuration file that differs
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitTls {
+    Acme,
+    None,
 }
 
 #[derive(Debug, Args)]
@@ -158,7 +210,7 @@ pub struct ApplyArgs {
     pub change: ChangeOptions,
 }
 
-#[derive(Debug, Clone, Copy, Args)]
+#[derive(Debug, Clone, Copy, Default, Args)]
 pub struct ChangeOptions {
     /// firewall: also remove rules webtier added that are no longer desired (never others)
     #[arg(long)]

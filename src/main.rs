@@ -12,6 +12,7 @@ mod config;
 mod exit;
 mod fsutil;
 mod iam;
+mod init;
 mod launch;
 #[cfg(test)]
 mod layering;

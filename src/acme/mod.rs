@@ -8,6 +8,8 @@
 //! - `ari`: renewal information (RFC 9773).
 //! - `http01`, `dns01`: who answers the challenges (token files, Route 53
 //!   TXT records).
+//! - `preflight`: HTTP-01 challenge URLs fetched as the CA will, before
+//!   asking it.
 //! - `error`: ACME problems in plain words; `badNonce` retried
 //!   transparently.
 
@@ -17,6 +19,7 @@ pub mod dns01;
 mod error;
 pub mod http01;
 mod order;
+pub mod preflight;
 
 pub use account::{account, revoke};
 pub use ari::{certificate_id, renewal_window};

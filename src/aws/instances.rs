@@ -153,7 +153,7 @@ fn convert(i: &Ec2Instance) -> Instance {
 }
 
 /// This instance's id, from the instance metadata service (IMDSv2).
-async fn this_instance_id() -> Result<String> {
+pub async fn this_instance_id() -> Result<String> {
     let disabled =
         std::env::var("AWS_EC2_METADATA_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
     if disabled {

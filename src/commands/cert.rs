@@ -116,7 +116,7 @@ fn schedule(
     root: &std::path::Path,
     ui: &Ui,
 ) -> Result<u8> {
-    use crate::steps::cert::schedule as sched;
+    use crate::steps::schedule::files as sched;
     let config = crate::config::load(&global.config_path())?;
     let binary = std::env::current_exe()?;
     let real_root = root == std::path::Path::new("/");

@@ -5,6 +5,7 @@ mod apply;
 mod cert;
 mod config;
 mod export;
+mod init;
 mod plan;
 mod proxy;
 mod proxy_config;
@@ -21,6 +22,7 @@ use crate::ui::Ui;
 
 pub fn run(cli: &Cli, ui: &Ui) -> Result<u8> {
     match &cli.command {
+        Command::Init(args) => init::run(&cli.global, args, ui),
         Command::Plan(args) => plan::run(&cli.global, &args.steps, &args.options, ui),
         Command::Apply(args) => apply::run(&cli.global, &args.targets, args.change, ui),
         Command::Firewall(action) => step_action(&cli.global, StepName::Firewall, action, ui),

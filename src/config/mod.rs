@@ -6,7 +6,7 @@
 
 mod diagnostic;
 mod model;
-mod names;
+pub mod names;
 pub mod proxy_file;
 mod raw;
 mod validate;

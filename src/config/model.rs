@@ -43,15 +43,20 @@ impl Config {
         self.target.is_some() || self.dns.load_balancer.is_some()
     }
 
-    /// Where the bundled proxy this configuration sets up writes its
-    /// process id: `proxy-config` puts it in the proxy's file, and the cert
-    /// step finds the running proxy there to reload it.
+    /// The sites whose certificate the cert step issues (ACME).
+    pub fn acme_sites(&self) -> impl Iterator<Item = &Site> {
+        self.sites.iter().filter(|s| s.tls == Tls::Acme)
+    }
+
     /// Where the running proxy keeps its pid, status and log files and
     /// its handover socket: owned by the proxy's user.
     pub fn proxy_run_dir(&self) -> PathBuf {
         self.state_dir.join("run")
     }
 
+    /// Where the bundled proxy this configuration sets up writes its
+    /// process id: `proxy-config` puts it in the proxy's file, and the cert
+    /// step finds the running proxy there to reload it.
     pub fn proxy_pid_file(&self) -> PathBuf {
         self.proxy_run_dir().join("proxy.pid")
     }
@@ -119,6 +124,21 @@ pub struct Acme {
     /// External Account Binding, for CAs that require it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eab: Option<Eab>,
+    /// What runs `webtier cert renew` (the `schedule` step).
+    pub schedule: Schedule,
+}
+
+/// What runs `webtier cert renew` twice a day (`[acme] schedule`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// A systemd timer when the host runs systemd, else a cron entry.
+    #[default]
+    Auto,
+    Systemd,
+    Cron,
+    /// You schedule `webtier cert renew` yourself: the step is left out.
+    None,
 }
 
 #[derive(Debug, Clone, Serialize)]

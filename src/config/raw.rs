@@ -68,6 +68,7 @@ pub struct RawAcme {
     pub profile: Option<S<String>>,
     pub ca_root: Option<S<String>>,
     pub eab: Option<RawEab>,
+    pub schedule: Option<crate::config::Schedule>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -279,6 +279,7 @@ fn resolve_acme(c: &mut Checker<'_>, raw: Option<RawAcme>) -> Acme {
         profile: None,
         ca_root: None,
         eab: None,
+        schedule: None,
     });
     let directory = match &raw.directory {
         None => LETSENCRYPT.to_string(),
@@ -347,6 +348,7 @@ fn resolve_acme(c: &mut Checker<'_>, raw: Option<RawAcme>) -> Acme {
         profile: raw.profile.map(|p| p.into_inner()),
         ca_root,
         eab,
+        schedule: raw.schedule.unwrap_or_default(),
     }
 }
 

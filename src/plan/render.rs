@@ -109,3 +109,24 @@ pub fn unified_diff(shown: &str, old: &str, new: &str) -> String {
         .header(&format!("{shown} (on disk)"), &format!("{shown} (planned)"))
         .to_string()
 }
+
+/// Pure: the action, resource name and unified diff that make the file
+/// at `path` hold `desired`; None when it already does.
+pub fn file_change(
+    path: &std::path::Path,
+    desired: &str,
+    current: Option<&[u8]>,
+) -> Option<(super::Action, String, String)> {
+    if current == Some(desired.as_bytes()) {
+        return None;
+    }
+    let old = current.map(String::from_utf8_lossy).unwrap_or_default();
+    let shown = path.display().to_string();
+    let detail = unified_diff(&shown, old.as_ref(), desired);
+    let action = if current.is_some() {
+        super::Action::Update
+    } else {
+        super::Action::Create
+    };
+    Some((action, format!("file {shown}"), detail))
+}

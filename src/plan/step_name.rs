@@ -12,19 +12,25 @@ use serde::{Deserialize, Serialize};
 pub enum StepName {
     Firewall,
     Dns,
-    Cert,
     ProxyConfig,
     Proxy,
+    Cert,
+    Schedule,
 }
 
 impl StepName {
-    /// Every step, in apply order.
-    pub const ALL: [StepName; 5] = [
+    /// Every step, in apply order: the proxy runs (serving HTTP-01
+    /// challenges on port 80) before certificates are ordered; a site
+    /// whose certificate is not issued yet waits, refused alone, and is
+    /// served once the cert step installs it and reloads the proxy; the
+    /// renewal schedule comes last.
+    pub const ALL: [StepName; 6] = [
         StepName::Firewall,
         StepName::Dns,
-        StepName::Cert,
         StepName::ProxyConfig,
         StepName::Proxy,
+        StepName::Cert,
+        StepName::Schedule,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +40,7 @@ impl StepName {
             StepName::Cert => "cert",
             StepName::ProxyConfig => "proxy-config",
             StepName::Proxy => "proxy",
+            StepName::Schedule => "schedule",
         }
     }
 
@@ -48,6 +55,9 @@ impl StepName {
             StepName::ProxyConfig => "The bundled proxy's generated configuration file",
             StepName::Proxy => {
                 "The bundled proxy daemon running that configuration (systemd unit or detached)"
+            }
+            StepName::Schedule => {
+                "The systemd timer or cron entry that runs `webtier cert renew` twice a day"
             }
         }
     }

@@ -5,6 +5,7 @@ pub mod dns;
 pub mod firewall;
 pub mod proxy;
 pub mod proxy_config;
+pub mod schedule;
 
 use std::sync::Arc;
 
@@ -23,6 +24,12 @@ fn unconfigured(step: StepName, config: &Config) -> Option<&'static str> {
         StepName::Cert if cert::wanted(config).is_empty() => Some("a [[site]] with tls = \"acme\""),
         StepName::Proxy if config.proxy.launch == crate::config::Launch::None => {
             Some("[proxy] launch other than \"none\"")
+        }
+        StepName::Schedule if cert::wanted(config).is_empty() => {
+            Some("a [[site]] with tls = \"acme\"")
+        }
+        StepName::Schedule if config.acme.schedule == crate::config::Schedule::None => {
+            Some("[acme] schedule other than \"none\"")
         }
         _ => None,
     }
@@ -85,6 +92,7 @@ pub async fn build(
             (StepName::Cert, _, _) => Box::new(cert::CertStep::new(config)),
             (StepName::ProxyConfig, _, _) => Box::new(proxy_config::ProxyConfigStep::new(config)?),
             (StepName::Proxy, _, _) => Box::new(proxy::ProxyStep::new(config)?),
+            (StepName::Schedule, _, _) => Box::new(schedule::ScheduleStep::new(config)?),
             (name, _, _) => bail!("the {name} step is not configured"),
         });
     }

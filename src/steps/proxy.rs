@@ -21,7 +21,7 @@
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
@@ -59,6 +59,9 @@ pub struct ProxyStep {
     binary: PathBuf,
     /// systemd mode: the unit file's text.
     unit: Option<String>,
+    /// The certificate files that the cert step issues (after this step,
+    /// in apply order).
+    issued_later: Vec<PathBuf>,
 }
 
 impl ProxyStep {
@@ -113,7 +116,32 @@ impl ProxyStep {
             run_dir,
             binary,
             unit,
+            issued_later: config
+                .acme_sites()
+                .map(|s| {
+                    crate::certstore::Store::new(&config.state_dir)
+                        .live_files(&s.domain)
+                        .fullchain
+                })
+                .collect(),
         })
+    }
+
+    /// Sites whose certificate the cert step has not issued yet, by first
+    /// name: the proxy refuses them alone until it has (they are not
+    /// problems of the configuration), and serves them once the cert step
+    /// installs the certificate and reloads it.
+    fn pending(&self) -> Vec<String> {
+        self.rendered
+            .sites
+            .iter()
+            .filter(|s| {
+                s.tls
+                    .as_ref()
+                    .is_some_and(|tls| self.issued_later.contains(&tls.cert) && !tls.cert.exists())
+            })
+            .filter_map(|s| s.names.first().cloned())
+            .collect()
     }
 
     /// The directories the daemon writes, each with what for: its run
@@ -157,6 +185,8 @@ pub struct Observed {
     /// What `webtier proxy validate` finds in the rendered configuration
     /// (a refused site is served nothing; the others are served).
     pub problems: Vec<String>,
+    /// Sites waiting for the cert step to issue their certificate.
+    pub pending: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -261,10 +291,16 @@ impl Step for ProxyStep {
             ),
             None => None,
         };
-        let report = crate::proxy::validate::validate_config(&self.rendered, false);
+        let pending = self.pending();
+        let mut checked = self.rendered.clone();
+        checked
+            .sites
+            .retain(|s| s.names.first().is_none_or(|n| !pending.contains(n)));
+        let report = crate::proxy::validate::validate_config(&checked, false);
         let problems = report.errors.into_iter().chain(report.warnings).collect();
         Ok(Observed {
             problems,
+            pending,
             mode: self.mode,
             user,
             dir_owners: self
@@ -374,7 +410,11 @@ impl Step for ProxyStep {
             None => out.push(change(
                 Action::Create,
                 format!("proxy daemon ({})", mode_name(mode)),
-                format!("start: serves {}", self.paths.config.display()),
+                format!(
+                    "start: serves {}{}",
+                    self.paths.config.display(),
+                    waiting(&o.pending)
+                ),
                 Operation::Start { mode },
             )),
             Some(r) => {
@@ -588,27 +628,25 @@ impl ProxyStep {
     }
 }
 
-/// Polls the status file until `done` decides, or `SETTLE` passes.
+/// Waits for the status file to show what `done` looks for.
 fn settle(
     paths: &Paths,
     what: &str,
-    mut done: impl FnMut(&Status) -> Option<Result<()>>,
+    done: impl FnMut(&Status) -> Option<Result<()>>,
 ) -> Result<()> {
-    let deadline = Instant::now() + SETTLE;
-    loop {
-        if let Some(status) = status::read(&paths.status_file)?
-            && let Some(result) = done(&status)
-        {
-            return result;
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "the proxy did not report the {what} within {SETTLE:?}; see {}",
-                paths.log_file.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    status::wait_for(&paths.status_file, what, &paths.log_file, SETTLE, done)
+}
+
+/// The plan's note on sites that wait for their certificate.
+fn waiting(pending: &[String]) -> String {
+    if pending.is_empty() {
+        return String::new();
     }
+    format!(
+        "\nserves {} over HTTPS once the cert step has issued {} certificate (until then it answers their ACME challenges over HTTP)",
+        pending.join(", "),
+        if pending.len() == 1 { "its" } else { "their" }
+    )
 }
 
 fn mode_name(mode: Mode) -> &'static str {
@@ -728,6 +766,7 @@ mod tests {
             run_dir: "/var/lib/webtier/run".into(),
             binary: "/usr/local/bin/webtier".into(),
             unit: None,
+            issued_later: Vec::new(),
         }
     }
 
@@ -751,6 +790,7 @@ mod tests {
             unit: None,
             running,
             problems: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -772,6 +812,51 @@ mod tests {
                 op["op"].as_str().unwrap().to_string()
             })
             .collect()
+    }
+
+    #[test]
+    fn a_site_whose_certificate_the_cert_step_issues_later_waits_and_is_no_problem() {
+        use crate::proxy::config::{SiteConfig, TlsFiles};
+        let dir = tempfile::tempdir().unwrap();
+        let site = |name: &str, cert: PathBuf| SiteConfig {
+            names: vec![name.into()],
+            tls: Some(TlsFiles {
+                key: cert.with_file_name("privkey.pem"),
+                cert,
+            }),
+            routes: Vec::new(),
+            auth: None,
+        };
+        let issued = dir.path().join("live/a.test/fullchain.pem");
+        let present = dir.path().join("live/b.test/fullchain.pem");
+        std::fs::create_dir_all(present.parent().unwrap()).unwrap();
+        std::fs::write(&present, "x").unwrap();
+        let by_hand = dir.path().join("own/c.pem");
+        let mut rendered = config(1, "webtier-proxy", 80);
+        rendered.sites = vec![
+            site("a.test", issued.clone()),
+            site("b.test", present.clone()),
+            site("c.test", by_hand),
+        ];
+        let mut step = step(rendered, false);
+        step.issued_later = vec![issued, present];
+        // a.test waits for the cert step; b.test has its certificate; a
+        // missing certificate that webtier does not issue stays a problem.
+        assert_eq!(step.pending(), vec!["a.test".to_string()]);
+        let mut o = observed(None);
+        o.pending = step.pending();
+        let plan = step.diff(&o);
+        let start = plan
+            .iter()
+            .find(|p| matches!(p.operation, Operation::Start { .. }))
+            .unwrap();
+        assert!(
+            start
+                .detail
+                .contains("serves a.test over HTTPS once the cert step has issued its certificate"),
+            "{}",
+            start.detail
+        );
     }
 
     #[test]

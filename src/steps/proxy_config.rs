@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::fsutil::atomic_write;
 use crate::plan::StepName;
-use crate::plan::{Action, Planned, Step};
+use crate::plan::{Planned, Step};
 use crate::proxy::config::ProxyConfig;
 
 pub struct ProxyConfigStep {
@@ -86,30 +86,24 @@ impl Step for ProxyConfigStep {
 
 /// Pure: the change that makes `path` hold `desired`, with a unified diff.
 pub fn diff_file(path: &Path, desired: &str, current: Option<&[u8]>) -> Vec<Planned<WriteFile>> {
-    if current == Some(desired.as_bytes()) {
-        return Vec::new();
-    }
-    let old = current.map(String::from_utf8_lossy).unwrap_or_default();
-    let shown = path.display().to_string();
-    let detail = crate::plan::render::unified_diff(&shown, old.as_ref(), desired);
-    vec![Planned {
-        action: if current.is_some() {
-            Action::Update
-        } else {
-            Action::Create
-        },
-        resource: format!("file {shown}"),
-        detail,
-        operation: WriteFile {
-            path: path.to_path_buf(),
-            content: desired.to_string(),
-        },
-    }]
+    crate::plan::render::file_change(path, desired, current)
+        .map(|(action, resource, detail)| Planned {
+            action,
+            resource,
+            detail,
+            operation: WriteFile {
+                path: path.to_path_buf(),
+                content: desired.to_string(),
+            },
+        })
+        .into_iter()
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::Action;
 
     #[test]
     fn same_content_means_no_change() {

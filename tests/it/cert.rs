@@ -44,11 +44,24 @@ impl Setup {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        webtier()
-            .current_dir(self.dir.path())
-            .args(args)
-            .output()
-            .unwrap()
+        self.command().args(args).output().unwrap()
+    }
+
+    /// webtier in `dir`, with every `*.webtier.test` name of the current
+    /// configuration resolving to 127.0.0.1, where pebble (through
+    /// pebble-challtestsrv) validates them too.
+    fn command(&self) -> std::process::Command {
+        let config = fs::read_to_string(self.dir.path().join("webtier.toml")).unwrap();
+        let names: Vec<String> = config
+            .split('"')
+            .filter(|t| t.ends_with(".webtier.test") && !t.contains(' '))
+            .map(|t| t.trim_start_matches("*.").to_string())
+            .collect();
+        let hosts = self.dir.path().join("hosts");
+        support::hosts_file(&hosts, std::net::Ipv4Addr::LOCALHOST.into(), &names);
+        let mut cmd = support::webtier_resolving(&hosts);
+        cmd.current_dir(self.dir.path());
+        cmd
     }
 
     fn live(&self, name: &str) -> PathBuf {
@@ -228,19 +241,93 @@ fn plan_and_apply_issue_then_converge_and_force_renews() {
     );
 }
 
-/// Answers every HTTP request with 404, so HTTP-01 validation fails.
-fn refuse_challenges(port: u16) {
+/// Holds the HTTP port and answers 404, except (with `serve_preflight`)
+/// to webtier's own preflight, which it answers from the challenge
+/// directory: a server that shows this machine the challenges and the CA
+/// nothing, as a CDN in front that does not pass /.well-known on would.
+fn refuse_challenges(port: u16, serve_preflight: Option<PathBuf>) {
     let listener = TcpListener::bind(("0.0.0.0", port)).unwrap();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let _ = stream.write_all(
-                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            );
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]);
+            let token = request
+                .split_whitespace()
+                .nth(1)
+                .and_then(|p| p.strip_prefix("/.well-known/acme-challenge/"));
+            let file = match (&serve_preflight, token) {
+                (Some(dir), Some(token)) if request.contains("webtier-preflight") => {
+                    fs::read(dir.join(token)).ok()
+                }
+                _ => None,
+            };
+            let _ = match file {
+                Some(body) => stream
+                    .write_all(
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    )
+                    .and_then(|()| stream.write_all(&body)),
+                None => stream.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                ),
+            };
         }
     });
+}
+
+#[test]
+fn a_foreign_server_on_the_http_port_stops_issuance_before_the_ca_is_asked() {
+    let setup = Setup::new(PebbleOptions::default(), "f.webtier.test", &[]);
+    refuse_challenges(setup.pebble.http01_port, None);
+    let out = setup.run(&["cert", "issue"]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("preflight for f.webtier.test: ")
+            && err.contains(&format!("(pid {})", std::process::id()))
+            && err.contains("does not serve webtier's challenge directory (HTTP 404"),
+        "the cause and the process holding the port are named: {err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(
+        setup.pebble.validations(),
+        0,
+        "the CA was not asked to validate anything"
+    );
+    assert!(!setup.live("f.webtier.test").exists());
+}
+
+#[test]
+fn a_name_that_resolves_elsewhere_stops_issuance_before_the_ca_is_asked() {
+    let setup = Setup::new(PebbleOptions::default(), "g.webtier.test", &[]);
+    // The name resolves to an address (TEST-NET-1) that is not this
+    // machine's: nothing answers there.
+    let hosts = setup.dir.path().join("hosts-elsewhere");
+    support::hosts_file(
+        &hosts,
+        std::net::Ipv4Addr::new(192, 0, 2, 1).into(),
+        &["g.webtier.test".to_string()],
+    );
+    let out = support::webtier_resolving(&hosts)
+        .current_dir(setup.dir.path())
+        .args(["cert", "issue"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("preflight for g.webtier.test: the name resolves to 192.0.2.1, where port")
+            && err.contains("does not answer (")
+            && err.contains("open tcp/"),
+        "{err}"
+    );
+    assert_eq!(setup.pebble.validations(), 0);
 }
 
 #[test]
@@ -255,7 +342,10 @@ fn failed_validation_exits_1_and_keeps_the_live_certificate() {
 
     // A new name makes the certificate due; its validation gets a 404 (a
     // new name, so the CA cannot reuse an earlier authorization).
-    refuse_challenges(setup.pebble.http01_port);
+    refuse_challenges(
+        setup.pebble.http01_port,
+        Some(setup.dir.path().join("state/acme-challenge")),
+    );
     let config = fs::read_to_string(setup.dir.path().join("webtier.toml")).unwrap();
     fs::write(
         setup.dir.path().join("webtier.toml"),
@@ -313,8 +403,8 @@ fn concurrent_renewals_do_not_corrupt_the_store() {
     let setup = Setup::new(PebbleOptions::default(), "e.webtier.test", &[]);
     assert_exit(&setup.run(&["cert", "issue"]), 0);
     let spawn = || {
-        webtier()
-            .current_dir(setup.dir.path())
+        setup
+            .command()
             .args(["cert", "renew", "--force"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

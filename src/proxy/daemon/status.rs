@@ -107,6 +107,33 @@ pub fn read(path: &Path) -> Result<Option<Status>> {
     }
 }
 
+/// Reads the status file until `done` decides, or `within` passes (then
+/// an error naming `what` and the proxy's log). The proxy rewrites the
+/// file after each start and reload, so this waits on that event.
+pub fn wait_for(
+    path: &Path,
+    what: &str,
+    log: &Path,
+    within: std::time::Duration,
+    mut done: impl FnMut(&Status) -> Option<Result<()>>,
+) -> Result<()> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(status) = read(path)?
+            && let Some(result) = done(&status)
+        {
+            return result;
+        }
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!(
+                "the proxy did not report the {what} within {within:?}; see {}",
+                log.display()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

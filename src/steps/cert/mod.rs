@@ -3,14 +3,12 @@
 //! (missing, names or key type changed, or less than a third of its
 //! lifetime left). Change: an ACME order, installed only when it checks out.
 
-pub mod schedule;
-
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::acme::{self, dns01::Dns01, http01::Http01};
 use crate::certstore::{self, AriState, CertInfo, LastAttempt, Live, Meta, Store};
-use crate::config::{Acme, Challenge, Config, Tls};
+use crate::config::{Acme, Challenge, Config};
 use crate::plan::StepName;
 use crate::plan::{Action, Planned, Step};
 
@@ -24,9 +22,7 @@ pub struct Wanted {
 /// Every ACME site's certificate.
 pub fn wanted(config: &Config) -> Vec<Wanted> {
     config
-        .sites
-        .iter()
-        .filter(|s| s.tls == Tls::Acme)
+        .acme_sites()
         .map(|s| Wanted {
             name: s.domain.clone(),
             names: s.names().map(str::to_string).collect(),
@@ -150,6 +146,14 @@ pub async fn obtain(
             ),
             Challenge::Dns01 => acme::Responder::Dns(Dns01::new(config).await?),
         };
+        if let acme::Responder::Http(_) = &responder {
+            acme::preflight::check(
+                &config.proxy.challenge_dir,
+                config.proxy.http_port,
+                &wanted.names,
+            )
+            .await?;
+        }
         // Tell the CA which certificate this one replaces, when it keeps
         // renewal information (RFC 9773 §5).
         let replaces = match (store.live(&wanted.name).ok().flatten(), install) {
@@ -354,8 +358,41 @@ impl Step for CertStep {
         let store = Store::new(&self.config.state_dir);
         let _lock = store.lock()?;
         obtain(&self.config, &self.config.acme, wanted, true).await?;
-        reload_proxy(&self.config)
+        if reload_proxy(&self.config)? {
+            wait_served(&self.config, &wanted.name)?;
+        }
+        Ok(())
     }
+}
+
+/// Waits until the reloaded proxy serves the certificate just installed
+/// for `name`: its status file lists the certificate as loaded, unchanged
+/// since, and does not refuse the site. So the apply that issued it ends
+/// with the site on HTTPS, and the next plan finds nothing to reload.
+fn wait_served(config: &Config, name: &str) -> Result<()> {
+    let cert = Store::new(&config.state_dir).live_files(name).fullchain;
+    let refused = format!("site {name}:");
+    let log = config.proxy_run_dir().join("proxy.log");
+    crate::proxy::daemon::status::wait_for(
+        &config.proxy_status_file(),
+        &format!("certificate of {name} as loaded"),
+        &log,
+        std::time::Duration::from_secs(40),
+        |s| {
+            let loaded = s
+                .certificates
+                .iter()
+                .any(|f| f.path == cert && !f.changed());
+            let served = !s.refused_sites.iter().any(|l| l.starts_with(&refused));
+            match &s.reload_error {
+                _ if loaded && served => Some(Ok(())),
+                Some(e) if loaded => Some(Err(anyhow::anyhow!(
+                    "the proxy refused to serve the new certificate of {name}: {e}"
+                ))),
+                _ => None,
+            }
+        },
+    )
 }
 
 /// Asks the running bundled proxy (found through the pid file that
@@ -363,14 +400,25 @@ impl Step for CertStep {
 /// serves new certificates at once. No proxy running is not an error, nor
 /// is a stale pid file naming another process (that is left alone, with a
 /// warning).
-pub fn reload_proxy(config: &Config) -> Result<()> {
+/// True when a proxy was asked.
+pub fn reload_proxy(config: &Config) -> Result<bool> {
     use crate::proxy::daemon::control::Reload;
-    match crate::proxy::daemon::control::reload_running(&config.proxy_pid_file())? {
-        Reload::Signalled(pid) => tracing::info!("asked the proxy (pid {pid}) to reload"),
-        Reload::NotRunning => tracing::info!("no proxy is running; nothing to reload"),
-        Reload::NotOurs(why) => tracing::warn!("{why}"),
-    }
-    Ok(())
+    Ok(
+        match crate::proxy::daemon::control::reload_running(&config.proxy_pid_file())? {
+            Reload::Signalled(pid) => {
+                tracing::info!("asked the proxy (pid {pid}) to reload");
+                true
+            }
+            Reload::NotRunning => {
+                tracing::info!("no proxy is running; nothing to reload");
+                false
+            }
+            Reload::NotOurs(why) => {
+                tracing::warn!("{why}");
+                false
+            }
+        },
+    )
 }
 
 #[cfg(test)]

@@ -24,6 +24,40 @@ pub fn webtier() -> Command {
     cmd
 }
 
+/// `webtier` in a private mount namespace whose `/etc/hosts` is
+/// `hosts_file`: the names there resolve as public DNS would resolve them
+/// for a real site (webtier's HTTP-01 preflight asks the system
+/// resolver). Outside webtier, as a user would arrange it; needs root
+/// (`unshare`, `mount`), as the suite runs.
+pub fn webtier_resolving(hosts_file: &Path) -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "sh",
+        "-c",
+        r#"mount --bind "$0" /etc/hosts && exec "$@""#,
+    ])
+    .arg(hosts_file)
+    .arg(env!("CARGO_BIN_EXE_webtier"));
+    for var in ["WEBTIER_CONFIG", "NO_COLOR", "RUST_LOG"] {
+        cmd.env_remove(var);
+    }
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// Writes a hosts file at `path` that maps each of `names` to `ip`.
+pub fn hosts_file(path: &Path, ip: std::net::IpAddr, names: &[String]) {
+    let text = format!(
+        "127.0.0.1 localhost\n::1 localhost\n{ip} {}\n",
+        names.join(" ")
+    );
+    std::fs::write(path, text).expect("hosts file");
+}
+
 /// Runs `webtier ARGS` in `dir` and returns its output.
 pub fn run(dir: &Path, args: &[&str]) -> Output {
     webtier()

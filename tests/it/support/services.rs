@@ -375,7 +375,6 @@ pub struct Pebble {
     pub ca_pem: PathBuf,
     /// With `PebbleOptions::eab`: the key id and its base64url HMAC key.
     pub eab: Option<(String, String)>,
-    #[expect(dead_code, reason = "held until drop: stops pebble")]
     pebble: Process,
     #[expect(dead_code, reason = "held until drop: stops pebble-challtestsrv")]
     challtestsrv: Process,
@@ -483,6 +482,15 @@ impl Pebble {
 
     pub fn directory_url(&self) -> String {
         format!("https://127.0.0.1:{}/dir", self.port)
+    }
+
+    /// How many challenge validations pebble has attempted so far (its
+    /// log line for each).
+    pub fn validations(&self) -> usize {
+        self.pebble
+            .log_text()
+            .matches("Attempting to validate w/")
+            .count()
     }
 }
 
