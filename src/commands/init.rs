@@ -99,10 +99,10 @@ pub fn run(global: &GlobalArgs, args: &InitArgs, ui: &Ui) -> Result<u8> {
     write_config(&path, &text, args.force, ui)?;
     drop(rt);
     super::apply::run_steps(global, &[], ChangeOptions::default(), ui).map_err(|e| {
-        e.context(format!(
-            "{} is written; fix the cause, then run `webtier apply` (or this `webtier init` again) to go on from where it stopped",
+        anyhow::anyhow!(
+            "{e:#} — {} is kept: once that is fixed, run this `webtier init` again (or `webtier apply`) to go on from where it stopped",
             path.display()
-        ))
+        )
     })
 }
 

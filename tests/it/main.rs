@@ -3,7 +3,7 @@
 //! that links every dev-dependency (the AWS SDK, reqwest, rustls); one
 //! binary links them once. Run one area with a filter on its module path:
 //! `cargo test --test it proxy::` (or `aws::`, `cert::`, `cli::`,
-//! `export::`, `services::`).
+//! `export::`, `init::`, `services::`).
 //!
 //! `support` starts the real services (moto_server, pebble, nginx,
 //! uvicorn) and the `webtier` binary under test.
@@ -14,6 +14,7 @@ mod aws;
 mod cert;
 mod cli;
 mod export;
+mod init;
 mod proxy;
 mod service;
 mod services;

@@ -358,6 +358,8 @@ pub struct PebbleOptions {
     /// Require External Account Binding with a key made for this run
     /// (see `Pebble::eab`).
     pub eab: bool,
+    /// The port pebble validates HTTP-01 on (default: a free one).
+    pub http01_port: Option<u16>,
 }
 
 /// pebble, the ACME test CA, with pebble-challtestsrv as its DNS server
@@ -370,6 +372,8 @@ pub struct Pebble {
     pub http01_port: u16,
     /// pebble-challtestsrv's management API.
     pub challtestsrv_port: u16,
+    /// pebble's management API (`/roots/0`: the root it issues under).
+    pub management_port: u16,
     /// The CA that signed pebble's own HTTPS certificate: the extra trust
     /// root an ACME client needs.
     pub ca_pem: PathBuf,
@@ -419,7 +423,8 @@ impl Pebble {
         challtestsrv.wait_for_port(challtestsrv_port);
 
         let port = free_port();
-        let http01_port = free_port();
+        let http01_port = options.http01_port.unwrap_or_else(free_port);
+        let management_port = free_port();
         let eab = options.eab.then(|| {
             use base64::Engine;
             let key = rcgen::KeyPair::generate()
@@ -436,7 +441,7 @@ impl Pebble {
         let config = serde_json::json!({
             "pebble": {
                 "listenAddress": format!("127.0.0.1:{port}"),
-                "managementListenAddress": format!("127.0.0.1:{}", free_port()),
+                "managementListenAddress": format!("127.0.0.1:{management_port}"),
                 "certificate": cert,
                 "privateKey": key,
                 "httpPort": http01_port,
@@ -472,6 +477,7 @@ impl Pebble {
             port,
             http01_port,
             challtestsrv_port,
+            management_port,
             ca_pem,
             eab,
             pebble,
@@ -585,9 +591,13 @@ pub struct Uvicorn {
 impl Uvicorn {
     /// Starts the app; it reports `name` in its responses.
     pub fn start(name: &str) -> Uvicorn {
+        Uvicorn::start_on(name, free_port())
+    }
+
+    /// Starts the app on `port` of 127.0.0.1.
+    pub fn start_on(name: &str, port: u16) -> Uvicorn {
         let bin = require_venv_bin("uvicorn");
         let dir = tempdir();
-        let port = free_port();
         let mut process = Process::spawn(
             "uvicorn",
             Command::new(bin)
