@@ -9,6 +9,7 @@ mod plan;
 mod proxy;
 mod proxy_config;
 mod proxy_validate;
+mod status;
 
 use anyhow::{Context, Result};
 use serde_json::json;
@@ -23,6 +24,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<u8> {
     match &cli.command {
         Command::Plan(args) => plan::run(&cli.global, &args.steps, &args.options, ui),
         Command::Apply(args) => apply::run(&cli.global, &args.targets, args.change, ui),
+        Command::Status => status::run(&cli.global, ui),
         Command::Firewall(action) => step_action(&cli.global, StepName::Firewall, action, ui),
         Command::Dns(action) => step_action(&cli.global, StepName::Dns, action, ui),
         Command::Cert(command) => cert::run(&cli.global, command, ui),
