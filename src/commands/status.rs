@@ -55,26 +55,29 @@ fn text(report: &Report, ui: &Ui) -> Vec<String> {
     lines
 }
 
-/// `all 16 checks pass` / `2 of 16 checks fail: upstream (a.example), …`.
+/// `all 16 checks pass` / `3 of 16 checks fail: tls, upstream
+/// (a.example); proxy (b.example)`.
 fn summary(report: &Report) -> String {
     let total = report.checks().count();
-    let failed: Vec<String> = report
-        .checks()
-        .filter(|(_, c)| !c.ok)
-        .map(|(domain, c)| format!("{} ({domain})", c.check))
+    let failed = report.checks().filter(|(_, c)| !c.ok).count();
+    if failed == 0 {
+        return if total == 1 {
+            "the 1 check passes".to_string()
+        } else {
+            format!("all {total} checks pass")
+        };
+    }
+    let by_site: Vec<String> = report
+        .sites
+        .iter()
+        .filter(|s| !s.ok)
+        .map(|s| {
+            let names: Vec<&str> = s.checks.iter().filter(|c| !c.ok).map(|c| c.check).collect();
+            format!("{} ({})", names.join(", "), s.domain)
+        })
         .collect();
     let checks = if total == 1 { "check" } else { "checks" };
-    if failed.is_empty() && total == 1 {
-        "the 1 check passes".to_string()
-    } else if failed.is_empty() {
-        format!("all {total} checks pass")
-    } else {
-        format!(
-            "{} of {total} {checks} fail: {}",
-            failed.len(),
-            failed.join(", ")
-        )
-    }
+    format!("{failed} of {total} {checks} fail: {}", by_site.join("; "))
 }
 
 #[cfg(test)]
@@ -104,6 +107,17 @@ mod tests {
                 "  ✗ upstream  http://127.0.0.1:8000 refuses connections",
                 "1 of 2 checks fail: upstream (a.example)",
             ]
+        );
+        let two = Report::new(vec![
+            (
+                "a.example".into(),
+                vec![Check::fail("tls", "x"), Check::fail("upstream", "y")],
+            ),
+            ("b.example".into(), vec![Check::fail("proxy", "z")]),
+        ]);
+        assert_eq!(
+            summary(&two),
+            "3 of 3 checks fail: tls, upstream (a.example); proxy (b.example)"
         );
         let good = Report::new(vec![("a.example".into(), vec![Check::pass("proxy", "x")])]);
         assert_eq!(summary(&good), "the 1 check passes");

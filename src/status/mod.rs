@@ -123,14 +123,22 @@ pub async fn collect(config: &Config) -> Report {
     };
     // Observed once for every site: one look at the security groups and
     // the records serves all.
-    let firewall = match (&config.target, &aws) {
-        (Some(target), Some(clients)) => Some(firewall::check(clients, target).await),
-        _ => None,
-    };
-    let records = match &aws {
-        Some(clients) if config.has_dns() => Some(dns::observe(clients, config).await),
-        _ => None,
-    };
+    // Side by side: when AWS is unreachable, each waits out the SDK's
+    // retries.
+    let (firewall, records) = tokio::join!(
+        async {
+            match (&config.target, &aws) {
+                (Some(target), Some(clients)) => Some(firewall::check(clients, target).await),
+                _ => None,
+            }
+        },
+        async {
+            match &aws {
+                Some(clients) if config.has_dns() => Some(dns::observe(clients, config).await),
+                _ => None,
+            }
+        }
+    );
     let schedule = config
         .sites
         .iter()
