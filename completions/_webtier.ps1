@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what webtier would change, without changing anything')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Make the changes, after confirmation (or a saved plan, exactly)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Check every site: ports open, DNS records and resolution, certificate and renewal, proxy, served certificate, upstreams (exit 1 when a check fails)')
             [CompletionResult]::new('firewall', 'firewall', [CompletionResultType]::ParameterValue, 'Security-group ingress for ports 80/443 on the target instances')
             [CompletionResult]::new('dns', 'dns', [CompletionResultType]::ParameterValue, 'Route 53 records for every site name')
             [CompletionResult]::new('cert', 'cert', [CompletionResultType]::ParameterValue, 'Certificates: issue, renew (from cron), status')
@@ -74,6 +75,23 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--prune', '--prune', [CompletionResultType]::ParameterName, 'firewall: also remove rules webtier added that are no longer desired (never others)')
             [CompletionResult]::new('--adopt', '--adopt', [CompletionResultType]::ParameterName, 'dns: take over address records of the site names that webtier did not create')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --output json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Never use colors (also when NO_COLOR is set)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'webtier;status' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of the configuration file [default: webtier.toml]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --output json')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
@@ -801,6 +819,7 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
         'webtier;help' {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what webtier would change, without changing anything')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Make the changes, after confirmation (or a saved plan, exactly)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Check every site: ports open, DNS records and resolution, certificate and renewal, proxy, served certificate, upstreams (exit 1 when a check fails)')
             [CompletionResult]::new('firewall', 'firewall', [CompletionResultType]::ParameterValue, 'Security-group ingress for ports 80/443 on the target instances')
             [CompletionResult]::new('dns', 'dns', [CompletionResultType]::ParameterValue, 'Route 53 records for every site name')
             [CompletionResult]::new('cert', 'cert', [CompletionResultType]::ParameterValue, 'Certificates: issue, renew (from cron), status')
@@ -816,6 +835,9 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             break
         }
         'webtier;help;apply' {
+            break
+        }
+        'webtier;help;status' {
             break
         }
         'webtier;help;firewall' {

@@ -49,6 +49,9 @@ _webtier() {
             webtier,proxy)
                 cmd="webtier__subcmd__proxy"
                 ;;
+            webtier,status)
+                cmd="webtier__subcmd__status"
+                ;;
             webtier__subcmd__cert,apply)
                 cmd="webtier__subcmd__cert__subcmd__apply"
                 ;;
@@ -183,6 +186,9 @@ _webtier() {
                 ;;
             webtier__subcmd__help,proxy)
                 cmd="webtier__subcmd__help__subcmd__proxy"
+                ;;
+            webtier__subcmd__help,status)
+                cmd="webtier__subcmd__help__subcmd__status"
                 ;;
             webtier__subcmd__help__subcmd__cert,apply)
                 cmd="webtier__subcmd__help__subcmd__cert__subcmd__apply"
@@ -326,7 +332,7 @@ _webtier() {
 
     case "${cmd}" in
         webtier)
-            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version plan apply firewall dns cert config proxy iam-policy completions man help"
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version plan apply status firewall dns cert config proxy iam-policy completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1092,7 +1098,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__help)
-            opts="plan apply firewall dns cert config proxy iam-policy completions man help"
+            opts="plan apply status firewall dns cert config proxy iam-policy completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1556,6 +1562,20 @@ _webtier() {
         webtier__subcmd__help__subcmd__proxy__subcmd__validate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2078,6 +2098,28 @@ _webtier() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__status)
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -34,6 +34,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --version 'Print version'
             cand plan 'Show what webtier would change, without changing anything'
             cand apply 'Make the changes, after confirmation (or a saved plan, exactly)'
+            cand status 'Check every site: ports open, DNS records and resolution, certificate and renewal, proxy, served certificate, upstreams (exit 1 when a check fails)'
             cand firewall 'Security-group ingress for ports 80/443 on the target instances'
             cand dns 'Route 53 records for every site name'
             cand cert 'Certificates: issue, renew (from cron), status'
@@ -69,6 +70,22 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --output 'Output format'
             cand --prune 'firewall: also remove rules webtier added that are no longer desired (never others)'
             cand --adopt 'dns: take over address records of the site names that webtier did not create'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;status'= {
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
             cand --json 'Short for --output json'
             cand -q 'Print only results and errors: no progress or informational lines'
             cand --quiet 'Print only results and errors: no progress or informational lines'
@@ -730,6 +747,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;help'= {
             cand plan 'Show what webtier would change, without changing anything'
             cand apply 'Make the changes, after confirmation (or a saved plan, exactly)'
+            cand status 'Check every site: ports open, DNS records and resolution, certificate and renewal, proxy, served certificate, upstreams (exit 1 when a check fails)'
             cand firewall 'Security-group ingress for ports 80/443 on the target instances'
             cand dns 'Route 53 records for every site name'
             cand cert 'Certificates: issue, renew (from cron), status'
@@ -743,6 +761,8 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;help;plan'= {
         }
         &'webtier;help;apply'= {
+        }
+        &'webtier;help;status'= {
         }
         &'webtier;help;firewall'= {
             cand plan 'Show what this step would change'

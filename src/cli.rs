@@ -100,6 +100,10 @@ pub enum Command {
     Plan(PlanArgs),
     /// Make the changes, after confirmation (or a saved plan, exactly)
     Apply(ApplyArgs),
+    /// Check every site: ports open, DNS records and resolution,
+    /// certificate and renewal, proxy, served certificate, upstreams
+    /// (exit 1 when a check fails)
+    Status,
     /// Security-group ingress for ports 80/443 on the target instances
     #[command(subcommand)]
     Firewall(StepAction),

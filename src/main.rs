@@ -18,6 +18,7 @@ mod launch;
 mod layering;
 mod plan;
 mod proxy;
+mod status;
 mod steps;
 mod ui;
 

@@ -10,6 +10,7 @@ mod plan;
 mod proxy;
 mod proxy_config;
 mod proxy_validate;
+mod status;
 
 use anyhow::{Context, Result};
 use serde_json::json;
@@ -25,6 +26,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<u8> {
         Command::Init(args) => init::run(&cli.global, args, ui),
         Command::Plan(args) => plan::run(&cli.global, &args.steps, &args.options, ui),
         Command::Apply(args) => apply::run(&cli.global, &args.targets, args.change, ui),
+        Command::Status => status::run(&cli.global, ui),
         Command::Firewall(action) => step_action(&cli.global, StepName::Firewall, action, ui),
         Command::Dns(action) => step_action(&cli.global, StepName::Dns, action, ui),
         Command::Cert(command) => cert::run(&cli.global, command, ui),

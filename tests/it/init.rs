@@ -191,6 +191,37 @@ fn in_its_own_namespaces() {
         .output()
         .unwrap();
     assert_exit(&out, 0);
+
+    // `webtier status` finds every check green.
+    let out = webtier()
+        .current_dir(dir.path())
+        .envs(world.moto.env())
+        .args(["status", "--output", "json"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(doc["ok"], true, "{doc:#}");
+    let checks: Vec<&str> = doc["sites"][0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        checks,
+        [
+            "firewall",
+            "dns-record",
+            "dns-resolution",
+            "certificate",
+            "renewal-schedule",
+            "proxy",
+            "tls",
+            "upstream"
+        ],
+        "{doc:#}"
+    );
 }
 
 /// Loopback up; `/etc` and `/var/lib` overlaid on scratch directories.

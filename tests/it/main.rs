@@ -3,7 +3,7 @@
 //! that links every dev-dependency (the AWS SDK, reqwest, rustls); one
 //! binary links them once. Run one area with a filter on its module path:
 //! `cargo test --test it proxy::` (or `aws::`, `cert::`, `cli::`,
-//! `export::`, `init::`, `services::`).
+//! `export::`, `init::`, `services::`, `status::`).
 //!
 //! `support` starts the real services (moto_server, pebble, nginx,
 //! uvicorn) and the `webtier` binary under test.
@@ -18,3 +18,4 @@ mod init;
 mod proxy;
 mod service;
 mod services;
+mod status;

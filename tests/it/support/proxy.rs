@@ -37,9 +37,36 @@ impl TestCa {
 
     /// Writes `<stem>.crt` and `<stem>.key` for `names` into `dir`.
     pub fn leaf(&self, names: &[&str], dir: &Path, stem: &str) -> (PathBuf, PathBuf) {
+        self.leaf_with(names, dir, stem, |_| {})
+    }
+
+    /// Like `leaf`, valid from a day ago for `days` days from now, as
+    /// a CA's certificate would be.
+    pub fn leaf_valid_for(
+        &self,
+        names: &[&str],
+        dir: &Path,
+        stem: &str,
+        days: i64,
+    ) -> (PathBuf, PathBuf) {
+        let now = time::OffsetDateTime::now_utc();
+        self.leaf_with(names, dir, stem, |params| {
+            params.not_before = now - time::Duration::days(1);
+            params.not_after = now + time::Duration::days(days);
+        })
+    }
+
+    fn leaf_with(
+        &self,
+        names: &[&str],
+        dir: &Path,
+        stem: &str,
+        adjust: impl FnOnce(&mut CertificateParams),
+    ) -> (PathBuf, PathBuf) {
         let key = KeyPair::generate().expect("leaf key");
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         let mut params = CertificateParams::new(names).expect("leaf params");
+        adjust(&mut params);
         params
             .distinguished_name
             .push(DnType::CommonName, stem.to_string());
