@@ -166,6 +166,21 @@ impl Store {
         Ok(StoreLock(file))
     }
 
+    /// Takes `name` out of `live/` (its link only; the archive keeps
+    /// every version). For a revoked certificate, so that nothing serves
+    /// it and the next plan issues a new one.
+    pub fn retire(&self, name: &str) -> Result<()> {
+        let link = self.live_dir(name);
+        match fs::symlink_metadata(&link) {
+            Ok(m) if m.file_type().is_symlink() => {
+                fs::remove_file(&link).with_context(|| format!("cannot remove {}", link.display()))
+            }
+            Ok(_) => bail!("{} is not a webtier symlink — left alone", link.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", link.display())),
+        }
+    }
+
     /// The live certificate of `name`, if any. A live set that does not
     /// parse is an error (it needs attention), not "absent".
     pub fn live(&self, name: &str) -> Result<Option<Live>> {

@@ -100,6 +100,10 @@ pub enum Command {
     Plan(PlanArgs),
     /// Make the changes, after confirmation (or a saved plan, exactly)
     Apply(ApplyArgs),
+    /// Remove what webtier created, and nothing else: its security-group
+    /// rules, its DNS records, the proxy service, the renewal schedule
+    /// (certificates are kept unless --revoke); after confirmation
+    Destroy(DestroyArgs),
     /// Check every site: ports open, DNS records and resolution,
     /// certificate and renewal, proxy, served certificate, upstreams
     /// (exit 1 when a check fails)
@@ -180,16 +184,31 @@ pub enum InitTls {
 }
 
 #[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Also revoke the certificates at the CA (they stay in the archive)
+    #[arg(long)]
+    pub revoke: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct PlanArgs {
     /// Steps to plan (default: every step the configuration sets up)
     #[arg(value_enum, value_name = "STEP")]
     pub steps: Vec<StepName>,
 
+    /// Plan `webtier destroy`: what removing webtier's resources would do
+    #[arg(long)]
+    pub destroy: bool,
+
+    /// With --destroy: also revoke the certificates
+    #[arg(long, requires = "destroy")]
+    pub revoke: bool,
+
     #[command(flatten)]
     pub options: PlanOptions,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PlanOptions {
     /// Save the plan to FILE, for `webtier apply FILE`
     #[arg(long, value_name = "FILE")]
@@ -223,6 +242,10 @@ pub struct ChangeOptions {
     /// dns: take over address records of the site names that webtier did not create
     #[arg(long)]
     pub adopt: bool,
+
+    /// Set by `webtier destroy` and `plan --destroy`.
+    #[arg(skip)]
+    pub destroy: Option<crate::plan::Destroy>,
 }
 
 impl ChangeOptions {
@@ -230,6 +253,13 @@ impl ChangeOptions {
         crate::steps::Options {
             prune: self.prune,
             adopt: self.adopt,
+            destroy: self.destroy.map(|d| {
+                if d.revoke {
+                    crate::steps::cert::Revoke::Revoke
+                } else {
+                    crate::steps::cert::Revoke::Keep
+                }
+            }),
         }
     }
 }

@@ -59,10 +59,11 @@ pub fn run_steps(
     let config = crate::config::load(&global.config_path())?;
     let rt = super::runtime()?;
     let steps = rt.block_on(steps::build(&config, names, change.steps()))?;
-    let plan = Plan::new(
+    let mut plan = Plan::new(
         config.source.clone(),
         rt.block_on(engine::plan_steps(&steps, ui))?,
     );
+    plan.destroy = change.destroy;
     if !ui.is_json() {
         for line in render::plan_text(&plan, ui) {
             ui.out(&line)?;
@@ -112,7 +113,11 @@ fn apply_saved(global: &GlobalArgs, path: &std::path::Path, ui: &Ui) -> Result<u
     let config = crate::config::load(&saved_plan.config)?;
     let names: Vec<StepName> = saved_plan.steps.iter().map(|s| s.step).collect();
     let rt = super::runtime()?;
-    let steps = rt.block_on(steps::build(&config, &names, steps::Options::default()))?;
+    let options = ChangeOptions {
+        destroy: saved_plan.destroy,
+        ..ChangeOptions::default()
+    };
+    let steps = rt.block_on(steps::build(&config, &names, options.steps()))?;
     let current = rt.block_on(engine::plan_steps(&steps, ui))?;
     saved::check_fresh(&saved_plan, &current)?;
     if !ui.is_json() {

@@ -15,7 +15,7 @@ mod status;
 use anyhow::{Context, Result};
 use serde_json::json;
 
-use crate::cli::{Cli, Command, ConfigCommand, GlobalArgs, StepAction};
+use crate::cli::{ChangeOptions, Cli, Command, ConfigCommand, GlobalArgs, StepAction};
 use crate::config::Invalid;
 use crate::exit;
 use crate::plan::StepName;
@@ -24,7 +24,22 @@ use crate::ui::Ui;
 pub fn run(cli: &Cli, ui: &Ui) -> Result<u8> {
     match &cli.command {
         Command::Init(args) => init::run(&cli.global, args, ui),
-        Command::Plan(args) => plan::run(&cli.global, &args.steps, &args.options, ui),
+        Command::Plan(args) => {
+            let mut options = args.options.clone();
+            options.change.destroy = args.destroy.then_some(crate::plan::Destroy {
+                revoke: args.revoke,
+            });
+            plan::run(&cli.global, &args.steps, &options, ui)
+        }
+        Command::Destroy(args) => {
+            let change = ChangeOptions {
+                destroy: Some(crate::plan::Destroy {
+                    revoke: args.revoke,
+                }),
+                ..ChangeOptions::default()
+            };
+            apply::run_steps(&cli.global, &[], change, ui)
+        }
         Command::Apply(args) => apply::run(&cli.global, &args.targets, args.change, ui),
         Command::Status => status::run(&cli.global, ui),
         Command::Firewall(action) => step_action(&cli.global, StepName::Firewall, action, ui),

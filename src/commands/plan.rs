@@ -14,7 +14,8 @@ pub fn run(global: &GlobalArgs, names: &[StepName], args: &PlanOptions, ui: &Ui)
     let rt = super::runtime()?;
     let steps = rt.block_on(steps::build(&config, names, args.change.steps()))?;
     let plans = rt.block_on(engine::plan_steps(&steps, ui))?;
-    let plan = Plan::new(config.source.clone(), plans);
+    let mut plan = Plan::new(config.source.clone(), plans);
+    plan.destroy = args.change.destroy;
     if let Some(out) = &args.out {
         saved::save(out, &plan)?;
     }

@@ -151,8 +151,18 @@ pub struct Plan {
     pub webtier_version: String,
     /// The configuration file the plan was made from.
     pub config: std::path::PathBuf,
+    /// A plan of `webtier destroy` (`plan --destroy`): what to remove.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destroy: Option<Destroy>,
     pub steps: Vec<StepPlan>,
     pub summary: Summary,
+}
+
+/// What a destroy plan does with certificates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destroy {
+    /// Revoke them at the CA (`--revoke`); else they are kept.
+    pub revoke: bool,
 }
 
 impl Plan {
@@ -162,6 +172,7 @@ impl Plan {
             format_version: FORMAT_VERSION,
             webtier_version: env!("CARGO_PKG_VERSION").to_string(),
             config,
+            destroy: None,
             steps,
             summary,
         }

@@ -33,6 +33,8 @@ pub struct DnsStep {
     load_balancer: Option<LoadBalancer>,
     ipv6: bool,
     adopt: bool,
+    /// `webtier destroy`: webtier's own records and ownership values go.
+    destroy: bool,
 }
 
 impl DnsStep {
@@ -52,7 +54,26 @@ impl DnsStep {
             load_balancer: config.dns.load_balancer.clone(),
             ipv6: config.target.as_ref().is_some_and(|t| t.ipv6),
             adopt,
+            destroy: false,
         }
+    }
+
+    /// The step that removes what it created (`webtier destroy`): no
+    /// address record is desired any more, so only the types webtier's
+    /// ownership value lists are deleted, then that value.
+    pub fn destroying(self) -> DnsStep {
+        DnsStep {
+            destroy: true,
+            adopt: false,
+            ..self
+        }
+    }
+
+    fn desired(&self, name: &str, addresses: &Addresses) -> Vec<RecordSet> {
+        if self.destroy {
+            return Vec::new();
+        }
+        desired_sets(name, addresses, self.ttl, self.ipv6)
     }
 }
 
@@ -461,7 +482,7 @@ impl Step for DnsStep {
             .names
             .iter()
             .flat_map(|n| {
-                let desired = desired_sets(&n.name, &observed.addresses, self.ttl, self.ipv6);
+                let desired = self.desired(&n.name, &observed.addresses);
                 diff_name(n, &desired, &self.owner, self.ttl, self.adopt).0
             })
             .collect()
@@ -472,7 +493,7 @@ impl Step for DnsStep {
             .names
             .iter()
             .filter_map(|n| {
-                let desired = desired_sets(&n.name, &observed.addresses, self.ttl, self.ipv6);
+                let desired = self.desired(&n.name, &observed.addresses);
                 diff_name(n, &desired, &self.owner, self.ttl, self.adopt).1
             })
             .collect()
@@ -582,6 +603,52 @@ mod tests {
             "{}",
             changes[0].detail
         );
+    }
+
+    #[test]
+    fn destroy_deletes_what_webtier_owns_and_keeps_the_rest() {
+        // Nothing desired (`webtier destroy`): the owned A goes; the hand-made
+        // AAAA and the SPF value stay, the TXT keeps only the SPF value.
+        let spf = "\"v=spf1 -all\"";
+        let name = state(vec![
+            rec("A", &["192.0.2.1"]),
+            rec("AAAA", &["2001:db8::77"]),
+            rec("TXT", &[spf, &ownership_value("webtier", &["A"])]),
+        ]);
+        let (changes, conflict) = run(&name, &[], "webtier", false);
+        assert!(conflict.is_none());
+        let got: Vec<(&str, Action)> = changes
+            .iter()
+            .map(|c| (c.resource.as_str(), c.action))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("A example.com", Action::Delete),
+                ("TXT example.com", Action::Update)
+            ]
+        );
+        assert_eq!(changes[1].operation.set.values, [spf]);
+        // Only webtier's value in the TXT: the TXT goes too.
+        let alone = state(vec![
+            rec("A", &["192.0.2.1"]),
+            rec("TXT", &[&ownership_value("webtier", &["A"])]),
+        ]);
+        let (changes, _) = run(&alone, &[], "webtier", false);
+        assert!(
+            changes
+                .iter()
+                .all(|c| c.action == Action::Delete && c.operation.action == RecordAction::Delete),
+            "{changes:?}"
+        );
+        assert_eq!(changes.len(), 2);
+        // A name another webtier owns is left alone.
+        let theirs = state(vec![
+            rec("A", &["192.0.2.1"]),
+            rec("TXT", &[&ownership_value("staging", &["A"])]),
+        ]);
+        let (changes, conflict) = run(&theirs, &[], "webtier", false);
+        assert!(changes.is_empty() && conflict.is_some());
     }
 
     #[test]

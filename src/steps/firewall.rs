@@ -27,6 +27,8 @@ pub struct FirewallStep {
     clients: Arc<Clients>,
     target: Target,
     prune: bool,
+    /// `webtier destroy`: every rule webtier added goes, nothing else.
+    destroy: bool,
 }
 
 impl FirewallStep {
@@ -35,6 +37,15 @@ impl FirewallStep {
             clients,
             target: target.clone(),
             prune,
+            destroy: false,
+        }
+    }
+
+    /// The step that removes what it created (`webtier destroy`).
+    pub fn destroying(self) -> FirewallStep {
+        FirewallStep {
+            destroy: true,
+            ..self
         }
     }
 }
@@ -329,6 +340,9 @@ impl Step for FirewallStep {
     }
 
     fn diff(&self, observed: &FirewallState) -> Vec<Planned<FirewallOp>> {
+        if self.destroy {
+            return diff(&observed.groups, &[], true);
+        }
         diff(&observed.groups, &self.target.ingress_cidrs, self.prune)
     }
 
@@ -485,6 +499,25 @@ mod tests {
             ]
         );
         assert!(changes[0].resource.ends_with("tcp/80 from 203.0.113.0/24"));
+    }
+
+    #[test]
+    fn destroy_revokes_every_managed_rule_and_nothing_else() {
+        let groups = vec![group(vec![
+            rule("r1", "tcp", 80, 80, "0.0.0.0/0", true),
+            rule("r2", "tcp", 443, 443, "::/0", true),
+            rule("r3", "tcp", 443, 443, "10.0.0.0/8", false),
+            rule("r4", "tcp", 22, 22, "10.0.0.0/8", false),
+        ])];
+        let plan = diff(&groups, &[], true);
+        let revoked: Vec<&str> = plan
+            .iter()
+            .map(|p| match &p.operation {
+                FirewallOp::Revoke { rule_id, .. } => rule_id.as_str(),
+                other => panic!("only revokes: {other:?}"),
+            })
+            .collect();
+        assert_eq!(revoked, ["r1", "r2"]);
     }
 
     #[test]

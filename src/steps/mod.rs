@@ -42,6 +42,9 @@ pub struct Options {
     pub prune: bool,
     /// dns: take over address records webtier did not create.
     pub adopt: bool,
+    /// `webtier destroy`: each step removes what it created, in reverse
+    /// apply order; certificates are kept unless `Revoke`.
+    pub destroy: Option<cert::Revoke>,
 }
 
 /// Builds the requested steps in apply order. With no names: every step
@@ -70,6 +73,9 @@ pub async fn build(
     };
     wanted.sort();
     wanted.dedup();
+    if options.destroy.is_some() {
+        wanted.reverse();
+    }
     let clients = if wanted
         .iter()
         .any(|s| matches!(s, StepName::Firewall | StepName::Dns))
@@ -79,20 +85,51 @@ pub async fn build(
         None
     };
     let mut steps: Vec<Box<dyn AnyStep>> = Vec::with_capacity(wanted.len());
+    let destroy = options.destroy;
     for name in wanted {
         steps.push(match (name, &clients, &config.target) {
-            (StepName::Firewall, Some(c), Some(target)) => Box::new(firewall::FirewallStep::new(
-                c.clone(),
-                target,
-                options.prune,
-            )),
-            (StepName::Dns, Some(c), _) => {
-                Box::new(dns::DnsStep::new(c.clone(), config, options.adopt))
+            (StepName::Firewall, Some(c), Some(target)) => {
+                let step = firewall::FirewallStep::new(c.clone(), target, options.prune);
+                match destroy {
+                    Some(_) => Box::new(step.destroying()),
+                    None => Box::new(step),
+                }
             }
-            (StepName::Cert, _, _) => Box::new(cert::CertStep::new(config)),
-            (StepName::ProxyConfig, _, _) => Box::new(proxy_config::ProxyConfigStep::new(config)?),
-            (StepName::Proxy, _, _) => Box::new(proxy::ProxyStep::new(config)?),
-            (StepName::Schedule, _, _) => Box::new(schedule::ScheduleStep::new(config)?),
+            (StepName::Dns, Some(c), _) => {
+                let step = dns::DnsStep::new(c.clone(), config, options.adopt);
+                match destroy {
+                    Some(_) => Box::new(step.destroying()),
+                    None => Box::new(step),
+                }
+            }
+            (StepName::Cert, _, _) => {
+                let step = cert::CertStep::new(config);
+                match destroy {
+                    Some(revoke) => Box::new(step.destroying(revoke)),
+                    None => Box::new(step),
+                }
+            }
+            (StepName::ProxyConfig, _, _) => {
+                let step = proxy_config::ProxyConfigStep::new(config)?;
+                match destroy {
+                    Some(_) => Box::new(step.destroying()),
+                    None => Box::new(step),
+                }
+            }
+            (StepName::Proxy, _, _) => {
+                let step = proxy::ProxyStep::new(config)?;
+                match destroy {
+                    Some(_) => Box::new(step.destroying()),
+                    None => Box::new(step),
+                }
+            }
+            (StepName::Schedule, _, _) => {
+                let step = schedule::ScheduleStep::new(config)?;
+                match destroy {
+                    Some(_) => Box::new(step.destroying()),
+                    None => Box::new(step),
+                }
+            }
             (name, _, _) => bail!("the {name} step is not configured"),
         });
     }

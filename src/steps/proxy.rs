@@ -62,6 +62,8 @@ pub struct ProxyStep {
     /// The certificate files that the cert step issues (after this step,
     /// in apply order).
     issued_later: Vec<PathBuf>,
+    /// `webtier destroy`: the daemon stops and its unit goes.
+    destroy: bool,
 }
 
 impl ProxyStep {
@@ -124,7 +126,42 @@ impl ProxyStep {
                         .fullchain
                 })
                 .collect(),
+            destroy: false,
         })
+    }
+
+    /// The step that stops the daemon and removes its unit (`webtier
+    /// destroy`). The proxy user and its directories are left.
+    pub fn destroying(self) -> ProxyStep {
+        ProxyStep {
+            destroy: true,
+            ..self
+        }
+    }
+
+    /// Pure: the stop of a running daemon, then the removal of its unit.
+    fn teardown(&self, o: &Observed) -> Vec<Planned<Operation>> {
+        let mut out = Vec::new();
+        if let Some(r) = &o.running {
+            out.push(Planned {
+                action: Action::Delete,
+                resource: format!("proxy daemon (pid {}, {})", r.pid, mode_name(self.mode)),
+                detail: "stop: in-flight requests drain, then it exits".into(),
+                operation: Operation::Stop {
+                    mode: self.mode,
+                    pid: r.pid,
+                },
+            });
+        }
+        if o.unit.as_ref().is_some_and(|u| u.file.is_some()) {
+            out.push(Planned {
+                action: Action::Delete,
+                resource: format!("systemd unit {}", systemd::UNIT),
+                detail: format!("disabled and removed: {}", systemd::unit_path().display()),
+                operation: Operation::RemoveUnit,
+            });
+        }
+        out
     }
 
     /// Sites whose certificate the cert step has not issued yet, by first
@@ -244,6 +281,13 @@ pub enum Operation {
         mode: Mode,
         from_pid: i32,
     },
+    /// `webtier destroy`: stop the daemon.
+    Stop {
+        mode: Mode,
+        pid: i32,
+    },
+    /// `webtier destroy`: disable and remove the unit.
+    RemoveUnit,
 }
 
 impl Step for ProxyStep {
@@ -315,6 +359,9 @@ impl Step for ProxyStep {
     }
 
     fn diff(&self, o: &Observed) -> Vec<Planned<Operation>> {
+        if self.destroy {
+            return self.teardown(o);
+        }
         let mut out = Vec::new();
         let change = |action, resource: String, detail: String, operation| Planned {
             action,
@@ -512,6 +559,9 @@ impl Step for ProxyStep {
     }
 
     fn conflicts(&self, o: &Observed) -> Vec<crate::plan::Conflict> {
+        if self.destroy {
+            return Vec::new();
+        }
         o.problems
             .iter()
             .map(|reason| crate::plan::Conflict {
@@ -543,11 +593,38 @@ impl Step for ProxyStep {
             } => self.reload(*mode, config_sha256),
             Operation::Restart { mode, from_pid } => self.restart(*mode, *from_pid),
             Operation::Replace { mode, from_pid } => self.replace(*mode, *from_pid),
+            Operation::Stop { mode, pid } => self.stop(*mode, *pid),
+            Operation::RemoveUnit => {
+                systemd::systemctl(&["disable", systemd::UNIT])?;
+                let path = systemd::unit_path();
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(e).with_context(|| format!("cannot remove {}", path.display()));
+                    }
+                    _ => {}
+                }
+                systemd::systemctl(&["daemon-reload"])
+            }
         }
     }
 }
 
 impl ProxyStep {
+    fn stop(&self, mode: Mode, pid: i32) -> Result<()> {
+        match mode {
+            Mode::Systemd => systemd::systemctl(&["stop", systemd::UNIT]),
+            Mode::Detached => {
+                let drain = Duration::from_millis(self.rendered.timeouts.drain_ms);
+                match detached::stop(&self.paths, drain)? {
+                    Some(stopped) if stopped != pid => bail!(
+                        "the proxy's pid was {stopped}, not {pid} as planned; it is stopped all the same"
+                    ),
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+
     fn reload(&self, mode: Mode, want: &str) -> Result<()> {
         let on_disk = std::fs::read(&self.paths.config)
             .with_context(|| format!("cannot read {}", self.paths.config.display()))?;
@@ -767,6 +844,7 @@ mod tests {
             binary: "/usr/local/bin/webtier".into(),
             unit: None,
             issued_later: Vec::new(),
+            destroy: false,
         }
     }
 

@@ -16,6 +16,8 @@ use crate::proxy::config::ProxyConfig;
 pub struct ProxyConfigStep {
     path: PathBuf,
     content: String,
+    /// `webtier destroy`: the file goes.
+    destroy: bool,
 }
 
 /// The file as found on disk.
@@ -29,7 +31,8 @@ pub struct FileState {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WriteFile {
     pub path: PathBuf,
-    pub content: String,
+    /// None: remove the file (`webtier destroy`).
+    pub content: Option<String>,
 }
 
 impl ProxyConfigStep {
@@ -41,7 +44,16 @@ impl ProxyConfigStep {
         Ok(ProxyConfigStep {
             path: config.proxy.config_file.clone(),
             content,
+            destroy: false,
         })
+    }
+
+    /// The step that removes the file (`webtier destroy`).
+    pub fn destroying(self) -> ProxyConfigStep {
+        ProxyConfigStep {
+            destroy: true,
+            ..self
+        }
     }
 }
 
@@ -68,6 +80,9 @@ impl Step for ProxyConfigStep {
     }
 
     fn diff(&self, observed: &FileState) -> Vec<Planned<WriteFile>> {
+        if self.destroy {
+            return removal(&self.path, observed.content.is_some());
+        }
         diff_file(&self.path, &self.content, observed.content.as_deref())
     }
 
@@ -80,7 +95,15 @@ impl Step for ProxyConfigStep {
                 self.path.display()
             );
         }
-        atomic_write(&op.path, op.content.as_bytes(), 0o644)
+        match &op.content {
+            Some(content) => atomic_write(&op.path, content.as_bytes(), 0o644),
+            None => match std::fs::remove_file(&op.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(e).with_context(|| format!("cannot remove {}", op.path.display()))
+                }
+                _ => Ok(()),
+            },
+        }
     }
 }
 
@@ -93,11 +116,27 @@ pub fn diff_file(path: &Path, desired: &str, current: Option<&[u8]>) -> Vec<Plan
             detail,
             operation: WriteFile {
                 path: path.to_path_buf(),
-                content: desired.to_string(),
+                content: Some(desired.to_string()),
             },
         })
         .into_iter()
         .collect()
+}
+
+/// Pure: the removal of the file at `path`, when it exists.
+pub fn removal(path: &Path, exists: bool) -> Vec<Planned<WriteFile>> {
+    if !exists {
+        return Vec::new();
+    }
+    vec![Planned {
+        action: crate::plan::Action::Delete,
+        resource: format!("file {}", path.display()),
+        detail: String::new(),
+        operation: WriteFile {
+            path: path.to_path_buf(),
+            content: None,
+        },
+    }]
 }
 
 #[cfg(test)]

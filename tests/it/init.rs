@@ -17,13 +17,16 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange};
-use aws_sdk_route53::types::RrType;
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
 
 use crate::support::proxy::served_serial;
 use crate::support::services::{Call, Moto, Pebble, PebbleOptions, Uvicorn};
 use crate::support::{assert_exit, stderr, stdout, webtier};
 
 const DOMAIN: &str = "app.demo.test";
+const FOREIGN: &str = "other.demo.test";
 const INNER: &str = "init::in_its_own_namespaces";
 
 /// Runs `in_its_own_namespaces` in new network and mount namespaces.
@@ -222,6 +225,48 @@ fn in_its_own_namespaces() {
         ],
         "{doc:#}"
     );
+
+    // `webtier destroy` removes what webtier made and nothing else.
+    let out = webtier()
+        .current_dir(dir.path())
+        .envs(world.moto.env())
+        .args(["destroy", "--yes"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let open = rt.block_on(world.open_ports());
+    assert_eq!(
+        open,
+        vec![(22, "10.0.0.0/8".to_string())],
+        "webtier's rules are gone, the ssh rule it found stays"
+    );
+    assert!(
+        rt.block_on(world.records(DOMAIN)).is_empty(),
+        "its A record and ownership TXT are gone"
+    );
+    assert_eq!(
+        rt.block_on(world.records(FOREIGN)),
+        vec![("A".to_string(), "192.0.2.7".to_string())],
+        "the record it did not create stays"
+    );
+    assert!(
+        std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, 443)).is_err(),
+        "the proxy is stopped"
+    );
+    assert!(!Path::new("/etc/cron.d/webtier").exists());
+    assert!(!Path::new("/etc/webtier/proxy.toml").exists());
+    assert_eq!(
+        live_serial(&live.join("cert.pem")),
+        serial,
+        "the certificate is kept"
+    );
+    let out = webtier()
+        .current_dir(dir.path())
+        .envs(world.moto.env())
+        .args(["plan", "--destroy", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
 }
 
 /// Loopback up; `/etc` and `/var/lib` overlaid on scratch directories.
@@ -391,6 +436,38 @@ impl World {
             .unwrap();
         let zone =
             crate::support::services::create_zone(&route53, "demo.test", "webtier-init").await;
+        // A record of someone else's in the zone: destroy must leave it.
+        route53
+            .change_resource_record_sets()
+            .hosted_zone_id(&zone)
+            .change_batch(
+                ChangeBatch::builder()
+                    .changes(
+                        Change::builder()
+                            .action(ChangeAction::Create)
+                            .resource_record_set(
+                                ResourceRecordSet::builder()
+                                    .name(FOREIGN)
+                                    .r#type(RrType::A)
+                                    .ttl(60)
+                                    .resource_records(
+                                        ResourceRecord::builder()
+                                            .value("192.0.2.7")
+                                            .build()
+                                            .unwrap(),
+                                    )
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
         World {
             moto,
             ec2,
@@ -420,6 +497,16 @@ impl World {
     }
 
     async fn a_record(&self) -> Vec<String> {
+        self.records(DOMAIN)
+            .await
+            .into_iter()
+            .filter(|(t, _)| t == "A")
+            .map(|(_, v)| v)
+            .collect()
+    }
+
+    /// (type, value) of every record of `name`.
+    async fn records(&self, name: &str) -> Vec<(String, String)> {
         let out = self
             .route53
             .list_resource_record_sets()
@@ -429,8 +516,12 @@ impl World {
             .unwrap();
         out.resource_record_sets()
             .iter()
-            .filter(|s| s.name().trim_end_matches('.') == DOMAIN && s.r#type() == &RrType::A)
-            .flat_map(|s| s.resource_records().iter().map(|r| r.value().to_string()))
+            .filter(|s| s.name().trim_end_matches('.') == name)
+            .flat_map(|s| {
+                s.resource_records()
+                    .iter()
+                    .map(|r| (s.r#type().as_str().to_string(), r.value().to_string()))
+            })
             .collect()
     }
 }

@@ -3,7 +3,7 @@
 //! (missing, names or key type changed, or less than a third of its
 //! lifetime left). Change: an ACME order, installed only when it checks out.
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::acme::{self, dns01::Dns01, http01::Http01};
@@ -279,12 +279,41 @@ pub async fn ari_reason(store: &Store, acme: &Acme, name: &str, live: &Live) -> 
 
 pub struct CertStep {
     config: Config,
+    /// `webtier destroy`: certificates are kept, or with `--revoke`
+    /// revoked at the CA and taken out of `live/` (the archive keeps them).
+    destroy: Option<Revoke>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoke {
+    Keep,
+    Revoke,
+}
+
+/// One change of the cert step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum CertOp {
+    /// Order the certificate and make it live.
+    Obtain(Wanted),
+    /// `webtier destroy --revoke`: revoke the live certificate of `name`
+    /// (serial `serial`) and take it out of `live/`.
+    Revoke { name: String, serial: String },
 }
 
 impl CertStep {
     pub fn new(config: &Config) -> CertStep {
         CertStep {
             config: config.clone(),
+            destroy: None,
+        }
+    }
+
+    /// The step of `webtier destroy`.
+    pub fn destroying(self, revoke: Revoke) -> CertStep {
+        CertStep {
+            destroy: Some(revoke),
+            ..self
         }
     }
 }
@@ -304,7 +333,7 @@ pub struct CertState {
 
 impl Step for CertStep {
     type Observed = CertState;
-    type Operation = Wanted;
+    type Operation = CertOp;
 
     fn name(&self) -> StepName {
         StepName::Cert
@@ -332,7 +361,32 @@ impl Step for CertStep {
         Ok(CertState { certs })
     }
 
-    fn diff(&self, observed: &CertState) -> Vec<Planned<Wanted>> {
+    fn diff(&self, observed: &CertState) -> Vec<Planned<CertOp>> {
+        match self.destroy {
+            None => {}
+            Some(Revoke::Keep) => return Vec::new(),
+            Some(Revoke::Revoke) => {
+                return observed
+                    .certs
+                    .iter()
+                    .filter_map(|o| {
+                        let live = o.live.as_ref()?;
+                        Some(Planned {
+                            action: Action::Delete,
+                            resource: format!("certificate {}", o.name),
+                            detail: format!(
+                                "revoked at the CA (serial {}); the files stay in the archive",
+                                live.serial
+                            ),
+                            operation: CertOp::Revoke {
+                                name: o.name.clone(),
+                                serial: live.serial.clone(),
+                            },
+                        })
+                    })
+                    .collect();
+            }
+        }
         let wanted = wanted(&self.config);
         observed
             .certs
@@ -348,18 +402,46 @@ impl Step for CertStep {
                     },
                     resource: format!("certificate {}", o.name),
                     detail: format!("names: {}\nreason: {reason}", w.names.join(", ")),
-                    operation: w.clone(),
+                    operation: CertOp::Obtain(w.clone()),
                 })
             })
             .collect()
     }
 
-    async fn apply(&self, wanted: &Wanted) -> Result<()> {
+    async fn apply(&self, op: &CertOp) -> Result<()> {
         let store = Store::new(&self.config.state_dir);
         let _lock = store.lock()?;
-        obtain(&self.config, &self.config.acme, wanted, true).await?;
-        if reload_proxy(&self.config)? {
-            wait_served(&self.config, &wanted.name)?;
+        match op {
+            CertOp::Obtain(wanted) => {
+                obtain(&self.config, &self.config.acme, wanted, true).await?;
+                if reload_proxy(&self.config)? {
+                    wait_served(&self.config, &wanted.name)?;
+                }
+            }
+            CertOp::Revoke { name, serial } => {
+                let Some(live) = store.live(name)? else {
+                    return Ok(()); // already out of live/
+                };
+                if &live.info.serial != serial {
+                    bail!(
+                        "the live certificate of {name} is serial {}, not {serial} as planned — make a new plan",
+                        live.info.serial
+                    );
+                }
+                let pem = std::fs::read_to_string(live.dir.join("fullchain.pem"))?;
+                let account = acme::account(
+                    &store.account_file(&self.config.acme.directory),
+                    &self.config.acme,
+                )
+                .await?;
+                acme::revoke(
+                    &account,
+                    certstore::leaf_der(&pem)?,
+                    instant_acme::RevocationReason::CessationOfOperation,
+                )
+                .await?;
+                store.retire(name)?;
+            }
         }
         Ok(())
     }

@@ -23,7 +23,13 @@ const TIMER: &str = "webtier-renew.timer";
 pub struct ScheduleStep {
     systemd: bool,
     files: Vec<(PathBuf, String)>,
+    /// `webtier destroy`: webtier's files go and the timer is disabled.
+    destroy: bool,
 }
+
+/// The first line of every file webtier installs here: a file at one of
+/// these paths without it is not webtier's, and destroy leaves it.
+const MARK: &str = "# Installed by webtier";
 
 #[derive(Debug, Serialize)]
 pub struct Observed {
@@ -36,8 +42,17 @@ pub struct Observed {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Operation {
-    Install { path: PathBuf, content: String },
+    Install {
+        path: PathBuf,
+        content: String,
+    },
     EnableTimer,
+    /// `webtier destroy`.
+    DisableTimer,
+    /// `webtier destroy`.
+    Remove {
+        path: PathBuf,
+    },
 }
 
 impl ScheduleStep {
@@ -57,7 +72,19 @@ impl ScheduleStep {
             .into_iter()
             .map(|f| (Path::new("/").join(f.path), f.content))
             .collect();
-        Ok(ScheduleStep { systemd, files })
+        Ok(ScheduleStep {
+            systemd,
+            files,
+            destroy: false,
+        })
+    }
+
+    /// The step of `webtier destroy`.
+    pub fn destroying(self) -> ScheduleStep {
+        ScheduleStep {
+            destroy: true,
+            ..self
+        }
     }
 }
 
@@ -92,6 +119,9 @@ impl Step for ScheduleStep {
     }
 
     fn diff(&self, observed: &Observed) -> Vec<Planned<Operation>> {
+        if self.destroy {
+            return teardown(observed);
+        }
         diff(&self.files, observed)
     }
 
@@ -116,6 +146,23 @@ impl Step for ScheduleStep {
             Operation::EnableTimer => {
                 crate::launch::systemd::systemctl(&["daemon-reload"])?;
                 crate::launch::systemd::systemctl(&["enable", "--now", TIMER])
+            }
+            Operation::DisableTimer => {
+                crate::launch::systemd::systemctl(&["disable", "--now", TIMER])
+            }
+            Operation::Remove { path } => {
+                if !self.files.iter().any(|(p, _)| p == path) {
+                    bail!(
+                        "the plan removes {}, which this configuration's schedule does not name — make a new plan",
+                        path.display()
+                    );
+                }
+                match std::fs::remove_file(path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        Err(e).with_context(|| format!("cannot remove {}", path.display()))
+                    }
+                    _ => Ok(()),
+                }
             }
         }
     }
@@ -163,6 +210,31 @@ fn diff(files: &[(PathBuf, String)], observed: &Observed) -> Vec<Planned<Operati
     out
 }
 
+/// Pure: the timer disabled, then webtier's own files removed (a file at
+/// one of the paths that webtier did not write is left).
+fn teardown(observed: &Observed) -> Vec<Planned<Operation>> {
+    let mut out = Vec::new();
+    if observed.timer_enabled == Some(true) {
+        out.push(Planned {
+            action: Action::Delete,
+            resource: format!("systemd timer {TIMER}"),
+            detail: "systemctl disable --now".into(),
+            operation: Operation::DisableTimer,
+        });
+    }
+    for (path, content) in &observed.files {
+        if content.as_deref().is_some_and(|c| c.starts_with(MARK)) {
+            out.push(Planned {
+                action: Action::Delete,
+                resource: format!("file {}", path.display()),
+                detail: String::new(),
+                operation: Operation::Remove { path: path.clone() },
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +264,38 @@ mod tests {
             timer_enabled: None,
         };
         assert!(diff(&files(), &current).is_empty());
+    }
+
+    #[test]
+    fn destroy_removes_only_files_webtier_wrote() {
+        let observed = Observed {
+            files: vec![
+                (
+                    PathBuf::from("/etc/cron.d/webtier"),
+                    Some(format!("{MARK} (the schedule step)\n0 1 * * * root w\n")),
+                ),
+                (
+                    PathBuf::from("/etc/systemd/system/x"),
+                    Some("mine\n".into()),
+                ),
+                (PathBuf::from("/etc/systemd/system/y"), None),
+            ],
+            timer_enabled: Some(true),
+        };
+        let plan = teardown(&observed);
+        let ops: Vec<&Operation> = plan.iter().map(|p| &p.operation).collect();
+        assert!(
+            matches!(ops[..], [Operation::DisableTimer, Operation::Remove { path }] if path == Path::new("/etc/cron.d/webtier")),
+            "{ops:?}"
+        );
+        // Every template starts with the mark.
+        for f in render::files(false, Path::new("/w"), Path::new("/c"), "h")
+            .unwrap()
+            .into_iter()
+            .chain(render::files(true, Path::new("/w"), Path::new("/c"), "h").unwrap())
+        {
+            assert!(f.content.starts_with(MARK), "{}", f.path.display());
+        }
     }
 
     #[test]
