@@ -28,6 +28,9 @@ _webtier() {
             webtier,config)
                 cmd="webtier__subcmd__config"
                 ;;
+            webtier,destroy)
+                cmd="webtier__subcmd__destroy"
+                ;;
             webtier,dns)
                 cmd="webtier__subcmd__dns"
                 ;;
@@ -39,6 +42,9 @@ _webtier() {
                 ;;
             webtier,iam-policy)
                 cmd="webtier__subcmd__iam__subcmd__policy"
+                ;;
+            webtier,init)
+                cmd="webtier__subcmd__init"
                 ;;
             webtier,man)
                 cmd="webtier__subcmd__man"
@@ -166,6 +172,9 @@ _webtier() {
             webtier__subcmd__help,config)
                 cmd="webtier__subcmd__help__subcmd__config"
                 ;;
+            webtier__subcmd__help,destroy)
+                cmd="webtier__subcmd__help__subcmd__destroy"
+                ;;
             webtier__subcmd__help,dns)
                 cmd="webtier__subcmd__help__subcmd__dns"
                 ;;
@@ -177,6 +186,9 @@ _webtier() {
                 ;;
             webtier__subcmd__help,iam-policy)
                 cmd="webtier__subcmd__help__subcmd__iam__subcmd__policy"
+                ;;
+            webtier__subcmd__help,init)
+                cmd="webtier__subcmd__help__subcmd__init"
                 ;;
             webtier__subcmd__help,man)
                 cmd="webtier__subcmd__help__subcmd__man"
@@ -332,7 +344,7 @@ _webtier() {
 
     case "${cmd}" in
         webtier)
-            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version plan apply status firewall dns cert config proxy iam-policy completions man help"
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version init plan apply destroy status firewall dns cert config proxy iam-policy completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -845,6 +857,28 @@ _webtier() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        webtier__subcmd__destroy)
+            opts="-q -v -y -h -V --revoke --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         webtier__subcmd__dns)
             opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version plan apply help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1098,7 +1132,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__help)
-            opts="plan apply status firewall dns cert config proxy iam-policy completions man help"
+            opts="init plan apply destroy status firewall dns cert config proxy iam-policy completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1293,6 +1327,20 @@ _webtier() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        webtier__subcmd__help__subcmd__destroy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         webtier__subcmd__help__subcmd__dns)
             opts="plan apply"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1392,6 +1440,20 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__help__subcmd__iam__subcmd__policy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1609,6 +1671,64 @@ _webtier() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        webtier__subcmd__init)
+            opts="-q -v -y -h -V --domain --alias --email --upstream --instance --tls --region --acme-directory --ca-root --force --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --domain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alias)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --email)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --upstream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --instance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls)
+                    COMPREPLY=($(compgen -W "acme none" -- "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --acme-directory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         webtier__subcmd__man)
             opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1632,7 +1752,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__plan)
-            opts="-q -v -y -h -V --out --detailed-exitcode --prune --adopt --config --output --json --quiet --verbose --no-color --yes --help --version firewall dns cert proxy-config proxy"
+            opts="-q -v -y -h -V --destroy --revoke --out --detailed-exitcode --prune --adopt --config --output --json --quiet --verbose --no-color --yes --help --version firewall dns proxy-config proxy cert schedule"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -32,8 +32,10 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand init 'Write webtier.toml (asking on a terminal, or from flags) and take this machine all the way: firewall, DNS, proxy, certificate, renewal'
             cand plan 'Show what webtier would change, without changing anything'
             cand apply 'Make the changes, after confirmation (or a saved plan, exactly)'
+            cand destroy 'Remove what webtier created, and nothing else: its security-group rules, its DNS records, the proxy service, the renewal schedule (certificates are kept unless --revoke); after confirmation'
             cand status 'Check every site: ports open, DNS records and resolution, certificate and renewal, proxy, served certificate, upstreams (exit 1 when a check fails)'
             cand firewall 'Security-group ingress for ports 80/443 on the target instances'
             cand dns 'Route 53 records for every site name'
@@ -45,10 +47,38 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
+        &'webtier;init'= {
+            cand --domain 'The site''s domain (asked on a terminal when missing)'
+            cand --alias 'Another name of the site (repeat for several)'
+            cand --email 'Contact email for the certificate authority'
+            cand --upstream 'The app''s address, HOST:PORT [default: 127.0.0.1:8000 when something listens there]'
+            cand --instance 'The EC2 instance to open and point the names at: `self` or an id [default: self]'
+            cand --tls 'Certificates: from an ACME CA (Let''s Encrypt), or none (plain HTTP)'
+            cand --region 'AWS region [default: the standard chain: AWS_REGION, profile, the instance''s own]'
+            cand --acme-directory 'ACME directory: letsencrypt, letsencrypt-staging or an https:// URL [default: letsencrypt]'
+            cand --ca-root 'An extra trust root (PEM) for the ACME server''s own HTTPS, for a test CA'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --force 'Overwrite an existing configuration file that differs'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'webtier;plan'= {
             cand --out 'Save the plan to FILE, for `webtier apply FILE`'
             cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
+            cand --destroy 'Plan `webtier destroy`: what removing webtier''s resources would do'
+            cand --revoke 'With --destroy: also revoke the certificates'
             cand --detailed-exitcode 'Exit 2 when the plan has changes (0: none, 1: error)'
             cand --prune 'firewall: also remove rules webtier added that are no longer desired (never others)'
             cand --adopt 'dns: take over address records of the site names that webtier did not create'
@@ -70,6 +100,23 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --output 'Output format'
             cand --prune 'firewall: also remove rules webtier added that are no longer desired (never others)'
             cand --adopt 'dns: take over address records of the site names that webtier did not create'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;destroy'= {
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --revoke 'Also revoke the certificates at the CA (they stay in the archive)'
             cand --json 'Short for --output json'
             cand -q 'Print only results and errors: no progress or informational lines'
             cand --quiet 'Print only results and errors: no progress or informational lines'
@@ -745,8 +792,10 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --version 'Print version'
         }
         &'webtier;help'= {
+            cand init 'Write webtier.toml (asking on a terminal, or from flags) and take this machine all the way: firewall, DNS, proxy, certificate, renewal'
             cand plan 'Show what webtier would change, without changing anything'
             cand apply 'Make the changes, after confirmation (or a saved plan, exactly)'
+            cand destroy 'Remove what webtier created, and nothing else: its security-group rules, its DNS records, the proxy service, the renewal schedule (certificates are kept unless --revoke); after confirmation'
             cand status 'Check every site: ports open, DNS records and resolution, certificate and renewal, proxy, served certificate, upstreams (exit 1 when a check fails)'
             cand firewall 'Security-group ingress for ports 80/443 on the target instances'
             cand dns 'Route 53 records for every site name'
@@ -758,9 +807,13 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
+        &'webtier;help;init'= {
+        }
         &'webtier;help;plan'= {
         }
         &'webtier;help;apply'= {
+        }
+        &'webtier;help;destroy'= {
         }
         &'webtier;help;status'= {
         }

@@ -34,8 +34,10 @@ complete -c webtier -n "__fish_webtier_needs_command" -l no-color -d 'Never use 
 complete -c webtier -n "__fish_webtier_needs_command" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
 complete -c webtier -n "__fish_webtier_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c webtier -n "__fish_webtier_needs_command" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_needs_command" -f -a "init" -d 'Write webtier.toml (asking on a terminal, or from flags) and take this machine all the way: firewall, DNS, proxy, certificate, renewal'
 complete -c webtier -n "__fish_webtier_needs_command" -f -a "plan" -d 'Show what webtier would change, without changing anything'
 complete -c webtier -n "__fish_webtier_needs_command" -f -a "apply" -d 'Make the changes, after confirmation (or a saved plan, exactly)'
+complete -c webtier -n "__fish_webtier_needs_command" -f -a "destroy" -d 'Remove what webtier created, and nothing else: its security-group rules, its DNS records, the proxy service, the renewal schedule (certificates are kept unless --revoke); after confirmation'
 complete -c webtier -n "__fish_webtier_needs_command" -f -a "status" -d 'Check every site: ports open, DNS records and resolution, certificate and renewal, proxy, served certificate, upstreams (exit 1 when a check fails)'
 complete -c webtier -n "__fish_webtier_needs_command" -f -a "firewall" -d 'Security-group ingress for ports 80/443 on the target instances'
 complete -c webtier -n "__fish_webtier_needs_command" -f -a "dns" -d 'Route 53 records for every site name'
@@ -46,10 +48,33 @@ complete -c webtier -n "__fish_webtier_needs_command" -f -a "iam-policy" -d 'Pri
 complete -c webtier -n "__fish_webtier_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c webtier -n "__fish_webtier_needs_command" -f -a "man" -d 'Print the man page (roff)'
 complete -c webtier -n "__fish_webtier_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webtier -n "__fish_webtier_using_subcommand init" -l domain -d 'The site\'s domain (asked on a terminal when missing)' -r
+complete -c webtier -n "__fish_webtier_using_subcommand init" -l alias -d 'Another name of the site (repeat for several)' -r
+complete -c webtier -n "__fish_webtier_using_subcommand init" -l email -d 'Contact email for the certificate authority' -r
+complete -c webtier -n "__fish_webtier_using_subcommand init" -l upstream -d 'The app\'s address, HOST:PORT [default: 127.0.0.1:8000 when something listens there]' -r
+complete -c webtier -n "__fish_webtier_using_subcommand init" -l instance -d 'The EC2 instance to open and point the names at: `self` or an id [default: self]' -r
+complete -c webtier -n "__fish_webtier_using_subcommand init" -l tls -d 'Certificates: from an ACME CA (Let\'s Encrypt), or none (plain HTTP)' -r -f -a "acme\t''
+none\t''"
+complete -c webtier -n "__fish_webtier_using_subcommand init" -l region -d 'AWS region [default: the standard chain: AWS_REGION, profile, the instance\'s own]' -r
+complete -c webtier -n "__fish_webtier_using_subcommand init" -l acme-directory -d 'ACME directory: letsencrypt, letsencrypt-staging or an https:// URL [default: letsencrypt]' -r
+complete -c webtier -n "__fish_webtier_using_subcommand init" -l ca-root -d 'An extra trust root (PEM) for the ACME server\'s own HTTPS, for a test CA' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand init" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand init" -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c webtier -n "__fish_webtier_using_subcommand init" -l force -d 'Overwrite an existing configuration file that differs'
+complete -c webtier -n "__fish_webtier_using_subcommand init" -l json -d 'Short for --output json'
+complete -c webtier -n "__fish_webtier_using_subcommand init" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
+complete -c webtier -n "__fish_webtier_using_subcommand init" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+complete -c webtier -n "__fish_webtier_using_subcommand init" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
+complete -c webtier -n "__fish_webtier_using_subcommand init" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+complete -c webtier -n "__fish_webtier_using_subcommand init" -s h -l help -d 'Print help'
+complete -c webtier -n "__fish_webtier_using_subcommand init" -s V -l version -d 'Print version'
 complete -c webtier -n "__fish_webtier_using_subcommand plan" -l out -d 'Save the plan to FILE, for `webtier apply FILE`' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand plan" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand plan" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
+complete -c webtier -n "__fish_webtier_using_subcommand plan" -l destroy -d 'Plan `webtier destroy`: what removing webtier\'s resources would do'
+complete -c webtier -n "__fish_webtier_using_subcommand plan" -l revoke -d 'With --destroy: also revoke the certificates'
 complete -c webtier -n "__fish_webtier_using_subcommand plan" -l detailed-exitcode -d 'Exit 2 when the plan has changes (0: none, 1: error)'
 complete -c webtier -n "__fish_webtier_using_subcommand plan" -l prune -d 'firewall: also remove rules webtier added that are no longer desired (never others)'
 complete -c webtier -n "__fish_webtier_using_subcommand plan" -l adopt -d 'dns: take over address records of the site names that webtier did not create'
@@ -72,6 +97,17 @@ complete -c webtier -n "__fish_webtier_using_subcommand apply" -l no-color -d 'N
 complete -c webtier -n "__fish_webtier_using_subcommand apply" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
 complete -c webtier -n "__fish_webtier_using_subcommand apply" -s h -l help -d 'Print help'
 complete -c webtier -n "__fish_webtier_using_subcommand apply" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_using_subcommand destroy" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
+complete -c webtier -n "__fish_webtier_using_subcommand destroy" -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c webtier -n "__fish_webtier_using_subcommand destroy" -l revoke -d 'Also revoke the certificates at the CA (they stay in the archive)'
+complete -c webtier -n "__fish_webtier_using_subcommand destroy" -l json -d 'Short for --output json'
+complete -c webtier -n "__fish_webtier_using_subcommand destroy" -s q -l quiet -d 'Print only results and errors: no progress or informational lines'
+complete -c webtier -n "__fish_webtier_using_subcommand destroy" -s v -l verbose -d 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+complete -c webtier -n "__fish_webtier_using_subcommand destroy" -l no-color -d 'Never use colors (also when NO_COLOR is set)'
+complete -c webtier -n "__fish_webtier_using_subcommand destroy" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+complete -c webtier -n "__fish_webtier_using_subcommand destroy" -s h -l help -d 'Print help'
+complete -c webtier -n "__fish_webtier_using_subcommand destroy" -s V -l version -d 'Print version'
 complete -c webtier -n "__fish_webtier_using_subcommand status" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand status" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
@@ -466,18 +502,20 @@ complete -c webtier -n "__fish_webtier_using_subcommand man" -l no-color -d 'Nev
 complete -c webtier -n "__fish_webtier_using_subcommand man" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
 complete -c webtier -n "__fish_webtier_using_subcommand man" -s h -l help -d 'Print help'
 complete -c webtier -n "__fish_webtier_using_subcommand man" -s V -l version -d 'Print version'
-complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from plan apply status firewall dns cert config proxy iam-policy completions man help" -f -a "plan" -d 'Show what webtier would change, without changing anything'
-complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from plan apply status firewall dns cert config proxy iam-policy completions man help" -f -a "apply" -d 'Make the changes, after confirmation (or a saved plan, exactly)'
-complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from plan apply status firewall dns cert config proxy iam-policy completions man help" -f -a "status" -d 'Check every site: ports open, DNS records and resolution, certificate and renewal, proxy, served certificate, upstreams (exit 1 when a check fails)'
-complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from plan apply status firewall dns cert config proxy iam-policy completions man help" -f -a "firewall" -d 'Security-group ingress for ports 80/443 on the target instances'
-complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from plan apply status firewall dns cert config proxy iam-policy completions man help" -f -a "dns" -d 'Route 53 records for every site name'
-complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from plan apply status firewall dns cert config proxy iam-policy completions man help" -f -a "cert" -d 'Certificates: issue, renew (from cron), status'
-complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from plan apply status firewall dns cert config proxy iam-policy completions man help" -f -a "config" -d 'Check or show the configuration'
-complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from plan apply status firewall dns cert config proxy iam-policy completions man help" -f -a "proxy" -d 'The bundled proxy: run it, validate its configuration, reload it'
-complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from plan apply status firewall dns cert config proxy iam-policy completions man help" -f -a "iam-policy" -d 'Print the least-privilege IAM policy for the configured steps (JSON)'
-complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from plan apply status firewall dns cert config proxy iam-policy completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from plan apply status firewall dns cert config proxy iam-policy completions man help" -f -a "man" -d 'Print the man page (roff)'
-complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from plan apply status firewall dns cert config proxy iam-policy completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "init" -d 'Write webtier.toml (asking on a terminal, or from flags) and take this machine all the way: firewall, DNS, proxy, certificate, renewal'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "plan" -d 'Show what webtier would change, without changing anything'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "apply" -d 'Make the changes, after confirmation (or a saved plan, exactly)'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "destroy" -d 'Remove what webtier created, and nothing else: its security-group rules, its DNS records, the proxy service, the renewal schedule (certificates are kept unless --revoke); after confirmation'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "status" -d 'Check every site: ports open, DNS records and resolution, certificate and renewal, proxy, served certificate, upstreams (exit 1 when a check fails)'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "firewall" -d 'Security-group ingress for ports 80/443 on the target instances'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "dns" -d 'Route 53 records for every site name'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "cert" -d 'Certificates: issue, renew (from cron), status'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "config" -d 'Check or show the configuration'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "proxy" -d 'The bundled proxy: run it, validate its configuration, reload it'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "iam-policy" -d 'Print the least-privilege IAM policy for the configured steps (JSON)'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from firewall" -f -a "plan" -d 'Show what this step would change'
 complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from firewall" -f -a "apply" -d 'Make this step\'s changes, after confirmation'
 complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from dns" -f -a "plan" -d 'Show what this step would change'
