@@ -88,6 +88,29 @@ fn example_config_is_valid() {
     );
 }
 
+/// The README's Quick start, as written: copy the example beside nothing
+/// else and check it.
+#[test]
+fn readme_quick_start_copy_of_the_example_checks_clean() {
+    let readme = fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(
+        readme.contains("cp examples/webtier.toml webtier.toml"),
+        "the Quick start step this test follows"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(
+        repo().join("examples/webtier.toml"),
+        dir.path().join("webtier.toml"),
+    )
+    .unwrap();
+    let out = run(dir.path(), &["config", "check"]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        stdout(&out),
+        "webtier.toml: configuration is valid (1 site, 2 names)\n"
+    );
+}
+
 #[test]
 fn broken_configs_give_the_expected_errors() {
     let dir = repo().join("tests/configs/broken");
