@@ -345,6 +345,22 @@ fn plan_apply_plan_converges() {
     assert_exit(&run(dir, &["plan", "--detailed-exitcode"]), 0);
 }
 
+/// A typo in `--out`'s directory is refused, not created (webtier often
+/// runs as root: it would make directories anywhere, even under /).
+#[test]
+fn plan_out_into_a_missing_directory_is_refused_and_creates_nothing() {
+    let p = project(SITE);
+    let dir = p.path();
+    let out = run(dir, &["plan", "--out", "plans/today/saved.plan"]);
+    assert_exit(&out, 1);
+    assert_eq!(
+        stderr(&out),
+        "error: cannot save the plan to plans/today/saved.plan: directory plans/today does not exist — create it first\n"
+    );
+    assert!(!dir.join("plans").exists(), "no directory was created");
+    assert_eq!(stdout(&out), "", "no plan shown for a plan not saved");
+}
+
 #[test]
 fn saved_plan_is_applied_exactly_or_refused_when_stale() {
     let p = project(SITE);
