@@ -69,6 +69,11 @@ impl Ui {
         self.json
     }
 
+    /// `-q`: results and errors only.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     pub fn color_stderr(&self) -> bool {
         self.color_err
     }

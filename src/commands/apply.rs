@@ -63,7 +63,9 @@ pub fn run_steps(
         config.source.clone(),
         rt.block_on(engine::plan_steps(&steps, ui))?,
     );
-    if !ui.is_json() {
+    // The plan is shown for review; with -q only when there is a prompt.
+    let review = plan.has_changes() && !global.yes;
+    if !ui.is_json() && (review || !ui.is_quiet()) {
         for line in render::plan_text(&plan, ui) {
             ui.out(&line)?;
         }
@@ -115,7 +117,7 @@ fn apply_saved(global: &GlobalArgs, path: &std::path::Path, ui: &Ui) -> Result<u
     let steps = rt.block_on(steps::build(&config, &names, steps::Options::default()))?;
     let current = rt.block_on(engine::plan_steps(&steps, ui))?;
     saved::check_fresh(&saved_plan, &current)?;
-    if !ui.is_json() {
+    if !ui.is_json() && !ui.is_quiet() {
         for line in render::plan_text(&saved_plan, ui) {
             ui.out(&line)?;
         }
@@ -154,7 +156,8 @@ fn report(ui: &Ui, plan: &Plan, applied: &[Applied]) -> Result<u8> {
         }))?;
     } else if !applied.is_empty() {
         ui.info("")?;
-        ui.info(&format!(
+        // The result: printed with -q too.
+        ui.out(&format!(
             "{} Resources: {} added, {} changed, {} destroyed.",
             ui.paint(Tone::Good, "Apply complete!"),
             summary.add,

@@ -421,6 +421,37 @@ fn saved_plan_applies_what_was_planned_not_later_config_edits() {
     assert_exit(&run(dir, &["plan", "--detailed-exitcode"]), 2);
 }
 
+/// `-q` promises results and errors only: with nothing to review (`--yes`,
+/// or a saved plan) apply prints what it did in one line, not the diff.
+#[test]
+fn quiet_apply_prints_its_result_not_the_plan() {
+    let p = project(SITE);
+    let dir = p.path();
+    assert_exit(&run(dir, &["plan", "--out", "saved.plan"]), 0);
+    let out = run(dir, &["apply", "--yes", "-q"]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        stdout(&out),
+        "Apply complete! Resources: 1 added, 0 changed, 0 destroyed.\n"
+    );
+    assert_eq!(stderr(&out), "");
+    assert!(proxy_file(dir).exists());
+    // Nothing left to do: nothing to say.
+    let out = run(dir, &["apply", "--yes", "-q"]);
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), "");
+    assert_eq!(stderr(&out), "");
+    // A saved plan is applied without review too.
+    fs::remove_file(proxy_file(dir)).unwrap();
+    let out = run(dir, &["apply", "-q", "saved.plan"]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        stdout(&out),
+        "Apply complete! Resources: 1 added, 0 changed, 0 destroyed.\n"
+    );
+    assert_eq!(stderr(&out), "");
+}
+
 #[test]
 fn apply_without_terminal_or_yes_refuses_at_once() {
     let p = project(SITE);
