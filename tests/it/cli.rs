@@ -698,6 +698,48 @@ fn man_page_is_generated_from_the_cli() {
     assert!(page.contains("\\-\\-detailed\\-exitcode") || page.contains("apply"));
 }
 
+/// Every page a man page refers to (`webtier-proxy-run(1)`) is one that
+/// `man --dir` writes, and the page on stdout is its `webtier.1`.
+#[test]
+fn man_dir_writes_every_page_the_pages_refer_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = run(d, &["man", "--dir", "."]);
+    assert_exit(&out, 0);
+    let mut pages: Vec<String> = fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    pages.sort();
+    for page in ["webtier.1", "webtier-plan.1", "webtier-proxy-run.1", "webtier-cert-renew.1"] {
+        assert!(pages.iter().any(|p| p == page), "{page} in {pages:?}");
+    }
+    let mut referred = 0;
+    for page in &pages {
+        let text = fs::read_to_string(d.join(page)).unwrap();
+        for line in text.lines() {
+            if let Some(name) = line.strip_suffix("(1)") {
+                referred += 1;
+                let file = format!("{}.1", name.replace("\\-", "-"));
+                assert!(
+                    pages.contains(&file),
+                    "{page} refers to {line}, which was not written ({pages:?})"
+                );
+            }
+        }
+    }
+    assert!(referred >= pages.len() - 1, "{referred} references");
+    let stdout_page = stdout(&run(d, &["man"]));
+    assert_eq!(stdout_page, fs::read_to_string(d.join("webtier.1")).unwrap());
+    // A directory that does not exist is refused, not created.
+    let out = run(d, &["man", "--dir", "no/such"]);
+    assert_exit(&out, 1);
+    assert_eq!(
+        stderr(&out),
+        "error: cannot write the man pages: directory no/such does not exist — create it first\n"
+    );
+}
+
 #[test]
 fn completions_are_current() {
     let files = [
