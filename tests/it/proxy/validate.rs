@@ -347,6 +347,9 @@ fn proxy_config_prints_what_apply_writes_and_writes_nothing() {
     let written = fs::read_to_string(d.join("out/proxy.toml")).unwrap();
     assert_eq!(stdout(&printed), written);
     assert!(written.contains("names = [\"example.com\"]"), "{written}");
+    // No TLS site: no HTTPS listener is listed (nor opened).
+    assert!(written.contains("\nhttps_listen = []\n"), "{written}");
+    assert!(!written.contains(":8443"), "{written}");
 
     // A proxy file, as the proxy reads it: defaults spelled out.
     fs::write(
