@@ -109,9 +109,7 @@ fn init_logging(global: &GlobalArgs, ui: &Ui, daemon: bool) {
         LevelFilter::OFF
     };
     // A prefix of the target: aws_config, aws_smithy_*, aws_sdk_*, …
-    let filter = Targets::new()
-        .with_default(level)
-        .with_target("aws_", sdk);
+    let filter = Targets::new().with_default(level).with_target("aws_", sdk);
     tracing_subscriber::fmt()
         .with_writer(ui::LogWriter)
         .with_max_level(level)

@@ -639,7 +639,10 @@ fn an_sdk_warning_is_not_dumped_before_the_error() {
         webtier()
             .current_dir(dir.path())
             .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{closed}"))
-            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", format!("http://127.0.0.1:{port}"))
+            .env(
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                format!("http://127.0.0.1:{port}"),
+            )
             .env("AWS_CONFIG_FILE", "/dev/null")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
             .env("HOME", dir.path())
@@ -660,7 +663,10 @@ fn an_sdk_warning_is_not_dumped_before_the_error() {
     assert_eq!(err.lines().count(), 1, "one line: {err}");
     // Asked for, the SDK's logs are there.
     let err = stderr(&plan(&["-vv"]));
-    assert!(err.contains("provider failed to provide credentials"), "{err}");
+    assert!(
+        err.contains("provider failed to provide credentials"),
+        "{err}"
+    );
 }
 
 /// What a terminal shows after `raw`: carriage returns, newlines and
@@ -740,7 +746,10 @@ fn no_spinner_frame_is_left_on_a_terminal() {
         .unwrap();
     assert_exit(&out, 1);
     let raw = stdout(&out);
-    assert!(raw.contains("firewall: observing"), "a spinner turned: {raw}");
+    assert!(
+        raw.contains("firewall: observing"),
+        "a spinner turned: {raw}"
+    );
     let shown = screen(&raw);
     assert!(
         shown.iter().any(|l| l.contains(" DEBUG ")),
@@ -749,7 +758,10 @@ fn no_spinner_frame_is_left_on_a_terminal() {
     let stranded: Vec<&String> = shown.iter().filter(|l| l.contains("observing")).collect();
     assert!(stranded.is_empty(), "{stranded:#?}");
     assert!(
-        shown.last().unwrap().starts_with("error: firewall: cannot observe live state"),
+        shown
+            .last()
+            .unwrap()
+            .starts_with("error: firewall: cannot observe live state"),
         "{shown:#?}"
     );
 }

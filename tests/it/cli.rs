@@ -711,7 +711,12 @@ fn man_dir_writes_every_page_the_pages_refer_to() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     pages.sort();
-    for page in ["webtier.1", "webtier-plan.1", "webtier-proxy-run.1", "webtier-cert-renew.1"] {
+    for page in [
+        "webtier.1",
+        "webtier-plan.1",
+        "webtier-proxy-run.1",
+        "webtier-cert-renew.1",
+    ] {
         assert!(pages.iter().any(|p| p == page), "{page} in {pages:?}");
     }
     let mut referred = 0;
@@ -730,7 +735,10 @@ fn man_dir_writes_every_page_the_pages_refer_to() {
     }
     assert!(referred >= pages.len() - 1, "{referred} references");
     let stdout_page = stdout(&run(d, &["man"]));
-    assert_eq!(stdout_page, fs::read_to_string(d.join("webtier.1")).unwrap());
+    assert_eq!(
+        stdout_page,
+        fs::read_to_string(d.join("webtier.1")).unwrap()
+    );
     // A directory that does not exist is refused, not created.
     let out = run(d, &["man", "--dir", "no/such"]);
     assert_exit(&out, 1);

@@ -2041,10 +2041,7 @@ fn without_a_tls_site_no_https_listener_is_opened_or_listed() {
     let out = support::run(proxy.dir.path(), &["proxy", "status", "--file", config]);
     support::assert_exit(&out, 0);
     let text = support::stdout(&out);
-    assert!(
-        text.contains(&format!("listening: {http}\n")),
-        "{text}"
-    );
+    assert!(text.contains(&format!("listening: {http}\n")), "{text}");
 
     let ca = TestCa::new();
     let (cert, key) = ca.leaf(&["a.test"], proxy.dir.path(), "a");
@@ -2056,7 +2053,9 @@ fn without_a_tls_site_no_https_listener_is_opened_or_listed() {
     proxy.signal(Signal::HUP);
     proxy.wait_log("reload refused");
     assert!(
-        proxy.log().contains("take effect only when the proxy is restarted"),
+        proxy
+            .log()
+            .contains("take effect only when the proxy is restarted"),
         "{}",
         proxy.log()
     );

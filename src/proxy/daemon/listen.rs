@@ -13,7 +13,10 @@ pub(super) fn listen_list(config: &ProxyConfig) -> String {
 /// `http://ADDR` and `https://ADDR` for every listener.
 pub(super) fn listen_urls(config: &ProxyConfig) -> Vec<String> {
     let http = config.http_listen.iter().map(|a| format!("http://{a}"));
-    let https = config.https_listeners().iter().map(|a| format!("https://{a}"));
+    let https = config
+        .https_listeners()
+        .iter()
+        .map(|a| format!("https://{a}"));
     http.chain(https).collect()
 }
 

@@ -322,7 +322,11 @@ fn an_unreadable_config_file_exits_3_whether_webtier_toml_or_the_proxy_file() {
         assert_exit(&out, 3);
         let err = stderr(&out);
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-        let file = if args[0] == "proxy" { proxy } else { "webtier.toml" };
+        let file = if args[0] == "proxy" {
+            proxy
+        } else {
+            "webtier.toml"
+        };
         assert!(
             err.starts_with("error: ") && err.contains(file) && err.contains("cannot read"),
             "{args:?}: {err}"
