@@ -1730,12 +1730,16 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__man)
-            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version"
+            opts="-q -v -y -h -V --dir --config --output --json --quiet --verbose --no-color --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

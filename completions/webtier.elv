@@ -44,7 +44,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand proxy 'The bundled proxy: run it, validate its configuration, reload it'
             cand iam-policy 'Print the least-privilege IAM policy for the configured steps (JSON)'
             cand completions 'Print a shell completion script'
-            cand man 'Print the man page (roff)'
+            cand man 'Print the man page webtier(1) (roff), or write it and the page of every subcommand it refers to into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'webtier;init'= {
@@ -776,6 +776,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --version 'Print version'
         }
         &'webtier;man'= {
+            cand --dir 'Write every page (webtier.1, webtier-plan.1, …) into DIR, which must exist'
             cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
             cand --json 'Short for --output json'
@@ -804,7 +805,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand proxy 'The bundled proxy: run it, validate its configuration, reload it'
             cand iam-policy 'Print the least-privilege IAM policy for the configured steps (JSON)'
             cand completions 'Print a shell completion script'
-            cand man 'Print the man page (roff)'
+            cand man 'Print the man page webtier(1) (roff), or write it and the page of every subcommand it refers to into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'webtier;help;init'= {

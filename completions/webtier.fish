@@ -46,7 +46,7 @@ complete -c webtier -n "__fish_webtier_needs_command" -f -a "config" -d 'Check o
 complete -c webtier -n "__fish_webtier_needs_command" -f -a "proxy" -d 'The bundled proxy: run it, validate its configuration, reload it'
 complete -c webtier -n "__fish_webtier_needs_command" -f -a "iam-policy" -d 'Print the least-privilege IAM policy for the configured steps (JSON)'
 complete -c webtier -n "__fish_webtier_needs_command" -f -a "completions" -d 'Print a shell completion script'
-complete -c webtier -n "__fish_webtier_needs_command" -f -a "man" -d 'Print the man page (roff)'
+complete -c webtier -n "__fish_webtier_needs_command" -f -a "man" -d 'Print the man page webtier(1) (roff), or write it and the page of every subcommand it refers to into a directory'
 complete -c webtier -n "__fish_webtier_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webtier -n "__fish_webtier_using_subcommand init" -l domain -d 'The site\'s domain (asked on a terminal when missing)' -r
 complete -c webtier -n "__fish_webtier_using_subcommand init" -l alias -d 'Another name of the site (repeat for several)' -r
@@ -492,6 +492,7 @@ complete -c webtier -n "__fish_webtier_using_subcommand completions" -l no-color
 complete -c webtier -n "__fish_webtier_using_subcommand completions" -s y -l yes -d 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
 complete -c webtier -n "__fish_webtier_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c webtier -n "__fish_webtier_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c webtier -n "__fish_webtier_using_subcommand man" -l dir -d 'Write every page (webtier.1, webtier-plan.1, …) into DIR, which must exist' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand man" -l config -d 'Path of the configuration file [default: webtier.toml]' -r -F
 complete -c webtier -n "__fish_webtier_using_subcommand man" -l output -d 'Output format' -r -f -a "text\t''
 json\t''"
@@ -514,7 +515,7 @@ complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_see
 complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "proxy" -d 'The bundled proxy: run it, validate its configuration, reload it'
 complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "iam-policy" -d 'Print the least-privilege IAM policy for the configured steps (JSON)'
 complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "man" -d 'Print the man page webtier(1) (roff), or write it and the page of every subcommand it refers to into a directory'
 complete -c webtier -n "__fish_webtier_using_subcommand help; and not __fish_seen_subcommand_from init plan apply destroy status firewall dns cert config proxy iam-policy completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from firewall" -f -a "plan" -d 'Show what this step would change'
 complete -c webtier -n "__fish_webtier_using_subcommand help; and __fish_seen_subcommand_from firewall" -f -a "apply" -d 'Make this step\'s changes, after confirmation'

@@ -130,8 +130,14 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff)
-    Man,
+    /// Print the man page webtier(1) (roff), or write it and the page of
+    /// every subcommand it refers to into a directory
+    Man {
+        /// Write every page (webtier.1, webtier-plan.1, …) into DIR, which
+        /// must exist
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -27,6 +27,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tracing::level_filters::LevelFilter;
+use tracing_subscriber::filter::Targets;
 
 use crate::cli::{Cli, GlobalArgs};
 use crate::ui::Ui;
@@ -91,7 +92,11 @@ fn json_requested() -> bool {
 }
 
 /// Logs go to stderr: warnings by default, more with -v, errors only with -q.
+/// The AWS SDK's own logs only from -vv: its warnings are multi-line debug
+/// dumps of what webtier's error then says in one line.
 fn init_logging(global: &GlobalArgs, ui: &Ui, daemon: bool) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let level = match (global.quiet, global.verbose) {
         (true, _) => LevelFilter::ERROR,
         (false, 0) if daemon => LevelFilter::INFO,
@@ -100,10 +105,19 @@ fn init_logging(global: &GlobalArgs, ui: &Ui, daemon: bool) {
         (false, 2) => LevelFilter::DEBUG,
         (false, _) => LevelFilter::TRACE,
     };
+    let sdk = if level >= LevelFilter::DEBUG {
+        level
+    } else {
+        LevelFilter::OFF
+    };
+    // A prefix of the target: aws_config, aws_smithy_*, aws_sdk_*, …
+    let filter = Targets::new().with_default(level).with_target("aws_", sdk);
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(ui::LogWriter)
         .with_max_level(level)
         .with_ansi(ui.color_stderr())
         .with_target(global.verbose > 1)
+        .finish()
+        .with(filter)
         .init();
 }

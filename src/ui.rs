@@ -5,10 +5,11 @@
 
 use std::cell::Cell;
 use std::io::{self, BufRead, IsTerminal, Write};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use console::Style;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle, WeakProgressBar};
 use serde::Serialize;
 
 use crate::config::Diagnostic;
@@ -67,6 +68,11 @@ impl Ui {
 
     pub fn is_json(&self) -> bool {
         self.json
+    }
+
+    /// `-q`: results and errors only.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
     }
 
     pub fn color_stderr(&self) -> bool {
@@ -175,6 +181,7 @@ impl Ui {
             );
             bar.set_message(message.to_string());
             bar.enable_steady_tick(Duration::from_millis(100));
+            *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar.downgrade());
             bar
         });
         if bar.is_none() {
@@ -199,11 +206,52 @@ pub struct Progress {
     bar: Option<ProgressBar>,
 }
 
+/// The spinner on screen, if any (it no longer upgrades once finished and
+/// dropped): log lines are written around it.
+static ACTIVE: Mutex<Option<WeakProgressBar>> = Mutex::new(None);
+
 impl Progress {
     pub fn finish(self) {
         if let Some(bar) = self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// Runs `write` with the spinner, if one is on screen, taken off it and
+/// drawn again afterwards: a line written meanwhile starts on a line of
+/// its own, and no spinner frame is left stranded above it.
+fn around_spinner<R>(write: impl FnOnce() -> R) -> R {
+    let bar = ACTIVE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .and_then(WeakProgressBar::upgrade);
+    match bar {
+        Some(bar) => bar.suspend(write),
+        None => write(),
+    }
+}
+
+/// Where tracing writes: stderr, around the spinner.
+pub struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        around_spinner(|| io::stderr().lock().write_all(buf))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogWriter;
+
+    fn make_writer(&'a self) -> LogWriter {
+        LogWriter
     }
 }
 
@@ -226,6 +274,8 @@ impl Ui {
 
 /// Best effort: a closed stderr must not turn into a panic or an error.
 fn write_stderr(args: std::fmt::Arguments<'_>) {
-    let mut err = io::stderr().lock();
-    let _ = err.write_fmt(args).and_then(|()| err.flush());
+    around_spinner(|| {
+        let mut err = io::stderr().lock();
+        let _ = err.write_fmt(args).and_then(|()| err.flush());
+    });
 }

@@ -14,7 +14,11 @@ use crate::fsutil::atomic_write_with_mode;
 /// saved there (0600) on first use.
 pub async fn account(file: &Path, acme: &Acme) -> Result<Account> {
     let client = http_client(acme.ca_root.as_deref())?;
-    let builder = || -> Result<_> { Ok(Account::builder_with_http(Box::new(client.clone()))) };
+    let builder = || -> Result<_> {
+        Ok(Account::builder_with_http(Box::new(AcmeHttp(
+            client.clone(),
+        ))))
+    };
     if let Ok(text) = std::fs::read_to_string(file) {
         let credentials: AccountCredentials = serde_json::from_str(&text)
             .with_context(|| format!("{} is not an ACME account file", file.display()))?;
@@ -69,6 +73,80 @@ pub async fn account(file: &Path, acme: &Acme) -> Result<Account> {
         0o600,
     )?;
     Ok(account)
+}
+
+/// The HTTPS client for the ACME server, which says why it cannot reach
+/// the server (hyper's own error is only "client error (Connect)").
+#[derive(Clone)]
+struct AcmeHttp(AcmeClient);
+
+type Response = std::pin::Pin<
+    Box<dyn Future<Output = Result<instant_acme::BytesResponse, instant_acme::Error>> + Send>,
+>;
+
+impl instant_acme::HttpClient for AcmeHttp {
+    fn request(&self, req: http::Request<instant_acme::BodyWrapper<bytes::Bytes>>) -> Response {
+        let host = req
+            .uri()
+            .authority()
+            .map_or_else(String::new, |a| a.to_string());
+        let sent = instant_acme::HttpClient::request(&self.0, req);
+        Box::pin(async move {
+            sent.await.map_err(|e| match e {
+                instant_acme::Error::Other(inner) => match unreachable_cause(&*inner) {
+                    Some(cause) => instant_acme::Error::Other(
+                        anyhow::anyhow!("cannot reach the ACME server {host}: {cause}").into(),
+                    ),
+                    None => instant_acme::Error::Other(inner),
+                },
+                other => other,
+            })
+        })
+    }
+}
+
+/// Why a connection failed, in words, when the error chain tells: name
+/// resolution, the peer's answer, or TLS.
+fn unreachable_cause(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use std::io::ErrorKind;
+    let tls = |e: &rustls::Error| match e {
+        rustls::Error::InvalidCertificate(_) => format!("TLS verification failed ({e})"),
+        _ => format!("TLS handshake failed ({e})"),
+    };
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(t) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls(t));
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            let words = match io.kind() {
+                ErrorKind::ConnectionRefused => Some("connection refused"),
+                ErrorKind::TimedOut => Some("timed out"),
+                ErrorKind::NetworkUnreachable => Some("network unreachable"),
+                ErrorKind::HostUnreachable => Some("host unreachable"),
+                ErrorKind::ConnectionReset => Some("connection reset"),
+                _ => None,
+            };
+            if let Some(words) = words {
+                return Some(words.to_string());
+            }
+            // Its source() skips the error it wraps (TLS errors come as
+            // an io::Error in an io::Error).
+            next = io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static));
+            continue;
+        }
+        // hyper-util's resolver error: "dns error", the lookup's error under it.
+        if e.to_string() == "dns error" {
+            return Some(match e.source() {
+                Some(why) => format!("name resolution failed ({why})"),
+                None => "name resolution failed".to_string(),
+            });
+        }
+        next = e.source();
+    }
+    None
 }
 
 type AcmeClient = hyper_util::client::legacy::Client<

@@ -64,7 +64,9 @@ pub fn run_steps(
         rt.block_on(engine::plan_steps(&steps, ui))?,
     );
     plan.destroy = change.destroy;
-    if !ui.is_json() {
+    // The plan is shown for review; with -q only when there is a prompt.
+    let review = plan.has_changes() && !global.yes;
+    if !ui.is_json() && (review || !ui.is_quiet()) {
         for line in render::plan_text(&plan, ui) {
             ui.out(&line)?;
         }
@@ -120,7 +122,7 @@ fn apply_saved(global: &GlobalArgs, path: &std::path::Path, ui: &Ui) -> Result<u
     let steps = rt.block_on(steps::build(&config, &names, options.steps()))?;
     let current = rt.block_on(engine::plan_steps(&steps, ui))?;
     saved::check_fresh(&saved_plan, &current)?;
-    if !ui.is_json() {
+    if !ui.is_json() && !ui.is_quiet() {
         for line in render::plan_text(&saved_plan, ui) {
             ui.out(&line)?;
         }
@@ -159,7 +161,8 @@ fn report(ui: &Ui, plan: &Plan, applied: &[Applied]) -> Result<u8> {
         }))?;
     } else if !applied.is_empty() {
         ui.info("")?;
-        ui.info(&format!(
+        // The result: printed with -q too.
+        ui.out(&format!(
             "{} Resources: {} added, {} changed, {} destroyed.",
             ui.paint(Tone::Good, "Apply complete!"),
             summary.add,

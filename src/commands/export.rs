@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::json;
 
 use crate::exit;
@@ -14,8 +14,7 @@ use crate::proxy::export_nginx;
 use crate::ui::Ui;
 
 pub fn nginx(path: &Path, out: Option<&Path>, ui: &Ui) -> Result<u8> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the proxy configuration {}", path.display()))?;
+    let text = crate::proxy::config::read(path)?;
     let config =
         ProxyConfig::from_toml(&text).map_err(|e| Invalid(format!("{}: {e}", path.display())))?;
     let conf = export_nginx::export(&config, path)?;

@@ -6,6 +6,7 @@ mod cert;
 mod config;
 mod export;
 mod init;
+mod man;
 mod plan;
 mod proxy;
 mod proxy_config;
@@ -59,12 +60,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<u8> {
             ui.raw(&String::from_utf8(buf)?)?;
             Ok(exit::SUCCESS)
         }
-        Command::Man => {
-            let mut buf = Vec::new();
-            clap_mangen::Man::new(crate::cli::command()).render(&mut buf)?;
-            ui.raw(&String::from_utf8(buf)?)?;
-            Ok(exit::SUCCESS)
-        }
+        Command::Man { dir } => man::run(dir.as_deref(), ui),
     }
 }
 

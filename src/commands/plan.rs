@@ -11,6 +11,10 @@ use crate::ui::Ui;
 
 pub fn run(global: &GlobalArgs, names: &[StepName], args: &PlanOptions, ui: &Ui) -> Result<u8> {
     let config = crate::config::load(&global.config_path())?;
+    // Before observing: a wrong --out should not cost a round of AWS calls.
+    if let Some(out) = &args.out {
+        saved::check_destination(out)?;
+    }
     let rt = super::runtime()?;
     let steps = rt.block_on(steps::build(&config, names, args.change.steps()))?;
     let plans = rt.block_on(engine::plan_steps(&steps, ui))?;

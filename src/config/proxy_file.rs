@@ -20,15 +20,21 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
             .collect::<Vec<_>>()
     };
     let store = Store::new(&config.state_dir);
-    let sites = config
+    let sites: Vec<SiteConfig> = config
         .sites
         .iter()
         .map(|site| site_config(site, &store))
         .collect();
+    // No TLS site, no HTTPS listener (the daemon would not open one).
+    let https_listen = if sites.iter().any(|s| s.tls.is_some()) {
+        listen(config.proxy.https_port)
+    } else {
+        Vec::new()
+    };
     ProxyConfig {
         version: VERSION,
         http_listen: listen(config.proxy.http_port),
-        https_listen: listen(config.proxy.https_port),
+        https_listen,
         challenge_dir: config.proxy.challenge_dir.clone(),
         workers: p.workers,
         pid_file: Some(config.proxy_pid_file()),

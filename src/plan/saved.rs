@@ -18,9 +18,31 @@ pub struct StalePlan {
     pub step: StepName,
 }
 
+/// Refuses a destination whose directory is missing: webtier often runs
+/// as root, and a typo in `--out` must not create directories anywhere.
+pub fn check_destination(path: &Path) -> Result<()> {
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if !dir.is_dir() {
+        let what = if dir.exists() {
+            "is not a directory"
+        } else {
+            "does not exist — create it first"
+        };
+        bail!(
+            "cannot save the plan to {}: directory {} {what}",
+            path.display(),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
 /// Writes the plan, readable only by its owner (plans hold the full new
-/// content of files).
+/// content of files), into a directory that exists.
 pub fn save(path: &Path, plan: &Plan) -> Result<()> {
+    check_destination(path)?;
     let text = serde_json::to_string_pretty(plan)?;
     atomic_write_with_mode(path, format!("{text}\n").as_bytes(), 0o600)
         .with_context(|| format!("cannot save the plan to {}", path.display()))

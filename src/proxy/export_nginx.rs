@@ -64,7 +64,8 @@ pub fn export(config: &ProxyConfig, source: &Path) -> Result<String, Unexportabl
     let ProxyConfig {
         version,
         http_listen,
-        https_listen,
+        // What the proxy opens: none without a TLS site.
+        https_listen: _,
         challenge_dir,
         workers,
         pid_file,
@@ -96,6 +97,7 @@ pub fn export(config: &ProxyConfig, source: &Path) -> Result<String, Unexportabl
         upstream_idle_ms,
         drain_ms,
     } = timeouts;
+    let https_listen = config.https_listeners();
 
     let mut notes = Vec::new();
     let mut note = |key: &str, text: String| notes.push(wrap(&format!("{key}: {text}"), 72));

@@ -608,6 +608,164 @@ async fn missing_credentials_name_the_chain_tried() {
     assert_eq!(err.lines().count(), 1, "one line: {err}");
 }
 
+/// Something that is not the instance metadata service answers at its
+/// address (here Python's http.server: 501 to the token request). The
+/// SDK's own warning about it, a multi-line debug dump, is left to -vv:
+/// by default the one line of webtier's error is all there is.
+#[test]
+fn an_sdk_warning_is_not_dumped_before_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("webtier.toml"),
+        "[aws]\nregion = \"us-east-1\"\n[target]\ninstances = [\"i-0123456789abcdef0\"]\n\
+         [[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\"]\n",
+    )
+    .unwrap();
+    let port = support::services::free_port();
+    let mut imds = support::services::Process::spawn(
+        "not-imds",
+        std::process::Command::new("python3").args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ]),
+        dir.path(),
+    );
+    imds.wait_for_port(port);
+    let closed = support::services::free_port();
+    let plan = |verbose: &[&str]| {
+        webtier()
+            .current_dir(dir.path())
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{closed}"))
+            .env(
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                format!("http://127.0.0.1:{port}"),
+            )
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("HOME", dir.path())
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_EC2_METADATA_DISABLED")
+            .args(verbose)
+            .args(["plan", "firewall"])
+            .output()
+            .unwrap()
+    };
+    let out = plan(&[]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("no AWS credentials"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    // Asked for, the SDK's logs are there.
+    let err = stderr(&plan(&["-vv"]));
+    assert!(
+        err.contains("provider failed to provide credentials"),
+        "{err}"
+    );
+}
+
+/// What a terminal shows after `raw`: carriage returns, newlines and
+/// "erase line" (ESC [2K) applied; other escapes ignored.
+fn screen(raw: &str) -> Vec<String> {
+    let mut lines: Vec<Vec<char>> = vec![Vec::new()];
+    let mut col = 0;
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        let line = lines.last_mut().unwrap();
+        match c {
+            '\n' => {
+                lines.push(Vec::new());
+                col = 0;
+            }
+            '\r' => col = 0,
+            '\u{1b}' => {
+                let mut seq = String::new();
+                for c in chars.by_ref() {
+                    seq.push(c);
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+                if seq == "[2K" {
+                    line.clear();
+                }
+            }
+            c => {
+                if col < line.len() {
+                    line[col] = c;
+                } else {
+                    line.push(c);
+                }
+                col += 1;
+            }
+        }
+    }
+    lines
+        .into_iter()
+        .map(|l| l.into_iter().collect::<String>().trim_end().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// On a terminal, lines logged while a step's spinner turns (here the
+/// SDK's, asked for with -vv) each start a line of their own: no
+/// "firewall: observing 0s" frame is left stranded in front of them or
+/// above the error.
+#[test]
+fn no_spinner_frame_is_left_on_a_terminal() {
+    let script = support::require_bin("script", "apt-get install -y bsdutils");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("webtier.toml"),
+        "[aws]\nregion = \"us-east-1\"\n[target]\ninstances = [\"i-0123456789abcdef0\"]\n\
+         [[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\"]\n",
+    )
+    .unwrap();
+    let closed = support::services::free_port();
+    let cmd = format!("{} -vv plan firewall", env!("CARGO_BIN_EXE_webtier"));
+    let out = std::process::Command::new(script)
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(dir.path())
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{closed}"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("HOME", dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_PROFILE")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let raw = stdout(&out);
+    assert!(
+        raw.contains("firewall: observing"),
+        "a spinner turned: {raw}"
+    );
+    let shown = screen(&raw);
+    assert!(
+        shown.iter().any(|l| l.contains(" DEBUG ")),
+        "logs were written: {shown:#?}"
+    );
+    let stranded: Vec<&String> = shown.iter().filter(|l| l.contains("observing")).collect();
+    assert!(stranded.is_empty(), "{stranded:#?}");
+    assert!(
+        shown
+            .last()
+            .unwrap()
+            .starts_with("error: firewall: cannot observe live state"),
+        "{shown:#?}"
+    );
+}
+
 #[tokio::test]
 async fn self_outside_ec2_is_a_clear_error() {
     let w = World::new(1).await;

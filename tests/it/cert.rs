@@ -82,6 +82,65 @@ fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
+/// Without a way to the ACME server, `cert issue` says why, naming the
+/// server: the name does not resolve, nothing listens, or its certificate
+/// is not trusted (pebble's, without its `ca_root`).
+#[test]
+fn an_unreachable_acme_server_is_named_with_the_cause() {
+    let pebble = support::services::Pebble::start();
+    // Bound, never listening: refused, and no other process can take it.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    let closed = socket.local_addr().unwrap().as_socket().unwrap().port();
+    let cases = [
+        (
+            format!("https://127.0.0.1:{closed}/dir"),
+            format!("cannot reach the ACME server 127.0.0.1:{closed}: connection refused"),
+        ),
+        (
+            "https://acme.invalid/dir".to_string(),
+            "cannot reach the ACME server acme.invalid: name resolution failed".to_string(),
+        ),
+        (
+            pebble.directory_url(),
+            format!(
+                "cannot reach the ACME server {}: TLS verification failed",
+                pebble
+                    .directory_url()
+                    .trim_start_matches("https://")
+                    .split('/')
+                    .next()
+                    .unwrap()
+            ),
+        ),
+    ];
+    for (directory, cause) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("webtier.toml"),
+            format!(
+                "state_dir = \"state\"\n\n[acme]\ndirectory = \"{directory}\"\nemail = \"ops@example.com\"\n\n\
+                 [proxy]\nconfig_file = \"out/proxy.toml\"\nhttp_port = {}\nhttps_port = {}\nbind = [\"127.0.0.1\"]\n\n\
+                 [[site]]\ndomain = \"a.test\"\nupstreams = [\"127.0.0.1:8000\"]\n",
+                free_port(),
+                free_port()
+            ),
+        )
+        .unwrap();
+        let out = webtier()
+            .current_dir(dir.path())
+            .args(["cert", "issue"])
+            .output()
+            .unwrap();
+        assert_exit(&out, 1);
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(&cause), "{directory}: {err}");
+    }
+}
+
 #[test]
 fn issues_one_name_over_http01_and_renew_is_then_silent() {
     let setup = Setup::new(PebbleOptions::default(), "a.webtier.test", &[]);

@@ -88,6 +88,29 @@ fn example_config_is_valid() {
     );
 }
 
+/// The README's Quick start, as written: copy the example beside nothing
+/// else and check it.
+#[test]
+fn readme_quick_start_copy_of_the_example_checks_clean() {
+    let readme = fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(
+        readme.contains("cp examples/webtier.toml webtier.toml"),
+        "the Quick start step this test follows"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(
+        repo().join("examples/webtier.toml"),
+        dir.path().join("webtier.toml"),
+    )
+    .unwrap();
+    let out = run(dir.path(), &["config", "check"]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        stdout(&out),
+        "webtier.toml: configuration is valid (1 site, 2 names)\n"
+    );
+}
+
 #[test]
 fn broken_configs_give_the_expected_errors() {
     let dir = repo().join("tests/configs/broken");
@@ -322,6 +345,22 @@ fn plan_apply_plan_converges() {
     assert_exit(&run(dir, &["plan", "--detailed-exitcode"]), 0);
 }
 
+/// A typo in `--out`'s directory is refused, not created (webtier often
+/// runs as root: it would make directories anywhere, even under /).
+#[test]
+fn plan_out_into_a_missing_directory_is_refused_and_creates_nothing() {
+    let p = project(SITE);
+    let dir = p.path();
+    let out = run(dir, &["plan", "--out", "plans/today/saved.plan"]);
+    assert_exit(&out, 1);
+    assert_eq!(
+        stderr(&out),
+        "error: cannot save the plan to plans/today/saved.plan: directory plans/today does not exist — create it first\n"
+    );
+    assert!(!dir.join("plans").exists(), "no directory was created");
+    assert_eq!(stdout(&out), "", "no plan shown for a plan not saved");
+}
+
 #[test]
 fn saved_plan_is_applied_exactly_or_refused_when_stale() {
     let p = project(SITE);
@@ -380,6 +419,37 @@ fn saved_plan_applies_what_was_planned_not_later_config_edits() {
     let written = fs::read_to_string(proxy_file(dir)).unwrap();
     assert!(written.contains(":8080\""), "{written}");
     assert_exit(&run(dir, &["plan", "--detailed-exitcode"]), 2);
+}
+
+/// `-q` promises results and errors only: with nothing to review (`--yes`,
+/// or a saved plan) apply prints what it did in one line, not the diff.
+#[test]
+fn quiet_apply_prints_its_result_not_the_plan() {
+    let p = project(SITE);
+    let dir = p.path();
+    assert_exit(&run(dir, &["plan", "--out", "saved.plan"]), 0);
+    let out = run(dir, &["apply", "--yes", "-q"]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        stdout(&out),
+        "Apply complete! Resources: 1 added, 0 changed, 0 destroyed.\n"
+    );
+    assert_eq!(stderr(&out), "");
+    assert!(proxy_file(dir).exists());
+    // Nothing left to do: nothing to say.
+    let out = run(dir, &["apply", "--yes", "-q"]);
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), "");
+    assert_eq!(stderr(&out), "");
+    // A saved plan is applied without review too.
+    fs::remove_file(proxy_file(dir)).unwrap();
+    let out = run(dir, &["apply", "-q", "saved.plan"]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        stdout(&out),
+        "Apply complete! Resources: 1 added, 0 changed, 0 destroyed.\n"
+    );
+    assert_eq!(stderr(&out), "");
 }
 
 #[test]
@@ -626,6 +696,56 @@ fn man_page_is_generated_from_the_cli() {
     assert!(page.contains(".TH webtier 1"));
     assert!(page.contains("plan"));
     assert!(page.contains("\\-\\-detailed\\-exitcode") || page.contains("apply"));
+}
+
+/// Every page a man page refers to (`webtier-proxy-run(1)`) is one that
+/// `man --dir` writes, and the page on stdout is its `webtier.1`.
+#[test]
+fn man_dir_writes_every_page_the_pages_refer_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = run(d, &["man", "--dir", "."]);
+    assert_exit(&out, 0);
+    let mut pages: Vec<String> = fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    pages.sort();
+    for page in [
+        "webtier.1",
+        "webtier-plan.1",
+        "webtier-proxy-run.1",
+        "webtier-cert-renew.1",
+    ] {
+        assert!(pages.iter().any(|p| p == page), "{page} in {pages:?}");
+    }
+    let mut referred = 0;
+    for page in &pages {
+        let text = fs::read_to_string(d.join(page)).unwrap();
+        for line in text.lines() {
+            if let Some(name) = line.strip_suffix("(1)") {
+                referred += 1;
+                let file = format!("{}.1", name.replace("\\-", "-"));
+                assert!(
+                    pages.contains(&file),
+                    "{page} refers to {line}, which was not written ({pages:?})"
+                );
+            }
+        }
+    }
+    assert!(referred >= pages.len() - 1, "{referred} references");
+    let stdout_page = stdout(&run(d, &["man"]));
+    assert_eq!(
+        stdout_page,
+        fs::read_to_string(d.join("webtier.1")).unwrap()
+    );
+    // A directory that does not exist is refused, not created.
+    let out = run(d, &["man", "--dir", "no/such"]);
+    assert_exit(&out, 1);
+    assert_eq!(
+        stderr(&out),
+        "error: cannot write the man pages: directory no/such does not exist — create it first\n"
+    );
 }
 
 #[test]

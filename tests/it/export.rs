@@ -258,12 +258,6 @@ fn nginx_accepts_the_export_of_the_example_configuration() {
         "config_file moved"
     );
     fs::write(d.join("webtier.toml"), moved).unwrap();
-    fs::create_dir_all(d.join("static")).unwrap();
-    fs::copy(
-        repo().join("examples/static/index.html"),
-        d.join("static/index.html"),
-    )
-    .unwrap();
 
     let apply = webtier()
         .current_dir(d)

@@ -2010,3 +2010,53 @@ async fn idle_pooled_upstream_connections_are_closed_when_they_expire() {
         "the idle upstream connection was left open"
     );
 }
+
+/// With no TLS site, nothing listens for HTTPS (a port that can only
+/// refuse handshakes is noise), and neither the daemon's log nor
+/// `proxy status` lists an HTTPS listener. A TLS site added later needs
+/// the listener: a reload says a restart must open it.
+#[test]
+fn without_a_tls_site_no_https_listener_is_opened_or_listed() {
+    let dir = tempdir();
+    let status_file = dir.path().join("proxy.status.json");
+    let proxy = Proxy::start_in(
+        dir,
+        &format!(
+            "status_file = \"{}\"\n{}",
+            status_file.display(),
+            plain_site("s.test", &proxy_route("/", &[dead()], ""))
+        ),
+    );
+    // Every listener is bound before the pid file that start waited for.
+    let https = TcpStream::connect(proxy.https());
+    assert_eq!(
+        https.as_ref().map_err(|e| e.kind()).err(),
+        Some(std::io::ErrorKind::ConnectionRefused),
+        "the HTTPS port accepts connections: {https:?}"
+    );
+    let http = format!("http://127.0.0.1:{}", proxy.http_port);
+    proxy.wait_log(&format!("on {http} with"));
+    assert!(!proxy.log().contains("https://"), "{}", proxy.log());
+    let config = proxy.config_path.to_str().unwrap();
+    let out = support::run(proxy.dir.path(), &["proxy", "status", "--file", config]);
+    support::assert_exit(&out, 0);
+    let text = support::stdout(&out);
+    assert!(text.contains(&format!("listening: {http}\n")), "{text}");
+
+    let ca = TestCa::new();
+    let (cert, key) = ca.leaf(&["a.test"], proxy.dir.path(), "a");
+    proxy.rewrite(&format!(
+        "status_file = \"{}\"\n{}",
+        status_file.display(),
+        tls_site(&["a.test"], &cert, &key, &proxy_route("/", &[dead()], ""))
+    ));
+    proxy.signal(Signal::HUP);
+    proxy.wait_log("reload refused");
+    assert!(
+        proxy
+            .log()
+            .contains("take effect only when the proxy is restarted"),
+        "{}",
+        proxy.log()
+    );
+}

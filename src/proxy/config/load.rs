@@ -201,16 +201,18 @@ impl Invalid {
 }
 
 /// The proxy file's text; a missing file names the command that writes it.
-pub fn read(path: &std::path::Path) -> anyhow::Result<String> {
+/// A file that cannot be read is [`Invalid`] (exit 3), as an unreadable
+/// webtier.toml is: one rule for every configuration file.
+pub fn read(path: &std::path::Path) -> Result<String, Invalid> {
     std::fs::read_to_string(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => anyhow::anyhow!(
+        std::io::ErrorKind::NotFound => Invalid(format!(
             "the proxy configuration {} does not exist — generate it from webtier.toml with `webtier apply proxy-config`",
             path.display()
-        ),
-        _ => anyhow::anyhow!(
+        )),
+        _ => Invalid(format!(
             "cannot read the proxy configuration {}: {e}",
             path.display()
-        ),
+        )),
     })
 }
 

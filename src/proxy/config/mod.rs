@@ -97,6 +97,20 @@ impl Default for ProxyConfig {
     }
 }
 
+impl ProxyConfig {
+    /// The HTTPS listeners the daemon opens: none while no site has TLS (a
+    /// port that can only refuse handshakes is noise to users and
+    /// scanners). The first TLS site is then a change of listeners, which
+    /// a restart applies.
+    pub fn https_listeners(&self) -> &[SocketAddr] {
+        if self.sites.iter().any(|s| s.tls.is_some()) {
+            &self.https_listen
+        } else {
+            &[]
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccessLog {
@@ -323,7 +337,7 @@ impl UpstreamAddr {
 /// reload cannot apply them: a restart must.
 pub fn restart_only_changes(old: &ProxyConfig, new: &ProxyConfig) -> Vec<&'static str> {
     let mut changed = Vec::new();
-    if old.http_listen != new.http_listen || old.https_listen != new.https_listen {
+    if old.http_listen != new.http_listen || old.https_listeners() != new.https_listeners() {
         changed.push("http_listen/https_listen");
     }
     if old.workers != new.workers {

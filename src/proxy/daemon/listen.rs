@@ -13,7 +13,10 @@ pub(super) fn listen_list(config: &ProxyConfig) -> String {
 /// `http://ADDR` and `https://ADDR` for every listener.
 pub(super) fn listen_urls(config: &ProxyConfig) -> Vec<String> {
     let http = config.http_listen.iter().map(|a| format!("http://{a}"));
-    let https = config.https_listen.iter().map(|a| format!("https://{a}"));
+    let https = config
+        .https_listeners()
+        .iter()
+        .map(|a| format!("https://{a}"));
     http.chain(https).collect()
 }
 
@@ -73,7 +76,7 @@ pub(super) fn bind_all(
         .http_listen
         .iter()
         .map(|a| (*a, false))
-        .chain(config.https_listen.iter().map(|a| (*a, true)));
+        .chain(config.https_listeners().iter().map(|a| (*a, true)));
     let mut sockets: Vec<Sockets> = (0..workers).map(|_| Vec::new()).collect();
     for (addr, tls) in listen {
         // Fewer handed sockets than workers: the others share them (a new

@@ -25,10 +25,15 @@ pub enum Outcome {
     Problem(String),
 }
 
-/// Every listener of the file with its key.
+/// Every listener the file opens, with its key.
 pub fn addresses(config: &ProxyConfig) -> Vec<(SocketAddr, &'static str)> {
     (config.http_listen.iter().map(|a| (*a, "http_listen")))
-        .chain(config.https_listen.iter().map(|a| (*a, "https_listen")))
+        .chain(
+            config
+                .https_listeners()
+                .iter()
+                .map(|a| (*a, "https_listen")),
+        )
         .chain(config.admin_listen.map(|a| (a, "admin_listen")))
         .collect()
 }

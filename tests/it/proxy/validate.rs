@@ -286,7 +286,7 @@ fn proxy_run_without_its_file_names_the_command_that_writes_it() {
             dir.path(),
             &["proxy", command, "--file", path.to_str().unwrap()],
         );
-        assert_exit(&out, 1);
+        assert_exit(&out, 3);
         assert_eq!(
             stderr(&out),
             format!(
@@ -294,6 +294,42 @@ fn proxy_run_without_its_file_names_the_command_that_writes_it() {
                 path.display()
             ),
             "{command}"
+        );
+    }
+}
+
+/// One rule for both files: a configuration that cannot be read is a
+/// configuration error (exit 3), in one line naming the file. A directory
+/// in the file's place cannot be read, even by root.
+#[test]
+fn an_unreadable_config_file_exits_3_whether_webtier_toml_or_the_proxy_file() {
+    let dir = tempdir();
+    let d = dir.path();
+    fs::create_dir(d.join("webtier.toml")).unwrap();
+    fs::create_dir(d.join("proxy.toml")).unwrap();
+    let proxy = d.join("proxy.toml");
+    let proxy = proxy.to_str().unwrap();
+    let cases: [&[&str]; 6] = [
+        &["config", "check"],
+        &["proxy", "run", "--file", proxy],
+        &["proxy", "validate", "--file", proxy],
+        &["proxy", "config", "--file", proxy],
+        &["proxy", "export", "nginx", "--file", proxy],
+        &["plan"],
+    ];
+    for args in cases {
+        let out = run(d, args);
+        assert_exit(&out, 3);
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        let file = if args[0] == "proxy" {
+            proxy
+        } else {
+            "webtier.toml"
+        };
+        assert!(
+            err.starts_with("error: ") && err.contains(file) && err.contains("cannot read"),
+            "{args:?}: {err}"
         );
     }
 }
@@ -315,6 +351,9 @@ fn proxy_config_prints_what_apply_writes_and_writes_nothing() {
     let written = fs::read_to_string(d.join("out/proxy.toml")).unwrap();
     assert_eq!(stdout(&printed), written);
     assert!(written.contains("names = [\"example.com\"]"), "{written}");
+    // No TLS site: no HTTPS listener is listed (nor opened).
+    assert!(written.contains("\nhttps_listen = []\n"), "{written}");
+    assert!(!written.contains(":8443"), "{written}");
 
     // A proxy file, as the proxy reads it: defaults spelled out.
     fs::write(
