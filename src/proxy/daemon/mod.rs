@@ -202,11 +202,17 @@ fn serve(options: &Options, takeover: &mut Option<handover::Takeover>) -> Result
             reload_error: None,
         },
     };
-    report.write()?;
+    // The status file names this process only once it serves for good:
+    // after a handover, once the old process has been told (and the pid
+    // file names this one), so whoever waits on the file for the new pid
+    // (`apply`'s restart) sees the handover finished, not begun.
+    let took_over = takeover.is_some();
+    if !took_over {
+        report.write()?;
+    }
     // Under systemd (Type=notify): ready, and after a handover, this
     // process is the service's main process now; systemd must know that
     // before the old one exits, or it takes the service for stopped.
-    let took_over = takeover.is_some();
     let systemd = match took_over {
         true => vec![
             sd_notify::NotifyState::MainPid(std::process::id()),
@@ -220,6 +226,11 @@ fn serve(options: &Options, takeover: &mut Option<handover::Takeover>) -> Result
     if let Some(takeover) = takeover.take() {
         takeover.ready()?;
         pid_file = config.pid_file.as_deref().map(PidFile::write).transpose()?;
+        // The old process is on its way out: a status file that cannot be
+        // written must not take this one down too.
+        if let Err(e) = report.write() {
+            tracing::warn!("{e:#}");
+        }
     }
 
     let ended = control.block_on(control_loop(supervise::Control {
