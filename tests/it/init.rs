@@ -525,3 +525,64 @@ impl World {
             .collect()
     }
 }
+
+/// On a terminal, init asks for what no flag gave, asks again after an
+/// answer the configuration would refuse, and writes what was answered.
+#[test]
+fn the_wizard_asks_on_a_terminal_for_what_no_flag_gave() {
+    let script = crate::support::require_bin("script", "apt-get install -y bsdutils");
+    let dir = tempfile::tempdir().unwrap();
+    // A URL where a domain is asked (refused, asked again), the domain,
+    // no other names, the email, the app's address, then ACME (the first
+    // choice).
+    let keys = "https://app.example.com/\rapp.example.com\r\rops@example.com\r127.0.0.1:9000\r\r";
+    let cmd = format!(
+        "{} init --instance i-0123456789abcdef0",
+        env!("CARGO_BIN_EXE_webtier")
+    );
+    let mut child = Command::new(script)
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(dir.path())
+        // AWS answers nowhere: the pipeline stops at its first step, after
+        // the file is written.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("NO_COLOR", "1")
+        .env_remove("WEBTIER_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(keys.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let screen = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        screen.contains("is a URL, not a domain name"),
+        "the refused answer is explained: {screen}"
+    );
+    let text = std::fs::read_to_string(dir.path().join("webtier.toml"))
+        .unwrap_or_else(|e| panic!("webtier.toml written ({e}): {screen}"));
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    let site = &doc["site"][0];
+    assert_eq!(site["domain"].as_str(), Some("app.example.com"), "{text}");
+    assert_eq!(site["aliases"].as_array().map(Vec::len), Some(0), "{text}");
+    assert_eq!(site["upstreams"][0].as_str(), Some("127.0.0.1:9000"));
+    assert_eq!(site["tls"].as_str(), Some("acme"));
+    assert_eq!(doc["acme"]["email"].as_str(), Some("ops@example.com"));
+    assert_eq!(
+        doc["target"]["instances"][0].as_str(),
+        Some("i-0123456789abcdef0")
+    );
+}
