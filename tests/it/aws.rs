@@ -32,71 +32,8 @@ impl World {
         let sdk = moto.sdk_config().await;
         let ec2 = aws_sdk_ec2::Client::new(&sdk);
         let route53 = aws_sdk_route53::Client::new(&sdk);
-        let vpc = ec2
-            .create_vpc()
-            .cidr_block("10.0.0.0/16")
-            .amazon_provided_ipv6_cidr_block(true)
-            .send()
-            .await
-            .unwrap()
-            .vpc
-            .unwrap();
-        let v6 = vpc.ipv6_cidr_block_association_set()[0]
-            .ipv6_cidr_block()
-            .unwrap()
-            .replace("/56", "/64");
-        let subnet = ec2
-            .create_subnet()
-            .vpc_id(vpc.vpc_id().unwrap())
-            .cidr_block("10.0.1.0/24")
-            .ipv6_cidr_block(v6)
-            .send()
-            .await
-            .unwrap()
-            .subnet
-            .unwrap();
-        ec2.modify_subnet_attribute()
-            .subnet_id(subnet.subnet_id().unwrap())
-            .map_public_ip_on_launch(
-                aws_sdk_ec2::types::AttributeBooleanValue::builder()
-                    .value(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let sg = ec2
-            .create_security_group()
-            .group_name("web")
-            .description("web servers")
-            .vpc_id(vpc.vpc_id().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .group_id
-            .unwrap();
-        let run = ec2
-            .run_instances()
-            .image_id("ami-12345678")
-            .min_count(instances)
-            .max_count(instances)
-            .subnet_id(subnet.subnet_id().unwrap())
-            .security_group_ids(&sg)
-            .ipv6_address_count(1)
-            .tag_specifications(
-                TagSpecification::builder()
-                    .resource_type(ResourceType::Instance)
-                    .tags(Tag::builder().key("Role").value("web").build())
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let instances = run
-            .instances()
-            .iter()
-            .map(|i| i.instance_id().unwrap().to_string())
-            .collect();
+        let support::ec2::Web { sg, instances } =
+            support::ec2::web_instances(&ec2, instances, "web", true).await;
         let zone = support::services::create_zone(&route53, "example.com", "webtier-test").await;
         let world = World {
             moto,

@@ -362,43 +362,8 @@ impl World {
         let sdk = moto.sdk_config().await;
         let ec2 = aws_sdk_ec2::Client::new(&sdk);
         let route53 = aws_sdk_route53::Client::new(&sdk);
-        let vpc = ec2
-            .create_vpc()
-            .cidr_block("10.0.0.0/16")
-            .send()
-            .await
-            .unwrap()
-            .vpc
-            .unwrap();
-        let subnet = ec2
-            .create_subnet()
-            .vpc_id(vpc.vpc_id().unwrap())
-            .cidr_block("10.0.1.0/24")
-            .send()
-            .await
-            .unwrap()
-            .subnet
-            .unwrap();
-        ec2.modify_subnet_attribute()
-            .subnet_id(subnet.subnet_id().unwrap())
-            .map_public_ip_on_launch(
-                aws_sdk_ec2::types::AttributeBooleanValue::builder()
-                    .value(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let sg = ec2
-            .create_security_group()
-            .group_name("web")
-            .description("web server")
-            .vpc_id(vpc.vpc_id().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .group_id
-            .unwrap();
+        let web = crate::support::ec2::web_instances(&ec2, 1, "web", false).await;
+        let sg = web.sg;
         ec2.authorize_security_group_ingress()
             .group_id(&sg)
             .ip_permissions(
@@ -412,26 +377,9 @@ impl World {
             .send()
             .await
             .unwrap();
-        let run = ec2
-            .run_instances()
-            .image_id("ami-12345678")
-            .min_count(1)
-            .max_count(1)
-            .subnet_id(subnet.subnet_id().unwrap())
-            .security_group_ids(&sg)
-            .send()
+        let instance = web.instances[0].clone();
+        let ip = crate::support::ec2::public_ipv4(&ec2, &instance)
             .await
-            .unwrap();
-        let instance = run.instances()[0].instance_id().unwrap().to_string();
-        let described = ec2
-            .describe_instances()
-            .instance_ids(&instance)
-            .send()
-            .await
-            .unwrap();
-        let ip = described.reservations()[0].instances()[0]
-            .public_ip_address()
-            .expect("moto gives a public IPv4 address")
             .parse()
             .unwrap();
         let zone =

@@ -10,7 +10,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 use serde_json::Value;
 
 use crate::support::proxy::TestCa;
@@ -45,70 +44,9 @@ impl Aws {
         let moto = Moto::start();
         let sdk = moto.sdk_config().await;
         let ec2 = aws_sdk_ec2::Client::new(&sdk);
-        let vpc = ec2
-            .create_vpc()
-            .cidr_block("10.0.0.0/16")
-            .send()
-            .await
-            .unwrap()
-            .vpc
-            .unwrap();
-        let subnet = ec2
-            .create_subnet()
-            .vpc_id(vpc.vpc_id().unwrap())
-            .cidr_block("10.0.1.0/24")
-            .send()
-            .await
-            .unwrap()
-            .subnet
-            .unwrap();
-        ec2.modify_subnet_attribute()
-            .subnet_id(subnet.subnet_id().unwrap())
-            .map_public_ip_on_launch(
-                aws_sdk_ec2::types::AttributeBooleanValue::builder()
-                    .value(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let sg = ec2
-            .create_security_group()
-            .group_name("web")
-            .description("web servers")
-            .vpc_id(vpc.vpc_id().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .group_id
-            .unwrap();
-        let run = ec2
-            .run_instances()
-            .image_id("ami-12345678")
-            .min_count(1)
-            .max_count(1)
-            .subnet_id(subnet.subnet_id().unwrap())
-            .security_group_ids(&sg)
-            .tag_specifications(
-                TagSpecification::builder()
-                    .resource_type(ResourceType::Instance)
-                    .tags(Tag::builder().key("Role").value("status-web").build())
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let id = run.instances()[0].instance_id().unwrap().to_string();
-        let described = ec2
-            .describe_instances()
-            .instance_ids(&id)
-            .send()
-            .await
-            .unwrap();
-        let public_ip = described.reservations()[0].instances()[0]
-            .public_ip_address()
-            .expect("a public address")
-            .to_string();
+        let web = crate::support::ec2::web_instances(&ec2, 1, "status-web", false).await;
+        let public_ip = crate::support::ec2::public_ipv4(&ec2, &web.instances[0]).await;
+        let sg = web.sg;
         let route53 = aws_sdk_route53::Client::new(&sdk);
         create_zone(&route53, "example.com", "webtier-status-test").await;
         Aws {

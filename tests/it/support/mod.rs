@@ -3,6 +3,7 @@
 //! dropped. A missing service binary fails the test with the command that
 //! installs it; nothing passes silently.
 
+pub mod ec2;
 pub mod proxy;
 pub mod services;
 
