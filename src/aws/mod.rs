@@ -90,11 +90,23 @@ where
         ),
         Some(code) if message.is_empty() => anyhow!("{action} failed: {code}"),
         Some(code) => anyhow!("{action} failed: {code}: {message}"),
-        None => anyhow!(
-            "{action} failed: {}",
-            aws_sdk_ec2::error::DisplayErrorContext(&err)
-        ),
+        None => anyhow!("{action} failed: {}", chain(&err)),
     }
+}
+
+/// Pure: an error and its sources in words, each said once (the SDK's own
+/// context display ends with the whole error's debug form).
+fn chain(err: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(err);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
 }
 
 /// The error code of an AWS error, if it is a service error.
@@ -111,4 +123,42 @@ fn find_source<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> 
         current = e.source();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct E(&'static str, Option<Box<E>>);
+
+    impl std::fmt::Display for E {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl StdError for E {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            self.1.as_deref().map(|e| e as &(dyn StdError + 'static))
+        }
+    }
+
+    #[test]
+    fn a_chain_is_said_in_words_once_without_debug_forms() {
+        let err = E(
+            "dispatch failure",
+            Some(Box::new(E(
+                "io error",
+                Some(Box::new(E(
+                    "tcp connect error: Connection refused (os error 111)",
+                    Some(Box::new(E("Connection refused (os error 111)", None))),
+                ))),
+            ))),
+        );
+        assert_eq!(
+            chain(&err),
+            "dispatch failure: io error: tcp connect error: Connection refused (os error 111)"
+        );
+    }
 }

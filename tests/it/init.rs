@@ -520,6 +520,10 @@ fn the_wizard_asks_on_a_terminal_for_what_no_flag_gave() {
         screen.contains("is a URL, not a domain name"),
         "the refused answer is explained: {screen}"
     );
+    assert!(
+        screen.contains("ec2:DescribeInstances failed: ") && !screen.contains("DispatchFailure"),
+        "AWS's failure is said in words, with no debug dump: {screen}"
+    );
     let text = std::fs::read_to_string(dir.path().join("webtier.toml"))
         .unwrap_or_else(|e| panic!("webtier.toml written ({e}): {screen}"));
     let doc: toml::Table = toml::from_str(&text).unwrap();
