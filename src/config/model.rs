@@ -126,6 +126,8 @@ pub struct Acme {
     pub eab: Option<Eab>,
     /// What runs `webtier cert renew` (the `schedule` step).
     pub schedule: Schedule,
+    /// Fetch each name's HTTP-01 challenge URL before asking the CA.
+    pub preflight: bool,
 }
 
 /// What runs `webtier cert renew` twice a day (`[acme] schedule`).

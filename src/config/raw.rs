@@ -69,6 +69,7 @@ pub struct RawAcme {
     pub ca_root: Option<S<String>>,
     pub eab: Option<RawEab>,
     pub schedule: Option<crate::config::Schedule>,
+    pub preflight: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -280,6 +280,7 @@ fn resolve_acme(c: &mut Checker<'_>, raw: Option<RawAcme>) -> Acme {
         ca_root: None,
         eab: None,
         schedule: None,
+        preflight: None,
     });
     let directory = match &raw.directory {
         None => LETSENCRYPT.to_string(),
@@ -349,6 +350,7 @@ fn resolve_acme(c: &mut Checker<'_>, raw: Option<RawAcme>) -> Acme {
         ca_root,
         eab,
         schedule: raw.schedule.unwrap_or_default(),
+        preflight: raw.preflight.unwrap_or(true),
     }
 }
 

@@ -363,6 +363,27 @@ fn a_foreign_server_on_the_http_port_stops_issuance_before_the_ca_is_asked() {
 }
 
 #[test]
+fn with_preflight_off_the_ca_is_asked_and_its_answer_reported() {
+    let setup = Setup::new(PebbleOptions::default(), "p.webtier.test", &[]);
+    let path = setup.dir.path().join("webtier.toml");
+    let config = fs::read_to_string(&path).unwrap();
+    fs::write(
+        &path,
+        config.replace("[acme]\n", "[acme]\npreflight = false\n"),
+    )
+    .unwrap();
+    refuse_challenges(setup.pebble.http01_port, None);
+    let out = setup.run(&["cert", "issue"]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        !err.contains("preflight") && err.contains("urn:ietf:params:acme:error:unauthorized"),
+        "{err}"
+    );
+    assert!(setup.pebble.validations() >= 1);
+}
+
+#[test]
 fn a_name_that_resolves_elsewhere_stops_issuance_before_the_ca_is_asked() {
     let setup = Setup::new(PebbleOptions::default(), "g.webtier.test", &[]);
     // The name resolves to an address (TEST-NET-1) that is not this

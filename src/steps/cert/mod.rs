@@ -146,7 +146,9 @@ pub async fn obtain(
             ),
             Challenge::Dns01 => acme::Responder::Dns(Dns01::new(config).await?),
         };
-        if let acme::Responder::Http(_) = &responder {
+        if let acme::Responder::Http(_) = &responder
+            && config.acme.preflight
+        {
             acme::preflight::check(
                 &config.proxy.challenge_dir,
                 config.proxy.http_port,
