@@ -79,24 +79,8 @@ impl ScheduleStep {
         })
     }
 
-    /// The step of `webtier destroy`.
-    pub fn destroying(self) -> ScheduleStep {
-        ScheduleStep {
-            destroy: true,
-            ..self
-        }
-    }
-}
-
-impl Step for ScheduleStep {
-    type Observed = Observed;
-    type Operation = Operation;
-
-    fn name(&self) -> StepName {
-        StepName::Schedule
-    }
-
-    async fn observe(&self) -> Result<Observed> {
+    /// The files and the timer as they are now.
+    pub fn observe_now(&self) -> Result<Observed> {
         let mut files = Vec::new();
         for (path, _) in &self.files {
             let content = match std::fs::read_to_string(path) {
@@ -116,6 +100,32 @@ impl Step for ScheduleStep {
             files,
             timer_enabled,
         })
+    }
+
+    /// The files this step installs.
+    pub fn paths(&self) -> Vec<&Path> {
+        self.files.iter().map(|(p, _)| p.as_path()).collect()
+    }
+
+    /// The step of `webtier destroy`.
+    pub fn destroying(self) -> ScheduleStep {
+        ScheduleStep {
+            destroy: true,
+            ..self
+        }
+    }
+}
+
+impl Step for ScheduleStep {
+    type Observed = Observed;
+    type Operation = Operation;
+
+    fn name(&self) -> StepName {
+        StepName::Schedule
+    }
+
+    async fn observe(&self) -> Result<Observed> {
+        self.observe_now()
     }
 
     fn diff(&self, observed: &Observed) -> Vec<Planned<Operation>> {
