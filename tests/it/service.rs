@@ -427,12 +427,11 @@ fn a_connection_accepted_before_the_drain_still_gets_its_first_request_answered(
         let signalled = std::time::Instant::now();
         proxy.signal(rustix::process::Signal::TERM);
         proxy.wait_log("draining in-flight requests");
-        stream
-            .write_all(b"GET /x.txt HTTP/1.1\r\nHost: a.test\r\n\r\n")
-            .unwrap();
+        let wrote = stream.write_all(b"GET /x.txt HTTP/1.1\r\nHost: a.test\r\n\r\n");
         if signalled.elapsed() > Duration::from_millis(900) {
             continue;
         }
+        wrote.unwrap();
         let mut reader = std::io::BufReader::new(stream);
         let (status, body) = read_response(&mut reader);
         assert_eq!((status, body), (200, b"x".to_vec()));

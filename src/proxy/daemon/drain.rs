@@ -158,7 +158,7 @@ impl Drain {
                 .is_some_and(|i| !i.goaway && !i.activity.started())
         };
         let mut grace = pin!(tokio::time::sleep(FIRST_REQUEST_GRACE));
-        let mut grace_armed = false;
+        let (mut grace_armed, mut grace_over) = (false, false);
         poll_fn(|cx| {
             if !stopped {
                 // Polled once to leave this task's waker with the Notify;
@@ -172,9 +172,12 @@ impl Drain {
                                 .reset(tokio::time::Instant::now() + FIRST_REQUEST_GRACE);
                             grace_armed = true;
                         }
+                        // Over: decided after the connection's own poll
+                        // below, which reads a request already waiting in
+                        // the socket (a starved process finds the timer
+                        // and the request ready at once).
                         if grace.as_mut().poll(cx).is_ready() {
-                            shutdown(conn.as_mut());
-                            stopped = true;
+                            grace_over = true;
                         }
                     } else {
                         shutdown(conn.as_mut());
@@ -208,8 +211,9 @@ impl Drain {
             }
             registered = true;
             let polled = conn.as_mut().poll(cx);
-            if polled.is_pending() && grace_armed && !stopped && !fresh(&idle) {
-                // The first request started in that poll: it is the last.
+            if polled.is_pending() && grace_armed && !stopped && (grace_over || !fresh(&idle)) {
+                // The first request started in that poll (it is the last),
+                // or the grace is over with none.
                 shutdown(conn.as_mut());
                 stopped = true;
                 return conn.as_mut().poll(cx).map(Some);
