@@ -82,6 +82,8 @@ if [ -z "${WEBTIER_DEMO_INSIDE:-}" ]; then
         WEBTIER="$repo/target/release/webtier"
     fi
     export WEBTIER
+    why="$(unshare --net --mount true 2>&1)" ||
+        die "cannot make network and mount namespaces (${why:-unshare failed}): run the demo on a machine or VM where root may (in a container: --privileged)"
     WEBTIER_DEMO_INSIDE=1 exec unshare --net --mount --propagation private -- "$repo/scripts/demo.sh"
 fi
 
@@ -91,7 +93,11 @@ fi
 venv="$WEBTIER_TEST_VENV"
 # Nothing outside is reachable from here, a proxy setting included.
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy no_proxy NO_PROXY
+# Scratch space on a tmpfs of this mount namespace: the overlays' upper
+# layers, logs, the site's directory. It vanishes with the namespace, even
+# when the demo is killed.
 work="$(mktemp -d "${TMPDIR:-/tmp}/webtier-demo.XXXXXX")"
+mount -t tmpfs -o mode=0700 webtier-demo "$work" || die "cannot mount a tmpfs on $work"
 mkdir -p "$work/logs" "$work/site"
 started=$SECONDS
 stages=9
@@ -206,10 +212,10 @@ cleanup() {
         wait "$pid" 2>/dev/null
     done
     cd /
-    for m in "${mounted[@]}"; do
+    for m in "${mounted[@]}" "$work"; do
         umount "$m" 2>/dev/null || umount -l "$m"
     done
-    rm -rf "$work"
+    rmdir "$work"
     printf 'stopped the proxy and %d stand-ins, removed the overlays of /etc and /var/lib\n' "${#pids[@]}"
     if [ "$rc" -eq 0 ]; then
         printf '\ndemo: all %d stages passed in %d s\n' "$stages" "$((SECONDS - started))"
