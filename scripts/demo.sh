@@ -377,7 +377,7 @@ stage "webtier destroy: remove what webtier created, and nothing else"
     fail --no-logs "this webtier has no destroy subcommand (\`webtier destroy --help\` fails): build it from a tree that has \`webtier destroy\`"
 webtier destroy --yes || fail "webtier destroy --yes failed"
 "$venv/bin/python" "$repo/scripts/lib/demo-aws.py" check-destroyed "$group" "$zone_id" "$DOMAIN" 2>"$work/destroy-check" ||
-    fail "after destroy: $(tr '\n' ';' <"$work/destroy-check")"
+    fail "after destroy: $(paste -sd ';' "$work/destroy-check")"
 note "AWS now:"
 "$venv/bin/python" "$repo/scripts/lib/demo-aws.py" show "$group" "$zone_id" | sed 's/^/        /'
 deadline=$((SECONDS + 60))
