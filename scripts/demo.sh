@@ -77,7 +77,7 @@ if [ -z "${WEBTIER_DEMO_INSIDE:-}" ]; then
     else
         as_checkout_owner cargo --version >/dev/null 2>&1 ||
             die "cargo not found: install Rust (https://rustup.rs, 1.94.1 or newer) or pass WEBTIER=/path/to/webtier"
-        say "building webtier (cargo build --release; the first build takes a while)"
+        say "building webtier (cargo build --release: the first build takes long, 25 min on 2 busy cores; WEBTIER=path/to/webtier skips it)"
         as_checkout_owner cargo build --release --locked
         WEBTIER="$repo/target/release/webtier"
     fi
