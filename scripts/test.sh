@@ -5,12 +5,14 @@
 # moto_server, FastAPI and uvicorn; cargo-deny with `cargo install`), then
 # runs the format check, cargo-deny (licenses, bans, sources; see deny.toml),
 # clippy with warnings as errors, the whole test suite against those real
-# services, and a testssl.sh scan of the proxy's HTTPS listener
-# (scripts/tls-scan.sh).
+# services, a testssl.sh scan of the proxy's HTTPS listener
+# (scripts/tls-scan.sh) and the demo (scripts/demo.sh) on the debug binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { printf '==> %s\n' "$*"; }
+# say, install_debian_packages, ensure_python_venv (shared with scripts/demo.sh)
+# shellcheck source=scripts/lib/setup.sh
+. scripts/lib/setup.sh
 
 # --- Toolchain: rustc at least Cargo.toml's rust-version -----------------
 # (cargo refuses an older rustc too, but only once it builds, after the
@@ -36,24 +38,14 @@ command -v testssl >/dev/null 2>&1 || missing+=(testssl.sh)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v useradd >/dev/null 2>&1 || [ -x /usr/sbin/useradd ] || missing+=(passwd)
-if [ ${#missing[@]} -gt 0 ]; then
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    say "installing Debian packages: ${missing[*]}"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+# shellcheck disable=SC2207 # the names are single words
+missing+=($(python_packages_missing))
+install_debian_packages "${missing[@]}"
 
 # --- Python services (moto_server, the FastAPI app under uvicorn) --------
-venv="${WEBTIER_TEST_VENV:-$PWD/.venv}"
-export WEBTIER_TEST_VENV="$venv"
-stamp="$venv/.requirements"
-if ! cmp -s tests/apps/requirements.txt "$stamp" 2>/dev/null; then
-    say "installing Python test services into $venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/apps/requirements.txt
-    cp tests/apps/requirements.txt "$stamp"
-fi
+WEBTIER_TEST_VENV="$(python_venv_dir)"
+export WEBTIER_TEST_VENV
+ensure_python_venv
 
 # --- cargo-deny ---------------------------------------------------------
 # Built from crates.io when missing: about 5.5 minutes on 2 cores. (A
@@ -77,3 +69,9 @@ say "cargo test"
 cargo test --locked --no-fail-fast
 say "TLS scan of the proxy (testssl.sh, debug binary from cargo test)"
 scripts/tls-scan.sh target/debug/webtier
+# The README's first command, on the debug binary that cargo test built
+# (about 15 s; needs root for its namespaces, as the init test does).
+say "the demo (scripts/demo.sh: webtier init, status, HTTPS, renew, destroy)"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo env WEBTIER="$PWD/target/debug/webtier" WEBTIER_TEST_VENV="$WEBTIER_TEST_VENV" scripts/demo.sh
