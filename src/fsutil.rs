@@ -23,6 +23,33 @@ pub fn atomic_write_with_mode(path: &Path, contents: &[u8], mode: u32) -> Result
     write(path, contents, mode, true)
 }
 
+/// Whether this process may write a file at `path`: its directory, or the
+/// nearest one that exists (the write creates the rest), allows it. A
+/// step checks this while it observes, so that a run without the rights
+/// stops before anything is changed, not half-way.
+pub fn check_writable(path: &Path) -> Result<()> {
+    use rustix::fs::{Access, AtFlags, CWD, accessat};
+    let mut dir = path.parent();
+    while let Some(d) = dir {
+        if d.as_os_str().is_empty() {
+            dir = Some(Path::new("."));
+            continue;
+        }
+        if d.exists() {
+            return accessat(CWD, d, Access::WRITE_OK | Access::EXEC_OK, AtFlags::EACCESS)
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot write {}: {} is not writable by this user ({e}) — run as root (sudo), or choose a path this user can write",
+                        path.display(),
+                        d.display()
+                    )
+                });
+        }
+        dir = d.parent();
+    }
+    Ok(())
+}
+
 /// Opens `path` for appending (a log), creating it with `new_mode`; an
 /// existing file keeps the mode it has.
 pub fn open_append(path: &Path, new_mode: u32) -> std::io::Result<File> {

@@ -299,6 +299,7 @@ impl Step for ProxyStep {
     }
 
     async fn observe(&self) -> Result<Observed> {
+        crate::fsutil::check_writable(&self.run_dir.join("proxy.pid"))?;
         let user = if self.root {
             Some(
                 nix::unistd::User::from_name(&self.user)

@@ -66,6 +66,7 @@ impl Step for ProxyConfigStep {
     }
 
     async fn observe(&self) -> Result<FileState> {
+        crate::fsutil::check_writable(&self.path)?;
         let content = match std::fs::read(&self.path) {
             Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,

@@ -191,6 +191,42 @@ fn managed() -> Option<String> {
     Some("managed-by=webtier".to_string())
 }
 
+/// A user who may not write webtier's local files (the proxy file here)
+/// is stopped while the steps observe, before any step changes anything:
+/// no rule and no record is written to AWS first.
+#[tokio::test]
+async fn without_the_rights_for_its_files_apply_stops_before_changing_aws() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = World::new(1).await;
+    // Readable by everyone, writable only by root.
+    std::fs::set_permissions(w.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    w.moto.start_recording().await;
+    let out = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(env!("CARGO_BIN_EXE_webtier"))
+        .args(["apply", "--yes"])
+        .current_dir(w.dir.path())
+        .envs(w.moto.env())
+        .env_remove("WEBTIER_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("runuser (util-linux) runs");
+    let calls = w.moto.stop_recording().await;
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("out/proxy.toml")
+            && err.contains("is not writable by this user")
+            && err.contains("run as root"),
+        "{err}"
+    );
+    assert_eq!(
+        writes(&calls),
+        Vec::<&str>::new(),
+        "nothing was written to AWS"
+    );
+}
+
 #[tokio::test]
 async fn firewall_converges_and_a_second_apply_writes_nothing() {
     let w = World::new(2).await;

@@ -125,6 +125,9 @@ impl Step for ScheduleStep {
     }
 
     async fn observe(&self) -> Result<Observed> {
+        for (path, _) in &self.files {
+            crate::fsutil::check_writable(path)?;
+        }
         self.observe_now()
     }
 
