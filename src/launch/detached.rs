@@ -193,10 +193,45 @@ fn log_since(path: &Path, offset: u64) -> String {
     };
     let _ = file.seek(SeekFrom::Start(offset));
     let lines: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
+    if let Some(cause) = cause(&lines) {
+        return format!("{cause} (the whole log: {})", path.display());
+    }
     let tail = lines[lines.len().saturating_sub(3)..].join(" | ");
     if tail.is_empty() {
         format!("nothing was logged in {}", path.display())
     } else {
         tail
+    }
+}
+
+/// Pure: the error the proxy ended with (its last `error:` line), which
+/// is the cause of a failed start; the lines before it are context.
+fn cause(lines: &[String]) -> Option<&str> {
+    lines
+        .iter()
+        .rev()
+        .find_map(|l| l.trim_start().strip_prefix("error: "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_start_is_told_by_the_error_it_ended_with() {
+        let lines: Vec<String> = [
+            " WARN site a.test refused: certificate missing",
+            "error: cannot listen on 0.0.0.0:80: Address already in use (os error 98) — another program holds the port",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            cause(&lines),
+            Some(
+                "cannot listen on 0.0.0.0:80: Address already in use (os error 98) — another program holds the port"
+            )
+        );
+        assert_eq!(cause(&lines[..1]), None);
     }
 }
