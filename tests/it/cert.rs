@@ -705,6 +705,54 @@ fn revoke_asks_the_ca_once() {
     assert!(stderr(&out).contains("alreadyRevoked"), "{}", stderr(&out));
 }
 
+/// `webtier destroy --revoke`: the certificate is revoked at the CA and
+/// taken out of `live/`; its files stay in the archive.
+#[tokio::test]
+async fn destroy_with_revoke_revokes_the_certificate_and_keeps_its_files() {
+    let setup = Setup::new(PebbleOptions::default(), "r.webtier.test", &[]);
+    assert_exit(&setup.run(&["cert", "issue"]), 0);
+    let serial = status(&setup)["certificates"][0]["live"]["serial"]
+        .as_str()
+        .unwrap()
+        .replace(':', "");
+    let out = setup.run(&["destroy", "--revoke", "--yes"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("certificate r.webtier.test"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!setup.live("r.webtier.test").exists(), "out of live/");
+    let versions = fs::read_dir(setup.dir.path().join("state/archive/r.webtier.test"))
+        .unwrap()
+        .count();
+    assert_eq!(versions, 1, "the files stay in the archive");
+    // The CA says so too (pebble's management API).
+    let ca = fs::read(&setup.pebble.ca_pem).unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .build()
+        .unwrap();
+    let doc: serde_json::Value = client
+        .get(format!(
+            "https://127.0.0.1:{}/cert-status-by-serial/{}",
+            setup.pebble.management_port,
+            serial.to_ascii_lowercase()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["Status"], "Revoked", "{doc}");
+    // Nothing is left to destroy.
+    assert_exit(
+        &setup.run(&["plan", "--destroy", "--revoke", "--detailed-exitcode"]),
+        0,
+    );
+}
+
 #[test]
 fn external_account_binding_when_the_ca_requires_it() {
     let setup = Setup::new(
