@@ -94,6 +94,7 @@ async fn check_name(probe: &Probe, port: u16, name: &str) -> Result<()> {
     let addrs: Vec<IpAddr> = match tokio::net::lookup_host((name, port)).await {
         Ok(found) => {
             let mut ips: Vec<IpAddr> = found.map(|a| a.ip()).collect();
+            ips.sort();
             ips.dedup();
             ips
         }
