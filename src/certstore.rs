@@ -332,13 +332,10 @@ pub fn leaf_der(chain_pem: &str) -> Result<Vec<u8>> {
     Ok(pems(chain_pem)?.swap_remove(0).contents)
 }
 
-/// Facts about the leaf certificate of a PEM chain.
-pub fn inspect(chain_pem: &str) -> Result<CertInfo> {
-    let pems = pems(chain_pem)?;
-    let (_, cert) = X509Certificate::from_der(&pems[0].contents)
-        .map_err(|e| anyhow!("cannot parse the certificate: {e}"))?;
-    let mut names: Vec<String> = cert
-        .subject_alternative_name()
+/// The DNS names a certificate covers (its subject alternative names),
+/// ASCII lowercase, in the certificate's order.
+pub fn dns_names(cert: &X509Certificate<'_>) -> Vec<String> {
+    cert.subject_alternative_name()
         .ok()
         .flatten()
         .map(|san| {
@@ -351,7 +348,15 @@ pub fn inspect(chain_pem: &str) -> Result<CertInfo> {
                 })
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Facts about the leaf certificate of a PEM chain.
+pub fn inspect(chain_pem: &str) -> Result<CertInfo> {
+    let pems = pems(chain_pem)?;
+    let (_, cert) = X509Certificate::from_der(&pems[0].contents)
+        .map_err(|e| anyhow!("cannot parse the certificate: {e}"))?;
+    let mut names = dns_names(&cert);
     names.sort();
     let key_type = match cert.public_key().parsed() {
         Ok(x509_parser::public_key::PublicKey::EC(ec)) => match ec.key_size() {

@@ -94,21 +94,7 @@ pub fn loopback(bind: &[IpAddr]) -> IpAddr {
 fn describe(der: &[u8]) -> String {
     match x509_parser::parse_x509_certificate(der) {
         Ok((_, cert)) => {
-            let names: Vec<String> = cert
-                .subject_alternative_name()
-                .ok()
-                .flatten()
-                .map(|san| {
-                    san.value
-                        .general_names
-                        .iter()
-                        .filter_map(|g| match g {
-                            x509_parser::extensions::GeneralName::DNSName(n) => Some(n.to_string()),
-                            _ => None,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let names = crate::certstore::dns_names(&cert);
             format!(
                 "serial {}, names {}",
                 cert.raw_serial_as_string(),
