@@ -38,6 +38,8 @@ command -v testssl >/dev/null 2>&1 || missing+=(testssl.sh)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v useradd >/dev/null 2>&1 || [ -x /usr/sbin/useradd ] || missing+=(passwd)
+# tests/it/init.rs: the instance's address on a namespace's loopback (ip)
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
 # shellcheck disable=SC2207 # the names are single words
 missing+=($(python_packages_missing))
 install_debian_packages "${missing[@]}"
