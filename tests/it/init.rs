@@ -271,6 +271,7 @@ fn in_its_own_namespaces() {
 
 /// Loopback up; `/etc` and `/var/lib` overlaid on scratch directories.
 fn private_machine(scratch: &Path) {
+    crate::support::require_bin("ip", "apt-get install -y iproute2");
     run(&["ip", "link", "set", "lo", "up"]);
     for (i, dir) in ["/etc", "/var/lib"].iter().enumerate() {
         let upper = scratch.join(format!("upper{i}"));
