@@ -92,6 +92,30 @@ async fn lookup(clients: &Clients, target: &Target) -> Result<Vec<Instance>> {
     Ok(found)
 }
 
+/// The ids of the instances (not terminated) that `group` is attached to.
+pub async fn in_group(clients: &Clients, group: &str) -> Result<Vec<String>> {
+    let filters = vec![
+        Filter::builder()
+            .name("instance.group-id")
+            .values(group)
+            .build(),
+        Filter::builder()
+            .name("instance-state-name")
+            .values("pending")
+            .values("running")
+            .values("stopping")
+            .values("stopped")
+            .build(),
+    ];
+    let mut ids: Vec<String> = describe(clients, Vec::new(), filters)
+        .await?
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
 async fn describe(
     clients: &Clients,
     ids: Vec<String>,

@@ -76,6 +76,7 @@ mod tests {
             id: "sg-1".into(),
             instances: vec!["i-1".into()],
             rules,
+            others: Vec::new(),
         }
     }
 

@@ -17,7 +17,7 @@ use crate::aws::instances::{self, Instance};
 use crate::aws::{Clients, api_error, error_code};
 use crate::config::Target;
 use crate::plan::StepName;
-use crate::plan::{Action, Planned, Step};
+use crate::plan::{Action, Conflict, Planned, Step};
 
 /// The description of every rule webtier adds; the mark of ownership.
 pub const MANAGED: &str = "managed-by=webtier";
@@ -86,6 +86,13 @@ pub struct Group {
     pub id: String,
     pub instances: Vec<String>,
     pub rules: Vec<Rule>,
+    /// `webtier destroy` only: other instances the group is attached to,
+    /// which this configuration does not target. Rules marked
+    /// `managed-by=webtier` in such a group may serve them (another
+    /// configuration's webtier made them, or counts on them): destroy
+    /// leaves that group alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub others: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -174,6 +181,33 @@ fn list_or_none(items: &[String]) -> String {
     } else {
         items.join(", ")
     }
+}
+
+/// Pure: every rule webtier marked, revoked, in the groups that serve
+/// only the targeted instances; a group also attached to other instances
+/// is left whole (see [`shared`]).
+pub fn teardown(groups: &[Group]) -> Vec<Planned<FirewallOp>> {
+    let own: Vec<Group> = groups
+        .iter()
+        .filter(|g| g.others.is_empty())
+        .cloned()
+        .collect();
+    diff(&own, &[], true)
+}
+
+/// Pure: the groups destroy leaves alone, as conflicts.
+pub fn shared(groups: &[Group]) -> Vec<Conflict> {
+    groups
+        .iter()
+        .filter(|g| !g.others.is_empty() && g.rules.iter().any(Rule::is_managed))
+        .map(|g| Conflict {
+            resource: format!("security group {}", g.id),
+            reason: format!(
+                "also attached to {}, which this configuration does not target: its managed-by=webtier rules may serve them and are left — remove them by hand, or destroy from a configuration that targets every instance of the group",
+                g.others.join(", ")
+            ),
+        })
+        .collect()
 }
 
 /// Pure: the rules to add (and with `prune`, to remove).
@@ -327,23 +361,40 @@ impl Step for FirewallStep {
         if !problems.is_empty() {
             bail!("{}", problems.join("; "));
         }
-        Ok(FirewallState {
-            groups: groups
-                .into_iter()
-                .map(|(id, instances)| Group {
-                    rules: rules.get(&id).cloned().unwrap_or_default(),
-                    id,
-                    instances,
-                })
-                .collect(),
-        })
+        let mut out = Vec::with_capacity(groups.len());
+        for (id, instances) in groups {
+            // Asked only by destroy: whom else the group serves.
+            let others = if self.destroy {
+                instances::in_group(&self.clients, &id)
+                    .await?
+                    .into_iter()
+                    .filter(|i| !instances.contains(i))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            out.push(Group {
+                rules: rules.get(&id).cloned().unwrap_or_default(),
+                id,
+                instances,
+                others,
+            });
+        }
+        Ok(FirewallState { groups: out })
     }
 
     fn diff(&self, observed: &FirewallState) -> Vec<Planned<FirewallOp>> {
         if self.destroy {
-            return diff(&observed.groups, &[], true);
+            return teardown(&observed.groups);
         }
         diff(&observed.groups, &self.target.ingress_cidrs, self.prune)
+    }
+
+    fn conflicts(&self, observed: &FirewallState) -> Vec<Conflict> {
+        if self.destroy {
+            return shared(&observed.groups);
+        }
+        Vec::new()
     }
 
     async fn apply(&self, op: &FirewallOp) -> Result<()> {
@@ -436,6 +487,7 @@ mod tests {
             id: "sg-1".into(),
             instances: vec!["i-1".into()],
             rules,
+            others: Vec::new(),
         }
     }
 
@@ -518,6 +570,19 @@ mod tests {
             })
             .collect();
         assert_eq!(revoked, ["r1", "r2"]);
+        assert_eq!(teardown(&groups).len(), 2);
+        assert!(shared(&groups).is_empty());
+        // The group also serves an instance this configuration does not
+        // target: destroy leaves it whole and says why.
+        let mut with_others = groups.clone();
+        with_others[0].others = vec!["i-9".into()];
+        assert!(teardown(&with_others).is_empty());
+        let conflicts = shared(&with_others);
+        assert_eq!(conflicts.len(), 1);
+        assert!(
+            conflicts[0].reason.contains("also attached to i-9"),
+            "{conflicts:?}"
+        );
     }
 
     #[test]
