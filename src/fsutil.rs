@@ -31,11 +31,12 @@ pub fn check_writable(path: &Path) -> Result<()> {
     use rustix::fs::{Access, AtFlags, CWD, accessat};
     let mut dir = path.parent();
     while let Some(d) = dir {
-        if d.as_os_str().is_empty() {
-            dir = Some(Path::new("."));
-            continue;
-        }
-        if d.exists() {
+        let d = if d.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            d
+        };
+        if d.exists() || d == Path::new(".") {
             return accessat(CWD, d, Access::WRITE_OK | Access::EXEC_OK, AtFlags::EACCESS)
                 .map_err(|e| {
                     anyhow::anyhow!(

@@ -91,7 +91,15 @@ async fn check_name(probe: &Probe, port: u16, name: &str) -> Result<()> {
             bail!("preflight for {name}: nothing answers on port {port} of this machine ({why})")
         }
     }
-    let addrs: Vec<IpAddr> = match tokio::net::lookup_host((name, port)).await {
+    let lookup = tokio::time::timeout(FETCH_TIMEOUT, tokio::net::lookup_host((name, port)))
+        .await
+        .unwrap_or_else(|_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer from the resolver within {FETCH_TIMEOUT:?}"),
+            ))
+        });
+    let addrs: Vec<IpAddr> = match lookup {
         Ok(found) => {
             let mut ips: Vec<IpAddr> = found.map(|a| a.ip()).collect();
             ips.sort();
@@ -151,7 +159,8 @@ async fn fetch_once(
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await
             .map_err(|e| format!("HTTP: {e}"))?;
-    let driver = tokio::spawn(conn);
+    // Aborted however this future ends (the caller's timeout drops it).
+    let driver = AbortOnDrop(tokio::spawn(conn));
     let request = http::Request::get(format!("{PREFIX}{token}"))
         .header(http::header::HOST, name)
         .header(http::header::USER_AGENT, "webtier-preflight")
@@ -171,8 +180,16 @@ async fn fetch_once(
         Ok((status, body))
     }
     .await;
-    driver.abort();
+    drop(driver);
     result
+}
+
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The process listening on TCP `port` on this machine, as `NAME (pid

@@ -421,6 +421,12 @@ impl Step for CertStep {
                 }
             }
             CertOp::Revoke { name, serial } => {
+                // A saved plan revokes only this configuration's names.
+                if !wanted(&self.config).iter().any(|w| &w.name == name) {
+                    bail!(
+                        "the plan revokes {name}, which no site of this configuration has — make a new plan"
+                    );
+                }
                 let Some(live) = store.live(name)? else {
                     return Ok(()); // already out of live/
                 };
@@ -430,18 +436,29 @@ impl Step for CertStep {
                         live.info.serial
                     );
                 }
-                let pem = std::fs::read_to_string(live.dir.join("fullchain.pem"))?;
-                let account = acme::account(
-                    &store.account_file(&self.config.acme.directory),
-                    &self.config.acme,
-                )
-                .await?;
-                acme::revoke(
-                    &account,
-                    certstore::leaf_der(&pem)?,
-                    instant_acme::RevocationReason::CessationOfOperation,
-                )
-                .await?;
+                // An expired certificate needs no revoking (CAs refuse
+                // to), nor does one revoked already (by `cert revoke`, or
+                // by a run that stopped before taking it out of live/).
+                if live.info.not_after > now() {
+                    let pem = std::fs::read_to_string(live.dir.join("fullchain.pem"))?;
+                    let account = acme::account(
+                        &store.account_file(&self.config.acme.directory),
+                        &self.config.acme,
+                    )
+                    .await?;
+                    let revoked = acme::revoke(
+                        &account,
+                        certstore::leaf_der(&pem)?,
+                        instant_acme::RevocationReason::CessationOfOperation,
+                    )
+                    .await;
+                    match revoked {
+                        Err(e) if format!("{e:#}").contains("alreadyRevoked") => {
+                            tracing::info!("{name}: already revoked");
+                        }
+                        other => other?,
+                    }
+                }
                 store.retire(name)?;
             }
         }
@@ -455,10 +472,28 @@ impl Step for CertStep {
 /// with the site on HTTPS, and the next plan finds nothing to reload.
 fn wait_served(config: &Config, name: &str) -> Result<()> {
     let cert = Store::new(&config.state_dir).live_files(name).fullchain;
+    // Only a proxy whose configuration serves this certificate can be
+    // waited for (a site added to webtier.toml is in the proxy's file only
+    // once proxy-config has run).
+    let status_file = config.proxy_status_file();
+    let serves_it = crate::proxy::daemon::status::read(&status_file)?
+        .and_then(|s| std::fs::read_to_string(&s.config_file).ok())
+        .and_then(|text| crate::proxy::config::ProxyConfig::from_toml(&text).ok())
+        .is_some_and(|p| {
+            p.sites
+                .iter()
+                .any(|site| site.tls.as_ref().is_some_and(|t| t.cert == cert))
+        });
+    if !serves_it {
+        tracing::info!(
+            "the running proxy's configuration does not serve {name} yet; `webtier apply proxy-config proxy` adds it"
+        );
+        return Ok(());
+    }
     let refused = format!("site {name}:");
     let log = config.proxy_run_dir().join("proxy.log");
     crate::proxy::daemon::status::wait_for(
-        &config.proxy_status_file(),
+        &status_file,
         &format!("certificate of {name} as loaded"),
         &log,
         std::time::Duration::from_secs(40),
