@@ -112,7 +112,13 @@ pub fn run(global: &GlobalArgs, args: &InitArgs, ui: &Ui) -> Result<u8> {
 fn write_config(path: &Path, text: &str, force: bool, ui: &Ui) -> Result<()> {
     let absolute =
         std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))?;
-    crate::config::parse(&path.display().to_string(), text, &absolute)?;
+    // Named as what it is: the file these answers would make, not yet on
+    // disk (its line numbers are those of that text).
+    crate::config::parse(
+        &format!("{} (as init would write it)", path.display()),
+        text,
+        &absolute,
+    )?;
     match std::fs::read(path) {
         Ok(existing) if existing == text.as_bytes() => {
             ui.info(&format!("{} is as these answers make it", path.display()))?;

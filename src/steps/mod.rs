@@ -58,7 +58,12 @@ pub async fn build(
     let mut wanted: Vec<StepName> = if names.is_empty() {
         StepName::ALL
             .into_iter()
-            .filter(|s| unconfigured(*s, config).is_none())
+            // Destroy looks for a renewal schedule webtier installed even
+            // when the configuration no longer asks for one.
+            .filter(|s| {
+                unconfigured(*s, config).is_none()
+                    || (options.destroy.is_some() && *s == StepName::Schedule)
+            })
             .collect()
     } else {
         for name in names {
@@ -123,13 +128,10 @@ pub async fn build(
                     None => Box::new(step),
                 }
             }
-            (StepName::Schedule, _, _) => {
-                let step = schedule::ScheduleStep::new(config)?;
-                match destroy {
-                    Some(_) => Box::new(step.destroying()),
-                    None => Box::new(step),
-                }
-            }
+            (StepName::Schedule, _, _) => match destroy {
+                Some(_) => Box::new(schedule::ScheduleStep::destroying(config)?),
+                None => Box::new(schedule::ScheduleStep::new(config)?),
+            },
             (name, _, _) => bail!("the {name} step is not configured"),
         });
     }

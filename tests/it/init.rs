@@ -226,7 +226,15 @@ fn in_its_own_namespaces() {
         "{doc:#}"
     );
 
-    // `webtier destroy` removes what webtier made and nothing else.
+    // `webtier destroy` removes what webtier made and nothing else, also
+    // the renewal schedule the configuration no longer asks for.
+    let config = dir.path().join("webtier.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replacen("[acme]\n", "[acme]\nschedule = \"none\"\n", 1),
+    )
+    .unwrap();
     let out = webtier()
         .current_dir(dir.path())
         .envs(world.moto.env())
@@ -538,4 +546,30 @@ fn the_wizard_asks_on_a_terminal_for_what_no_flag_gave() {
         doc["target"]["instances"][0].as_str(),
         Some("i-0123456789abcdef0")
     );
+}
+
+/// An answer the configuration refuses is reported against the text init
+/// would write, exit 3, and nothing is written.
+#[test]
+fn a_refused_answer_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = webtier()
+        .current_dir(dir.path())
+        .args(["init", "--yes", "--domain", "bad_name.example.com"])
+        .args([
+            "--upstream",
+            "127.0.0.1:9",
+            "--instance",
+            "i-0123456789abcdef0",
+        ])
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert_exit(&out, 3);
+    let err = stderr(&out);
+    assert!(
+        err.contains("webtier.toml (as init would write it):") && err.contains("bad_name"),
+        "{err}"
+    );
+    assert!(!dir.path().join("webtier.toml").exists());
 }

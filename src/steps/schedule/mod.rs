@@ -107,12 +107,25 @@ impl ScheduleStep {
         self.files.iter().map(|(p, _)| p.as_path()).collect()
     }
 
-    /// The step of `webtier destroy`.
-    pub fn destroying(self) -> ScheduleStep {
-        ScheduleStep {
-            destroy: true,
-            ..self
+    /// The step of `webtier destroy`: it looks at the files of both
+    /// schedulers, whatever `[acme] schedule` says now, and removes those
+    /// webtier wrote.
+    pub fn destroying(config: &Config) -> Result<ScheduleStep> {
+        let binary = std::env::current_exe().context("cannot tell which binary runs")?;
+        let host = render::host_name();
+        let mut files = Vec::new();
+        for systemd in [true, false] {
+            files.extend(
+                render::files(systemd, &binary, &config.source, &host)?
+                    .into_iter()
+                    .map(|f| (Path::new("/").join(f.path), f.content)),
+            );
         }
+        Ok(ScheduleStep {
+            systemd: render::systemd_running(),
+            files,
+            destroy: true,
+        })
     }
 }
 
