@@ -24,9 +24,9 @@ pub fn atomic_write_with_mode(path: &Path, contents: &[u8], mode: u32) -> Result
 }
 
 /// Whether this process may write a file at `path`: its directory, or the
-/// nearest one that exists (the write creates the rest), allows it. A
-/// step checks this while it observes, so that a run without the rights
-/// stops before anything is changed, not half-way.
+/// nearest one that exists (the write creates the rest), allows it. Steps
+/// check this before a run's first change (`Step::check_apply`), so that a
+/// run without the rights stops before anything is changed, not half-way.
 pub fn check_writable(path: &Path) -> Result<()> {
     use rustix::fs::{Access, AtFlags, CWD, accessat};
     let mut dir = path.parent();

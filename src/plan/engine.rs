@@ -16,11 +16,16 @@ pub trait AnyStep: Send + Sync {
     fn name(&self) -> StepName;
     fn plan(&self) -> BoxFuture<'_, Result<StepPlan>>;
     fn apply<'a>(&'a self, changes: &'a [Change]) -> BoxFuture<'a, Result<()>>;
+    fn check_apply(&self) -> Result<()>;
 }
 
 impl<S: Step> AnyStep for S {
     fn name(&self) -> StepName {
         Step::name(self)
+    }
+
+    fn check_apply(&self) -> Result<()> {
+        Step::check_apply(self)
     }
 
     fn plan(&self) -> BoxFuture<'_, Result<StepPlan>> {
@@ -96,6 +101,12 @@ pub async fn apply_plans(
     ui: &Ui,
     applied: &mut Vec<Applied>,
 ) -> Result<()> {
+    for plan in plans.iter().filter(|p| !p.changes.is_empty()) {
+        if let Some(step) = steps.iter().find(|s| s.name() == plan.step) {
+            step.check_apply()
+                .with_context(|| format!("{}: cannot apply (nothing was changed)", plan.step))?;
+        }
+    }
     for plan in plans.iter().filter(|p| !p.changes.is_empty()) {
         let step = steps
             .iter()

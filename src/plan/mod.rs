@@ -72,6 +72,14 @@ pub trait Step: Send + Sync {
         Vec::new()
     }
 
+    /// What applying needs beyond what observing needs (the right to
+    /// write the step's local files), checked for every step with changes
+    /// before the first change of a run, so that a run without it stops
+    /// before anything is changed rather than half-way.
+    fn check_apply(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     /// Performs one change. Idempotent: "already done" counts as success.
     fn apply(&self, operation: &Self::Operation)
     -> impl Future<Output = anyhow::Result<()>> + Send;

@@ -299,7 +299,6 @@ impl Step for ProxyStep {
     }
 
     async fn observe(&self) -> Result<Observed> {
-        crate::fsutil::check_writable(&self.run_dir.join("proxy.pid"))?;
         let user = if self.root {
             Some(
                 nix::unistd::User::from_name(&self.user)
@@ -557,6 +556,10 @@ impl Step for ProxyStep {
             }
         }
         out
+    }
+
+    fn check_apply(&self) -> Result<()> {
+        crate::fsutil::check_writable(&self.run_dir.join("proxy.pid"))
     }
 
     fn conflicts(&self, o: &Observed) -> Vec<crate::plan::Conflict> {

@@ -66,7 +66,6 @@ impl Step for ProxyConfigStep {
     }
 
     async fn observe(&self) -> Result<FileState> {
-        crate::fsutil::check_writable(&self.path)?;
         let content = match std::fs::read(&self.path) {
             Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -88,6 +87,10 @@ impl Step for ProxyConfigStep {
             );
         }
         diff_file(&self.path, &self.content, observed.content.as_deref())
+    }
+
+    fn check_apply(&self) -> Result<()> {
+        crate::fsutil::check_writable(&self.path)
     }
 
     fn conflicts(&self, observed: &FileState) -> Vec<crate::plan::Conflict> {

@@ -225,6 +225,20 @@ async fn without_the_rights_for_its_files_apply_stops_before_changing_aws() {
         Vec::<&str>::new(),
         "nothing was written to AWS"
     );
+    assert!(err.contains("cannot apply (nothing was changed)"), "{err}");
+    // Planning needs no write access: the same user may review the plan.
+    let out = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(env!("CARGO_BIN_EXE_webtier"))
+        .args(["plan"])
+        .current_dir(w.dir.path())
+        .envs(w.moto.env())
+        .env_remove("WEBTIER_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("file "), "{}", stdout(&out));
 }
 
 #[tokio::test]

@@ -138,10 +138,13 @@ impl Step for ScheduleStep {
     }
 
     async fn observe(&self) -> Result<Observed> {
-        for (path, _) in &self.files {
-            crate::fsutil::check_writable(path)?;
-        }
         self.observe_now()
+    }
+
+    fn check_apply(&self) -> Result<()> {
+        self.files
+            .iter()
+            .try_for_each(|(path, _)| crate::fsutil::check_writable(path))
     }
 
     fn diff(&self, observed: &Observed) -> Vec<Planned<Operation>> {
