@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::support::services::{Uvicorn, free_port, tempdir};
+use crate::support::{RemoveUser, StopOnDrop};
 use crate::support::{assert_exit, stderr, stdout};
 
 /// The test's copy of webtier, so that an upgrade can replace it.
@@ -105,30 +106,6 @@ fn credentials(pid: i64) -> (u32, u32) {
         assert_eq!(field(caps), ["0000000000000000"], "{caps}");
     }
     (uid, gid)
-}
-
-/// Kills whatever daemon is still running when a test fails half-way.
-struct StopOnDrop(PathBuf);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        if let Some(pid) = std::fs::read_to_string(&self.0)
-            .ok()
-            .and_then(|t| t.lines().next()?.trim().parse::<i32>().ok())
-            .and_then(rustix::process::Pid::from_raw)
-        {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-        }
-    }
-}
-
-/// Removes the test's user (after the daemon that ran as it is gone).
-struct RemoveUser(&'static str);
-
-impl Drop for RemoveUser {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("userdel").arg(self.0).output();
-    }
 }
 
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {

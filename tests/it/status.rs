@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::support::proxy::TestCa;
 use crate::support::services::{Moto, Uvicorn, create_zone, free_port, tempdir};
+use crate::support::{RemoveUser, StopOnDrop};
 use crate::support::{assert_exit, require_bin, stderr, stdout};
 
 const DOMAIN: &str = "app.example.com";
@@ -54,30 +55,6 @@ impl Aws {
             sg,
             public_ip,
         }
-    }
-}
-
-/// Kills the daemon the proxy step started, when a test fails half-way.
-struct StopOnDrop(PathBuf);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        if let Some(pid) = std::fs::read_to_string(&self.0)
-            .ok()
-            .and_then(|t| t.lines().next()?.trim().parse::<i32>().ok())
-            .and_then(rustix::process::Pid::from_raw)
-        {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-        }
-    }
-}
-
-/// Removes the test's proxy user (after the daemon that ran as it).
-struct RemoveUser(&'static str);
-
-impl Drop for RemoveUser {
-    fn drop(&mut self) {
-        let _ = Command::new("userdel").arg(self.0).output();
     }
 }
 

@@ -136,3 +136,29 @@ pub fn require_venv_bin(name: &str) -> PathBuf {
         bin.display()
     )
 }
+
+/// Kills the daemon named by a pid file when dropped: a test that started
+/// one through the proxy step and fails half-way leaves nothing running.
+pub struct StopOnDrop(pub PathBuf);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = std::fs::read_to_string(&self.0)
+            .ok()
+            .and_then(|t| t.lines().next()?.trim().parse::<i32>().ok())
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+/// Removes a test's system user when dropped (declare it before the
+/// daemon's `StopOnDrop`, so that it is dropped after it).
+pub struct RemoveUser(pub &'static str);
+
+impl Drop for RemoveUser {
+    fn drop(&mut self) {
+        let _ = Command::new("userdel").arg(self.0).output();
+    }
+}
