@@ -241,6 +241,40 @@ async fn without_the_rights_for_its_files_apply_stops_before_changing_aws() {
     assert!(stdout(&out).contains("file "), "{}", stdout(&out));
 }
 
+/// Destroy leaves a security group that also serves an instance the
+/// configuration does not target: its managed rules may serve that one.
+#[tokio::test]
+async fn destroy_leaves_a_group_that_also_serves_other_instances() {
+    let w = World::new(2).await;
+    let config = |targets: &[&String]| {
+        let list: Vec<String> = targets.iter().map(|t| format!("\"{t}\"")).collect();
+        format!(
+            "state_dir = \"state\"\n\n[proxy]\nconfig_file = \"out/proxy.toml\"\n\n\
+             [target]\ninstances = [{}]\n\n[[site]]\ndomain = \"example.com\"\n\
+             tls = \"none\"\nupstreams = [\"127.0.0.1:8000\"]\n",
+            list.join(", ")
+        )
+    };
+    let path = w.dir.path().join("webtier.toml");
+    std::fs::write(&path, config(&[&w.instances[0]])).unwrap();
+    assert_exit(&w.run(&["apply", "firewall", "--yes"]), 0);
+    let before = w.ingress().await;
+    assert_eq!(before.len(), 4, "{before:?}");
+    let (out, calls) = w.recorded(&["destroy", "--yes"]).await;
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains(&format!("also attached to {}", w.instances[1])),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(writes(&calls), Vec::<&str>::new(), "no rule revoked");
+    assert_eq!(w.ingress().await, before);
+    // Targeting both instances, the group is webtier's to clean up.
+    std::fs::write(&path, config(&[&w.instances[0], &w.instances[1]])).unwrap();
+    assert_exit(&w.run(&["destroy", "--yes"]), 0);
+    assert!(w.ingress().await.is_empty(), "{:?}", w.ingress().await);
+}
+
 #[tokio::test]
 async fn firewall_converges_and_a_second_apply_writes_nothing() {
     let w = World::new(2).await;
