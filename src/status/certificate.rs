@@ -68,12 +68,7 @@ pub fn verdict(wanted: &Wanted, info: &CertInfo, renewal: Option<&Renewal<'_>>, 
             ),
         );
     }
-    let missing: Vec<&str> = wanted
-        .names
-        .iter()
-        .filter(|n| !info.names.contains(n))
-        .map(String::as_str)
-        .collect();
+    let missing = wanted.missing_from(info);
     if !missing.is_empty() {
         return Check::fail(
             NAME,

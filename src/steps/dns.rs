@@ -453,7 +453,15 @@ impl Step for DnsStep {
     }
 
     async fn observe(&self) -> Result<DnsState> {
-        let addresses = self.addresses().await?;
+        // Destroy wants no address: it need not find the instances (which
+        // may be terminated by then).
+        let addresses = match self.destroy {
+            true => Addresses::Instances {
+                ipv4: Vec::new(),
+                ipv6: Vec::new(),
+            },
+            false => self.addresses().await?,
+        };
         let zones = route53::public_zones(&self.clients).await?;
         let mut names = Vec::with_capacity(self.names.len());
         let mut problems = Vec::new();

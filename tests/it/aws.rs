@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, Tag, TagSpecification};
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
@@ -77,28 +77,7 @@ impl World {
     }
 
     async fn ingress(&self) -> Vec<(String, i32, String, Option<String>)> {
-        let rules = self
-            .ec2
-            .describe_security_group_rules()
-            .filters(Filter::builder().name("group-id").values(&self.sg).build())
-            .send()
-            .await
-            .unwrap();
-        let mut out: Vec<_> = rules
-            .security_group_rules()
-            .iter()
-            .filter(|r| r.is_egress() == Some(false))
-            .map(|r| {
-                (
-                    r.ip_protocol().unwrap().to_string(),
-                    r.from_port().unwrap(),
-                    r.cidr_ipv4().or(r.cidr_ipv6()).unwrap().to_string(),
-                    r.description().map(str::to_string),
-                )
-            })
-            .collect();
-        out.sort();
-        out
+        support::ec2::ingress(&self.ec2, &self.sg).await
     }
 
     async fn public_ips(&self) -> (String, String) {
@@ -200,17 +179,20 @@ async fn without_the_rights_for_its_files_apply_stops_before_changing_aws() {
     let w = World::new(1).await;
     // Readable by everyone, writable only by root.
     std::fs::set_permissions(w.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let as_nobody = |args: &[&str]| {
+        std::process::Command::new("runuser")
+            .args(["-u", "nobody", "--"])
+            .arg(env!("CARGO_BIN_EXE_webtier"))
+            .args(args)
+            .current_dir(w.dir.path())
+            .envs(w.moto.env())
+            .env_remove("WEBTIER_CONFIG")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("runuser (util-linux) runs")
+    };
     w.moto.start_recording().await;
-    let out = std::process::Command::new("runuser")
-        .args(["-u", "nobody", "--"])
-        .arg(env!("CARGO_BIN_EXE_webtier"))
-        .args(["apply", "--yes"])
-        .current_dir(w.dir.path())
-        .envs(w.moto.env())
-        .env_remove("WEBTIER_CONFIG")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("runuser (util-linux) runs");
+    let out = as_nobody(&["apply", "--yes"]);
     let calls = w.moto.stop_recording().await;
     assert_exit(&out, 1);
     let err = stderr(&out);
@@ -227,16 +209,7 @@ async fn without_the_rights_for_its_files_apply_stops_before_changing_aws() {
     );
     assert!(err.contains("cannot apply (nothing was changed)"), "{err}");
     // Planning needs no write access: the same user may review the plan.
-    let out = std::process::Command::new("runuser")
-        .args(["-u", "nobody", "--"])
-        .arg(env!("CARGO_BIN_EXE_webtier"))
-        .args(["plan"])
-        .current_dir(w.dir.path())
-        .envs(w.moto.env())
-        .env_remove("WEBTIER_CONFIG")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let out = as_nobody(&["plan"]);
     assert_exit(&out, 0);
     assert!(stdout(&out).contains("file "), "{}", stdout(&out));
 }

@@ -830,3 +830,57 @@ fn launch_systemd_without_systemd_is_refused_with_what_to_use() {
         "{err}"
     );
 }
+
+/// `[acme] schedule` decides what the schedule step installs, and "none"
+/// leaves the step out.
+#[test]
+fn the_renewal_schedule_follows_acme_schedule() {
+    let with = |schedule: &str| {
+        project(&format!(
+            "state_dir = \"state\"\n[acme]\nschedule = \"{schedule}\"\n\
+             [proxy]\nconfig_file = \"out/proxy.toml\"\nlaunch = \"none\"\n\
+             [[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\"]\n"
+        ))
+    };
+    let cron = with("cron");
+    let out = run(cron.path(), &["plan", "schedule"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("+ file /etc/cron.d/webtier") && stdout(&out).contains(" cert renew"),
+        "{}",
+        stdout(&out)
+    );
+
+    let none = with("none");
+    let out = run(none.path(), &["plan", "schedule"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("the schedule step needs [acme] schedule other than \"none\""),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(none.path(), &["plan"]);
+    assert_exit(&out, 0);
+    assert!(!stdout(&out).contains("schedule:"), "{}", stdout(&out));
+
+    // systemd is taken only where it runs (this suite's machines do not
+    // run it as init; on one that does, its timer is planned instead).
+    let systemd = with("systemd");
+    let out = run(systemd.path(), &["plan", "schedule"]);
+    if Path::new("/run/systemd/system").is_dir() {
+        assert_exit(&out, 0);
+        assert!(
+            stdout(&out).contains("webtier-renew.timer"),
+            "{}",
+            stdout(&out)
+        );
+    } else {
+        assert_exit(&out, 1);
+        assert!(
+            stderr(&out)
+                .contains("[acme] schedule = \"systemd\", but this host does not run systemd"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}

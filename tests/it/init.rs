@@ -16,7 +16,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::{Command, Output};
 
-use aws_sdk_ec2::types::{Filter, IpPermission, IpRange};
+use aws_sdk_ec2::types::{IpPermission, IpRange};
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
@@ -438,18 +438,11 @@ impl World {
 
     /// (port, CIDR) of the group's IPv4 ingress rules.
     async fn open_ports(&self) -> Vec<(i32, String)> {
-        let rules = self
-            .ec2
-            .describe_security_group_rules()
-            .filters(Filter::builder().name("group-id").values(&self.sg).build())
-            .send()
+        crate::support::ec2::ingress(&self.ec2, &self.sg)
             .await
-            .unwrap();
-        rules
-            .security_group_rules()
-            .iter()
-            .filter(|r| r.is_egress() == Some(false))
-            .filter_map(|r| Some((r.from_port()?, r.cidr_ipv4()?.to_string())))
+            .into_iter()
+            .filter(|(_, _, cidr, _)| !cidr.contains(':'))
+            .map(|(_, port, cidr, _)| (port, cidr))
             .collect()
     }
 

@@ -19,6 +19,17 @@ pub struct Wanted {
     pub names: Vec<String>,
 }
 
+impl Wanted {
+    /// The names a certificate with `info` does not cover.
+    pub fn missing_from<'a>(&'a self, info: &CertInfo) -> Vec<&'a str> {
+        self.names
+            .iter()
+            .filter(|n| !info.names.contains(n))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
 /// Every ACME site's certificate.
 pub fn wanted(config: &Config) -> Vec<Wanted> {
     config
@@ -36,12 +47,7 @@ pub fn due(wanted: &Wanted, live: Option<&Live>, key: &str, now: i64) -> Option<
         return Some("no certificate yet".into());
     };
     let info = &live.info;
-    let missing: Vec<&str> = wanted
-        .names
-        .iter()
-        .filter(|n| !info.names.contains(n))
-        .map(String::as_str)
-        .collect();
+    let missing = wanted.missing_from(info);
     if !missing.is_empty() {
         return Some(format!("does not cover {}", missing.join(", ")));
     }

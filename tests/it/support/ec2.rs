@@ -2,7 +2,7 @@
 //! a public subnet, a security group, and instances in it.
 
 use aws_sdk_ec2::Client;
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, Tag, TagSpecification};
 
 /// What `web_instances` made.
 pub struct Web {
@@ -85,4 +85,30 @@ pub async fn public_ipv4(ec2: &Client, instance: &str) -> String {
         .public_ip_address()
         .expect("moto gives a public IPv4 address")
         .to_string()
+}
+
+/// The ingress rules of security group `sg`: (protocol, from port, CIDR,
+/// description), sorted.
+pub async fn ingress(ec2: &Client, sg: &str) -> Vec<(String, i32, String, Option<String>)> {
+    let rules = ec2
+        .describe_security_group_rules()
+        .filters(Filter::builder().name("group-id").values(sg).build())
+        .send()
+        .await
+        .unwrap();
+    let mut out: Vec<_> = rules
+        .security_group_rules()
+        .iter()
+        .filter(|r| r.is_egress() == Some(false))
+        .map(|r| {
+            (
+                r.ip_protocol().unwrap().to_string(),
+                r.from_port().unwrap(),
+                r.cidr_ipv4().or(r.cidr_ipv6()).unwrap().to_string(),
+                r.description().map(str::to_string),
+            )
+        })
+        .collect();
+    out.sort();
+    out
 }
