@@ -397,6 +397,13 @@ pub enum ProxyCommand {
         #[command(flatten)]
         file: ProxyFile,
     },
+    /// Put a new key first in the session key file (sessions sealed with
+    /// the two keys before it stay valid until they expire) and ask the
+    /// running proxy to reload
+    RotateSessionKey {
+        #[command(flatten)]
+        file: ProxyFile,
+    },
     /// Print the proxy configuration that webtier.toml renders (what
     /// `apply proxy-config` writes), without writing it
     Config {

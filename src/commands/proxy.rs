@@ -77,6 +77,36 @@ pub fn run(global: &GlobalArgs, command: &ProxyCommand, ui: &Ui) -> Result<u8> {
                 Reload::NotOurs(why) => Err(anyhow!(why)),
             }
         }
+        ProxyCommand::RotateSessionKey { file } => {
+            let path = config_file(global, file)?;
+            let config =
+                crate::proxy::config::ProxyConfig::from_toml(&crate::proxy::config::read(&path)?)
+                    .map_err(|e| crate::proxy::config::Invalid::in_file(&path, &[e]))?;
+            let keys = config.session_key_file.clone().ok_or_else(|| {
+                anyhow!(
+                    "{} sets no session_key_file (no site has a login)",
+                    path.display()
+                )
+            })?;
+            let id = crate::proxy::auth::keys::rotate(&keys)?;
+            ui.out(&format!(
+                "new session key {id} in {}; sessions made with the two keys before it stay valid",
+                keys.display()
+            ))?;
+            match config
+                .pid_file
+                .as_deref()
+                .map(crate::proxy::daemon::control::reload_running)
+                .transpose()?
+            {
+                Some(Reload::Signalled(pid)) => {
+                    ui.out(&format!("asked the proxy (pid {pid}) to reload"))?
+                }
+                Some(Reload::NotOurs(why)) => return Err(anyhow!(why)),
+                _ => ui.out("the proxy is not running: it uses the new key when it starts")?,
+            }
+            Ok(exit::SUCCESS)
+        }
         ProxyCommand::Config { file } => super::proxy_config::run(global, file.as_deref(), ui),
         ProxyCommand::Export(ExportCommand::Nginx { file, out }) => {
             super::export::nginx(&config_file(global, file)?, out.as_deref(), ui)

@@ -249,6 +249,28 @@ pub struct Route {
     /// Active health checks GET this path on each upstream.
     pub health_check: Option<String>,
     pub max_body_bytes: Option<u64>,
+    /// Who may use the route on a site with a login: the site's policy
+    /// (None), nobody needs to log in (`auth = false`), or its own.
+    pub auth: Option<RouteAuth>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RouteAuth {
+    Public(bool),
+    Policy(Policy),
+}
+
+/// Who may use a route.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Policy {
+    pub allowed_emails: Vec<String>,
+    pub allowed_claims: std::collections::BTreeMap<String, Vec<String>>,
+    pub public_paths: Vec<String>,
+    pub login: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bearer_audience: Option<String>,
+    pub bearer_scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,7 +283,7 @@ pub enum Backend {
 
 impl Serialize for Route {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Route", 5)?;
+        let mut st = s.serialize_struct("Route", 6)?;
         st.serialize_field("path", &self.path)?;
         match &self.backend {
             Backend::Root(root) => st.serialize_field("root", root)?,
@@ -276,16 +298,31 @@ impl Serialize for Route {
         if let Some(max) = self.max_body_bytes {
             st.serialize_field("max_body_bytes", &max)?;
         }
+        if let Some(auth) = &self.auth {
+            st.serialize_field("auth", auth)?;
+        }
         st.end()
     }
 }
 
+/// `[site.auth]`: the site's OpenID client, and the policy of its routes.
 #[derive(Debug, Clone, Serialize)]
 pub struct Auth {
     pub issuer: String,
     pub client_id: String,
-    pub client_secret_file: PathBuf,
-    pub allowed_emails: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret_file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret_env: Option<String>,
+    pub scopes: Vec<String>,
+    pub session_hours: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post_logout_redirect_uri: Option<String>,
+    pub forward_access_token: bool,
+    #[serde(flatten)]
+    pub policy: Policy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,9 +5,10 @@
 use std::net::SocketAddr;
 
 use crate::certstore::Store;
-use crate::config::{Backend, Config, Site, Tls};
+use crate::config::{Backend, Config, Policy, RouteAuth as Access, Site, Tls};
 use crate::proxy::config::{
-    AccessLog, AuthConfig, Health, Limits, ProxyConfig, RouteConfig, SiteConfig, TlsFiles, VERSION,
+    AccessLog, AuthConfig, Health, Limits, ProxyConfig, RouteAuth, RouteConfig, SiteConfig,
+    TlsFiles, VERSION,
 };
 
 /// The proxy's runtime configuration for `config`. Pure.
@@ -49,6 +50,11 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
             query: p.access_log_query,
         }),
         trusted_proxies: p.trusted_proxies.clone(),
+        session_key_file: config
+            .sites
+            .iter()
+            .any(|s| s.auth.is_some())
+            .then(|| config.state_dir.join("session.keys")),
         limits: Limits {
             max_connections: p.max_connections,
             max_body_bytes: p.max_body_bytes,
@@ -77,32 +83,58 @@ fn site_config(site: &Site, store: &Store) -> SiteConfig {
             issuer: a.issuer.clone(),
             client_id: a.client_id.clone(),
             client_secret_file: a.client_secret_file.clone(),
-            allowed_emails: a.allowed_emails.clone(),
+            client_secret_env: a.client_secret_env.clone(),
+            scopes: a.scopes.clone(),
+            session_lifetime_s: a.session_hours * 3600,
+            redirect_uri: a.redirect_uri.clone(),
+            post_logout_redirect_uri: a.post_logout_redirect_uri.clone(),
+            forward_access_token: a.forward_access_token,
         }),
+    }
+}
+
+fn route_auth(p: &Policy) -> RouteAuth {
+    RouteAuth {
+        allowed_emails: p.allowed_emails.clone(),
+        allowed_claims: p.allowed_claims.clone(),
+        public_paths: p.public_paths.clone(),
+        login: p.login,
+        bearer_audience: p.bearer_audience.clone(),
+        bearer_scopes: p.bearer_scopes.clone(),
     }
 }
 
 /// A site's routes sorted by path, with its own upstreams at `/` unless a
 /// route already takes `/`.
 fn routes(site: &Site) -> Vec<RouteConfig> {
+    let site_policy = site.auth.as_ref().map(|a| route_auth(&a.policy));
     let mut routes: Vec<RouteConfig> = site
         .routes
         .iter()
-        .map(|r| match &r.backend {
-            Backend::Root(root) => RouteConfig {
-                path: r.path.clone(),
-                root: Some(root.clone()),
-                max_body_bytes: r.max_body_bytes,
-                ..RouteConfig::default()
-            },
-            Backend::Upstreams(ups) => RouteConfig {
-                path: r.path.clone(),
-                upstreams: ups.iter().map(ToString::to_string).collect(),
-                balance: r.balance,
-                health: health(r.health_check.as_deref()),
-                max_body_bytes: r.max_body_bytes,
-                ..RouteConfig::default()
-            },
+        .map(|r| {
+            let auth = match &r.auth {
+                None => site_policy.clone(),
+                Some(Access::Public(_)) => None,
+                Some(Access::Policy(p)) => Some(route_auth(p)),
+            };
+            match &r.backend {
+                Backend::Root(root) => RouteConfig {
+                    path: r.path.clone(),
+                    root: Some(root.clone()),
+                    max_body_bytes: r.max_body_bytes,
+                    auth,
+                    ..RouteConfig::default()
+                },
+                Backend::Upstreams(ups) => RouteConfig {
+                    path: r.path.clone(),
+                    upstreams: ups.iter().map(ToString::to_string).collect(),
+                    balance: r.balance,
+                    health: health(r.health_check.as_deref()),
+                    max_body_bytes: r.max_body_bytes,
+                    auth,
+                    ..RouteConfig::default()
+                },
+            }
         })
         .collect();
     if !site.upstreams.is_empty() && !routes.iter().any(|r| r.path == "/") {
@@ -111,6 +143,7 @@ fn routes(site: &Site) -> Vec<RouteConfig> {
             upstreams: site.upstreams.iter().map(ToString::to_string).collect(),
             balance: site.balance,
             health: health(site.health_check.as_deref()),
+            auth: site_policy,
             ..RouteConfig::default()
         });
     }

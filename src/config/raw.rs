@@ -143,6 +143,32 @@ pub struct RawRoute {
     pub balance: Option<Balance>,
     pub health_check: Option<S<String>>,
     pub max_body_bytes: Option<S<i64>>,
+    /// `false` (public), or who may use the route.
+    pub auth: Option<RawRouteAuth>,
+}
+
+/// A route's `auth`: `false`, or a policy replacing the site's.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawRouteAuth {
+    Switch(S<bool>),
+    Policy(RawPolicy),
+}
+
+/// Who may use a route.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    #[serde(default)]
+    pub allowed_emails: Vec<S<String>>,
+    #[serde(default)]
+    pub allowed_claims: std::collections::BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub public_paths: Vec<S<String>>,
+    pub login: Option<bool>,
+    pub bearer_audience: Option<S<String>>,
+    #[serde(default)]
+    pub bearer_scopes: Vec<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,7 +176,23 @@ pub struct RawRoute {
 pub struct RawAuth {
     pub issuer: S<String>,
     pub client_id: S<String>,
-    pub client_secret_file: S<String>,
+    pub client_secret_file: Option<S<String>>,
+    pub client_secret_env: Option<S<String>>,
+    pub scopes: Option<Vec<S<String>>>,
+    pub session_hours: Option<S<i64>>,
+    pub redirect_uri: Option<S<String>>,
+    pub post_logout_redirect_uri: Option<S<String>>,
+    #[serde(default)]
+    pub forward_access_token: bool,
+    // The site's policy (its routes' unless they set their own).
     #[serde(default)]
     pub allowed_emails: Vec<S<String>>,
+    #[serde(default)]
+    pub allowed_claims: std::collections::BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub public_paths: Vec<S<String>>,
+    pub login: Option<bool>,
+    pub bearer_audience: Option<S<String>>,
+    #[serde(default)]
+    pub bearer_scopes: Vec<S<String>>,
 }

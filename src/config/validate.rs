@@ -776,12 +776,6 @@ fn site_names(
 /// a login would be served to everyone, and an ACM site would have no
 /// certificate.
 fn refuse_unenforced(c: &mut Checker<'_>, site: &RawSite) {
-    if let Some(auth) = &site.auth {
-        c.problem(
-            auth.issuer.span(),
-            "[site.auth] (OIDC login) is not available in this version of webtier: the site would be served to everyone without a login — remove [site.auth], or keep the site off the internet until login support lands".into(),
-        );
-    }
     if let Some(tls) = &site.tls
         && *tls.get_ref() == Tls::Acm
     {
@@ -849,12 +843,25 @@ fn resolve_routes(c: &mut Checker<'_>, raw: &[RawRoute]) -> Vec<Route> {
             .max_body_bytes
             .as_ref()
             .map(|v| c.number(Some(v), "max_body_bytes", 0, i64::MAX, 0) as u64);
+        let auth = route.auth.as_ref().map(|a| match a {
+            RawRouteAuth::Switch(on) => {
+                if *on.get_ref() {
+                    c.problem(
+                        on.span(),
+                        format!("route \"{path}\": auth = true means nothing — routes use [site.auth]'s policy unless they set auth = false or a table of their own"),
+                    );
+                }
+                RouteAuth::Public(false)
+            }
+            RawRouteAuth::Policy(p) => RouteAuth::Policy(resolve_policy(c, p, None)),
+        });
         routes.push(Route {
             path: path.clone(),
             backend,
             balance: route.balance.unwrap_or_default(),
             health_check,
             max_body_bytes,
+            auth,
         });
     }
     routes
@@ -874,26 +881,93 @@ fn resolve_auth(c: &mut Checker<'_>, raw: RawAuth) -> Auth {
     if raw.client_id.get_ref().trim().is_empty() {
         c.problem(raw.client_id.span(), "client_id is empty".into());
     }
-    let client_secret_file = c.existing(&raw.client_secret_file, "client_secret_file", false);
-    if raw.allowed_emails.is_empty() {
+    let client_secret_file = raw
+        .client_secret_file
+        .as_ref()
+        .map(|f| c.existing(f, "client_secret_file", false));
+    if let (Some(_), Some(env)) = (&raw.client_secret_file, &raw.client_secret_env) {
         c.problem(
-            raw.issuer.span(),
-            "[site.auth] has no allowed_emails — anyone with an account at the issuer could log in; list addresses or \"*@your-domain\"".into(),
+            env.span(),
+            "client_secret_file and client_secret_env are both set — keep one".into(),
         );
     }
+    let session_hours = c.number(raw.session_hours.as_ref(), "session_hours", 1, 744, 8) as u64;
+    let scopes = match &raw.scopes {
+        Some(list) => list.iter().map(|s| s.get_ref().clone()).collect(),
+        None => vec!["openid".into(), "email".into()],
+    };
+    let policy = RawPolicy {
+        allowed_emails: raw.allowed_emails,
+        allowed_claims: raw.allowed_claims,
+        public_paths: raw.public_paths,
+        login: raw.login,
+        bearer_audience: raw.bearer_audience,
+        bearer_scopes: raw.bearer_scopes,
+    };
+    let policy = resolve_policy(c, &policy, Some(raw.issuer.span()));
+    Auth {
+        issuer: raw.issuer.into_inner(),
+        client_id: raw.client_id.into_inner(),
+        client_secret_file,
+        client_secret_env: raw.client_secret_env.map(S::into_inner),
+        scopes,
+        session_hours,
+        redirect_uri: raw.redirect_uri.map(S::into_inner),
+        post_logout_redirect_uri: raw.post_logout_redirect_uri.map(S::into_inner),
+        forward_access_token: raw.forward_access_token,
+        policy,
+    }
+}
+
+/// A policy: its email patterns checked, and someone admitted (`at`:
+/// where to point when no one is).
+fn resolve_policy(
+    c: &mut Checker<'_>,
+    raw: &RawPolicy,
+    at: Option<std::ops::Range<usize>>,
+) -> Policy {
     for pattern in &raw.allowed_emails {
         if let Err(msg) = names::email_pattern(pattern.get_ref()) {
             c.problem(pattern.span(), msg);
         }
     }
-    Auth {
-        issuer: raw.issuer.into_inner(),
-        client_id: raw.client_id.into_inner(),
-        client_secret_file,
+    for path in &raw.public_paths {
+        if !path.get_ref().starts_with('/') {
+            c.problem(
+                path.span(),
+                format!("public path \"{}\" must start with /", path.get_ref()),
+            );
+        }
+    }
+    let login = raw.login.unwrap_or(true);
+    if login
+        && raw.allowed_emails.is_empty()
+        && raw.allowed_claims.is_empty()
+        && let Some(span) = at.or_else(|| raw.bearer_audience.as_ref().map(|b| b.span()))
+    {
+        c.problem(
+            span,
+            "auth has no allowed_emails or allowed_claims — anyone with an account at the issuer could log in; list addresses or \"*@your-domain\"".into(),
+        );
+    }
+    Policy {
         allowed_emails: raw
             .allowed_emails
-            .into_iter()
-            .map(|e| e.into_inner().to_ascii_lowercase())
+            .iter()
+            .map(|e| e.get_ref().to_ascii_lowercase())
+            .collect(),
+        allowed_claims: raw.allowed_claims.clone(),
+        public_paths: raw
+            .public_paths
+            .iter()
+            .map(|p| p.get_ref().clone())
+            .collect(),
+        login,
+        bearer_audience: raw.bearer_audience.as_ref().map(|b| b.get_ref().clone()),
+        bearer_scopes: raw
+            .bearer_scopes
+            .iter()
+            .map(|s| s.get_ref().clone())
             .collect(),
     }
 }

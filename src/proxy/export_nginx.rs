@@ -76,6 +76,8 @@ pub fn export(config: &ProxyConfig, source: &Path) -> Result<String, Unexportabl
         tls_session_resumption,
         access_log,
         trusted_proxies,
+        // Only with a login, which is refused below.
+        session_key_file: _,
         limits,
         timeouts,
         sites,
@@ -477,6 +479,8 @@ fn route_view(
         balance,
         health,
         max_body_bytes,
+        // Only on a site with a login, which is refused.
+        auth: _,
     } = route;
     let Health {
         fail_after,
@@ -1192,12 +1196,7 @@ mod tests {
     #[test]
     fn what_nginx_cannot_mean_the_same_is_refused() {
         let mut config = everything();
-        config.sites[0].auth = Some(AuthConfig {
-            issuer: "https://id.example".into(),
-            client_id: "c".into(),
-            client_secret_file: "/s".into(),
-            allowed_emails: vec![],
-        });
+        config.sites[0].auth = Some(AuthConfig::new("https://id.example", "c"));
         let err = export(&config, Path::new("f")).unwrap_err().to_string();
         assert!(err.contains("would be served to everyone"), "{err}");
 

@@ -16,7 +16,7 @@
 //! | 3 | limits: header-read, send, HTTP/2-idle timeouts; head size, stream count | `daemon/worker.rs`, [`daemon::drain`], [`daemon::send_timeout`] |
 //! | 4 | routing: one Host per request, site by name, route by longest prefix; ACME challenges and the HTTPS redirect on plain HTTP | [`request`], [`request::routing`] |
 //! | 5 | access control (to come) | `request/access.rs` |
-//! | 6 | auth: OIDC login, basic auth (to come) | `request/auth.rs` |
+//! | 6 | auth: OIDC login (basic auth to come) | [`auth`] |
 //! | 7 | rewrite and redirects (to come) | `request/rewrite.rs` |
 //! | 8 | response cache (to come) | `request/cache.rs` |
 //! | 9 | static files, or the upstream: balancing, pool, HTTP/1.1, tunnels | [`files`], or [`upstream::forward`] |
@@ -54,6 +54,7 @@
 //! themselves import nothing from webtier (`crate::fsutil`); the test
 //! `layering::the_proxy_names_nothing_of_webtier_but_leaves` enforces it.
 
+pub mod auth;
 mod body;
 mod clock;
 pub mod config;

@@ -29,6 +29,9 @@ use std::time::SystemTime;
 use anyhow::{Context, Result, anyhow};
 use http::HeaderValue;
 
+use crate::proxy::auth::keys::Keys;
+use crate::proxy::auth::policy::Policy;
+use crate::proxy::auth::provider::Provider;
 use crate::proxy::config::{
     Balance, Health, Invalid, ProxyConfig, RouteConfig, SiteConfig, parse_upstream,
 };
@@ -80,12 +83,16 @@ pub struct Site {
     pub tls: bool,
     /// Longest prefix first.
     pub routes: Vec<Route>,
+    /// The site's login, when it has one.
+    pub auth: Option<Arc<Provider>>,
 }
 
 pub struct Route {
     pub prefix: String,
     pub kind: RouteKind,
     pub max_body: u64,
+    /// Who may use the route (on a site with a login); None: everyone.
+    pub auth: Option<Policy>,
 }
 
 pub enum RouteKind {
@@ -96,6 +103,15 @@ pub enum RouteKind {
 impl Site {
     pub fn route(&self, path: &str) -> Option<&Route> {
         longest_prefix(self.routes.iter().map(|r| r.prefix.as_str()), path).map(|i| &self.routes[i])
+    }
+
+    /// Each route's prefix and policy (for a login's callback, which
+    /// checks the policy of the path the login began at).
+    pub fn policies(&self) -> Vec<(String, Option<Policy>)> {
+        self.routes
+            .iter()
+            .map(|r| (r.prefix.clone(), r.auth.clone()))
+            .collect()
     }
 }
 
@@ -132,6 +148,11 @@ impl State {
     pub fn build(config: ProxyConfig, previous: Option<&State>) -> Result<State> {
         let old_groups = previous.map(groups_by_key).unwrap_or_default();
         let now = unix_now();
+        let logins = Logins {
+            keys: session_keys(&config, true),
+            previous: previous.map(providers_by_site).unwrap_or_default(),
+            https_port: https_port(&config),
+        };
 
         let mut names = Names::default();
         let mut certs = Certs::default();
@@ -146,7 +167,7 @@ impl State {
                     watched.push((file.clone(), modified(file)));
                 }
             }
-            let compiled = compile_site(sc, &config, &old_groups, now);
+            let compiled = compile_site(sc, &config, &old_groups, &logins, now);
             warnings
                 .extend((compiled.warnings.iter()).map(|w| format!("site {}: {w}", sc.names[0])));
             match compiled.site {
@@ -179,7 +200,7 @@ impl State {
             HeaderValue::from_str(&format!("max-age={}", config.hsts_max_age))
                 .expect("digits are a header value")
         });
-        let https_port = config.https_listen.first().map_or(443, |a| a.port());
+        let https_port = https_port(&config);
         let default_tls_site = sites.iter().position(|s| s.tls);
         Ok(State {
             config,
@@ -246,6 +267,11 @@ impl State {
             .collect()
     }
 
+    /// The logins of the served sites (for discovery).
+    pub fn providers(&self) -> impl Iterator<Item = Arc<Provider>> + '_ {
+        self.sites.iter().filter_map(|s| s.auth.clone())
+    }
+
     /// Every upstream group, for health checks and metrics.
     pub fn groups(&self) -> impl Iterator<Item = &Arc<Group>> {
         self.sites
@@ -277,6 +303,52 @@ fn groups_by_key(state: &State) -> HashMap<GroupKey, Arc<Group>> {
     groups
 }
 
+fn https_port(config: &ProxyConfig) -> u16 {
+    config.https_listen.first().map_or(443, |a| a.port())
+}
+
+/// What the sites' logins are built with.
+struct Logins {
+    /// The session keys, or why they cannot be had (every login site is
+    /// then refused).
+    keys: Option<Result<Arc<Keys>, String>>,
+    /// The providers of the state being replaced, by site, so that a
+    /// reload keeps what discovery found.
+    previous: HashMap<String, Arc<Provider>>,
+    https_port: u16,
+}
+
+fn providers_by_site(state: &State) -> HashMap<String, Arc<Provider>> {
+    state.providers().map(|p| (p.site.clone(), p)).collect()
+}
+
+/// The session key file's keys, when a site has a login. `create`: made
+/// at first use (the daemon); else a missing file is fine (`validate`:
+/// the daemon will create it) and one-off keys stand in.
+fn session_keys(config: &ProxyConfig, create: bool) -> Option<Result<Arc<Keys>, String>> {
+    if config.sites.iter().all(|s| s.auth.is_none()) {
+        return None;
+    }
+    let path = config.session_key_file.as_ref()?;
+    let keys = if create || path.exists() {
+        Keys::load_or_create(path, owner(config))
+    } else {
+        Ok(Keys::ephemeral())
+    };
+    Some(keys.map(Arc::new).map_err(|e| format!("{e:#}")))
+}
+
+/// Who a new session key file belongs to: the user the daemon serves as,
+/// when it starts as root (it creates the file before dropping to it).
+fn owner(config: &ProxyConfig) -> Option<(u32, u32)> {
+    let user = config.user.as_deref()?;
+    if !rustix::process::geteuid().is_root() {
+        return None;
+    }
+    let entry = nix::unistd::User::from_name(user).ok()??;
+    Some((entry.uid.as_raw(), entry.gid.as_raw()))
+}
+
 /// A site compiled: ready to serve with its certificate, or every reason
 /// it cannot be; the warnings either way.
 struct Compiled {
@@ -288,6 +360,7 @@ fn compile_site(
     sc: &SiteConfig,
     config: &ProxyConfig,
     old_groups: &HashMap<GroupKey, Arc<Group>>,
+    logins: &Logins,
     now: i64,
 ) -> Compiled {
     let mut problems = Vec::new();
@@ -308,10 +381,44 @@ fn compile_site(
             Err(reason) => problems.push(reason),
         }
     }
+    let auth = sc.auth.as_ref().and_then(|auth| match &logins.keys {
+        Some(Ok(keys)) => {
+            let mut claim_names: Vec<String> = routes
+                .iter()
+                .filter_map(|r| r.auth.as_ref())
+                .flat_map(|p| p.claim_names().map(str::to_string))
+                .collect();
+            claim_names.sort();
+            claim_names.dedup();
+            let first = &sc.names[0];
+            match Provider::new(
+                first,
+                auth,
+                logins.https_port,
+                Arc::clone(keys),
+                claim_names,
+                logins.previous.get(first).map(|p| &**p),
+            ) {
+                Ok(p) => Some(Arc::new(p)),
+                Err(e) => {
+                    problems.push(format!("login: {e:#}"));
+                    None
+                }
+            }
+        }
+        Some(Err(e)) => {
+            problems.push(format!("login: {e}"));
+            None
+        }
+        None => {
+            problems.push("login: no session_key_file".into());
+            None
+        }
+    });
     let site = if problems.is_empty() {
         routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
         let tls = sc.tls.is_some();
-        Ok((Site { tls, routes }, key))
+        Ok((Site { tls, routes, auth }, key))
     } else {
         Err(problems)
     };
@@ -327,7 +434,12 @@ pub fn site_problems(sc: &SiteConfig, config: &ProxyConfig) -> (Vec<String>, Vec
     files
         .routes
         .retain(|r| r.upstreams.iter().all(|u| parse_upstream(u).is_ok()));
-    let compiled = compile_site(&files, config, &HashMap::new(), unix_now());
+    let logins = Logins {
+        keys: session_keys(config, false),
+        previous: HashMap::new(),
+        https_port: https_port(config),
+    };
+    let compiled = compile_site(&files, config, &HashMap::new(), &logins, unix_now());
     (compiled.site.err().unwrap_or_default(), compiled.warnings)
 }
 
@@ -390,6 +502,7 @@ fn route(
         prefix: rc.path.clone(),
         kind,
         max_body: rc.max_body_bytes.unwrap_or(config.limits.max_body_bytes),
+        auth: rc.auth.as_ref().map(Policy::new),
     })
 }
 

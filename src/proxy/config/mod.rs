@@ -57,6 +57,10 @@ pub struct ProxyConfig {
     /// Peers whose `X-Forwarded-*` headers are believed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trusted_proxies: Vec<IpNet>,
+    /// The keys that seal login sessions (`auth::session_keys`): created
+    /// at first use; needed when a site has `auth`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_key_file: Option<PathBuf>,
     #[serde(default)]
     pub limits: Limits,
     #[serde(default)]
@@ -90,6 +94,7 @@ impl Default for ProxyConfig {
             tls_session_resumption: true,
             access_log: None,
             trusted_proxies: Vec::new(),
+            session_key_file: None,
             limits: Limits::default(),
             timeouts: Timeouts::default(),
             sites: Vec::new(),
@@ -260,6 +265,10 @@ pub struct RouteConfig {
     /// Overrides `limits.max_body_bytes` for this route.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_body_bytes: Option<u64>,
+    /// Who may use this route, when its site has `auth`; without it the
+    /// route is public.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<RouteAuth>,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -298,13 +307,107 @@ impl Default for Health {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A site's OpenID Connect client: the login at the edge (DESIGN §7).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
+    /// `https://`, or `http://` on a loopback address; its
+    /// `/.well-known/openid-configuration` is read at start.
     pub issuer: String,
     pub client_id: String,
-    pub client_secret_file: PathBuf,
+    /// The client secret, read from this file…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_file: Option<PathBuf>,
+    /// …or from this environment variable of the proxy; neither makes a
+    /// public client (PKCE alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_env: Option<String>,
+    /// Asked for at login; `openid` is always asked for.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// A session lasts this long from its login, in seconds.
+    #[serde(default = "default_session_lifetime")]
+    pub session_lifetime_s: u64,
+    /// The exact redirect URI registered at the provider; by default
+    /// `https://<first name>[:<https port>]/auth/callback`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    /// Where the provider sends the browser after a logout; by default
+    /// the site's root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_logout_redirect_uri: Option<String>,
+    /// Sends the access token upstream in `X-Auth-Request-Access-Token`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forward_access_token: bool,
+}
+
+impl AuthConfig {
+    /// A client of `issuer` with every other setting at its default.
+    #[cfg(test)]
+    pub fn new(issuer: &str, client_id: &str) -> AuthConfig {
+        AuthConfig {
+            issuer: issuer.into(),
+            client_id: client_id.into(),
+            client_secret_file: None,
+            client_secret_env: None,
+            scopes: default_scopes(),
+            session_lifetime_s: default_session_lifetime(),
+            redirect_uri: None,
+            post_logout_redirect_uri: None,
+            forward_access_token: false,
+        }
+    }
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["openid".into(), "email".into()]
+}
+
+fn default_session_lifetime() -> u64 {
+    8 * 3600
+}
+
+/// Who may use one route of a site with `auth`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteAuth {
+    /// Addresses (`alice@example.com`) or domains (`*@example.com`),
+    /// compared without case; only a verified email counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_emails: Vec<String>,
+    /// A claim of the ID token and the values that let a user in (any
+    /// one; the claim may be a string or an array of strings).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub allowed_claims: std::collections::BTreeMap<String, Vec<String>>,
+    /// Paths that need no login: exact, or every path under one that ends
+    /// with `/`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_paths: Vec<String>,
+    /// Browsers without a session are sent to the login; false answers
+    /// them 401 like any other client.
+    #[serde(default = "default_true", skip_serializing_if = "Clone::clone")]
+    pub login: bool,
+    /// Bearer JWT access tokens (RFC 9068) from the issuer are accepted
+    /// when their `aud` holds this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_audience: Option<String>,
+    /// The scopes a bearer token must carry, every one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bearer_scopes: Vec<String>,
+}
+
+impl Default for RouteAuth {
+    /// Nobody allowed yet; browsers sent to the login.
+    fn default() -> RouteAuth {
+        RouteAuth {
+            allowed_emails: Vec::new(),
+            allowed_claims: Default::default(),
+            public_paths: Vec::new(),
+            login: true,
+            bearer_audience: None,
+            bearer_scopes: Vec::new(),
+        }
+    }
 }
 
 /// A proxy configuration file that cannot be used as written (exit 3).

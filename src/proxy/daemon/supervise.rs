@@ -191,6 +191,7 @@ pub(super) async fn control_loop(mut control: Control) -> Result<Ended> {
                     }
                 }
                 run_checks(&state, &control.pool, &mut last_checks);
+                crate::proxy::auth::provider::discover_due(state.load().providers());
             }
         }
     }

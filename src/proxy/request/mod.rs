@@ -18,13 +18,14 @@ use http::{Method, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 use tokio::net::TcpStream;
 
+use crate::proxy::auth::{self, Decision, Identity, Pending};
 use crate::proxy::body::{Body, BoxError};
 use crate::proxy::daemon::drain::{Activity, Track};
 use crate::proxy::daemon::socket;
 use crate::proxy::files;
 use crate::proxy::observe::access_log::{self, Entry};
 use crate::proxy::observe::metrics::Metrics;
-use crate::proxy::request::routing::{https_location, request_host};
+use crate::proxy::request::routing::{https_location, longest_prefix, request_host};
 use crate::proxy::state::{RouteKind, State};
 use crate::proxy::upstream::forward::{self, Origin};
 use crate::proxy::upstream::group::Group;
@@ -173,7 +174,7 @@ impl http_body::Body for Sent {
 /// future (its parameters are moved into locals).
 #[allow(clippy::manual_async_fn)] // on purpose: see above
 pub fn handle(
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     cx: Arc<Connection>,
 ) -> impl Future<Output = Result<Response<Sent>, ClientGone>> {
     async move {
@@ -199,19 +200,43 @@ pub fn handle(
         .filter(|_| !twice);
         // The match ends before the wait, so that the future does not hold
         // a `Routed` (with room for a whole response) across it.
-        let (group, origin, limits) = match route(&req, host.as_deref(), conn, &state, started) {
-            Routed::Answer(resp) => {
-                return Ok(finish(resp, serving, &state, started, log, host.as_deref()));
+        let (group, origin, limits, mut user) =
+            match route(&req, host.as_deref(), conn, &state, started) {
+                Routed::Answer(resp) => {
+                    return Ok(finish(resp, serving, &state, started, log, host.as_deref()));
+                }
+                Routed::Reply(answer) => {
+                    let resp = answer.await;
+                    return Ok(finish(resp, serving, &state, started, log, host.as_deref()));
+                }
+                Routed::Forward(group, origin, limits, user) => (group, origin, limits, user),
+            };
+        if let Some(pending) = user.pending.take() {
+            match pending.await {
+                Ok(identity) => user.identity = Some(identity),
+                Err(resp) => {
+                    return Ok(finish(resp, serving, &state, started, log, host.as_deref()));
+                }
             }
-            Routed::Forward(group, origin, limits) => (group, origin, limits),
-        };
+        }
+        if let Err(status) =
+            auth::to_upstream(req.headers_mut(), user.identity.as_deref(), user.login_site)
+        {
+            let resp = pages::error(status);
+            return Ok(finish(resp, serving, &state, started, log, host.as_deref()));
+        }
         let forwarded = {
             let forwarding = pin!(forward::forward(pool, group, req, &origin, &limits, cx));
             until_gone(cx.socket.as_deref(), forwarding).await
         };
-        let Some(resp) = forwarded else {
+        let Some(mut resp) = forwarded else {
             return Err(ClientGone);
         };
+        if let Some(identity) = user.identity {
+            for cookie in identity.set_cookies {
+                resp.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+        }
         Ok(finish(resp, serving, &state, started, log, host.as_deref()))
     }
 }
@@ -241,12 +266,24 @@ fn finish(
     resp.map(|body| Sent { body, serving })
 }
 
-/// Where a request goes: answered here, or to an upstream group. Matched
-/// as soon as it is made, never held across a wait.
+/// Where a request goes: answered here (now, or once the auth stage has
+/// waited on the provider), or to an upstream group. Matched as soon as it
+/// is made, never held across a wait.
 #[allow(clippy::large_enum_variant)] // boxing the answer would allocate
 enum Routed<'a> {
     Answer(Response<Body>),
-    Forward(&'a Arc<Group>, Origin<'a>, forward::Limits<'a>),
+    Reply(Pending<Response<Body>>),
+    Forward(&'a Arc<Group>, Origin<'a>, forward::Limits<'a>, User),
+}
+
+/// The auth stage's word on a forwarded request.
+#[derive(Default)]
+struct User {
+    /// The site has a login: our cookies are not passed on.
+    login_site: bool,
+    identity: Option<Box<Identity>>,
+    /// To wait for first (a refresh, new signing keys).
+    pending: Option<Pending<Result<Box<Identity>, Response<Body>>>>,
 }
 
 fn route<'a>(
@@ -302,9 +339,59 @@ fn route<'a>(
         };
         return Routed::Answer(pages::redirect(status, &location));
     }
+    if let Some(provider) = &site.auth {
+        let policies = if path == auth::CALLBACK {
+            site.policies()
+        } else {
+            Vec::new()
+        };
+        let policy_of = move |back: &str| {
+            let path = back.split('?').next().unwrap_or(back);
+            longest_prefix(policies.iter().map(|(p, _)| p.as_str()), path)
+                .and_then(|i| policies[i].1.clone())
+        };
+        match auth::endpoint(provider, req, policy_of) {
+            Some(Decision::Answer(resp)) => return Routed::Answer(resp),
+            Some(Decision::Reply(answer)) => return Routed::Reply(answer),
+            _ => {}
+        }
+    }
     let Some(route) = site.route(path) else {
         return Routed::Answer(pages::error(StatusCode::NOT_FOUND));
     };
+    let mut user = User {
+        login_site: site.auth.is_some(),
+        ..User::default()
+    };
+    if let (Some(provider), Some(policy)) = (&site.auth, &route.auth) {
+        match auth::check(provider, policy, req) {
+            Decision::Pass(identity) => user.identity = identity,
+            Decision::Answer(resp) => return Routed::Answer(resp),
+            Decision::Reply(answer) => return Routed::Reply(answer),
+            Decision::Wait(pending) => user.pending = Some(pending),
+        }
+    }
+    if let (RouteKind::Static(_), Some(pending)) = (&route.kind, user.pending.take()) {
+        // Files are served without a wait: once the session is renewed
+        // (or the keys read) the client asks again, with the new cookie.
+        let again = req
+            .uri()
+            .path_and_query()
+            .map_or("/", |pq| pq.as_str())
+            .to_string();
+        return Routed::Reply(Box::pin(async move {
+            match pending.await {
+                Ok(identity) => {
+                    let mut resp = pages::redirect(StatusCode::TEMPORARY_REDIRECT, &again);
+                    for cookie in identity.set_cookies {
+                        resp.headers_mut().append(header::SET_COOKIE, cookie);
+                    }
+                    resp
+                }
+                Err(resp) => resp,
+            }
+        }));
+    }
     let resp = match &route.kind {
         RouteKind::Static(root) => {
             if path.len() < route.prefix.len() {
@@ -331,7 +418,7 @@ fn route<'a>(
                 tunnel_idle: Duration::from_millis(timeouts.tunnel_idle_ms),
                 trusted: &state.config.trusted_proxies,
             };
-            return Routed::Forward(group, origin, limits);
+            return Routed::Forward(group, origin, limits, user);
         }
     };
     Routed::Answer(resp)

@@ -18,6 +18,7 @@ const STATUSES: &[(u16, &str)] = &[
     (301, "The document has moved."),
     (308, "The document has moved."),
     (400, "The request could not be understood."),
+    (401, "You need to log in to see this."),
     (403, "Access to this resource is forbidden."),
     (404, "Nothing is here."),
     (405, "This method is not allowed here."),
@@ -79,6 +80,25 @@ pub fn error(status: StatusCode) -> Response<Body> {
     resp
 }
 
+/// A response with the status's page saying `message` (HTML-escaped):
+/// the auth stage's explanations.
+pub fn message(status: StatusCode, message: &str) -> Response<Body> {
+    let mut env = Environment::new();
+    env.add_template("error.html", TEMPLATE)
+        .expect("templates/error.html parses");
+    let code = status.as_u16();
+    let reason = status.canonical_reason().unwrap_or("");
+    let html = env
+        .get_template("error.html")
+        .and_then(|t| t.render(context! { code, reason, message }))
+        .expect("templates/error.html renders");
+    let mut resp = error(status);
+    resp.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(html.len()));
+    *resp.body_mut() = Body::full(Bytes::from(html));
+    resp
+}
+
 /// A redirect to `location` (which must be a valid header value).
 pub fn redirect(status: StatusCode, location: &str) -> Response<Body> {
     let mut resp = error(status);
@@ -101,5 +121,30 @@ mod tests {
             let text = std::str::from_utf8(page).unwrap();
             assert!(text.contains(&format!("<title>{code} ")), "{text}");
         }
+    }
+
+    #[test]
+    fn a_message_is_escaped() {
+        let resp = message(StatusCode::BAD_REQUEST, "bad <script>");
+        let len: usize = resp.headers()[header::CONTENT_LENGTH]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let body = futures_body(resp);
+        assert_eq!(body.len(), len);
+        let text = String::from_utf8(body).unwrap();
+        assert!(text.contains("bad &lt;script&gt;"), "{text}");
+    }
+
+    fn futures_body(resp: Response<Body>) -> Vec<u8> {
+        use http_body_util::BodyExt;
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(resp.into_body().collect())
+            .unwrap()
+            .to_bytes()
+            .to_vec()
     }
 }

@@ -1,0 +1,320 @@
+//! Stage 6, auth: OpenID Connect login at the edge (DESIGN §7).
+//!
+//! A site with `auth` has one OpenID client ([`provider::Provider`]); each
+//! of its routes with `auth` has a [`policy::Policy`] (who may in), the
+//! others are public. For a protected route a request passes with:
+//! - a bearer JWT access token ([`tokens::bearer`]) when the route takes
+//!   them, or
+//! - a session cookie ([`session`]) of a user the policy admits, its
+//!   tokens refreshed first when they expired and a refresh token was
+//!   issued ([`login::refresh`]).
+//!
+//! Without either, a browser asking for a page is sent to the provider's
+//! login ([`login::start`]), anything else gets 401. The proxy answers
+//! `/auth/callback` and `/auth/logout` itself on such sites. Identity
+//! reaches the upstream in `X-Auth-Request-User` (the `sub`) and
+//! `X-Auth-Request-Email`; those headers are taken off every request
+//! before, and our cookies off the requests of sites with a login.
+
+pub mod keys;
+pub mod login;
+pub mod policy;
+pub mod provider;
+pub mod session;
+pub mod tokens;
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+
+use crate::proxy::body::Body;
+use crate::proxy::request::pages;
+use policy::Policy;
+use provider::Provider;
+use tokens::Refused;
+
+pub const CALLBACK: &str = "/auth/callback";
+pub const LOGOUT: &str = "/auth/logout";
+
+/// Refresh this long before the tokens expire.
+const REFRESH_EARLY_S: u64 = 30;
+
+pub static USER: HeaderName = HeaderName::from_static("x-auth-request-user");
+pub static EMAIL: HeaderName = HeaderName::from_static("x-auth-request-email");
+pub static ACCESS_TOKEN: HeaderName = HeaderName::from_static("x-auth-request-access-token");
+
+pub type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// What the auth stage decided for a request.
+pub enum Decision {
+    /// On to the upstream, as this user (None: a public path).
+    Pass(Option<Box<Identity>>),
+    /// Answered here.
+    Answer(Response<Body>),
+    /// Answered here once this is done (the login redirect, the callback,
+    /// the logout).
+    Reply(Pending<Response<Body>>),
+    /// On to the upstream once this is done (a refresh, new signing
+    /// keys), or answered here.
+    Wait(Pending<Result<Box<Identity>, Response<Body>>>),
+}
+
+/// Who the request is from, for the upstream.
+#[derive(Debug, Default)]
+pub struct Identity {
+    pub user: String,
+    pub email: Option<String>,
+    pub access_token: Option<String>,
+    /// Set on the response: a refreshed session.
+    pub set_cookies: Vec<HeaderValue>,
+}
+
+/// `/auth/callback` or `/auth/logout` on a site with a login: answered
+/// here. `policy_of` gives the policy of a path of the site.
+pub fn endpoint<P>(
+    provider: &Arc<Provider>,
+    req: &Request<hyper::body::Incoming>,
+    policy_of: P,
+) -> Option<Decision>
+where
+    P: FnOnce(&str) -> Option<Policy> + Send + 'static,
+{
+    let path = req.uri().path();
+    if path == CALLBACK {
+        if req.method() != Method::GET {
+            return Some(Decision::Answer(pages::error(
+                StatusCode::METHOD_NOT_ALLOWED,
+            )));
+        }
+        let query = req.uri().query().unwrap_or("").to_string();
+        let fut = login::callback(
+            Arc::clone(provider),
+            query,
+            req.headers().clone(),
+            policy_of,
+        );
+        return Some(Decision::Reply(Box::pin(fut)));
+    }
+    if path == LOGOUT {
+        if req.method() != Method::GET && req.method() != Method::POST {
+            return Some(Decision::Answer(pages::error(
+                StatusCode::METHOD_NOT_ALLOWED,
+            )));
+        }
+        let fut = login::logout(Arc::clone(provider), req.headers().clone());
+        return Some(Decision::Reply(Box::pin(fut)));
+    }
+    None
+}
+
+/// A request for a route with `policy`.
+pub fn check<B>(provider: &Arc<Provider>, policy: &Policy, req: &Request<B>) -> Decision {
+    let path = req.uri().path();
+    if policy.is_public(path) {
+        return Decision::Pass(None);
+    }
+    let now = session::now();
+    if let (Some(token), Some(audience)) = (bearer(req.headers()), &policy.bearer_audience) {
+        let Some(d) = provider.discovered() else {
+            return Decision::Answer(pages::message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The login service cannot be reached right now; try again shortly.",
+            ));
+        };
+        return match tokens::bearer(&d, token, audience, now) {
+            Ok(b) => bearer_passes(provider, policy, b),
+            Err(Refused::UnknownKey) => {
+                let (provider, policy) = (Arc::clone(provider), policy.clone());
+                let (token, audience) = (token.to_string(), audience.clone());
+                Decision::Wait(Box::pin(async move {
+                    provider.refetch_keys().await;
+                    let checked = provider
+                        .discovered()
+                        .ok_or(Refused::UnknownKey)
+                        .and_then(|d| tokens::bearer(&d, &token, &audience, session::now()));
+                    match checked {
+                        Ok(b) => match bearer_passes(&provider, &policy, b) {
+                            Decision::Pass(Some(identity)) => Ok(identity),
+                            Decision::Answer(resp) => Err(resp),
+                            _ => Err(pages::error(StatusCode::INTERNAL_SERVER_ERROR)),
+                        },
+                        Err(e) => Err(invalid_bearer(&provider, &e)),
+                    }
+                }))
+            }
+            Err(e) => Decision::Answer(invalid_bearer(provider, &e)),
+        };
+    }
+    let Some(found) = session::read(provider, req.headers()) else {
+        return unauthenticated(provider, policy, req, Vec::new());
+    };
+    if !policy.admits(found.email.as_deref(), &found.claims) {
+        return Decision::Answer(pages::message(
+            StatusCode::FORBIDDEN,
+            "Your account is not allowed here. Ask the site's owner for access, or log out and use another account.",
+        ));
+    }
+    let due = found
+        .refresh_at
+        .is_some_and(|at| now + REFRESH_EARLY_S >= at);
+    if !(due && found.refresh_token.is_some()) {
+        return Decision::Pass(Some(Box::new(identity_of(&found))));
+    }
+    let provider = Arc::clone(provider);
+    let policy = policy.clone();
+    let headers = req.headers().clone();
+    let page = wants_page(req);
+    let back = back_of(req);
+    Decision::Wait(Box::pin(async move {
+        match login::refresh(Arc::clone(&provider), found).await {
+            Ok(renewed) if policy.admits(renewed.email.as_deref(), &renewed.claims) => {
+                let mut identity = identity_of(&renewed);
+                identity.set_cookies = login::refreshed_cookies(&provider, &renewed, &headers);
+                Ok(Box::new(identity))
+            }
+            Ok(_) => Err(pages::message(
+                StatusCode::FORBIDDEN,
+                "Your account is not allowed here any more.",
+            )),
+            Err(why) => {
+                tracing::warn!("site {}: session ended: {why}", provider.site);
+                let mut resp = if page && policy.login {
+                    login::start(Arc::clone(&provider), back).await
+                } else {
+                    unauthorized(&policy, &provider.site)
+                };
+                for cookie in session::end(&headers) {
+                    resp.headers_mut().append(header::SET_COOKIE, cookie);
+                }
+                Err(resp)
+            }
+        }
+    }))
+}
+
+fn bearer_passes(provider: &Provider, policy: &Policy, b: tokens::Bearer) -> Decision {
+    let missing = policy.missing_scopes(&b.scopes);
+    if !missing.is_empty() {
+        tracing::warn!(
+            "site {}: bearer token of {} refused: it lacks the scope {}",
+            provider.site,
+            b.sub,
+            missing.join(" ")
+        );
+        let mut resp = pages::error(StatusCode::FORBIDDEN);
+        let value = format!(
+            "Bearer realm=\"{}\", error=\"insufficient_scope\", scope=\"{}\"",
+            provider.site,
+            policy.bearer_scopes.join(" ")
+        );
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        return Decision::Answer(resp);
+    }
+    Decision::Pass(Some(Box::new(Identity {
+        user: b.sub,
+        ..Identity::default()
+    })))
+}
+
+fn invalid_bearer(provider: &Provider, why: &Refused) -> Response<Body> {
+    tracing::warn!("site {}: {why}", provider.site);
+    let mut resp = pages::error(StatusCode::UNAUTHORIZED);
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "Bearer realm=\"{}\", error=\"invalid_token\"",
+        provider.site
+    )) {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    resp
+}
+
+fn identity_of(s: &session::Session) -> Identity {
+    Identity {
+        user: s.sub.clone(),
+        email: s.email.clone(),
+        access_token: s.access_token.clone(),
+        set_cookies: Vec::new(),
+    }
+}
+
+/// No session: the login for a browser asking for a page, else 401.
+fn unauthenticated<B>(
+    provider: &Arc<Provider>,
+    policy: &Policy,
+    req: &Request<B>,
+    _clear: Vec<HeaderValue>,
+) -> Decision {
+    if policy.login && wants_page(req) {
+        return Decision::Reply(Box::pin(login::start(Arc::clone(provider), back_of(req))));
+    }
+    Decision::Answer(unauthorized(policy, &provider.site))
+}
+
+fn unauthorized(policy: &Policy, site: &str) -> Response<Body> {
+    let mut resp = pages::error(StatusCode::UNAUTHORIZED);
+    if policy.bearer_audience.is_some()
+        && let Ok(v) = HeaderValue::from_str(&format!("Bearer realm=\"{site}\""))
+    {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    resp
+}
+
+/// A browser navigating: GET or HEAD asking for HTML.
+fn wants_page<B>(req: &Request<B>) -> bool {
+    (req.method() == Method::GET || req.method() == Method::HEAD)
+        && req
+            .headers()
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("text/html"))
+}
+
+fn back_of<B>(req: &Request<B>) -> String {
+    login::safe_back(req.uri().path_and_query().map_or("/", |pq| pq.as_str()))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Before a request goes upstream: identity headers from the client
+/// removed (always), ours added, and on a site with a login our cookies
+/// taken out. Err: an identity that cannot be a header value.
+pub fn to_upstream(
+    headers: &mut HeaderMap,
+    identity: Option<&Identity>,
+    login_site: bool,
+) -> Result<(), StatusCode> {
+    for name in [&USER, &EMAIL, &ACCESS_TOKEN] {
+        headers.remove(name);
+    }
+    if login_site && let Some(kept) = session::without_ours(headers) {
+        headers.remove(header::COOKIE);
+        if let Some(kept) = kept {
+            headers.insert(header::COOKIE, kept);
+        }
+    }
+    let Some(identity) = identity else {
+        return Ok(());
+    };
+    let value = |s: &str| HeaderValue::from_str(s).map_err(|_| StatusCode::FORBIDDEN);
+    headers.insert(USER.clone(), value(&identity.user)?);
+    if let Some(email) = &identity.email {
+        headers.insert(EMAIL.clone(), value(email)?);
+    }
+    if let Some(token) = &identity.access_token {
+        headers.insert(ACCESS_TOKEN.clone(), value(token)?);
+    }
+    Ok(())
+}

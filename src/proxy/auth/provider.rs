@@ -1,0 +1,509 @@
+//! A site's OpenID provider, as the proxy knows it: the client settings,
+//! what discovery found (endpoints, signing keys), and the calls to it
+//! (discovery, JWKS, the token endpoint). The `openidconnect` crate does
+//! discovery, the authorization URL with PKCE, the code and refresh-token
+//! exchanges and the ID token's validation; reqwest carries its requests
+//! (no redirects followed, bounded in time and size).
+//!
+//! Discovery runs from the control loop ([`discover_due`]) at start and
+//! after each reload, retried with a growing pause while the provider is
+//! unreachable; its signing keys are read again every 15 minutes, and at
+//! once (at most every 30 s) when a token names a key they lack.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use arc_swap::ArcSwapOption;
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod, CoreGrantType,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{
+    AdditionalProviderMetadata, AuthType, ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IssuerUrl, JsonWebKeySet, ProviderMetadata, RedirectUrl,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::proxy::auth::keys::Keys;
+use crate::proxy::auth::session::Session;
+use crate::proxy::config::AuthConfig;
+
+/// Requests to the provider end within this.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Larger answers from the provider are refused.
+const MAX_ANSWER: usize = 1 << 20;
+/// Signing keys are read again this often…
+const JWKS_EVERY: Duration = Duration::from_secs(15 * 60);
+/// …and at most this often when a token names a key they lack.
+const JWKS_AT_MOST: Duration = Duration::from_secs(30);
+/// A request for a login waits this long for a discovery under way.
+pub const DISCOVERY_WAIT: Duration = Duration::from_secs(5);
+
+/// What discovery reads besides the core fields: logout, and RFC 9207.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Extra {
+    #[serde(default)]
+    pub end_session_endpoint: Option<String>,
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: Option<bool>,
+}
+
+impl AdditionalProviderMetadata for Extra {}
+
+pub type Metadata = ProviderMetadata<
+    Extra,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// The client with the endpoints discovery gives.
+pub type Client = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// The signature algorithms accepted: asymmetric ones only. `none` and
+/// the HMAC family never are (with HMAC, anyone holding the client
+/// secret, or nothing for a public client, could sign).
+pub const ASYMMETRIC: &[CoreJwsSigningAlgorithm] = &[
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha512,
+    CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+    CoreJwsSigningAlgorithm::EdDsa,
+];
+
+/// What discovery found.
+pub struct Discovered {
+    pub client: Client,
+    pub issuer: IssuerUrl,
+    pub jwks: JsonWebKeySet<CoreJsonWebKey>,
+    /// The ID token algorithms: the provider's, among [`ASYMMETRIC`].
+    pub algs: Vec<CoreJwsSigningAlgorithm>,
+    pub end_session: Option<url::Url>,
+    /// The provider puts `iss` in its authorization responses (RFC 9207):
+    /// a callback without it is refused.
+    pub iss_required: bool,
+    jwks_uri: openidconnect::JsonWebKeySetUrl,
+    read_at: Instant,
+}
+
+/// Where discovery stands.
+#[derive(Default)]
+struct Attempts {
+    running: bool,
+    failures: u32,
+    next: Option<Instant>,
+}
+
+pub struct Provider {
+    /// The site's first name.
+    pub site: String,
+    pub config: AuthConfig,
+    secret: Option<ClientSecret>,
+    pub redirect_uri: RedirectUrl,
+    pub post_logout_uri: String,
+    pub keys: Arc<Keys>,
+    /// The claims the routes' allow-lists name, kept in the session.
+    pub claim_names: Vec<String>,
+    discovered: ArcSwapOption<Discovered>,
+    attempts: Mutex<Attempts>,
+    ready: tokio::sync::Notify,
+    http: reqwest::Client,
+    /// Refreshes under way or just done, by the refresh token's hash:
+    /// requests that carry one session at once make one refresh (a
+    /// provider that rotates refresh tokens refuses the second).
+    pub refreshes: Mutex<HashMap<[u8; 32], Refresh>>,
+    jwks_refetch: Mutex<Option<Instant>>,
+}
+
+pub type Refresh = (Instant, Arc<tokio::sync::OnceCell<Result<Session, String>>>);
+
+impl Provider {
+    /// The provider of a site, its secret read now. `previous`, the
+    /// provider of the state this one replaces, lends what it discovered
+    /// when the issuer and client are the same.
+    pub fn new(
+        site: &str,
+        config: &AuthConfig,
+        https_port: u16,
+        keys: Arc<Keys>,
+        claim_names: Vec<String>,
+        previous: Option<&Provider>,
+    ) -> Result<Provider> {
+        let secret = match (&config.client_secret_file, &config.client_secret_env) {
+            (Some(path), _) => {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!(
+                        "cannot read the client secret {} — it must be readable by the proxy's user",
+                        path.display()
+                    )
+                })?;
+                let text = text.trim().to_string();
+                if text.is_empty() {
+                    bail!("the client secret file {} is empty", path.display());
+                }
+                Some(ClientSecret::new(text))
+            }
+            (None, Some(var)) => match std::env::var(var) {
+                Ok(v) if !v.trim().is_empty() => Some(ClientSecret::new(v.trim().to_string())),
+                _ => bail!(
+                    "the environment variable {var} (client_secret_env) is not set in the proxy's environment"
+                ),
+            },
+            (None, None) => None,
+        };
+        let base = match https_port {
+            443 => format!("https://{site}"),
+            port => format!("https://{site}:{port}"),
+        };
+        let redirect = config
+            .redirect_uri
+            .clone()
+            .unwrap_or_else(|| format!("{base}/auth/callback"));
+        let redirect_uri = RedirectUrl::new(redirect).context("auth.redirect_uri")?;
+        let post_logout_uri = config.post_logout_redirect_uri.clone().unwrap_or_else(|| {
+            // Behind a load balancer, the site's address is the
+            // redirect URI's.
+            let mut u = redirect_uri.url().clone();
+            u.set_path("/");
+            u.to_string()
+        });
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(CALL_TIMEOUT)
+            .connect_timeout(Duration::from_secs(5))
+            // Workers run event loops of their own: a pooled connection
+            // belongs to the loop that opened it.
+            .pool_max_idle_per_host(0)
+            .user_agent(concat!("webtier/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("cannot make an HTTPS client for the OpenID provider")?;
+        let discovered = previous
+            .filter(|p| p.config.issuer == config.issuer && p.config.client_id == config.client_id)
+            .and_then(|p| p.discovered.load_full());
+        Ok(Provider {
+            site: site.to_string(),
+            config: config.clone(),
+            secret,
+            redirect_uri,
+            post_logout_uri,
+            keys,
+            claim_names,
+            discovered: ArcSwapOption::new(discovered),
+            attempts: Mutex::default(),
+            ready: tokio::sync::Notify::new(),
+            http,
+            refreshes: Mutex::default(),
+            jwks_refetch: Mutex::new(None),
+        })
+    }
+
+    /// What sealed values of this site are bound to: a cookie of one site
+    /// (or issuer, or client) is worth nothing at another.
+    pub fn aad(&self, what: &str) -> Vec<u8> {
+        format!(
+            "webtier {what}|{}|{}|{}",
+            self.site, self.config.issuer, self.config.client_id
+        )
+        .into_bytes()
+    }
+
+    pub fn discovered(&self) -> Option<Arc<Discovered>> {
+        self.discovered.load_full()
+    }
+
+    /// The discovered provider, waiting up to [`DISCOVERY_WAIT`] for a
+    /// first discovery; None when it failed or takes longer.
+    pub async fn discovered_soon(&self) -> Option<Arc<Discovered>> {
+        let deadline = tokio::time::Instant::now() + DISCOVERY_WAIT;
+        loop {
+            let notified = self.ready.notified();
+            if let Some(d) = self.discovered() {
+                return Some(d);
+            }
+            let failed = self.attempts.lock().expect("not poisoned").failures > 0;
+            if failed || tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.discovered();
+            }
+        }
+    }
+
+    /// Reads the discovery document and the signing keys.
+    async fn discover(&self) -> Result<Discovered> {
+        let issuer = IssuerUrl::new(self.config.issuer.clone()).context("auth.issuer")?;
+        let http = self.caller();
+        let metadata = Metadata::discover_async(issuer.clone(), &http)
+            .await
+            .map_err(|e| anyhow!("discovery at {}: {}", self.config.issuer, chain(&e)))?;
+        let secure = |u: &url::Url| u.scheme() == "https" || is_loopback(&self.config.issuer);
+        let token = metadata
+            .token_endpoint()
+            .ok_or_else(|| anyhow!("the provider has no token_endpoint"))?;
+        for (what, u) in [
+            (
+                "authorization_endpoint",
+                metadata.authorization_endpoint().url(),
+            ),
+            ("token_endpoint", token.url()),
+            ("jwks_uri", metadata.jwks_uri().url()),
+        ] {
+            if !secure(u) {
+                bail!("the provider's {what} {u} is not https://");
+            }
+        }
+        if !metadata
+            .response_types_supported()
+            .iter()
+            .any(|r| r.as_ref() == [CoreResponseType::Code])
+        {
+            bail!("the provider does not offer the authorization code flow (response_type=code)");
+        }
+        let algs: Vec<CoreJwsSigningAlgorithm> = metadata
+            .id_token_signing_alg_values_supported()
+            .iter()
+            .filter(|a| ASYMMETRIC.contains(a))
+            .cloned()
+            .collect();
+        if algs.is_empty() {
+            bail!(
+                "the provider signs ID tokens with no asymmetric algorithm (only none or HMAC), which webtier refuses"
+            );
+        }
+        let extra = metadata.additional_metadata().clone();
+        let end_session = extra
+            .end_session_endpoint
+            .as_deref()
+            .and_then(|u| url::Url::parse(u).ok())
+            .filter(secure);
+        let methods = metadata.token_endpoint_auth_methods_supported();
+        let post_only = methods.is_some_and(|m| {
+            !m.contains(&CoreClientAuthMethod::ClientSecretBasic)
+                && m.contains(&CoreClientAuthMethod::ClientSecretPost)
+        });
+        let jwks = metadata.jwks().clone();
+        let jwks_uri = metadata.jwks_uri().clone();
+        let issuer = metadata.issuer().clone();
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(self.config.client_id.clone()),
+            self.secret.clone(),
+        )
+        .set_redirect_uri(self.redirect_uri.clone())
+        .set_auth_type(if post_only {
+            AuthType::RequestBody
+        } else {
+            AuthType::BasicAuth
+        });
+        Ok(Discovered {
+            client,
+            issuer,
+            jwks,
+            algs,
+            end_session,
+            iss_required: extra
+                .authorization_response_iss_parameter_supported
+                .unwrap_or(false),
+            jwks_uri,
+            read_at: Instant::now(),
+        })
+    }
+
+    /// Reads the signing keys again now, unless that was done less than
+    /// 30 s ago: a token names a key they lack (the provider rotated).
+    /// True when new keys were read.
+    pub async fn refetch_keys(&self) -> bool {
+        {
+            let mut last = self.jwks_refetch.lock().expect("not poisoned");
+            if last.is_some_and(|t| t.elapsed() < JWKS_AT_MOST) {
+                return false;
+            }
+            *last = Some(Instant::now());
+        }
+        self.read_keys().await
+    }
+
+    async fn read_keys(&self) -> bool {
+        let Some(current) = self.discovered() else {
+            return false;
+        };
+        let http = self.caller();
+        match JsonWebKeySet::fetch_async(&current.jwks_uri, &http).await {
+            Ok(jwks) => {
+                let new = Discovered {
+                    client: current.client.clone(),
+                    issuer: current.issuer.clone(),
+                    jwks,
+                    algs: current.algs.clone(),
+                    end_session: current.end_session.clone(),
+                    iss_required: current.iss_required,
+                    jwks_uri: current.jwks_uri.clone(),
+                    read_at: Instant::now(),
+                };
+                self.discovered.store(Some(Arc::new(new)));
+                true
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "site {}: cannot read the provider's signing keys: {}",
+                    self.site,
+                    chain(&e)
+                );
+                false
+            }
+        }
+    }
+
+    /// The function openidconnect calls for each request to the provider.
+    pub fn caller(&self) -> impl Fn(openidconnect::HttpRequest) -> CallFuture + use<> {
+        let client = self.http.clone();
+        move |req| {
+            let client = client.clone();
+            Box::pin(async move { call(&client, req).await })
+        }
+    }
+}
+
+pub type CallFuture =
+    std::pin::Pin<Box<dyn Future<Output = Result<openidconnect::HttpResponse, CallError>> + Send>>;
+
+/// A request to the provider that got no usable answer.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CallError(String);
+
+async fn call(
+    client: &reqwest::Client,
+    req: openidconnect::HttpRequest,
+) -> Result<openidconnect::HttpResponse, CallError> {
+    let (parts, body) = req.into_parts();
+    let url = parts.uri.to_string();
+    let mut sent = client
+        .request(parts.method, &url)
+        .headers(parts.headers)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| CallError(format!("{url}: {}", chain(&e))))?;
+    let mut resp = http::Response::builder().status(sent.status());
+    if let Some(headers) = resp.headers_mut() {
+        *headers = sent.headers().clone();
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = sent
+        .chunk()
+        .await
+        .map_err(|e| CallError(format!("{url}: {}", chain(&e))))?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            return Err(CallError(format!("{url}: the answer is larger than 1 MiB")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    resp.body(body).map_err(|e| CallError(e.to_string()))
+}
+
+/// An error and its causes on one line.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
+fn is_loopback(issuer: &str) -> bool {
+    url::Url::parse(issuer).is_ok_and(|u| match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    })
+}
+
+/// Starts the discoveries that are due (control loop, each tick): a
+/// provider not yet discovered (again after 1 s, 2 s, … up to 60 s while
+/// it fails), and keys older than 15 minutes.
+pub fn discover_due(providers: impl Iterator<Item = Arc<Provider>>) {
+    for provider in providers {
+        let now = Instant::now();
+        let due = {
+            let mut a = provider.attempts.lock().expect("not poisoned");
+            let keys_old = provider
+                .discovered()
+                .is_some_and(|d| d.read_at.elapsed() >= JWKS_EVERY);
+            let missing = provider.discovered().is_none();
+            let due = !a.running && (keys_old || (missing && a.next.is_none_or(|t| t <= now)));
+            if due {
+                a.running = true;
+            }
+            due
+        };
+        if !due {
+            continue;
+        }
+        tokio::spawn(async move {
+            if provider.discovered().is_some() {
+                provider.read_keys().await;
+                provider.attempts.lock().expect("not poisoned").running = false;
+                return;
+            }
+            let outcome = provider.discover().await;
+            let mut a = provider.attempts.lock().expect("not poisoned");
+            a.running = false;
+            match outcome {
+                Ok(d) => {
+                    if a.failures > 0 {
+                        tracing::warn!(
+                            "site {}: the OpenID provider {} answers again",
+                            provider.site,
+                            provider.config.issuer
+                        );
+                    }
+                    a.failures = 0;
+                    a.next = None;
+                    provider.discovered.store(Some(Arc::new(d)));
+                }
+                Err(e) => {
+                    a.failures += 1;
+                    let pause =
+                        Duration::from_secs(1 << a.failures.min(6)).min(Duration::from_secs(60));
+                    a.next = Some(Instant::now() + pause);
+                    tracing::error!(
+                        "site {}: login unavailable, cannot use the OpenID provider: {e:#} (trying again in {} s)",
+                        provider.site,
+                        pause.as_secs()
+                    );
+                }
+            }
+            drop(a);
+            provider.ready.notify_waiters();
+        });
+    }
+}

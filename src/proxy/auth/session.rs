@@ -1,0 +1,250 @@
+//! The login session and the short-lived login in progress, each kept in
+//! the browser as a sealed cookie (`keys`): HttpOnly, Secure,
+//! SameSite=Lax, `__Host-` (this host only, path `/`). A session too large
+//! for one cookie is split over several.
+
+use http::HeaderMap;
+use http::header::{self, HeaderValue};
+use serde::{Deserialize, Serialize};
+
+use crate::proxy::auth::provider::Provider;
+
+pub const SESSION_COOKIE: &str = "__Host-webtier-session";
+pub const LOGIN_COOKIE: &str = "__Host-webtier-login-";
+/// Every cookie of ours starts with this; none reaches the upstream.
+pub const OURS: &str = "__Host-webtier-";
+/// A login must come back within this.
+pub const LOGIN_TTL_S: u64 = 600;
+/// Room for one cookie's value (browsers keep at least 4096 bytes a
+/// cookie, name and attributes included).
+const PART: usize = 3800;
+/// A session is split over at most this many cookies.
+const MAX_PARTS: usize = 8;
+
+/// Who logged in, until when, and how to renew it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub sub: String,
+    /// A verified email (an unverified one is not kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The claims the allow-lists name, as strings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<(String, Vec<String>)>,
+    /// The session ends then (unix seconds), whatever the tokens say.
+    pub expires: u64,
+    /// When the tokens must be refreshed (the ID token's expiry), if a
+    /// refresh token was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Kept only when it is forwarded upstream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+}
+
+/// A login in progress, from the redirect to the provider until its
+/// callback.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Login {
+    pub state: String,
+    pub nonce: String,
+    pub verifier: String,
+    /// Path and query to go back to: always a path of this site.
+    pub back: String,
+    /// When it started (unix seconds).
+    pub at: u64,
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The values of the request's cookies named `name`.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    cookies(headers).find(|(n, _)| *n == name).map(|(_, v)| v)
+}
+
+/// Every `name=value` pair of the request's Cookie headers (RFC 6265
+/// §4.2.1: pairs separated by `;`, a value possibly quoted).
+pub fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            Some((name.trim(), value.trim().trim_matches('"')))
+        })
+}
+
+/// The session a request carries, if it opens and has not expired.
+pub fn read(provider: &Provider, headers: &HeaderMap) -> Option<Session> {
+    let sealed = match cookie(headers, SESSION_COOKIE) {
+        Some(v) => v.to_string(),
+        None => {
+            let mut joined = String::new();
+            for n in 1..=MAX_PARTS {
+                match cookie(headers, &format!("{SESSION_COOKIE}-{n}")) {
+                    Some(part) => joined.push_str(part),
+                    None => break,
+                }
+            }
+            if joined.is_empty() {
+                return None;
+            }
+            joined
+        }
+    };
+    let plain = provider.keys.open(&provider.aad("session"), &sealed)?;
+    let session: Session = serde_json::from_slice(&plain).ok()?;
+    (session.expires > now()).then_some(session)
+}
+
+/// The Set-Cookie headers that store `session`, and clear the parts of a
+/// larger one the request carried.
+pub fn store(provider: &Provider, session: &Session, request: &HeaderMap) -> Vec<HeaderValue> {
+    let plain = serde_json::to_vec(session).expect("a session serializes");
+    let sealed = provider.keys.seal(&provider.aad("session"), &plain);
+    let max_age = session.expires.saturating_sub(now());
+    let mut out = Vec::new();
+    let parts: Vec<&str> = if sealed.len() <= PART {
+        vec![sealed.as_str()]
+    } else {
+        sealed
+            .as_bytes()
+            .chunks(PART)
+            .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
+            .collect()
+    };
+    if parts.len() == 1 {
+        out.push(set(SESSION_COOKIE, parts[0], max_age));
+    } else {
+        for (i, part) in parts.iter().enumerate() {
+            out.push(set(&format!("{SESSION_COOKIE}-{}", i + 1), part, max_age));
+        }
+        if cookie(request, SESSION_COOKIE).is_some() {
+            out.push(clear(SESSION_COOKIE));
+        }
+    }
+    let used = if parts.len() == 1 { 0 } else { parts.len() };
+    for n in used + 1..=MAX_PARTS {
+        let name = format!("{SESSION_COOKIE}-{n}");
+        if cookie(request, &name).is_some() {
+            out.push(clear(&name));
+        }
+    }
+    out
+}
+
+/// The Set-Cookie headers that end the session the request carries.
+pub fn end(request: &HeaderMap) -> Vec<HeaderValue> {
+    let mut out = vec![clear(SESSION_COOKIE)];
+    for n in 1..=MAX_PARTS {
+        let name = format!("{SESSION_COOKIE}-{n}");
+        if cookie(request, &name).is_some() {
+            out.push(clear(&name));
+        }
+    }
+    out
+}
+
+/// The login cookie's name for a login's `state`: each login in progress
+/// has its own (two tabs may log in at once).
+pub fn login_cookie(state: &str) -> String {
+    let short: String = state.chars().take(12).collect();
+    format!("{LOGIN_COOKIE}{short}")
+}
+
+pub fn set(name: &str, value: &str, max_age: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}"
+    ))
+    .expect("names and base64url values are header-safe")
+}
+
+pub fn clear(name: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{name}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"
+    ))
+    .expect("names are header-safe")
+}
+
+/// The request's Cookie headers without ours (for the upstream); None when
+/// they hold none of ours (nothing to change).
+pub fn without_ours(headers: &HeaderMap) -> Option<Option<HeaderValue>> {
+    if !cookies(headers).any(|(n, _)| n.starts_with(OURS)) {
+        return None;
+    }
+    let kept: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty() && !pair.starts_with(OURS))
+        .map(str::to_string)
+        .collect();
+    Some(if kept.is_empty() {
+        None
+    } else {
+        HeaderValue::from_str(&kept.join("; ")).ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn headers(cookie: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_str(cookie).unwrap());
+        h
+    }
+
+    #[test]
+    fn our_cookies_never_reach_the_upstream() {
+        let h = headers("a=1; __Host-webtier-session=xyz; b=2");
+        assert_eq!(
+            without_ours(&h),
+            Some(Some(HeaderValue::from_static("a=1; b=2")))
+        );
+        assert_eq!(
+            without_ours(&headers("__Host-webtier-session-1=x")),
+            Some(None)
+        );
+        assert_eq!(without_ours(&headers("a=1")), None);
+    }
+
+    proptest! {
+        #![proptest_config(crate::proxy::properties(256))]
+
+        /// Whatever the header holds, the cookies found are the pairs
+        /// that were put in, and ours are always taken out.
+        #[test]
+        fn cookie_pairs_are_found_and_ours_removed(
+            pairs in proptest::collection::vec(("[A-Za-z_][A-Za-z0-9_-]{0,12}", "[A-Za-z0-9_-]{0,20}"), 0..6),
+            ours in "[A-Za-z0-9_-]{1,30}",
+        ) {
+            let mut text: Vec<String> = pairs.iter().map(|(n, v)| format!("{n}={v}")).collect();
+            text.insert(text.len() / 2, format!("{SESSION_COOKIE}={ours}"));
+            let h = headers(&text.join("; "));
+            prop_assert_eq!(cookie(&h, SESSION_COOKIE), Some(ours.as_str()));
+            for (n, v) in &pairs {
+                let found = cookie(&h, n);
+                prop_assert!(found.is_some());
+                if pairs.iter().filter(|(m, _)| m == n).count() == 1 {
+                    prop_assert_eq!(found, Some(v.as_str()));
+                }
+            }
+            let stripped = without_ours(&h).expect("ours was there");
+            let rest = stripped.map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+            prop_assert!(!rest.contains(OURS));
+        }
+    }
+}
