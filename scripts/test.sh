@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The one test command. It checks that rustc is at least the rust-version
 # of Cargo.toml; on a fresh Debian machine it installs what the tests need
-# (Debian: pebble, nginx, testssl.sh; a Python virtualenv in .venv with
-# moto_server, FastAPI and uvicorn; cargo-deny with `cargo install`), then
+# (Debian: pebble, nginx, testssl.sh, nodejs, npm, chromium; a Python
+# virtualenv in .venv with moto_server, FastAPI and uvicorn; oidc-provider
+# and playwright-core from npm in tests/support/oidc; cargo-deny with
+# `cargo install`), then
 # runs the format check, cargo-deny (licenses, bans, sources; see deny.toml),
 # clippy with warnings as errors, the whole test suite against those real
 # services, a testssl.sh scan of the proxy's HTTPS listener
@@ -10,7 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# say, install_debian_packages, ensure_python_venv (shared with scripts/demo.sh)
+# say, install_debian_packages, ensure_python_venv, ensure_oidc_node_modules
+# (shared with scripts/demo.sh)
 # shellcheck source=scripts/lib/setup.sh
 . scripts/lib/setup.sh
 
@@ -40,6 +43,11 @@ command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v useradd >/dev/null 2>&1 || [ -x /usr/sbin/useradd ] || missing+=(passwd)
 # tests/it/init.rs: the instance's address on a namespace's loopback (ip)
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
+# tests/it/auth.rs: the OpenID provider (oidc-provider on node) and the
+# browser that logs in (chromium driven by playwright-core)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # shellcheck disable=SC2207 # the names are single words
 missing+=($(python_packages_missing))
 install_debian_packages "${missing[@]}"
@@ -48,6 +56,9 @@ install_debian_packages "${missing[@]}"
 WEBTIER_TEST_VENV="$(python_venv_dir)"
 export WEBTIER_TEST_VENV
 ensure_python_venv
+
+# --- npm packages of the login tests (oidc-provider, playwright-core) ----
+ensure_oidc_node_modules
 
 # --- cargo-deny ---------------------------------------------------------
 # Built from crates.io when missing: about 5.5 minutes on 2 cores. (A

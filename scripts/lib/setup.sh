@@ -1,6 +1,7 @@
 # Shared by scripts/test.sh and scripts/demo.sh (sourced, not run): the
 # Debian packages and the Python virtualenv (moto_server, FastAPI, uvicorn)
-# that both need. Call from the repository's root.
+# that both need, and the npm packages of the login tests. Call from the
+# repository's root.
 # shellcheck shell=bash
 
 say() { printf '==> %s\n' "$*"; }
@@ -45,6 +46,20 @@ ensure_python_venv() {
     as_checkout_owner python3 -m venv "$venv"
     as_checkout_owner "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/apps/requirements.txt
     as_checkout_owner cp tests/apps/requirements.txt "$stamp"
+}
+
+# Installs the OpenID provider and browser driver of the login tests
+# (oidc-provider, playwright-core; tests/support/oidc) with `npm ci` when
+# node_modules is missing or older than the lock file.
+ensure_oidc_node_modules() {
+    local dir=tests/support/oidc
+    if [ -d "$dir/node_modules" ] && [ ! "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+        return 0
+    fi
+    say "installing the login tests' npm packages (npm ci in $dir)"
+    as_checkout_owner npm ci --prefix "$dir" --no-audit --no-fund
+    # npm ci keeps node_modules' own mtime when it reuses the directory.
+    as_checkout_owner touch "$dir/node_modules"
 }
 
 # Runs a command as the owner of the checkout when that is another user

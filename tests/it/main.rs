@@ -2,14 +2,15 @@
 //! ripgrep does. Each file directly under `tests/` is a binary of its own
 //! that links every dev-dependency (the AWS SDK, reqwest, rustls); one
 //! binary links them once. Run one area with a filter on its module path:
-//! `cargo test --test it proxy::` (or `aws::`, `cert::`, `cli::`,
+//! `cargo test --test it proxy::` (or `auth::`, `aws::`, `cert::`, `cli::`,
 //! `export::`, `init::`, `services::`, `status::`).
 //!
 //! `support` starts the real services (moto_server, pebble, nginx,
-//! uvicorn) and the `webtier` binary under test.
+//! uvicorn, oidc-provider, chromium) and the `webtier` binary under test.
 
 mod support;
 
+mod auth;
 mod aws;
 mod cert;
 mod cli;
