@@ -278,6 +278,7 @@ async fn callback_checked(
         expires: at + provider.config.session_lifetime_s,
         refresh_at: refresh_token.as_ref().map(|_| claims.exp),
         refresh_token,
+        refreshes: 0,
         access_token: provider
             .config
             .forward_access_token
@@ -362,11 +363,17 @@ pub async fn logout(provider: Arc<Provider>, headers: HeaderMap) -> Response<Bod
 }
 
 /// Renews a session whose tokens expired with its refresh token. Requests
-/// that carry the same session meanwhile share one refresh. Err: the
+/// that carry the same session (the same refresh token, due at the same
+/// time) share one refresh, and its outcome for two minutes. Err: the
 /// session ends (the provider refused, or cannot be reached).
 pub async fn refresh(provider: Arc<Provider>, old: Session) -> Result<Session, String> {
+    // One session state, one refresh: a refreshed session counts one
+    // more refresh, so its next refresh is a new one.
     let token = old.refresh_token.clone().unwrap_or_default();
-    let key: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+    let mut hash = sha2::Sha256::new();
+    hash.update(token.as_bytes());
+    hash.update(old.refreshes.to_be_bytes());
+    let key: [u8; 32] = hash.finalize().into();
     let cell = {
         let mut map = provider.refreshes.lock().expect("not poisoned");
         let now = std::time::Instant::now();
@@ -395,6 +402,7 @@ async fn refresh_now(provider: &Provider, old: Session) -> Result<Session, Strin
     let tokens = answer.map_err(|e| format!("the refresh failed: {}", token_error(&e)))?;
     let at = now();
     let mut session = old.clone();
+    session.refreshes += 1;
     match tokens.id_token() {
         Some(id_token) => {
             let mut checked = tokens::id_token(
@@ -421,8 +429,15 @@ async fn refresh_now(provider: &Provider, old: Session) -> Result<Session, Strin
             if claims.sub != old.sub {
                 return Err("the refreshed ID token is for another user".into());
             }
-            session.email = claims.email;
-            session.claims = claims.named;
+            // Providers often leave claims out of a refresh's ID token:
+            // those it sends replace the session's, the others stay.
+            if claims.email.is_some() {
+                session.email = claims.email;
+            }
+            for (name, values) in claims.named {
+                session.claims.retain(|(n, _)| *n != name);
+                session.claims.push((name, values));
+            }
             session.refresh_at = Some(claims.exp);
         }
         None => {

@@ -288,33 +288,30 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Before a request goes upstream: identity headers from the client
-/// removed (always), ours added, and on a site with a login our cookies
-/// taken out. Err: an identity that cannot be a header value.
-pub fn to_upstream(
-    headers: &mut HeaderMap,
-    identity: Option<&Identity>,
-    login_site: bool,
-) -> Result<(), StatusCode> {
-    for name in [&USER, &EMAIL, &ACCESS_TOKEN] {
-        headers.remove(name);
-    }
-    if login_site && let Some(kept) = session::without_ours(headers) {
+/// Our cookies taken out of a request of a site with a login, before it
+/// goes upstream. (The client's `X-Auth-Request-*` headers are taken out
+/// of every forwarded request by `http::forwarding`.)
+pub fn without_our_cookies(headers: &mut HeaderMap) {
+    if let Some(kept) = session::without_ours(headers) {
         headers.remove(header::COOKIE);
         if let Some(kept) = kept {
             headers.insert(header::COOKIE, kept);
         }
     }
-    let Some(identity) = identity else {
-        return Ok(());
-    };
-    let value = |s: &str| HeaderValue::from_str(s).map_err(|_| StatusCode::FORBIDDEN);
-    headers.insert(USER.clone(), value(&identity.user)?);
-    if let Some(email) = &identity.email {
-        headers.insert(EMAIL.clone(), value(email)?);
+}
+
+impl Identity {
+    /// The headers that tell the upstream who the client is. Err: an
+    /// identity that cannot be a header value.
+    pub fn headers(&self) -> Result<Vec<(HeaderName, HeaderValue)>, StatusCode> {
+        let value = |s: &str| HeaderValue::from_str(s).map_err(|_| StatusCode::FORBIDDEN);
+        let mut out = vec![(USER.clone(), value(&self.user)?)];
+        if let Some(email) = &self.email {
+            out.push((EMAIL.clone(), value(email)?));
+        }
+        if let Some(token) = &self.access_token {
+            out.push((ACCESS_TOKEN.clone(), value(token)?));
+        }
+        Ok(out)
     }
-    if let Some(token) = &identity.access_token {
-        headers.insert(ACCESS_TOKEN.clone(), value(token)?);
-    }
-    Ok(())
 }

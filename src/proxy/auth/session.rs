@@ -39,6 +39,9 @@ pub struct Session {
     pub refresh_at: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// How many times it was refreshed.
+    #[serde(default)]
+    pub refreshes: u32,
     /// Kept only when it is forwarded upstream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,

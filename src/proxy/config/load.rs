@@ -229,8 +229,8 @@ fn auth_problems(site: &SiteConfig, config: &ProxyConfig, problems: &mut Vec<Str
             ));
         }
     }
-    if !(60..=31 * 86_400).contains(&auth.session_lifetime_s) {
-        say("auth.session_lifetime_s must be between 60 and 2678400 (31 days)".into());
+    if !(1..=31 * 86_400).contains(&auth.session_lifetime_s) {
+        say("auth.session_lifetime_s must be between 1 and 2678400 (31 days)".into());
     }
     for (key, uri) in [
         ("redirect_uri", &auth.redirect_uri),

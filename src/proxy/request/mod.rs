@@ -200,7 +200,7 @@ pub fn handle(
         .filter(|_| !twice);
         // The match ends before the wait, so that the future does not hold
         // a `Routed` (with room for a whole response) across it.
-        let (group, origin, limits, mut user) =
+        let (group, mut origin, limits, mut user) =
             match route(&req, host.as_deref(), conn, &state, started) {
                 Routed::Answer(resp) => {
                     return Ok(finish(resp, serving, &state, started, log, host.as_deref()));
@@ -219,11 +219,17 @@ pub fn handle(
                 }
             }
         }
-        if let Err(status) =
-            auth::to_upstream(req.headers_mut(), user.identity.as_deref(), user.login_site)
-        {
-            let resp = pages::error(status);
-            return Ok(finish(resp, serving, &state, started, log, host.as_deref()));
+        if user.login_site {
+            auth::without_our_cookies(req.headers_mut());
+        }
+        if let Some(identity) = &user.identity {
+            match identity.headers() {
+                Ok(headers) => origin.identity = headers,
+                Err(status) => {
+                    let resp = pages::error(status);
+                    return Ok(finish(resp, serving, &state, started, log, host.as_deref()));
+                }
+            }
         }
         let forwarded = {
             let forwarding = pin!(forward::forward(pool, group, req, &origin, &limits, cx));
@@ -371,7 +377,9 @@ fn route<'a>(
             Decision::Wait(pending) => user.pending = Some(pending),
         }
     }
-    if let (RouteKind::Static(_), Some(pending)) = (&route.kind, user.pending.take()) {
+    if let RouteKind::Static(_) = &route.kind
+        && let Some(pending) = user.pending.take()
+    {
         // Files are served without a wait: once the session is renewed
         // (or the keys read) the client asks again, with the new cookie.
         let again = req
@@ -410,6 +418,7 @@ fn route<'a>(
                 peer: conn.peer,
                 tls: conn.tls,
                 host,
+                identity: Vec::new(),
             };
             let limits = forward::Limits {
                 started,

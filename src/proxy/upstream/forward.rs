@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::header::{self, HeaderValue};
+use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
 use http_body::Body as _;
 use http_body_util::{BodyExt, Limited};
@@ -32,6 +32,9 @@ pub struct Origin<'a> {
     pub peer: SocketAddr,
     pub tls: bool,
     pub host: &'a str,
+    /// Who the auth stage found the client to be (`X-Auth-Request-*`),
+    /// set after the client's own such headers are taken out.
+    pub identity: Vec<(HeaderName, HeaderValue)>,
 }
 
 pub struct Limits<'a> {
@@ -233,6 +236,9 @@ fn prepare<'a>(
         },
         limits.trusted,
     );
+    for (name, value) in &origin.identity {
+        parts.headers.insert(name.clone(), value.clone());
+    }
     if !parts.headers.contains_key(header::HOST) {
         // HTTP/2 carries the host in :authority; HTTP/1.1 upstreams need it
         // as the client sent it, port included (as over HTTP/1.1).
