@@ -184,6 +184,7 @@ mod tests {
             balance: site.balance,
             health_check: Some("/health".into()),
             max_body_bytes: None,
+            auth: None,
         });
         let found: Vec<(u16, Option<&str>)> = targets(&site)
             .into_iter()

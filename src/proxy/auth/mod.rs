@@ -48,6 +48,7 @@ pub static ACCESS_TOKEN: HeaderName = HeaderName::from_static("x-auth-request-ac
 pub type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// What the auth stage decided for a request.
+#[allow(clippy::large_enum_variant)] // matched at once, never stored; boxing would allocate
 pub enum Decision {
     /// On to the upstream, as this user (None: a public path).
     Pass(Option<Box<Identity>>),
