@@ -54,7 +54,9 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
             .sites
             .iter()
             .any(|s| s.auth.is_some())
-            .then(|| config.state_dir.join("session.keys")),
+            // The proxy's own directory: writable by it under systemd's
+            // ProtectSystem=strict, owned by its user.
+            .then(|| config.proxy_run_dir().join("session.keys")),
         limits: Limits {
             max_connections: p.max_connections,
             max_body_bytes: p.max_body_bytes,
@@ -192,6 +194,55 @@ mod tests {
             tls.cert,
             Path::new("/var/lib/webtier/live/example.com/fullchain.pem")
         );
+    }
+
+    #[test]
+    fn a_login_reaches_the_daemon_with_each_routes_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secret"), "s").unwrap();
+        let text = "[[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\"]\n\
+            [site.auth]\nissuer = \"https://id.example\"\nclient_id = \"c\"\nclient_secret_file = \"secret\"\n\
+            session_hours = 2\nallowed_emails = [\"*@Example.com\"]\npublic_paths = [\"/healthz\"]\n\
+            [[site.route]]\npath = \"/api/\"\nupstreams = [\"127.0.0.1:9000\"]\n\
+            [site.route.auth]\nlogin = false\nbearer_audience = \"https://api.example.com\"\nbearer_scopes = [\"admin\"]\n\
+            [[site.route]]\npath = \"/open/\"\nupstreams = [\"127.0.0.1:9001\"]\nauth = false\n";
+        let config =
+            crate::config::parse("w.toml", text, &dir.path().join("webtier.toml")).unwrap();
+        let p = ProxyConfig::from_toml(&render(&config)).unwrap();
+        assert_eq!(
+            p.session_key_file.as_deref(),
+            Some(Path::new("/var/lib/webtier/run/session.keys"))
+        );
+        let site = &p.sites[0];
+        let auth = site.auth.as_ref().unwrap();
+        assert_eq!(auth.session_lifetime_s, 7200);
+        assert_eq!(
+            auth.client_secret_file.as_deref(),
+            Some(&*dir.path().join("secret"))
+        );
+        let policy = |path: &str| {
+            site.routes
+                .iter()
+                .find(|r| r.path == path)
+                .unwrap()
+                .auth
+                .clone()
+        };
+        let root = policy("/").expect("the site's policy on its own upstreams");
+        assert_eq!(root.allowed_emails, ["*@example.com"]);
+        assert_eq!(root.public_paths, ["/healthz"]);
+        let api = policy("/api/").expect("the route's own policy");
+        assert!(!api.login && api.allowed_emails.is_empty());
+        assert_eq!(api.bearer_scopes, ["admin"]);
+        assert_eq!(policy("/open/"), None, "auth = false: public");
+        // Without a login, no key file.
+        let plain = crate::config::parse(
+            "w.toml",
+            "[[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\"]\n",
+            Path::new("/etc/webtier/webtier.toml"),
+        )
+        .unwrap();
+        assert_eq!(proxy_config(&plain).session_key_file, None);
     }
 
     #[test]

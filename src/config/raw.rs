@@ -148,11 +148,35 @@ pub struct RawRoute {
 }
 
 /// A route's `auth`: `false`, or a policy replacing the site's.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub enum RawRouteAuth {
-    Switch(S<bool>),
+    Switch(bool),
     Policy(RawPolicy),
+}
+
+impl<'de> Deserialize<'de> for RawRouteAuth {
+    /// By the value's type (serde's untagged enums lose the spans the
+    /// policy's values carry).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RawRouteAuth, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RawRouteAuth;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("false, or a table of who may use the route")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<RawRouteAuth, E> {
+                Ok(RawRouteAuth::Switch(v))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawRouteAuth, A::Error> {
+                RawPolicy::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawRouteAuth::Policy)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 /// Who may use a route.

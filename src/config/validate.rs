@@ -700,7 +700,17 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
                 ),
             );
         }
+        let auth_at = site.auth.as_ref().map(|a| a.issuer.span());
         let auth = site.auth.map(|a| resolve_auth(c, a));
+        if let (Some(at), Some(auth)) = (auth_at, &auth)
+            && tls == Tls::None
+            && auth.redirect_uri.is_none()
+        {
+            c.problem(
+                at,
+                "a login needs TLS (its cookies are Secure): give the site tls = \"acme\", or set redirect_uri to the https:// address of the load balancer in front that terminates TLS".into(),
+            );
+        }
         let zone = site.zone_id.as_ref().map(|z| zone_id(c, z));
         let mut names_iter = names_of_site.into_iter();
         sites.push(Site {
@@ -845,9 +855,9 @@ fn resolve_routes(c: &mut Checker<'_>, raw: &[RawRoute]) -> Vec<Route> {
             .map(|v| c.number(Some(v), "max_body_bytes", 0, i64::MAX, 0) as u64);
         let auth = route.auth.as_ref().map(|a| match a {
             RawRouteAuth::Switch(on) => {
-                if *on.get_ref() {
+                if *on {
                     c.problem(
-                        on.span(),
+                        route.path.span(),
                         format!("route \"{path}\": auth = true means nothing — routes use [site.auth]'s policy unless they set auth = false or a table of their own"),
                     );
                 }
@@ -889,6 +899,27 @@ fn resolve_auth(c: &mut Checker<'_>, raw: RawAuth) -> Auth {
         c.problem(
             env.span(),
             "client_secret_file and client_secret_env are both set — keep one".into(),
+        );
+    }
+    for (key, uri) in [
+        ("redirect_uri", &raw.redirect_uri),
+        ("post_logout_redirect_uri", &raw.post_logout_redirect_uri),
+    ] {
+        if let Some(uri) = uri
+            && !uri.get_ref().starts_with("https://")
+        {
+            c.problem(
+                uri.span(),
+                format!("{key} \"{}\" must be an https:// URL", uri.get_ref()),
+            );
+        }
+    }
+    if let Some(uri) = &raw.redirect_uri
+        && !uri.get_ref().ends_with("/auth/callback")
+    {
+        c.problem(
+            uri.span(),
+            "redirect_uri must end in /auth/callback (where the proxy takes the login back)".into(),
         );
     }
     let session_hours = c.number(raw.session_hours.as_ref(), "session_hours", 1, 744, 8) as u64;

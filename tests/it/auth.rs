@@ -35,6 +35,13 @@ struct Setup {
     site_auth: String,
     /// The proxy as a public client (no secret, PKCE only).
     public_client: bool,
+    /// `[site.auth]`'s scopes, a TOML array (default openid and email).
+    scopes: Option<&'static str>,
+    /// More `[[site.route]]` tables; `{up}` stands for the upstream.
+    extra_routes: &'static str,
+    /// The provider is stopped before the proxy starts (its clients are
+    /// then the test's to register, with `Rig::register`).
+    provider_down_at_start: bool,
 }
 
 /// The provider, the upstream and the proxy in front of it:
@@ -55,8 +62,11 @@ impl Rig {
         let ca = TestCa::new();
         let robot = machine_client(ROBOT, ROBOT_SECRET, "read write admin");
         let mut options = setup.provider;
-        options.clients.push(robot.clone());
-        let provider = Provider::start(options);
+        options.clients.push(robot);
+        let mut provider = Provider::start(options);
+        if setup.provider_down_at_start {
+            provider.stop();
+        }
         let app = Uvicorn::start("app");
         let dir = tempdir();
         let d = dir.path();
@@ -74,8 +84,9 @@ tls = {{ cert = "{cert}", key = "{key}" }}
 issuer = "{issuer}"
 client_id = "{CLIENT_ID}"
 {secret}
-scopes = ["openid", "email"]
+scopes = {scopes}
 {site_auth}
+{extra_routes}
 
 [[site.route]]
 path = "/"
@@ -112,6 +123,8 @@ bearer_scopes = ["admin"]
                 )
             },
             site_auth = setup.site_auth,
+            scopes = setup.scopes.unwrap_or(r#"["openid", "email"]"#),
+            extra_routes = setup.extra_routes.replace("{up}", &up),
         );
         let proxy = Proxy::start_in(dir, &body);
         let rig = Rig {
@@ -120,14 +133,22 @@ bearer_scopes = ["admin"]
             app,
             proxy,
         };
-        // The redirect URIs name the proxy's HTTPS port, known only now.
-        let client = if setup.public_client {
-            public_client(CLIENT_ID, &rig.callback(), &rig.url("/"))
-        } else {
-            confidential_client(CLIENT_ID, SECRET, &rig.callback(), &rig.url("/"))
-        };
-        rig.provider.set_clients(&[client, robot]).await;
+        if !setup.provider_down_at_start {
+            rig.register(setup.public_client).await;
+        }
         rig
+    }
+
+    /// Registers the proxy's client at the provider. The redirect URIs
+    /// name the proxy's HTTPS port, known only once it runs.
+    async fn register(&self, public: bool) {
+        let client = if public {
+            public_client(CLIENT_ID, &self.callback(), &self.url("/"))
+        } else {
+            confidential_client(CLIENT_ID, SECRET, &self.callback(), &self.url("/"))
+        };
+        let robot = machine_client(ROBOT, ROBOT_SECRET, "read write admin");
+        self.provider.set_clients(&[client, robot]).await;
     }
 
     /// `https://app.test:PORT`.
@@ -1052,5 +1073,140 @@ async fn rotating_the_session_key_keeps_current_sessions_until_the_key_is_droppe
     assert_eq!(
         upstream_header(&rig.get(&new, "/echo/x").await, "x-auth-request-user").as_deref(),
         Some("bob")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_login_waits_out_a_provider_that_is_down_at_start() {
+    let mut rig = Rig::start(Setup {
+        provider_down_at_start: true,
+        ..Setup::default()
+    })
+    .await;
+    let agent = rig.agent();
+    // No provider: a page that needs a login says so, and nothing of it
+    // reaches the upstream; a public path is served.
+    let hop = rig
+        .assert_upstream_untouched("no provider", async || rig.get(&agent, "/echo/x").await)
+        .await;
+    assert_eq!(hop.status, 503, "{}", hop.body);
+    assert!(
+        hop.body.contains("login service cannot be reached"),
+        "{}",
+        hop.body
+    );
+    echoed(&rig.get(&agent, "/echo/public/p").await);
+    rig.proxy
+        .wait_log("login unavailable, cannot use the OpenID provider");
+
+    // The provider comes up: the proxy finds it by itself (it retries
+    // with a growing pause), and the login works.
+    rig.provider.start_again();
+    rig.register(false).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let hop = rig.get(&agent, "/echo/x").await;
+        if rig.is_login_redirect(&hop) {
+            break;
+        }
+        assert_eq!(hop.status, 503, "{}", hop.body);
+        assert!(
+            Instant::now() < deadline,
+            "the proxy never found the provider:\n{}",
+            rig.proxy.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    rig.proxy.wait_log("answers again");
+    let flow = rig.login(&agent, "/echo/x", "alice").await;
+    assert_eq!(
+        upstream_header(flow.last(), "x-auth-request-user").as_deref(),
+        Some("alice")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_session_is_split_over_cookies_and_claims_let_users_in() {
+    // carol is in 300 groups, admins among them: her session (which keeps
+    // the groups, as an allow-list names them) needs several cookies.
+    let groups: Vec<String> = (0..300)
+        .map(|i| format!("team-{i:04}-of-the-company"))
+        .chain(["admins".to_string()])
+        .collect();
+    let mut accounts = serde_json::Map::new();
+    accounts.insert(
+        "carol".into(),
+        serde_json::json!({ "email": "carol@other.example", "email_verified": true, "groups": groups }),
+    );
+    accounts.insert(
+        "dave".into(),
+        serde_json::json!({ "email": "dave@other.example", "email_verified": true, "groups": ["users"] }),
+    );
+    let rig = Rig::start(Setup {
+        provider: ProviderOptions {
+            accounts,
+            ..ProviderOptions::default()
+        },
+        scopes: Some(r#"["openid", "email", "groups"]"#),
+        site_auth: "forward_access_token = true".into(),
+        extra_routes: r#"
+[[site.route]]
+path = "/echo/admins/"
+upstreams = ["{up}"]
+[site.route.auth]
+allowed_claims = { groups = ["admins"] }
+"#,
+        ..Setup::default()
+    })
+    .await;
+    let agent = rig.agent();
+    let flow = rig.login(&agent, "/echo/admins/x", "carol").await;
+    let cb = flow.hop_to("/auth/callback").expect("a callback");
+    let parts = session_cookies_set(cb);
+    assert!(
+        parts.len() >= 2
+            && parts
+                .iter()
+                .enumerate()
+                .all(|(i, c)| c.starts_with(&format!("__Host-webtier-session-{}=", i + 1))),
+        "not split in numbered parts: {parts:?}"
+    );
+    assert!(parts.iter().all(|c| c.len() < 4096), "a part too large");
+    let page = flow.last();
+    assert_eq!(
+        upstream_header(page, "x-auth-request-email").as_deref(),
+        Some("carol@other.example")
+    );
+    assert!(
+        upstream_header(page, "x-auth-request-access-token").is_some_and(|t| !t.is_empty()),
+        "forward_access_token: {}",
+        page.body
+    );
+    assert!(
+        !upstream_header(page, "cookie")
+            .unwrap_or_default()
+            .contains("__Host-webtier"),
+        "session parts reached the upstream"
+    );
+    // Again, with the cookies put back together.
+    echoed(&rig.get(&agent, "/echo/admins/again").await);
+    // Her email is not on the site's own list.
+    let hop = rig
+        .assert_upstream_untouched("carol at /", async || rig.get(&agent, "/echo/x").await)
+        .await;
+    assert_eq!(hop.status, 403, "{}", hop.body);
+
+    // dave's groups do not include admins.
+    let other = rig.agent();
+    let flow = rig.login(&other, "/echo/admins/x", "dave").await;
+    assert_eq!(flow.last().status, 403, "{}", flow.last().body);
+    let hop = rig
+        .assert_upstream_untouched("dave", async || rig.get(&other, "/echo/admins/y").await)
+        .await;
+    assert!(
+        hop.status == 403 || rig.is_login_redirect(&hop),
+        "{} {}",
+        hop.status,
+        hop.body
     );
 }

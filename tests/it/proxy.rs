@@ -1689,15 +1689,17 @@ fn a_configuration_that_cannot_start_fails_with_one_line() {
     fs::write(&path, "version = 2\n").unwrap();
     let out = support::proxy::webtier(&["proxy", "run", "--file", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3), "{out:?}");
-    // A login the proxy cannot enforce yet is refused (fail closed), by
-    // `run` and `validate` alike, in one line.
+    // A login the proxy could not keep (no TLS for its Secure cookies, no
+    // key file for its sessions) is refused whole (fail closed), by `run`
+    // and `validate` alike, one line a problem.
     let port = free_port();
     fs::write(
         &path,
         format!(
             "version = 1\nhttp_listen = [\"127.0.0.1:{port}\"]\nhttps_listen = []\nchallenge_dir = \"{}\"\n\
              [[site]]\nnames = [\"a.test\"]\n[[site.route]]\npath = \"/\"\nupstreams = [\"http://127.0.0.1:9\"]\n\
-             [site.auth]\nissuer = \"https://id.example\"\nclient_id = \"c\"\nclient_secret_file = \"/s\"\nallowed_emails = [\"*@example.com\"]\n",
+             [site.route.auth]\nallowed_emails = [\"*@example.com\"]\n\
+             [site.auth]\nissuer = \"https://id.example\"\nclient_id = \"c\"\n",
             dir.path().join("c").display()
         ),
     )
@@ -1706,8 +1708,9 @@ fn a_configuration_that_cannot_start_fails_with_one_line() {
         let out = support::proxy::webtier(&["proxy", command, "--file", path.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(3), "{command}: {out:?}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(err.lines().count(), 1, "{err}");
-        assert!(err.contains("auth (OIDC login) is not enforced"), "{err}");
+        assert_eq!(err.lines().count(), 2, "{err}");
+        assert!(err.contains("auth needs session_key_file"), "{err}");
+        assert!(err.contains("auth needs TLS"), "{err}");
     }
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),

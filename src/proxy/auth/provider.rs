@@ -153,12 +153,31 @@ impl Provider {
     ) -> Result<Provider> {
         let secret = match (&config.client_secret_file, &config.client_secret_env) {
             (Some(path), _) => {
-                let text = std::fs::read_to_string(path).with_context(|| {
-                    format!(
-                        "cannot read the client secret {} — it must be readable by the proxy's user",
-                        path.display()
-                    )
-                })?;
+                let read = std::fs::read_to_string(path);
+                // Read as root at start, a root-only secret cannot be read
+                // again by a reload (as the proxy's user): the one read at
+                // start stays.
+                let kept = previous
+                    .filter(|p| p.config.client_secret_file.as_ref() == Some(path))
+                    .and_then(|p| p.secret.clone());
+                let text = match (read, kept) {
+                    (Ok(text), _) => text,
+                    (Err(e), Some(kept)) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                        tracing::warn!(
+                            "site {site}: cannot read the client secret {} again ({e}); the one read at start stays — make it readable by the proxy's user to change it with a reload",
+                            path.display()
+                        );
+                        kept.secret().clone()
+                    }
+                    (Err(e), _) => {
+                        return Err(e).with_context(|| {
+                            format!(
+                                "cannot read the client secret {} — it must be readable by the proxy's user",
+                                path.display()
+                            )
+                        });
+                    }
+                };
                 let text = text.trim().to_string();
                 if text.is_empty() {
                     bail!("the client secret file {} is empty", path.display());

@@ -191,6 +191,45 @@ impl Counters {
     }
 }
 
+/// Starts `node provider.mjs` on `port` (0: a free one) and waits for its
+/// readiness line; returns the process and the issuer it announced.
+fn spawn(config: &std::path::Path, port: u16, dir: &std::path::Path) -> (Process, String) {
+    let node = require_node("oidc-provider", INSTALL);
+    let mut process = Process::spawn(
+        "oidc-provider",
+        Command::new(node)
+            .arg(oidc_dir().join("provider.mjs"))
+            .args(["--port", &port.to_string(), "--config"])
+            .arg(config)
+            .current_dir(oidc_dir()),
+        dir,
+    );
+    // Startup takes 0.4-0.7 s idle and up to 5 s on a busy machine.
+    let deadline = Instant::now() + START_TIMEOUT;
+    let issuer = loop {
+        if let Some(line) = process
+            .log_text()
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("ready "))
+        {
+            break line.trim().to_string();
+        }
+        if let Some(status) = process.wait_exit(Duration::from_millis(20)) {
+            panic!(
+                "oidc-provider exited ({status}) before it was ready:\n{}",
+                process.log_text()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "oidc-provider was not ready within {START_TIMEOUT:?}:\n{}",
+            process.log_text()
+        );
+    };
+    (process, issuer)
+}
+
 /// oidc-provider on a free loopback port (plain HTTP, as a loopback issuer
 /// may be), stopped when dropped.
 pub struct Provider {
@@ -198,47 +237,16 @@ pub struct Provider {
     options: ProviderOptions,
     http: reqwest::Client,
     process: Process,
-    #[expect(dead_code, reason = "held until drop: removes its config and log")]
+    /// Its config and log; removed when dropped.
     dir: TempDir,
 }
 
 impl Provider {
     pub fn start(options: ProviderOptions) -> Provider {
-        let node = require_node("oidc-provider", INSTALL);
         let dir = tempdir();
         let config = dir.path().join("provider.json");
         std::fs::write(&config, options.to_json().to_string()).unwrap();
-        let mut process = Process::spawn(
-            "oidc-provider",
-            Command::new(node)
-                .arg(oidc_dir().join("provider.mjs"))
-                .args(["--port", "0", "--config"])
-                .arg(&config)
-                .current_dir(oidc_dir()),
-            dir.path(),
-        );
-        // Startup takes 0.4-0.7 s idle and up to 5 s on a busy machine.
-        let deadline = Instant::now() + START_TIMEOUT;
-        let issuer = loop {
-            if let Some(line) = process
-                .log_text()
-                .lines()
-                .find_map(|l| l.strip_prefix("ready "))
-            {
-                break line.trim().to_string();
-            }
-            if let Some(status) = process.wait_exit(Duration::from_millis(20)) {
-                panic!(
-                    "oidc-provider exited ({status}) before it was ready:\n{}",
-                    process.log_text()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "oidc-provider was not ready within {START_TIMEOUT:?}:\n{}",
-                process.log_text()
-            );
-        };
+        let (process, issuer) = spawn(&config, 0, dir.path());
         Provider {
             issuer,
             options,
@@ -249,6 +257,24 @@ impl Provider {
             process,
             dir,
         }
+    }
+
+    /// Stops the provider: its port refuses connections.
+    pub fn stop(&mut self) {
+        self.process.kill();
+    }
+
+    /// Starts it again on the same port, with the same configuration (a
+    /// new signing key, no sessions or grants).
+    pub fn start_again(&mut self) {
+        let port = Url::parse(&self.issuer)
+            .ok()
+            .and_then(|u| u.port())
+            .expect("the issuer has a port");
+        let config = self.dir.path().join("provider.json");
+        let (process, issuer) = spawn(&config, port, self.dir.path());
+        assert_eq!(issuer, self.issuer);
+        self.process = process;
     }
 
     /// `http://127.0.0.1:PORT`.
