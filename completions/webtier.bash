@@ -250,6 +250,9 @@ _webtier() {
             webtier__subcmd__help__subcmd__proxy,reload)
                 cmd="webtier__subcmd__help__subcmd__proxy__subcmd__reload"
                 ;;
+            webtier__subcmd__help__subcmd__proxy,rotate-session-key)
+                cmd="webtier__subcmd__help__subcmd__proxy__subcmd__rotate__subcmd__session__subcmd__key"
+                ;;
             webtier__subcmd__help__subcmd__proxy,run)
                 cmd="webtier__subcmd__help__subcmd__proxy__subcmd__run"
                 ;;
@@ -279,6 +282,9 @@ _webtier() {
                 ;;
             webtier__subcmd__proxy,reload)
                 cmd="webtier__subcmd__proxy__subcmd__reload"
+                ;;
+            webtier__subcmd__proxy,rotate-session-key)
+                cmd="webtier__subcmd__proxy__subcmd__rotate__subcmd__session__subcmd__key"
                 ;;
             webtier__subcmd__proxy,run)
                 cmd="webtier__subcmd__proxy__subcmd__run"
@@ -318,6 +324,9 @@ _webtier() {
                 ;;
             webtier__subcmd__proxy__subcmd__help,reload)
                 cmd="webtier__subcmd__proxy__subcmd__help__subcmd__reload"
+                ;;
+            webtier__subcmd__proxy__subcmd__help,rotate-session-key)
+                cmd="webtier__subcmd__proxy__subcmd__help__subcmd__rotate__subcmd__session__subcmd__key"
                 ;;
             webtier__subcmd__proxy__subcmd__help,run)
                 cmd="webtier__subcmd__proxy__subcmd__help__subcmd__run"
@@ -1496,7 +1505,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__help__subcmd__proxy)
-            opts="run start stop status validate reload config export"
+            opts="run start stop status validate reload rotate-session-key config export"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1552,6 +1561,20 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__help__subcmd__proxy__subcmd__reload)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__proxy__subcmd__rotate__subcmd__session__subcmd__key)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1782,7 +1805,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__proxy)
-            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version run start stop status validate reload config export help"
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version run start stop status validate reload rotate-session-key config export help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1924,7 +1947,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__proxy__subcmd__help)
-            opts="run start stop status validate reload config export help"
+            opts="run start stop status validate reload rotate-session-key config export help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1994,6 +2017,20 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__proxy__subcmd__help__subcmd__reload)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__help__subcmd__rotate__subcmd__session__subcmd__key)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2078,6 +2115,32 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__proxy__subcmd__reload)
+            opts="-q -v -y -h -V --file --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__rotate__subcmd__session__subcmd__key)
             opts="-q -v -y -h -V --file --config --output --json --quiet --verbose --no-color --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

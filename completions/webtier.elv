@@ -541,6 +541,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand status 'Whether the proxy runs: pid, uptime, configuration, listeners, sites not served (exit 1 when it does not run or refuses a site)'
             cand validate 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)'
             cand reload 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+            cand rotate-session-key 'Put a new key first in the session key file (sessions sealed with the two keys before it stay valid until they expire) and ask the running proxy to reload'
             cand config 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it'
             cand export 'Print the proxy configuration as another server''s (for those who keep nginx)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -650,6 +651,23 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'webtier;proxy;rotate-session-key'= {
+            cand --file 'The proxy configuration file [default: webtier.toml''s proxy config_file]'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'webtier;proxy;config'= {
             cand --file 'Print this proxy file instead, as the proxy reads it: checked, every default spelled out'
             cand --config 'Path of the configuration file [default: webtier.toml]'
@@ -718,6 +736,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand status 'Whether the proxy runs: pid, uptime, configuration, listeners, sites not served (exit 1 when it does not run or refuses a site)'
             cand validate 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)'
             cand reload 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+            cand rotate-session-key 'Put a new key first in the session key file (sessions sealed with the two keys before it stay valid until they expire) and ask the running proxy to reload'
             cand config 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it'
             cand export 'Print the proxy configuration as another server''s (for those who keep nginx)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -733,6 +752,8 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;proxy;help;validate'= {
         }
         &'webtier;proxy;help;reload'= {
+        }
+        &'webtier;proxy;help;rotate-session-key'= {
         }
         &'webtier;proxy;help;config'= {
         }
@@ -872,6 +893,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand status 'Whether the proxy runs: pid, uptime, configuration, listeners, sites not served (exit 1 when it does not run or refuses a site)'
             cand validate 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)'
             cand reload 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+            cand rotate-session-key 'Put a new key first in the session key file (sessions sealed with the two keys before it stay valid until they expire) and ask the running proxy to reload'
             cand config 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it'
             cand export 'Print the proxy configuration as another server''s (for those who keep nginx)'
         }
@@ -886,6 +908,8 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;help;proxy;validate'= {
         }
         &'webtier;help;proxy;reload'= {
+        }
+        &'webtier;help;proxy;rotate-session-key'= {
         }
         &'webtier;help;proxy;config'= {
         }
