@@ -329,7 +329,14 @@ fn session_keys(config: &ProxyConfig, create: bool) -> Option<Result<Arc<Keys>, 
     if config.sites.iter().all(|s| s.auth.is_none()) {
         return None;
     }
-    let path = config.session_key_file.as_ref()?;
+    let Some(path) = config.session_key_file.as_ref() else {
+        // A problem of the text, which `ProxyConfig::problems` names; the
+        // daemon never builds such a file, and would refuse its sites.
+        return Some(match create {
+            true => Err("no session_key_file".into()),
+            false => Ok(Arc::new(Keys::ephemeral())),
+        });
+    };
     let keys = if create || path.exists() {
         Keys::load_or_create(path, owner(config))
     } else {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, Response, StatusCode};
-use openidconnect::core::CoreAuthenticationFlow;
+use openidconnect::core::{CoreAuthenticationFlow, CoreIdToken};
 use openidconnect::{
     AuthorizationCode, CsrfToken, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
     RefreshToken, Scope, TokenResponse,
@@ -15,7 +15,7 @@ use openidconnect::{
 use sha2::Digest;
 
 use crate::proxy::auth::policy::Policy;
-use crate::proxy::auth::provider::{Provider, chain};
+use crate::proxy::auth::provider::{Discovered, Provider, chain};
 use crate::proxy::auth::session::{self, Login, Session, now};
 use crate::proxy::auth::tokens::{self, Refused};
 use crate::proxy::body::Body;
@@ -232,26 +232,7 @@ async fn callback_checked(
         );
     };
     let at = now();
-    let mut checked = tokens::id_token(
-        &d,
-        &provider.config.client_id,
-        id_token,
-        Some(&login.nonce),
-        &provider.claim_names,
-        at,
-    );
-    if checked.as_ref().err() == Some(&Refused::UnknownKey) && provider.refetch_keys().await {
-        let d = provider.discovered().unwrap_or(d.clone());
-        checked = tokens::id_token(
-            &d,
-            &provider.config.client_id,
-            id_token,
-            Some(&login.nonce),
-            &provider.claim_names,
-            at,
-        );
-    }
-    let claims = match checked {
+    let claims = match check_id_token(provider, &d, id_token, Some(&login.nonce), at).await {
         Ok(c) => c,
         Err(e) => return failed(provider, StatusCode::BAD_GATEWAY, &e.to_string()),
     };
@@ -294,6 +275,33 @@ async fn callback_checked(
         resp.headers_mut().append(header::SET_COOKIE, cookie);
     }
     resp
+}
+
+/// Checks an ID token; when it names a key the provider's set lacks, reads
+/// the set again (the provider rotated) and checks once more.
+async fn check_id_token(
+    provider: &Provider,
+    d: &Arc<Discovered>,
+    id_token: &CoreIdToken,
+    nonce: Option<&str>,
+    at: u64,
+) -> Result<tokens::Claims, Refused> {
+    let check = |d: &Discovered| {
+        tokens::id_token(
+            d,
+            &provider.config.client_id,
+            id_token,
+            nonce,
+            &provider.claim_names,
+            at,
+        )
+    };
+    match check(d) {
+        Err(Refused::UnknownKey) if provider.refetch_keys().await => {
+            check(&provider.discovered().unwrap_or_else(|| Arc::clone(d)))
+        }
+        checked => checked,
+    }
 }
 
 /// What of an OAuth error may be logged: its kind and the provider's
@@ -405,27 +413,9 @@ async fn refresh_now(provider: &Provider, old: Session) -> Result<Session, Strin
     session.refreshes += 1;
     match tokens.id_token() {
         Some(id_token) => {
-            let mut checked = tokens::id_token(
-                &d,
-                &provider.config.client_id,
-                id_token,
-                None,
-                &provider.claim_names,
-                at,
-            );
-            if checked.as_ref().err() == Some(&Refused::UnknownKey) && provider.refetch_keys().await
-            {
-                let d = provider.discovered().unwrap_or(d.clone());
-                checked = tokens::id_token(
-                    &d,
-                    &provider.config.client_id,
-                    id_token,
-                    None,
-                    &provider.claim_names,
-                    at,
-                );
-            }
-            let claims = checked.map_err(|e| e.to_string())?;
+            let claims = check_id_token(provider, &d, id_token, None, at)
+                .await
+                .map_err(|e| e.to_string())?;
             if claims.sub != old.sub {
                 return Err("the refreshed ID token is for another user".into());
             }

@@ -105,7 +105,11 @@ fn unix(secs: u64) -> chrono::DateTime<chrono::Utc> {
 
 /// The decoded payload of a JWT (not checked).
 fn payload(jwt: &str) -> Option<Value> {
-    let part = jwt.split('.').nth(1)?;
+    json_part(jwt.split('.').nth(1)?)
+}
+
+/// One base64url part of a JWT, as JSON.
+fn json_part(part: &str) -> Option<Value> {
     serde_json::from_slice(&B64.decode(part).ok()?).ok()
 }
 
@@ -148,11 +152,7 @@ pub fn bearer(d: &Discovered, token: &str, audience: &str, now: u64) -> Result<B
     else {
         return Err(bad("not a signed JWT"));
     };
-    let header: Value = B64
-        .decode(h)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| bad("its header is not JSON"))?;
+    let header = json_part(h).ok_or_else(|| bad("its header is not JSON"))?;
     let typ = header.get("typ").and_then(Value::as_str).unwrap_or("");
     if !typ.eq_ignore_ascii_case("at+jwt") && !typ.eq_ignore_ascii_case("application/at+jwt") {
         return Err(bad("not an access token (typ is not at+jwt, RFC 9068)"));
@@ -189,11 +189,7 @@ pub fn bearer(d: &Discovered, token: &str, audience: &str, now: u64) -> Result<B
     {
         return Err(bad("bad signature"));
     }
-    let claims: Value = B64
-        .decode(p)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| bad("its claims are not JSON"))?;
+    let claims = json_part(p).ok_or_else(|| bad("its claims are not JSON"))?;
     if claims.get("iss").and_then(Value::as_str) != Some(d.issuer.as_str()) {
         return Err(bad("another issuer"));
     }
