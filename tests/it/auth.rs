@@ -1210,3 +1210,148 @@ allowed_claims = { groups = ["admins"] }
         hop.body
     );
 }
+
+// Regression tests for findings of the security review of #16: each
+// failed on the code it was written against.
+
+/// A plain client for the rig's site (no cookie jar, no redirects).
+fn raw_client(rig: &Rig) -> reqwest::Client {
+    reqwest::Client::builder()
+        .add_root_certificate(rig.ca.reqwest_root())
+        .resolve(SITE, rig.proxy.https())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn review_encoded_paths_never_lead_past_a_stricter_routes_policy() {
+    let rig = Rig::start(Setup::default()).await;
+    let agent = rig.agent();
+    rig.login(&agent, "/echo/x", "alice").await;
+    // alice may use `/` but not `/echo/staff/`; uvicorn (like most
+    // frameworks) decodes the path before its own routing, so each of
+    // these is /echo/staff/x to the app.
+    for path in ["/echo/%73taff/x", "/echo%2Fstaff/x", "/echo/staff%2Fx"] {
+        let hop = rig
+            .assert_upstream_untouched(path, async || rig.get(&agent, path).await)
+            .await;
+        assert!(
+            [400, 403].contains(&hop.status),
+            "{path} answered {}: {}",
+            hop.status,
+            hop.body
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn review_a_bearer_token_outside_the_routes_allow_list_is_refused() {
+    const INTRUDER: &str = "intruder";
+    const INTRUDER_SECRET: &str = "intruder-secret-0b1d";
+    let mut setup = Setup::default();
+    setup.provider.clients.push(machine_client(
+        INTRUDER,
+        INTRUDER_SECRET,
+        "read write admin",
+    ));
+    let rig = Rig::start(setup).await;
+    let intruder = machine_client(INTRUDER, INTRUDER_SECRET, "read write admin");
+    let client = confidential_client(CLIENT_ID, SECRET, &rig.callback(), &rig.url("/"));
+    let robot = machine_client(ROBOT, ROBOT_SECRET, "read write admin");
+    rig.provider.set_clients(&[client, robot, intruder]).await;
+    // A token of another machine client, with the audience and the scope:
+    // `/echo/api/` admits `client_id = ["robot"]` only.
+    let resp: Value = reqwest::Client::new()
+        .post(format!("{}/token", rig.provider.issuer()))
+        .basic_auth(INTRUDER, Some(INTRUDER_SECRET))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "read admin"),
+            ("resource", API_AUDIENCE),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = resp["access_token"].as_str().expect("a token").to_string();
+    assert_eq!(jwt_parts(&token).1["client_id"], INTRUDER);
+    let status = rig
+        .assert_upstream_untouched("the intruder's token", async || {
+            raw_client(&rig)
+                .get(rig.url("/echo/api/items"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+        .await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn review_an_email_the_provider_does_not_say_is_verified_opens_no_allow_list() {
+    let mut setup = Setup::default();
+    setup.provider.accounts.insert(
+        "mallory".into(),
+        serde_json::json!({ "email": "bob@example.com", "email_verified": "omit" }),
+    );
+    let rig = Rig::start(setup).await;
+    let agent = rig.agent();
+    let flow = rig
+        .assert_upstream_untouched("mallory as bob", async || {
+            rig.login(&agent, "/echo/staff/x", "mallory").await
+        })
+        .await;
+    assert_eq!(flow.last().status, 403, "{:#?}", flow.urls());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn review_identity_headers_spelt_with_underscores_never_reach_the_upstream() {
+    let rig = Rig::start(Setup::default()).await;
+    // CGI/WSGI servers (wsgiref, gunicorn < 22, …) read `X_Auth_Request_User`
+    // as HTTP_X_AUTH_REQUEST_USER, the header the proxy vouches for.
+    let resp = raw_client(&rig)
+        .get(rig.url("/echo/public/x"))
+        .header("X_Auth_Request_User", "admin")
+        .header("X-Auth-Request_Email", "admin@example.com")
+        .send()
+        .await
+        .unwrap();
+    let v: Value = resp.json().await.unwrap();
+    for name in v["headers"].as_object().unwrap().keys() {
+        let cgi = name.to_ascii_lowercase().replace('_', "-");
+        assert!(
+            !cgi.starts_with("x-auth-request-"),
+            "{name} reached the upstream: {v}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn review_a_request_with_two_authorization_headers_is_refused() {
+    let rig = Rig::start(Setup::default()).await;
+    let good = rig
+        .provider
+        .client_credentials_token(&["read", "admin"], API_AUDIENCE)
+        .await;
+    let forged = "eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiJyb290In0.";
+    let status = rig
+        .assert_upstream_untouched("two Authorization headers", async || {
+            raw_client(&rig)
+                .get(rig.url("/echo/api/items"))
+                .header("authorization", format!("Bearer {good}"))
+                .header("authorization", format!("Bearer {forged}"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+        .await;
+    assert!([400, 401].contains(&status), "{status}");
+}

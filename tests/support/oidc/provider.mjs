@@ -21,6 +21,7 @@
 //     "refresh_tokens": true,            // issue one on every code grant (no offline_access needed)
 //     "resource_scopes": "read write admin",
 //     "accounts": { "bob": { "email": "bob@other.org", "email_verified": true, "groups": ["admins"] } }
+//                 (email_verified "omit": the ID token has no email_verified claim)
 //   }
 //
 // A login name without an entry in "accounts" gets `<login>@example.com`
@@ -129,6 +130,8 @@ function claimsOf(login) {
   const account = accounts[login] ?? {};
   const email = account.email ?? (login.includes('@') ? login : `${login}@example.com`);
   const claims = { sub: login, email, email_verified: account.email_verified ?? true };
+  // "omit": no email_verified claim at all (as some providers send).
+  if (account.email_verified === 'omit') delete claims.email_verified;
   if (account.groups) claims.groups = account.groups;
   return claims;
 }
