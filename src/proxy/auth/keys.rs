@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -33,10 +33,22 @@ impl Keys {
     /// one new key when it does not exist. A file that others may read
     /// is refused: whoever reads it can forge any session.
     pub fn load_or_create(path: &Path, owner: Option<(u32, u32)>) -> Result<Keys> {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir
+            && let Ok(meta) = std::fs::metadata(dir)
+            && meta.permissions().mode() & 0o002 != 0
+        {
+            bail!(
+                "the session key file {} is in a directory anyone may write to ({}): anyone could put their own keys there and forge sessions — choose a directory of root or the proxy's user",
+                path.display(),
+                dir.display()
+            );
+        }
         match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(path)
         {
             Ok(mut file) => {
@@ -61,7 +73,20 @@ impl Keys {
                 });
             }
         }
-        let meta = std::fs::metadata(path)
+        // Read through one descriptor that is not a symbolic link's, and
+        // checked as what it is.
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(path)
+            .with_context(|| {
+                format!(
+                    "cannot read the session key file {} (a symbolic link is refused)",
+                    path.display()
+                )
+            })?;
+        let meta = file
+            .metadata()
             .with_context(|| format!("cannot read the session key file {}", path.display()))?;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
@@ -71,7 +96,17 @@ impl Keys {
                 path.display()
             );
         }
-        let text = std::fs::read_to_string(path)
+        let me = rustix::process::geteuid().as_raw();
+        let trusted = [Some(0), Some(me), owner.map(|(uid, _)| uid)];
+        if !trusted.contains(&Some(meta.uid())) {
+            bail!(
+                "the session key file {} belongs to uid {}, neither root nor the proxy's user: whoever owns it can forge sessions — remove it (a new one is made) or chown it",
+                path.display(),
+                meta.uid()
+            );
+        }
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text)
             .with_context(|| format!("cannot read the session key file {}", path.display()))?;
         Keys::parse(&text).with_context(|| format!("in the session key file {}", path.display()))
     }
@@ -251,6 +286,27 @@ mod tests {
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn a_key_file_others_could_have_placed_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let err = format!(
+            "{:#}",
+            Keys::load_or_create(&open.join("keys"), None)
+                .err()
+                .unwrap()
+        );
+        assert!(err.contains("anyone may write"), "{err}");
+        let real = dir.path().join("real");
+        Keys::load_or_create(&real, None).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let err = format!("{:#}", Keys::load_or_create(&link, None).err().unwrap());
+        assert!(err.contains("symbolic link"), "{err}");
     }
 
     #[test]

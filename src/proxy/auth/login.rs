@@ -27,7 +27,9 @@ const REFRESH_REUSE_S: u64 = 120;
 
 /// The redirect to the provider's login, the login cookie set. Waits for
 /// discovery just after a start.
-pub async fn start(provider: Arc<Provider>, back: String) -> Response<Body> {
+/// `stale`: the login cookies the request carries, cleared when there are
+/// many (logins begun and never finished).
+pub async fn start(provider: Arc<Provider>, back: String, stale: Vec<String>) -> Response<Body> {
     let Some(d) = provider.discovered_soon().await else {
         return unavailable(&provider);
     };
@@ -61,6 +63,12 @@ pub async fn start(provider: Arc<Provider>, back: String) -> Response<Body> {
         header::SET_COOKIE,
         session::set(&name, &sealed, session::LOGIN_TTL_S),
     );
+    if stale.len() >= session::LOGINS_KEPT {
+        for old in stale {
+            resp.headers_mut()
+                .append(header::SET_COOKIE, session::clear(&old));
+        }
+    }
     resp
 }
 
@@ -161,6 +169,13 @@ async fn callback_checked(
             "the login took longer than 10 minutes",
         );
     }
+    if !provider.first_use(&login.state, login.at + session::LOGIN_TTL_S) {
+        return failed(
+            provider,
+            StatusCode::BAD_REQUEST,
+            "this login came back already (a replayed callback)",
+        );
+    }
     if let Some(error) = param("error") {
         // The provider's own words are shown only as its error code.
         let code: String = error
@@ -170,7 +185,7 @@ async fn callback_checked(
             .collect();
         return failed(
             provider,
-            StatusCode::FORBIDDEN,
+            StatusCode::BAD_REQUEST,
             &format!("the provider answered {code}"),
         );
     }
@@ -420,8 +435,9 @@ async fn refresh_now(provider: &Provider, old: Session) -> Result<Session, Strin
                 return Err("the refreshed ID token is for another user".into());
             }
             // Providers often leave claims out of a refresh's ID token:
-            // those it sends replace the session's, the others stay.
-            if claims.email.is_some() {
+            // those it sends replace the session's (an email it no longer
+            // calls verified is dropped), the others stay.
+            if claims.email_claimed {
                 session.email = claims.email;
             }
             for (name, values) in claims.named {

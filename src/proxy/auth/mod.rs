@@ -18,6 +18,7 @@
 
 pub mod keys;
 pub mod login;
+pub mod path;
 pub mod policy;
 pub mod provider;
 pub mod session;
@@ -77,12 +78,12 @@ pub struct Identity {
 pub fn endpoint<P>(
     provider: &Arc<Provider>,
     req: &Request<hyper::body::Incoming>,
+    path: &str,
     policy_of: P,
 ) -> Option<Decision>
 where
     P: FnOnce(&str) -> Option<Policy> + Send + 'static,
 {
-    let path = req.uri().path();
     if path == CALLBACK {
         if req.method() != Method::GET {
             return Some(Decision::Answer(pages::error(
@@ -110,9 +111,14 @@ where
     None
 }
 
-/// A request for a route with `policy`.
-pub fn check<B>(provider: &Arc<Provider>, policy: &Policy, req: &Request<B>) -> Decision {
-    let path = req.uri().path();
+/// A request for a route with `policy`; `path` is its normalized path
+/// (`path::normalize`).
+pub fn check<B>(
+    provider: &Arc<Provider>,
+    policy: &Policy,
+    req: &Request<B>,
+    path: &str,
+) -> Decision {
     if policy.is_public(path) {
         return Decision::Pass(None);
     }
@@ -124,7 +130,11 @@ pub fn check<B>(provider: &Arc<Provider>, policy: &Policy, req: &Request<B>) -> 
                 "The login service cannot be reached right now; try again shortly.",
             ));
         };
-        return match tokens::bearer(&d, token, audience, now) {
+        if req.headers().get_all(header::AUTHORIZATION).iter().count() > 1 {
+            return Decision::Answer(pages::error(StatusCode::BAD_REQUEST));
+        }
+        let names = &provider.claim_names;
+        return match tokens::bearer(&d, token, audience, names, now) {
             Ok(b) => bearer_passes(provider, policy, b),
             Err(Refused::UnknownKey) => {
                 let (provider, policy) = (Arc::clone(provider), policy.clone());
@@ -134,7 +144,10 @@ pub fn check<B>(provider: &Arc<Provider>, policy: &Policy, req: &Request<B>) -> 
                     let checked = provider
                         .discovered()
                         .ok_or(Refused::UnknownKey)
-                        .and_then(|d| tokens::bearer(&d, &token, &audience, session::now()));
+                        .and_then(|d| {
+                            let names = &provider.claim_names;
+                            tokens::bearer(&d, &token, &audience, names, session::now())
+                        });
                     match checked {
                         Ok(b) => match bearer_passes(&provider, &policy, b) {
                             Decision::Pass(Some(identity)) => Ok(identity),
@@ -149,7 +162,7 @@ pub fn check<B>(provider: &Arc<Provider>, policy: &Policy, req: &Request<B>) -> 
         };
     }
     let Some(found) = session::read(provider, req.headers()) else {
-        return unauthenticated(provider, policy, req, Vec::new());
+        return unauthenticated(provider, policy, req, path);
     };
     if !policy.admits(found.email.as_deref(), &found.claims) {
         return Decision::Answer(pages::message(
@@ -167,7 +180,7 @@ pub fn check<B>(provider: &Arc<Provider>, policy: &Policy, req: &Request<B>) -> 
     let policy = policy.clone();
     let headers = req.headers().clone();
     let page = wants_page(req);
-    let back = back_of(req);
+    let back = back_of(req, path);
     Decision::Wait(Box::pin(async move {
         match login::refresh(Arc::clone(&provider), found).await {
             Ok(renewed) if policy.admits(renewed.email.as_deref(), &renewed.claims) => {
@@ -182,7 +195,7 @@ pub fn check<B>(provider: &Arc<Provider>, policy: &Policy, req: &Request<B>) -> 
             Err(why) => {
                 tracing::warn!("site {}: session ended: {why}", provider.site);
                 let mut resp = if page && policy.login {
-                    login::start(Arc::clone(&provider), back).await
+                    login::start(Arc::clone(&provider), back, session::logins(&headers)).await
                 } else {
                     unauthorized(&policy, &provider.site)
                 };
@@ -196,6 +209,23 @@ pub fn check<B>(provider: &Arc<Provider>, policy: &Policy, req: &Request<B>) -> 
 }
 
 fn bearer_passes(provider: &Provider, policy: &Policy, b: tokens::Bearer) -> Decision {
+    // A route's allow-lists hold for machine clients too; without any,
+    // the audience and scopes admit them.
+    if policy.has_lists() && !policy.admits(b.email.as_deref(), &b.named) {
+        tracing::warn!(
+            "site {}: bearer token of {} refused: not on the route's allow-list",
+            provider.site,
+            b.sub
+        );
+        let mut resp = pages::error(StatusCode::FORBIDDEN);
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "Bearer realm=\"{}\", error=\"insufficient_scope\"",
+            provider.site
+        )) {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        return Decision::Answer(resp);
+    }
     let missing = policy.missing_scopes(&b.scopes);
     if !missing.is_empty() {
         tracing::warn!(
@@ -247,10 +277,12 @@ fn unauthenticated<B>(
     provider: &Arc<Provider>,
     policy: &Policy,
     req: &Request<B>,
-    _clear: Vec<HeaderValue>,
+    path: &str,
 ) -> Decision {
     if policy.login && wants_page(req) {
-        return Decision::Reply(Box::pin(login::start(Arc::clone(provider), back_of(req))));
+        let back = back_of(req, path);
+        let stale = session::logins(req.headers());
+        return Decision::Reply(Box::pin(login::start(Arc::clone(provider), back, stale)));
     }
     Decision::Answer(unauthorized(policy, &provider.site))
 }
@@ -276,8 +308,11 @@ fn wants_page<B>(req: &Request<B>) -> bool {
             .any(|v| v.contains("text/html"))
 }
 
-fn back_of<B>(req: &Request<B>) -> String {
-    login::safe_back(req.uri().path_and_query().map_or("/", |pq| pq.as_str()))
+fn back_of<B>(req: &Request<B>, path: &str) -> String {
+    login::safe_back(&match req.uri().query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    })
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -57,6 +57,12 @@ impl Policy {
         })
     }
 
+    /// Whether the policy lists who may in (else, on a bearer-only route,
+    /// the audience and scopes decide).
+    pub fn has_lists(&self) -> bool {
+        !(self.emails.is_empty() && self.domains.is_empty() && self.claims.is_empty())
+    }
+
     /// Whether a user with this (verified) email and these claims may in.
     pub fn admits(&self, email: Option<&str>, claims: &[(String, Vec<String>)]) -> bool {
         if let Some(email) = email {

@@ -95,6 +95,8 @@ pub const ASYMMETRIC: &[CoreJwsSigningAlgorithm] = &[
 
 /// What discovery found.
 pub struct Discovered {
+    /// What discovery read, to make the client again after a reload.
+    metadata: Metadata,
     pub client: Client,
     pub issuer: IssuerUrl,
     pub jwks: JsonWebKeySet<CoreJsonWebKey>,
@@ -135,7 +137,15 @@ pub struct Provider {
     /// provider that rotates refresh tokens refuses the second).
     pub refreshes: Mutex<HashMap<[u8; 32], Refresh>>,
     jwks_refetch: Mutex<Option<Instant>>,
+    /// Logins that came back, by state, until their login cookie would
+    /// have expired (unix seconds): a replayed callback is refused here,
+    /// without a call to the provider.
+    used: Mutex<HashMap<String, u64>>,
 }
+
+/// At most this many logins are remembered as used (beyond, a replay is
+/// still refused by the provider, which takes a code once).
+const USED_MAX: usize = 100_000;
 
 pub type Refresh = (Instant, Arc<tokio::sync::OnceCell<Result<Session, String>>>);
 
@@ -218,9 +228,26 @@ impl Provider {
             .user_agent(concat!("webtier/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("cannot make an HTTPS client for the OpenID provider")?;
+        // What discovery found is kept; the client is made again, with
+        // this configuration's secret and redirect URI.
         let discovered = previous
             .filter(|p| p.config.issuer == config.issuer && p.config.client_id == config.client_id)
-            .and_then(|p| p.discovered.load_full());
+            .and_then(|p| p.discovered.load_full())
+            .map(|d| {
+                let client =
+                    Provider::make_client(&d.metadata, config, secret.clone(), &redirect_uri);
+                Arc::new(Discovered {
+                    metadata: d.metadata.clone(),
+                    client,
+                    issuer: d.issuer.clone(),
+                    jwks: d.jwks.clone(),
+                    algs: d.algs.clone(),
+                    end_session: d.end_session.clone(),
+                    iss_required: d.iss_required,
+                    jwks_uri: d.jwks_uri.clone(),
+                    read_at: d.read_at,
+                })
+            });
         Ok(Provider {
             site: site.to_string(),
             config: config.clone(),
@@ -235,6 +262,7 @@ impl Provider {
             http,
             refreshes: Mutex::default(),
             jwks_refetch: Mutex::new(None),
+            used: Mutex::default(),
         })
     }
 
@@ -246,6 +274,22 @@ impl Provider {
             self.site, self.config.issuer, self.config.client_id
         )
         .into_bytes()
+    }
+
+    /// Marks the login of `state` as come back; false when it had already.
+    pub fn first_use(&self, state: &str, until: u64) -> bool {
+        let mut used = self.used.lock().expect("not poisoned");
+        if used.contains_key(state) {
+            return false;
+        }
+        if used.len() >= USED_MAX {
+            let now = crate::proxy::auth::session::now();
+            used.retain(|_, t| *t > now);
+        }
+        if used.len() < USED_MAX {
+            used.insert(state.to_string(), until);
+        }
+        true
     }
 
     pub fn discovered(&self) -> Option<Arc<Discovered>> {
@@ -275,7 +319,11 @@ impl Provider {
         let metadata = Metadata::discover_async(issuer.clone(), &http)
             .await
             .map_err(|e| anyhow!("discovery at {}: {}", self.config.issuer, chain(&e)))?;
-        let secure = |u: &url::Url| u.scheme() == "https" || is_loopback(&self.config.issuer);
+        // A loopback issuer (tests, a provider on this machine) may use
+        // http://, for endpoints on loopback only.
+        let secure = |u: &url::Url| {
+            u.scheme() == "https" || (is_loopback(&self.config.issuer) && is_loopback(u.as_str()))
+        };
         let token = metadata
             .token_endpoint()
             .ok_or_else(|| anyhow!("the provider has no token_endpoint"))?;
@@ -315,26 +363,17 @@ impl Provider {
             .as_deref()
             .and_then(|u| url::Url::parse(u).ok())
             .filter(secure);
-        let methods = metadata.token_endpoint_auth_methods_supported();
-        let post_only = methods.is_some_and(|m| {
-            !m.contains(&CoreClientAuthMethod::ClientSecretBasic)
-                && m.contains(&CoreClientAuthMethod::ClientSecretPost)
-        });
         let jwks = metadata.jwks().clone();
         let jwks_uri = metadata.jwks_uri().clone();
         let issuer = metadata.issuer().clone();
-        let client = CoreClient::from_provider_metadata(
-            metadata,
-            ClientId::new(self.config.client_id.clone()),
+        let client = Provider::make_client(
+            &metadata,
+            &self.config,
             self.secret.clone(),
-        )
-        .set_redirect_uri(self.redirect_uri.clone())
-        .set_auth_type(if post_only {
-            AuthType::RequestBody
-        } else {
-            AuthType::BasicAuth
-        });
+            &self.redirect_uri,
+        );
         Ok(Discovered {
+            metadata,
             client,
             issuer,
             jwks,
@@ -370,6 +409,7 @@ impl Provider {
         match JsonWebKeySet::fetch_async(&current.jwks_uri, &http).await {
             Ok(jwks) => {
                 let new = Discovered {
+                    metadata: current.metadata.clone(),
                     client: current.client.clone(),
                     issuer: current.issuer.clone(),
                     jwks,
@@ -391,6 +431,32 @@ impl Provider {
                 false
             }
         }
+    }
+
+    /// The client of `config` at the provider `metadata` describes: the
+    /// secret sent as discovered (`client_secret_basic`, else `_post`).
+    fn make_client(
+        metadata: &Metadata,
+        config: &AuthConfig,
+        secret: Option<ClientSecret>,
+        redirect_uri: &RedirectUrl,
+    ) -> Client {
+        let methods = metadata.token_endpoint_auth_methods_supported();
+        let post_only = methods.is_some_and(|m| {
+            !m.contains(&CoreClientAuthMethod::ClientSecretBasic)
+                && m.contains(&CoreClientAuthMethod::ClientSecretPost)
+        });
+        CoreClient::from_provider_metadata(
+            metadata.clone(),
+            ClientId::new(config.client_id.clone()),
+            secret,
+        )
+        .set_redirect_uri(redirect_uri.clone())
+        .set_auth_type(if post_only {
+            AuthType::RequestBody
+        } else {
+            AuthType::BasicAuth
+        })
     }
 
     /// The function openidconnect calls for each request to the provider.

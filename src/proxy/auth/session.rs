@@ -15,6 +15,9 @@ pub const LOGIN_COOKIE: &str = "__Host-webtier-login-";
 pub const OURS: &str = "__Host-webtier-";
 /// A login must come back within this.
 pub const LOGIN_TTL_S: u64 = 600;
+/// Logins in progress a browser keeps (tabs); with more, a new login
+/// clears the others.
+pub const LOGINS_KEPT: usize = 4;
 /// Room for one cookie's value (browsers keep at least 4096 bytes a
 /// cookie, name and attributes included).
 const PART: usize = 3800;
@@ -156,6 +159,14 @@ pub fn end(request: &HeaderMap) -> Vec<HeaderValue> {
     out
 }
 
+/// The names of the login cookies a request carries.
+pub fn logins(headers: &HeaderMap) -> Vec<String> {
+    cookies(headers)
+        .filter(|(n, _)| n.starts_with(LOGIN_COOKIE))
+        .map(|(n, _)| n.to_string())
+        .collect()
+}
+
 /// The login cookie's name for a login's `state`: each login in progress
 /// has its own (two tabs may log in at once).
 pub fn login_cookie(state: &str) -> String {
@@ -180,7 +191,12 @@ pub fn clear(name: &str) -> HeaderValue {
 /// The request's Cookie headers without ours (for the upstream); None when
 /// they hold none of ours (nothing to change).
 pub fn without_ours(headers: &HeaderMap) -> Option<Option<HeaderValue>> {
-    if !cookies(headers).any(|(n, _)| n.starts_with(OURS)) {
+    // Any case: ours differ from an upstream's by their prefix only.
+    let ours = |name: &str| {
+        name.len() >= OURS.len()
+            && name.as_bytes()[..OURS.len()].eq_ignore_ascii_case(OURS.as_bytes())
+    };
+    if !cookies(headers).any(|(n, _)| ours(n)) {
         return None;
     }
     let kept: Vec<String> = headers
@@ -189,7 +205,7 @@ pub fn without_ours(headers: &HeaderMap) -> Option<Option<HeaderValue>> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .map(str::trim)
-        .filter(|pair| !pair.is_empty() && !pair.starts_with(OURS))
+        .filter(|pair| !pair.is_empty() && !ours(pair))
         .map(str::to_string)
         .collect();
     Some(if kept.is_empty() {
@@ -222,6 +238,10 @@ mod tests {
             Some(None)
         );
         assert_eq!(without_ours(&headers("a=1")), None);
+        assert_eq!(
+            without_ours(&headers("__HOST-WEBTIER-session=x; b=2")),
+            Some(Some(HeaderValue::from_static("b=2")))
+        );
     }
 
     proptest! {

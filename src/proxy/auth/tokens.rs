@@ -21,7 +21,10 @@ pub const SKEW: u64 = 60;
 /// What a valid ID token says.
 pub struct Claims {
     pub sub: String,
+    /// The email, when the provider says it verified it.
     pub email: Option<String>,
+    /// The token has an email claim (verified or not).
+    pub email_claimed: bool,
     /// Named claims, as strings.
     pub named: Vec<(String, Vec<String>)>,
     pub exp: u64,
@@ -75,16 +78,17 @@ pub fn id_token(
             other => Refused::Invalid(format!("ID token refused: {other}")),
         }
     })?;
+    // Only an address the provider says it verified may open an
+    // allow-list: without `email_verified: true` anyone could claim one
+    // (some providers let users set it).
     let email = match (claims.email(), claims.email_verified()) {
-        // Only a verified address may open an allow-list.
-        (Some(e), Some(true) | None) if claims.email_verified() != Some(false) => {
-            Some(e.as_str().to_ascii_lowercase())
-        }
+        (Some(e), Some(true)) => Some(e.as_str().to_ascii_lowercase()),
         _ => None,
     };
     let payload = payload(&token.to_string()).unwrap_or(Value::Null);
     Ok(Claims {
         sub: claims.subject().as_str().to_string(),
+        email_claimed: claims.email().is_some(),
         email,
         named: named_claims(&payload, claim_names),
         exp: claims.expiration().timestamp().max(0) as u64,
@@ -133,18 +137,28 @@ fn named_claims(payload: &Value, names: &[String]) -> Vec<(String, Vec<String>)>
         .collect()
 }
 
-/// A valid bearer token's subject and scopes.
+/// A valid bearer token's subject, scopes, and what allow-lists look at.
 #[derive(Debug)]
 pub struct Bearer {
     pub sub: String,
     pub scopes: Vec<String>,
+    /// A verified email, if the token has one.
+    pub email: Option<String>,
+    /// The claims `claim_names` named.
+    pub named: Vec<(String, Vec<String>)>,
 }
 
 /// Checks a bearer JWT access token (RFC 9068): `typ` `at+jwt`, an
 /// asymmetric signature by a key of the provider's set, `iss`, `aud`
 /// holding `audience`, `exp` (required), `nbf` and `iat` within
 /// [`SKEW`].
-pub fn bearer(d: &Discovered, token: &str, audience: &str, now: u64) -> Result<Bearer, Refused> {
+pub fn bearer(
+    d: &Discovered,
+    token: &str,
+    audience: &str,
+    claim_names: &[String],
+    now: u64,
+) -> Result<Bearer, Refused> {
     let bad = |why: &str| Refused::Invalid(format!("bearer token refused: {why}"));
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(s), None) =
@@ -216,9 +230,12 @@ pub fn bearer(d: &Discovered, token: &str, audience: &str, now: u64) -> Result<B
     let sub = claims
         .get("sub")
         .and_then(Value::as_str)
-        .or_else(|| claims.get("client_id").and_then(Value::as_str))
         .ok_or_else(|| bad("it has no sub"))?
         .to_string();
+    let email = match (claims.get("email"), claims.get("email_verified")) {
+        (Some(Value::String(e)), Some(Value::Bool(true))) => Some(e.to_ascii_lowercase()),
+        _ => None,
+    };
     let scopes = match claims.get("scope").or_else(|| claims.get("scp")) {
         Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
         Some(Value::Array(a)) => a
@@ -227,7 +244,12 @@ pub fn bearer(d: &Discovered, token: &str, audience: &str, now: u64) -> Result<B
             .collect(),
         _ => Vec::new(),
     };
-    Ok(Bearer { sub, scopes })
+    Ok(Bearer {
+        sub,
+        scopes,
+        email,
+        named: named_claims(&claims, claim_names),
+    })
 }
 
 #[cfg(test)]

@@ -73,6 +73,21 @@ pub struct Forwarding<'a> {
     host: Cow<'a, str>,
 }
 
+/// Whether a header name with `_` is, read with `-` for `_`, one of the
+/// names [`Forwarding::take`] takes out.
+fn underscored(name: &str, from_trusted: bool) -> bool {
+    let dashed = name.replace('_', "-");
+    [
+        X_FORWARDED_FOR.as_str(),
+        X_FORWARDED_PROTO.as_str(),
+        X_FORWARDED_HOST.as_str(),
+        X_REAL_IP.as_str(),
+    ]
+    .contains(&dashed.as_str())
+        || dashed.starts_with(AUTH_PREFIX)
+        || (!from_trusted && dashed.starts_with("x-forwarded-"))
+}
+
 impl<'a> Forwarding<'a> {
     /// Takes what counts of the client's forwarding headers out of `h`, and
     /// the client's `X-Auth-Request-*` identity headers with them.
@@ -99,6 +114,9 @@ impl<'a> Forwarding<'a> {
                 || k == FORWARDED
                 || k.as_str().starts_with(AUTH_PREFIX)
                 || (!from_trusted && k.as_str().starts_with("x-forwarded-"))
+                // `X_Auth_Request_User`: CGI-style servers (WSGI, PHP) read
+                // `_` and `-` alike, so these are the same header to them.
+                || (k.as_str().contains('_') && underscored(k.as_str(), from_trusted))
         };
         if !h.keys().any(theirs) {
             return forwarding;
@@ -237,6 +255,33 @@ mod tests {
             "for=203.0.113.9;proto=https;host=\"a.test\""
         );
         assert!(!h.contains_key("x-auth-request-email"));
+    }
+
+    #[test]
+    fn the_same_headers_spelt_with_underscores_go_too() {
+        for trusted in [false, true] {
+            let mut h = map(&[
+                ("x_auth_request_user", "admin"),
+                ("x-auth-request_email", "admin@a.test"),
+                ("x_forwarded_for", "1.2.3.4"),
+                ("x_real_ip", "1.2.3.4"),
+                ("x_custom", "kept"),
+            ]);
+            let proxies: Vec<IpNet> = match trusted {
+                true => vec!["203.0.113.0/24".parse().unwrap()],
+                false => vec![],
+            };
+            forward(&mut h, &client("203.0.113.9"), &proxies);
+            for gone in [
+                "x_auth_request_user",
+                "x-auth-request_email",
+                "x_forwarded_for",
+                "x_real_ip",
+            ] {
+                assert!(!h.contains_key(gone), "{gone} (trusted: {trusted})");
+            }
+            assert_eq!(h["x_custom"], "kept");
+        }
     }
 
     #[test]

@@ -222,6 +222,9 @@ pub fn handle(
         if user.login_site {
             auth::without_our_cookies(req.headers_mut());
         }
+        if let Some(path) = user.path.take() {
+            auth::path::set(&mut req, &path);
+        }
         if let Some(identity) = &user.identity {
             match identity.headers() {
                 Ok(headers) => origin.identity = headers,
@@ -290,6 +293,9 @@ struct User {
     identity: Option<Box<Identity>>,
     /// To wait for first (a refresh, new signing keys).
     pending: Option<Pending<Result<Box<Identity>, Response<Body>>>>,
+    /// The normalized path the request goes upstream with, when it is
+    /// not the one it came with.
+    path: Option<String>,
 }
 
 fn route<'a>(
@@ -345,6 +351,19 @@ fn route<'a>(
         };
         return Routed::Answer(pages::redirect(status, &location));
     }
+    // On a site with a login, routing and the auth stage decide on the
+    // path the upstream will read (`auth::path`), which it then gets.
+    let normalized;
+    let path = match site.auth.as_ref().map(|_| auth::path::normalize(path)) {
+        Some(auth::path::Normal::Refused) => {
+            return Routed::Answer(pages::error(StatusCode::BAD_REQUEST));
+        }
+        Some(auth::path::Normal::Changed(p)) => {
+            normalized = p;
+            normalized.as_str()
+        }
+        _ => path,
+    };
     if let Some(provider) = &site.auth {
         let policies = if path == auth::CALLBACK {
             site.policies()
@@ -356,7 +375,7 @@ fn route<'a>(
             longest_prefix(policies.iter().map(|(p, _)| p.as_str()), path)
                 .and_then(|i| policies[i].1.clone())
         };
-        match auth::endpoint(provider, req, policy_of) {
+        match auth::endpoint(provider, req, path, policy_of) {
             Some(Decision::Answer(resp)) => return Routed::Answer(resp),
             Some(Decision::Reply(answer)) => return Routed::Reply(answer),
             _ => {}
@@ -367,10 +386,11 @@ fn route<'a>(
     };
     let mut user = User {
         login_site: site.auth.is_some(),
+        path: (path != req.uri().path()).then(|| path.to_string()),
         ..User::default()
     };
     if let (Some(provider), Some(policy)) = (&site.auth, &route.auth) {
-        match auth::check(provider, policy, req) {
+        match auth::check(provider, policy, req, path) {
             Decision::Pass(identity) => user.identity = identity,
             Decision::Answer(resp) => return Routed::Answer(resp),
             Decision::Reply(answer) => return Routed::Reply(answer),
@@ -382,11 +402,10 @@ fn route<'a>(
     {
         // Files are served without a wait: once the session is renewed
         // (or the keys read) the client asks again, with the new cookie.
-        let again = req
-            .uri()
-            .path_and_query()
-            .map_or("/", |pq| pq.as_str())
-            .to_string();
+        let again = match req.uri().query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_string(),
+        };
         return Routed::Reply(Box::pin(async move {
             match pending.await {
                 Ok(identity) => {
