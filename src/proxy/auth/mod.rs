@@ -135,7 +135,10 @@ pub fn check<B>(
         }
         let names = &provider.claim_names;
         return match tokens::bearer(&d, token, audience, names, now) {
-            Ok(b) => bearer_passes(provider, policy, b),
+            Ok(b) => match bearer_passes(provider, policy, b) {
+                Ok(identity) => Decision::Pass(Some(identity)),
+                Err(resp) => Decision::Answer(resp),
+            },
             Err(Refused::UnknownKey) => {
                 let (provider, policy) = (Arc::clone(provider), policy.clone());
                 let (token, audience) = (token.to_string(), audience.clone());
@@ -149,11 +152,7 @@ pub fn check<B>(
                             tokens::bearer(&d, &token, &audience, names, session::now())
                         });
                     match checked {
-                        Ok(b) => match bearer_passes(&provider, &policy, b) {
-                            Decision::Pass(Some(identity)) => Ok(identity),
-                            Decision::Answer(resp) => Err(resp),
-                            _ => Err(pages::error(StatusCode::INTERNAL_SERVER_ERROR)),
-                        },
+                        Ok(b) => bearer_passes(&provider, &policy, b),
                         Err(e) => Err(invalid_bearer(&provider, &e)),
                     }
                 }))
@@ -208,7 +207,13 @@ pub fn check<B>(
     }))
 }
 
-fn bearer_passes(provider: &Provider, policy: &Policy, b: tokens::Bearer) -> Decision {
+/// A valid bearer token's identity, when the route's policy admits it.
+#[allow(clippy::result_large_err)] // matched at once, like `Decision`
+fn bearer_passes(
+    provider: &Provider,
+    policy: &Policy,
+    b: tokens::Bearer,
+) -> Result<Box<Identity>, Response<Body>> {
     // A route's allow-lists hold for machine clients too; without any,
     // the audience and scopes admit them.
     if policy.has_lists() && !policy.admits(b.email.as_deref(), &b.named) {
@@ -217,14 +222,11 @@ fn bearer_passes(provider: &Provider, policy: &Policy, b: tokens::Bearer) -> Dec
             provider.site,
             b.sub
         );
-        let mut resp = pages::error(StatusCode::FORBIDDEN);
-        if let Ok(v) = HeaderValue::from_str(&format!(
-            "Bearer realm=\"{}\", error=\"insufficient_scope\"",
-            provider.site
-        )) {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-        }
-        return Decision::Answer(resp);
+        return Err(challenge(
+            StatusCode::FORBIDDEN,
+            &provider.site,
+            ", error=\"insufficient_scope\"",
+        ));
     }
     let missing = policy.missing_scopes(&b.scopes);
     if !missing.is_empty() {
@@ -234,30 +236,33 @@ fn bearer_passes(provider: &Provider, policy: &Policy, b: tokens::Bearer) -> Dec
             b.sub,
             missing.join(" ")
         );
-        let mut resp = pages::error(StatusCode::FORBIDDEN);
-        let value = format!(
-            "Bearer realm=\"{}\", error=\"insufficient_scope\", scope=\"{}\"",
-            provider.site,
-            policy.bearer_scopes.join(" ")
-        );
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-        }
-        return Decision::Answer(resp);
+        let scopes = policy.bearer_scopes.join(" ");
+        return Err(challenge(
+            StatusCode::FORBIDDEN,
+            &provider.site,
+            &format!(", error=\"insufficient_scope\", scope=\"{scopes}\""),
+        ));
     }
-    Decision::Pass(Some(Box::new(Identity {
+    Ok(Box::new(Identity {
         user: b.sub,
         ..Identity::default()
-    })))
+    }))
 }
 
 fn invalid_bearer(provider: &Provider, why: &Refused) -> Response<Body> {
     tracing::warn!("site {}: {why}", provider.site);
-    let mut resp = pages::error(StatusCode::UNAUTHORIZED);
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "Bearer realm=\"{}\", error=\"invalid_token\"",
-        provider.site
-    )) {
+    challenge(
+        StatusCode::UNAUTHORIZED,
+        &provider.site,
+        ", error=\"invalid_token\"",
+    )
+}
+
+/// The status's page with `WWW-Authenticate: Bearer realm="SITE"` and
+/// `more` (RFC 6750 §3).
+fn challenge(status: StatusCode, site: &str, more: &str) -> Response<Body> {
+    let mut resp = pages::error(status);
+    if let Ok(v) = HeaderValue::from_str(&format!("Bearer realm=\"{site}\"{more}")) {
         resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     resp
@@ -288,13 +293,10 @@ fn unauthenticated<B>(
 }
 
 fn unauthorized(policy: &Policy, site: &str) -> Response<Body> {
-    let mut resp = pages::error(StatusCode::UNAUTHORIZED);
-    if policy.bearer_audience.is_some()
-        && let Ok(v) = HeaderValue::from_str(&format!("Bearer realm=\"{site}\""))
-    {
-        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    match policy.bearer_audience {
+        Some(_) => challenge(StatusCode::UNAUTHORIZED, site, ""),
+        None => pages::error(StatusCode::UNAUTHORIZED),
     }
-    resp
 }
 
 /// A browser navigating: GET or HEAD asking for HTML.
