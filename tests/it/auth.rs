@@ -400,11 +400,7 @@ async fn a_browser_login_reaches_the_upstream_with_the_identity_and_never_a_spoo
     assert_eq!(v["headers"]["x-auth-request-email"], "alice@example.com");
     assert_eq!(v["headers"]["x-auth-request-user"], "alice");
     assert!(v["headers"].get("x-auth-request-groups").is_none(), "{v}");
-    let public = reqwest::Client::builder()
-        .add_root_certificate(rig.ca.reqwest_root())
-        .resolve(SITE, rig.proxy.https())
-        .build()
-        .unwrap()
+    let public = raw_client(&rig)
         .get(rig.url("/echo/public/page"))
         .header("x-auth-request-email", "mallory@evil.test")
         .header("x-auth-request-user", "mallory")
@@ -601,12 +597,7 @@ async fn a_tampered_state_a_provider_error_and_a_replayed_callback_are_refused()
     let exchanged = rig.provider.counters().await.ok("authorization_code");
     let replay = rig
         .assert_upstream_untouched("a replayed callback", async || {
-            let resp = reqwest::Client::builder()
-                .add_root_certificate(rig.ca.reqwest_root())
-                .resolve(SITE, rig.proxy.https())
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap()
+            let resp = raw_client(&rig)
                 .get(callback.clone())
                 .header("accept", "text/html")
                 .header("cookie", &login_cookies)
@@ -806,12 +797,7 @@ async fn users_outside_the_allow_list_get_403_and_never_reach_the_upstream() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bearer_tokens_need_the_audience_and_every_scope() {
     let rig = Rig::start(Setup::default()).await;
-    let client = reqwest::Client::builder()
-        .add_root_certificate(rig.ca.reqwest_root())
-        .resolve(SITE, rig.proxy.https())
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = raw_client(&rig);
     let call = async |token: Option<&str>| {
         let mut req = client
             .get(rig.url("/echo/api/items"))
