@@ -855,6 +855,32 @@ async fn bearer_tokens_need_the_audience_and_every_scope() {
     assert_eq!(v["headers"]["x-auth-request-user"], ROBOT);
     assert_eq!(v["headers"]["authorization"], format!("Bearer {good}"));
 
+    // The same token again (the proxy keeps the tokens it checked), and
+    // one with a byte of its signature changed, which it must not take
+    // for the first.
+    let (status, _, _) = call(Some(&good)).await;
+    assert_eq!(status, 200);
+    let mut forged = good.clone().into_bytes();
+    let at = forged.len() - 2;
+    forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    let (status, auth, _) = rig
+        .assert_upstream_untouched("a changed signature", async || call(Some(&forged)).await)
+        .await;
+    assert_eq!(status, 401);
+    assert!(auth.contains("error=\"invalid_token\""), "{auth}");
+
+    // The provider rotates its key and drops the old one: a token signed
+    // with the new key names a key the proxy has not seen; it reads the
+    // set again and accepts it.
+    rig.provider.rotate_key(false).await;
+    let rotated = rig
+        .provider
+        .client_credentials_token(&["read", "admin"], API_AUDIENCE)
+        .await;
+    let (status, _, body) = call(Some(&rotated)).await;
+    assert_eq!(status, 200, "{body}");
+
     // The bearer-only route never sends a browser to log in.
     let hop = rig.get(&rig.agent(), "/echo/api/items").await;
     assert_eq!(hop.status, 401);

@@ -23,6 +23,7 @@ pub mod policy;
 pub mod provider;
 pub mod session;
 pub mod tokens;
+pub mod verify;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -133,9 +134,8 @@ pub fn check<B>(
         if req.headers().get_all(header::AUTHORIZATION).iter().count() > 1 {
             return Decision::Answer(pages::error(StatusCode::BAD_REQUEST));
         }
-        let names = &provider.claim_names;
-        return match tokens::bearer(&d, token, audience, names, now) {
-            Ok(b) => match bearer_passes(provider, policy, b) {
+        return match bearer_checked(provider, &d, token, audience, now) {
+            Ok(b) => match bearer_passes(provider, policy, &b) {
                 Ok(identity) => Decision::Pass(Some(identity)),
                 Err(resp) => Decision::Answer(resp),
             },
@@ -148,11 +148,10 @@ pub fn check<B>(
                         .discovered()
                         .ok_or(Refused::UnknownKey)
                         .and_then(|d| {
-                            let names = &provider.claim_names;
-                            tokens::bearer(&d, &token, &audience, names, session::now())
+                            bearer_checked(&provider, &d, &token, &audience, session::now())
                         });
                     match checked {
-                        Ok(b) => bearer_passes(&provider, &policy, b),
+                        Ok(b) => bearer_passes(&provider, &policy, &b),
                         Err(e) => Err(invalid_bearer(&provider, &e)),
                     }
                 }))
@@ -212,7 +211,7 @@ pub fn check<B>(
 fn bearer_passes(
     provider: &Provider,
     policy: &Policy,
-    b: tokens::Bearer,
+    b: &tokens::Bearer,
 ) -> Result<Box<Identity>, Response<Body>> {
     // A route's allow-lists hold for machine clients too; without any,
     // the audience and scopes admit them.
@@ -244,9 +243,38 @@ fn bearer_passes(
         ));
     }
     Ok(Box::new(Identity {
-        user: b.sub,
+        user: b.sub.clone(),
         ..Identity::default()
     }))
+}
+
+/// A bearer token checked (`tokens::bearer`), or found among those
+/// checked before for the same audience.
+fn bearer_checked(
+    provider: &Provider,
+    d: &provider::Discovered,
+    token: &str,
+    audience: &str,
+    now: u64,
+) -> Result<Arc<tokens::Bearer>, Refused> {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    hash.update(audience.as_bytes());
+    hash.update([0]);
+    hash.update(token.as_bytes());
+    let key: [u8; 32] = hash.finalize().into();
+    if let Some(found) = provider.checked_bearer(&key, now) {
+        return Ok(found);
+    }
+    let checked = Arc::new(tokens::bearer(
+        d,
+        token,
+        audience,
+        &provider.claim_names,
+        now,
+    )?);
+    provider.remember_bearer(key, Arc::clone(&checked), now);
+    Ok(checked)
 }
 
 fn invalid_bearer(provider: &Provider, why: &Refused) -> Response<Body> {

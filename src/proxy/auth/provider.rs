@@ -97,6 +97,8 @@ pub const ASYMMETRIC: &[CoreJwsSigningAlgorithm] = &[
 pub struct Discovered {
     /// What discovery read, to make the client again after a reload.
     metadata: Metadata,
+    /// `jwks`'s signing keys for bearer tokens (`verify`).
+    pub bearer_keys: Arc<crate::proxy::auth::verify::Keys>,
     pub client: Client,
     pub issuer: IssuerUrl,
     pub jwks: JsonWebKeySet<CoreJsonWebKey>,
@@ -141,7 +143,13 @@ pub struct Provider {
     /// have expired (unix seconds): a replayed callback is refused here,
     /// without a call to the provider.
     used: Mutex<HashMap<String, u64>>,
+    /// Bearer tokens checked already, by audience and token, until they
+    /// expire: an API client sends the same token with every request.
+    bearers: Mutex<HashMap<[u8; 32], Arc<crate::proxy::auth::tokens::Bearer>>>,
 }
+
+/// At most this many checked bearer tokens are kept.
+const BEARERS_MAX: usize = 10_000;
 
 /// At most this many logins are remembered as used (beyond, a replay is
 /// still refused by the provider, which takes a code once).
@@ -238,6 +246,7 @@ impl Provider {
                     Provider::make_client(&d.metadata, config, secret.clone(), &redirect_uri);
                 Arc::new(Discovered {
                     metadata: d.metadata.clone(),
+                    bearer_keys: Arc::clone(&d.bearer_keys),
                     client,
                     issuer: d.issuer.clone(),
                     jwks: d.jwks.clone(),
@@ -263,6 +272,7 @@ impl Provider {
             refreshes: Mutex::default(),
             jwks_refetch: Mutex::new(None),
             used: Mutex::default(),
+            bearers: Mutex::default(),
         })
     }
 
@@ -274,6 +284,38 @@ impl Provider {
             self.site, self.config.issuer, self.config.client_id
         )
         .into_bytes()
+    }
+
+    /// A bearer token for `audience` checked before and not expired.
+    pub fn checked_bearer(
+        &self,
+        key: &[u8; 32],
+        now: u64,
+    ) -> Option<Arc<crate::proxy::auth::tokens::Bearer>> {
+        let found = self
+            .bearers
+            .lock()
+            .expect("not poisoned")
+            .get(key)
+            .cloned()?;
+        (found.exp + crate::proxy::auth::tokens::SKEW > now).then_some(found)
+    }
+
+    /// Keeps a bearer token that passed the checks, until it expires.
+    pub fn remember_bearer(
+        &self,
+        key: [u8; 32],
+        bearer: Arc<crate::proxy::auth::tokens::Bearer>,
+        now: u64,
+    ) {
+        let mut kept = self.bearers.lock().expect("not poisoned");
+        if kept.len() >= BEARERS_MAX {
+            kept.retain(|_, b| b.exp + crate::proxy::auth::tokens::SKEW > now);
+            if kept.len() >= BEARERS_MAX {
+                kept.clear();
+            }
+        }
+        kept.insert(key, bearer);
     }
 
     /// Marks the login of `state` as come back; false when it had already.
@@ -373,6 +415,7 @@ impl Provider {
             &self.redirect_uri,
         );
         Ok(Discovered {
+            bearer_keys: Arc::new(crate::proxy::auth::verify::Keys::of(&jwks)),
             metadata,
             client,
             issuer,
@@ -409,6 +452,7 @@ impl Provider {
         match JsonWebKeySet::fetch_async(&current.jwks_uri, &http).await {
             Ok(jwks) => {
                 let new = Discovered {
+                    bearer_keys: Arc::new(crate::proxy::auth::verify::Keys::of(&jwks)),
                     metadata: current.metadata.clone(),
                     client: current.client.clone(),
                     issuer: current.issuer.clone(),
