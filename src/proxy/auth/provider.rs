@@ -128,6 +128,8 @@ pub struct Provider {
     pub redirect_uri: RedirectUrl,
     pub post_logout_uri: String,
     pub keys: Arc<Keys>,
+    /// `aad("session")`, made once: every request with a session opens it.
+    pub session_aad: Vec<u8>,
     /// The claims the routes' allow-lists name, kept in the session.
     pub claim_names: Vec<String>,
     discovered: ArcSwapOption<Discovered>,
@@ -258,6 +260,7 @@ impl Provider {
                 })
             });
         Ok(Provider {
+            session_aad: aad("session", site, config),
             site: site.to_string(),
             config: config.clone(),
             secret,
@@ -279,11 +282,7 @@ impl Provider {
     /// What sealed values of this site are bound to: a cookie of one site
     /// (or issuer, or client) is worth nothing at another.
     pub fn aad(&self, what: &str) -> Vec<u8> {
-        format!(
-            "webtier {what}|{}|{}|{}",
-            self.site, self.config.issuer, self.config.client_id
-        )
-        .into_bytes()
+        aad(what, &self.site, &self.config)
     }
 
     /// A bearer token for `audience` checked before and not expired.
@@ -565,6 +564,14 @@ pub fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+fn aad(what: &str, site: &str, config: &AuthConfig) -> Vec<u8> {
+    format!(
+        "webtier {what}|{site}|{}|{}",
+        config.issuer, config.client_id
+    )
+    .into_bytes()
 }
 
 fn is_loopback(issuer: &str) -> bool {

@@ -91,7 +91,7 @@ pub fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
 /// The session a request carries, if it opens and has not expired.
 pub fn read(provider: &Provider, headers: &HeaderMap) -> Option<Session> {
     let sealed = match cookie(headers, SESSION_COOKIE) {
-        Some(v) => v.to_string(),
+        Some(v) => std::borrow::Cow::Borrowed(v),
         None => {
             let mut joined = String::new();
             for n in 1..=MAX_PARTS {
@@ -103,10 +103,10 @@ pub fn read(provider: &Provider, headers: &HeaderMap) -> Option<Session> {
             if joined.is_empty() {
                 return None;
             }
-            joined
+            std::borrow::Cow::Owned(joined)
         }
     };
-    let plain = provider.keys.open(&provider.aad("session"), &sealed)?;
+    let plain = provider.keys.open(&provider.session_aad, &sealed)?;
     let session: Session = serde_json::from_slice(&plain).ok()?;
     (session.expires > now()).then_some(session)
 }
@@ -115,7 +115,7 @@ pub fn read(provider: &Provider, headers: &HeaderMap) -> Option<Session> {
 /// larger one the request carried.
 pub fn store(provider: &Provider, session: &Session, request: &HeaderMap) -> Vec<HeaderValue> {
     let plain = serde_json::to_vec(session).expect("a session serializes");
-    let sealed = provider.keys.seal(&provider.aad("session"), &plain);
+    let sealed = provider.keys.seal(&provider.session_aad, &plain);
     let max_age = session.expires.saturating_sub(now());
     let mut out = Vec::new();
     let parts: Vec<&str> = if sealed.len() <= PART {
