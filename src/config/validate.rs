@@ -863,7 +863,9 @@ fn resolve_routes(c: &mut Checker<'_>, raw: &[RawRoute]) -> Vec<Route> {
                 }
                 RouteAuth::Public(false)
             }
-            RawRouteAuth::Policy(p) => RouteAuth::Policy(resolve_policy(c, p, None)),
+            RawRouteAuth::Policy(p) => {
+                RouteAuth::Policy(resolve_policy(c, p, route.path.span()))
+            }
         });
         routes.push(Route {
             path: path.clone(),
@@ -919,7 +921,8 @@ fn resolve_auth(c: &mut Checker<'_>, raw: RawAuth) -> Auth {
         }
     }
     if let Some(uri) = &raw.redirect_uri
-        && !uri.get_ref().ends_with("/auth/callback")
+        && url::Url::parse(uri.get_ref())
+            .is_ok_and(|u| u.path() != crate::proxy::auth::CALLBACK || u.query().is_some())
     {
         c.problem(
             uri.span(),
@@ -939,7 +942,7 @@ fn resolve_auth(c: &mut Checker<'_>, raw: RawAuth) -> Auth {
         bearer_audience: raw.bearer_audience,
         bearer_scopes: raw.bearer_scopes,
     };
-    let policy = resolve_policy(c, &policy, Some(raw.issuer.span()));
+    let policy = resolve_policy(c, &policy, raw.issuer.span());
     Auth {
         issuer: raw.issuer.into_inner(),
         client_id: raw.client_id.into_inner(),
@@ -954,13 +957,10 @@ fn resolve_auth(c: &mut Checker<'_>, raw: RawAuth) -> Auth {
     }
 }
 
-/// A policy: its email patterns checked, and someone admitted (`at`:
-/// where to point when no one is).
-fn resolve_policy(
-    c: &mut Checker<'_>,
-    raw: &RawPolicy,
-    at: Option<std::ops::Range<usize>>,
-) -> Policy {
+/// A policy: its email patterns checked, and someone admitted, but not
+/// anyone (`at`: where to point when that is wrong). The proxy's own check
+/// of its file (`ProxyConfig::problems`) says the same.
+fn resolve_policy(c: &mut Checker<'_>, raw: &RawPolicy, at: Range<usize>) -> Policy {
     for pattern in &raw.allowed_emails {
         if let Err(msg) = names::email_pattern(pattern.get_ref()) {
             c.problem(pattern.span(), msg);
@@ -975,14 +975,31 @@ fn resolve_policy(
         }
     }
     let login = raw.login.unwrap_or(true);
-    if login
-        && raw.allowed_emails.is_empty()
-        && raw.allowed_claims.is_empty()
-        && let Some(span) = at.or_else(|| raw.bearer_audience.as_ref().map(|b| b.span()))
-    {
+    if login && raw.allowed_emails.is_empty() && raw.allowed_claims.is_empty() {
         c.problem(
-            span,
+            at.clone(),
             "auth has no allowed_emails or allowed_claims — anyone with an account at the issuer could log in; list addresses or \"*@your-domain\"".into(),
+        );
+    }
+    if !login && raw.bearer_audience.is_none() {
+        c.problem(
+            at.clone(),
+            "auth admits no one: login = false and no bearer_audience — set one of them".into(),
+        );
+    }
+    for (claim, values) in &raw.allowed_claims {
+        if claim.is_empty() || values.is_empty() {
+            c.problem(
+                at.clone(),
+                format!("allowed_claims.{claim} needs a claim name and at least one value"),
+            );
+        }
+    }
+    if !raw.bearer_scopes.is_empty() && raw.bearer_audience.is_none() {
+        c.problem(
+            at,
+            "bearer_scopes without bearer_audience — set the audience bearer tokens must be for"
+                .into(),
         );
     }
     Policy {

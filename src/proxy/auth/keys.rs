@@ -79,11 +79,15 @@ impl Keys {
             .read(true)
             .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(path)
-            .with_context(|| {
-                format!(
-                    "cannot read the session key file {} (a symbolic link is refused)",
+            .map_err(|e| match e.raw_os_error() {
+                Some(code) if code == rustix::io::Errno::LOOP.raw_os_error() => anyhow::anyhow!(
+                    "the session key file {} is a symbolic link, which is refused: name the file itself",
                     path.display()
-                )
+                ),
+                _ => anyhow::anyhow!(
+                    "cannot read the session key file {}: {e}",
+                    path.display()
+                ),
             })?;
         let meta = file
             .metadata()

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use http::header::{self, HeaderValue};
+use http::header;
 use http::{HeaderMap, Response, StatusCode};
 use openidconnect::core::{CoreAuthenticationFlow, CoreIdToken};
 use openidconnect::{
@@ -78,11 +78,20 @@ fn login_aad(provider: &Provider, cookie: &str) -> Vec<u8> {
     aad
 }
 
-/// A login that failed: its page, and the reason in the log (never a
-/// code, token or secret).
+/// A login that failed: a page that says what the user can do, and the
+/// reason in the log (never a code, token or secret; nor on the page,
+/// which shows nothing of the provider's answers beyond its error code).
 fn failed(provider: &Provider, status: StatusCode, why: &str) -> Response<Body> {
     tracing::warn!("site {}: login refused: {why}", provider.site);
-    pages::message(status, &format!("The login did not succeed: {why}."))
+    let page = match status {
+        StatusCode::BAD_REQUEST => {
+            "The login did not succeed: it was begun in another browser, used already, or took too long. Go back to the page you wanted and try again."
+        }
+        _ => {
+            "The login did not succeed: the login service's answer was not accepted. Try again; if it goes on, tell the site's owner."
+        }
+    };
+    pages::message(status, page)
 }
 
 fn unavailable(provider: &Provider) -> Response<Body> {
@@ -116,11 +125,15 @@ pub async fn callback(
             _ => None,
         }
     };
-    let Some(state) = param("state").filter(|s| !s.is_empty()) else {
+    // A state is base64url, as ours are: anything else names no login
+    // (and could not go into a cookie's name).
+    let Some(state) =
+        param("state").filter(|s| !s.is_empty() && s.len() <= 128 && session::is_token(s))
+    else {
         return failed(
             &provider,
             StatusCode::BAD_REQUEST,
-            "the callback has no state",
+            "the callback has no state, or not one of ours",
         );
     };
     let name = session::login_cookie(state);
@@ -166,7 +179,10 @@ async fn callback_checked(
         return failed(
             provider,
             StatusCode::BAD_REQUEST,
-            "the login took longer than 10 minutes",
+            &format!(
+                "the login took longer than {} minutes",
+                session::LOGIN_TTL_S / 60
+            ),
         );
     }
     if !provider.first_use(&login.state, login.at + session::LOGIN_TTL_S) {
@@ -183,10 +199,13 @@ async fn callback_checked(
             .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
             .take(64)
             .collect();
-        return failed(
-            provider,
+        tracing::warn!(
+            "site {}: login refused: the provider answered {code}",
+            provider.site
+        );
+        return pages::message(
             StatusCode::BAD_REQUEST,
-            &format!("the provider answered {code}"),
+            &format!("The login service answered {code}: the login did not succeed."),
         );
     }
     let Some(d) = provider.discovered() else {
@@ -285,8 +304,12 @@ async fn callback_checked(
         provider.site,
         session.email.as_deref().unwrap_or(&session.sub)
     );
+    let cookies = match session::store(provider, &session, headers) {
+        Ok(cookies) => cookies,
+        Err(e) => return failed(provider, StatusCode::BAD_GATEWAY, &e.to_string()),
+    };
     let mut resp = pages::redirect(StatusCode::FOUND, &back);
-    for cookie in session::store(provider, &session, headers) {
+    for cookie in cookies {
         resp.headers_mut().append(header::SET_COOKIE, cookie);
     }
     resp
@@ -312,7 +335,8 @@ async fn check_id_token(
         )
     };
     match check(d) {
-        Err(Refused::UnknownKey) if provider.refetch_keys().await => {
+        Err(Refused::UnknownKey) => {
+            provider.refetch_keys().await;
             check(&provider.discovered().unwrap_or_else(|| Arc::clone(d)))
         }
         checked => checked,
@@ -385,54 +409,86 @@ pub async fn logout(provider: Arc<Provider>, headers: HeaderMap) -> Response<Bod
     resp
 }
 
+/// Refresh at most this often for one session, however short-lived the
+/// provider's tokens.
+const REFRESH_GAP_S: u64 = 5;
+
+/// Why a refresh gave no new session.
+#[derive(Debug, Clone)]
+pub enum RefreshFailed {
+    /// The provider refused it (the grant revoked, the user disabled), or
+    /// its answer was not valid: the session ends.
+    Refused(String),
+    /// The provider could not be asked: the session goes on as it is.
+    Unreachable(String),
+}
+
 /// Renews a session whose tokens expired with its refresh token. Requests
-/// that carry the same session (the same refresh token, due at the same
-/// time) share one refresh, and its outcome for two minutes. Err: the
-/// session ends (the provider refused, or cannot be reached).
-pub async fn refresh(provider: Arc<Provider>, old: Session) -> Result<Session, String> {
-    // One session state, one refresh: a refreshed session counts one
-    // more refresh, so its next refresh is a new one.
+/// that carry the same session (the same refresh token, refreshed as many
+/// times) share one refresh, and its outcome for two minutes. The refresh
+/// runs as a task of its own: a client that goes away does not cut it
+/// off half-way (a provider that rotates refresh tokens would take a
+/// second try with the spent one for a stolen token).
+pub async fn refresh(provider: Arc<Provider>, old: Session) -> Result<Session, RefreshFailed> {
     let token = old.refresh_token.clone().unwrap_or_default();
     let mut hash = sha2::Sha256::new();
     hash.update(token.as_bytes());
     hash.update(old.refreshes.to_be_bytes());
     let key: [u8; 32] = hash.finalize().into();
-    let cell = {
+    let mut outcome = {
         let mut map = provider.refreshes.lock().expect("not poisoned");
         let now = std::time::Instant::now();
         map.retain(|_, (at, _)| now.duration_since(*at).as_secs() < REFRESH_REUSE_S);
-        Arc::clone(
-            &map.entry(key)
-                .or_insert_with(|| (now, Arc::new(tokio::sync::OnceCell::new())))
-                .1,
-        )
+        match map.get(&key) {
+            Some((_, under_way)) => under_way.clone(),
+            None => {
+                let (done, under_way) = tokio::sync::watch::channel(None);
+                map.insert(key, (now, under_way.clone()));
+                let provider = Arc::clone(&provider);
+                tokio::spawn(async move {
+                    let _ = done.send(Some(refresh_now(&provider, old).await));
+                });
+                under_way
+            }
+        }
     };
-    cell.get_or_init(|| refresh_now(&provider, old))
-        .await
-        .clone()
+    match outcome.wait_for(Option::is_some).await {
+        Ok(result) => result.clone().expect("waited for it"),
+        Err(_) => Err(RefreshFailed::Unreachable(
+            "the refresh was stopped (the proxy is shutting down)".into(),
+        )),
+    }
 }
 
-async fn refresh_now(provider: &Provider, old: Session) -> Result<Session, String> {
+async fn refresh_now(provider: &Provider, old: Session) -> Result<Session, RefreshFailed> {
+    use RefreshFailed::{Refused, Unreachable};
     let Some(d) = provider.discovered() else {
-        return Err("the provider has not been reached".into());
+        return Err(Unreachable("the provider has not been reached".into()));
     };
     let http = provider.caller();
     let token = RefreshToken::new(old.refresh_token.clone().unwrap_or_default());
     let answer = match d.client.exchange_refresh_token(&token) {
         Ok(request) => request.request_async(&http).await,
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(Refused(e.to_string())),
     };
-    let tokens = answer.map_err(|e| format!("the refresh failed: {}", token_error(&e)))?;
+    let tokens = answer.map_err(|e| {
+        let why = format!("the refresh failed: {}", token_error(&e));
+        match e {
+            openidconnect::RequestTokenError::ServerResponse(_)
+            | openidconnect::RequestTokenError::Parse(_, _) => Refused(why),
+            _ => Unreachable(why),
+        }
+    })?;
     let at = now();
     let mut session = old.clone();
     session.refreshes += 1;
-    match tokens.id_token() {
+    let expires = match tokens.id_token() {
         Some(id_token) => {
             let claims = check_id_token(provider, &d, id_token, None, at)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| Refused(e.to_string()))?;
             if claims.sub != old.sub {
-                return Err("the refreshed ID token is for another user".into());
+                return Err(Refused("the refreshed ID token is for another user".into()));
             }
             // Providers often leave claims out of a refresh's ID token:
             // those it sends replace the session's (an email it no longer
@@ -444,13 +500,11 @@ async fn refresh_now(provider: &Provider, old: Session) -> Result<Session, Strin
                 session.claims.retain(|(n, _)| *n != name);
                 session.claims.push((name, values));
             }
-            session.refresh_at = Some(claims.exp);
+            claims.exp
         }
-        None => {
-            let lasts = tokens.expires_in().map_or(300, |d| d.as_secs().max(30));
-            session.refresh_at = Some(at + lasts);
-        }
-    }
+        None => at + tokens.expires_in().map_or(300, |d| d.as_secs()),
+    };
+    session.refresh_at = Some(expires.max(at + super::REFRESH_EARLY_S + REFRESH_GAP_S));
     if let Some(new) = tokens.refresh_token() {
         session.refresh_token = Some(new.secret().clone());
     }
@@ -463,15 +517,6 @@ async fn refresh_now(provider: &Provider, old: Session) -> Result<Session, Strin
         session.email.as_deref().unwrap_or(&session.sub)
     );
     Ok(session)
-}
-
-/// The header value of the Set-Cookie headers a refreshed session needs.
-pub fn refreshed_cookies(
-    provider: &Provider,
-    session: &Session,
-    request: &HeaderMap,
-) -> Vec<HeaderValue> {
-    session::store(provider, session, request)
 }
 
 #[cfg(test)]

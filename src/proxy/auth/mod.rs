@@ -41,7 +41,7 @@ pub const CALLBACK: &str = "/auth/callback";
 pub const LOGOUT: &str = "/auth/logout";
 
 /// Refresh this long before the tokens expire.
-const REFRESH_EARLY_S: u64 = 30;
+pub const REFRESH_EARLY_S: u64 = 30;
 
 pub static USER: HeaderName = HeaderName::from_static("x-auth-request-user");
 pub static EMAIL: HeaderName = HeaderName::from_static("x-auth-request-email");
@@ -168,10 +168,11 @@ pub fn check<B>(
             "Your account is not allowed here. Ask the site's owner for access, or log out and use another account.",
         ));
     }
+    // `refresh_at` is set only with a refresh token.
     let due = found
         .refresh_at
         .is_some_and(|at| now + REFRESH_EARLY_S >= at);
-    if !(due && found.refresh_token.is_some()) {
+    if !due {
         return Decision::Pass(Some(Box::new(identity_of(&found))));
     }
     let provider = Arc::clone(provider);
@@ -180,29 +181,45 @@ pub fn check<B>(
     let page = wants_page(req);
     let back = back_of(req, path);
     Decision::Wait(Box::pin(async move {
-        match login::refresh(Arc::clone(&provider), found).await {
+        let why = match login::refresh(Arc::clone(&provider), found.clone()).await {
             Ok(renewed) if policy.admits(renewed.email.as_deref(), &renewed.claims) => {
-                let mut identity = identity_of(&renewed);
-                identity.set_cookies = login::refreshed_cookies(&provider, &renewed, &headers);
-                Ok(Box::new(identity))
-            }
-            Ok(_) => Err(pages::message(
-                StatusCode::FORBIDDEN,
-                "Your account is not allowed here any more.",
-            )),
-            Err(why) => {
-                tracing::warn!("site {}: session ended: {why}", provider.site);
-                let mut resp = if page && policy.login {
-                    login::start(Arc::clone(&provider), back, session::logins(&headers)).await
-                } else {
-                    unauthorized(&policy, &provider.site)
-                };
-                for cookie in session::end(&headers) {
-                    resp.headers_mut().append(header::SET_COOKIE, cookie);
+                match session::store(&provider, &renewed, &headers) {
+                    Ok(cookies) => {
+                        let mut identity = identity_of(&renewed);
+                        identity.set_cookies = cookies;
+                        return Ok(Box::new(identity));
+                    }
+                    Err(e) => e.to_string(),
                 }
-                Err(resp)
             }
+            Ok(_) => {
+                return Err(pages::message(
+                    StatusCode::FORBIDDEN,
+                    "Your account is not allowed here any more.",
+                ));
+            }
+            Err(login::RefreshFailed::Unreachable(why)) => {
+                // Not the user's doing: the session goes on as it is, and
+                // a later request tries again.
+                tracing::warn!(
+                    "site {}: the session of {} could not be refreshed, it goes on: {why}",
+                    provider.site,
+                    found.email.as_deref().unwrap_or(&found.sub)
+                );
+                return Ok(Box::new(identity_of(&found)));
+            }
+            Err(login::RefreshFailed::Refused(why)) => why,
+        };
+        tracing::warn!("site {}: session ended: {why}", provider.site);
+        let mut resp = if page && policy.login {
+            login::start(Arc::clone(&provider), back, session::logins(&headers)).await
+        } else {
+            unauthorized(&policy, &provider.site)
+        };
+        for cookie in session::end(&headers) {
+            resp.headers_mut().append(header::SET_COOKIE, cookie);
         }
+        Err(resp)
     }))
 }
 
@@ -370,7 +387,15 @@ impl Identity {
     /// The headers that tell the upstream who the client is. Err: an
     /// identity that cannot be a header value.
     pub fn headers(&self) -> Result<Vec<(HeaderName, HeaderValue)>, StatusCode> {
-        let value = |s: &str| HeaderValue::from_str(s).map_err(|_| StatusCode::FORBIDDEN);
+        let value = |s: &str| {
+            HeaderValue::from_str(s).map_err(|_| {
+                tracing::warn!(
+                    "refused a request of {:?}: its identity cannot be sent upstream in a header (control characters)",
+                    self.user
+                );
+                StatusCode::FORBIDDEN
+            })
+        };
         let mut out = vec![(USER.clone(), value(&self.user)?)];
         if let Some(email) = &self.email {
             out.push((EMAIL.clone(), value(email)?));

@@ -22,7 +22,7 @@ pub enum Normal {
 /// Normalizes a request path (without its query).
 pub fn normalize(path: &str) -> Normal {
     let bytes = path.as_bytes();
-    let mut out = String::with_capacity(path.len());
+    let mut out: Vec<u8> = Vec::with_capacity(path.len());
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -38,22 +38,24 @@ pub fn normalize(path: &str) -> Normal {
                 };
                 let v = (hi * 16 + lo) as u8;
                 if v.is_ascii_alphanumeric() || matches!(v, b'-' | b'.' | b'_' | b'~') {
-                    out.push(v as char);
+                    out.push(v);
                 } else if v == b'/' || v == b'\\' || v < 0x20 || v == 0x7f {
                     return Normal::Refused;
                 } else {
-                    out.push_str(&path[i..i + 3]);
+                    out.extend_from_slice(&bytes[i..i + 3]);
                 }
                 i += 3;
                 continue;
             }
-            b'/' if out.ends_with('/') => {}
-            _ => out.push(b as char),
+            b'/' if out.last() == Some(&b'/') => {}
+            // Other bytes as they are (UTF-8 included).
+            _ => out.push(b),
         }
         i += 1;
     }
-    // The path is ASCII (hyper's URI parser allows nothing else), so the
-    // bytes pushed as chars are the bytes read.
+    let Ok(out) = String::from_utf8(out) else {
+        return Normal::Refused;
+    };
     if out.split('/').any(|seg| seg == "." || seg == "..") {
         return Normal::Refused;
     }
@@ -115,6 +117,15 @@ mod tests {
             assert_eq!(normalize(refused), Normal::Refused, "{refused}");
         }
         assert_eq!(normalize("/a..b/.c/..."), Normal::Same, "dots inside names");
+        assert_eq!(
+            normalize("/caf\u{e9}/x"),
+            Normal::Same,
+            "UTF-8 stays as it is"
+        );
+        assert_eq!(
+            normalize("/caf\u{e9}//%78"),
+            Normal::Changed("/caf\u{e9}/x".into())
+        );
     }
 
     proptest! {
@@ -124,7 +135,7 @@ mod tests {
         /// segment inside, and no escape an upstream would decode into
         /// something that changes its routing.
         #[test]
-        fn normal_paths_are_fixed_points(path in "/[a-zA-Z0-9/%._~-]{0,30}") {
+        fn normal_paths_are_fixed_points(path in "/[a-zA-Z0-9/%._~\u{e9}\u{4e2d}-]{0,30}") {
             let normal = match normalize(&path) {
                 Normal::Same => path.clone(),
                 Normal::Changed(p) => p,

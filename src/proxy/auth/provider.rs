@@ -5,10 +5,11 @@
 //! exchanges and the ID token's validation; reqwest carries its requests
 //! (no redirects followed, bounded in time and size).
 //!
-//! Discovery runs from the control loop ([`discover_due`]) at start and
-//! after each reload, retried with a growing pause while the provider is
-//! unreachable; its signing keys are read again every 15 minutes, and at
-//! once (at most every 30 s) when a token names a key they lack.
+//! Discovery runs from the control loop ([`discover_due`]) at start (and
+//! after a reload that changes the issuer or client; otherwise the reload
+//! keeps what was found), retried with a growing pause while the provider
+//! is unreachable; its signing keys are read again every 15 minutes, and
+//! at once (at most every 30 s) when a token names a key they lack.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -94,11 +95,12 @@ pub const ASYMMETRIC: &[CoreJwsSigningAlgorithm] = &[
 ];
 
 /// What discovery found.
+#[derive(Clone)]
 pub struct Discovered {
     /// What discovery read, to make the client again after a reload.
     metadata: Metadata,
     /// `jwks`'s signing keys for bearer tokens (`verify`).
-    pub bearer_keys: Arc<crate::proxy::auth::verify::Keys>,
+    pub bearer_keys: Arc<crate::proxy::auth::verify::SigningKeys>,
     pub client: Client,
     pub issuer: IssuerUrl,
     pub jwks: JsonWebKeySet<CoreJsonWebKey>,
@@ -140,7 +142,7 @@ pub struct Provider {
     /// requests that carry one session at once make one refresh (a
     /// provider that rotates refresh tokens refuses the second).
     pub refreshes: Mutex<HashMap<[u8; 32], Refresh>>,
-    jwks_refetch: Mutex<Option<Instant>>,
+    jwks_refetch: tokio::sync::Mutex<Option<Instant>>,
     /// Logins that came back, by state, until their login cookie would
     /// have expired (unix seconds): a replayed callback is refused here,
     /// without a call to the provider.
@@ -157,7 +159,11 @@ const BEARERS_MAX: usize = 10_000;
 /// still refused by the provider, which takes a code once).
 const USED_MAX: usize = 100_000;
 
-pub type Refresh = (Instant, Arc<tokio::sync::OnceCell<Result<Session, String>>>);
+/// A refresh under way or done: when it began, and its outcome once there.
+pub type Refresh = (
+    Instant,
+    tokio::sync::watch::Receiver<Option<Result<Session, crate::proxy::auth::login::RefreshFailed>>>,
+);
 
 impl Provider {
     /// The provider of a site, its secret read now. `previous`, the
@@ -247,16 +253,8 @@ impl Provider {
                 let client =
                     Provider::make_client(&d.metadata, config, secret.clone(), &redirect_uri);
                 Arc::new(Discovered {
-                    metadata: d.metadata.clone(),
-                    bearer_keys: Arc::clone(&d.bearer_keys),
                     client,
-                    issuer: d.issuer.clone(),
-                    jwks: d.jwks.clone(),
-                    algs: d.algs.clone(),
-                    end_session: d.end_session.clone(),
-                    iss_required: d.iss_required,
-                    jwks_uri: d.jwks_uri.clone(),
-                    read_at: d.read_at,
+                    ..(*d).clone()
                 })
             });
         Ok(Provider {
@@ -273,7 +271,7 @@ impl Provider {
             ready: tokio::sync::Notify::new(),
             http,
             refreshes: Mutex::default(),
-            jwks_refetch: Mutex::new(None),
+            jwks_refetch: tokio::sync::Mutex::new(None),
             used: Mutex::default(),
             bearers: Mutex::default(),
         })
@@ -285,7 +283,8 @@ impl Provider {
         aad(what, &self.site, &self.config)
     }
 
-    /// A bearer token for `audience` checked before and not expired.
+    /// A bearer token checked before and not expired, by its key (a hash
+    /// of the route's audience and the token).
     pub fn checked_bearer(
         &self,
         key: &[u8; 32],
@@ -414,7 +413,7 @@ impl Provider {
             &self.redirect_uri,
         );
         Ok(Discovered {
-            bearer_keys: Arc::new(crate::proxy::auth::verify::Keys::of(&jwks)),
+            bearer_keys: Arc::new(crate::proxy::auth::verify::SigningKeys::of(&jwks)),
             metadata,
             client,
             issuer,
@@ -429,18 +428,17 @@ impl Provider {
         })
     }
 
-    /// Reads the signing keys again now, unless that was done less than
-    /// 30 s ago: a token names a key they lack (the provider rotated).
-    /// True when new keys were read.
-    pub async fn refetch_keys(&self) -> bool {
-        {
-            let mut last = self.jwks_refetch.lock().expect("not poisoned");
-            if last.is_some_and(|t| t.elapsed() < JWKS_AT_MOST) {
-                return false;
-            }
-            *last = Some(Instant::now());
+    /// Reads the signing keys again, unless that was begun less than 30 s
+    /// ago: a token names a key they lack (the provider rotated). Requests
+    /// that come meanwhile wait for the read under way, then check again
+    /// (the lock is held across it).
+    pub async fn refetch_keys(&self) {
+        let mut last = self.jwks_refetch.lock().await;
+        if last.is_some_and(|t| t.elapsed() < JWKS_AT_MOST) {
+            return;
         }
-        self.read_keys().await
+        *last = Some(Instant::now());
+        self.read_keys().await;
     }
 
     async fn read_keys(&self) -> bool {
@@ -451,16 +449,10 @@ impl Provider {
         match JsonWebKeySet::fetch_async(&current.jwks_uri, &http).await {
             Ok(jwks) => {
                 let new = Discovered {
-                    bearer_keys: Arc::new(crate::proxy::auth::verify::Keys::of(&jwks)),
-                    metadata: current.metadata.clone(),
-                    client: current.client.clone(),
-                    issuer: current.issuer.clone(),
+                    bearer_keys: Arc::new(crate::proxy::auth::verify::SigningKeys::of(&jwks)),
                     jwks,
-                    algs: current.algs.clone(),
-                    end_session: current.end_session.clone(),
-                    iss_required: current.iss_required,
-                    jwks_uri: current.jwks_uri.clone(),
                     read_at: Instant::now(),
+                    ..(*current).clone()
                 };
                 self.discovered.store(Some(Arc::new(new)));
                 true
@@ -584,8 +576,9 @@ fn is_loopback(issuer: &str) -> bool {
 }
 
 /// Starts the discoveries that are due (control loop, each tick): a
-/// provider not yet discovered (again after 1 s, 2 s, … up to 60 s while
-/// it fails), and keys older than 15 minutes.
+/// provider not yet discovered (again after 2 s, 4 s, … up to 60 s while
+/// it fails), and keys older than 15 minutes (again after 30 s when their
+/// read fails).
 pub fn discover_due(providers: impl Iterator<Item = Arc<Provider>>) {
     for provider in providers {
         let now = Instant::now();
@@ -595,7 +588,10 @@ pub fn discover_due(providers: impl Iterator<Item = Arc<Provider>>) {
                 .discovered()
                 .is_some_and(|d| d.read_at.elapsed() >= JWKS_EVERY);
             let missing = provider.discovered().is_none();
-            let due = !a.running && (keys_old || (missing && a.next.is_none_or(|t| t <= now)));
+            // A failed read (of the document or of the keys) waits its
+            // pause before the next.
+            let waited = a.next.is_none_or(|t| t <= now);
+            let due = !a.running && waited && (keys_old || missing);
             if due {
                 a.running = true;
             }
@@ -606,8 +602,10 @@ pub fn discover_due(providers: impl Iterator<Item = Arc<Provider>>) {
         }
         tokio::spawn(async move {
             if provider.discovered().is_some() {
-                provider.read_keys().await;
-                provider.attempts.lock().expect("not poisoned").running = false;
+                let read = provider.read_keys().await;
+                let mut a = provider.attempts.lock().expect("not poisoned");
+                a.running = false;
+                a.next = (!read).then(|| Instant::now() + JWKS_AT_MOST);
                 return;
             }
             let outcome = provider.discover().await;

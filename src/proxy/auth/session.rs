@@ -21,8 +21,10 @@ pub const LOGINS_KEPT: usize = 4;
 /// Room for one cookie's value (browsers keep at least 4096 bytes a
 /// cookie, name and attributes included).
 const PART: usize = 3800;
-/// A session is split over at most this many cookies.
-const MAX_PARTS: usize = 8;
+/// A session is split over at most this many cookies: with more, a
+/// browser's requests would near the proxy's default head limit
+/// (`limits.max_header_bytes`, 16 KiB) and be refused, logout included.
+const MAX_PARTS: usize = 3;
 
 /// Who logged in, until when, and how to renew it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,18 +76,27 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     cookies(headers).find(|(n, _)| *n == name).map(|(_, v)| v)
 }
 
-/// Every `name=value` pair of the request's Cookie headers (RFC 6265
-/// §4.2.1: pairs separated by `;`, a value possibly quoted).
-pub fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
+/// The `name=value` pairs of the request's Cookie headers, as bytes (RFC
+/// 6265 §4.2.1: separated by `;`; a browser may send a value in UTF-8, or
+/// any bytes, which must not hide the pairs beside it).
+fn pairs(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
     headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            Some((name.trim(), value.trim().trim_matches('"')))
-        })
+        .flat_map(|v| v.as_bytes().split(|b| *b == b';'))
+        .map(<[u8]>::trim_ascii)
+        .filter(|pair| !pair.is_empty())
+}
+
+/// Every `name=value` pair of the request's Cookie headers whose name and
+/// value are text (ours always are), the value's quotes taken off.
+pub fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
+    pairs(headers).filter_map(|pair| {
+        let at = pair.iter().position(|b| *b == b'=')?;
+        let name = std::str::from_utf8(pair[..at].trim_ascii()).ok()?;
+        let value = std::str::from_utf8(pair[at + 1..].trim_ascii()).ok()?;
+        Some((name, value.trim_matches('"')))
+    })
 }
 
 /// The session a request carries, if it opens and has not expired.
@@ -111,11 +122,25 @@ pub fn read(provider: &Provider, headers: &HeaderMap) -> Option<Session> {
     (session.expires > now()).then_some(session)
 }
 
+/// A session larger than [`MAX_PARTS`] cookies hold (its sealed size).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the session would take {0} bytes, more than three cookies hold: the claims the allow-lists name (or the tokens kept) are too large — name a claim with fewer values"
+)]
+pub struct TooLarge(pub usize);
+
 /// The Set-Cookie headers that store `session`, and clear the parts of a
 /// larger one the request carried.
-pub fn store(provider: &Provider, session: &Session, request: &HeaderMap) -> Vec<HeaderValue> {
+pub fn store(
+    provider: &Provider,
+    session: &Session,
+    request: &HeaderMap,
+) -> Result<Vec<HeaderValue>, TooLarge> {
     let plain = serde_json::to_vec(session).expect("a session serializes");
     let sealed = provider.keys.seal(&provider.session_aad, &plain);
+    if sealed.len() > PART * MAX_PARTS {
+        return Err(TooLarge(sealed.len()));
+    }
     let max_age = session.expires.saturating_sub(now());
     let mut out = Vec::new();
     let parts: Vec<&str> = if sealed.len() <= PART {
@@ -144,7 +169,7 @@ pub fn store(provider: &Provider, session: &Session, request: &HeaderMap) -> Vec
             out.push(clear(&name));
         }
     }
-    out
+    Ok(out)
 }
 
 /// The Set-Cookie headers that end the session the request carries.
@@ -167,51 +192,50 @@ pub fn logins(headers: &HeaderMap) -> Vec<String> {
         .collect()
 }
 
-/// The login cookie's name for a login's `state`: each login in progress
-/// has its own (two tabs may log in at once).
+/// The login cookie's name for a login's `state` (which must be
+/// [`is_token`]): each login in progress has its own (two tabs may log in
+/// at once).
 pub fn login_cookie(state: &str) -> String {
     let short: String = state.chars().take(12).collect();
     format!("{LOGIN_COOKIE}{short}")
 }
 
+/// A Set-Cookie value. Names and values are ours: our fixed names with a
+/// base64url suffix, base64url values (`is_token` holds for them).
 pub fn set(name: &str, value: &str, max_age: u64) -> HeaderValue {
+    debug_assert!(is_token(name) && is_token(value));
     HeaderValue::from_str(&format!(
         "{name}={value}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}"
     ))
-    .expect("names and base64url values are header-safe")
+    .expect("names and values of base64url characters are header-safe")
 }
 
 pub fn clear(name: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!(
-        "{name}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"
-    ))
-    .expect("names are header-safe")
+    set(name, "", 0)
+}
+
+/// Only characters of base64url (and our names' `_` and `-`): what may
+/// go into a cookie's name or value unquoted, and into a header.
+pub fn is_token(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The request's Cookie headers without ours (for the upstream); None when
 /// they hold none of ours (nothing to change).
 pub fn without_ours(headers: &HeaderMap) -> Option<Option<HeaderValue>> {
     // Any case: ours differ from an upstream's by their prefix only.
-    let ours = |name: &str| {
-        name.len() >= OURS.len()
-            && name.as_bytes()[..OURS.len()].eq_ignore_ascii_case(OURS.as_bytes())
+    let ours = |pair: &[u8]| {
+        pair.len() >= OURS.len() && pair[..OURS.len()].eq_ignore_ascii_case(OURS.as_bytes())
     };
-    if !cookies(headers).any(|(n, _)| ours(n)) {
+    if !pairs(headers).any(ours) {
         return None;
     }
-    let kept: Vec<String> = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .map(str::trim)
-        .filter(|pair| !pair.is_empty() && !ours(pair))
-        .map(str::to_string)
-        .collect();
+    let kept: Vec<&[u8]> = pairs(headers).filter(|pair| !ours(pair)).collect();
     Some(if kept.is_empty() {
         None
     } else {
-        HeaderValue::from_str(&kept.join("; ")).ok()
+        HeaderValue::from_bytes(&kept.join(&b"; "[..])).ok()
     })
 }
 

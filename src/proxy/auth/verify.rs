@@ -39,8 +39,8 @@ enum Public {
     Ed25519(Vec<u8>),
 }
 
-/// The signing keys of a provider's set, ready for [`Keys::verify`].
-pub struct Keys(Vec<Key>);
+/// The signing keys of a provider's set, ready for [`SigningKeys::verify`].
+pub struct SigningKeys(Vec<Key>);
 
 /// Why a signature was not accepted.
 #[derive(Debug, PartialEq, Eq)]
@@ -51,11 +51,11 @@ pub enum Failed {
     Bad,
 }
 
-impl Keys {
+impl SigningKeys {
     /// The signing keys of `jwks` (encryption keys and keys of kinds not
     /// used for signatures are left out).
-    pub fn of(jwks: &JsonWebKeySet<CoreJsonWebKey>) -> Keys {
-        Keys(
+    pub fn of(jwks: &JsonWebKeySet<CoreJsonWebKey>) -> SigningKeys {
+        SigningKeys(
             jwks.keys()
                 .iter()
                 .filter_map(|k| serde_json::to_value(k).ok())
@@ -176,7 +176,7 @@ mod tests {
         let components: RsaPublicKeyComponents<Vec<u8>> = rsa.public_key().into();
         let ec = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
         let point = ec.public_key().as_ref();
-        let set = Keys::of(&jwks(serde_json::json!([
+        let set = SigningKeys::of(&jwks(serde_json::json!([
             { "kty": "RSA", "kid": "r1", "use": "sig", "n": B64.encode(&components.n), "e": B64.encode(&components.e) },
             { "kty": "EC", "kid": "e1", "crv": "P-256", "x": B64.encode(&point[1..33]), "y": B64.encode(&point[33..]) },
             { "kty": "RSA", "kid": "enc", "use": "enc", "n": B64.encode(&components.n), "e": B64.encode(&components.e) },

@@ -57,7 +57,7 @@ pub struct ProxyConfig {
     /// Peers whose `X-Forwarded-*` headers are believed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trusted_proxies: Vec<IpNet>,
-    /// The keys that seal login sessions (`auth::session_keys`): created
+    /// The keys that seal login sessions (`auth::keys`): created
     /// at first use; needed when a site has `auth`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_key_file: Option<PathBuf>,

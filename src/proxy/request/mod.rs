@@ -400,8 +400,9 @@ fn route<'a>(
     if let RouteKind::Static(_) = &route.kind
         && let Some(pending) = user.pending.take()
     {
-        // Files are served without a wait: once the session is renewed
-        // (or the keys read) the client asks again, with the new cookie.
+        // The file is not served from the wait: once the session is
+        // renewed (or the keys read), the client is sent to ask again,
+        // with the new cookie.
         let again = match req.uri().query() {
             Some(q) => format!("{path}?{q}"),
             None => path.to_string(),
