@@ -881,14 +881,7 @@ fn resolve_routes(c: &mut Checker<'_>, raw: &[RawRoute]) -> Vec<Route> {
 
 fn resolve_auth(c: &mut Checker<'_>, raw: RawAuth) -> Auth {
     let issuer = raw.issuer.get_ref();
-    let ok = url::Url::parse(issuer).is_ok_and(|u| match (u.scheme(), u.host()) {
-        ("https", Some(_)) => true,
-        ("http", Some(url::Host::Ipv4(ip))) => ip.is_loopback(),
-        ("http", Some(url::Host::Ipv6(ip))) => ip.is_loopback(),
-        ("http", Some(url::Host::Domain(d))) => d.eq_ignore_ascii_case("localhost"),
-        _ => false,
-    });
-    if !ok {
+    if !crate::proxy::config::issuer_allowed(issuer) {
         c.problem(
             raw.issuer.span(),
             format!("issuer \"{issuer}\" must be an https:// URL"),

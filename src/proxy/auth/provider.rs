@@ -566,13 +566,8 @@ fn aad(what: &str, site: &str, config: &AuthConfig) -> Vec<u8> {
     .into_bytes()
 }
 
-fn is_loopback(issuer: &str) -> bool {
-    url::Url::parse(issuer).is_ok_and(|u| match u.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    })
+fn is_loopback(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| crate::proxy::config::loopback_url(&u))
 }
 
 /// Starts the discoveries that are due (control loop, each tick): a

@@ -5,7 +5,7 @@
 
 mod load;
 
-pub use load::{parse_upstream, read};
+pub use load::{issuer_allowed, loopback_url, parse_upstream, read};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
