@@ -50,6 +50,21 @@ pub struct Meta {
     pub profile: Option<String>,
     /// Unix seconds.
     pub issued_at: i64,
+    /// Exported from AWS Certificate Manager: which certificate, as ACM
+    /// described it then (another serial or expiry there means ACM has
+    /// renewed it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acm: Option<AcmSource>,
+}
+
+/// The ACM certificate a live set was exported from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcmSource {
+    pub arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<i64>,
 }
 
 /// A certificate as found in (or about to enter) the store.

@@ -276,26 +276,35 @@ pub enum CertCommand {
     Plan(PlanOptions),
     /// Issue or renew what is due, after confirmation
     Apply(ChangeOptions),
-    /// Issue certificates now, due or not (all ACME sites, or one)
+    /// Issue ACME certificates now, due or not (all ACME sites, or one)
     Issue {
         /// A site's domain
         site: Option<String>,
         #[command(flatten)]
         hooks: HookOptions,
     },
-    /// Renew what is due; silent when nothing is (for cron)
+    /// Renew what is due, follow ACM's renewals and keep ACM imports
+    /// current; silent when nothing is due (for cron)
     Renew {
-        /// Renew every certificate, due or not
+        /// Renew every ACME certificate, re-export every ACM one and
+        /// re-import every import, due or not
         #[arg(long)]
         force: bool,
-        /// Run the whole order against the staging or test CA; install nothing
+        /// Run the whole ACME order against the staging or test CA; install
+        /// nothing, and only say what would change in ACM
         #[arg(long)]
         dry_run: bool,
         #[command(flatten)]
         hooks: HookOptions,
     },
-    /// Certificates, expiry and last result (text table or JSON)
+    /// Certificates, expiry and last result, ACM's too (text table or JSON)
     Status,
+    /// Import a site's ACME certificate into AWS Certificate Manager (for a
+    /// load balancer or CloudFront), or re-import it to the same ARN
+    ImportToAcm {
+        /// A site's domain (default: every site with [site.acm] import = true)
+        site: Option<String>,
+    },
     /// Revoke a site's live certificate at the CA
     Revoke {
         /// The site's domain

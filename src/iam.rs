@@ -29,10 +29,106 @@ pub fn policy(config: &Config) -> Value {
     if let Some(target) = config.target.as_ref().filter(|_| config.has_firewall()) {
         statements.extend(firewall_statements(target, partition, region));
     }
-    if config.has_dns() {
-        statements.extend(dns_statements(config, partition));
+    let acm_sites = crate::steps::cert::acm::wanted(config);
+    if config.has_dns() || !acm_sites.is_empty() {
+        statements.extend(route53_read_statements(config, partition));
     }
+    if config.has_dns() {
+        statements.push(dns_write_statement(config, partition));
+    }
+    if !acm_sites.is_empty() {
+        statements.push(validation_records_statement(config, partition));
+    }
+    statements.extend(acm_statements(config, partition, region));
     json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// The hosted zones the sites' records go in, as IAM resources: the
+/// configured ones when every site names its zone, else all.
+fn zone_resources(config: &Config, partition: &str) -> Vec<String> {
+    if config.sites.iter().all(|s| s.zone_id.is_some()) {
+        let mut ids: Vec<String> = config
+            .sites
+            .iter()
+            .filter_map(|s| s.zone_id.as_ref())
+            .map(|z| format!("arn:{partition}:route53:::hostedzone/{z}"))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    } else {
+        vec![format!("arn:{partition}:route53:::hostedzone/*")]
+    }
+}
+
+/// The ACM certificates webtier makes and keeps: found by listing (which
+/// IAM cannot narrow) and their tags; everything else only on
+/// certificates tagged managed-by=webtier, or created with that tag.
+fn acm_statements(config: &Config, partition: &str, region: &str) -> Vec<Value> {
+    let sites = crate::steps::cert::acm::wanted(config);
+    let imports = crate::steps::cert::acm_import::wanted(config);
+    if sites.is_empty() && imports.is_empty() {
+        return Vec::new();
+    }
+    let mut regions: Vec<&str> = sites
+        .iter()
+        .map(|w| w.region.as_deref())
+        .chain(imports.iter().map(|w| w.region.as_deref()))
+        .map(|r| r.unwrap_or(region))
+        .collect();
+    regions.sort();
+    regions.dedup();
+    let certificates: Vec<String> = regions
+        .iter()
+        .map(|r| format!("arn:{partition}:acm:{r}:*:certificate/*"))
+        .collect();
+    let (key, value) = crate::aws::acm::MANAGED_BY;
+    let ours = json!({ "StringEquals": { format!("aws:ResourceTag/{key}"): value } });
+    let tagged_new = json!({ "StringEquals": { format!("aws:RequestTag/{key}"): value } });
+    let mut own = vec!["acm:DescribeCertificate"];
+    let mut create = Vec::new();
+    if !sites.is_empty() {
+        create.push("acm:RequestCertificate");
+    }
+    if sites
+        .iter()
+        .any(|w| w.mode == crate::config::AcmMode::Export)
+    {
+        own.push("acm:ExportCertificate");
+    }
+    if !imports.is_empty() {
+        own.extend(["acm:GetCertificate", "acm:ImportCertificate"]);
+        create.push("acm:ImportCertificate");
+    }
+    create.push("acm:AddTagsToCertificate");
+    vec![
+        json!({
+            "Sid": "WebtierFindCertificates",
+            "Effect": "Allow",
+            "Action": ["acm:ListCertificates"],
+            "Resource": "*",
+        }),
+        json!({
+            "Sid": "WebtierReadCertificateTags",
+            "Effect": "Allow",
+            "Action": ["acm:ListTagsForCertificate"],
+            "Resource": certificates,
+        }),
+        json!({
+            "Sid": "WebtierUseOwnCertificates",
+            "Effect": "Allow",
+            "Action": own,
+            "Resource": certificates,
+            "Condition": ours,
+        }),
+        json!({
+            "Sid": "WebtierCreateTaggedCertificates",
+            "Effect": "Allow",
+            "Action": create,
+            "Resource": "*",
+            "Condition": tagged_new,
+        }),
+    ]
 }
 
 /// The firewall step: read the ingress rules, open and close the web
@@ -55,34 +151,9 @@ fn firewall_statements(target: &Target, partition: &str, region: &str) -> [Value
     ]
 }
 
-/// The dns step: find the zones, read and write the site names' address
-/// and ownership records (in the sites' zones when all are configured),
-/// wait for the changes.
-fn dns_statements(config: &Config, partition: &str) -> [Value; 4] {
-    let zones: Vec<String> = if config.sites.iter().all(|s| s.zone_id.is_some()) {
-        let mut ids: Vec<String> = config
-            .sites
-            .iter()
-            .filter_map(|s| s.zone_id.as_ref())
-            .map(|z| format!("arn:{partition}:route53:::hostedzone/{z}"))
-            .collect();
-        ids.sort();
-        ids.dedup();
-        ids
-    } else {
-        vec![format!("arn:{partition}:route53:::hostedzone/*")]
-    };
-    let mut names: Vec<String> = config
-        .sites
-        .iter()
-        .flat_map(|s| s.names())
-        .flat_map(|n| match n.strip_prefix("*.") {
-            // IAM sees wildcard names escaped; accept both spellings.
-            Some(rest) => vec![n.to_string(), format!("\\052.{rest}")],
-            None => vec![n.to_string()],
-        })
-        .collect();
-    names.sort();
+/// Finding the zones, reading records and waiting for changes: the dns
+/// step, and the validation records of ACM certificates.
+fn route53_read_statements(config: &Config, partition: &str) -> [Value; 3] {
     [
         json!({
             "Sid": "WebtierFindZones",
@@ -94,19 +165,7 @@ fn dns_statements(config: &Config, partition: &str) -> [Value; 4] {
             "Sid": "WebtierReadRecords",
             "Effect": "Allow",
             "Action": ["route53:ListResourceRecordSets"],
-            "Resource": zones,
-        }),
-        json!({
-            "Sid": "WebtierWriteSiteRecords",
-            "Effect": "Allow",
-            "Action": ["route53:ChangeResourceRecordSets"],
-            "Resource": zones,
-            "Condition": {
-                "ForAllValues:StringEquals": {
-                    "route53:ChangeResourceRecordSetsNormalizedRecordNames": names,
-                    "route53:ChangeResourceRecordSetsRecordTypes": ["A", "AAAA", "TXT"],
-                }
-            }
+            "Resource": zone_resources(config, partition),
         }),
         json!({
             "Sid": "WebtierWaitForChanges",
@@ -115,6 +174,59 @@ fn dns_statements(config: &Config, partition: &str) -> [Value; 4] {
             "Resource": format!("arn:{partition}:route53:::change/*"),
         }),
     ]
+}
+
+/// The dns step: the site names' address and ownership records only.
+fn dns_write_statement(config: &Config, partition: &str) -> Value {
+    let mut names: Vec<String> = config
+        .sites
+        .iter()
+        .flat_map(|s| s.names())
+        .flat_map(|n| match n.strip_prefix("*.") {
+            // IAM sees wildcard names escaped; accept both spellings.
+            Some(rest) => vec![n.to_string(), format!("\\052.{rest}")],
+            None => vec![n.to_string()],
+        })
+        .collect();
+    names.sort();
+    json!({
+        "Sid": "WebtierWriteSiteRecords",
+        "Effect": "Allow",
+        "Action": ["route53:ChangeResourceRecordSets"],
+        "Resource": zone_resources(config, partition),
+        "Condition": {
+            "ForAllValues:StringEquals": {
+                "route53:ChangeResourceRecordSetsNormalizedRecordNames": names,
+                "route53:ChangeResourceRecordSetsRecordTypes": ["A", "AAAA", "TXT"],
+            }
+        }
+    })
+}
+
+/// ACM's validation records: CNAMEs at `_<token>.<name>` of the ACM
+/// sites' names (a wildcard validates at its base name).
+fn validation_records_statement(config: &Config, partition: &str) -> Value {
+    let mut names: Vec<String> = crate::steps::cert::acm::wanted(config)
+        .iter()
+        .flat_map(|w| w.names.clone())
+        .map(|n| format!("_*.{}", n.trim_start_matches("*.")))
+        .collect();
+    names.sort();
+    names.dedup();
+    json!({
+        "Sid": "WebtierWriteValidationRecords",
+        "Effect": "Allow",
+        "Action": ["route53:ChangeResourceRecordSets"],
+        "Resource": zone_resources(config, partition),
+        "Condition": {
+            "ForAllValues:StringLike": {
+                "route53:ChangeResourceRecordSetsNormalizedRecordNames": names,
+            },
+            "ForAllValues:StringEquals": {
+                "route53:ChangeResourceRecordSetsRecordTypes": ["CNAME"],
+            }
+        }
+    })
 }
 
 #[cfg(test)]

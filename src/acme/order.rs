@@ -66,7 +66,7 @@ fn key_and_csr(key: KeyType, names: &[String]) -> Result<(String, Vec<u8>)> {
 /// Who answers the challenges of an order.
 pub enum Responder {
     Http(Http01),
-    Dns(Dns01),
+    Dns(Box<Dns01>),
 }
 
 impl Responder {

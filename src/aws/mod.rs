@@ -1,6 +1,7 @@
 //! AWS clients, built once from `[aws]` and the standard chain, and the
 //! translation of AWS errors into messages that say what to fix.
 
+pub mod acm;
 pub mod instances;
 pub mod route53;
 
@@ -21,6 +22,9 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub route53: aws_sdk_route53::Client,
     pub region: String,
+    /// The loaded configuration, for clients made on demand (ACM, in the
+    /// run's region or another).
+    pub sdk: aws_config::SdkConfig,
     /// The target instances, looked up once per run (firewall and dns
     /// both need them).
     pub(crate) instances: tokio::sync::OnceCell<Vec<instances::Instance>>,
@@ -61,6 +65,7 @@ impl Clients {
             ec2: aws_sdk_ec2::Client::new(&sdk),
             route53: aws_sdk_route53::Client::new(&sdk),
             region,
+            sdk,
             instances: tokio::sync::OnceCell::new(),
         })
     }

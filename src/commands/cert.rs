@@ -33,6 +33,7 @@ pub fn run(global: &GlobalArgs, command: &CertCommand, ui: &Ui) -> Result<u8> {
                 wanted,
                 |_, _| Some("requested".to_string()),
                 false,
+                None,
                 hooks,
                 ui,
             )
@@ -43,7 +44,13 @@ pub fn run(global: &GlobalArgs, command: &CertCommand, ui: &Ui) -> Result<u8> {
             hooks,
         } => {
             let config = crate::config::load(&global.config_path())?;
-            let wanted = acme_sites(&config)?;
+            if !cert::configured(&config) {
+                bail!(
+                    "no [[site]] in {} has tls = \"acme\" or tls = \"acm\"",
+                    config.source.display()
+                );
+            }
+            let wanted = cert::wanted(&config);
             let key = config.acme.key.as_str();
             let now = cert::now();
             let force = *force;
@@ -58,11 +65,24 @@ pub fn run(global: &GlobalArgs, command: &CertCommand, ui: &Ui) -> Result<u8> {
                     }
                 },
                 *dry_run,
+                Some(force),
                 hooks,
                 ui,
             )
         }
         CertCommand::Status => status(global, ui),
+        CertCommand::ImportToAcm { site } => {
+            let config = crate::config::load(&global.config_path())?;
+            let tally = super::cert_acm::import_to_acm(&config, site.as_deref(), ui)?;
+            if ui.is_json() {
+                ui.json(&json!({"format_version": FORMAT_VERSION, "imports": tally.results}))?;
+            }
+            Ok(if tally.failed > 0 {
+                exit::ERROR
+            } else {
+                exit::SUCCESS
+            })
+        }
         CertCommand::Revoke { site, reason } => revoke(global, site, *reason, ui),
         CertCommand::Schedule {
             scheduler,
@@ -183,20 +203,22 @@ fn dry_run_acme(acme: &Acme) -> Acme {
     acme
 }
 
-fn date(unix: i64) -> String {
+pub(super) fn date(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .map(|t| t.date().to_string())
         .unwrap_or_else(|_| unix.to_string())
 }
 
 /// Orders every certificate `reason` says is due; one line per result.
-/// A failure is reported and the others still go ahead; exit 1 if any
-/// failed. Nothing due: no output, no ACME request, exit 0.
+/// With `acm` (`Some(force)`, for `renew`), then converges the ACM sites
+/// and imports. A failure is reported and the others still go ahead;
+/// exit 1 if any failed. Nothing due: no output, no ACME request, exit 0.
 fn obtain_all(
     config: &Config,
     wanted: Vec<Wanted>,
     reason: impl Fn(&Wanted, Option<&Live>) -> Option<String>,
     dry_run: bool,
+    acm: Option<bool>,
     hooks: &HookOptions,
     ui: &Ui,
 ) -> Result<u8> {
@@ -205,6 +227,7 @@ fn obtain_all(
     let mut results = Vec::new();
     let mut failed = 0;
     let mut issued = 0;
+    let mut tally = super::cert_acm::Tally::default();
     rt.block_on(async {
         // One writer at a time; a concurrent run waits here. The lock is
         // taken before looking, so the second run sees the first's result.
@@ -255,8 +278,23 @@ fn obtain_all(
                 Ordered::Failed => failed += 1,
             }
         }
+        // After the ACME orders, so that an import takes the new ones.
+        if let Some(force) = acm {
+            super::cert_acm::renew(
+                config,
+                force,
+                dry_run,
+                hooks.deploy_hook.as_deref(),
+                ui,
+                &mut tally,
+            )
+            .await?;
+        }
         anyhow::Ok(())
     })?;
+    results.append(&mut tally.results);
+    failed += tally.failed;
+    issued += tally.installed;
     if issued > 0 {
         // The running proxy serves the new certificates now rather than at
         // its next look at the files.
@@ -321,7 +359,7 @@ fn report_order(
 }
 
 /// Runs the deploy hook with the certificate's paths in the environment.
-fn run_hook(config: &Config, hook: &str, w: &Wanted) -> Result<()> {
+pub(super) fn run_hook(config: &Config, hook: &str, w: &Wanted) -> Result<()> {
     let live = Store::new(&config.state_dir).live_files(&w.name);
     let status = std::process::Command::new("sh")
         .arg("-c")
@@ -340,15 +378,22 @@ fn run_hook(config: &Config, hook: &str, w: &Wanted) -> Result<()> {
 
 fn status(global: &GlobalArgs, ui: &Ui) -> Result<u8> {
     let config = crate::config::load(&global.config_path())?;
+    if !cert::configured(&config) {
+        bail!(
+            "no [[site]] in {} has tls = \"acme\" or tls = \"acm\"",
+            config.source.display()
+        );
+    }
     let store = Store::new(&config.state_dir);
     let now = cert::now();
     let mut rows = Vec::new();
-    for w in acme_sites(&config)? {
+    for w in cert::wanted(&config) {
         let live = store.live(&w.name)?;
         let last = store.last_attempt(&w.name);
         let due = cert::due(&w, live.as_ref(), config.acme.key.as_str(), now);
         rows.push((w, live, last, due));
     }
+    let acm_rows = super::runtime()?.block_on(super::cert_acm::status_rows(&config))?;
     if ui.is_json() {
         let certs: Vec<_> = rows
             .iter()
@@ -364,13 +409,28 @@ fn status(global: &GlobalArgs, ui: &Ui) -> Result<u8> {
                 })
             })
             .collect();
-        ui.json(&json!({"format_version": FORMAT_VERSION, "certificates": certs}))?;
+        let acm: Vec<_> = acm_rows
+            .iter()
+            .map(|r| {
+                let live = store.live(&r.name).ok().flatten();
+                json!({
+                    "name": r.name,
+                    "role": r.role,
+                    "certificate": r.certificate,
+                    "live": live.as_ref().filter(|_| r.role == "export").map(|l| &l.info),
+                    "last_attempt": store.last_attempt(&r.name),
+                })
+            })
+            .collect();
+        ui.json(&json!({"format_version": FORMAT_VERSION, "certificates": certs, "acm": acm}))?;
         return Ok(exit::SUCCESS);
     }
-    ui.out(&format!(
-        "{:<28} {:<11} {:>5}  {:<11} {:<8} {}",
-        "NAME", "EXPIRES", "DAYS", "KEY", "LAST", "ISSUER / NOTE"
-    ))?;
+    if !rows.is_empty() {
+        ui.out(&format!(
+            "{:<28} {:<11} {:>5}  {:<11} {:<8} {}",
+            "NAME", "EXPIRES", "DAYS", "KEY", "LAST", "ISSUER / NOTE"
+        ))?;
+    }
     for (w, live, last, due) in rows {
         let last = last.map_or("-".to_string(), |a| {
             if a.ok { "ok".into() } else { "failed".into() }
@@ -389,6 +449,46 @@ fn status(global: &GlobalArgs, ui: &Ui) -> Result<u8> {
             None => format!(
                 "{:<28} {:<11} {:>5}  {:<11} {:<8} no certificate yet",
                 w.name, "-", "-", "-", last
+            ),
+        };
+        ui.out(&line)?;
+    }
+    if !acm_rows.is_empty() {
+        ui.out(&format!(
+            "{:<28} {:<8} {:<19} {:<11} {:<7} {:<12} {}",
+            "ACM", "ROLE", "STATUS", "EXPIRES", "EXPORT", "RENEWAL", "ARN / IN USE BY"
+        ))?;
+    }
+    for r in &acm_rows {
+        let line = match &r.certificate {
+            Some(c) => format!(
+                "{:<28} {:<8} {:<19} {:<11} {:<7} {:<12} {}{}",
+                r.name,
+                r.role,
+                c.status,
+                c.not_after.map_or("-".to_string(), date),
+                if c.exportable { "yes" } else { "no" },
+                c.renewal_eligibility.as_deref().unwrap_or("-"),
+                c.arn,
+                if c.in_use_by.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (in use by {})", c.in_use_by.join(", "))
+                }
+            ),
+            None => format!(
+                "{:<28} {:<8} {:<19} {:<11} {:<7} {:<12} {}",
+                r.name,
+                r.role,
+                "-",
+                "-",
+                "-",
+                "-",
+                if r.role == "import" {
+                    "not imported yet"
+                } else {
+                    "not requested yet"
+                }
             ),
         };
         ui.out(&line)?;

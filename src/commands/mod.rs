@@ -3,6 +3,7 @@
 
 mod apply;
 mod cert;
+mod cert_acm;
 mod config;
 mod export;
 mod init;

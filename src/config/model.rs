@@ -151,6 +151,16 @@ pub struct Eab {
 }
 
 impl KeyType {
+    /// ACM's name for a key type it issues; None for one it does not.
+    pub fn acm_algorithm(self) -> Option<&'static str> {
+        match self {
+            KeyType::EcdsaP256 => Some("EC_prime256v1"),
+            KeyType::EcdsaP384 => Some("EC_secp384r1"),
+            KeyType::Rsa2048 => Some("RSA_2048"),
+            KeyType::Rsa4096 => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             KeyType::EcdsaP256 => "ecdsa-p256",
@@ -231,9 +241,60 @@ pub struct Site {
     pub balance: Balance,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check: Option<String>,
+    /// `[site.acm]`: a certificate from ACM (`tls = "acm"`), or an ACME
+    /// certificate imported into ACM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acm: Option<Acm>,
+}
+
+/// How a site uses AWS Certificate Manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Acm {
+    /// Set for `tls = "acm"`; None on an ACME site that imports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<AcmMode>,
+    /// The key ACM generates for a certificate it issues.
+    pub key: KeyType,
+    /// ACM's region when not `[aws] region` (CloudFront uses us-east-1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Seconds to wait for ISSUED after requesting.
+    pub validation_timeout: u64,
+    /// An ACME site: keep a copy of its certificate in ACM.
+    pub import: bool,
+}
+
+/// Where an ACM-issued certificate is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AcmMode {
+    /// Requested exportable; the bundled proxy on the instance serves it.
+    Export,
+    /// Stays in ACM for a load balancer or CloudFront.
+    Managed,
 }
 
 impl Site {
+    /// Whether the bundled proxy serves this site over TLS, from a
+    /// certificate in the store (ACME, or exported from ACM).
+    pub fn tls_on_instance(&self) -> bool {
+        match self.tls {
+            Tls::Acme => true,
+            Tls::Acm => self.acm_mode() == Some(AcmMode::Export),
+            Tls::None => false,
+        }
+    }
+
+    /// The ACM mode of a `tls = "acm"` site.
+    pub fn acm_mode(&self) -> Option<AcmMode> {
+        self.acm.as_ref().and_then(|a| a.mode)
+    }
+
+    /// An ACME site whose certificate is kept imported into ACM.
+    pub fn imports_to_acm(&self) -> bool {
+        self.tls == Tls::Acme && self.acm.as_ref().is_some_and(|a| a.import)
+    }
+
     /// The domain, then the aliases.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.domain.as_str()).chain(self.aliases.iter().map(String::as_str))

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use crate::certstore::Store;
-use crate::config::{Backend, Config, Policy, RouteAuth as Access, Site, Tls};
+use crate::config::{AcmMode, Backend, Config, Policy, RouteAuth as Access, Site};
 use crate::proxy::config::{
     AccessLog, AuthConfig, Health, Limits, ProxyConfig, RouteAuth, RouteConfig, SiteConfig,
     TlsFiles, VERSION,
@@ -70,7 +70,7 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
 
 /// One site: its names, its live certificate's files, its routes.
 fn site_config(site: &Site, store: &Store) -> SiteConfig {
-    let tls = (site.tls != Tls::None).then(|| {
+    let tls = site.tls_on_instance().then(|| {
         let live = store.live_files(&site.domain);
         TlsFiles {
             cert: live.fullchain,
@@ -88,7 +88,12 @@ fn site_config(site: &Site, store: &Store) -> SiteConfig {
             client_secret_env: a.client_secret_env.clone(),
             scopes: a.scopes.clone(),
             session_lifetime_s: a.session_hours * 3600,
-            redirect_uri: a.redirect_uri.clone(),
+            // Managed by ACM: the load balancer in front terminates TLS
+            // for the site's names.
+            redirect_uri: a.redirect_uri.clone().or_else(|| {
+                (site.acm_mode() == Some(AcmMode::Managed))
+                    .then(|| format!("https://{}/auth/callback", site.domain))
+            }),
             post_logout_redirect_uri: a.post_logout_redirect_uri.clone(),
             forward_access_token: a.forward_access_token,
         }),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::model::{Challenge, KeyType, Tls};
+use super::model::{AcmMode, Challenge, KeyType, Tls};
 use crate::proxy::config::{Balance, LogFormat, LogQuery};
 
 pub type S<T> = Spanned<T>;
@@ -132,6 +132,18 @@ pub struct RawSite {
     pub zone_id: Option<S<String>>,
     pub balance: Option<Balance>,
     pub health_check: Option<S<String>>,
+    pub acm: Option<S<RawAcm>>,
+}
+
+/// `[site.acm]`: how the site uses AWS Certificate Manager.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAcm {
+    pub mode: Option<S<AcmMode>>,
+    pub key: Option<S<KeyType>>,
+    pub region: Option<S<String>>,
+    pub validation_timeout: Option<S<i64>>,
+    pub import: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

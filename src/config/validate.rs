@@ -201,22 +201,26 @@ pub fn resolve(
     }
 }
 
+fn check_region(c: &mut Checker<'_>, region: &S<String>) {
+    let r = region.get_ref();
+    let plausible = r.contains('-')
+        && r.ends_with(|ch: char| ch.is_ascii_digit())
+        && r.chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
+    if !plausible {
+        c.problem(
+            region.span(),
+            format!("region \"{r}\" is not an AWS region name — use one like \"us-east-1\""),
+        );
+    }
+}
+
 fn resolve_aws(c: &mut Checker<'_>, raw: Option<RawAws>) -> Aws {
     let Some(raw) = raw else {
         return Aws::default();
     };
     if let Some(region) = &raw.region {
-        let r = region.get_ref();
-        let plausible = r.contains('-')
-            && r.ends_with(|ch: char| ch.is_ascii_digit())
-            && r.chars()
-                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
-        if !plausible {
-            c.problem(
-                region.span(),
-                format!("region \"{r}\" is not an AWS region name — use one like \"us-east-1\""),
-            );
-        }
+        check_region(c, region);
     }
     Aws {
         region: raw.region.map(|r| r.into_inner()),
@@ -678,7 +682,6 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
     let mut sites = Vec::with_capacity(raw.len());
     for site in raw {
         let tls = site.tls.as_ref().map_or(Tls::default(), |t| *t.get_ref());
-        refuse_unenforced(c, &site);
         let names_of_site = site_names(c, &site, tls, challenge, &mut seen);
         let upstreams = c.upstreams(&site.upstreams);
         let routes = resolve_routes(c, &site.route);
@@ -700,6 +703,7 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
                 ),
             );
         }
+        let acm = resolve_acm(c, &site, tls);
         let auth_at = site.auth.as_ref().map(|a| a.issuer.span());
         let auth = site.auth.map(|a| resolve_auth(c, a));
         if let (Some(at), Some(auth)) = (auth_at, &auth)
@@ -723,6 +727,7 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
             zone_id: zone,
             balance: site.balance.unwrap_or_default(),
             health_check,
+            acm,
         });
     }
     sites
@@ -781,19 +786,98 @@ fn site_names(
     names_of_site
 }
 
-/// Settings that are understood but not yet carried out are refused, never
-/// accepted and skipped (fail closed): a site its owner believes is behind
-/// a login would be served to everyone, and an ACM site would have no
-/// certificate.
-fn refuse_unenforced(c: &mut Checker<'_>, site: &RawSite) {
-    if let Some(tls) = &site.tls
-        && *tls.get_ref() == Tls::Acm
+/// `[site.acm]`: required by `tls = "acm"` (which must choose a mode: an
+/// exportable certificate is charged, so it is never a silent default),
+/// allowed on an ACME site only to import its certificate into ACM.
+fn resolve_acm(c: &mut Checker<'_>, site: &RawSite, tls: Tls) -> Option<Acm> {
+    let raw = site.acm.as_ref();
+    match (tls, raw) {
+        (Tls::Acm, None) => {
+            let span = site.tls.as_ref().map_or(site.domain.span(), |t| t.span());
+            c.problem(
+                span,
+                "tls = \"acm\" needs [site.acm] mode = \"export\" (ACM issues an exportable certificate, charged per issuance and renewal, and the proxy on this instance serves it) or mode = \"managed\" (the certificate stays in ACM for a load balancer or CloudFront)".into(),
+            );
+            return None;
+        }
+        (_, None) => return None,
+        (Tls::None, Some(raw)) => {
+            c.problem(
+                raw.span(),
+                "[site.acm] is for a site with tls = \"acm\" or tls = \"acme\" — remove it or give the site TLS".into(),
+            );
+            return None;
+        }
+        _ => {}
+    }
+    let raw = raw?.get_ref();
+    let mode = raw.mode.as_ref().map(|m| *m.get_ref());
+    match (tls, &raw.mode) {
+        (Tls::Acm, None) => {
+            let span = site.acm.as_ref().map_or(0..0, |a| a.span());
+            c.problem(
+                span,
+                "[site.acm] needs mode = \"export\" or mode = \"managed\"".into(),
+            );
+        }
+        (Tls::Acme, Some(m)) => c.problem(
+            m.span(),
+            "mode is for tls = \"acm\"; an ACME site keeps its own certificate — use import = true to keep a copy in ACM".into(),
+        ),
+        _ => {}
+    }
+    if let Some(key) = &raw.key {
+        if tls == Tls::Acme {
+            c.problem(
+                key.span(),
+                "key is for tls = \"acm\"; an ACME site's key is [acme] key".into(),
+            );
+        } else if key.get_ref().acm_algorithm().is_none() {
+            c.problem(
+                key.span(),
+                format!(
+                    "ACM does not issue {} keys — use \"ecdsa-p256\" (the default), \"ecdsa-p384\" or \"rsa-2048\"",
+                    key.get_ref().as_str()
+                ),
+            );
+        }
+    }
+    if let Some(import) = &raw.import
+        && *import.get_ref()
+        && tls == Tls::Acm
     {
         c.problem(
-            tls.span(),
-            "tls = \"acm\" is not available in this version of webtier: no certificate would be obtained for the site — use tls = \"acme\" (Let's Encrypt or another ACME CA)".into(),
+            import.span(),
+            "import = true is for an ACME site; an ACM certificate is in ACM already".into(),
         );
     }
+    if let Some(region) = &raw.region {
+        check_region(c, region);
+    }
+    if tls == Tls::Acme && raw.validation_timeout.is_some() {
+        let span = raw.validation_timeout.as_ref().map_or(0..0, |t| t.span());
+        c.problem(
+            span,
+            "validation_timeout is for tls = \"acm\" (how long to wait for ACM to issue)".into(),
+        );
+    }
+    let validation_timeout = c.number(
+        raw.validation_timeout.as_ref(),
+        "validation_timeout",
+        10,
+        86_400,
+        900,
+    ) as u64;
+    Some(Acm {
+        mode,
+        key: raw
+            .key
+            .as_ref()
+            .map_or(KeyType::EcdsaP256, |k| *k.get_ref()),
+        region: raw.region.as_ref().map(|r| r.get_ref().clone()),
+        validation_timeout,
+        import: raw.import.as_ref().is_some_and(|i| *i.get_ref()),
+    })
 }
 
 fn resolve_routes(c: &mut Checker<'_>, raw: &[RawRoute]) -> Vec<Route> {

@@ -54,8 +54,8 @@ pub fn ask(a: &mut Answers, detected_app: Option<String>) -> Result<()> {
         a.upstream = Some(upstream.trim().to_string());
     }
     if a.tls.is_none() {
-        // ACM is not offered until webtier can use it (the configuration
-        // refuses tls = "acm" meanwhile).
+        // ACM needs a choice of mode (an exportable certificate is
+        // charged): it is set up in webtier.toml's [site.acm], not here.
         let choices = [
             "HTTPS with a certificate from Let's Encrypt (ACME)",
             "Plain HTTP only",

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::aws::Clients;
-use crate::config::{Config, Tls};
+use crate::config::Config;
 
 /// The check names, in the order they are reported.
 pub const ORDER: [&str; 8] = [
@@ -139,11 +139,7 @@ pub async fn collect(config: &Config) -> Report {
             }
         }
     );
-    let schedule = config
-        .sites
-        .iter()
-        .any(|s| s.tls == Tls::Acme)
-        .then(|| schedule::check(config));
+    let schedule = crate::steps::cert::scheduled(config).then(|| schedule::check(config));
     let now = crate::steps::cert::now();
     let mut sites = Vec::with_capacity(config.sites.len());
     for site in &config.sites {
@@ -153,14 +149,12 @@ pub async fn collect(config: &Config) -> Report {
             checks.push(dns::record_check(config, site, records));
             checks.push(dns::resolution_check(site, records).await);
         }
-        if site.tls != Tls::None {
+        if site.tls_on_instance() {
             checks.push(certificate::check(config, site, now));
-        }
-        if site.tls == Tls::Acme {
             checks.extend(schedule.clone());
         }
         checks.push(proxy::check(config, site));
-        if site.tls != Tls::None {
+        if site.tls_on_instance() {
             checks.push(tls::check(config, site).await);
         }
         checks.extend(upstream::check(site).await);

@@ -21,12 +21,14 @@ fn unconfigured(step: StepName, config: &Config) -> Option<&'static str> {
     match step {
         StepName::Firewall if !config.has_firewall() => Some("a [target] section"),
         StepName::Dns if !config.has_dns() => Some("a [target] section or [dns] load_balancer"),
-        StepName::Cert if cert::wanted(config).is_empty() => Some("a [[site]] with tls = \"acme\""),
+        StepName::Cert if !cert::configured(config) => {
+            Some("a [[site]] with tls = \"acme\" or tls = \"acm\"")
+        }
         StepName::Proxy if config.proxy.launch == crate::config::Launch::None => {
             Some("[proxy] launch other than \"none\"")
         }
-        StepName::Schedule if cert::wanted(config).is_empty() => {
-            Some("a [[site]] with tls = \"acme\"")
+        StepName::Schedule if !cert::scheduled(config) => {
+            Some("a [[site]] with tls = \"acme\", or tls = \"acm\" in export mode")
         }
         StepName::Schedule if config.acme.schedule == crate::config::Schedule::None => {
             Some("[acme] schedule other than \"none\"")
@@ -81,10 +83,11 @@ pub async fn build(
     if options.destroy.is_some() {
         wanted.reverse();
     }
-    let clients = if wanted
-        .iter()
-        .any(|s| matches!(s, StepName::Firewall | StepName::Dns))
-    {
+    let clients = if wanted.iter().any(|s| match s {
+        StepName::Firewall | StepName::Dns => true,
+        StepName::Cert => cert::needs_aws(config) && options.destroy.is_none(),
+        _ => false,
+    }) {
         Some(Arc::new(Clients::connect(&config.aws).await?))
     } else {
         None
@@ -107,8 +110,8 @@ pub async fn build(
                     None => Box::new(step),
                 }
             }
-            (StepName::Cert, _, _) => {
-                let step = cert::CertStep::new(config);
+            (StepName::Cert, clients, _) => {
+                let step = cert::CertStep::new(config, clients.clone());
                 match destroy {
                     Some(revoke) => Box::new(step.destroying(revoke)),
                     None => Box::new(step),

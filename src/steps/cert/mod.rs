@@ -1,16 +1,27 @@
-//! `cert`: a valid certificate for every ACME site, covering all its names.
-//! Observed: the store's live certificates and whether each is due
-//! (missing, names or key type changed, or less than a third of its
-//! lifetime left). Change: an ACME order, installed only when it checks out.
+//! `cert`: a valid certificate for every site with TLS, covering all its
+//! names.
+//! - ACME sites: observed, the store's live certificates and whether each
+//!   is due (missing, names or key type changed, or less than a third of
+//!   its lifetime left); change, an ACME order, installed only when it
+//!   checks out.
+//! - ACM sites (`tls = "acm"`): [`acm`].
+//! - ACME sites kept imported in ACM (`[site.acm] import = true`):
+//!   [`acm_import`].
 
-use anyhow::{Result, bail};
+pub mod acm;
+pub mod acm_import;
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::acme::{self, dns01::Dns01, http01::Http01};
+use crate::aws::Clients;
 use crate::certstore::{self, AriState, CertInfo, LastAttempt, Live, Meta, Store};
 use crate::config::{Acme, Challenge, Config};
 use crate::plan::StepName;
-use crate::plan::{Action, Planned, Step};
+use crate::plan::{Action, Conflict, Planned, Step};
 
 /// One certificate webtier keeps: a site's names, named by its domain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,7 +136,7 @@ pub fn now() -> i64 {
 
 /// The group that may read private keys: the proxy user's, when webtier
 /// runs as root and that user exists (the proxy serves as it).
-fn key_readers(config: &Config) -> Option<u32> {
+pub fn key_readers(config: &Config) -> Option<u32> {
     if !rustix::process::geteuid().is_root() {
         return None;
     }
@@ -150,7 +161,7 @@ pub async fn obtain(
             Challenge::Http01 => acme::Responder::Http(
                 Http01::start(&config.proxy.challenge_dir, config.proxy.http_port).await?,
             ),
-            Challenge::Dns01 => acme::Responder::Dns(Dns01::new(config).await?),
+            Challenge::Dns01 => acme::Responder::Dns(Box::new(Dns01::new(config).await?)),
         };
         if let acme::Responder::Http(_) = &responder
             && config.acme.preflight
@@ -193,6 +204,7 @@ pub async fn obtain(
             key: acme.key.as_str().to_string(),
             profile: acme.profile.clone(),
             issued_at: now(),
+            acm: None,
         };
         let live = store.install(&wanted.names, &chain, &key, &meta, key_readers(config))?;
         if let Err(e) =
@@ -204,17 +216,7 @@ pub async fn obtain(
     }
     .await;
     if install {
-        let attempt = LastAttempt {
-            at: now(),
-            ok: result.is_ok(),
-            message: match &result {
-                Ok(_) => "issued".into(),
-                Err(e) => format!("{e:#}"),
-            },
-        };
-        if let Err(e) = store.record_attempt(&wanted.name, &attempt) {
-            tracing::warn!("cannot record the attempt for {}: {e:#}", wanted.name);
-        }
+        record(&store, &wanted.name, &result, "issued");
     }
     result
 }
@@ -287,6 +289,8 @@ pub async fn ari_reason(store: &Store, acme: &Acme, name: &str, live: &Live) -> 
 
 pub struct CertStep {
     config: Config,
+    /// For ACM sites and imports; None when the configuration has neither.
+    clients: Option<Arc<Clients>>,
     /// `webtier destroy`: certificates are kept, or with `--revoke`
     /// revoked at the CA and taken out of `live/` (the archive keeps them).
     destroy: Option<Revoke>,
@@ -307,12 +311,37 @@ pub enum CertOp {
     /// `webtier destroy --revoke`: revoke the live certificate of `name`
     /// (serial `serial`) and take it out of `live/`.
     Revoke { name: String, serial: String },
+    /// Converge an ACM site's certificate (see [`acm::converge`]).
+    Acm(acm::AcmWanted),
+    /// Import the live certificate into ACM, or re-import it to the same ARN.
+    ImportToAcm(acm_import::ImportWanted),
+}
+
+/// Whether the configuration has certificates that live in AWS (ACM
+/// sites, imports), so the step needs AWS clients.
+pub fn needs_aws(config: &Config) -> bool {
+    !acm::wanted(config).is_empty() || !acm_import::wanted(config).is_empty()
+}
+
+/// Whether the step has anything to do for this configuration.
+pub fn configured(config: &Config) -> bool {
+    !wanted(config).is_empty() || needs_aws(config)
+}
+
+/// Whether something local must be renewed on a schedule: an ACME
+/// certificate, or an ACM export (ACM renews; the store must follow).
+pub fn scheduled(config: &Config) -> bool {
+    !wanted(config).is_empty()
+        || acm::wanted(config)
+            .iter()
+            .any(|w| w.mode == crate::config::AcmMode::Export)
 }
 
 impl CertStep {
-    pub fn new(config: &Config) -> CertStep {
+    pub fn new(config: &Config, clients: Option<Arc<Clients>>) -> CertStep {
         CertStep {
             config: config.clone(),
+            clients,
             destroy: None,
         }
     }
@@ -323,6 +352,12 @@ impl CertStep {
             destroy: Some(revoke),
             ..self
         }
+    }
+
+    fn clients(&self) -> Result<&Clients> {
+        self.clients
+            .as_deref()
+            .context("the cert step has no AWS clients for its ACM certificates")
     }
 }
 
@@ -337,6 +372,10 @@ pub struct Observed {
 #[derive(Debug, Serialize)]
 pub struct CertState {
     pub certs: Vec<Observed>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub acm: Vec<acm::AcmObserved>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<acm_import::ImportObserved>,
 }
 
 impl Step for CertStep {
@@ -366,7 +405,33 @@ impl Step for CertStep {
                 name: w.name,
             });
         }
-        Ok(CertState { certs })
+        // What is in ACM is webtier's to converge, not to destroy:
+        // `destroy` leaves ACM certificates (and their records) in place.
+        if self.destroy.is_some() {
+            return Ok(CertState {
+                certs,
+                acm: Vec::new(),
+                imports: Vec::new(),
+            });
+        }
+        let mut acm_sites = Vec::new();
+        let acm_wanted = acm::wanted(&self.config);
+        if !acm_wanted.is_empty() {
+            let clients = self.clients()?;
+            let zones = crate::aws::route53::public_zones(clients).await?;
+            for w in &acm_wanted {
+                acm_sites.push(acm::observe(clients, &self.config, &zones, w).await?);
+            }
+        }
+        let mut imports = Vec::new();
+        for w in acm_import::wanted(&self.config) {
+            imports.push(acm_import::observe(self.clients()?, &self.config, &w).await?);
+        }
+        Ok(CertState {
+            certs,
+            acm: acm_sites,
+            imports,
+        })
     }
 
     fn diff(&self, observed: &CertState) -> Vec<Planned<CertOp>> {
@@ -396,7 +461,7 @@ impl Step for CertStep {
             }
         }
         let wanted = wanted(&self.config);
-        observed
+        let mut changes: Vec<Planned<CertOp>> = observed
             .certs
             .iter()
             .filter_map(|o| {
@@ -413,7 +478,55 @@ impl Step for CertStep {
                     operation: CertOp::Obtain(w.clone()),
                 })
             })
-            .collect()
+            .collect();
+        let acm_wanted = acm::wanted(&self.config);
+        for o in &observed.acm {
+            let Some(w) = acm_wanted.iter().find(|w| w.name == o.name) else {
+                continue;
+            };
+            if let Some((action, detail)) = acm::diff(w, o) {
+                changes.push(Planned {
+                    action,
+                    resource: format!("ACM certificate {}", o.name),
+                    detail,
+                    operation: CertOp::Acm(w.clone()),
+                });
+            }
+        }
+        let imports = acm_import::wanted(&self.config);
+        for o in &observed.imports {
+            let Some(w) = imports.iter().find(|w| w.name == o.name) else {
+                continue;
+            };
+            // A certificate ordered in this run is imported after it.
+            let ordered = changes
+                .iter()
+                .any(|c| matches!(&c.operation, CertOp::Obtain(x) if x.name == o.name));
+            let reason = match (&o.certificate, o.current) {
+                _ if ordered => "the certificate ordered above",
+                (None, Some(false)) => "not in ACM yet",
+                (Some(_), Some(false)) => "ACM holds an older certificate",
+                _ => continue,
+            };
+            changes.push(Planned {
+                action: if o.certificate.is_some() {
+                    Action::Update
+                } else {
+                    Action::Create
+                },
+                resource: format!("ACM import {}", o.name),
+                detail: match &o.certificate {
+                    Some(c) => format!("re-import to {} ({reason})", c.arn),
+                    None => format!("import, tagged managed-by=webtier ({reason})"),
+                },
+                operation: CertOp::ImportToAcm(w.clone()),
+            });
+        }
+        changes
+    }
+
+    fn conflicts(&self, observed: &CertState) -> Vec<Conflict> {
+        observed.acm.iter().flat_map(acm::conflicts).collect()
     }
 
     async fn apply(&self, op: &CertOp) -> Result<()> {
@@ -425,6 +538,38 @@ impl Step for CertStep {
                 if reload_proxy(&self.config)? {
                     wait_served(&self.config, &wanted.name)?;
                 }
+            }
+            CertOp::Acm(wanted) => {
+                // A saved plan converges only this configuration's sites.
+                if !acm::wanted(&self.config).contains(wanted) {
+                    bail!(
+                        "the plan converges the ACM certificate of {} as this configuration no longer describes it — make a new plan",
+                        wanted.name
+                    );
+                }
+                let result = acm::converge(
+                    self.clients()?,
+                    &self.config,
+                    wanted,
+                    key_readers(&self.config),
+                    false,
+                )
+                .await;
+                record(&store, &wanted.name, &result, "exported from ACM");
+                if result?.is_some() && reload_proxy(&self.config)? {
+                    wait_served(&self.config, &wanted.name)?;
+                }
+            }
+            CertOp::ImportToAcm(wanted) => {
+                if !acm_import::wanted(&self.config).contains(wanted) {
+                    bail!(
+                        "the plan imports {} into ACM, which this configuration does not ask for — make a new plan",
+                        wanted.name
+                    );
+                }
+                let imported =
+                    acm_import::import(self.clients()?, &self.config, wanted, false).await?;
+                tracing::info!("{}: ACM holds it as {}", wanted.name, imported.arn());
             }
             CertOp::Revoke { name, serial } => {
                 // A saved plan revokes only this configuration's names.
@@ -469,6 +614,21 @@ impl Step for CertStep {
             }
         }
         Ok(())
+    }
+}
+
+/// Records how an attempt for `name` ended (for `cert status`).
+pub fn record<T>(store: &Store, name: &str, result: &Result<T>, success: &str) {
+    let attempt = LastAttempt {
+        at: now(),
+        ok: result.is_ok(),
+        message: match result {
+            Ok(_) => success.into(),
+            Err(e) => format!("{e:#}"),
+        },
+    };
+    if let Err(e) = store.record_attempt(name, &attempt) {
+        tracing::warn!("cannot record the attempt for {name}: {e:#}");
     }
 }
 
