@@ -11,6 +11,7 @@ use aws_sdk_route53::types::{
 };
 
 use crate::support;
+use crate::support::faults::FaultProxy;
 use crate::support::services::{Call, Moto};
 use crate::support::{assert_exit, stderr, stdout, webtier};
 
@@ -64,6 +65,18 @@ impl World {
         webtier()
             .current_dir(self.dir.path())
             .envs(self.moto.env())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs webtier with its AWS calls going to `endpoint` (a
+    /// `FaultProxy` in front of moto) instead of moto itself.
+    fn run_through(&self, endpoint: &str, args: &[&str]) -> Output {
+        webtier()
+            .current_dir(self.dir.path())
+            .envs(self.moto.env())
+            .env("AWS_ENDPOINT_URL", endpoint)
             .args(args)
             .output()
             .unwrap()
@@ -472,6 +485,53 @@ async fn dns_creates_owned_records_and_converges() {
         ("A".into(), vec![new_ip.to_string()])
     );
     assert_exit(&w.run(&["plan", "--detailed-exitcode", "dns"]), 0);
+}
+
+/// EC2 and Route 53 answer 30% of webtier's requests with their own
+/// throttling errors (a FaultProxy in front of moto): the SDK's retries
+/// absorb them, apply converges, and the plan after it is empty. The
+/// seed throttles 5 of apply's 11 requests (6 forwarded); some seeds
+/// throttle none of them.
+#[tokio::test]
+#[expect(clippy::disallowed_macros, reason = "the counts, for --nocapture runs")]
+async fn dns_converges_under_throttling() {
+    let w = World::new(1).await;
+    let (ip4, ip6) = w.public_ips().await;
+    let proxy = FaultProxy::start(&w.moto.endpoint());
+    proxy.throttle(30, 0x7e57_5eed);
+
+    let out = w.run_through(&proxy.endpoint(), &["apply", "dns", "--yes"]);
+    let after_apply = (proxy.forwarded(), proxy.throttled());
+    eprintln!(
+        "apply: forwarded {}, throttled {}",
+        after_apply.0, after_apply.1
+    );
+    assert_exit(&out, 0);
+    // Read from moto itself, not through the proxy.
+    let ownership = "\"heritage=webtier,owner=webtier,types=A/AAAA\"".to_string();
+    for name in ["example.com", "www.example.com"] {
+        assert_eq!(
+            w.records(name).await,
+            vec![
+                ("A".into(), vec![ip4.clone()]),
+                ("AAAA".into(), vec![ip6.clone()]),
+                ("TXT".into(), vec![ownership.clone()]),
+            ]
+        );
+    }
+    assert!(
+        after_apply.1 > 0,
+        "no request was throttled: {after_apply:?}"
+    );
+
+    let out = w.run_through(&proxy.endpoint(), &["plan", "--detailed-exitcode", "dns"]);
+    eprintln!(
+        "apply and plan: forwarded {}, throttled {}",
+        proxy.forwarded(),
+        proxy.throttled()
+    );
+    assert_exit(&out, 0);
+    assert!(stdout(&out).starts_with("No changes."), "{}", stdout(&out));
 }
 
 #[tokio::test]

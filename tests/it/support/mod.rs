@@ -4,6 +4,7 @@
 //! installs it; nothing passes silently.
 
 pub mod ec2;
+pub mod faults;
 pub mod oidc;
 pub mod proxy;
 pub mod services;
