@@ -376,7 +376,8 @@ pub fn decrypt_key(pem: &str, passphrase: &[u8]) -> Result<Zeroizing<String>> {
 
 /// Imports a certificate, or re-imports it to `arn` (which keeps the ARN,
 /// so whatever uses it sees the new one). Tags are set on the first
-/// import only (ACM refuses them on a re-import). Returns the ARN.
+/// import (ACM refuses them on a re-import, and keeps the ones it has).
+/// Returns the ARN.
 pub async fn import(
     acm: &aws_sdk_acm::Client,
     arn: Option<&str>,
@@ -393,13 +394,47 @@ pub async fn import(
             (!chain.trim().is_empty()).then(|| Blob::new(chain.as_bytes().to_vec())),
         )
         .private_key(Blob::new(key.as_bytes().to_vec()))
-        .set_tags(arn.is_none().then_some(tags))
+        .set_tags(arn.is_none().then(|| tags.clone()))
         .send()
         .await
         .map_err(|e| api_error("acm:ImportCertificate", e))?;
-    out.certificate_arn()
+    let imported = out
+        .certificate_arn()
         .map(str::to_string)
-        .ok_or_else(|| anyhow!("ACM imported a certificate without giving its ARN"))
+        .ok_or_else(|| anyhow!("ACM imported a certificate without giving its ARN"))?;
+    if arn.is_some() {
+        keep_tags(acm, &imported, tags).await?;
+    }
+    Ok(imported)
+}
+
+/// Puts back any of `tags` a re-import dropped (ACM keeps them; an
+/// emulator may not), so the certificate is still found as webtier's.
+/// No write when they are all there.
+async fn keep_tags(acm: &aws_sdk_acm::Client, arn: &str, tags: Vec<Tag>) -> Result<()> {
+    let have = acm
+        .list_tags_for_certificate()
+        .certificate_arn(arn)
+        .send()
+        .await
+        .map_err(|e| api_error("acm:ListTagsForCertificate", e))?;
+    let all_there = tags.iter().all(|t| {
+        have.tags()
+            .iter()
+            .any(|h| h.key() == t.key() && h.value() == t.value())
+    });
+    if all_there {
+        return Ok(());
+    }
+    // All of them, managed-by included: the policy lets webtier tag only
+    // with it.
+    acm.add_tags_to_certificate()
+        .certificate_arn(arn)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|e| api_error("acm:AddTagsToCertificate", e))?;
+    Ok(())
 }
 
 /// The PEM certificate (leaf) ACM holds at `arn`.

@@ -881,3 +881,101 @@ async fn the_running_proxy_answers_challenges_and_serves_the_renewed_certificate
         "the served certificate is the live one"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_to_acm_creates_once_and_reimports_to_the_same_arn() {
+    use crate::support::services::Moto;
+
+    let setup = Setup::new(PebbleOptions::default(), "i.webtier.test", &[]);
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let acm = aws_sdk_acm::Client::new(&sdk);
+    let config = setup.dir.path().join("webtier.toml");
+    let mut text = fs::read_to_string(&config).unwrap();
+    text.push_str("\n[site.acm]\nimport = true\n");
+    fs::write(&config, text).unwrap();
+    let run = |args: &[&str]| {
+        setup
+            .command()
+            .envs(moto.env())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let imported = || async {
+        let out = acm.list_certificates().send().await.unwrap();
+        out.certificate_summary_list()
+            .iter()
+            .map(|c| {
+                (
+                    c.certificate_arn().unwrap().to_string(),
+                    c.r#type().unwrap().as_str().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_exit(&run(&["cert", "issue"]), 0);
+    let plan = run(&["plan", "cert", "--detailed-exitcode"]);
+    assert_exit(&plan, 2);
+    assert!(
+        stdout(&plan).contains("ACM import i.webtier.test"),
+        "{}",
+        stdout(&plan)
+    );
+
+    let out = run(&["cert", "import-to-acm"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("imported i.webtier.test into ACM as arn:"),
+        "{}",
+        stdout(&out)
+    );
+    let first = imported().await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].1, "IMPORTED");
+    let body = |arn: String| async {
+        let out = acm
+            .get_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        crate::support::pem_der(out.certificate().unwrap())
+    };
+    let live_leaf = || {
+        crate::support::pem_der(
+            &fs::read_to_string(setup.live("i.webtier.test").join("cert.pem")).unwrap(),
+        )
+    };
+    assert_eq!(body(first[0].0.clone()).await, live_leaf());
+
+    // Imported already: nothing is written, and the plan is empty.
+    moto.start_recording().await;
+    let out = run(&["cert", "import-to-acm"]);
+    let calls = moto.stop_recording().await;
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), "");
+    assert!(
+        !calls.iter().any(|c| c.is_write()),
+        "{:?}",
+        calls.iter().filter(|c| c.is_write()).collect::<Vec<_>>()
+    );
+    assert_exit(&run(&["plan", "cert", "--detailed-exitcode"]), 0);
+
+    // A renewal is re-imported to the same ARN.
+    let out = run(&["cert", "renew", "--force"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains(&format!("re-imported i.webtier.test to {}", first[0].0)),
+        "{}",
+        stdout(&out)
+    );
+    let second = imported().await;
+    assert_eq!(second, first, "the same certificate in ACM");
+    assert_eq!(
+        body(first[0].0.clone()).await,
+        live_leaf(),
+        "now the renewed one"
+    );
+    assert_exit(&run(&["plan", "cert", "--detailed-exitcode"]), 0);
+}

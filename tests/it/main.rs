@@ -2,7 +2,7 @@
 //! ripgrep does. Each file directly under `tests/` is a binary of its own
 //! that links every dev-dependency (the AWS SDK, reqwest, rustls); one
 //! binary links them once. Run one area with a filter on its module path:
-//! `cargo test --test it proxy::` (or `auth::`, `aws::`, `cert::`, `cli::`,
+//! `cargo test --test it proxy::` (or `acm::`, `auth::`, `aws::`, `cert::`, `cli::`,
 //! `export::`, `init::`, `services::`, `status::`).
 //!
 //! `support` starts the real services (moto_server, pebble, nginx,
@@ -10,6 +10,7 @@
 
 mod support;
 
+mod acm;
 mod auth;
 mod aws;
 mod cert;

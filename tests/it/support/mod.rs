@@ -164,3 +164,10 @@ impl Drop for RemoveUser {
         let _ = Command::new("userdel").arg(self.0).output();
     }
 }
+
+/// The DER of the first certificate in a PEM text.
+pub fn pem_der(pem: &str) -> Vec<u8> {
+    rustls_pki_types::pem::PemObject::from_pem_slice(pem.as_bytes())
+        .map(|d: rustls_pki_types::CertificateDer<'static>| d.to_vec())
+        .expect("a PEM certificate")
+}

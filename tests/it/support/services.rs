@@ -246,7 +246,8 @@ pub struct Call {
     #[expect(dead_code, reason = "shown by Debug in failed assertions")]
     pub method: String,
     pub path: String,
-    /// The IAM action name: `ec2:DescribeInstances`, `route53:GetChange`.
+    /// The IAM action name: `ec2:DescribeInstances`, `route53:GetChange`,
+    /// `acm:RequestCertificate`.
     pub action: String,
 }
 
@@ -315,7 +316,15 @@ impl Moto {
                     (Some(b), _) => b.to_string(),
                     _ => String::new(),
                 };
-                let action = iam_action(&method, &path, &body);
+                let target = v["headers"].as_object().and_then(|h| {
+                    h.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
+                        .and_then(|(_, t)| t.as_str())
+                });
+                let action = match target.and_then(|t| t.strip_prefix("CertificateManager.")) {
+                    Some(op) => format!("acm:{op}"),
+                    None => iam_action(&method, &path, &body),
+                };
                 Call {
                     method,
                     path,
@@ -327,7 +336,7 @@ impl Moto {
 }
 
 /// The IAM action of a recorded request: EC2 names it in the form body,
-/// Route 53 in the method and path.
+/// Route 53 in the method and path (ACM in its X-Amz-Target header).
 fn iam_action(method: &str, path: &str, body: &str) -> String {
     if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
         return format!("ec2:{action}");
