@@ -322,9 +322,10 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show which certificates would be issued or renewed')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Issue or renew what is due, after confirmation')
-            [CompletionResult]::new('issue', 'issue', [CompletionResultType]::ParameterValue, 'Issue certificates now, due or not (all ACME sites, or one)')
-            [CompletionResult]::new('renew', 'renew', [CompletionResultType]::ParameterValue, 'Renew what is due; silent when nothing is (for cron)')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Certificates, expiry and last result (text table or JSON)')
+            [CompletionResult]::new('issue', 'issue', [CompletionResultType]::ParameterValue, 'Issue ACME certificates now, due or not (all ACME sites, or one)')
+            [CompletionResult]::new('renew', 'renew', [CompletionResultType]::ParameterValue, 'Renew what is due, follow ACM''s renewals and keep ACM imports current; silent when nothing is due (for cron)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Certificates, expiry and last result, ACM''s too (text table or JSON)')
+            [CompletionResult]::new('import-to-acm', 'import-to-acm', [CompletionResultType]::ParameterValue, 'Import a site''s ACME certificate into AWS Certificate Manager (for a load balancer or CloudFront), or re-import it to the same ARN')
             [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a site''s live certificate at the CA')
             [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Install a systemd timer or cron entry that runs `cert renew` twice a day')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -392,8 +393,8 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             [CompletionResult]::new('--deploy-hook', '--deploy-hook', [CompletionResultType]::ParameterName, 'Run this shell command after each new certificate (paths in WEBTIER_CERT_NAME, WEBTIER_CERT_DIR, WEBTIER_FULLCHAIN, WEBTIER_PRIVKEY, WEBTIER_NAMES)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of the configuration file [default: webtier.toml]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Renew every certificate, due or not')
-            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Run the whole order against the staging or test CA; install nothing')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Renew every ACME certificate, re-export every ACM one and re-import every import, due or not')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Run the whole ACME order against the staging or test CA; install nothing, and only say what would change in ACM')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --output json')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
@@ -409,6 +410,23 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             break
         }
         'webtier;cert;status' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of the configuration file [default: webtier.toml]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --output json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Never use colors (also when NO_COLOR is set)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'webtier;cert;import-to-acm' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of the configuration file [default: webtier.toml]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --output json')
@@ -466,9 +484,10 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
         'webtier;cert;help' {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show which certificates would be issued or renewed')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Issue or renew what is due, after confirmation')
-            [CompletionResult]::new('issue', 'issue', [CompletionResultType]::ParameterValue, 'Issue certificates now, due or not (all ACME sites, or one)')
-            [CompletionResult]::new('renew', 'renew', [CompletionResultType]::ParameterValue, 'Renew what is due; silent when nothing is (for cron)')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Certificates, expiry and last result (text table or JSON)')
+            [CompletionResult]::new('issue', 'issue', [CompletionResultType]::ParameterValue, 'Issue ACME certificates now, due or not (all ACME sites, or one)')
+            [CompletionResult]::new('renew', 'renew', [CompletionResultType]::ParameterValue, 'Renew what is due, follow ACM''s renewals and keep ACM imports current; silent when nothing is due (for cron)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Certificates, expiry and last result, ACM''s too (text table or JSON)')
+            [CompletionResult]::new('import-to-acm', 'import-to-acm', [CompletionResultType]::ParameterValue, 'Import a site''s ACME certificate into AWS Certificate Manager (for a load balancer or CloudFront), or re-import it to the same ARN')
             [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a site''s live certificate at the CA')
             [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Install a systemd timer or cron entry that runs `cert renew` twice a day')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -487,6 +506,9 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             break
         }
         'webtier;cert;help;status' {
+            break
+        }
+        'webtier;cert;help;import-to-acm' {
             break
         }
         'webtier;cert;help;revoke' {
@@ -946,9 +968,10 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
         'webtier;help;cert' {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show which certificates would be issued or renewed')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Issue or renew what is due, after confirmation')
-            [CompletionResult]::new('issue', 'issue', [CompletionResultType]::ParameterValue, 'Issue certificates now, due or not (all ACME sites, or one)')
-            [CompletionResult]::new('renew', 'renew', [CompletionResultType]::ParameterValue, 'Renew what is due; silent when nothing is (for cron)')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Certificates, expiry and last result (text table or JSON)')
+            [CompletionResult]::new('issue', 'issue', [CompletionResultType]::ParameterValue, 'Issue ACME certificates now, due or not (all ACME sites, or one)')
+            [CompletionResult]::new('renew', 'renew', [CompletionResultType]::ParameterValue, 'Renew what is due, follow ACM''s renewals and keep ACM imports current; silent when nothing is due (for cron)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Certificates, expiry and last result, ACM''s too (text table or JSON)')
+            [CompletionResult]::new('import-to-acm', 'import-to-acm', [CompletionResultType]::ParameterValue, 'Import a site''s ACME certificate into AWS Certificate Manager (for a load balancer or CloudFront), or re-import it to the same ARN')
             [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a site''s live certificate at the CA')
             [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Install a systemd timer or cron entry that runs `cert renew` twice a day')
             break
@@ -966,6 +989,9 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             break
         }
         'webtier;help;cert;status' {
+            break
+        }
+        'webtier;help;cert;import-to-acm' {
             break
         }
         'webtier;help;cert;revoke' {

@@ -64,6 +64,9 @@ _webtier() {
             webtier__subcmd__cert,help)
                 cmd="webtier__subcmd__cert__subcmd__help"
                 ;;
+            webtier__subcmd__cert,import-to-acm)
+                cmd="webtier__subcmd__cert__subcmd__import__subcmd__to__subcmd__acm"
+                ;;
             webtier__subcmd__cert,issue)
                 cmd="webtier__subcmd__cert__subcmd__issue"
                 ;;
@@ -87,6 +90,9 @@ _webtier() {
                 ;;
             webtier__subcmd__cert__subcmd__help,help)
                 cmd="webtier__subcmd__cert__subcmd__help__subcmd__help"
+                ;;
+            webtier__subcmd__cert__subcmd__help,import-to-acm)
+                cmd="webtier__subcmd__cert__subcmd__help__subcmd__import__subcmd__to__subcmd__acm"
                 ;;
             webtier__subcmd__cert__subcmd__help,issue)
                 cmd="webtier__subcmd__cert__subcmd__help__subcmd__issue"
@@ -204,6 +210,9 @@ _webtier() {
                 ;;
             webtier__subcmd__help__subcmd__cert,apply)
                 cmd="webtier__subcmd__help__subcmd__cert__subcmd__apply"
+                ;;
+            webtier__subcmd__help__subcmd__cert,import-to-acm)
+                cmd="webtier__subcmd__help__subcmd__cert__subcmd__import__subcmd__to__subcmd__acm"
                 ;;
             webtier__subcmd__help__subcmd__cert,issue)
                 cmd="webtier__subcmd__help__subcmd__cert__subcmd__issue"
@@ -397,7 +406,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__cert)
-            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version plan apply issue renew status revoke schedule help"
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version plan apply issue renew status import-to-acm revoke schedule help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -441,7 +450,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__cert__subcmd__help)
-            opts="plan apply issue renew status revoke schedule help"
+            opts="plan apply issue renew status import-to-acm revoke schedule help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -469,6 +478,20 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__cert__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__cert__subcmd__help__subcmd__import__subcmd__to__subcmd__acm)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -559,6 +582,28 @@ _webtier() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__cert__subcmd__import__subcmd__to__subcmd__acm)
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1169,7 +1214,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__help__subcmd__cert)
-            opts="plan apply issue renew status revoke schedule"
+            opts="plan apply issue renew status import-to-acm revoke schedule"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1183,6 +1228,20 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__help__subcmd__cert__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__cert__subcmd__import__subcmd__to__subcmd__acm)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

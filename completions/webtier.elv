@@ -299,9 +299,10 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --version 'Print version'
             cand plan 'Show which certificates would be issued or renewed'
             cand apply 'Issue or renew what is due, after confirmation'
-            cand issue 'Issue certificates now, due or not (all ACME sites, or one)'
-            cand renew 'Renew what is due; silent when nothing is (for cron)'
-            cand status 'Certificates, expiry and last result (text table or JSON)'
+            cand issue 'Issue ACME certificates now, due or not (all ACME sites, or one)'
+            cand renew 'Renew what is due, follow ACM''s renewals and keep ACM imports current; silent when nothing is due (for cron)'
+            cand status 'Certificates, expiry and last result, ACM''s too (text table or JSON)'
+            cand import-to-acm 'Import a site''s ACME certificate into AWS Certificate Manager (for a load balancer or CloudFront), or re-import it to the same ARN'
             cand revoke 'Revoke a site''s live certificate at the CA'
             cand schedule 'Install a systemd timer or cron entry that runs `cert renew` twice a day'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -365,8 +366,8 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --deploy-hook 'Run this shell command after each new certificate (paths in WEBTIER_CERT_NAME, WEBTIER_CERT_DIR, WEBTIER_FULLCHAIN, WEBTIER_PRIVKEY, WEBTIER_NAMES)'
             cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
-            cand --force 'Renew every certificate, due or not'
-            cand --dry-run 'Run the whole order against the staging or test CA; install nothing'
+            cand --force 'Renew every ACME certificate, re-export every ACM one and re-import every import, due or not'
+            cand --dry-run 'Run the whole ACME order against the staging or test CA; install nothing, and only say what would change in ACM'
             cand --json 'Short for --output json'
             cand -q 'Print only results and errors: no progress or informational lines'
             cand --quiet 'Print only results and errors: no progress or informational lines'
@@ -381,6 +382,22 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --version 'Print version'
         }
         &'webtier;cert;status'= {
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'webtier;cert;import-to-acm'= {
             cand --config 'Path of the configuration file [default: webtier.toml]'
             cand --output 'Output format'
             cand --json 'Short for --output json'
@@ -435,9 +452,10 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;cert;help'= {
             cand plan 'Show which certificates would be issued or renewed'
             cand apply 'Issue or renew what is due, after confirmation'
-            cand issue 'Issue certificates now, due or not (all ACME sites, or one)'
-            cand renew 'Renew what is due; silent when nothing is (for cron)'
-            cand status 'Certificates, expiry and last result (text table or JSON)'
+            cand issue 'Issue ACME certificates now, due or not (all ACME sites, or one)'
+            cand renew 'Renew what is due, follow ACM''s renewals and keep ACM imports current; silent when nothing is due (for cron)'
+            cand status 'Certificates, expiry and last result, ACM''s too (text table or JSON)'
+            cand import-to-acm 'Import a site''s ACME certificate into AWS Certificate Manager (for a load balancer or CloudFront), or re-import it to the same ARN'
             cand revoke 'Revoke a site''s live certificate at the CA'
             cand schedule 'Install a systemd timer or cron entry that runs `cert renew` twice a day'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -451,6 +469,8 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;cert;help;renew'= {
         }
         &'webtier;cert;help;status'= {
+        }
+        &'webtier;cert;help;import-to-acm'= {
         }
         &'webtier;cert;help;revoke'= {
         }
@@ -858,9 +878,10 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;help;cert'= {
             cand plan 'Show which certificates would be issued or renewed'
             cand apply 'Issue or renew what is due, after confirmation'
-            cand issue 'Issue certificates now, due or not (all ACME sites, or one)'
-            cand renew 'Renew what is due; silent when nothing is (for cron)'
-            cand status 'Certificates, expiry and last result (text table or JSON)'
+            cand issue 'Issue ACME certificates now, due or not (all ACME sites, or one)'
+            cand renew 'Renew what is due, follow ACM''s renewals and keep ACM imports current; silent when nothing is due (for cron)'
+            cand status 'Certificates, expiry and last result, ACM''s too (text table or JSON)'
+            cand import-to-acm 'Import a site''s ACME certificate into AWS Certificate Manager (for a load balancer or CloudFront), or re-import it to the same ARN'
             cand revoke 'Revoke a site''s live certificate at the CA'
             cand schedule 'Install a systemd timer or cron entry that runs `cert renew` twice a day'
         }
@@ -873,6 +894,8 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;help;cert;renew'= {
         }
         &'webtier;help;cert;status'= {
+        }
+        &'webtier;help;cert;import-to-acm'= {
         }
         &'webtier;help;cert;revoke'= {
         }

@@ -270,4 +270,71 @@ mod tests {
         assert!(text.contains("arn:aws:route53:::hostedzone/Z1ABC"));
         assert!(!text.contains("hostedzone/*"));
     }
+
+    #[test]
+    fn acm_gets_exactly_the_actions_of_its_mode() {
+        let config = |acm: &str| {
+            let text = format!(
+                "[aws]\nregion = \"eu-west-1\"\n[[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\"]\n{acm}"
+            );
+            crate::config::parse("w.toml", &text, Path::new("/w.toml")).unwrap()
+        };
+        let acm_actions = |p: &Value| {
+            let mut a: Vec<String> = actions(p)
+                .into_iter()
+                .filter(|a| a.starts_with("acm:"))
+                .collect();
+            a.sort();
+            a.dedup();
+            a
+        };
+        let managed = policy(&config("tls = \"acm\"\n[site.acm]\nmode = \"managed\"\n"));
+        assert_eq!(
+            acm_actions(&managed),
+            [
+                "acm:AddTagsToCertificate",
+                "acm:DescribeCertificate",
+                "acm:ListCertificates",
+                "acm:ListTagsForCertificate",
+                "acm:RequestCertificate"
+            ]
+        );
+        let text = serde_json::to_string(&managed).unwrap();
+        assert!(
+            text.contains("arn:aws:acm:eu-west-1:*:certificate/*"),
+            "{text}"
+        );
+        assert!(
+            text.contains("_*.example.com"),
+            "validation records: {text}"
+        );
+        assert!(text.contains("\"CNAME\""), "{text}");
+        // Not the dns step's rights: no [target].
+        assert!(!text.contains("WebtierWriteSiteRecords"), "{text}");
+
+        let export = policy(&config(
+            "tls = \"acm\"\n[site.acm]\nmode = \"export\"\nregion = \"us-east-1\"\n",
+        ));
+        assert!(acm_actions(&export).contains(&"acm:ExportCertificate".to_string()));
+        let text = serde_json::to_string(&export).unwrap();
+        assert!(
+            text.contains("arn:aws:acm:us-east-1:*:certificate/*"),
+            "{text}"
+        );
+
+        let import = policy(&config("[site.acm]\nimport = true\n"));
+        assert_eq!(
+            acm_actions(&import),
+            [
+                "acm:AddTagsToCertificate",
+                "acm:DescribeCertificate",
+                "acm:GetCertificate",
+                "acm:ImportCertificate",
+                "acm:ListCertificates",
+                "acm:ListTagsForCertificate"
+            ]
+        );
+        assert!(!actions(&import).iter().any(|a| a.starts_with("route53:")));
+        assert!(acm_actions(&policy(&config(""))).is_empty());
+    }
 }

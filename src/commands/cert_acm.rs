@@ -50,8 +50,10 @@ pub async fn renew(
     }
     let store = Store::new(&config.state_dir);
     for w in &sites {
+        let progress = ui.progress(&format!("ACM certificate of {}", w.name));
         let result =
             site_acm::converge(&clients, config, w, cert::key_readers(config), force).await;
+        progress.finish();
         cert::record(&store, &w.name, &result, "exported from ACM");
         match result {
             Ok(Some(live)) => {

@@ -119,7 +119,9 @@ impl ProxyStep {
             binary,
             unit,
             issued_later: config
-                .acme_sites()
+                .sites
+                .iter()
+                .filter(|s| s.tls_on_instance())
                 .map(|s| {
                     crate::certstore::Store::new(&config.state_dir)
                         .live_files(&s.domain)
