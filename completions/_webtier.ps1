@@ -57,7 +57,7 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             [CompletionResult]::new('--email', '--email', [CompletionResultType]::ParameterName, 'Contact email for the certificate authority')
             [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'The app''s address, HOST:PORT [default: 127.0.0.1:8000 when something listens there]')
             [CompletionResult]::new('--instance', '--instance', [CompletionResultType]::ParameterName, 'The EC2 instance to open and point the names at: `self` or an id [default: self]')
-            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Certificates: from an ACME CA (Let''s Encrypt), or none (plain HTTP)')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Certificates: from an ACME CA (Let''s Encrypt); from AWS Certificate Manager, exported to this instance (charged by AWS per issuance and renewal) or kept in ACM for a load balancer or CloudFront; or none (plain HTTP)')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region [default: the standard chain: AWS_REGION, profile, the instance''s own]')
             [CompletionResult]::new('--acme-directory', '--acme-directory', [CompletionResultType]::ParameterName, 'ACME directory: letsencrypt, letsencrypt-staging or an https:// URL [default: letsencrypt]')
             [CompletionResult]::new('--ca-root', '--ca-root', [CompletionResultType]::ParameterName, 'An extra trust root (PEM) for the ACME server''s own HTTPS, for a test CA')

@@ -1781,7 +1781,7 @@ _webtier() {
                     return 0
                     ;;
                 --tls)
-                    COMPREPLY=($(compgen -W "acme none" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "acme acm-export acm-managed none" -- "${cur}"))
                     return 0
                     ;;
                 --region)

@@ -53,7 +53,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand --email 'Contact email for the certificate authority'
             cand --upstream 'The app''s address, HOST:PORT [default: 127.0.0.1:8000 when something listens there]'
             cand --instance 'The EC2 instance to open and point the names at: `self` or an id [default: self]'
-            cand --tls 'Certificates: from an ACME CA (Let''s Encrypt), or none (plain HTTP)'
+            cand --tls 'Certificates: from an ACME CA (Let''s Encrypt); from AWS Certificate Manager, exported to this instance (charged by AWS per issuance and renewal) or kept in ACM for a load balancer or CloudFront; or none (plain HTTP)'
             cand --region 'AWS region [default: the standard chain: AWS_REGION, profile, the instance''s own]'
             cand --acme-directory 'ACME directory: letsencrypt, letsencrypt-staging or an https:// URL [default: letsencrypt]'
             cand --ca-root 'An extra trust root (PEM) for the ACME server''s own HTTPS, for a test CA'

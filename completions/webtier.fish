@@ -53,7 +53,9 @@ complete -c webtier -n "__fish_webtier_using_subcommand init" -l alias -d 'Anoth
 complete -c webtier -n "__fish_webtier_using_subcommand init" -l email -d 'Contact email for the certificate authority' -r
 complete -c webtier -n "__fish_webtier_using_subcommand init" -l upstream -d 'The app\'s address, HOST:PORT [default: 127.0.0.1:8000 when something listens there]' -r
 complete -c webtier -n "__fish_webtier_using_subcommand init" -l instance -d 'The EC2 instance to open and point the names at: `self` or an id [default: self]' -r
-complete -c webtier -n "__fish_webtier_using_subcommand init" -l tls -d 'Certificates: from an ACME CA (Let\'s Encrypt), or none (plain HTTP)' -r -f -a "acme\t''
+complete -c webtier -n "__fish_webtier_using_subcommand init" -l tls -d 'Certificates: from an ACME CA (Let\'s Encrypt); from AWS Certificate Manager, exported to this instance (charged by AWS per issuance and renewal) or kept in ACM for a load balancer or CloudFront; or none (plain HTTP)' -r -f -a "acme\t''
+acm-export\t''
+acm-managed\t''
 none\t''"
 complete -c webtier -n "__fish_webtier_using_subcommand init" -l region -d 'AWS region [default: the standard chain: AWS_REGION, profile, the instance\'s own]' -r
 complete -c webtier -n "__fish_webtier_using_subcommand init" -l acme-directory -d 'ACME directory: letsencrypt, letsencrypt-staging or an https:// URL [default: letsencrypt]' -r

@@ -162,7 +162,10 @@ pub struct InitArgs {
     #[arg(long, value_name = "self|ID")]
     pub instance: Option<String>,
 
-    /// Certificates: from an ACME CA (Let's Encrypt), or none (plain HTTP)
+    /// Certificates: from an ACME CA (Let's Encrypt); from AWS Certificate
+    /// Manager, exported to this instance (charged by AWS per issuance and
+    /// renewal) or kept in ACM for a load balancer or CloudFront; or none
+    /// (plain HTTP)
     #[arg(long, value_enum, value_name = "KIND")]
     pub tls: Option<InitTls>,
 
@@ -186,6 +189,8 @@ pub struct InitArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InitTls {
     Acme,
+    AcmExport,
+    AcmManaged,
     None,
 }
 

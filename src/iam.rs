@@ -88,6 +88,8 @@ fn acm_statements(config: &Config, partition: &str, region: &str) -> Vec<Value> 
     let mut own = vec!["acm:DescribeCertificate"];
     let mut create = Vec::new();
     if !sites.is_empty() {
+        // Certificates that no longer match the site are deleted.
+        own.push("acm:DeleteCertificate");
         create.push("acm:RequestCertificate");
     }
     if sites
@@ -203,13 +205,15 @@ fn dns_write_statement(config: &Config, partition: &str) -> Value {
     })
 }
 
-/// ACM's validation records: CNAMEs at `_<token>.<name>` of the ACM
-/// sites' names (a wildcard validates at its base name).
+/// ACM's validation records: CNAMEs at `_<32 hex digits>.<name>` of the
+/// ACM sites' names (a wildcard validates at its base name), upserted
+/// only.
 fn validation_records_statement(config: &Config, partition: &str) -> Value {
+    let token = "?".repeat(32);
     let mut names: Vec<String> = crate::steps::cert::acm::wanted(config)
         .iter()
         .flat_map(|w| w.names.clone())
-        .map(|n| format!("_*.{}", n.trim_start_matches("*.")))
+        .map(|n| format!("_{token}.{}", n.trim_start_matches("*.")))
         .collect();
     names.sort();
     names.dedup();
@@ -224,6 +228,7 @@ fn validation_records_statement(config: &Config, partition: &str) -> Value {
             },
             "ForAllValues:StringEquals": {
                 "route53:ChangeResourceRecordSetsRecordTypes": ["CNAME"],
+                "route53:ChangeResourceRecordSetsActions": ["UPSERT"],
             }
         }
     })
@@ -293,6 +298,7 @@ mod tests {
             acm_actions(&managed),
             [
                 "acm:AddTagsToCertificate",
+                "acm:DeleteCertificate",
                 "acm:DescribeCertificate",
                 "acm:ListCertificates",
                 "acm:ListTagsForCertificate",
@@ -305,7 +311,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("_*.example.com"),
+            text.contains(&format!("_{}.example.com", "?".repeat(32))),
             "validation records: {text}"
         );
         assert!(text.contains("\"CNAME\""), "{text}");

@@ -200,10 +200,19 @@ pub async fn describe(acm: &aws_sdk_acm::Client, arn: &str) -> Result<AcmCert> {
     Ok(convert(detail))
 }
 
+/// The value of the site tag for a site's domain: `*` is not allowed in
+/// ACM tag values, so a wildcard is spelled out as the store does.
+pub fn site_tag(site: &str) -> String {
+    crate::certstore::dir_name(site)
+}
+
 /// Every certificate webtier made in ACM for the site `site` (its
 /// domain): listed whatever its key type or status (ListCertificates
-/// shows only RSA keys unless asked for all), those named for the site
-/// looked at, and kept when their tags say webtier made them for it.
+/// shows only RSA keys unless asked for all), those that name the site
+/// (as their domain name, or among their first alternative names: an
+/// imported certificate's domain name is whatever its CA put in the
+/// subject) looked at, and kept when their tags say webtier made them for
+/// it.
 pub async fn site_certificates(
     acm: &aws_sdk_acm::Client,
     site: &str,
@@ -230,7 +239,14 @@ pub async fn site_certificates(
         arns.extend(
             page.certificate_summary_list()
                 .iter()
-                .filter(|s| s.domain_name().is_some_and(|d| dns_name(d) == site))
+                .filter(|s| {
+                    s.domain_name().is_some_and(|d| dns_name(d) == site)
+                        || s.subject_alternative_name_summaries()
+                            .iter()
+                            .any(|n| dns_name(n) == site)
+                        // Summaries list the first 100 names only.
+                        || s.has_additional_subject_alternative_names() == Some(true)
+                })
                 .filter_map(|s| s.certificate_arn().map(str::to_string)),
         );
         match page.next_token() {
@@ -253,7 +269,7 @@ pub async fn site_certificates(
                 .and_then(|t| t.value())
         };
         if tag(MANAGED_BY.0) == Some(MANAGED_BY.1)
-            && tag(SITE_TAG) == Some(site)
+            && tag(SITE_TAG) == Some(site_tag(site).as_str())
             && tag(OWNER_TAG) == Some(owner)
         {
             found.push(describe(acm, &arn).await?);
@@ -269,7 +285,7 @@ pub fn tags(site: &str, owner: &str) -> Result<Vec<Tag>> {
             .key(MANAGED_BY.0)
             .value(MANAGED_BY.1)
             .build()?,
-        Tag::builder().key(SITE_TAG).value(site).build()?,
+        Tag::builder().key(SITE_TAG).value(site_tag(site)).build()?,
         Tag::builder().key(OWNER_TAG).value(owner).build()?,
     ])
 }
@@ -450,6 +466,30 @@ pub async fn certificate_pem(acm: &aws_sdk_acm::Client, arn: &str) -> Result<Str
         .ok_or_else(|| anyhow!("ACM has no certificate body for {arn} yet"))
 }
 
+/// Deletes a certificate (ACM refuses while something uses it).
+pub async fn delete(acm: &aws_sdk_acm::Client, arn: &str) -> Result<()> {
+    acm.delete_certificate()
+        .certificate_arn(arn)
+        .send()
+        .await
+        .map_err(|e| api_error("acm:DeleteCertificate", e))?;
+    Ok(())
+}
+
+/// ACM's key algorithm name for a store key type (`ecdsa-p256`).
+pub fn key_algorithm_of(key_type: &str) -> Option<&'static str> {
+    Some(match key_type {
+        "ecdsa-p256" => "EC_prime256v1",
+        "ecdsa-p384" => "EC_secp384r1",
+        "ecdsa-521" | "ecdsa-p521" => "EC_secp521r1",
+        "rsa-1024" => "RSA_1024",
+        "rsa-2048" => "RSA_2048",
+        "rsa-3072" => "RSA_3072",
+        "rsa-4096" => "RSA_4096",
+        _ => return None,
+    })
+}
+
 /// Whether `status` can become or is a usable certificate.
 pub fn is_live_status(status: &str) -> bool {
     status == CertificateStatus::Issued.as_str()
@@ -478,10 +518,38 @@ mod tests {
             .unwrap();
         let opened = decrypt_key(&encrypted, b"correct horse").unwrap();
         assert_eq!(opened.as_str().trim(), key.serialize_pem().trim());
+        // PBKDF2 with its default PRF, HMAC-SHA1 (the field left out), as
+        // ACM's exports and OpenSSL 1.1's `pkcs8 -topk8 -v2 aes-256-cbc`
+        // write it.
+        let sha1 = pkcs8::pkcs5::pbes2::Parameters {
+            kdf: pkcs8::pkcs5::pbes2::Pbkdf2Params {
+                salt: pkcs8::pkcs5::pbes2::Salt::new([3u8; 8]).unwrap(),
+                iteration_count: 2048,
+                key_length: None,
+                prf: pkcs8::pkcs5::pbes2::Pbkdf2Prf::HmacWithSha1,
+            }
+            .into(),
+            encryption: pkcs8::pkcs5::pbes2::EncryptionScheme::Aes256Cbc { iv: [5u8; 16] },
+        };
+        let encrypted = info
+            .encrypt_with_params(sha1, b"correct horse")
+            .unwrap()
+            .to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
+            .unwrap();
+        let opened = decrypt_key(&encrypted, b"correct horse").unwrap();
+        assert_eq!(opened.as_str().trim(), key.serialize_pem().trim());
         let wrong = decrypt_key(&encrypted, b"wrong horse").unwrap_err();
         assert!(format!("{wrong:#}").contains("passphrase"), "{wrong:#}");
         let not_encrypted = decrypt_key(&key.serialize_pem(), b"x").unwrap_err();
         assert!(format!("{not_encrypted:#}").contains("not an ENCRYPTED PRIVATE KEY"));
+    }
+
+    #[test]
+    fn a_wildcard_site_is_tagged_with_allowed_characters() {
+        assert_eq!(site_tag("*.example.com"), "_wildcard.example.com");
+        assert_eq!(site_tag("example.com"), "example.com");
+        let allowed = |c: char| c.is_alphanumeric() || " _.:/=+-@".contains(c);
+        assert!(site_tag("*.a-b.example.com").chars().all(allowed));
     }
 
     #[test]

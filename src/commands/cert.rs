@@ -33,7 +33,7 @@ pub fn run(global: &GlobalArgs, command: &CertCommand, ui: &Ui) -> Result<u8> {
                 wanted,
                 |_, _| Some("requested".to_string()),
                 false,
-                None,
+                super::cert_acm::Scope::Imports,
                 hooks,
                 ui,
             )
@@ -65,7 +65,7 @@ pub fn run(global: &GlobalArgs, command: &CertCommand, ui: &Ui) -> Result<u8> {
                     }
                 },
                 *dry_run,
-                Some(force),
+                super::cert_acm::Scope::All { force },
                 hooks,
                 ui,
             )
@@ -210,15 +210,15 @@ pub(super) fn date(unix: i64) -> String {
 }
 
 /// Orders every certificate `reason` says is due; one line per result.
-/// With `acm` (`Some(force)`, for `renew`), then converges the ACM sites
-/// and imports. A failure is reported and the others still go ahead;
+/// Then `acm`: exports what ACM renewed (`renew`), and keeps imports
+/// current. A failure is reported and the others still go ahead;
 /// exit 1 if any failed. Nothing due: no output, no ACME request, exit 0.
 fn obtain_all(
     config: &Config,
     wanted: Vec<Wanted>,
     reason: impl Fn(&Wanted, Option<&Live>) -> Option<String>,
     dry_run: bool,
-    acm: Option<bool>,
+    acm: super::cert_acm::Scope,
     hooks: &HookOptions,
     ui: &Ui,
 ) -> Result<u8> {
@@ -279,10 +279,10 @@ fn obtain_all(
             }
         }
         // After the ACME orders, so that an import takes the new ones.
-        if let Some(force) = acm {
+        {
             super::cert_acm::renew(
                 config,
-                force,
+                acm,
                 dry_run,
                 hooks.deploy_hook.as_deref(),
                 ui,

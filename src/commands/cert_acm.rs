@@ -21,18 +21,31 @@ pub struct Tally {
     pub installed: usize,
 }
 
-/// `cert renew`: converges every ACM site (exporting what ACM renewed)
-/// and re-imports every import whose certificate changed. Silent when
-/// nothing changes. With `dry_run`, only says what would change.
+/// Which ACM work a run of `cert issue` or `cert renew` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `cert issue`: keep imports current (a new ACME certificate).
+    Imports,
+    /// `cert renew`: also export what ACM issued or renewed.
+    All { force: bool },
+}
+
+/// `cert renew`: exports what ACM issued or renewed for every ACM site,
+/// and re-imports every import whose certificate changed (`cert issue`:
+/// the imports only). Silent when nothing changes. With `dry_run`, only
+/// says what would change.
 pub async fn renew(
     config: &Config,
-    force: bool,
+    scope: Scope,
     dry_run: bool,
     deploy_hook: Option<&str>,
     ui: &Ui,
     tally: &mut Tally,
 ) -> Result<()> {
-    let sites = site_acm::wanted(config);
+    let (sites, force) = match scope {
+        Scope::Imports => (Vec::new(), false),
+        Scope::All { force } => (site_acm::wanted(config), force),
+    };
     let imports = acm_import::wanted(config);
     if sites.is_empty() && imports.is_empty() {
         return Ok(());
@@ -51,8 +64,14 @@ pub async fn renew(
     let store = Store::new(&config.state_dir);
     for w in &sites {
         let progress = ui.progress(&format!("ACM certificate of {}", w.name));
-        let result =
-            site_acm::converge(&clients, config, w, cert::key_readers(config), force).await;
+        let result = site_acm::converge(
+            &clients,
+            config,
+            w,
+            cert::key_readers(config),
+            site_acm::Reach::Renew { force },
+        )
+        .await;
         progress.finish();
         cert::record(&store, &w.name, &result, "exported from ACM");
         match result {

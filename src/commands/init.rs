@@ -27,6 +27,8 @@ pub fn run(global: &GlobalArgs, args: &InitArgs, ui: &Ui) -> Result<u8> {
         tls: args.tls.map(|t| {
             match t {
                 InitTls::Acme => "acme",
+                InitTls::AcmExport => "acm-export",
+                InitTls::AcmManaged => "acm-managed",
                 InitTls::None => "none",
             }
             .to_string()

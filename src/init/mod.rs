@@ -23,7 +23,7 @@ pub struct Answers {
     pub upstream: Option<String>,
     /// `self` or an instance id.
     pub instance: Option<String>,
-    /// `acme` or `none`.
+    /// `acme`, `acm-export`, `acm-managed` or `none`.
     pub tls: Option<String>,
     pub region: Option<String>,
     pub acme_directory: Option<String>,
@@ -57,6 +57,11 @@ pub fn render(a: &Answers) -> Result<String> {
     let mut env = Environment::new();
     env.add_template("webtier.toml", TEMPLATE)?;
     let q = |o: &Option<String>| o.as_deref().map(quote);
+    let (tls, acm_mode) = match a.tls.as_deref().unwrap_or("acme") {
+        "acm-export" => ("acm", Some("export")),
+        "acm-managed" => ("acm", Some("managed")),
+        other => (other, None),
+    };
     let text = env.get_template("webtier.toml")?.render(context! {
         region => q(&a.region),
         instance => quote(a.instance.as_deref().unwrap_or("self")),
@@ -65,7 +70,8 @@ pub fn render(a: &Answers) -> Result<String> {
         email => q(&a.email),
         domain => quote(domain),
         aliases => a.aliases.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", "),
-        tls => quote(a.tls.as_deref().unwrap_or("acme")),
+        tls => quote(tls),
+        acm_mode => acm_mode.map(quote),
         upstream => quote(upstream),
     })?;
     // Blank lines left by the template's conditionals: at most one in a row.
@@ -133,5 +139,26 @@ mod tests {
             render(&a).unwrap_err().to_string(),
             "init needs --domain and --upstream"
         );
+    }
+
+    #[test]
+    fn acm_answers_make_a_site_with_its_mode() {
+        for (tls, mode) in [("acm-export", "export"), ("acm-managed", "managed")] {
+            let text = render(&Answers {
+                tls: Some(tls.into()),
+                ..answers()
+            })
+            .unwrap();
+            let config =
+                crate::config::parse("webtier.toml", &text, std::path::Path::new("/w.toml"))
+                    .unwrap_or_else(|e| panic!("{tls}: {e:?}\n{text}"));
+            let site = &config.sites[0];
+            assert_eq!(site.tls, crate::config::Tls::Acm, "{text}");
+            assert_eq!(
+                site.acm_mode()
+                    .map(|m| format!("{m:?}").to_ascii_lowercase()),
+                Some(mode.to_string())
+            );
+        }
     }
 }

@@ -54,18 +54,27 @@ pub fn ask(a: &mut Answers, detected_app: Option<String>) -> Result<()> {
         a.upstream = Some(upstream.trim().to_string());
     }
     if a.tls.is_none() {
-        // ACM needs a choice of mode (an exportable certificate is
-        // charged): it is set up in webtier.toml's [site.acm], not here.
         let choices = [
-            "HTTPS with a certificate from Let's Encrypt (ACME)",
-            "Plain HTTP only",
+            (
+                "acme",
+                "HTTPS with a certificate from Let's Encrypt (ACME, free)",
+            ),
+            (
+                "acm-export",
+                "HTTPS with a certificate from AWS Certificate Manager, served here (AWS charges per issuance and renewal)",
+            ),
+            (
+                "acm-managed",
+                "A certificate in AWS Certificate Manager for a load balancer or CloudFront in front (this machine serves plain HTTP behind it)",
+            ),
+            ("none", "Plain HTTP only"),
         ];
         let pick = Select::with_theme(&theme)
             .with_prompt("Certificates")
-            .items(choices)
+            .items(choices.iter().map(|c| c.1))
             .default(0)
             .interact()?;
-        a.tls = Some(if pick == 0 { "acme" } else { "none" }.to_string());
+        a.tls = Some(choices[pick].0.to_string());
     }
     Ok(())
 }

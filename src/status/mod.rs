@@ -1,8 +1,8 @@
 //! `webtier status`: whether each site is served as its configuration
 //! says, as a list of checks in the order a visitor's request meets what
 //! they check: the security group, the DNS records and what resolvers
-//! answer, the certificate and its renewal, the proxy and the certificate
-//! it serves, the upstream.
+//! answer, the certificate in ACM, the certificate on the instance and
+//! its renewal, the proxy and the certificate it serves, the upstream.
 //!
 //! Each check is its own module with a pure verdict over what it observed;
 //! the firewall and dns checks observe and diff through those steps' own
@@ -14,6 +14,7 @@
 //!
 //! Used by `commands::status`; names the steps, never the other way round.
 
+pub mod acm;
 pub mod certificate;
 pub mod dns;
 pub mod firewall;
@@ -30,10 +31,11 @@ use crate::aws::Clients;
 use crate::config::Config;
 
 /// The check names, in the order they are reported.
-pub const ORDER: [&str; 8] = [
+pub const ORDER: [&str; 9] = [
     firewall::NAME,
     dns::RECORD,
     dns::RESOLUTION,
+    acm::NAME,
     certificate::NAME,
     schedule::NAME,
     proxy::NAME,
@@ -111,7 +113,8 @@ impl Report {
 /// Runs every check the configuration sets up, for every site. Never
 /// fails: what cannot be checked is a failed check.
 pub async fn collect(config: &Config) -> Report {
-    let aws = if config.has_firewall() || config.has_dns() {
+    let aws = if config.has_firewall() || config.has_dns() || crate::steps::cert::needs_aws(config)
+    {
         Some(
             Clients::connect(&config.aws)
                 .await
@@ -148,6 +151,13 @@ pub async fn collect(config: &Config) -> Report {
         if let Some(records) = &records {
             checks.push(dns::record_check(config, site, records));
             checks.push(dns::resolution_check(site, records).await);
+        }
+        match &aws {
+            Some(Ok(clients)) => checks.extend(acm::check(clients, config, site, now).await),
+            Some(Err(e)) if site.imports_to_acm() || site.tls == crate::config::Tls::Acm => {
+                checks.push(Check::fail(acm::NAME, format!("cannot reach AWS: {e}")));
+            }
+            _ => {}
         }
         if site.tls_on_instance() {
             checks.push(certificate::check(config, site, now));

@@ -222,6 +222,23 @@ async fn a_two_name_certificate_validates_in_the_right_zones_and_is_requested_on
     assert_eq!(row["certificate"]["exportable"], false);
     let text = w.run(&["cert", "status"]);
     assert!(stdout(&text).contains(&certs[0].0), "{}", stdout(&text));
+    // So does webtier status (the proxy and upstream checks fail here:
+    // nothing runs).
+    let status = w.run(&["status", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&status)).unwrap();
+    let checks = doc["sites"][0]["checks"].as_array().unwrap();
+    let acm = checks.iter().find(|c| c["check"] == "acm").unwrap();
+    assert_eq!(acm["ok"], true, "{acm}");
+    assert!(
+        acm["detail"].as_str().unwrap().contains(&certs[0].0),
+        "{acm}"
+    );
+    assert!(
+        !checks
+            .iter()
+            .any(|c| c["check"] == "certificate" || c["check"] == "tls"),
+        "a managed certificate is not on the instance: {checks:?}"
+    );
 
     // A validation record removed by hand is put back (ACM's renewals
     // need it), and only it.
@@ -267,6 +284,27 @@ async fn a_two_name_certificate_validates_in_the_right_zones_and_is_requested_on
     assert_exit(&w.run(&["apply", "cert", "--yes"]), 0);
     assert_eq!(w.cnames(&w.parent).await, parent);
     assert_eq!(w.certificates().await.len(), 1);
+
+    // Another name: a new certificate, and the old one (nothing uses it)
+    // deleted in the same apply, after the new one is issued.
+    w.write_config(&site(
+        "a.sub.webtier.test",
+        &["b.webtier.test", "c.webtier.test"],
+        "mode = \"managed\"",
+    ));
+    let plan = w.run(&["plan", "cert"]);
+    assert_exit(&plan, 0);
+    assert!(
+        stdout(&plan).contains(&format!("- ACM certificate {}", certs[0].0)),
+        "{}",
+        stdout(&plan)
+    );
+    assert_exit(&w.run(&["apply", "cert", "--yes"]), 0);
+    let now = w.certificates().await;
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_ne!(now[0].0, certs[0].0, "the old one is gone");
+    assert_eq!(now[0].1, "ISSUED");
+    assert_exit(&w.run(&["plan", "cert", "--detailed-exitcode"]), 0);
 }
 
 /// Stops the detached proxy a test started, pass or fail.
@@ -284,6 +322,16 @@ async fn an_exported_certificate_is_installed_and_served_by_the_running_proxy() 
 
     let w = World::new().await;
     w.write_config(&site("e.webtier.test", &[], "mode = \"export\""));
+    // cron's `cert renew` never requests a (charged) certificate: that is
+    // for a planned apply.
+    let out = w.run(&["cert", "renew"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("`webtier apply cert` requests one"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(w.certificates().await.is_empty());
     let out = w.run(&["apply", "cert", "proxy-config", "proxy", "--yes"]);
     assert_exit(&out, 0);
     let _stop = StopProxy(&w);

@@ -890,10 +890,6 @@ async fn import_to_acm_creates_once_and_reimports_to_the_same_arn() {
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
     let acm = aws_sdk_acm::Client::new(&sdk);
-    let config = setup.dir.path().join("webtier.toml");
-    let mut text = fs::read_to_string(&config).unwrap();
-    text.push_str("\n[site.acm]\nimport = true\n");
-    fs::write(&config, text).unwrap();
     let run = |args: &[&str]| {
         setup
             .command()
@@ -914,7 +910,12 @@ async fn import_to_acm_creates_once_and_reimports_to_the_same_arn() {
             })
             .collect::<Vec<_>>()
     };
+    // A certificate issued before imports were asked for.
     assert_exit(&run(&["cert", "issue"]), 0);
+    let config = setup.dir.path().join("webtier.toml");
+    let mut text = fs::read_to_string(&config).unwrap();
+    text.push_str("\n[site.acm]\nimport = true\n");
+    fs::write(&config, text).unwrap();
     let plan = run(&["plan", "cert", "--detailed-exitcode"]);
     assert_exit(&plan, 2);
     assert!(
@@ -962,20 +963,76 @@ async fn import_to_acm_creates_once_and_reimports_to_the_same_arn() {
     );
     assert_exit(&run(&["plan", "cert", "--detailed-exitcode"]), 0);
 
-    // A renewal is re-imported to the same ARN.
-    let out = run(&["cert", "renew", "--force"]);
+    // A new certificate (`cert issue` orders one, due or not) is
+    // re-imported to the same ARN at once.
+    let before = live_leaf();
+    let out = run(&["cert", "issue"]);
     assert_exit(&out, 0);
+    assert_ne!(live_leaf(), before, "a new certificate is live");
+    let reimported = format!("re-imported i.webtier.test to {}", first[0].0);
+    assert!(stdout(&out).contains(&reimported), "{}", stdout(&out));
+    assert_eq!(body(first[0].0.clone()).await, live_leaf());
+
+    // ACM holding an older one (put back by hand, from the archive): the
+    // plan says so and the next `cert renew`, unforced, re-imports.
+    let old = setup.dir.path().join("state/archive/i.webtier.test/0001");
+    let read = |f: &str| fs::read(old.join(f)).unwrap();
+    acm.import_certificate()
+        .certificate_arn(&first[0].0)
+        .certificate(aws_sdk_acm::primitives::Blob::new(read("cert.pem")))
+        .certificate_chain(aws_sdk_acm::primitives::Blob::new(read("chain.pem")))
+        .private_key(aws_sdk_acm::primitives::Blob::new(read("privkey.pem")))
+        .send()
+        .await
+        .unwrap();
+    // AWS keeps a certificate's tags through a re-import; moto drops them.
+    let tags = [
+        ("managed-by", "webtier"),
+        ("webtier-site", "i.webtier.test"),
+        ("webtier-owner", "webtier"),
+    ]
+    .map(|(k, v)| {
+        aws_sdk_acm::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+            .unwrap()
+    });
+    acm.add_tags_to_certificate()
+        .certificate_arn(&first[0].0)
+        .set_tags(Some(tags.to_vec()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body(first[0].0.clone()).await, before);
+    let plan = run(&["plan", "cert"]);
     assert!(
-        stdout(&out).contains(&format!("re-imported i.webtier.test to {}", first[0].0)),
+        stdout(&plan).contains("ACM holds an older certificate"),
         "{}",
-        stdout(&out)
+        stdout(&plan)
     );
+    let out = run(&["cert", "renew"]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains(&reimported), "{}", stdout(&out));
     let second = imported().await;
     assert_eq!(second, first, "the same certificate in ACM");
     assert_eq!(
         body(first[0].0.clone()).await,
         live_leaf(),
         "now the renewed one"
+    );
+    let tags = acm
+        .list_tags_for_certificate()
+        .certificate_arn(&first[0].0)
+        .send()
+        .await
+        .unwrap();
+    let tags: Vec<(&str, Option<&str>)> =
+        tags.tags().iter().map(|t| (t.key(), t.value())).collect();
+    assert!(tags.contains(&("managed-by", Some("webtier"))), "{tags:?}");
+    assert!(
+        tags.contains(&("webtier-site", Some("i.webtier.test"))),
+        "{tags:?}"
     );
     assert_exit(&run(&["plan", "cert", "--detailed-exitcode"]), 0);
 }

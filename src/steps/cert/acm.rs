@@ -8,7 +8,10 @@
 //! certificate or request it (with an idempotency token, so a retried
 //! request gets the same one), create the missing validation records,
 //! wait for ISSUED, export when ACM has issued or renewed one the store
-//! does not hold yet.
+//! does not hold yet. webtier's certificates for the site that no longer
+//! match the configuration (its names, key or mode changed) are deleted
+//! once nothing uses them, so that none is left renewing (and, when
+//! exportable, charged) unseen.
 
 use std::time::{Duration, Instant};
 
@@ -113,6 +116,15 @@ pub fn pick<'a>(w: &AcmWanted, certs: &'a [AcmCert]) -> Option<&'a AcmCert> {
     })
 }
 
+/// Pure: webtier's certificates for the site that ACM issued (or is
+/// validating) but that no longer match the configuration.
+pub fn stale<'a>(w: &AcmWanted, certs: &'a [AcmCert]) -> Vec<&'a AcmCert> {
+    certs
+        .iter()
+        .filter(|c| c.kind == "AMAZON_ISSUED" && acm::is_live_status(&c.status) && !w.matches(c))
+        .collect()
+}
+
 /// Pure: the newest of webtier's certificates for the site that ACM
 /// could not issue, when it is newer than the one in use (to say why).
 fn last_failure<'a>(certs: &'a [AcmCert], current: Option<&AcmCert>) -> Option<&'a AcmCert> {
@@ -149,6 +161,8 @@ pub struct AcmObserved {
     pub certificate: Option<AcmCert>,
     /// A newer certificate of webtier's that ACM could not issue.
     pub failed: Option<AcmCert>,
+    /// webtier's certificates for the site that no longer match.
+    pub stale: Vec<AcmCert>,
     /// The validation records of `certificate`, once ACM has published them.
     pub records: Vec<RecordState>,
     /// The ACM certificate the store's live set was exported from.
@@ -218,6 +232,7 @@ pub async fn observe(
     Ok(AcmObserved {
         name: w.name.clone(),
         failed: last_failure(&certs, certificate.as_ref()).cloned(),
+        stale: stale(w, &certs).into_iter().cloned().collect(),
         certificate,
         records,
         exported: live.as_ref().and_then(|l| l.meta.as_ref()?.acm.clone()),
@@ -337,8 +352,38 @@ pub fn diff(w: &AcmWanted, o: &AcmObserved) -> Option<(Action, String)> {
     Some((action, lines.join("\n")))
 }
 
-/// Pure: the validation records a site's certificate cannot use.
+/// Pure: the certificates that no longer match and nothing uses: deleted
+/// (after the one that matches is issued, in the same apply).
+pub fn deletions(o: &AcmObserved) -> Vec<(String, String)> {
+    o.stale
+        .iter()
+        .filter(|c| c.in_use_by.is_empty())
+        .map(|c| {
+            (
+                c.arn.clone(),
+                format!(
+                    "{} ({}, {}): no longer matches the site's names, key or mode; nothing uses it",
+                    c.names.join(", "),
+                    c.status,
+                    c.key_algorithm.as_deref().unwrap_or("?")
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Pure: the validation records a site's certificate cannot use, and
+/// certificates that no longer match but are still in use.
 pub fn conflicts(o: &AcmObserved) -> Vec<Conflict> {
+    let in_use = o.stale.iter().filter(|c| !c.in_use_by.is_empty()).map(|c| Conflict {
+        resource: format!("ACM certificate {}", c.arn),
+        reason: format!(
+            "webtier's earlier certificate for {} ({}) no longer matches the site but is in use by {}; webtier leaves it — point them at the new one, then apply again to delete it",
+            o.name,
+            c.names.join(", "),
+            c.in_use_by.join(", ")
+        ),
+    });
     o.records
         .iter()
         .filter_map(|r| match &r.found {
@@ -351,7 +396,19 @@ pub fn conflicts(o: &AcmObserved) -> Vec<Conflict> {
             }),
             _ => None,
         })
+        .chain(in_use)
         .collect()
+}
+
+/// How far a convergence may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// `apply`: request, create validation records, wait, export.
+    Apply,
+    /// `cert renew` (cron): export what ACM issued or renewed, nothing
+    /// more. Requests (charged in export mode) and waits are for a
+    /// planned `apply`.
+    Renew { force: bool },
 }
 
 /// How long ACM may take to publish the validation records of a new
@@ -360,18 +417,38 @@ const RECORDS_WAIT: Duration = Duration::from_secs(120);
 
 /// Converges one ACM site: the certificate found or requested, its
 /// validation records created, ISSUED waited for, and in export mode the
-/// export installed when the store does not hold it (or, with `force`,
-/// whenever the mode is export). Returns the new live set when one was
-/// installed. The caller holds the store's lock.
+/// export installed when the store does not hold it (or, renewing with
+/// `force`, whenever the mode is export). Returns the new live set when
+/// one was installed. The caller holds the store's lock.
 pub async fn converge(
     clients: &Clients,
     config: &Config,
     w: &AcmWanted,
     key_readers: Option<u32>,
-    force: bool,
+    reach: Reach,
 ) -> Result<Option<Live>> {
     let client = acm::client(clients, w.region.as_deref());
     let certs = acm::site_certificates(&client, &w.name, &config.dns.owner).await?;
+    let force = match reach {
+        Reach::Apply => false,
+        Reach::Renew { force } => {
+            let Some(cert) = pick(w, &certs) else {
+                bail!(
+                    "no certificate in ACM matches the site's configuration — `webtier apply cert` requests one"
+                );
+            };
+            if cert.status != "ISSUED" {
+                tracing::info!(
+                    "{}: {} is still {}; nothing to export yet",
+                    w.name,
+                    cert.arn,
+                    cert.status
+                );
+                return Ok(None);
+            }
+            return export_if_due(&client, config, w, cert, key_readers, force).await;
+        }
+    };
     let mut cert = match pick(w, &certs) {
         Some(cert) => cert.clone(),
         None => {
@@ -421,15 +498,28 @@ pub async fn converge(
             cert.status
         );
     }
+    export_if_due(&client, config, w, &cert, key_readers, force).await
+}
+
+/// Exports `cert` into the store when the store does not hold it, ACM
+/// renewed it, or `force` (export mode only).
+async fn export_if_due(
+    client: &aws_sdk_acm::Client,
+    config: &Config,
+    w: &AcmWanted,
+    cert: &AcmCert,
+    key_readers: Option<u32>,
+    force: bool,
+) -> Result<Option<Live>> {
     let store = Store::new(&config.state_dir);
     let live = store.live(&w.name)?;
     let exported = live.as_ref().and_then(|l| l.meta.as_ref()?.acm.as_ref());
-    let due = export_due(w, &cert, exported, live.as_ref().map(|l| &l.info));
+    let due = export_due(w, cert, exported, live.as_ref().map(|l| &l.info));
     let Some(why) = due.or_else(|| (force && w.exportable()).then(|| "--force".to_string())) else {
         return Ok(None);
     };
     tracing::info!("{}: exporting {} ({why})", w.name, cert.arn);
-    let pair = acm::export(&client, &cert.arn).await?;
+    let pair = acm::export(client, &cert.arn).await?;
     let chain = format!(
         "{}\n{}",
         pair.certificate.trim_end(),
@@ -456,6 +546,40 @@ pub async fn converge(
         &meta,
         key_readers,
     )?))
+}
+
+/// Deletes webtier's certificate `arn` for the site when, looked at again
+/// now, it is still webtier's, no longer matches, nothing uses it, and the
+/// site has an issued certificate that matches.
+pub async fn delete_stale(
+    clients: &Clients,
+    config: &Config,
+    w: &AcmWanted,
+    arn: &str,
+) -> Result<()> {
+    let client = acm::client(clients, w.region.as_deref());
+    let certs = acm::site_certificates(&client, &w.name, &config.dns.owner).await?;
+    let Some(old) = certs.iter().find(|c| c.arn == arn) else {
+        return Ok(()); // gone already
+    };
+    if w.matches(old) {
+        bail!("{arn} matches the site's configuration again — make a new plan");
+    }
+    if !old.in_use_by.is_empty() {
+        bail!(
+            "{arn} is now in use by {} — webtier leaves it; make a new plan",
+            old.in_use_by.join(", ")
+        );
+    }
+    if pick(w, &certs).is_none_or(|c| c.status != "ISSUED") {
+        bail!(
+            "{} has no issued certificate that matches yet; {arn} is kept until it has",
+            w.name
+        );
+    }
+    acm::delete(&client, arn).await?;
+    tracing::info!("{}: deleted {arn}, which no longer matched", w.name);
+    Ok(())
 }
 
 /// FAILED, VALIDATION_TIMED_OUT and the like end the run with ACM's reason.
@@ -684,9 +808,32 @@ mod tests {
                 .collect(),
             certificate: cert,
             failed: None,
+            stale: Vec::new(),
             exported: None,
             live: None,
         }
+    }
+
+    #[test]
+    fn a_certificate_that_no_longer_matches_is_deleted_unless_in_use() {
+        let w = wanted(AcmMode::Managed);
+        let mut old = cert("ISSUED", "1");
+        old.arn = "old".into();
+        old.names.pop();
+        let failed = cert("FAILED", "2");
+        let certs = [old.clone(), failed];
+        let found: Vec<&str> = stale(&w, &certs).iter().map(|c| c.arn.as_str()).collect();
+        assert_eq!(found, ["old"], "failed ones are not charged and say why");
+        let mut o = observed(None, Found::Missing);
+        o.stale = vec![old.clone()];
+        assert_eq!(deletions(&o).len(), 1);
+        assert!(conflicts(&o).is_empty());
+        old.in_use_by = vec!["arn:aws:elasticloadbalancing:x".into()];
+        o.stale = vec![old];
+        assert!(deletions(&o).is_empty());
+        let c = conflicts(&o);
+        assert_eq!(c.len(), 1);
+        assert!(c[0].reason.contains("in use by"), "{}", c[0].reason);
     }
 
     #[test]

@@ -140,12 +140,28 @@ pub async fn import(
     let (leaf, chain, key) = (read("cert.pem")?, read("chain.pem")?, read("privkey.pem")?);
     let key = zeroize::Zeroizing::new(key);
     let client = acm::client(clients, w.region.as_deref());
-    let existing = find(&client, config, &w.name).await?;
+    let mut existing = find(&client, config, &w.name).await?;
     if let Some(cert) = &existing
         && !force
         && holds(&client, &cert.arn, &certstore::leaf_der(&leaf)?).await?
     {
         return Ok(Imported::Current(cert.arn.clone()));
+    }
+    // ACM re-imports only a certificate with the same key type.
+    let key_type = acm::key_algorithm_of(&live.info.key_type);
+    if let Some(cert) = &existing
+        && cert.key_algorithm.is_some()
+        && cert.key_algorithm.as_deref() != key_type
+    {
+        tracing::warn!(
+            "{}: the certificate's key type changed ({} → {}), which ACM cannot re-import to {}; importing it as a new certificate — point what uses {} at the new ARN, then delete the old one",
+            w.name,
+            cert.key_algorithm.as_deref().unwrap_or("?"),
+            key_type.unwrap_or("?"),
+            cert.arn,
+            cert.arn
+        );
+        existing = None;
     }
     let arn = acm::import(
         &client,

@@ -313,6 +313,9 @@ pub enum CertOp {
     Revoke { name: String, serial: String },
     /// Converge an ACM site's certificate (see [`acm::converge`]).
     Acm(acm::AcmWanted),
+    /// Delete webtier's certificate `arn` for the site, which no longer
+    /// matches it (see [`acm::delete_stale`]).
+    AcmDelete { site: acm::AcmWanted, arn: String },
     /// Import the live certificate into ACM, or re-import it to the same ARN.
     ImportToAcm(acm_import::ImportWanted),
 }
@@ -492,6 +495,17 @@ impl Step for CertStep {
                     operation: CertOp::Acm(w.clone()),
                 });
             }
+            for (arn, detail) in acm::deletions(o) {
+                changes.push(Planned {
+                    action: Action::Delete,
+                    resource: format!("ACM certificate {arn}"),
+                    detail: format!("{detail}\ndeleted once the site's new certificate is issued"),
+                    operation: CertOp::AcmDelete {
+                        site: w.clone(),
+                        arn,
+                    },
+                });
+            }
         }
         let imports = acm_import::wanted(&self.config);
         for o in &observed.imports {
@@ -552,13 +566,22 @@ impl Step for CertStep {
                     &self.config,
                     wanted,
                     key_readers(&self.config),
-                    false,
+                    acm::Reach::Apply,
                 )
                 .await;
                 record(&store, &wanted.name, &result, "exported from ACM");
                 if result?.is_some() && reload_proxy(&self.config)? {
                     wait_served(&self.config, &wanted.name)?;
                 }
+            }
+            CertOp::AcmDelete { site, arn } => {
+                if !acm::wanted(&self.config).contains(site) {
+                    bail!(
+                        "the plan deletes an ACM certificate of {} as this configuration no longer describes the site — make a new plan",
+                        site.name
+                    );
+                }
+                acm::delete_stale(self.clients()?, &self.config, site, arn).await?;
             }
             CertOp::ImportToAcm(wanted) => {
                 if !acm_import::wanted(&self.config).contains(wanted) {
