@@ -14,7 +14,7 @@ use std::process::Output;
 use aws_sdk_acm::types::{CertificateStatus, Filters, KeyAlgorithm};
 
 use crate::support::faults::FaultProxy;
-use crate::support::services::{Call, Moto, create_zone, free_port};
+use crate::support::services::{Call, Moto, assert_policy_allows, create_zone, free_port};
 use crate::support::{assert_exit, stderr, stdout, webtier};
 
 struct World {
@@ -185,21 +185,7 @@ async fn a_two_name_certificate_validates_in_the_right_zones_and_is_requested_on
     // Everything webtier called is in its IAM policy.
     let policy = w.run(&["iam-policy"]);
     assert_exit(&policy, 0);
-    let policy: serde_json::Value = serde_json::from_str(&stdout(&policy)).unwrap();
-    let allowed: Vec<&str> = policy["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| s["Action"].as_array().unwrap())
-        .map(|a| a.as_str().unwrap())
-        .collect();
-    for call in &calls {
-        assert!(
-            allowed.contains(&call.action.as_str()),
-            "{} was called but is not in the policy {allowed:?}",
-            call.action
-        );
-    }
+    assert_policy_allows(&stdout(&policy), &calls);
     assert!(writes(&calls).contains(&"acm:RequestCertificate"));
 
     // Converged: an empty plan, and an apply that writes nothing.
@@ -320,7 +306,9 @@ impl Drop for StopProxy<'_> {
 async fn an_exported_certificate_is_installed_and_served_by_the_running_proxy() {
     use crate::support::proxy::served_serial;
 
-    let w = World::new().await;
+    let mut w = World::new().await;
+    // Through a proxy that later rewrites ACM's answers (see below).
+    w.faults = Some(FaultProxy::start(&w.moto.endpoint()));
     w.write_config(&site("e.webtier.test", &[], "mode = \"export\""));
     // cron's `cert renew` never requests a (charged) certificate: that is
     // for a planned apply.
@@ -432,6 +420,37 @@ async fn an_exported_certificate_is_installed_and_served_by_the_running_proxy() 
         "{}",
         stdout(&out)
     );
+
+    // ACM renews (moto cannot: its answers are rewritten to a new serial
+    // and expiry): the plan and cron's `cert renew` export the renewal.
+    let faults = w.faults.as_ref().unwrap();
+    faults.rewrite_json("DescribeCertificate", |doc| {
+        let cert = &mut doc["Certificate"];
+        cert["Serial"] = "0a:0b:0c".into();
+        let later = cert["NotAfter"].as_f64().unwrap_or(0.0) + 86_400.0;
+        cert["NotAfter"] = later.into();
+    });
+    let plan = w.run(&["plan", "cert"]);
+    assert!(
+        stdout(&plan).contains("ACM renewed it"),
+        "{}",
+        stdout(&plan)
+    );
+    let out = w.run(&["cert", "renew"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("exported e.webtier.test"),
+        "{}",
+        stdout(&out)
+    );
+    let meta: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(live.join("meta.json")).unwrap()).unwrap();
+    assert_eq!(meta["acm"]["serial"], "0a:0b:0c");
+    assert_exit(&w.run(&["plan", "cert", "--detailed-exitcode"]), 0);
+    let (out, calls) = w.recorded(&["cert", "renew"]).await;
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), "", "nothing more to export");
+    assert!(!calls.iter().any(|c| c.action == "acm:ExportCertificate"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

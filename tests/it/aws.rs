@@ -622,22 +622,8 @@ async fn iam_policy_covers_every_call_webtier_makes() {
     calls.extend(more);
     let out = w.run(&["iam-policy"]);
     assert_exit(&out, 0);
-    let policy: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
-    let allowed: Vec<&str> = policy["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| s["Action"].as_array().unwrap())
-        .map(|a| a.as_str().unwrap())
-        .collect();
     assert!(!calls.is_empty());
-    for call in &calls {
-        assert!(
-            allowed.contains(&call.action.as_str()),
-            "{} was called but is not in the policy {allowed:?}",
-            call.action
-        );
-    }
+    support::services::assert_policy_allows(&stdout(&out), &calls);
 }
 
 #[tokio::test]

@@ -335,6 +335,26 @@ impl Moto {
     }
 }
 
+/// Asserts that the IAM policy `webtier iam-policy` printed (`policy`,
+/// JSON) allows the action of every call in `calls`.
+pub fn assert_policy_allows(policy: &str, calls: &[Call]) {
+    let policy: serde_json::Value = serde_json::from_str(policy).expect("valid JSON");
+    let allowed: Vec<&str> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["Action"].as_array().unwrap())
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    for call in calls {
+        assert!(
+            allowed.contains(&call.action.as_str()),
+            "{} was called but is not in the policy {allowed:?}",
+            call.action
+        );
+    }
+}
+
 /// The IAM action of a recorded request: EC2 names it in the form body,
 /// Route 53 in the method and path (ACM in its X-Amz-Target header).
 fn iam_action(method: &str, path: &str, body: &str) -> String {
