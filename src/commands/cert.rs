@@ -393,7 +393,17 @@ fn status(global: &GlobalArgs, ui: &Ui) -> Result<u8> {
         let due = cert::due(&w, live.as_ref(), config.acme.key.as_str(), now);
         rows.push((w, live, last, due));
     }
-    let acm_rows = super::runtime()?.block_on(super::cert_acm::status_rows(&config))?;
+    // ACM unreachable: the store's certificates are still shown.
+    let (acm_rows, acm_error) =
+        match super::runtime()?.block_on(super::cert_acm::status_rows(&config)) {
+            Ok(rows) => (rows, None),
+            Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+        };
+    let exit_code = if acm_error.is_some() {
+        exit::ERROR
+    } else {
+        exit::SUCCESS
+    };
     if ui.is_json() {
         let certs: Vec<_> = rows
             .iter()
@@ -422,8 +432,8 @@ fn status(global: &GlobalArgs, ui: &Ui) -> Result<u8> {
                 })
             })
             .collect();
-        ui.json(&json!({"format_version": FORMAT_VERSION, "certificates": certs, "acm": acm}))?;
-        return Ok(exit::SUCCESS);
+        ui.json(&json!({"format_version": FORMAT_VERSION, "certificates": certs, "acm": acm, "acm_error": acm_error}))?;
+        return Ok(exit_code);
     }
     if !rows.is_empty() {
         ui.out(&format!(
@@ -493,5 +503,8 @@ fn status(global: &GlobalArgs, ui: &Ui) -> Result<u8> {
         };
         ui.out(&line)?;
     }
-    Ok(exit::SUCCESS)
+    if let Some(e) = acm_error {
+        ui.error(&format!("cannot show the ACM certificates: {e}"));
+    }
+    Ok(exit_code)
 }

@@ -1035,4 +1035,22 @@ async fn import_to_acm_creates_once_and_reimports_to_the_same_arn() {
         "{tags:?}"
     );
     assert_exit(&run(&["plan", "cert", "--detailed-exitcode"]), 0);
+
+    // ACM out of reach: cert status still shows the store, and says why
+    // the rest is missing.
+    let closed = free_port();
+    let out = setup
+        .command()
+        .envs(moto.env())
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{closed}"))
+        .args(["cert", "status"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    assert!(stdout(&out).contains("i.webtier.test"), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("cannot show the ACM certificates"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -466,7 +466,7 @@ pub async fn converge(
             )
             .await?;
             tracing::info!("{}: requested {arn} from ACM", w.name);
-            acm::describe(&client, &arn).await?
+            describe_new(&client, &arn).await?
         }
     };
     cert = wait(
@@ -580,6 +580,27 @@ pub async fn delete_stale(
     acm::delete(&client, arn).await?;
     tracing::info!("{}: deleted {arn}, which no longer matched", w.name);
     Ok(())
+}
+
+/// Describes a certificate just requested: ACM may not know the ARN it
+/// gave for a moment (eventual consistency), so "not found" is asked
+/// again for up to 30 s.
+async fn describe_new(client: &aws_sdk_acm::Client, arn: &str) -> Result<AcmCert> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut pause = Duration::from_millis(500);
+    loop {
+        match acm::describe(client, arn).await {
+            Err(e)
+                if format!("{e:#}").contains("ResourceNotFoundException")
+                    && Instant::now() + pause < deadline =>
+            {
+                tracing::info!("ACM does not know {arn} yet; asking again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// FAILED, VALIDATION_TIMED_OUT and the like end the run with ACM's reason.
