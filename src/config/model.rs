@@ -245,6 +245,19 @@ pub struct Site {
     /// certificate imported into ACM.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acm: Option<Acm>,
+    /// Which client addresses may use the site (`allow`, `deny`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub access: Option<Access>,
+}
+
+/// Client addresses: `deny` wins; a non-empty `allow` admits only its
+/// networks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Access {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<IpNet>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deny: Vec<IpNet>,
 }
 
 /// How a site uses AWS Certificate Manager.
@@ -313,6 +326,10 @@ pub struct Route {
     /// Who may use the route on a site with a login: the site's policy
     /// (None), nobody needs to log in (`auth = false`), or its own.
     pub auth: Option<RouteAuth>,
+    /// Client addresses for the route, replacing the site's.
+    pub access: Option<Access>,
+    /// A proxied route forwards dot segments (`/.git`) instead of 403.
+    pub allow_dotfiles: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -344,7 +361,7 @@ pub enum Backend {
 
 impl Serialize for Route {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Route", 6)?;
+        let mut st = s.serialize_struct("Route", 9)?;
         st.serialize_field("path", &self.path)?;
         match &self.backend {
             Backend::Root(root) => st.serialize_field("root", root)?,
@@ -361,6 +378,17 @@ impl Serialize for Route {
         }
         if let Some(auth) = &self.auth {
             st.serialize_field("auth", auth)?;
+        }
+        if let Some(access) = &self.access {
+            if !access.allow.is_empty() {
+                st.serialize_field("allow", &access.allow)?;
+            }
+            if !access.deny.is_empty() {
+                st.serialize_field("deny", &access.deny)?;
+            }
+        }
+        if self.allow_dotfiles {
+            st.serialize_field("allow_dotfiles", &true)?;
         }
         st.end()
     }

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use crate::certstore::Store;
 use crate::config::{AcmMode, Backend, Config, Policy, RouteAuth as Access, Site};
 use crate::proxy::config::{
-    AccessLog, AuthConfig, Health, Limits, ProxyConfig, RouteAuth, RouteConfig, SiteConfig,
-    TlsFiles, VERSION,
+    AccessConfig, AccessLog, AuthConfig, Health, Limits, ProxyConfig, RouteAuth, RouteConfig,
+    SiteConfig, TlsFiles, VERSION,
 };
 
 /// The proxy's runtime configuration for `config`. Pure.
@@ -97,6 +97,14 @@ fn site_config(site: &Site, store: &Store) -> SiteConfig {
             post_logout_redirect_uri: a.post_logout_redirect_uri.clone(),
             forward_access_token: a.forward_access_token,
         }),
+        access: site.access.as_ref().map(access),
+    }
+}
+
+fn access(a: &crate::config::Access) -> AccessConfig {
+    AccessConfig {
+        allow: a.allow.clone(),
+        deny: a.deny.clone(),
     }
 }
 
@@ -130,6 +138,7 @@ fn routes(site: &Site) -> Vec<RouteConfig> {
                     root: Some(root.clone()),
                     max_body_bytes: r.max_body_bytes,
                     auth,
+                    access: r.access.as_ref().map(access),
                     ..RouteConfig::default()
                 },
                 Backend::Upstreams(ups) => RouteConfig {
@@ -139,6 +148,8 @@ fn routes(site: &Site) -> Vec<RouteConfig> {
                     health: health(r.health_check.as_deref()),
                     max_body_bytes: r.max_body_bytes,
                     auth,
+                    access: r.access.as_ref().map(access),
+                    allow_dotfiles: r.allow_dotfiles,
                     ..RouteConfig::default()
                 },
             }
@@ -199,6 +210,27 @@ mod tests {
             tls.cert,
             Path::new("/var/lib/webtier/live/example.com/fullchain.pem")
         );
+    }
+
+    #[test]
+    fn client_address_lists_reach_the_daemon() {
+        let text = "[[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\"]\nallow = [\"10.0.0.0/8\", \"203.0.113.7\"]\ndeny = [\"10.9.0.0/16\"]\n[[site.route]]\npath = \"/api/\"\nupstreams = [\"127.0.0.1:9000\"]\ndeny = [\"2001:db8::/32\"]\nallow_dotfiles = true\n";
+        let config =
+            crate::config::parse("w.toml", text, Path::new("/etc/webtier/webtier.toml")).unwrap();
+        let parsed = ProxyConfig::from_toml(&render(&config)).unwrap();
+        let site = &parsed.sites[0];
+        let access = site.access.as_ref().unwrap();
+        let nets = |v: &[ipnet::IpNet]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert_eq!(nets(&access.allow), ["10.0.0.0/8", "203.0.113.7/32"]);
+        assert_eq!(nets(&access.deny), ["10.9.0.0/16"]);
+        // The site's upstreams (the "/" route) keep the site's list; the
+        // route's own replaces it.
+        assert_eq!(site.routes[0].path, "/");
+        assert!(site.routes[0].access.is_none() && !site.routes[0].allow_dotfiles);
+        let api = &site.routes[1];
+        assert_eq!(nets(&api.access.as_ref().unwrap().deny), ["2001:db8::/32"]);
+        assert!(api.access.as_ref().unwrap().allow.is_empty());
+        assert!(api.allow_dotfiles);
     }
 
     #[test]

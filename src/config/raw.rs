@@ -133,6 +133,8 @@ pub struct RawSite {
     pub balance: Option<Balance>,
     pub health_check: Option<S<String>>,
     pub acm: Option<S<RawAcm>>,
+    pub allow: Option<Vec<S<String>>>,
+    pub deny: Option<Vec<S<String>>>,
 }
 
 /// `[site.acm]`: how the site uses AWS Certificate Manager.
@@ -157,6 +159,9 @@ pub struct RawRoute {
     pub max_body_bytes: Option<S<i64>>,
     /// `false` (public), or who may use the route.
     pub auth: Option<RawRouteAuth>,
+    pub allow: Option<Vec<S<String>>>,
+    pub deny: Option<Vec<S<String>>>,
+    pub allow_dotfiles: Option<S<bool>>,
 }
 
 /// A route's `auth`: `false`, or a policy replacing the site's.

@@ -82,6 +82,26 @@ impl Checker<'_> {
             .collect()
     }
 
+    /// Client networks, in order: CIDR blocks, or single addresses
+    /// (`allow`, `deny`).
+    fn networks(&mut self, list: &[S<String>]) -> Vec<IpNet> {
+        let mut nets = Vec::with_capacity(list.len());
+        for item in list {
+            match item.get_ref().parse::<std::net::IpAddr>() {
+                Ok(ip) => nets.push(IpNet::from(ip)),
+                Err(_) if item.get_ref().parse::<IpNet>().is_err() => self.problem(
+                    item.span(),
+                    format!(
+                        "\"{}\" is neither an address nor a network — use one like \"203.0.113.7\" or \"203.0.113.0/24\"",
+                        item.get_ref()
+                    ),
+                ),
+                Err(_) => nets.extend(self.cidrs(std::slice::from_ref(item))),
+            }
+        }
+        nets
+    }
+
     /// CIDR blocks, each checked for host bits.
     fn cidrs(&mut self, list: &[S<String>]) -> Vec<IpNet> {
         list.iter()
@@ -728,6 +748,7 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
             balance: site.balance.unwrap_or_default(),
             health_check,
             acm,
+            access: access(c, &site.allow, &site.deny),
         });
     }
     sites
@@ -951,6 +972,16 @@ fn resolve_routes(c: &mut Checker<'_>, raw: &[RawRoute]) -> Vec<Route> {
                 RouteAuth::Policy(resolve_policy(c, p, route.path.span()))
             }
         });
+        let access = access(c, &route.allow, &route.deny);
+        let allow_dotfiles = route.allow_dotfiles.as_ref().is_some_and(|a| *a.get_ref());
+        if let Some(flag) = &route.allow_dotfiles
+            && matches!(backend, Backend::Root(_))
+        {
+            c.problem(
+                flag.span(),
+                format!("route \"{path}\" serves files, which never include dotfiles — allow_dotfiles is for proxied routes"),
+            );
+        }
         routes.push(Route {
             path: path.clone(),
             backend,
@@ -958,9 +989,26 @@ fn resolve_routes(c: &mut Checker<'_>, raw: &[RawRoute]) -> Vec<Route> {
             health_check,
             max_body_bytes,
             auth,
+            access,
+            allow_dotfiles,
         });
     }
     routes
+}
+
+/// `allow` and `deny` of a site or route; None when neither is set.
+fn access(
+    c: &mut Checker<'_>,
+    allow: &Option<Vec<S<String>>>,
+    deny: &Option<Vec<S<String>>>,
+) -> Option<Access> {
+    if allow.is_none() && deny.is_none() {
+        return None;
+    }
+    Some(Access {
+        allow: allow.as_deref().map_or(Vec::new(), |l| c.networks(l)),
+        deny: deny.as_deref().map_or(Vec::new(), |l| c.networks(l)),
+    })
 }
 
 fn resolve_auth(c: &mut Checker<'_>, raw: RawAuth) -> Auth {

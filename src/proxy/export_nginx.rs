@@ -14,8 +14,8 @@ use minijinja::Environment;
 use serde::Serialize;
 
 use crate::proxy::config::{
-    AccessLog, AuthConfig, Balance, Health, Limits, LogFormat, LogQuery, ProxyConfig, RouteConfig,
-    SiteConfig, Timeouts, TlsFiles, parse_upstream,
+    AccessConfig, AccessLog, AuthConfig, Balance, Health, Limits, LogFormat, LogQuery, ProxyConfig,
+    RouteConfig, SiteConfig, Timeouts, TlsFiles, parse_upstream,
 };
 use crate::proxy::request::pages;
 
@@ -234,6 +234,7 @@ pub fn export(config: &ProxyConfig, source: &Path) -> Result<String, Unexportabl
             tls,
             routes,
             auth,
+            access,
         } = site;
         let id = index + 1;
         if let Some(AuthConfig { .. }) = auth {
@@ -276,6 +277,7 @@ pub fn export(config: &ProxyConfig, source: &Path) -> Result<String, Unexportabl
         for (r, route) in routes.iter().enumerate() {
             route_views.push(route_view(
                 route,
+                route.access.as_ref().or(access.as_ref()),
                 &format!("webtier_site{id}_route{}", r + 1),
                 &names[0],
                 *upstream_idle_ms,
@@ -463,10 +465,26 @@ fn render(view: &View) -> Result<String, Unexportable> {
     Ok(squeeze_blank_lines(&text))
 }
 
+/// nginx's `deny`/`allow` lines for client addresses: the first match
+/// wins there, so denials come first and, when there is an allow list,
+/// a final `deny all`.
+fn access_lines(access: Option<&AccessConfig>) -> Vec<String> {
+    let Some(access) = access else {
+        return Vec::new();
+    };
+    let mut lines: Vec<String> = access.deny.iter().map(|n| format!("deny {n};")).collect();
+    lines.extend(access.allow.iter().map(|n| format!("allow {n};")));
+    if !access.allow.is_empty() {
+        lines.push("deny all;".into());
+    }
+    lines
+}
+
 /// One route as a location: static files from an alias, or a proxy to an
 /// upstream block (added to `upstreams`).
 fn route_view(
     route: &RouteConfig,
+    access: Option<&AccessConfig>,
     name: &str,
     site: &str,
     upstream_idle_ms: u64,
@@ -481,6 +499,9 @@ fn route_view(
         max_body_bytes,
         // Only on a site with a login, which is refused.
         auth: _,
+        // The site's or its own: `access`.
+        access: _,
+        allow_dotfiles,
     } = route;
     let Health {
         fail_after,
@@ -495,6 +516,15 @@ fn route_view(
         skipped: false,
         root: None,
         hidden: quote_raw(&format!("^{}(?:.*/)?\\.", regex_escape(path)))?,
+        hidden_proxied: (!allow_dotfiles)
+            .then(|| {
+                quote_raw(&format!(
+                    "^{}(?:.*/)?\\.(?!well-known(?:/|$))",
+                    regex_escape(path)
+                ))
+            })
+            .transpose()?,
+        access: access_lines(access),
         slashless: None,
         max_body: max_body_bytes.map(|n| n.to_string()),
         proxy_pass: None,
@@ -875,6 +905,11 @@ struct TlsView {
 #[derive(Serialize, Clone)]
 struct RouteView {
     path: String,
+    /// `deny`/`allow` lines: the route's client addresses.
+    access: Vec<String>,
+    /// Proxied: the regex of dot segments refused with 403, unless the
+    /// route allows them.
+    hidden_proxied: Option<String>,
     /// The prefix, quoted.
     location: String,
     /// Left out: on plain HTTP its paths are ACME challenges.
@@ -961,8 +996,22 @@ mod tests {
                             max_body_bytes: Some(99),
                             ..RouteConfig::default()
                         },
+                        RouteConfig {
+                            path: "/dav/".into(),
+                            upstreams: vec!["http://127.0.0.1:8000".into()],
+                            access: Some(AccessConfig {
+                                allow: vec!["203.0.113.0/24".parse().unwrap()],
+                                deny: Vec::new(),
+                            }),
+                            allow_dotfiles: true,
+                            ..RouteConfig::default()
+                        },
                     ],
                     auth: None,
+                    access: Some(AccessConfig {
+                        allow: Vec::new(),
+                        deny: vec!["192.0.2.0/24".parse().unwrap()],
+                    }),
                 },
                 SiteConfig {
                     names: vec!["p.test".into()],
@@ -973,6 +1022,7 @@ mod tests {
                         ..RouteConfig::default()
                     }],
                     auth: None,
+                    access: None,
                 },
             ],
             ..ProxyConfig::default()
@@ -1054,6 +1104,15 @@ mod tests {
             ("site.route.health.eject_ms", "fail_timeout=3s"),
             ("site.route.health.eject_ms", "webtier ejects for 2500ms"),
             ("site.route.max_body_bytes", "client_max_body_size 99;"),
+            ("site.access.deny", "deny 192.0.2.0/24;"),
+            (
+                "site.route.access.allow",
+                "location \"/dav/\" {\n            allow 203.0.113.0/24;\n            deny all;",
+            ),
+            (
+                "site.route.allow_dotfiles (false)",
+                "location ~ \"^/(?:.*/)?\\\\.(?!well-known(?:/|$))\" {\n                return 403;",
+            ),
         ];
         for (key, directive) in mapped {
             assert!(
@@ -1097,6 +1156,19 @@ mod tests {
             text.contains("webtier checks GET /health every 900ms"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_routes_own_access_list_replaces_the_sites_and_dotfiles_follow_the_route() {
+        let text = exported(&everything());
+        let dav = &text[text.find("location \"/dav/\" {").unwrap()..];
+        let dav = &dav[..dav.find("\n        }").unwrap()];
+        assert!(!dav.contains("192.0.2.0/24"), "{dav}");
+        assert!(!dav.contains("well-known"), "allows dotfiles: {dav}");
+        let root = &text[text.find("location \"/\" {").unwrap()..];
+        let root = &root[..root.find("proxy_pass").unwrap()];
+        assert!(root.contains("deny 192.0.2.0/24;"), "{root}");
+        assert!(!root.contains("deny all;"), "no allow list: {root}");
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! | 2 | TLS: SNI picks the site's certificate, ALPN h2 or HTTP/1.1 | [`tls`] |
 //! | 3 | limits: header-read, send, HTTP/2-idle timeouts; head size, stream count | `daemon/worker.rs`, [`daemon::drain`], [`daemon::send_timeout`] |
 //! | 4 | routing: one Host per request, site by name, route by longest prefix; ACME challenges and the HTTPS redirect on plain HTTP | [`request`], [`request::routing`] |
-//! | 5 | access control (to come) | `request/access.rs` |
+//! | 5 | access control: client addresses, dot segments on proxied routes | `request/access.rs` |
 //! | 6 | auth: OIDC login (basic auth to come) | [`auth`] |
 //! | 7 | rewrite and redirects (to come) | `request/rewrite.rs` |
 //! | 8 | response cache (to come) | `request/cache.rs` |

@@ -33,7 +33,7 @@ use crate::proxy::auth::keys::Keys;
 use crate::proxy::auth::policy::Policy;
 use crate::proxy::auth::provider::Provider;
 use crate::proxy::config::{
-    Balance, Health, Invalid, ProxyConfig, RouteConfig, SiteConfig, parse_upstream,
+    AccessConfig, Balance, Health, Invalid, ProxyConfig, RouteConfig, SiteConfig, parse_upstream,
 };
 use crate::proxy::files::StaticRoot;
 use crate::proxy::request::routing::{Names, longest_prefix};
@@ -85,6 +85,9 @@ pub struct Site {
     pub routes: Vec<Route>,
     /// The site's login, when it has one.
     pub auth: Option<Arc<Provider>>,
+    /// Which clients may use the site (its endpoints and the routes that
+    /// set none of their own); None: every client.
+    pub access: Option<Arc<AccessConfig>>,
 }
 
 pub struct Route {
@@ -93,6 +96,10 @@ pub struct Route {
     pub max_body: u64,
     /// Who may use the route (on a site with a login); None: everyone.
     pub auth: Option<Policy>,
+    /// Which clients may use the route: its own list, else the site's.
+    pub access: Option<Arc<AccessConfig>>,
+    /// Proxied: dot segments are forwarded rather than refused.
+    pub allow_dotfiles: bool,
 }
 
 pub enum RouteKind {
@@ -381,9 +388,10 @@ fn compile_site(
             Err(reasons) => problems.extend(reasons),
         }
     }
+    let site_access = sc.access.clone().map(Arc::new);
     let mut routes = Vec::new();
     for rc in &sc.routes {
-        match route(rc, config, old_groups) {
+        match route(rc, site_access.as_ref(), config, old_groups) {
             Ok(route) => routes.push(route),
             Err(reason) => problems.push(reason),
         }
@@ -425,7 +433,15 @@ fn compile_site(
     let site = if problems.is_empty() {
         routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
         let tls = sc.tls.is_some();
-        Ok((Site { tls, routes, auth }, key))
+        Ok((
+            Site {
+                tls,
+                routes,
+                auth,
+                access: site_access,
+            },
+            key,
+        ))
     } else {
         Err(problems)
     };
@@ -460,6 +476,7 @@ fn unix_now() -> i64 {
 /// state's when unchanged).
 fn route(
     rc: &RouteConfig,
+    site_access: Option<&Arc<AccessConfig>>,
     config: &ProxyConfig,
     old_groups: &HashMap<GroupKey, Arc<Group>>,
 ) -> Result<Route, String> {
@@ -510,6 +527,11 @@ fn route(
         kind,
         max_body: rc.max_body_bytes.unwrap_or(config.limits.max_body_bytes),
         auth: rc.auth.as_ref().map(Policy::new),
+        access: match &rc.access {
+            Some(own) => Some(Arc::new(own.clone())),
+            None => site_access.cloned(),
+        },
+        allow_dotfiles: rc.allow_dotfiles,
     })
 }
 
@@ -557,6 +579,7 @@ mod tests {
                 ..RouteConfig::default()
             }],
             auth: None,
+            access: None,
         }
     }
 

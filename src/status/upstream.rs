@@ -185,6 +185,8 @@ mod tests {
             health_check: Some("/health".into()),
             max_body_bytes: None,
             auth: None,
+            access: None,
+            allow_dotfiles: false,
         });
         let found: Vec<(u16, Option<&str>)> = targets(&site)
             .into_iter()

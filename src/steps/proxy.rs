@@ -910,6 +910,7 @@ mod tests {
             }),
             routes: Vec::new(),
             auth: None,
+            access: None,
         };
         let issued = dir.path().join("live/a.test/fullchain.pem");
         let present = dir.path().join("live/b.test/fullchain.pem");

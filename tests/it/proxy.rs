@@ -24,6 +24,7 @@ use crate::support::proxy::{
 };
 use crate::support::services::{Process, Uvicorn, free_port, tempdir};
 
+mod policy;
 mod validate;
 
 fn plain_site(name: &str, routes: &str) -> String {

@@ -40,6 +40,11 @@ use tokens::Refused;
 pub const CALLBACK: &str = "/auth/callback";
 pub const LOGOUT: &str = "/auth/logout";
 
+/// Whether `path` is one of the paths the auth stage answers itself.
+pub fn is_endpoint(path: &str) -> bool {
+    path == CALLBACK || path == LOGOUT
+}
+
 /// Refresh this long before the tokens expire.
 pub const REFRESH_EARLY_S: u64 = 30;
 

@@ -180,6 +180,12 @@ fn site_problems(site: &SiteConfig, has_https: bool, problems: &mut Vec<String>)
         {
             problems.push(format!("health check_path \"{path}\" must start with /"));
         }
+        if route.allow_dotfiles && route.root.is_some() {
+            problems.push(format!(
+                "route \"{}\" of site {first}: allow_dotfiles is for proxied routes; static routes never serve dotfiles",
+                route.path
+            ));
+        }
     }
 }
 
@@ -603,6 +609,7 @@ mod tests {
                 session_lifetime_s: 3600,
                 ..AuthConfig::new("https://id.example", "c")
             }),
+            access: None,
         });
         config
     }

@@ -239,6 +239,22 @@ pub struct SiteConfig {
     pub routes: Vec<RouteConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthConfig>,
+    /// Which client addresses may use the site (its routes' unless they
+    /// set their own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<AccessConfig>,
+}
+
+/// Client addresses by network: `deny` wins; a non-empty `allow` admits
+/// only its networks. The client is the socket peer, or from a trusted
+/// proxy the right-most untrusted `X-Forwarded-For` address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessConfig {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<IpNet>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny: Vec<IpNet>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,6 +285,14 @@ pub struct RouteConfig {
     /// route is public.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<RouteAuth>,
+    /// Client addresses for this route, replacing the site's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<AccessConfig>,
+    /// A proxied route forwards paths with a segment that starts with a
+    /// dot (`/.git/config`, `/.env`); by default they get 403, except
+    /// `/.well-known/`. Static routes never serve them.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub allow_dotfiles: bool,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {

@@ -35,6 +35,44 @@ fn trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
     trusted.iter().any(|net| net.contains(&ip))
 }
 
+/// The `X-Forwarded-For` addresses of `h`, left to right, as written.
+fn forwarded_for(h: &HeaderMap) -> impl DoubleEndedIterator<Item = &str> {
+    h.get_all(&X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// The original client in a chain: the right-most address that is not
+/// itself a trusted proxy.
+fn rightmost_untrusted<'s>(
+    chain: impl DoubleEndedIterator<Item = &'s str>,
+    trusted_proxies: &[IpNet],
+) -> Option<IpAddr> {
+    chain
+        .rev()
+        .filter_map(|s| s.parse::<IpAddr>().ok())
+        .find(|ip| !trusted(*ip, trusted_proxies))
+}
+
+/// The client's address for access control and rate limits: the socket
+/// peer, or, when the peer is a trusted proxy, the right-most address of
+/// `X-Forwarded-For` that is not itself a trusted proxy (what the upstream
+/// gets as `X-Real-IP`). IPv4-mapped IPv6 addresses are given as IPv4.
+pub fn client_ip(peer: IpAddr, h: &HeaderMap, trusted_proxies: &[IpNet]) -> IpAddr {
+    let ip = if trusted(peer, trusted_proxies) {
+        rightmost_untrusted(forwarded_for(h), trusted_proxies).unwrap_or(peer)
+    } else {
+        peer
+    };
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
 /// Appends an address as text; IPv4 without the formatting machinery
 /// (this runs for every proxied request).
 fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
@@ -122,19 +160,8 @@ impl<'a> Forwarding<'a> {
             return forwarding;
         }
         if from_trusted {
-            let chain: Vec<&str> = h
-                .get_all(&X_FORWARDED_FOR)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .collect();
-            let real = chain
-                .iter()
-                .rev()
-                .filter_map(|s| s.parse::<IpAddr>().ok())
-                .find(|ip| !trusted(*ip, trusted_proxies));
+            let chain: Vec<&str> = forwarded_for(h).collect();
+            let real = rightmost_untrusted(chain.iter().copied(), trusted_proxies);
             if !chain.is_empty() {
                 forwarding.prior = Some((chain.join(", "), real));
             }

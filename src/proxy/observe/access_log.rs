@@ -39,6 +39,9 @@ pub struct Entry<'a> {
     pub referer: &'a str,
     pub user_agent: &'a str,
     pub duration: Duration,
+    /// The traffic policy's decision (`denied:address`), JSON only: the
+    /// combined format keeps nginx's fields.
+    pub policy: Option<&'a str>,
 }
 
 impl Writer {
@@ -202,7 +205,7 @@ pub fn format_line(format: LogFormat, e: &Entry<'_>, now: OffsetDateTime) -> Str
             let when = now
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default();
-            let mut line = serde_json::json!({
+            let mut value = serde_json::json!({
                 "time": when,
                 "remote_addr": e.peer.to_string(),
                 "method": e.method,
@@ -214,8 +217,11 @@ pub fn format_line(format: LogFormat, e: &Entry<'_>, now: OffsetDateTime) -> Str
                 "referer": e.referer,
                 "user_agent": e.user_agent,
                 "duration_ms": e.duration.as_secs_f64() * 1000.0,
-            })
-            .to_string();
+            });
+            if let Some(policy) = e.policy {
+                value["policy"] = policy.into();
+            }
+            let mut line = value.to_string();
             line.push('\n');
             line
         }
@@ -238,6 +244,7 @@ mod tests {
             referer: "",
             user_agent: "curl/8",
             duration: Duration::from_millis(3),
+            policy: None,
         }
     }
 
@@ -361,5 +368,13 @@ mod tests {
         assert_eq!(v["status"], 200);
         assert_eq!(v["target"], "/a?\"b\"");
         assert_eq!(v["host"], "a.test");
+        assert!(v.get("policy").is_none());
+        let denied = Entry {
+            policy: Some("denied:address"),
+            ..entry()
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&format_line(LogFormat::Json, &denied, now)).unwrap();
+        assert_eq!(v["policy"], "denied:address");
     }
 }

@@ -15,9 +15,33 @@ const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];
 
+/// A decision of the traffic-policy stages (access control, rewrites,
+/// rate limits): put on the response as an extension by the stage,
+/// counted and logged when the response leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyDecision {
+    /// 403: the client's address is denied or not allowed.
+    DeniedAddress,
+    /// 403: a dot segment on a proxied route.
+    DeniedDotfile,
+}
+
+impl PolicyDecision {
+    const ALL: [PolicyDecision; 2] = [PolicyDecision::DeniedAddress, PolicyDecision::DeniedDotfile];
+
+    /// (decision, reason) as the metric's labels and the log's words.
+    pub fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            PolicyDecision::DeniedAddress => ("denied", "address"),
+            PolicyDecision::DeniedDotfile => ("denied", "dotfile"),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Metrics {
     by_class: [AtomicU64; 5],
+    decisions: [AtomicU64; PolicyDecision::ALL.len()],
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_micros: AtomicU64,
@@ -40,9 +64,14 @@ impl Metrics {
             .fetch_add(elapsed.as_micros() as u64, Relaxed);
     }
 
+    pub fn record_decision(&self, decision: PolicyDecision) {
+        self.decisions[decision as usize].fetch_add(1, Relaxed);
+    }
+
     pub fn render(&self, state: &State) -> String {
         let mut out = String::new();
         self.render_requests(&mut out);
+        self.render_decisions(&mut out);
         self.render_counters(&mut out);
         render_upstreams(&mut out, state);
         let _ = writeln!(
@@ -91,6 +120,22 @@ impl Metrics {
             "webtier_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}\nwebtier_request_duration_seconds_sum {}\nwebtier_request_duration_seconds_count {count}",
             self.sum_micros.load(Relaxed) as f64 / 1e6
         );
+    }
+
+    /// The traffic-policy decisions, by kind.
+    fn render_decisions(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "# HELP webtier_policy_decisions_total Requests the traffic policy answered itself (denied, redirected, rate-limited), by decision and reason.\n# TYPE webtier_policy_decisions_total counter"
+        );
+        for d in PolicyDecision::ALL {
+            let (decision, reason) = d.labels();
+            let _ = writeln!(
+                out,
+                "webtier_policy_decisions_total{{decision=\"{decision}\",reason=\"{reason}\"}} {}",
+                self.decisions[d as usize].load(Relaxed)
+            );
+        }
     }
 
     /// Connections and reloads.
@@ -213,6 +258,7 @@ mod tests {
                     ..Default::default()
                 }],
                 auth: None,
+                access: None,
             });
         }
         let state = State::build(config, None).unwrap();

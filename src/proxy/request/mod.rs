@@ -2,6 +2,7 @@
 //! challenges and HTTPS redirects on plain HTTP, serve or forward, add
 //! HSTS, count and log.
 
+mod access;
 pub mod pages;
 pub mod routing;
 
@@ -23,8 +24,9 @@ use crate::proxy::body::{Body, BoxError};
 use crate::proxy::daemon::drain::{Activity, Track};
 use crate::proxy::daemon::socket;
 use crate::proxy::files;
+use crate::proxy::http::forwarding;
 use crate::proxy::observe::access_log::{self, Entry};
-use crate::proxy::observe::metrics::Metrics;
+use crate::proxy::observe::metrics::{Metrics, PolicyDecision};
 use crate::proxy::request::routing::{https_location, longest_prefix, request_host};
 use crate::proxy::state::{RouteKind, State};
 use crate::proxy::upstream::forward::{self, Origin};
@@ -269,8 +271,12 @@ fn finish(
     }
     let elapsed = started.elapsed();
     shared.metrics.record(resp.status().as_u16(), elapsed);
+    let decision = resp.extensions().get::<PolicyDecision>().copied();
+    if let Some(decision) = decision {
+        shared.metrics.record_decision(decision);
+    }
     if let (Some(writer), Some(fields)) = (&shared.access_log, log) {
-        fields.write(writer, conn, host, &resp, elapsed);
+        fields.write(writer, conn, host, &resp, elapsed, decision);
     }
     resp.map(|body| Sent { body, serving })
 }
@@ -364,6 +370,16 @@ fn route<'a>(
         }
         _ => path,
     };
+    // Access control (stage 5): the client's address once a list applies.
+    let client =
+        || forwarding::client_ip(conn.peer.ip(), req.headers(), &state.config.trusted_proxies);
+    if let Some(access) = &site.access
+        && site.auth.is_some()
+        && auth::is_endpoint(path)
+        && !access::admits(access, client())
+    {
+        return Routed::Answer(refused(PolicyDecision::DeniedAddress));
+    }
     if let Some(provider) = &site.auth {
         let policies = if path == auth::CALLBACK {
             site.policies()
@@ -384,6 +400,14 @@ fn route<'a>(
     let Some(route) = site.route(path) else {
         return Routed::Answer(pages::error(StatusCode::NOT_FOUND));
     };
+    if let Some(access) = &route.access
+        && !access::admits(access, client())
+    {
+        return Routed::Answer(refused(PolicyDecision::DeniedAddress));
+    }
+    if matches!(route.kind, RouteKind::Proxy(_)) && !route.allow_dotfiles && access::hidden(path) {
+        return Routed::Answer(refused(PolicyDecision::DeniedDotfile));
+    }
     let mut user = User {
         login_site: site.auth.is_some(),
         path: (path != req.uri().path()).then(|| path.to_string()),
@@ -453,6 +477,14 @@ fn route<'a>(
     Routed::Answer(resp)
 }
 
+/// 403 from the traffic policy, marked with its decision (counted and
+/// logged in `finish`).
+fn refused(decision: PolicyDecision) -> Response<Body> {
+    let mut resp = pages::error(StatusCode::FORBIDDEN);
+    resp.extensions_mut().insert(decision);
+    resp
+}
+
 /// An HTTP-01 token file: only the token alphabet (base64url) is looked up.
 fn challenge(
     state: &State,
@@ -515,6 +547,7 @@ impl LogFields {
         host: Option<&str>,
         resp: &Response<Body>,
         elapsed: Duration,
+        decision: Option<PolicyDecision>,
     ) {
         let version = match self.version {
             Version::HTTP_10 => "HTTP/1.0",
@@ -540,6 +573,12 @@ impl LogFields {
             referer: &self.referer,
             user_agent: &self.user_agent,
             duration: elapsed,
+            policy: decision
+                .map(|d| {
+                    let (decision, reason) = d.labels();
+                    format!("{decision}:{reason}")
+                })
+                .as_deref(),
         });
     }
 }

@@ -1,0 +1,196 @@
+//! The traffic policy stages against a FastAPI upstream: access control
+//! by client address (the socket peer, or a trusted proxy's
+//! `X-Forwarded-For`) and dot segments on proxied routes.
+
+use std::fs;
+use std::time::Duration;
+
+use reqwest::Method;
+use rustix::process::Signal;
+
+use super::{http_url, plain_client, plain_site, proxy_route, s_test, up};
+use crate::support::proxy::Proxy;
+use crate::support::services::{Uvicorn, tempdir};
+
+/// The status of a GET of `path` on `s.test`, with `headers`.
+async fn status(proxy: &Proxy, path: &str, headers: &[(&str, &str)]) -> u16 {
+    s_test(&plain_client(), Method::GET, http_url(proxy, path), headers)
+        .await
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clients_are_admitted_by_address_and_a_trusted_proxys_forwarded_for() {
+    let app = Uvicorn::start("one");
+    let dir = tempdir();
+    let log = dir.path().join("access.jsonl");
+    let routes = format!(
+        "{}{}{}",
+        proxy_route("/", &[up(&app)], ""),
+        // Replaces the site's list: only 203.0.113.0/24, and not .66.
+        proxy_route(
+            "/echo/staff/",
+            &[up(&app)],
+            "access = { allow = [\"203.0.113.0/24\"], deny = [\"203.0.113.66/32\"] }\n"
+        ),
+        proxy_route(
+            "/echo/open/",
+            &[up(&app)],
+            "access = { deny = [\"198.51.100.0/24\"] }\n"
+        ),
+    );
+    let site = format!(
+        "[[site]]\nnames = [\"s.test\"]\naccess = {{ deny = [\"192.0.2.0/24\"] }}\n{routes}"
+    );
+    // This test's client is 127.0.0.1: a trusted proxy whose
+    // X-Forwarded-For names the real client.
+    let body = |trusted: &str| {
+        format!(
+            "trusted_proxies = [{trusted}]\n[access_log]\npath = \"{}\"\nformat = \"json\"\n{site}",
+            log.display()
+        )
+    };
+    let mut proxy = Proxy::start_in(dir, &body("\"127.0.0.0/8\""));
+    let xff = |ip: &'static str| [("x-forwarded-for", ip)];
+    // The site's list applies to routes without their own.
+    assert_eq!(status(&proxy, "/echo/a", &[]).await, 200);
+    assert_eq!(status(&proxy, "/echo/a", &xff("192.0.2.7")).await, 403);
+    assert_eq!(status(&proxy, "/echo/a", &xff("198.51.100.1")).await, 200);
+    // A route's own list replaces it.
+    assert_eq!(
+        status(&proxy, "/echo/staff/x", &xff("203.0.113.5")).await,
+        200
+    );
+    assert_eq!(
+        status(&proxy, "/echo/staff/x", &xff("203.0.113.66")).await,
+        403
+    );
+    assert_eq!(
+        status(&proxy, "/echo/staff/x", &xff("198.51.100.1")).await,
+        403
+    );
+    assert_eq!(
+        status(&proxy, "/echo/staff/x", &[]).await,
+        403,
+        "127.0.0.1 itself"
+    );
+    assert_eq!(status(&proxy, "/echo/open/x", &xff("192.0.2.7")).await, 200);
+    assert_eq!(
+        status(&proxy, "/echo/open/x", &xff("198.51.100.9")).await,
+        403
+    );
+    // The right-most address that is not a trusted proxy counts: a client
+    // cannot hide behind a forged first entry.
+    assert_eq!(
+        status(&proxy, "/echo/staff/x", &xff("203.0.113.5, 198.51.100.1")).await,
+        403
+    );
+    assert_eq!(
+        status(
+            &proxy,
+            "/echo/staff/x",
+            &xff("198.51.100.1, 203.0.113.5, 127.0.0.9")
+        )
+        .await,
+        200
+    );
+    // The denial is a plain page that names nothing of the upstream.
+    let resp = s_test(
+        &plain_client(),
+        Method::GET,
+        http_url(&proxy, "/echo/staff/x"),
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status(), 403);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("403"), "{page}");
+    assert!(!page.contains("127.0.0.1"), "{page}");
+
+    // Untrusted: the header is the client's word, and means nothing.
+    proxy.rewrite(&body(""));
+    let reload = crate::support::proxy::webtier(&[
+        "proxy",
+        "reload",
+        "--file",
+        proxy.config_path.to_str().unwrap(),
+    ]);
+    assert!(reload.status.success(), "{reload:?}");
+    proxy.wait_log("reloaded configuration");
+    assert_eq!(
+        status(&proxy, "/echo/staff/x", &xff("203.0.113.5")).await,
+        403
+    );
+    assert_eq!(status(&proxy, "/echo/a", &xff("192.0.2.7")).await, 200);
+
+    // Counted and logged.
+    let metrics = proxy.metrics();
+    assert!(
+        metrics
+            .contains("webtier_policy_decisions_total{decision=\"denied\",reason=\"address\"} 8"),
+        "{metrics}"
+    );
+    proxy.signal(Signal::TERM);
+    proxy.wait_exit(Duration::from_secs(10)).expect("exits");
+    let lines: Vec<serde_json::Value> = fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let denied = lines
+        .iter()
+        .filter(|l| l["policy"] == "denied:address")
+        .count();
+    assert_eq!(denied, 8, "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l["status"] == 403)
+            .all(|l| l["policy"] == "denied:address")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dot_segments_are_refused_on_proxied_routes_unless_allowed() {
+    let app = Uvicorn::start("one");
+    let routes = format!(
+        "{}{}",
+        proxy_route("/", &[up(&app)], ""),
+        proxy_route("/echo/dav/", &[up(&app)], "allow_dotfiles = true\n"),
+    );
+    let proxy = Proxy::start(&plain_site("s.test", &routes));
+    for path in [
+        "/echo/.git/config",
+        "/echo/.env",
+        "/echo/app/.svn/entries",
+        "/echo/%2egit/HEAD",
+        "/echo/%2Eenv",
+        "/echo/a/../.htpasswd",
+    ] {
+        assert_eq!(status(&proxy, path, &[]).await, 403, "{path}");
+    }
+    // .well-known passes, and so does a dot inside a name.
+    assert_eq!(
+        status(&proxy, "/echo/.well-known/security.txt", &[]).await,
+        200
+    );
+    assert_eq!(status(&proxy, "/echo/v1.2/file.tar.gz", &[]).await, 200);
+    // A route that allows them forwards them as sent.
+    let resp = s_test(
+        &plain_client(),
+        Method::GET,
+        http_url(&proxy, "/echo/dav/.config/x"),
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(v["path"], "/echo/dav/.config/x");
+    let metrics = proxy.metrics();
+    assert!(
+        metrics
+            .contains("webtier_policy_decisions_total{decision=\"denied\",reason=\"dotfile\"} 6"),
+        "{metrics}"
+    );
+}
