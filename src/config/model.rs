@@ -248,6 +248,12 @@ pub struct Site {
     /// Which client addresses may use the site (`allow`, `deny`).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub access: Option<Access>,
+    /// The name the site's other names redirect to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canonical_host: Option<String>,
+    /// `[[site.redirect]]`: first match wins.
+    #[serde(rename = "redirect", skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<crate::proxy::config::RedirectConfig>,
 }
 
 /// Client addresses: `deny` wins; a non-empty `allow` admits only its
@@ -330,6 +336,9 @@ pub struct Route {
     pub access: Option<Access>,
     /// A proxied route forwards dot segments (`/.git`) instead of 403.
     pub allow_dotfiles: bool,
+    /// Proxied: the path the upstream receives.
+    pub rewrite: Option<crate::proxy::config::RewriteConfig>,
+    pub trailing_slash: Option<crate::proxy::config::TrailingSlash>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -361,7 +370,7 @@ pub enum Backend {
 
 impl Serialize for Route {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Route", 9)?;
+        let mut st = s.serialize_struct("Route", 11)?;
         st.serialize_field("path", &self.path)?;
         match &self.backend {
             Backend::Root(root) => st.serialize_field("root", root)?,
@@ -389,6 +398,12 @@ impl Serialize for Route {
         }
         if self.allow_dotfiles {
             st.serialize_field("allow_dotfiles", &true)?;
+        }
+        if let Some(rewrite) = &self.rewrite {
+            st.serialize_field("rewrite", rewrite)?;
+        }
+        if let Some(slash) = &self.trailing_slash {
+            st.serialize_field("trailing_slash", slash)?;
         }
         st.end()
     }

@@ -98,6 +98,8 @@ fn site_config(site: &Site, store: &Store) -> SiteConfig {
             forward_access_token: a.forward_access_token,
         }),
         access: site.access.as_ref().map(access),
+        canonical_host: site.canonical_host.clone(),
+        redirects: site.redirects.clone(),
     }
 }
 
@@ -139,6 +141,7 @@ fn routes(site: &Site) -> Vec<RouteConfig> {
                     max_body_bytes: r.max_body_bytes,
                     auth,
                     access: r.access.as_ref().map(access),
+                    trailing_slash: r.trailing_slash,
                     ..RouteConfig::default()
                 },
                 Backend::Upstreams(ups) => RouteConfig {
@@ -150,6 +153,8 @@ fn routes(site: &Site) -> Vec<RouteConfig> {
                     auth,
                     access: r.access.as_ref().map(access),
                     allow_dotfiles: r.allow_dotfiles,
+                    rewrite: r.rewrite.clone(),
+                    trailing_slash: r.trailing_slash,
                     ..RouteConfig::default()
                 },
             }
@@ -231,6 +236,25 @@ mod tests {
         assert_eq!(nets(&api.access.as_ref().unwrap().deny), ["2001:db8::/32"]);
         assert!(api.access.as_ref().unwrap().allow.is_empty());
         assert!(api.allow_dotfiles);
+    }
+
+    #[test]
+    fn redirects_and_rewrites_reach_the_daemon() {
+        let text = "[[site]]\ndomain = \"example.com\"\naliases = [\"www.example.com\"]\nupstreams = [\"127.0.0.1:8000\"]\ncanonical_host = \"Example.com\"\n[[site.redirect]]\nfrom = \"^/old/(.*)$\"\nto = \"/new/$1\"\nstatus = 308\n[[site.route]]\npath = \"/api/\"\nupstreams = [\"127.0.0.1:9000\"]\nrewrite = { from = \"^/api/(.*)$\", to = \"/v2/$1\" }\ntrailing_slash = \"remove\"\n";
+        let config =
+            crate::config::parse("w.toml", text, Path::new("/etc/webtier/webtier.toml")).unwrap();
+        let parsed = ProxyConfig::from_toml(&render(&config)).unwrap();
+        assert!(parsed.problems().is_empty(), "{:?}", parsed.problems());
+        let site = &parsed.sites[0];
+        assert_eq!(site.canonical_host.as_deref(), Some("example.com"));
+        assert_eq!(site.redirects.len(), 1);
+        assert_eq!(site.redirects[0].status, 308);
+        let api = &site.routes[1];
+        assert_eq!(api.rewrite.as_ref().unwrap().to, "/v2/$1");
+        assert_eq!(
+            api.trailing_slash,
+            Some(crate::proxy::config::TrailingSlash::Remove)
+        );
     }
 
     #[test]

@@ -135,6 +135,24 @@ pub struct RawSite {
     pub acm: Option<S<RawAcm>>,
     pub allow: Option<Vec<S<String>>>,
     pub deny: Option<Vec<S<String>>>,
+    pub canonical_host: Option<S<String>>,
+    #[serde(default)]
+    pub redirect: Vec<RawRedirect>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRedirect {
+    pub from: S<String>,
+    pub to: S<String>,
+    pub status: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRewrite {
+    pub from: S<String>,
+    pub to: S<String>,
 }
 
 /// `[site.acm]`: how the site uses AWS Certificate Manager.
@@ -162,6 +180,8 @@ pub struct RawRoute {
     pub allow: Option<Vec<S<String>>>,
     pub deny: Option<Vec<S<String>>>,
     pub allow_dotfiles: Option<S<bool>>,
+    pub rewrite: Option<S<RawRewrite>>,
+    pub trailing_slash: Option<S<crate::proxy::config::TrailingSlash>>,
 }
 
 /// A route's `auth`: `false`, or a policy replacing the site's.

@@ -724,6 +724,7 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
             );
         }
         let acm = resolve_acm(c, &site, tls);
+        let (canonical_host, redirects) = redirects(c, &site, &names_of_site, &routes);
         let auth_at = site.auth.as_ref().map(|a| a.issuer.span());
         let auth = site.auth.map(|a| resolve_auth(c, a));
         if let (Some(at), Some(auth)) = (auth_at, &auth)
@@ -749,6 +750,8 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
             health_check,
             acm,
             access: access(c, &site.allow, &site.deny),
+            canonical_host,
+            redirects,
         });
     }
     sites
@@ -973,6 +976,33 @@ fn resolve_routes(c: &mut Checker<'_>, raw: &[RawRoute]) -> Vec<Route> {
             }
         });
         let access = access(c, &route.allow, &route.deny);
+        let rewrite = route.rewrite.as_ref().and_then(|r| {
+            let raw = r.get_ref();
+            if matches!(backend, Backend::Root(_)) {
+                c.problem(
+                    r.span(),
+                    format!("route \"{path}\" serves files — rewrite is for proxied routes (a redirect rule sends clients elsewhere)"),
+                );
+                return None;
+            }
+            let config = crate::proxy::config::RewriteConfig {
+                from: raw.from.get_ref().clone(),
+                to: raw.to.get_ref().clone(),
+            };
+            match crate::proxy::rewrite::Rewrite::compile(&config) {
+                Ok(_) => Some(config),
+                Err(e) => {
+                    let span = if e.starts_with("rewrite from") {
+                        raw.from.span()
+                    } else {
+                        raw.to.span()
+                    };
+                    c.problem(span, e);
+                    None
+                }
+            }
+        });
+        let trailing_slash = route.trailing_slash.as_ref().map(|t| *t.get_ref());
         let allow_dotfiles = route.allow_dotfiles.as_ref().is_some_and(|a| *a.get_ref());
         if let Some(flag) = &route.allow_dotfiles
             && matches!(backend, Backend::Root(_))
@@ -991,9 +1021,85 @@ fn resolve_routes(c: &mut Checker<'_>, raw: &[RawRoute]) -> Vec<Route> {
             auth,
             access,
             allow_dotfiles,
+            rewrite,
+            trailing_slash,
         });
     }
     routes
+}
+
+/// A site's canonical host and redirect rules: the host one of its names,
+/// each pattern compiled, each status a redirect, and no loop that the
+/// rules and the routes' trailing-slash policies show.
+fn redirects(
+    c: &mut Checker<'_>,
+    site: &RawSite,
+    names: &[String],
+    routes: &[Route],
+) -> (Option<String>, Vec<crate::proxy::config::RedirectConfig>) {
+    use crate::proxy::rewrite;
+    let canonical = site.canonical_host.as_ref().and_then(|h| {
+        let host = h.get_ref().trim_end_matches('.').to_ascii_lowercase();
+        if names.contains(&host) {
+            Some(host)
+        } else {
+            c.problem(
+                h.span(),
+                format!(
+                    "canonical_host \"{}\" is not a name of this site — use one of {}",
+                    h.get_ref(),
+                    names.join(", ")
+                ),
+            );
+            None
+        }
+    });
+    let mut configs = Vec::new();
+    let mut compiled = Vec::new();
+    for raw in &site.redirect {
+        let status = match &raw.status {
+            None => 301,
+            Some(s) => u16::try_from(*s.get_ref()).unwrap_or(0),
+        };
+        let config = crate::proxy::config::RedirectConfig {
+            from: raw.from.get_ref().clone(),
+            to: raw.to.get_ref().clone(),
+            status,
+        };
+        match rewrite::Redirect::compile(&config) {
+            Ok(r) => {
+                compiled.push(r);
+                configs.push(config);
+            }
+            Err(e) => {
+                let span = match &raw.status {
+                    Some(s) if e.contains("status") => s.span(),
+                    _ if e.contains("empty target") => raw.to.span(),
+                    _ => raw.from.span(),
+                };
+                c.problem(span, e);
+            }
+        }
+    }
+    let found = rewrite::find_loop(&rewrite::Site {
+        names,
+        redirects: &compiled,
+        routes: routes
+            .iter()
+            .map(|r| (r.path.as_str(), r.trailing_slash))
+            .collect(),
+    });
+    // `compiled` holds the rules that compiled, in order: find the raw
+    // rule of the same pattern for the span.
+    if let Some((index, problem)) = found
+        && let Some(raw) = site
+            .redirect
+            .iter()
+            .find(|r| *r.from.get_ref() == configs[index].from)
+    {
+        c.problem(raw.from.span(), problem);
+    }
+    (canonical, configs)
 }
 
 /// `allow` and `deny` of a site or route; None when neither is set.

@@ -235,8 +235,18 @@ pub fn export(config: &ProxyConfig, source: &Path) -> Result<String, Unexportabl
             routes,
             auth,
             access,
+            canonical_host,
+            redirects,
         } = site;
         let id = index + 1;
+        // Rust's regex syntax is not PCRE's, and a redirect left out would
+        // serve what the site redirects away: refused, not approximated.
+        if canonical_host.is_some() || !redirects.is_empty() {
+            return Err(Unexportable(format!(
+                "site {}: canonical_host and redirect rules are not exported — write nginx's `return`/`rewrite` for them by hand",
+                names[0]
+            )));
+        }
         if let Some(AuthConfig { .. }) = auth {
             // The proxy refuses it too: a site believed to be behind a
             // login would be served to everyone.
@@ -502,7 +512,14 @@ fn route_view(
         // The site's or its own: `access`.
         access: _,
         allow_dotfiles,
+        rewrite,
+        trailing_slash,
     } = route;
+    if rewrite.is_some() || trailing_slash.is_some() {
+        return Err(Unexportable(format!(
+            "route \"{path}\" of site {site}: rewrite and trailing_slash are not exported — write nginx's `rewrite` for them by hand"
+        )));
+    }
     let Health {
         fail_after,
         eject_ms,
@@ -1012,6 +1029,8 @@ mod tests {
                         allow: Vec::new(),
                         deny: vec!["192.0.2.0/24".parse().unwrap()],
                     }),
+                    canonical_host: None,
+                    redirects: Vec::new(),
                 },
                 SiteConfig {
                     names: vec!["p.test".into()],
@@ -1023,6 +1042,8 @@ mod tests {
                     }],
                     auth: None,
                     access: None,
+                    canonical_host: None,
+                    redirects: Vec::new(),
                 },
             ],
             ..ProxyConfig::default()

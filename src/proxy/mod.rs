@@ -14,10 +14,10 @@
 //! | 1 | accept: the connection limit, per-worker listeners | `daemon/worker.rs` |
 //! | 2 | TLS: SNI picks the site's certificate, ALPN h2 or HTTP/1.1 | [`tls`] |
 //! | 3 | limits: header-read, send, HTTP/2-idle timeouts; head size, stream count | `daemon/worker.rs`, [`daemon::drain`], [`daemon::send_timeout`] |
-//! | 4 | routing: one Host per request, site by name, route by longest prefix; ACME challenges and the HTTPS redirect on plain HTTP | [`request`], [`request::routing`] |
+//! | 4 | routing: one Host per request, site by name, route by longest prefix; ACME challenges and the HTTPS redirect on plain HTTP; redirects (canonical host, the site's rules, the route's trailing slash) | [`request`], [`request::routing`], [`request::rewrite`] |
 //! | 5 | access control: client addresses, dot segments on proxied routes | `request/access.rs` |
 //! | 6 | auth: OIDC login (basic auth to come) | [`auth`] |
-//! | 7 | rewrite and redirects (to come) | `request/rewrite.rs` |
+//! | 7 | rewrite: the path and query a proxied route's upstream receives | [`request::rewrite`] |
 //! | 8 | response cache (to come) | `request/cache.rs` |
 //! | 9 | static files, or the upstream: balancing, pool, HTTP/1.1, tunnels | [`files`], or [`upstream::forward`] |
 //! | 10 | compression (to come) | `request/compress.rs` |
@@ -70,6 +70,7 @@ mod tls;
 mod upstream;
 pub mod validate;
 
+pub use request::rewrite;
 pub use state::State;
 
 /// How every property test of the proxy's parsers runs: `cases` inputs

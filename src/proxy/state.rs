@@ -33,9 +33,11 @@ use crate::proxy::auth::keys::Keys;
 use crate::proxy::auth::policy::Policy;
 use crate::proxy::auth::provider::Provider;
 use crate::proxy::config::{
-    AccessConfig, Balance, Health, Invalid, ProxyConfig, RouteConfig, SiteConfig, parse_upstream,
+    AccessConfig, Balance, Health, Invalid, ProxyConfig, RouteConfig, SiteConfig, TrailingSlash,
+    parse_upstream,
 };
 use crate::proxy::files::StaticRoot;
+use crate::proxy::request::rewrite::{Redirect, Rewrite};
 use crate::proxy::request::routing::{Names, longest_prefix};
 use crate::proxy::tls::{Certs, load_certificate};
 use crate::proxy::upstream::group::Group;
@@ -88,6 +90,10 @@ pub struct Site {
     /// Which clients may use the site (its endpoints and the routes that
     /// set none of their own); None: every client.
     pub access: Option<Arc<AccessConfig>>,
+    /// The name the other names redirect to.
+    pub canonical_host: Option<String>,
+    /// Redirect rules, first match wins.
+    pub redirects: Vec<Redirect>,
 }
 
 pub struct Route {
@@ -100,6 +106,9 @@ pub struct Route {
     pub access: Option<Arc<AccessConfig>>,
     /// Proxied: dot segments are forwarded rather than refused.
     pub allow_dotfiles: bool,
+    /// Proxied: the path the upstream receives.
+    pub rewrite: Option<Rewrite>,
+    pub trailing_slash: Option<TrailingSlash>,
 }
 
 pub enum RouteKind {
@@ -389,6 +398,11 @@ fn compile_site(
         }
     }
     let site_access = sc.access.clone().map(Arc::new);
+    let redirects: Vec<Redirect> = sc
+        .redirects
+        .iter()
+        .filter_map(|rc| Redirect::compile(rc).map_err(|e| problems.push(e)).ok())
+        .collect();
     let mut routes = Vec::new();
     for rc in &sc.routes {
         match route(rc, site_access.as_ref(), config, old_groups) {
@@ -439,6 +453,8 @@ fn compile_site(
                 routes,
                 auth,
                 access: site_access,
+                canonical_host: sc.canonical_host.clone(),
+                redirects,
             },
             key,
         ))
@@ -532,6 +548,13 @@ fn route(
             None => site_access.cloned(),
         },
         allow_dotfiles: rc.allow_dotfiles,
+        rewrite: rc
+            .rewrite
+            .as_ref()
+            .map(Rewrite::compile)
+            .transpose()
+            .map_err(|e| format!("route {}: {e}", rc.path))?,
+        trailing_slash: rc.trailing_slash,
     })
 }
 
@@ -580,6 +603,8 @@ mod tests {
             }],
             auth: None,
             access: None,
+            canonical_host: None,
+            redirects: Vec::new(),
         }
     }
 

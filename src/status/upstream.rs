@@ -187,6 +187,8 @@ mod tests {
             auth: None,
             access: None,
             allow_dotfiles: false,
+            rewrite: None,
+            trailing_slash: None,
         });
         let found: Vec<(u16, Option<&str>)> = targets(&site)
             .into_iter()

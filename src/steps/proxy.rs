@@ -911,6 +911,8 @@ mod tests {
             routes: Vec::new(),
             auth: None,
             access: None,
+            canonical_host: None,
+            redirects: Vec::new(),
         };
         let issued = dir.path().join("live/a.test/fullchain.pem");
         let present = dir.path().join("live/b.test/fullchain.pem");

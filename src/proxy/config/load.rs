@@ -186,6 +186,48 @@ fn site_problems(site: &SiteConfig, has_https: bool, problems: &mut Vec<String>)
                 route.path
             ));
         }
+        if let Some(rewrite) = &route.rewrite {
+            if route.root.is_some() {
+                problems.push(format!(
+                    "route \"{}\" of site {first}: rewrite is for proxied routes",
+                    route.path
+                ));
+            }
+            if let Err(e) = crate::proxy::rewrite::Rewrite::compile(rewrite) {
+                problems.push(format!("route \"{}\" of site {first}: {e}", route.path));
+            }
+        }
+    }
+    redirect_problems(site, first, problems);
+}
+
+/// A site's canonical host and redirect rules: compiled, and no loop.
+fn redirect_problems(site: &SiteConfig, first: &str, problems: &mut Vec<String>) {
+    use crate::proxy::rewrite;
+    if let Some(host) = &site.canonical_host
+        && !site.names.contains(host)
+    {
+        problems.push(format!(
+            "site {first}: canonical_host \"{host}\" is not one of its names"
+        ));
+    }
+    let mut compiled = Vec::new();
+    for rc in &site.redirects {
+        match rewrite::Redirect::compile(rc) {
+            Ok(r) => compiled.push(r),
+            Err(e) => problems.push(format!("site {first}: {e}")),
+        }
+    }
+    if let Some(found) = rewrite::find_loop(&rewrite::Site {
+        names: &site.names,
+        redirects: &compiled,
+        routes: site
+            .routes
+            .iter()
+            .map(|r| (r.path.as_str(), r.trailing_slash))
+            .collect(),
+    }) {
+        problems.push(format!("site {first}: {}", found.1));
     }
 }
 
@@ -610,6 +652,8 @@ mod tests {
                 ..AuthConfig::new("https://id.example", "c")
             }),
             access: None,
+            canonical_host: None,
+            redirects: Vec::new(),
         });
         config
     }

@@ -243,6 +243,47 @@ pub struct SiteConfig {
     /// set their own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access: Option<AccessConfig>,
+    /// The name every other name of the site is redirected to (301/308).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canonical_host: Option<String>,
+    /// Redirect rules on the path, first match wins.
+    #[serde(default, rename = "redirect", skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<RedirectConfig>,
+}
+
+/// An external redirect: a path matching `from` (a regex) is sent to `to`
+/// (a path or URL, with `$1`/`${name}` captures).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectConfig {
+    pub from: String,
+    pub to: String,
+    /// 301, 302, 307 or 308.
+    #[serde(default = "default_redirect_status")]
+    pub status: u16,
+}
+
+fn default_redirect_status() -> u16 {
+    301
+}
+
+/// A rewrite of the path a proxied route's upstream receives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RewriteConfig {
+    pub from: String,
+    pub to: String,
+}
+
+/// A route's trailing-slash policy (a redirect, 301 for GET and HEAD,
+/// 308 otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrailingSlash {
+    /// `/docs` → `/docs/` (a last segment with a dot is a file: left alone).
+    Add,
+    /// `/docs/` → `/docs`.
+    Remove,
 }
 
 /// Client addresses by network: `deny` wins; a non-empty `allow` admits
@@ -293,6 +334,11 @@ pub struct RouteConfig {
     /// `/.well-known/`. Static routes never serve them.
     #[serde(default, skip_serializing_if = "is_default")]
     pub allow_dotfiles: bool,
+    /// Proxied: the path the upstream receives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewrite: Option<RewriteConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trailing_slash: Option<TrailingSlash>,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {

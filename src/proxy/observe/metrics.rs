@@ -24,16 +24,31 @@ pub enum PolicyDecision {
     DeniedAddress,
     /// 403: a dot segment on a proxied route.
     DeniedDotfile,
+    /// To the site's canonical host.
+    RedirectedHost,
+    /// By one of the site's redirect rules.
+    RedirectedRule,
+    /// By a route's trailing-slash policy.
+    RedirectedSlash,
 }
 
 impl PolicyDecision {
-    const ALL: [PolicyDecision; 2] = [PolicyDecision::DeniedAddress, PolicyDecision::DeniedDotfile];
+    const ALL: [PolicyDecision; 5] = [
+        PolicyDecision::DeniedAddress,
+        PolicyDecision::DeniedDotfile,
+        PolicyDecision::RedirectedHost,
+        PolicyDecision::RedirectedRule,
+        PolicyDecision::RedirectedSlash,
+    ];
 
     /// (decision, reason) as the metric's labels and the log's words.
     pub fn labels(self) -> (&'static str, &'static str) {
         match self {
             PolicyDecision::DeniedAddress => ("denied", "address"),
             PolicyDecision::DeniedDotfile => ("denied", "dotfile"),
+            PolicyDecision::RedirectedHost => ("redirected", "canonical_host"),
+            PolicyDecision::RedirectedRule => ("redirected", "rule"),
+            PolicyDecision::RedirectedSlash => ("redirected", "trailing_slash"),
         }
     }
 }
@@ -259,6 +274,8 @@ mod tests {
                 }],
                 auth: None,
                 access: None,
+                canonical_host: None,
+                redirects: Vec::new(),
             });
         }
         let state = State::build(config, None).unwrap();

@@ -4,6 +4,7 @@
 
 mod access;
 pub mod pages;
+pub mod rewrite;
 pub mod routing;
 
 use std::net::SocketAddr;
@@ -27,7 +28,7 @@ use crate::proxy::files;
 use crate::proxy::http::forwarding;
 use crate::proxy::observe::access_log::{self, Entry};
 use crate::proxy::observe::metrics::{Metrics, PolicyDecision};
-use crate::proxy::request::routing::{https_location, longest_prefix, request_host};
+use crate::proxy::request::routing::{http_location, https_location, longest_prefix, request_host};
 use crate::proxy::state::{RouteKind, State};
 use crate::proxy::upstream::forward::{self, Origin};
 use crate::proxy::upstream::group::Group;
@@ -227,6 +228,9 @@ pub fn handle(
         if let Some(path) = user.path.take() {
             auth::path::set(&mut req, &path);
         }
+        if let Some(target) = user.target.take() {
+            rewrite::set_target(&mut req, &target);
+        }
         if let Some(identity) = &user.identity {
             match identity.headers() {
                 Ok(headers) => origin.identity = headers,
@@ -302,6 +306,8 @@ struct User {
     /// The normalized path the request goes upstream with, when it is
     /// not the one it came with.
     path: Option<String>,
+    /// The route's rewrite: the path and query the upstream receives.
+    target: Option<String>,
 }
 
 fn route<'a>(
@@ -357,6 +363,31 @@ fn route<'a>(
         };
         return Routed::Answer(pages::redirect(status, &location));
     }
+    // Redirects (stage 4, before anything is decided about the client).
+    let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    if let Some(canonical) = &site.canonical_host
+        && host != canonical
+    {
+        let location = if conn.tls {
+            https_location(canonical, state.https_port, target)
+        } else {
+            let port = state.config.http_listen.first().map_or(80, |a| a.port());
+            http_location(canonical, port, target)
+        };
+        let status = redirect_status(req.method());
+        return Routed::Answer(redirected(
+            status,
+            &location,
+            PolicyDecision::RedirectedHost,
+        ));
+    }
+    if let Some((location, rule)) = rewrite::redirect(&site.redirects, path, req.uri().query()) {
+        return Routed::Answer(redirected(
+            rule.status,
+            &location,
+            PolicyDecision::RedirectedRule,
+        ));
+    }
     // On a site with a login, routing and the auth stage decide on the
     // path the upstream will read (`auth::path`), which it then gets.
     let normalized;
@@ -400,6 +431,20 @@ fn route<'a>(
     let Some(route) = site.route(path) else {
         return Routed::Answer(pages::error(StatusCode::NOT_FOUND));
     };
+    if let Some(policy) = route.trailing_slash
+        && let Some(to) = rewrite::slash(policy, path)
+    {
+        let location = match req.uri().query() {
+            Some(q) => format!("{to}?{q}"),
+            None => to,
+        };
+        let status = redirect_status(req.method());
+        return Routed::Answer(redirected(
+            status,
+            &location,
+            PolicyDecision::RedirectedSlash,
+        ));
+    }
     if let Some(access) = &route.access
         && !access::admits(access, client())
     {
@@ -411,6 +456,11 @@ fn route<'a>(
     let mut user = User {
         login_site: site.auth.is_some(),
         path: (path != req.uri().path()).then(|| path.to_string()),
+        // The rewrite (stage 7) is made now and applied after the login.
+        target: route
+            .rewrite
+            .as_ref()
+            .and_then(|r| r.apply(path, req.uri().query())),
         ..User::default()
     };
     if let (Some(provider), Some(policy)) = (&site.auth, &route.auth) {
@@ -475,6 +525,23 @@ fn route<'a>(
         }
     };
     Routed::Answer(resp)
+}
+
+/// 301 for GET and HEAD, 308 for other methods (which must be repeated
+/// as they were).
+fn redirect_status(method: &Method) -> StatusCode {
+    if method == Method::GET || method == Method::HEAD {
+        StatusCode::MOVED_PERMANENTLY
+    } else {
+        StatusCode::PERMANENT_REDIRECT
+    }
+}
+
+/// A redirect of the traffic policy, marked with its decision.
+fn redirected(status: StatusCode, location: &str, decision: PolicyDecision) -> Response<Body> {
+    let mut resp = pages::redirect(status, location);
+    resp.extensions_mut().insert(decision);
+    resp
 }
 
 /// 403 from the traffic policy, marked with its decision (counted and

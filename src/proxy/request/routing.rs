@@ -115,6 +115,20 @@ where
 
 /// Where an HTTP request for a TLS site is sent: the same host and path
 /// on HTTPS (the port only when it is not 443).
+/// `http://host[:port]/path?query` for the plain-HTTP listener's port.
+pub fn http_location(host: &str, http_port: u16, path_and_query: &str) -> String {
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    if http_port == 80 {
+        format!("http://{host}{path_and_query}")
+    } else {
+        format!("http://{host}:{http_port}{path_and_query}")
+    }
+}
+
 pub fn https_location(host: &str, https_port: u16, path_and_query: &str) -> String {
     let host = if host.contains(':') {
         format!("[{host}]")

@@ -194,3 +194,112 @@ async fn dot_segments_are_refused_on_proxied_routes_unless_allowed() {
         "{metrics}"
     );
 }
+
+/// A GET of `path` on `host` without following redirects: status and
+/// Location.
+async fn location(proxy: &Proxy, host: &str, method: Method, path: &str) -> (u16, String) {
+    let resp = plain_client()
+        .request(method, http_url(proxy, path))
+        .header("host", host)
+        .send()
+        .await
+        .unwrap();
+    let location = resp
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (resp.status().as_u16(), location)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redirects_canonical_hosts_trailing_slashes_and_rewrites() {
+    let app = Uvicorn::start("one");
+    let routes = format!(
+        "{}{}{}",
+        proxy_route("/", &[up(&app)], ""),
+        proxy_route(
+            "/api/",
+            &[up(&app)],
+            "rewrite = { from = \"^/api/v1/(?P<rest>.*)$\", to = \"/echo/${rest}?via=rewrite\" }\n"
+        ),
+        proxy_route("/docs", &[up(&app)], "trailing_slash = \"add\"\n"),
+    );
+    let site = format!(
+        "[[site]]\nnames = [\"s.test\", \"www.s.test\"]\ncanonical_host = \"s.test\"\n\
+         [[site.redirect]]\nfrom = \"^/old/(.*)$\"\nto = \"/echo/new/$1\"\n\
+         [[site.redirect]]\nfrom = \"^/moved$\"\nto = \"https://elsewhere.test/here\"\nstatus = 302\n\
+         [[site.redirect]]\nfrom = \"^/form/(\\\\d+)$\"\nto = \"/echo/forms/$1\"\nstatus = 307\n\
+         [[site.redirect]]\nfrom = \"^/api/v0/(.*)$\"\nto = \"/api/v1/$1\"\nstatus = 308\n\
+         [[site.redirect]]\nfrom = \"^/go/(.*)$\"\nto = \"/$1\"\n{routes}"
+    );
+    let proxy = Proxy::start(&site);
+    let port = proxy.http_port;
+
+    // Each kind of redirect, captures filled, the query kept.
+    assert_eq!(
+        location(&proxy, "s.test", Method::GET, "/old/a/b?x=1").await,
+        (301, "/echo/new/a/b?x=1".into())
+    );
+    assert_eq!(
+        location(&proxy, "s.test", Method::GET, "/moved").await,
+        (302, "https://elsewhere.test/here".into())
+    );
+    assert_eq!(
+        location(&proxy, "s.test", Method::POST, "/form/42").await,
+        (307, "/echo/forms/42".into())
+    );
+    assert_eq!(
+        location(&proxy, "s.test", Method::GET, "/api/v0/users").await,
+        (308, "/api/v1/users".into())
+    );
+    // A capture cannot send the client to another host.
+    assert_eq!(
+        location(&proxy, "s.test", Method::GET, "/go//evil.test/x").await,
+        (301, "/evil.test/x".into())
+    );
+    // The canonical host: every other name is sent there, path and query
+    // kept; 308 for a POST.
+    assert_eq!(
+        location(&proxy, "www.s.test", Method::GET, "/echo/a?b=2").await,
+        (301, format!("http://s.test:{port}/echo/a?b=2"))
+    );
+    assert_eq!(
+        location(&proxy, "www.s.test", Method::POST, "/echo/a").await,
+        (308, format!("http://s.test:{port}/echo/a"))
+    );
+    // The route's trailing slash.
+    assert_eq!(
+        location(&proxy, "s.test", Method::GET, "/docs?q=1").await,
+        (301, "/docs/?q=1".into())
+    );
+    assert_eq!(
+        location(&proxy, "s.test", Method::GET, "/docs/a.pdf")
+            .await
+            .0,
+        404
+    );
+
+    // The rewrite reaches the upstream with the new path and both queries.
+    let resp = s_test(
+        &plain_client(),
+        Method::GET,
+        http_url(&proxy, "/api/v1/users/7?id=3"),
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(v["path"], "/echo/users/7");
+    assert_eq!(v["query"], "via=rewrite&id=3");
+    // A path the rewrite does not match goes as it came.
+    assert_eq!(status(&proxy, "/api/other", &[]).await, 404);
+
+    let metrics = proxy.metrics();
+    for (reason, n) in [("rule", 5), ("canonical_host", 2), ("trailing_slash", 1)] {
+        let line = format!(
+            "webtier_policy_decisions_total{{decision=\"redirected\",reason=\"{reason}\"}} {n}"
+        );
+        assert!(metrics.contains(&line), "{line}\n{metrics}");
+    }
+}
