@@ -339,6 +339,8 @@ pub struct Route {
     /// Proxied: the path the upstream receives.
     pub rewrite: Option<crate::proxy::config::RewriteConfig>,
     pub trailing_slash: Option<crate::proxy::config::TrailingSlash>,
+    /// HTTP Basic auth (the htpasswd path made absolute).
+    pub basic_auth: Option<crate::proxy::config::BasicAuthConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -370,7 +372,7 @@ pub enum Backend {
 
 impl Serialize for Route {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Route", 11)?;
+        let mut st = s.serialize_struct("Route", 12)?;
         st.serialize_field("path", &self.path)?;
         match &self.backend {
             Backend::Root(root) => st.serialize_field("root", root)?,
@@ -404,6 +406,9 @@ impl Serialize for Route {
         }
         if let Some(slash) = &self.trailing_slash {
             st.serialize_field("trailing_slash", slash)?;
+        }
+        if let Some(basic) = &self.basic_auth {
+            st.serialize_field("basic_auth", basic)?;
         }
         st.end()
     }

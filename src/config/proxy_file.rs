@@ -142,6 +142,7 @@ fn routes(site: &Site) -> Vec<RouteConfig> {
                     auth,
                     access: r.access.as_ref().map(access),
                     trailing_slash: r.trailing_slash,
+                    basic_auth: r.basic_auth.clone(),
                     ..RouteConfig::default()
                 },
                 Backend::Upstreams(ups) => RouteConfig {
@@ -155,6 +156,7 @@ fn routes(site: &Site) -> Vec<RouteConfig> {
                     allow_dotfiles: r.allow_dotfiles,
                     rewrite: r.rewrite.clone(),
                     trailing_slash: r.trailing_slash,
+                    basic_auth: r.basic_auth.clone(),
                     ..RouteConfig::default()
                 },
             }

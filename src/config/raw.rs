@@ -182,6 +182,15 @@ pub struct RawRoute {
     pub allow_dotfiles: Option<S<bool>>,
     pub rewrite: Option<S<RawRewrite>>,
     pub trailing_slash: Option<S<crate::proxy::config::TrailingSlash>>,
+    pub basic_auth: Option<S<RawBasicAuth>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBasicAuth {
+    pub htpasswd_file: S<String>,
+    pub realm: Option<S<String>>,
+    pub forward_authorization: Option<bool>,
 }
 
 /// A route's `auth`: `false`, or a policy replacing the site's.

@@ -724,6 +724,20 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
             );
         }
         let acm = resolve_acm(c, &site, tls);
+        if site.auth.is_some() {
+            for raw in &site.route {
+                let Some(route) = routes.iter().find(|r| r.path == *raw.path.get_ref()) else {
+                    continue;
+                };
+                if let (Some(b), None | Some(RouteAuth::Policy(_))) = (&raw.basic_auth, &route.auth)
+                {
+                    c.problem(
+                        b.span(),
+                        format!("route \"{}\" would be guarded by both basic_auth and the site's login — give it auth = false to use basic_auth alone", route.path),
+                    );
+                }
+            }
+        }
         let (canonical_host, redirects) = redirects(c, &site, &names_of_site, &routes);
         let auth_at = site.auth.as_ref().map(|a| a.issuer.span());
         let auth = site.auth.map(|a| resolve_auth(c, a));
@@ -1003,6 +1017,26 @@ fn resolve_routes(c: &mut Checker<'_>, raw: &[RawRoute]) -> Vec<Route> {
             }
         });
         let trailing_slash = route.trailing_slash.as_ref().map(|t| *t.get_ref());
+        let basic_auth = route.basic_auth.as_ref().map(|b| {
+            let raw = b.get_ref();
+            let htpasswd = c.existing(&raw.htpasswd_file, "htpasswd_file", false);
+            if htpasswd.is_file()
+                && let Err(e) = crate::proxy::auth::basic::check_file(&htpasswd)
+            {
+                c.problem(
+                    raw.htpasswd_file.span(),
+                    format!("htpasswd_file \"{}\": {e}", raw.htpasswd_file.get_ref()),
+                );
+            }
+            crate::proxy::config::BasicAuthConfig {
+                htpasswd_file: htpasswd,
+                realm: raw
+                    .realm
+                    .as_ref()
+                    .map_or_else(|| "webtier".to_string(), |r| r.get_ref().clone()),
+                forward_authorization: raw.forward_authorization.unwrap_or(false),
+            }
+        });
         let allow_dotfiles = route.allow_dotfiles.as_ref().is_some_and(|a| *a.get_ref());
         if let Some(flag) = &route.allow_dotfiles
             && matches!(backend, Backend::Root(_))
@@ -1023,6 +1057,7 @@ fn resolve_routes(c: &mut Checker<'_>, raw: &[RawRoute]) -> Vec<Route> {
             allow_dotfiles,
             rewrite,
             trailing_slash,
+            basic_auth,
         });
     }
     routes

@@ -514,7 +514,14 @@ fn route_view(
         allow_dotfiles,
         rewrite,
         trailing_slash,
+        basic_auth,
     } = route;
+    if basic_auth.is_some() {
+        // Refused rather than left out: the route would be open.
+        return Err(Unexportable(format!(
+            "route \"{path}\" of site {site}: basic_auth is not exported (nginx checks htpasswd hashes with the system's crypt(3), which may not know bcrypt or argon2) — write auth_basic by hand"
+        )));
+    }
     if rewrite.is_some() || trailing_slash.is_some() {
         return Err(Unexportable(format!(
             "route \"{path}\" of site {site}: rewrite and trailing_slash are not exported — write nginx's `rewrite` for them by hand"

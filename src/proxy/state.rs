@@ -29,6 +29,7 @@ use std::time::SystemTime;
 use anyhow::{Context, Result, anyhow};
 use http::HeaderValue;
 
+use crate::proxy::auth::basic::BasicAuth;
 use crate::proxy::auth::keys::Keys;
 use crate::proxy::auth::policy::Policy;
 use crate::proxy::auth::provider::Provider;
@@ -109,6 +110,8 @@ pub struct Route {
     /// Proxied: the path the upstream receives.
     pub rewrite: Option<Rewrite>,
     pub trailing_slash: Option<TrailingSlash>,
+    /// HTTP Basic auth, its htpasswd file loaded.
+    pub basic_auth: Option<Arc<BasicAuth>>,
 }
 
 pub enum RouteKind {
@@ -555,6 +558,14 @@ fn route(
             .transpose()
             .map_err(|e| format!("route {}: {e}", rc.path))?,
         trailing_slash: rc.trailing_slash,
+        basic_auth: rc
+            .basic_auth
+            .as_ref()
+            .map(|b| {
+                BasicAuth::load(&b.htpasswd_file, &b.realm, b.forward_authorization).map(Arc::new)
+            })
+            .transpose()
+            .map_err(|e| format!("route {}: {e}", rc.path))?,
     })
 }
 

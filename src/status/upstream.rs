@@ -189,6 +189,7 @@ mod tests {
             allow_dotfiles: false,
             rewrite: None,
             trailing_slash: None,
+            basic_auth: None,
         });
         let found: Vec<(u16, Option<&str>)> = targets(&site)
             .into_iter()

@@ -16,6 +16,7 @@
 //! `X-Auth-Request-Email`; those headers are taken off every request
 //! before, and our cookies off the requests of sites with a login.
 
+pub mod basic;
 pub mod keys;
 pub mod login;
 pub mod path;

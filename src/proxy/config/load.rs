@@ -199,6 +199,14 @@ fn site_problems(site: &SiteConfig, has_https: bool, problems: &mut Vec<String>)
         }
     }
     redirect_problems(site, first, problems);
+    for route in &site.routes {
+        if route.basic_auth.is_some() && site.auth.is_some() && route.auth.is_some() {
+            problems.push(format!(
+                "route \"{}\" of site {first}: basic_auth and the site's login both guard it — give the route auth = false to use basic_auth alone",
+                route.path
+            ));
+        }
+    }
 }
 
 /// A site's canonical host and redirect rules: compiled, and no loop.

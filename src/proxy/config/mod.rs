@@ -339,6 +339,24 @@ pub struct RouteConfig {
     pub rewrite: Option<RewriteConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trailing_slash: Option<TrailingSlash>,
+    /// HTTP Basic auth from an htpasswd file (bcrypt or argon2 entries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic_auth: Option<BasicAuthConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuthConfig {
+    pub htpasswd_file: PathBuf,
+    #[serde(default = "default_realm")]
+    pub realm: String,
+    /// The client's `Authorization` header goes upstream (off: removed).
+    #[serde(default)]
+    pub forward_authorization: bool,
+}
+
+fn default_realm() -> String {
+    "webtier".into()
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {

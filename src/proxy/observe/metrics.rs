@@ -24,6 +24,8 @@ pub enum PolicyDecision {
     DeniedAddress,
     /// 403: a dot segment on a proxied route.
     DeniedDotfile,
+    /// 401: HTTP Basic auth without valid credentials.
+    DeniedCredentials,
     /// To the site's canonical host.
     RedirectedHost,
     /// By one of the site's redirect rules.
@@ -33,9 +35,10 @@ pub enum PolicyDecision {
 }
 
 impl PolicyDecision {
-    const ALL: [PolicyDecision; 5] = [
+    const ALL: [PolicyDecision; 6] = [
         PolicyDecision::DeniedAddress,
         PolicyDecision::DeniedDotfile,
+        PolicyDecision::DeniedCredentials,
         PolicyDecision::RedirectedHost,
         PolicyDecision::RedirectedRule,
         PolicyDecision::RedirectedSlash,
@@ -46,6 +49,7 @@ impl PolicyDecision {
         match self {
             PolicyDecision::DeniedAddress => ("denied", "address"),
             PolicyDecision::DeniedDotfile => ("denied", "dotfile"),
+            PolicyDecision::DeniedCredentials => ("denied", "credentials"),
             PolicyDecision::RedirectedHost => ("redirected", "canonical_host"),
             PolicyDecision::RedirectedRule => ("redirected", "rule"),
             PolicyDecision::RedirectedSlash => ("redirected", "trailing_slash"),

@@ -20,7 +20,7 @@ use http::{Method, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 use tokio::net::TcpStream;
 
-use crate::proxy::auth::{self, Decision, Identity, Pending};
+use crate::proxy::auth::{self, Decision, Identity, Pending, basic};
 use crate::proxy::body::{Body, BoxError};
 use crate::proxy::daemon::drain::{Activity, Track};
 use crate::proxy::daemon::socket;
@@ -29,7 +29,7 @@ use crate::proxy::http::forwarding;
 use crate::proxy::observe::access_log::{self, Entry};
 use crate::proxy::observe::metrics::{Metrics, PolicyDecision};
 use crate::proxy::request::routing::{http_location, https_location, longest_prefix, request_host};
-use crate::proxy::state::{RouteKind, State};
+use crate::proxy::state::{Route, RouteKind, State};
 use crate::proxy::upstream::forward::{self, Origin};
 use crate::proxy::upstream::group::Group;
 use crate::proxy::upstream::pool::Pool;
@@ -213,7 +213,23 @@ pub fn handle(
                     return Ok(finish(resp, serving, &state, started, log, host.as_deref()));
                 }
                 Routed::Forward(group, origin, limits, user) => (group, origin, limits, user),
+                Routed::Guarded(checking, route, path) => {
+                    let resp = match checking.await {
+                        Ok(()) => serve_static(route, &req, &path, started),
+                        Err(resp) => denied_credentials(resp),
+                    };
+                    return Ok(finish(resp, serving, &state, started, log, host.as_deref()));
+                }
             };
+        if let Some(checking) = user.basic.take()
+            && let Err(resp) = checking.await
+        {
+            let resp = denied_credentials(resp);
+            return Ok(finish(resp, serving, &state, started, log, host.as_deref()));
+        }
+        if user.strip_authorization {
+            req.headers_mut().remove(header::AUTHORIZATION);
+        }
         if let Some(pending) = user.pending.take() {
             match pending.await {
                 Ok(identity) => user.identity = Some(identity),
@@ -293,6 +309,9 @@ enum Routed<'a> {
     Answer(Response<Body>),
     Reply(Pending<Response<Body>>),
     Forward(&'a Arc<Group>, Origin<'a>, forward::Limits<'a>, User),
+    /// A static file, served once HTTP Basic credentials have been checked
+    /// (off the event loop): the route and the path.
+    Guarded(Pending<Result<(), Response<Body>>>, &'a Route, String),
 }
 
 /// The auth stage's word on a forwarded request.
@@ -308,6 +327,10 @@ struct User {
     path: Option<String>,
     /// The route's rewrite: the path and query the upstream receives.
     target: Option<String>,
+    /// HTTP Basic credentials to check first.
+    basic: Option<Pending<Result<(), Response<Body>>>>,
+    /// The client's `Authorization` is not passed on (basic auth).
+    strip_authorization: bool,
 }
 
 fn route<'a>(
@@ -471,6 +494,19 @@ fn route<'a>(
             Decision::Wait(pending) => user.pending = Some(pending),
         }
     }
+    if let Some(basic) = &route.basic_auth {
+        user.strip_authorization = !basic.forward_authorization;
+        match basic.check(req.headers()) {
+            basic::Check::Pass => {}
+            basic::Check::Refuse(resp) => return Routed::Answer(denied_credentials(resp)),
+            basic::Check::Verify(checking) => {
+                if let RouteKind::Static(_) = &route.kind {
+                    return Routed::Guarded(checking, route, path.to_string());
+                }
+                user.basic = Some(checking);
+            }
+        }
+    }
     if let RouteKind::Static(_) = &route.kind
         && let Some(pending) = user.pending.take()
     {
@@ -495,7 +531,7 @@ fn route<'a>(
         }));
     }
     let resp = match &route.kind {
-        RouteKind::Static(root) => {
+        RouteKind::Static(_) => {
             if path.len() < route.prefix.len() {
                 // `/static` for the `/static/` route: the directory itself.
                 return Routed::Answer(pages::redirect(
@@ -503,8 +539,7 @@ fn route<'a>(
                     &route.prefix,
                 ));
             }
-            let rest = &path[route.prefix.len()..];
-            files::serve(root, req.method(), path, rest, req.headers(), started)
+            serve_static(route, req, path, started)
         }
         RouteKind::Proxy(group) => {
             let timeouts = &state.config.timeouts;
@@ -525,6 +560,27 @@ fn route<'a>(
         }
     };
     Routed::Answer(resp)
+}
+
+/// A static route's file for `path` (at least as long as its prefix).
+fn serve_static(
+    route: &Route,
+    req: &Request<Incoming>,
+    path: &str,
+    started: Instant,
+) -> Response<Body> {
+    let RouteKind::Static(root) = &route.kind else {
+        return pages::error(StatusCode::INTERNAL_SERVER_ERROR);
+    };
+    let rest = path.get(route.prefix.len()..).unwrap_or("");
+    files::serve(root, req.method(), path, rest, req.headers(), started)
+}
+
+/// A 401 of HTTP Basic auth, marked as a decision.
+fn denied_credentials(mut resp: Response<Body>) -> Response<Body> {
+    resp.extensions_mut()
+        .insert(PolicyDecision::DeniedCredentials);
+    resp
 }
 
 /// 301 for GET and HEAD, 308 for other methods (which must be repeated

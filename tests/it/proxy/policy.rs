@@ -303,3 +303,175 @@ async fn redirects_canonical_hosts_trailing_slashes_and_rewrites() {
         assert!(metrics.contains(&line), "{line}\n{metrics}");
     }
 }
+
+/// An htpasswd file with a bcrypt entry (`ann`, cost `cost`) and an
+/// argon2id one (`bo`), made now.
+fn htpasswd(dir: &std::path::Path, cost: u32) -> std::path::PathBuf {
+    use argon2::PasswordHasher;
+    let bcrypt = bcrypt::hash("ann-secret", cost).unwrap();
+    let salt = argon2::password_hash::SaltString::encode_b64(b"webtier-test-salt").unwrap();
+    let argon = argon2::Argon2::default()
+        .hash_password(b"bo-secret", &salt)
+        .unwrap()
+        .to_string();
+    let path = dir.join("htpasswd");
+    fs::write(&path, format!("# staff\nann:{bcrypt}\nbo:{argon}\n")).unwrap();
+    path
+}
+
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn basic_auth_admits_bcrypt_and_argon2_users_and_nobody_else() {
+    let app = Uvicorn::start("one");
+    let dir = tempdir();
+    let file = htpasswd(dir.path(), 4);
+    let www = dir.path().join("www");
+    fs::create_dir(&www).unwrap();
+    fs::write(www.join("report.txt"), "quarterly").unwrap();
+    let guard = |forward: bool| {
+        format!(
+            "basic_auth = {{ htpasswd_file = \"{}\", realm = \"Staff\", forward_authorization = {forward} }}\n",
+            file.display()
+        )
+    };
+    let routes = format!(
+        "{}{}{}[[site.route]]\npath = \"/files/\"\nroot = \"{}\"\n{}",
+        proxy_route("/", &[up(&app)], ""),
+        proxy_route("/echo/staff/", &[up(&app)], &guard(false)),
+        proxy_route("/echo/fwd/", &[up(&app)], &guard(true)),
+        www.display(),
+        guard(false),
+    );
+    let proxy = Proxy::start_in(dir, &plain_site("s.test", &routes));
+    let get = |path: &'static str, auth: Option<String>| {
+        let proxy = &proxy;
+        async move {
+            let mut headers = Vec::new();
+            if let Some(a) = &auth {
+                headers.push(("authorization", a.as_str()));
+            }
+            s_test(
+                &plain_client(),
+                Method::GET,
+                http_url(proxy, path),
+                &headers,
+            )
+            .await
+        }
+    };
+    // No credentials: the challenge.
+    let resp = get("/echo/staff/x", None).await;
+    assert_eq!(resp.status(), 401);
+    assert_eq!(
+        resp.headers()["www-authenticate"],
+        "Basic realm=\"Staff\", charset=\"UTF-8\""
+    );
+    // Wrong password, unknown user, another scheme, garbage: 401.
+    for auth in [
+        basic("ann", "wrong"),
+        basic("bo", "ann-secret"),
+        basic("eve", "ann-secret"),
+        "Bearer abc".to_string(),
+        "Basic !!!".to_string(),
+    ] {
+        assert_eq!(
+            get("/echo/staff/x", Some(auth.clone())).await.status(),
+            401,
+            "{auth}"
+        );
+    }
+    // Each user with their own password; twice (the second from the cache).
+    for _ in 0..2 {
+        for auth in [basic("ann", "ann-secret"), basic("bo", "bo-secret")] {
+            let resp = get("/echo/staff/x", Some(auth)).await;
+            assert_eq!(resp.status(), 200);
+            let v: serde_json::Value = resp.json().await.unwrap();
+            assert!(
+                v["headers"].get("authorization").is_none(),
+                "not forwarded: {v}"
+            );
+        }
+    }
+    // A route that forwards it.
+    let resp = get("/echo/fwd/x", Some(basic("ann", "ann-secret"))).await;
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(v["headers"]["authorization"], basic("ann", "ann-secret"));
+    // Static files behind it too.
+    assert_eq!(get("/files/report.txt", None).await.status(), 401);
+    assert_eq!(
+        get("/files/report.txt", Some(basic("bo", "wrong")))
+            .await
+            .status(),
+        401
+    );
+    let resp = get("/files/report.txt", Some(basic("bo", "bo-secret"))).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), "quarterly");
+    // Unguarded routes are not asked.
+    assert_eq!(get("/echo/open", None).await.status(), 200);
+    let metrics = proxy.metrics();
+    assert!(
+        metrics.contains(
+            "webtier_policy_decisions_total{decision=\"denied\",reason=\"credentials\"} 8"
+        ),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_bad_passwords_does_not_hold_up_other_requests() {
+    let app = Uvicorn::start("one");
+    let dir = tempdir();
+    // Cost 12: about a quarter of a second per check on this machine.
+    let file = htpasswd(dir.path(), 12);
+    let routes = format!(
+        "{}{}",
+        proxy_route("/", &[up(&app)], ""),
+        proxy_route(
+            "/echo/staff/",
+            &[up(&app)],
+            &format!(
+                "basic_auth = {{ htpasswd_file = \"{}\" }}\n",
+                file.display()
+            )
+        ),
+    );
+    let proxy = Proxy::start_in(dir, &plain_site("s.test", &routes));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut burst = Vec::new();
+    for i in 0..32 {
+        let url = http_url(&proxy, "/echo/staff/x");
+        let done = done.clone();
+        burst.push(tokio::spawn(async move {
+            let resp = s_test(
+                &plain_client(),
+                Method::GET,
+                url,
+                &[("authorization", &basic("ann", &format!("guess-{i}")))],
+            )
+            .await;
+            done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            resp.status().as_u16()
+        }));
+    }
+    // Once the checks have begun, an unguarded request is answered while
+    // most of the burst still waits its turn (4 checks at a time).
+    proxy.wait_metric("the first refused guess", |line| {
+        line.starts_with(
+            "webtier_policy_decisions_total{decision=\"denied\",reason=\"credentials\"}",
+        ) && !line.ends_with(" 0")
+    });
+    assert_eq!(status(&proxy, "/echo/open", &[]).await, 200);
+    let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(finished < 32, "the burst had already ended: {finished}");
+    for b in burst {
+        assert_eq!(b.await.unwrap(), 401);
+    }
+}
