@@ -254,6 +254,9 @@ pub struct Site {
     /// `[[site.redirect]]`: first match wins.
     #[serde(rename = "redirect", skip_serializing_if = "Vec::is_empty")]
     pub redirects: Vec<crate::proxy::config::RedirectConfig>,
+    /// Requests per client, across the site's routes without their own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<crate::proxy::config::RateLimitConfig>,
 }
 
 /// Client addresses: `deny` wins; a non-empty `allow` admits only its
@@ -341,6 +344,8 @@ pub struct Route {
     pub trailing_slash: Option<crate::proxy::config::TrailingSlash>,
     /// HTTP Basic auth (the htpasswd path made absolute).
     pub basic_auth: Option<crate::proxy::config::BasicAuthConfig>,
+    /// Requests per client on this route, replacing the site's limit.
+    pub rate_limit: Option<crate::proxy::config::RateLimitConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -372,7 +377,7 @@ pub enum Backend {
 
 impl Serialize for Route {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Route", 12)?;
+        let mut st = s.serialize_struct("Route", 13)?;
         st.serialize_field("path", &self.path)?;
         match &self.backend {
             Backend::Root(root) => st.serialize_field("root", root)?,
@@ -409,6 +414,9 @@ impl Serialize for Route {
         }
         if let Some(basic) = &self.basic_auth {
             st.serialize_field("basic_auth", basic)?;
+        }
+        if let Some(limit) = &self.rate_limit {
+            st.serialize_field("rate_limit", limit)?;
         }
         st.end()
     }

@@ -100,6 +100,7 @@ fn site_config(site: &Site, store: &Store) -> SiteConfig {
         access: site.access.as_ref().map(access),
         canonical_host: site.canonical_host.clone(),
         redirects: site.redirects.clone(),
+        rate_limit: site.rate_limit.clone(),
     }
 }
 
@@ -143,6 +144,7 @@ fn routes(site: &Site) -> Vec<RouteConfig> {
                     access: r.access.as_ref().map(access),
                     trailing_slash: r.trailing_slash,
                     basic_auth: r.basic_auth.clone(),
+                    rate_limit: r.rate_limit.clone(),
                     ..RouteConfig::default()
                 },
                 Backend::Upstreams(ups) => RouteConfig {
@@ -157,6 +159,7 @@ fn routes(site: &Site) -> Vec<RouteConfig> {
                     rewrite: r.rewrite.clone(),
                     trailing_slash: r.trailing_slash,
                     basic_auth: r.basic_auth.clone(),
+                    rate_limit: r.rate_limit.clone(),
                     ..RouteConfig::default()
                 },
             }

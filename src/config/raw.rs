@@ -138,6 +138,15 @@ pub struct RawSite {
     pub canonical_host: Option<S<String>>,
     #[serde(default)]
     pub redirect: Vec<RawRedirect>,
+    pub rate_limit: Option<S<RawRateLimit>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    pub per_second: S<f64>,
+    pub burst: Option<S<i64>>,
+    pub delay: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,6 +192,7 @@ pub struct RawRoute {
     pub rewrite: Option<S<RawRewrite>>,
     pub trailing_slash: Option<S<crate::proxy::config::TrailingSlash>>,
     pub basic_auth: Option<S<RawBasicAuth>>,
+    pub rate_limit: Option<S<RawRateLimit>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -766,6 +766,7 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
             access: access(c, &site.allow, &site.deny),
             canonical_host,
             redirects,
+            rate_limit: rate_limit(c, site.rate_limit.as_ref()),
         });
     }
     sites
@@ -1058,6 +1059,7 @@ fn resolve_routes(c: &mut Checker<'_>, raw: &[RawRoute]) -> Vec<Route> {
             rewrite,
             trailing_slash,
             basic_auth,
+            rate_limit: rate_limit(c, route.rate_limit.as_ref()),
         });
     }
     routes
@@ -1135,6 +1137,28 @@ fn redirects(
         c.problem(raw.from.span(), problem);
     }
     (canonical, configs)
+}
+
+/// A site's or route's `rate_limit`, each number in range.
+fn rate_limit(
+    c: &mut Checker<'_>,
+    raw: Option<&S<RawRateLimit>>,
+) -> Option<crate::proxy::config::RateLimitConfig> {
+    let raw = raw?.get_ref();
+    let per_second = *raw.per_second.get_ref();
+    if !(per_second.is_finite() && per_second > 0.0 && per_second <= 1_000_000.0) {
+        c.problem(
+            raw.per_second.span(),
+            format!("per_second = {per_second} is out of range — use a number above 0, up to 1000000 (0.5 is one request every two seconds)"),
+        );
+    }
+    let burst = c.number(raw.burst.as_ref(), "burst", 1, 1_000_000, 1) as u32;
+    let delay = c.number(raw.delay.as_ref(), "delay", 0, 1_000_000, 0) as u32;
+    Some(crate::proxy::config::RateLimitConfig {
+        per_second,
+        burst,
+        delay,
+    })
 }
 
 /// `allow` and `deny` of a site or route; None when neither is set.

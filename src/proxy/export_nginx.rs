@@ -237,10 +237,17 @@ pub fn export(config: &ProxyConfig, source: &Path) -> Result<String, Unexportabl
             access,
             canonical_host,
             redirects,
+            rate_limit,
         } = site;
         let id = index + 1;
         // Rust's regex syntax is not PCRE's, and a redirect left out would
         // serve what the site redirects away: refused, not approximated.
+        if rate_limit.is_some() || routes.iter().any(|r| r.rate_limit.is_some()) {
+            return Err(Unexportable(format!(
+                "site {}: rate limits are not exported (nginx's limit_req counts its burst differently) — write limit_req_zone and limit_req by hand",
+                names[0]
+            )));
+        }
         if canonical_host.is_some() || !redirects.is_empty() {
             return Err(Unexportable(format!(
                 "site {}: canonical_host and redirect rules are not exported — write nginx's `return`/`rewrite` for them by hand",
@@ -515,6 +522,8 @@ fn route_view(
         rewrite,
         trailing_slash,
         basic_auth,
+        // Refused with the site's (above).
+        rate_limit: _,
     } = route;
     if basic_auth.is_some() {
         // Refused rather than left out: the route would be open.
@@ -1038,6 +1047,7 @@ mod tests {
                     }),
                     canonical_host: None,
                     redirects: Vec::new(),
+                    rate_limit: None,
                 },
                 SiteConfig {
                     names: vec!["p.test".into()],
@@ -1051,6 +1061,7 @@ mod tests {
                     access: None,
                     canonical_host: None,
                     redirects: Vec::new(),
+                    rate_limit: None,
                 },
             ],
             ..ProxyConfig::default()

@@ -38,6 +38,7 @@ use crate::proxy::config::{
     parse_upstream,
 };
 use crate::proxy::files::StaticRoot;
+use crate::proxy::request::limit::Limiter;
 use crate::proxy::request::rewrite::{Redirect, Rewrite};
 use crate::proxy::request::routing::{Names, longest_prefix};
 use crate::proxy::tls::{Certs, load_certificate};
@@ -95,6 +96,8 @@ pub struct Site {
     pub canonical_host: Option<String>,
     /// Redirect rules, first match wins.
     pub redirects: Vec<Redirect>,
+    /// The site's limit (shared by its routes without their own).
+    pub rate_limit: Option<Arc<Limiter>>,
 }
 
 pub struct Route {
@@ -112,6 +115,8 @@ pub struct Route {
     pub trailing_slash: Option<TrailingSlash>,
     /// HTTP Basic auth, its htpasswd file loaded.
     pub basic_auth: Option<Arc<BasicAuth>>,
+    /// Requests per client: the route's own limit, else the site's.
+    pub rate_limit: Option<Arc<Limiter>>,
 }
 
 pub enum RouteKind {
@@ -291,6 +296,24 @@ impl State {
         self.sites.iter().filter_map(|s| s.auth.clone())
     }
 
+    /// Every rate limiter (a site's once), for forgetting idle clients and
+    /// the metrics.
+    pub fn limiters(&self) -> Vec<Arc<Limiter>> {
+        let mut all: Vec<Arc<Limiter>> = Vec::new();
+        for site in &self.sites {
+            for l in site
+                .rate_limit
+                .iter()
+                .chain(site.routes.iter().filter_map(|r| r.rate_limit.as_ref()))
+            {
+                if !all.iter().any(|a| Arc::ptr_eq(a, l)) {
+                    all.push(Arc::clone(l));
+                }
+            }
+        }
+        all
+    }
+
     /// Every upstream group, for health checks and metrics.
     pub fn groups(&self) -> impl Iterator<Item = &Arc<Group>> {
         self.sites
@@ -401,6 +424,13 @@ fn compile_site(
         }
     }
     let site_access = sc.access.clone().map(Arc::new);
+    let site_limit = match sc.rate_limit.as_ref().map(Limiter::new).transpose() {
+        Ok(l) => l.map(Arc::new),
+        Err(e) => {
+            problems.push(e);
+            None
+        }
+    };
     let redirects: Vec<Redirect> = sc
         .redirects
         .iter()
@@ -408,7 +438,13 @@ fn compile_site(
         .collect();
     let mut routes = Vec::new();
     for rc in &sc.routes {
-        match route(rc, site_access.as_ref(), config, old_groups) {
+        match route(
+            rc,
+            site_access.as_ref(),
+            site_limit.as_ref(),
+            config,
+            old_groups,
+        ) {
             Ok(route) => routes.push(route),
             Err(reason) => problems.push(reason),
         }
@@ -458,6 +494,7 @@ fn compile_site(
                 access: site_access,
                 canonical_host: sc.canonical_host.clone(),
                 redirects,
+                rate_limit: site_limit,
             },
             key,
         ))
@@ -496,6 +533,7 @@ fn unix_now() -> i64 {
 fn route(
     rc: &RouteConfig,
     site_access: Option<&Arc<AccessConfig>>,
+    site_limit: Option<&Arc<Limiter>>,
     config: &ProxyConfig,
     old_groups: &HashMap<GroupKey, Arc<Group>>,
 ) -> Result<Route, String> {
@@ -566,6 +604,12 @@ fn route(
             })
             .transpose()
             .map_err(|e| format!("route {}: {e}", rc.path))?,
+        rate_limit: match &rc.rate_limit {
+            Some(own) => Some(Arc::new(
+                Limiter::new(own).map_err(|e| format!("route {}: {e}", rc.path))?,
+            )),
+            None => site_limit.cloned(),
+        },
     })
 }
 
@@ -616,6 +660,7 @@ mod tests {
             access: None,
             canonical_host: None,
             redirects: Vec::new(),
+            rate_limit: None,
         }
     }
 

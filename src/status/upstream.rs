@@ -190,6 +190,7 @@ mod tests {
             rewrite: None,
             trailing_slash: None,
             basic_auth: None,
+            rate_limit: None,
         });
         let found: Vec<(u16, Option<&str>)> = targets(&site)
             .into_iter()

@@ -913,6 +913,7 @@ mod tests {
             access: None,
             canonical_host: None,
             redirects: Vec::new(),
+            rate_limit: None,
         };
         let issued = dir.path().join("live/a.test/fullchain.pem");
         let present = dir.path().join("live/b.test/fullchain.pem");

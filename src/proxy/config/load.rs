@@ -199,6 +199,17 @@ fn site_problems(site: &SiteConfig, has_https: bool, problems: &mut Vec<String>)
         }
     }
     redirect_problems(site, first, problems);
+    for (what, limit) in std::iter::once(("site".to_string(), &site.rate_limit)).chain(
+        site.routes
+            .iter()
+            .map(|r| (format!("route \"{}\"", r.path), &r.rate_limit)),
+    ) {
+        if let Some(limit) = limit
+            && let Err(e) = crate::proxy::request::limit::Limiter::new(limit)
+        {
+            problems.push(format!("{what} of site {first}: {e}"));
+        }
+    }
     for route in &site.routes {
         if route.basic_auth.is_some() && site.auth.is_some() && route.auth.is_some() {
             problems.push(format!(
@@ -662,6 +673,7 @@ mod tests {
             access: None,
             canonical_host: None,
             redirects: Vec::new(),
+            rate_limit: None,
         });
         config
     }

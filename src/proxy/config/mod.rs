@@ -249,6 +249,10 @@ pub struct SiteConfig {
     /// Redirect rules on the path, first match wins.
     #[serde(default, rename = "redirect", skip_serializing_if = "Vec::is_empty")]
     pub redirects: Vec<RedirectConfig>,
+    /// One budget per client across the site's routes (those without
+    /// their own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitConfig>,
 }
 
 /// An external redirect: a path matching `from` (a regex) is sent to `to`
@@ -342,7 +346,28 @@ pub struct RouteConfig {
     /// HTTP Basic auth from an htpasswd file (bcrypt or argon2 entries).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub basic_auth: Option<BasicAuthConfig>,
+    /// The route's own rate limit per client, replacing the site's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitConfig>,
 }
+
+/// Requests per client address: `per_second` on average, `burst` at
+/// once, and `delay` more held until their turn rather than refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub per_second: f64,
+    #[serde(default = "one")]
+    pub burst: u32,
+    #[serde(default)]
+    pub delay: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Eq for RateLimitConfig {}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

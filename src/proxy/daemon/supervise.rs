@@ -189,6 +189,10 @@ pub(super) async fn control_loop(mut control: Control) -> Result<Ended> {
                     if let Some(log) = &control.access_log {
                         log.flush();
                     }
+                    // Rate limits keep no client whose budget has refilled.
+                    for limiter in state.load().limiters() {
+                        limiter.forget_idle();
+                    }
                 }
                 run_checks(&state, &control.pool, &mut last_checks);
                 crate::proxy::auth::provider::discover_due(state.load().providers());

@@ -26,6 +26,8 @@ pub enum PolicyDecision {
     DeniedDotfile,
     /// 401: HTTP Basic auth without valid credentials.
     DeniedCredentials,
+    /// 429: over the rate limit.
+    Limited,
     /// To the site's canonical host.
     RedirectedHost,
     /// By one of the site's redirect rules.
@@ -35,10 +37,11 @@ pub enum PolicyDecision {
 }
 
 impl PolicyDecision {
-    const ALL: [PolicyDecision; 6] = [
+    const ALL: [PolicyDecision; 7] = [
         PolicyDecision::DeniedAddress,
         PolicyDecision::DeniedDotfile,
         PolicyDecision::DeniedCredentials,
+        PolicyDecision::Limited,
         PolicyDecision::RedirectedHost,
         PolicyDecision::RedirectedRule,
         PolicyDecision::RedirectedSlash,
@@ -50,6 +53,7 @@ impl PolicyDecision {
             PolicyDecision::DeniedAddress => ("denied", "address"),
             PolicyDecision::DeniedDotfile => ("denied", "dotfile"),
             PolicyDecision::DeniedCredentials => ("denied", "credentials"),
+            PolicyDecision::Limited => ("limited", "rate"),
             PolicyDecision::RedirectedHost => ("redirected", "canonical_host"),
             PolicyDecision::RedirectedRule => ("redirected", "rule"),
             PolicyDecision::RedirectedSlash => ("redirected", "trailing_slash"),
@@ -93,6 +97,11 @@ impl Metrics {
         self.render_decisions(&mut out);
         self.render_counters(&mut out);
         render_upstreams(&mut out, state);
+        let clients: usize = state.limiters().iter().map(|l| l.clients()).sum();
+        let _ = writeln!(
+            out,
+            "# HELP webtier_rate_limit_clients Client addresses the rate limits remember (forgotten once their budget has refilled).\n# TYPE webtier_rate_limit_clients gauge\nwebtier_rate_limit_clients {clients}"
+        );
         let _ = writeln!(
             out,
             "# HELP webtier_sites_refused Sites of the configuration not served (their certificate or static root is unusable; see the log).\n# TYPE webtier_sites_refused gauge\nwebtier_sites_refused {}",
@@ -280,6 +289,7 @@ mod tests {
                 access: None,
                 canonical_host: None,
                 redirects: Vec::new(),
+                rate_limit: None,
             });
         }
         let state = State::build(config, None).unwrap();

@@ -3,6 +3,7 @@
 //! HSTS, count and log.
 
 mod access;
+pub mod limit;
 pub mod pages;
 pub mod rewrite;
 pub mod routing;
@@ -476,6 +477,15 @@ fn route<'a>(
     if matches!(route.kind, RouteKind::Proxy(_)) && !route.allow_dotfiles && access::hidden(path) {
         return Routed::Answer(refused(PolicyDecision::DeniedDotfile));
     }
+    // Rate limits (stage 5, after access control).
+    let mut held = None;
+    if let Some(limiter) = &route.rate_limit {
+        match limiter.check(client()) {
+            limit::Verdict::Pass => {}
+            limit::Verdict::Wait(wait) => held = Some(wait),
+            limit::Verdict::Refuse(wait) => return Routed::Answer(too_many(wait)),
+        }
+    }
     let mut user = User {
         login_site: site.auth.is_some(),
         path: (path != req.uri().path()).then(|| path.to_string()),
@@ -499,13 +509,24 @@ fn route<'a>(
         match basic.check(req.headers()) {
             basic::Check::Pass => {}
             basic::Check::Refuse(resp) => return Routed::Answer(denied_credentials(resp)),
-            basic::Check::Verify(checking) => {
-                if let RouteKind::Static(_) = &route.kind {
-                    return Routed::Guarded(checking, route, path.to_string());
-                }
-                user.basic = Some(checking);
-            }
+            basic::Check::Verify(checking) => user.basic = Some(checking),
         }
+    }
+    if let Some(wait) = held {
+        // Held for its turn, then (after its credentials, if any) let on.
+        let checking = user.basic.take();
+        user.basic = Some(Box::pin(async move {
+            tokio::time::sleep(wait).await;
+            match checking {
+                Some(checking) => checking.await,
+                None => Ok(()),
+            }
+        }));
+    }
+    if let RouteKind::Static(_) = &route.kind
+        && let Some(checking) = user.basic.take()
+    {
+        return Routed::Guarded(checking, route, path.to_string());
     }
     if let RouteKind::Static(_) = &route.kind
         && let Some(pending) = user.pending.take()
@@ -574,6 +595,17 @@ fn serve_static(
     };
     let rest = path.get(route.prefix.len()..).unwrap_or("");
     files::serve(root, req.method(), path, rest, req.headers(), started)
+}
+
+/// 429 with `Retry-After`, marked as a decision.
+fn too_many(wait: Duration) -> Response<Body> {
+    let mut resp = pages::error(StatusCode::TOO_MANY_REQUESTS);
+    resp.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(limit::retry_after(wait)),
+    );
+    resp.extensions_mut().insert(PolicyDecision::Limited);
+    resp
 }
 
 /// A 401 of HTTP Basic auth, marked as a decision.

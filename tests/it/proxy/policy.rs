@@ -475,3 +475,215 @@ async fn a_burst_of_bad_passwords_does_not_hold_up_other_requests() {
         assert_eq!(b.await.unwrap(), 401);
     }
 }
+
+/// A static site whose `/files/` route has `limit` (a TOML inline table);
+/// the test client (127.0.0.1) is a trusted proxy, so each request's
+/// `X-Forwarded-For` is its client.
+fn limited_site(dir: &std::path::Path, limit: &str) -> String {
+    let www = dir.join("www");
+    fs::create_dir_all(&www).unwrap();
+    fs::write(www.join("a.txt"), "a").unwrap();
+    format!(
+        "trusted_proxies = [\"127.0.0.0/8\"]\n[[site]]\nnames = [\"s.test\"]\n[[site.route]]\npath = \"/files/\"\nroot = \"{}\"\nrate_limit = {limit}\n",
+        www.display()
+    )
+}
+
+/// Sends `n` pipelined GETs of /files/a.txt on one connection, each from
+/// the client `client(i)`, and returns the status of each response.
+fn pipelined(proxy: &Proxy, n: usize, client: impl Fn(usize) -> String) -> Vec<u16> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let stream = std::net::TcpStream::connect(proxy.http()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut requests = Vec::new();
+    for i in 0..n {
+        requests.extend_from_slice(
+            format!(
+                "GET /files/a.txt HTTP/1.1\r\nHost: s.test\r\nX-Forwarded-For: {}\r\n\r\n",
+                client(i)
+            )
+            .as_bytes(),
+        );
+    }
+    let mut writer = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || writer.write_all(&requests).unwrap());
+    let mut reader = BufReader::new(stream);
+    let mut statuses = Vec::with_capacity(n);
+    while statuses.len() < n {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let status: u16 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let mut length = 0usize;
+        loop {
+            let mut header = String::new();
+            reader.read_line(&mut header).unwrap();
+            if header == "\r\n" {
+                break;
+            }
+            if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0u8; length];
+        reader.read_exact(&mut body).unwrap();
+        statuses.push(status);
+    }
+    sender.join().unwrap();
+    statuses
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limit_admits_its_rate_and_bursts_as_configured() {
+    // Bursts: three at once, then 429 with Retry-After.
+    let dir = tempdir();
+    let site = limited_site(dir.path(), "{ per_second = 1, burst = 3 }");
+    let proxy = Proxy::start_in(dir, &site);
+    let statuses = pipelined(&proxy, 5, |_| "198.51.100.1".into());
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+    let resp = plain_client()
+        .get(http_url(&proxy, "/files/a.txt"))
+        .header("host", "s.test")
+        .header("x-forwarded-for", "198.51.100.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=1).contains(&retry), "{retry}");
+    // Another client has its own budget.
+    assert_eq!(pipelined(&proxy, 1, |_| "198.51.100.2".into()), [200]);
+    let metrics = proxy.metrics();
+    assert!(
+        metrics.contains("webtier_policy_decisions_total{decision=\"limited\",reason=\"rate\"} 3"),
+        "{metrics}"
+    );
+
+    // A delay: of five requests at once (five connections), one passes,
+    // three are held for their turn, and one is refused.
+    let dir = tempdir();
+    let site = limited_site(dir.path(), "{ per_second = 2, burst = 1, delay = 3 }");
+    let proxy = Proxy::start_in(dir, &site);
+    let proxy_ref = &proxy;
+    let mut statuses: Vec<u16> = std::thread::scope(|scope| {
+        let ready = std::sync::Arc::new(std::sync::Barrier::new(5));
+        let sent: Vec<_> = (0..5)
+            .map(|_| {
+                let ready = ready.clone();
+                scope.spawn(move || {
+                    ready.wait();
+                    pipelined(proxy_ref, 1, |_| "198.51.100.3".into())[0]
+                })
+            })
+            .collect();
+        sent.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    statuses.sort();
+    assert_eq!(statuses, [200, 200, 200, 200, 429]);
+
+    // Accuracy: one client sending as fast as it can for two seconds is
+    // admitted at the configured rate (plus its burst), within 10%.
+    let dir = tempdir();
+    let site = limited_site(dir.path(), "{ per_second = 100, burst = 1 }");
+    let proxy = Proxy::start_in(dir, &site);
+    let started = std::time::Instant::now();
+    let mut admitted = 0usize;
+    let mut refused = 0usize;
+    while started.elapsed() < Duration::from_secs(2) {
+        for status in pipelined(&proxy, 200, |_| "198.51.100.4".into()) {
+            match status {
+                200 => admitted += 1,
+                429 => refused += 1,
+                other => panic!("status {other}"),
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let expected = 100.0 * seconds + 1.0;
+    let ratio = admitted as f64 / expected;
+    assert!(
+        (0.9..=1.1).contains(&ratio),
+        "admitted {admitted} in {seconds:.2}s, expected {expected:.0} (ratio {ratio:.3}; {refused} refused)"
+    );
+    assert!(refused > admitted, "the client sent far over the rate");
+}
+
+/// The proxy's resident memory, in KiB.
+fn rss_kib(proxy: &Proxy) -> u64 {
+    let pid = fs::read_to_string(proxy.dir.path().join("proxy.pid")).unwrap();
+    let pid = pid.split_whitespace().next().unwrap().to_string();
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+fn limit_clients(proxy: &Proxy) -> u64 {
+    proxy
+        .metrics()
+        .lines()
+        .find_map(|l| l.strip_prefix("webtier_rate_limit_clients "))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hundred_thousand_clients_are_remembered_in_bounded_memory_then_forgotten() {
+    let dir = tempdir();
+    // A client's budget refills a minute after its request: all are
+    // remembered while the test sends, then forgotten.
+    let site = limited_site(dir.path(), "{ per_second = 0.0167, burst = 1 }");
+    let proxy = Proxy::start_in(dir, &site);
+    assert_eq!(pipelined(&proxy, 1, |_| "10.255.0.1".into()), [200]);
+    let baseline = rss_kib(&proxy);
+    let sending = std::time::Instant::now();
+    // 100,000 clients, 4 connections side by side.
+    let proxy_ref = &proxy;
+    std::thread::scope(|scope| {
+        for part in 0..4usize {
+            scope.spawn(move || {
+                for batch in 0..25usize {
+                    let statuses = pipelined(proxy_ref, 1000, |i| {
+                        let n = part * 25_000 + batch * 1000 + i;
+                        format!("10.{}.{}.{}", n >> 16, (n >> 8) & 255, n & 255)
+                    });
+                    assert!(statuses.iter().all(|s| *s == 200));
+                }
+            });
+        }
+    });
+    let remembered = limit_clients(&proxy);
+    let peak = rss_kib(&proxy);
+    assert!(
+        remembered > 90_000,
+        "{remembered} remembered after sending for {:?}",
+        sending.elapsed()
+    );
+    // The README's bound: 32 MiB for 100,000 clients.
+    assert!(
+        peak.saturating_sub(baseline) < 32 * 1024,
+        "RSS grew {} KiB (from {baseline} to {peak})",
+        peak - baseline
+    );
+    // Idle, they are forgotten, and the memory goes back.
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    while limit_clients(&proxy) > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {} clients remembered",
+            limit_clients(&proxy)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // The limiter holds nothing now and has given its tables back; how
+    // much of that the allocator returns to the system is its own
+    // business (figures in the README).
+}
