@@ -1327,6 +1327,61 @@ mod tests {
         config.sites[0].routes[0].path = "/a%20b/".into();
         let err = export(&config, Path::new("f")).unwrap_err().to_string();
         assert!(err.contains("nginx matches decoded paths"), "{err}");
+
+        // The traffic policy that has no faithful nginx form: refused, so
+        // that the nginx site is never more open than webtier's.
+        type Set = fn(&mut ProxyConfig);
+        let policies: [(Set, &str); 5] = [
+            (
+                |c| {
+                    c.sites[0].routes[1].basic_auth = Some(crate::proxy::config::BasicAuthConfig {
+                        htpasswd_file: "/etc/htpasswd".into(),
+                        realm: "x".into(),
+                        forward_authorization: false,
+                    })
+                },
+                "basic_auth",
+            ),
+            (
+                |c| {
+                    c.sites[0].rate_limit = Some(crate::proxy::config::RateLimitConfig {
+                        per_second: 1.0,
+                        burst: 1,
+                        delay: 0,
+                    })
+                },
+                "rate limits",
+            ),
+            (
+                |c| c.sites[0].canonical_host = Some("a.test".into()),
+                "canonical_host",
+            ),
+            (
+                |c| {
+                    c.sites[0].routes[1].rewrite = Some(crate::proxy::config::RewriteConfig {
+                        from: "^/(.*)$".into(),
+                        to: "/x/$1".into(),
+                    })
+                },
+                "rewrite",
+            ),
+            (
+                |c| {
+                    c.sites[0].routes[1].trailing_slash =
+                        Some(crate::proxy::config::TrailingSlash::Add)
+                },
+                "trailing_slash",
+            ),
+        ];
+        for (set, words) in policies {
+            let mut config = everything();
+            set(&mut config);
+            let err = export(&config, Path::new("f")).unwrap_err().to_string();
+            assert!(
+                err.contains(words) && err.contains("by hand"),
+                "{words}: {err}"
+            );
+        }
     }
 
     #[test]

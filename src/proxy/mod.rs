@@ -15,8 +15,8 @@
 //! | 2 | TLS: SNI picks the site's certificate, ALPN h2 or HTTP/1.1 | [`tls`] |
 //! | 3 | limits: header-read, send, HTTP/2-idle timeouts; head size, stream count | `daemon/worker.rs`, [`daemon::drain`], [`daemon::send_timeout`] |
 //! | 4 | routing: one Host per request, site by name, route by longest prefix; ACME challenges and the HTTPS redirect on plain HTTP; redirects (canonical host, the site's rules, the route's trailing slash) | [`request`], [`request::routing`], [`request::rewrite`] |
-//! | 5 | access control: client addresses, dot segments on proxied routes | `request/access.rs` |
-//! | 6 | auth: OIDC login (basic auth to come) | [`auth`] |
+//! | 5 | access control: client addresses, dot segments on proxied routes; then rate limits per client | `request/access.rs`, `request/limit.rs` |
+//! | 6 | auth: OIDC login, or HTTP Basic auth | [`auth`], [`auth::basic`] |
 //! | 7 | rewrite: the path and query a proxied route's upstream receives | [`request::rewrite`] |
 //! | 8 | response cache (to come) | `request/cache.rs` |
 //! | 9 | static files, or the upstream: balancing, pool, HTTP/1.1, tunnels | [`files`], or [`upstream::forward`] |
