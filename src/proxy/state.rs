@@ -98,6 +98,9 @@ pub struct Site {
     pub redirects: Vec<Redirect>,
     /// The site's limit (shared by its routes without their own).
     pub rate_limit: Option<Arc<Limiter>>,
+    /// Paths are normalized before routing (`auth::path`): the site has
+    /// a login, or routes guarded unlike the others.
+    pub normalize: bool,
 }
 
 pub struct Route {
@@ -495,6 +498,10 @@ fn compile_site(
                 canonical_host: sc.canonical_host.clone(),
                 redirects,
                 rate_limit: site_limit,
+                normalize: sc.auth.is_some()
+                    || sc.routes.iter().any(|r| {
+                        r.access.is_some() || r.basic_auth.is_some() || r.rate_limit.is_some()
+                    }),
             },
             key,
         ))

@@ -412,10 +412,13 @@ fn route<'a>(
             PolicyDecision::RedirectedRule,
         ));
     }
-    // On a site with a login, routing and the auth stage decide on the
-    // path the upstream will read (`auth::path`), which it then gets.
+    // On a site whose routes are guarded differently (a login, access
+    // lists, basic auth, rate limits of their own), routing and the guards
+    // decide on the path the upstream will read (`auth::path`), which it
+    // then gets: `/%61dmin/` may not slip past the `/admin/` route's guard
+    // to a route without one.
     let normalized;
-    let path = match site.auth.as_ref().map(|_| auth::path::normalize(path)) {
+    let path = match site.normalize.then(|| auth::path::normalize(path)) {
         Some(auth::path::Normal::Refused) => {
             return Routed::Answer(pages::error(StatusCode::BAD_REQUEST));
         }

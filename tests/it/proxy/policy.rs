@@ -75,6 +75,11 @@ async fn clients_are_admitted_by_address_and_a_trusted_proxys_forwarded_for() {
         403,
         "127.0.0.1 itself"
     );
+    // Spelled otherwise, the path is still the guarded route's (the
+    // upstream would read it the same), or refused.
+    assert_eq!(status(&proxy, "/echo/%73taff/x", &[]).await, 403);
+    assert_eq!(status(&proxy, "/echo//staff/x", &[]).await, 403);
+    assert_eq!(status(&proxy, "/echo%2fstaff/x", &[]).await, 400);
     assert_eq!(status(&proxy, "/echo/open/x", &xff("192.0.2.7")).await, 200);
     assert_eq!(
         status(&proxy, "/echo/open/x", &xff("198.51.100.9")).await,
@@ -128,7 +133,7 @@ async fn clients_are_admitted_by_address_and_a_trusted_proxys_forwarded_for() {
     let metrics = proxy.metrics();
     assert!(
         metrics
-            .contains("webtier_policy_decisions_total{decision=\"denied\",reason=\"address\"} 8"),
+            .contains("webtier_policy_decisions_total{decision=\"denied\",reason=\"address\"} 10"),
         "{metrics}"
     );
     proxy.signal(Signal::TERM);
@@ -142,7 +147,7 @@ async fn clients_are_admitted_by_address_and_a_trusted_proxys_forwarded_for() {
         .iter()
         .filter(|l| l["policy"] == "denied:address")
         .count();
-    assert_eq!(denied, 8, "{lines:?}");
+    assert_eq!(denied, 10, "{lines:?}");
     assert!(
         lines
             .iter()
