@@ -133,7 +133,7 @@ pub struct RawSite {
     pub balance: Option<Balance>,
     pub health_check: Option<S<String>>,
     pub acm: Option<S<RawAcm>>,
-    pub allow: Option<Vec<S<String>>>,
+    pub allow: Option<S<Vec<S<String>>>>,
     pub deny: Option<Vec<S<String>>>,
     pub canonical_host: Option<S<String>>,
     #[serde(default)]
@@ -186,7 +186,7 @@ pub struct RawRoute {
     pub max_body_bytes: Option<S<i64>>,
     /// `false` (public), or who may use the route.
     pub auth: Option<RawRouteAuth>,
-    pub allow: Option<Vec<S<String>>>,
+    pub allow: Option<S<Vec<S<String>>>>,
     pub deny: Option<Vec<S<String>>>,
     pub allow_dotfiles: Option<S<bool>>,
     pub rewrite: Option<S<RawRewrite>>,

@@ -1018,6 +1018,15 @@ fn resolve_routes(c: &mut Checker<'_>, raw: &[RawRoute]) -> Vec<Route> {
             }
         });
         let trailing_slash = route.trailing_slash.as_ref().map(|t| *t.get_ref());
+        if let Some(t) = &route.trailing_slash
+            && *t.get_ref() == crate::proxy::config::TrailingSlash::Remove
+            && matches!(backend, Backend::Root(_))
+        {
+            c.problem(
+                t.span(),
+                format!("route \"{path}\" serves files, whose directories are redirected to their / — trailing_slash = \"remove\" would loop"),
+            );
+        }
         let basic_auth = route.basic_auth.as_ref().map(|b| {
             let raw = b.get_ref();
             let htpasswd = c.existing(&raw.htpasswd_file, "htpasswd_file", false);
@@ -1164,14 +1173,25 @@ fn rate_limit(
 /// `allow` and `deny` of a site or route; None when neither is set.
 fn access(
     c: &mut Checker<'_>,
-    allow: &Option<Vec<S<String>>>,
+    allow: &Option<S<Vec<S<String>>>>,
     deny: &Option<Vec<S<String>>>,
 ) -> Option<Access> {
     if allow.is_none() && deny.is_none() {
         return None;
     }
+    if let Some(list) = allow
+        && list.get_ref().is_empty()
+    {
+        // Read as "nobody" by some, "everybody" here: said, not guessed.
+        c.problem(
+            list.span(),
+            "allow = [] admits everyone — remove it, or list the networks to admit".into(),
+        );
+    }
     Some(Access {
-        allow: allow.as_deref().map_or(Vec::new(), |l| c.networks(l)),
+        allow: allow
+            .as_ref()
+            .map_or(Vec::new(), |l| c.networks(l.get_ref())),
         deny: deny.as_deref().map_or(Vec::new(), |l| c.networks(l)),
     })
 }

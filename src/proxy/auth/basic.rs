@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::hmac;
@@ -30,6 +31,9 @@ use crate::proxy::request::pages;
 
 /// How many password checks run at once.
 const CHECKS_AT_ONCE: usize = 4;
+
+/// How many may wait for a slot; more are answered 429 at once.
+const MAX_WAITING: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Hash {
@@ -47,7 +51,18 @@ pub struct BasicAuth {
     /// Per user, the HMAC of the last password that checked out.
     verified: Mutex<HashMap<String, hmac::Tag>>,
     checks: Arc<Semaphore>,
+    /// Checks waiting for a slot.
+    waiting: AtomicUsize,
     dummy: Hash,
+}
+
+/// Counts a check as waiting until it gets its slot (or is dropped).
+struct Waiting(Arc<BasicAuth>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// What the stage says of a request.
@@ -154,8 +169,17 @@ impl BasicAuth {
             key,
             verified: Mutex::new(HashMap::new()),
             checks: Arc::new(Semaphore::new(CHECKS_AT_ONCE)),
+            waiting: AtomicUsize::new(0),
             dummy,
         })
+    }
+
+    /// 429 when too many checks wait: try again in a second.
+    fn busy(&self) -> Response<Body> {
+        let mut resp = pages::error(StatusCode::TOO_MANY_REQUESTS);
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        resp
     }
 
     fn refuse(&self) -> Response<Body> {
@@ -196,16 +220,31 @@ impl BasicAuth {
         if known {
             return Check::Pass;
         }
+        // Checks waiting beyond a bound are answered at once: a flood of
+        // guesses cannot queue first logins behind it without end.
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Check::Refuse(self.busy());
+        }
+        let waiting = Waiting(Arc::clone(self));
         let me = Arc::clone(self);
         Check::Verify(Box::pin(async move {
-            let Ok(_permit) = me.checks.clone().acquire_owned().await else {
+            let Ok(permit) = me.checks.clone().acquire_owned().await else {
                 return Err(me.refuse());
             };
+            drop(waiting);
             let hash = me.users.get(&user).cloned();
             let checked = {
                 let hash = hash.clone().unwrap_or_else(|| me.dummy.clone());
                 let password = zeroize::Zeroizing::new(password);
-                tokio::task::spawn_blocking(move || verify(&hash, &password)).await
+                // The permit goes with the hash: a request that is dropped
+                // (a reset HTTP/2 stream) does not free a slot while its
+                // hash still runs.
+                tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
+                    verify(&hash, &password)
+                })
+                .await
             };
             match (hash, checked) {
                 (Some(_), Ok(true)) => {

@@ -180,6 +180,14 @@ fn site_problems(site: &SiteConfig, has_https: bool, problems: &mut Vec<String>)
         {
             problems.push(format!("health check_path \"{path}\" must start with /"));
         }
+        if route.trailing_slash == Some(crate::proxy::config::TrailingSlash::Remove)
+            && route.root.is_some()
+        {
+            problems.push(format!(
+                "route \"{}\" of site {first}: trailing_slash = \"remove\" on static files loops with their directory redirect",
+                route.path
+            ));
+        }
         if route.allow_dotfiles && route.root.is_some() {
             problems.push(format!(
                 "route \"{}\" of site {first}: allow_dotfiles is for proxied routes; static routes never serve dotfiles",

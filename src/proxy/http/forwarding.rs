@@ -35,42 +35,86 @@ fn trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
     trusted.iter().any(|net| net.contains(&ip))
 }
 
-/// The `X-Forwarded-For` addresses of `h`, left to right, as written.
-fn forwarded_for(h: &HeaderMap) -> impl DoubleEndedIterator<Item = &str> {
+/// The `X-Forwarded-For` entries of `h`, left to right, as written
+/// (bytes: a value that is not text is still a list of entries).
+fn forwarded_for(h: &HeaderMap) -> impl DoubleEndedIterator<Item = &[u8]> {
     h.get_all(&X_FORWARDED_FOR)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+        .map(|e| e.trim_ascii())
+        .filter(|e| !e.is_empty())
 }
 
-/// The original client in a chain: the right-most address that is not
-/// itself a trusted proxy.
+/// Pure: an address as a proxy may write it in `X-Forwarded-For`: bare,
+/// `1.2.3.4:5678`, or `[2001:db8::1]:5678` / `[2001:db8::1]`.
+pub fn entry_address(entry: &[u8]) -> Option<IpAddr> {
+    let text = std::str::from_utf8(entry).ok()?;
+    if let Some(rest) = text.strip_prefix('[') {
+        let (address, after) = rest.split_once(']')?;
+        let port_ok = after.is_empty()
+            || after
+                .strip_prefix(':')
+                .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        return port_ok.then(|| address.parse().ok()).flatten();
+    }
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    // IPv4 with a port (an IPv6 address without brackets has several ':').
+    let (host, port) = text.split_once(':')?;
+    (!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| host.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4))
+        .flatten()
+}
+
+/// Who the original client of a chain is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Original {
+    /// The right-most address that is not itself a trusted proxy.
+    Address(IpAddr),
+    /// The right-most untrusted entry is not an address: the client is
+    /// not known (and never taken to be the proxy).
+    Unknown,
+    /// No entry, or only trusted proxies.
+    Absent,
+}
+
+/// The original client in a chain, read from the right: trusted proxies
+/// are passed over; the first other entry decides.
 fn rightmost_untrusted<'s>(
-    chain: impl DoubleEndedIterator<Item = &'s str>,
+    chain: impl DoubleEndedIterator<Item = &'s [u8]>,
     trusted_proxies: &[IpNet],
-) -> Option<IpAddr> {
-    chain
-        .rev()
-        .filter_map(|s| s.parse::<IpAddr>().ok())
-        .find(|ip| !trusted(*ip, trusted_proxies))
+) -> Original {
+    for entry in chain.rev() {
+        match entry_address(entry) {
+            Some(ip) if trusted(ip, trusted_proxies) => continue,
+            Some(ip) => return Original::Address(ip),
+            None => return Original::Unknown,
+        }
+    }
+    Original::Absent
 }
 
 /// The client's address for access control and rate limits: the socket
 /// peer, or, when the peer is a trusted proxy, the right-most address of
 /// `X-Forwarded-For` that is not itself a trusted proxy (what the upstream
-/// gets as `X-Real-IP`). IPv4-mapped IPv6 addresses are given as IPv4.
-pub fn client_ip(peer: IpAddr, h: &HeaderMap, trusted_proxies: &[IpNet]) -> IpAddr {
+/// gets as `X-Real-IP`). None when that entry is not an address: such a
+/// client matches no allow list. IPv4-mapped IPv6 addresses are given as
+/// IPv4.
+pub fn client_ip(peer: IpAddr, h: &HeaderMap, trusted_proxies: &[IpNet]) -> Option<IpAddr> {
     let ip = if trusted(peer, trusted_proxies) {
-        rightmost_untrusted(forwarded_for(h), trusted_proxies).unwrap_or(peer)
+        match rightmost_untrusted(forwarded_for(h), trusted_proxies) {
+            Original::Address(ip) => ip,
+            Original::Unknown => return None,
+            Original::Absent => peer,
+        }
     } else {
         peer
     };
-    match ip {
+    Some(match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
-    }
+    })
 }
 
 /// Appends an address as text; IPv4 without the formatting machinery
@@ -160,8 +204,13 @@ impl<'a> Forwarding<'a> {
             return forwarding;
         }
         if from_trusted {
-            let chain: Vec<&str> = forwarded_for(h).collect();
-            let real = rightmost_untrusted(chain.iter().copied(), trusted_proxies);
+            let chain: Vec<&str> = forwarded_for(h)
+                .filter_map(|e| std::str::from_utf8(e).ok())
+                .collect();
+            let real = match rightmost_untrusted(forwarded_for(h), trusted_proxies) {
+                Original::Address(ip) => Some(ip),
+                Original::Unknown | Original::Absent => None,
+            };
             if !chain.is_empty() {
                 forwarding.prior = Some((chain.join(", "), real));
             }
@@ -541,5 +590,35 @@ mod properties {
                 prop_assert_eq!(xfh, &host);
             }
         }
+    }
+
+    #[test]
+    fn the_client_is_the_rightmost_untrusted_entry_with_or_without_a_port() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let peer: IpAddr = "10.0.0.1".parse().unwrap();
+        let with = |xff: &[u8]| {
+            let mut h = HeaderMap::new();
+            h.insert(X_FORWARDED_FOR, HeaderValue::from_bytes(xff).unwrap());
+            client_ip(peer, &h, &trusted)
+        };
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        assert_eq!(with(b"203.0.113.9"), ip("203.0.113.9"));
+        // A forged entry on the left does not count; ports are read.
+        assert_eq!(with(b"10.1.2.3, 203.0.113.9:5123"), ip("203.0.113.9"));
+        assert_eq!(with(b"[2001:db8::1]:443, 10.0.0.7"), ip("2001:db8::1"));
+        assert_eq!(with(b"2001:db8::2"), ip("2001:db8::2"));
+        assert_eq!(with(b"::ffff:192.0.2.1"), ip("192.0.2.1"));
+        // Something else in that place: unknown, never the proxy itself.
+        assert_eq!(with(b"unknown"), None);
+        assert_eq!(with(b"\x80, 203.0.113.9"), ip("203.0.113.9"));
+        assert_eq!(with(b"203.0.113.9, \x80"), None);
+        // Only trusted proxies, or no header: the peer.
+        assert_eq!(with(b"10.9.9.9"), Some(peer));
+        assert_eq!(client_ip(peer, &HeaderMap::new(), &trusted), Some(peer));
+        // From an untrusted peer the header means nothing.
+        let untrusted: IpAddr = "198.51.100.1".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(X_FORWARDED_FOR, HeaderValue::from_static("203.0.113.9"));
+        assert_eq!(client_ip(untrusted, &h, &trusted), Some(untrusted));
     }
 }

@@ -13,8 +13,12 @@ use crate::proxy::config::AccessConfig;
 #[cfg(doc)]
 use crate::proxy::http::forwarding;
 
-/// Whether `client` may use what `access` guards.
-pub fn admits(access: &AccessConfig, client: IpAddr) -> bool {
+/// Whether `client` may use what `access` guards. A client whose address
+/// is not known (a trusted proxy named something else) is not admitted.
+pub fn admits(access: &AccessConfig, client: Option<IpAddr>) -> bool {
+    let Some(client) = client else {
+        return false;
+    };
     if access.deny.iter().any(|n| n.contains(&client)) {
         return false;
     }
@@ -23,27 +27,38 @@ pub fn admits(access: &AccessConfig, client: IpAddr) -> bool {
 
 /// Whether `path` (as sent, percent-encoded) has a segment that starts
 /// with a dot once decoded (`.git`, `%2eenv`, `..`), other than
-/// `.well-known`.
+/// `.well-known`. Segments are split where an upstream might split them:
+/// at `/`, and at `\` and encoded `%2F`/`%5C`.
 pub fn hidden(path: &str) -> bool {
-    // Most paths have no dot after a slash, encoded or not: one scan.
-    let bytes = path.as_bytes();
-    let suspect = bytes.windows(2).any(|w| w == b"/." || w == b"/%");
-    if !suspect {
-        return false;
-    }
-    path.split('/').any(|segment| {
-        let decoded = decode(segment);
-        decoded.starts_with('.') && decoded != ".well-known"
-    })
+    segments(path).any(|s| s.starts_with('.') && s != ".well-known")
 }
 
-/// A path segment with its percent escapes decoded (bytes that are not
-/// UTF-8 are kept as U+FFFD: only the leading dot matters here).
-fn decode(segment: &str) -> String {
-    if !segment.contains('%') {
-        return segment.to_string();
+/// Whether `path` has a `.` or `..` segment (decoded and split as in
+/// [`hidden`]): refused even where dotfiles are allowed, since an
+/// upstream that resolves it would serve a path the route never saw.
+pub fn dot_segment(path: &str) -> bool {
+    segments(path).any(|s| s == "." || s == "..")
+}
+
+/// The decoded segments of `path`; none when it has no dot, escape or
+/// backslash at all (most paths: no copy).
+fn segments(path: &str) -> impl Iterator<Item = String> {
+    let suspect = path.bytes().any(|b| b == b'.' || b == b'%' || b == b'\\');
+    let decoded = if suspect { decode(path) } else { String::new() };
+    decoded
+        .split(['/', '\\'])
+        .map(str::to_string)
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// A path with its percent escapes decoded (bytes that are not UTF-8 are
+/// kept as U+FFFD: only dots and separators matter here).
+fn decode(path: &str) -> String {
+    if !path.contains('%') {
+        return path.to_string();
     }
-    let bytes = segment.as_bytes();
+    let bytes = path.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -78,15 +93,16 @@ mod tests {
     fn deny_wins_and_an_allow_list_admits_only_its_own() {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         let a = access(&["10.0.0.0/8"], &["10.1.0.0/16"]);
-        assert!(admits(&a, ip("10.2.3.4")));
-        assert!(!admits(&a, ip("10.1.3.4")), "deny wins");
-        assert!(!admits(&a, ip("192.0.2.1")), "not in the allow list");
+        assert!(admits(&a, Some(ip("10.2.3.4"))));
+        assert!(!admits(&a, Some(ip("10.1.3.4"))), "deny wins");
+        assert!(!admits(&a, Some(ip("192.0.2.1"))), "not in the allow list");
         let open = access(&[], &["192.0.2.0/24"]);
-        assert!(admits(&open, ip("198.51.100.1")));
-        assert!(!admits(&open, ip("192.0.2.9")));
+        assert!(admits(&open, Some(ip("198.51.100.1"))));
+        assert!(!admits(&open, Some(ip("192.0.2.9"))));
+        assert!(!admits(&open, None), "an unknown client is not admitted");
         let v6 = access(&["2001:db8::/32"], &[]);
-        assert!(admits(&v6, ip("2001:db8::1")));
-        assert!(!admits(&v6, ip("2001:db9::1")));
+        assert!(admits(&v6, Some(ip("2001:db8::1"))));
+        assert!(!admits(&v6, Some(ip("2001:db9::1"))));
     }
 
     #[test]
@@ -100,6 +116,10 @@ mod tests {
             "/a/../.git",
             "/a/..",
             "/.htaccess",
+            "/static%2F.env",
+            "/%2F.env",
+            "/a\\.git\\config",
+            "/a%5C.git",
         ] {
             assert!(hidden(path), "{path}");
         }
@@ -119,24 +139,25 @@ mod tests {
         #![proptest_config(crate::proxy::properties(512))]
 
         /// A segment that decodes to a leading dot is hidden wherever it
-        /// is, however its dot is spelled; the same path without it is not.
+        /// is, however its dot and the separator before it are spelled; the
+        /// same path without it is not.
         #[test]
         fn a_dot_segment_is_found_however_it_is_spelled(
             before in proptest::collection::vec("[a-z0-9_-]{1,8}", 0..4),
             after in proptest::collection::vec("[a-z0-9_.-]{1,8}", 0..4),
             name in "[a-z]{1,8}",
-            encoded in any::<bool>(),
-            upper in any::<bool>(),
+            dot in prop::sample::select(vec![".", "%2e", "%2E"]),
+            separator in prop::sample::select(vec!["/", "%2F", "%2f", "\\", "%5C", "%5c"]),
         ) {
-            let dot = match (encoded, upper) {
-                (false, _) => ".",
-                (true, false) => "%2e",
-                (true, true) => "%2E",
-            };
-            let mut segments = before.clone();
-            segments.push(format!("{dot}{name}"));
-            segments.extend(after.iter().cloned());
-            let path = format!("/{}", segments.join("/"));
+            let mut path = format!("/{}", before.join("/"));
+            if !before.is_empty() {
+                path.push_str(separator);
+            }
+            path.push_str(&format!("{dot}{name}"));
+            for a in &after {
+                path.push('/');
+                path.push_str(a);
+            }
             prop_assert!(hidden(&path), "{}", path);
             let mut plain = before;
             plain.push(name);

@@ -63,6 +63,7 @@ impl Limiter {
     }
 
     pub fn check(&self, client: IpAddr) -> Verdict {
+        let client = key(client);
         match self.admit.check_key(&client) {
             Err(not_until) => Verdict::Refuse(not_until.wait_time_from(self.admit.clock().now())),
             Ok(()) => match &self.prompt {
@@ -76,17 +77,35 @@ impl Limiter {
     }
 
     /// Forgets the clients whose budget has refilled (they would start
-    /// afresh anyway) and gives the memory back.
+    /// afresh anyway), and gives the memory back when many went (not every
+    /// second: shrinking reallocates the tables under their locks).
     pub fn forget_idle(&self) {
         for limiter in std::iter::once(&self.admit).chain(self.prompt.as_ref()) {
+            let before = limiter.len();
             limiter.retain_recent();
-            limiter.shrink_to_fit();
+            let after = limiter.len();
+            if before.saturating_sub(after) >= 1024 || (after == 0 && before > 0) {
+                limiter.shrink_to_fit();
+            }
         }
     }
 
     /// Clients currently remembered.
     pub fn clients(&self) -> usize {
         self.admit.len()
+    }
+}
+
+/// The key of a client: its address, or for IPv6 its /64 (one host gets
+/// a whole /64, and would otherwise get as many budgets as it likes).
+fn key(client: IpAddr) -> IpAddr {
+    match client {
+        IpAddr::V6(v6) => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            IpAddr::V6(octets.into())
+        }
+        v4 => v4,
     }
 }
 
@@ -124,6 +143,14 @@ mod tests {
             "{wait:?}"
         );
         assert_eq!(l.check(other), Verdict::Pass, "each client its own budget");
+        // An IPv6 /64 is one client.
+        let l6 = limiter(1.0, 1, 0);
+        assert_eq!(l6.check("2001:db8::1".parse().unwrap()), Verdict::Pass);
+        assert!(matches!(
+            l6.check("2001:db8::ffff:1".parse().unwrap()),
+            Verdict::Refuse(_)
+        ));
+        assert_eq!(l6.check("2001:db8:0:1::1".parse().unwrap()), Verdict::Pass);
         // With a delay of 2: two more wait their turn, the next is refused.
         let l = limiter(10.0, 1, 2);
         assert_eq!(l.check(ip), Verdict::Pass);

@@ -477,26 +477,39 @@ fn route<'a>(
     {
         return Routed::Answer(refused(PolicyDecision::DeniedAddress));
     }
-    if matches!(route.kind, RouteKind::Proxy(_)) && !route.allow_dotfiles && access::hidden(path) {
+    if matches!(route.kind, RouteKind::Proxy(_))
+        && (access::dot_segment(path) || (!route.allow_dotfiles && access::hidden(path)))
+    {
         return Routed::Answer(refused(PolicyDecision::DeniedDotfile));
     }
     // Rate limits (stage 5, after access control).
     let mut held = None;
     if let Some(limiter) = &route.rate_limit {
-        match limiter.check(client()) {
+        match limiter.check(client().unwrap_or(conn.peer.ip())) {
             limit::Verdict::Pass => {}
             limit::Verdict::Wait(wait) => held = Some(wait),
             limit::Verdict::Refuse(wait) => return Routed::Answer(too_many(wait)),
         }
     }
+    // The rewrite (stage 7) is made now and applied after the login; what
+    // it makes is held to the dotfile rule too.
+    let target = route
+        .rewrite
+        .as_ref()
+        .and_then(|r| r.apply(path, req.uri().query()));
+    if let Some(t) = &target {
+        let rewritten = t.split('?').next().unwrap_or(t);
+        if access::dot_segment(rewritten) || (!route.allow_dotfiles && access::hidden(rewritten)) {
+            return Routed::Answer(refused(PolicyDecision::DeniedDotfile));
+        }
+        if http::uri::PathAndQuery::try_from(t.as_str()).is_err() {
+            return Routed::Answer(pages::error(StatusCode::INTERNAL_SERVER_ERROR));
+        }
+    }
     let mut user = User {
         login_site: site.auth.is_some(),
         path: (path != req.uri().path()).then(|| path.to_string()),
-        // The rewrite (stage 7) is made now and applied after the login.
-        target: route
-            .rewrite
-            .as_ref()
-            .and_then(|r| r.apply(path, req.uri().query())),
+        target,
         ..User::default()
     };
     if let (Some(provider), Some(policy)) = (&site.auth, &route.auth) {

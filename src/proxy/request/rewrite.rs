@@ -50,6 +50,25 @@ impl Redirect {
         if rc.to.is_empty() {
             return Err(format!("redirect from \"{}\" has an empty target", rc.from));
         }
+        // A capture in the host part could send clients to any host
+        // (`https://new.example$1` with `.evil.com`).
+        let authority = rc
+            .to
+            .strip_prefix("https://")
+            .or_else(|| rc.to.strip_prefix("http://"))
+            .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(rest));
+        if authority.is_some_and(|a| a.contains('$')) {
+            return Err(format!(
+                "redirect to \"{}\": a capture in the host part could send clients anywhere — keep captures after the first / of the path",
+                rc.to
+            ));
+        }
+        if !rc.to.starts_with('/') && authority.is_none() {
+            return Err(format!(
+                "redirect to \"{}\" must be a path starting with / or an http(s):// URL",
+                rc.to
+            ));
+        }
         Ok(Redirect {
             from,
             to: rc.to.clone(),
@@ -145,8 +164,13 @@ pub fn redirect<'r>(
     })
 }
 
-/// The trailing-slash policy's redirect target for `path`, if it wants one.
+/// The trailing-slash policy's redirect target for `path`, if it wants
+/// one (never protocol-relative: `//evil/` stays on the site).
 pub fn slash(policy: TrailingSlash, path: &str) -> Option<String> {
+    slash_of_path(policy, path).map(|p| single_leading_slash(&p).into_owned())
+}
+
+fn slash_of_path(policy: TrailingSlash, path: &str) -> Option<String> {
     match policy {
         TrailingSlash::Add => {
             let last = path.rsplit('/').next().unwrap_or("");
@@ -270,6 +294,29 @@ mod tests {
     }
 
     #[test]
+    fn a_capture_in_a_targets_host_or_a_bare_target_is_refused() {
+        let compile = |to: &str| {
+            Redirect::compile(&RedirectConfig {
+                from: "^/old(.*)$".into(),
+                to: to.into(),
+                status: 301,
+            })
+        };
+        assert!(
+            compile("https://new.example$1")
+                .unwrap_err()
+                .contains("host part")
+        );
+        assert!(compile("https://$1/x").is_err());
+        assert!(compile("https://new.example/$1").is_ok());
+        assert!(
+            compile("new.example/$1")
+                .unwrap_err()
+                .contains("must be a path")
+        );
+    }
+
+    #[test]
     fn a_capture_cannot_turn_a_path_into_another_host() {
         let rules = [rule("^/go/(.*)$", "/$1")];
         let (to, _) = redirect(&rules, "/go//evil.example/x", None).unwrap();
@@ -314,6 +361,15 @@ mod tests {
             Some("/docs")
         );
         assert_eq!(slash(TrailingSlash::Remove, "/"), None);
+        // Never a protocol-relative target.
+        assert_eq!(
+            slash(TrailingSlash::Add, "//evil.example/x").as_deref(),
+            Some("/evil.example/x/")
+        );
+        assert_eq!(
+            slash(TrailingSlash::Remove, "/\\evil.example/").as_deref(),
+            Some("/evil.example")
+        );
     }
 
     #[test]
