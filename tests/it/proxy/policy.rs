@@ -583,6 +583,26 @@ async fn a_rate_limit_admits_its_rate_and_bursts_as_configured() {
         "{metrics}"
     );
 
+    // A site's limit is one budget per client across its routes.
+    let dir = tempdir();
+    let www = dir.path().join("www");
+    fs::create_dir_all(&www).unwrap();
+    fs::write(www.join("a.txt"), "a").unwrap();
+    let site = format!(
+        "[[site]]\nnames = [\"s.test\"]\nrate_limit = {{ per_second = 1, burst = 2 }}\n\
+         [[site.route]]\npath = \"/files/\"\nroot = \"{0}\"\n\
+         [[site.route]]\npath = \"/other/\"\nroot = \"{0}\"\n",
+        www.display()
+    );
+    let proxy = Proxy::start_in(dir, &site);
+    let mut shared = Vec::new();
+    for path in ["/files/a.txt", "/other/a.txt", "/files/a.txt"] {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: s.test\r\nConnection: close\r\n\r\n");
+        let text = crate::support::proxy::raw(proxy.http(), request.as_bytes());
+        shared.push(crate::support::proxy::status_of(&text));
+    }
+    assert_eq!(shared, [200, 200, 429]);
+
     // A delay: of five requests at once (five connections), one passes,
     // three are held for their turn, and one is refused.
     let dir = tempdir();
