@@ -521,3 +521,60 @@ async fn the_step_converges_through_throttling() {
     assert_eq!(w.cnames(&w.sub).await.len(), 1);
     assert_eq!(w.cnames(&w.parent).await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_region_key_and_validation_timeout_of_a_site_are_used() {
+    let mut w = World::new().await;
+    // ACM never validates here: every answer says PENDING_VALIDATION.
+    let faults = FaultProxy::start(&w.moto.endpoint());
+    faults.rewrite_json("DescribeCertificate", |doc| {
+        doc["Certificate"]["Status"] = "PENDING_VALIDATION".into();
+    });
+    w.faults = Some(faults);
+    // The default key (ecdsa-p256), another region, the shortest wait.
+    let text = "[[site]]\ndomain = \"r.webtier.test\"\nupstreams = [\"127.0.0.1:8000\"]\ntls = \"acm\"\n\n\
+                [site.acm]\nmode = \"managed\"\nregion = \"eu-west-1\"\nvalidation_timeout = 10\n";
+    w.write_config(text);
+    w.moto.start_recording().await;
+    let out = w.run(&["apply", "cert", "--yes"]);
+    let calls = w.moto.stop_recording().await;
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("has not issued")
+            && err.contains("after 10s")
+            && err.contains("PENDING_VALIDATION"),
+        "{err}"
+    );
+    // Requested in eu-west-1 (none in the run's us-east-1), with the key.
+    assert!(w.certificates().await.is_empty(), "nothing in us-east-1");
+    let sdk = w.moto.sdk_config().await;
+    let eu = aws_sdk_acm::Client::from_conf(
+        aws_sdk_acm::config::Builder::from(&sdk)
+            .region(aws_sdk_acm::config::Region::new("eu-west-1"))
+            .build(),
+    );
+    let listed = eu
+        .list_certificates()
+        .includes(
+            Filters::builder()
+                .set_key_types(Some(
+                    KeyAlgorithm::values()
+                        .iter()
+                        .map(|k| KeyAlgorithm::from(*k))
+                        .collect(),
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.certificate_summary_list().len(), 1);
+    let request = calls
+        .iter()
+        .find(|c| c.action == "acm:RequestCertificate")
+        .expect("a request");
+    assert!(request.body.contains("EC_prime256v1"), "{}", request.body);
+    // The CNAME is there all the same (ACM validates once it sees it).
+    assert_eq!(w.cnames(&w.parent).await.len(), 1);
+}

@@ -380,12 +380,7 @@ fn route<'a>(
     if site.tls && !conn.tls {
         let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
         let location = https_location(host, state.https_port, target);
-        let status = if req.method() == Method::GET || req.method() == Method::HEAD {
-            StatusCode::MOVED_PERMANENTLY
-        } else {
-            StatusCode::PERMANENT_REDIRECT
-        };
-        return Routed::Answer(pages::redirect(status, &location));
+        return Routed::Answer(pages::redirect(redirect_status(req.method()), &location));
     }
     // Redirects (stage 4, before anything is decided about the client).
     let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());

@@ -117,28 +117,25 @@ where
 /// on HTTPS (the port only when it is not 443).
 /// `http://host[:port]/path?query` for the plain-HTTP listener's port.
 pub fn http_location(host: &str, http_port: u16, path_and_query: &str) -> String {
-    let host = if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    };
-    if http_port == 80 {
-        format!("http://{host}{path_and_query}")
-    } else {
-        format!("http://{host}:{http_port}{path_and_query}")
-    }
+    location("http", host, http_port, 80, path_and_query)
 }
 
 pub fn https_location(host: &str, https_port: u16, path_and_query: &str) -> String {
+    location("https", host, https_port, 443, path_and_query)
+}
+
+/// `scheme://host[:port]target`, the port left out when it is the
+/// scheme's own; IPv6 literals in brackets.
+fn location(scheme: &str, host: &str, port: u16, default: u16, target: &str) -> String {
     let host = if host.contains(':') {
         format!("[{host}]")
     } else {
         host.to_string()
     };
-    if https_port == 443 {
-        format!("https://{host}{path_and_query}")
+    if port == default {
+        format!("{scheme}://{host}{target}")
     } else {
-        format!("https://{host}:{https_port}{path_and_query}")
+        format!("{scheme}://{host}:{port}{target}")
     }
 }
 

@@ -249,6 +249,8 @@ pub struct Call {
     /// The IAM action name: `ec2:DescribeInstances`, `route53:GetChange`,
     /// `acm:RequestCertificate`.
     pub action: String,
+    /// The request body as text.
+    pub body: String,
 }
 
 impl Call {
@@ -329,6 +331,7 @@ impl Moto {
                     method,
                     path,
                     action,
+                    body,
                 }
             })
             .collect()
