@@ -208,6 +208,8 @@ pub struct Proxy {
     pub launch: Launch,
     /// `[proxy.timeouts]`, in milliseconds.
     pub timeouts: Timeouts,
+    /// `cache_size_mb`, `cache_max_entry_kb`: the response cache's memory.
+    pub cache: crate::proxy::config::CacheStore,
 }
 
 /// How the `proxy` step runs the daemon (`[proxy] launch`).
@@ -257,6 +259,12 @@ pub struct Site {
     /// Requests per client, across the site's routes without their own.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<crate::proxy::config::RateLimitConfig>,
+    /// The response cache of the site's proxied routes without their own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<crate::proxy::config::CacheConfig>,
+    /// Compression of the site's responses (routes without their own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compress: Option<crate::proxy::config::CompressConfig>,
 }
 
 /// Client addresses: `deny` wins; a non-empty `allow` admits only its
@@ -346,6 +354,10 @@ pub struct Route {
     pub basic_auth: Option<crate::proxy::config::BasicAuthConfig>,
     /// Requests per client on this route, replacing the site's limit.
     pub rate_limit: Option<crate::proxy::config::RateLimitConfig>,
+    /// Proxied: the route's own response cache, replacing the site's.
+    pub cache: Option<crate::proxy::config::CacheConfig>,
+    /// The route's own compression, replacing the site's.
+    pub compress: Option<crate::proxy::config::CompressConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -417,6 +429,12 @@ impl Serialize for Route {
         }
         if let Some(limit) = &self.rate_limit {
             st.serialize_field("rate_limit", limit)?;
+        }
+        if let Some(cache) = &self.cache {
+            st.serialize_field("cache", cache)?;
+        }
+        if let Some(compress) = &self.compress {
+            st.serialize_field("compress", compress)?;
         }
         st.end()
     }

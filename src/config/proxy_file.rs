@@ -64,6 +64,7 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
             ..Limits::default()
         },
         timeouts: p.timeouts.clone(),
+        cache: p.cache.clone(),
         sites,
     }
 }
@@ -101,6 +102,8 @@ fn site_config(site: &Site, store: &Store) -> SiteConfig {
         canonical_host: site.canonical_host.clone(),
         redirects: site.redirects.clone(),
         rate_limit: site.rate_limit.clone(),
+        cache: site.cache.clone(),
+        compress: site.compress.clone(),
     }
 }
 
@@ -145,6 +148,7 @@ fn routes(site: &Site) -> Vec<RouteConfig> {
                     trailing_slash: r.trailing_slash,
                     basic_auth: r.basic_auth.clone(),
                     rate_limit: r.rate_limit.clone(),
+                    compress: r.compress.clone(),
                     ..RouteConfig::default()
                 },
                 Backend::Upstreams(ups) => RouteConfig {
@@ -160,6 +164,8 @@ fn routes(site: &Site) -> Vec<RouteConfig> {
                     trailing_slash: r.trailing_slash,
                     basic_auth: r.basic_auth.clone(),
                     rate_limit: r.rate_limit.clone(),
+                    cache: r.cache.clone(),
+                    compress: r.compress.clone(),
                     ..RouteConfig::default()
                 },
             }

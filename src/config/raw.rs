@@ -97,6 +97,8 @@ pub struct RawProxy {
     pub max_connections: Option<S<i64>>,
     pub max_body_bytes: Option<S<i64>>,
     pub http2_max_streams: Option<S<i64>>,
+    pub cache_size_mb: Option<S<i64>>,
+    pub cache_max_entry_kb: Option<S<i64>>,
     pub user: Option<S<String>>,
     pub launch: Option<crate::config::Launch>,
     pub bind: Option<S<Vec<S<String>>>>,
@@ -139,6 +141,8 @@ pub struct RawSite {
     #[serde(default)]
     pub redirect: Vec<RawRedirect>,
     pub rate_limit: Option<S<RawRateLimit>>,
+    pub cache: Option<S<crate::proxy::config::CacheConfig>>,
+    pub compress: Option<S<crate::proxy::config::CompressConfig>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,6 +197,8 @@ pub struct RawRoute {
     pub trailing_slash: Option<S<crate::proxy::config::TrailingSlash>>,
     pub basic_auth: Option<S<RawBasicAuth>>,
     pub rate_limit: Option<S<RawRateLimit>>,
+    pub cache: Option<S<crate::proxy::config::CacheConfig>>,
+    pub compress: Option<S<crate::proxy::config::CompressConfig>>,
 }
 
 #[derive(Debug, Deserialize)]

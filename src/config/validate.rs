@@ -450,8 +450,60 @@ fn resolve_proxy(
         ) as u32,
         user: proxy_user(c, raw.user.as_ref()),
         launch: raw.launch.unwrap_or_default(),
+        cache: cache_store(c, &raw, &defaults.cache),
         timeouts: resolve_timeouts(c, raw.timeouts.unwrap_or_default(), &defaults.timeouts),
     }
+}
+
+/// `cache_size_mb` and `cache_max_entry_kb`: the response cache's store.
+fn cache_store(
+    c: &mut Checker<'_>,
+    raw: &RawProxy,
+    defaults: &crate::proxy::config::CacheStore,
+) -> crate::proxy::config::CacheStore {
+    let store = crate::proxy::config::CacheStore {
+        max_size_mb: c.number(
+            raw.cache_size_mb.as_ref(),
+            "cache_size_mb",
+            1,
+            1_048_576,
+            defaults.max_size_mb as i64,
+        ) as u64,
+        max_entry_kb: c.number(
+            raw.cache_max_entry_kb.as_ref(),
+            "cache_max_entry_kb",
+            1,
+            1_048_576,
+            defaults.max_entry_kb as i64,
+        ) as u64,
+    };
+    if let Some(at) = raw
+        .cache_max_entry_kb
+        .as_ref()
+        .or(raw.cache_size_mb.as_ref())
+        && let Some(problem) = crate::proxy::config::cache_store_problems(&store).pop()
+    {
+        c.problem(
+            at.span(),
+            problem
+                .replace("cache max_size_mb", "cache_size_mb")
+                .replace("cache max_entry_kb", "cache_max_entry_kb")
+                .replace("of max_size_mb", "of cache_size_mb"),
+        );
+    }
+    store
+}
+
+/// A site's or route's `compress` table, its values in range.
+fn compress(
+    c: &mut Checker<'_>,
+    raw: Option<&S<crate::proxy::config::CompressConfig>>,
+) -> Option<crate::proxy::config::CompressConfig> {
+    let raw = raw?;
+    for problem in crate::proxy::config::compress_problems(raw.get_ref()) {
+        c.problem(raw.span(), problem);
+    }
+    Some(raw.get_ref().clone())
 }
 
 /// `bind`: IP addresses, at least one, no repeats; both unspecified
@@ -767,6 +819,8 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
             canonical_host,
             redirects,
             rate_limit: rate_limit(c, site.rate_limit.as_ref()),
+            cache: site.cache.as_ref().map(|c| c.get_ref().clone()),
+            compress: compress(c, site.compress.as_ref()),
         });
     }
     sites
@@ -1047,6 +1101,15 @@ fn resolve_routes(c: &mut Checker<'_>, raw: &[RawRoute]) -> Vec<Route> {
                 forward_authorization: raw.forward_authorization.unwrap_or(false),
             }
         });
+        if let Some(cache) = &route.cache
+            && cache.get_ref().enabled
+            && matches!(backend, Backend::Root(_))
+        {
+            c.problem(
+                cache.span(),
+                format!("route \"{path}\" serves files, which are read from the page cache — cache is for proxied routes"),
+            );
+        }
         let allow_dotfiles = route.allow_dotfiles.as_ref().is_some_and(|a| *a.get_ref());
         if let Some(flag) = &route.allow_dotfiles
             && matches!(backend, Backend::Root(_))
@@ -1069,6 +1132,8 @@ fn resolve_routes(c: &mut Checker<'_>, raw: &[RawRoute]) -> Vec<Route> {
             trailing_slash,
             basic_auth,
             rate_limit: rate_limit(c, route.rate_limit.as_ref()),
+            cache: route.cache.as_ref().map(|c| c.get_ref().clone()),
+            compress: compress(c, route.compress.as_ref()),
         });
     }
     routes

@@ -10,6 +10,8 @@ use http::{HeaderMap, Response, StatusCode};
 use http_body::{Frame, SizeHint};
 
 use crate::proxy::read_buffers;
+use crate::proxy::request::cache::Recording;
+use crate::proxy::request::compress::Compressing;
 use crate::proxy::upstream::http1::ResponseBody;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -18,6 +20,10 @@ pub enum Body {
     Full(Option<Bytes>),
     File(FileChunks),
     Upstream(ResponseBody),
+    /// Compressed as it streams (`request::compress`).
+    Compressed(Box<Compressing>),
+    /// Passed on and kept for the cache (`request::cache`).
+    Recorded(Box<Recording>),
 }
 
 impl Body {
@@ -83,6 +89,8 @@ impl http_body::Body for Body {
                 }
             }
             Body::Upstream(up) => Pin::new(up).poll_frame(cx),
+            Body::Compressed(c) => c.poll_frame(cx),
+            Body::Recorded(r) => r.poll_frame(cx),
         }
     }
 
@@ -91,6 +99,8 @@ impl http_body::Body for Body {
             Body::Full(bytes) => bytes.is_none(),
             Body::File(f) => f.remaining == 0,
             Body::Upstream(up) => up.is_end_stream(),
+            Body::Compressed(c) => c.is_end_stream(),
+            Body::Recorded(r) => r.is_end_stream(),
         }
     }
 
@@ -99,6 +109,8 @@ impl http_body::Body for Body {
             Body::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
             Body::File(f) => SizeHint::with_exact(f.remaining),
             Body::Upstream(up) => up.size_hint(),
+            Body::Compressed(c) => c.size_hint(),
+            Body::Recorded(r) => r.size_hint(),
         }
     }
 }

@@ -80,6 +80,8 @@ pub fn export(config: &ProxyConfig, source: &Path) -> Result<String, Unexportabl
         session_key_file: _,
         limits,
         timeouts,
+        // Only with a cache, which is refused below.
+        cache: _,
         sites,
     } = config;
     let Limits {
@@ -238,8 +240,30 @@ pub fn export(config: &ProxyConfig, source: &Path) -> Result<String, Unexportabl
             canonical_host,
             redirects,
             rate_limit,
+            cache,
+            compress,
         } = site;
         let id = index + 1;
+        // The cache's rules (Vary variants, coalescing, purge) and the
+        // codings are webtier's own; nginx's equivalents are configured
+        // differently enough that an approximation would surprise.
+        let caching =
+            |c: &Option<crate::proxy::config::CacheConfig>| c.as_ref().is_some_and(|c| c.enabled);
+        if caching(cache) || routes.iter().any(|r| caching(&r.cache)) {
+            return Err(Unexportable(format!(
+                "site {}: the response cache is not exported — write proxy_cache_path and proxy_cache by hand",
+                names[0]
+            )));
+        }
+        let compressing = |c: &Option<crate::proxy::config::CompressConfig>| {
+            c.as_ref().is_some_and(|c| c.enabled)
+        };
+        if compressing(compress) || routes.iter().any(|r| compressing(&r.compress)) {
+            return Err(Unexportable(format!(
+                "site {}: compression is not exported — write nginx's gzip directives by hand",
+                names[0]
+            )));
+        }
         // Rust's regex syntax is not PCRE's, and a redirect left out would
         // serve what the site redirects away: refused, not approximated.
         if rate_limit.is_some() || routes.iter().any(|r| r.rate_limit.is_some()) {
@@ -524,6 +548,8 @@ fn route_view(
         basic_auth,
         // Refused with the site's (above).
         rate_limit: _,
+        cache: _,
+        compress: _,
     } = route;
     if basic_auth.is_some() {
         // Refused rather than left out: the route would be open.
@@ -1048,6 +1074,8 @@ mod tests {
                     canonical_host: None,
                     redirects: Vec::new(),
                     rate_limit: None,
+                    cache: None,
+                    compress: None,
                 },
                 SiteConfig {
                     names: vec!["p.test".into()],
@@ -1062,6 +1090,8 @@ mod tests {
                     canonical_host: None,
                     redirects: Vec::new(),
                     rate_limit: None,
+                    cache: None,
+                    compress: None,
                 },
             ],
             ..ProxyConfig::default()

@@ -38,6 +38,8 @@ use crate::proxy::config::{
     parse_upstream,
 };
 use crate::proxy::files::StaticRoot;
+use crate::proxy::request::cache::{RouteCache, Store};
+use crate::proxy::request::compress::Compress;
 use crate::proxy::request::limit::Limiter;
 use crate::proxy::request::rewrite::{Redirect, Rewrite};
 use crate::proxy::request::routing::{Names, longest_prefix};
@@ -62,6 +64,9 @@ pub struct State {
     refused: Vec<RefusedSite>,
     /// About the served sites: a certificate that expires soon.
     warnings: Vec<String>,
+    /// The response cache's store, when a route caches: the previous
+    /// state's, kept across reloads while its size is unchanged.
+    pub cache: Option<Arc<Store>>,
 }
 
 /// A site of the file that is not served, and why.
@@ -120,6 +125,10 @@ pub struct Route {
     pub basic_auth: Option<Arc<BasicAuth>>,
     /// Requests per client: the route's own limit, else the site's.
     pub rate_limit: Option<Arc<Limiter>>,
+    /// Proxied: the response cache, the route's own or the site's.
+    pub cache: Option<Arc<RouteCache>>,
+    /// Compression, the route's own or the site's.
+    pub compress: Option<Arc<Compress>>,
 }
 
 pub enum RouteKind {
@@ -229,6 +238,13 @@ impl State {
         });
         let https_port = https_port(&config);
         let default_tls_site = sites.iter().position(|s| s.tls);
+        let caches = (sites.iter())
+            .flat_map(|s: &Site| s.routes.iter())
+            .any(|r| r.cache.is_some());
+        let cache = caches.then(|| match previous.and_then(|p| p.cache.as_ref()) {
+            Some(store) if store.settings == config.cache => Arc::clone(store),
+            _ => Arc::new(Store::new(&config.cache)),
+        });
         Ok(State {
             config,
             names,
@@ -241,7 +257,17 @@ impl State {
             watched,
             refused,
             warnings,
+            cache,
         })
+    }
+
+    /// The fingerprints of the routes that cache (entries of others are
+    /// dropped after a reload).
+    pub fn cached_routes(&self) -> std::collections::HashSet<u64> {
+        (self.sites.iter())
+            .flat_map(|s| s.routes.iter())
+            .filter_map(|r| r.cache.as_ref().map(|c| c.fingerprint))
+            .collect()
     }
 
     /// The sites of the file that are not served, each with why.
@@ -443,6 +469,7 @@ fn compile_site(
     for rc in &sc.routes {
         match route(
             rc,
+            sc,
             site_access.as_ref(),
             site_limit.as_ref(),
             config,
@@ -539,6 +566,7 @@ fn unix_now() -> i64 {
 /// state's when unchanged).
 fn route(
     rc: &RouteConfig,
+    sc: &SiteConfig,
     site_access: Option<&Arc<AccessConfig>>,
     site_limit: Option<&Arc<Limiter>>,
     config: &ProxyConfig,
@@ -586,6 +614,7 @@ fn route(
             RouteKind::Proxy(group)
         }
     };
+    let kind_is_proxy = matches!(kind, RouteKind::Proxy(_));
     Ok(Route {
         prefix: rc.path.clone(),
         kind,
@@ -617,6 +646,10 @@ fn route(
             )),
             None => site_limit.cloned(),
         },
+        cache: (rc.cache.as_ref().or(sc.cache.as_ref()))
+            .filter(|_| kind_is_proxy)
+            .and_then(|c| RouteCache::compile(c, &sc.names[0], rc)),
+        compress: (rc.compress.as_ref().or(sc.compress.as_ref())).and_then(Compress::compile),
     })
 }
 
@@ -668,6 +701,8 @@ mod tests {
             canonical_host: None,
             redirects: Vec::new(),
             rate_limit: None,
+            cache: None,
+            compress: None,
         }
     }
 

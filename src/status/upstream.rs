@@ -191,6 +191,8 @@ mod tests {
             trailing_slash: None,
             basic_auth: None,
             rate_limit: None,
+            cache: None,
+            compress: None,
         });
         let found: Vec<(u16, Option<&str>)> = targets(&site)
             .into_iter()

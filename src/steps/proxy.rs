@@ -914,6 +914,8 @@ mod tests {
             canonical_host: None,
             redirects: Vec::new(),
             rate_limit: None,
+            cache: None,
+            compress: None,
         };
         let issued = dir.path().join("live/a.test/fullchain.pem");
         let present = dir.path().join("live/b.test/fullchain.pem");

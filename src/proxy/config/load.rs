@@ -68,6 +68,7 @@ impl ProxyConfig {
                 "admin_listen {admin} is not a loopback address — use 127.0.0.1 or [::1]"
             ));
         }
+        problems.extend(cache_store_problems(&self.cache));
         if self.limits.max_header_bytes < 8192 {
             problems.push("limits.max_header_bytes must be at least 8192".into());
         }
@@ -147,6 +148,19 @@ fn site_problems(site: &SiteConfig, has_https: bool, problems: &mut Vec<String>)
             "site {first} has TLS but there is no https_listen address"
         ));
     }
+    if site.cache.as_ref().is_some_and(|c| c.enabled)
+        && !site
+            .routes
+            .iter()
+            .any(|r| r.root.is_none() && r.cache.is_none())
+    {
+        problems.push(format!(
+            "site {first}: cache applies to proxied routes without their own, and it has none — remove it, or set it on a proxied route"
+        ));
+    }
+    for problem in (site.compress.iter()).flat_map(compress_problems) {
+        problems.push(format!("site {first}: {problem}"));
+    }
     let mut prefixes = std::collections::HashSet::new();
     for route in &site.routes {
         if !route.path.starts_with('/') {
@@ -185,6 +199,21 @@ fn site_problems(site: &SiteConfig, has_https: bool, problems: &mut Vec<String>)
         {
             problems.push(format!(
                 "route \"{}\" of site {first}: trailing_slash = \"remove\" on static files loops with their directory redirect",
+                route.path
+            ));
+        }
+        if let Some(cache) = &route.cache
+            && cache.enabled
+            && route.root.is_some()
+        {
+            problems.push(format!(
+                "route \"{}\" of site {first}: cache is for proxied routes; static files are read from the page cache",
+                route.path
+            ));
+        }
+        for problem in (route.compress.iter()).flat_map(compress_problems) {
+            problems.push(format!(
+                "route \"{}\" of site {first}: {problem}",
                 route.path
             ));
         }
@@ -465,6 +494,83 @@ pub fn parse_upstream(text: &str) -> Result<UpstreamAddr, String> {
     })
 }
 
+/// What is wrong with the cache's store, each saying what to use.
+pub fn cache_store_problems(store: &CacheStore) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !(1..=1_048_576).contains(&store.max_size_mb) {
+        problems.push(format!(
+            "cache max_size_mb = {} is out of range — use 1 to 1048576 (MiB of memory)",
+            store.max_size_mb
+        ));
+    }
+    // The store is split into shards, each of which must hold the largest
+    // entry (`request::cache`).
+    if store.max_entry_kb == 0 || store.max_entry_kb * 1024 > store.max_size_mb * 1024 * 1024 / 16 {
+        problems.push(format!(
+            "cache max_entry_kb = {} must be at least 1 and at most a sixteenth of max_size_mb ({} KiB)",
+            store.max_entry_kb,
+            store.max_size_mb * 1024 / 16
+        ));
+    }
+    problems
+}
+
+/// What is wrong with a `compress` table, each saying what to use.
+pub fn compress_problems(c: &CompressConfig) -> Vec<String> {
+    let mut problems = Vec::new();
+    if c.enabled && c.encodings.is_empty() {
+        problems.push(
+            "compress encodings = [] compresses nothing — list some of \"br\", \"zstd\", \"gzip\", or set enabled = false".into(),
+        );
+    }
+    for (i, e) in c.encodings.iter().enumerate() {
+        if c.encodings[..i].contains(e) {
+            problems.push(format!("compress encodings lists \"{}\" twice", e.token()));
+        }
+    }
+    for (name, level, range) in [
+        ("gzip_level", c.gzip_level, 1..=9),
+        ("br_level", c.br_level, 0..=11),
+        ("zstd_level", c.zstd_level, 1..=19),
+    ] {
+        if !range.contains(&level) {
+            problems.push(format!(
+                "compress {name} = {level} is out of range — use {} (fastest) to {}",
+                range.start(),
+                range.end()
+            ));
+        }
+    }
+    for t in &c.types {
+        if !media_range(t) {
+            problems.push(format!(
+                "compress types: \"{t}\" is not a media type — use lower-case \"type/subtype\" or \"type/*\", like \"application/json\" or \"text/*\""
+            ));
+        }
+    }
+    if c.enabled && c.types.is_empty() {
+        problems.push(
+            "compress types = [] compresses nothing — list media types, or set enabled = false"
+                .into(),
+        );
+    }
+    problems
+}
+
+/// `type/subtype` or `type/*`, lower-case token characters.
+fn media_range(t: &str) -> bool {
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$&-^_.+".contains(&b))
+    };
+    match t.split_once('/') {
+        Some((ty, "*")) => token(ty),
+        Some((ty, sub)) => token(ty) && token(sub),
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -682,6 +788,8 @@ mod tests {
             canonical_host: None,
             redirects: Vec::new(),
             rate_limit: None,
+            cache: None,
+            compress: None,
         });
         config
     }

@@ -5,7 +5,9 @@
 
 mod load;
 
-pub use load::{issuer_allowed, loopback_url, parse_upstream, read};
+pub use load::{
+    cache_store_problems, compress_problems, issuer_allowed, loopback_url, parse_upstream, read,
+};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -65,6 +67,9 @@ pub struct ProxyConfig {
     pub limits: Limits,
     #[serde(default)]
     pub timeouts: Timeouts,
+    /// The response cache's store, shared by every site that caches.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub cache: CacheStore,
     #[serde(default, rename = "site")]
     pub sites: Vec<SiteConfig>,
 }
@@ -97,6 +102,7 @@ impl Default for ProxyConfig {
             session_key_file: None,
             limits: Limits::default(),
             timeouts: Timeouts::default(),
+            cache: CacheStore::default(),
             sites: Vec::new(),
         }
     }
@@ -253,6 +259,147 @@ pub struct SiteConfig {
     /// their own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimitConfig>,
+    /// The response cache of the site's proxied routes (those without
+    /// their own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheConfig>,
+    /// Compression of the site's responses (routes without their own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compress: Option<CompressConfig>,
+}
+
+/// The memory the response cache may use, process-wide.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheStore {
+    /// Stored responses (heads and bodies) together, in MiB.
+    pub max_size_mb: u64,
+    /// A larger response is passed on, not stored, in KiB.
+    pub max_entry_kb: u64,
+}
+
+impl Default for CacheStore {
+    fn default() -> CacheStore {
+        CacheStore {
+            max_size_mb: 64,
+            max_entry_kb: 1024,
+        }
+    }
+}
+
+/// A proxied route's response cache: RFC 9111's rules for a shared cache.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// `false` turns a site's cache off for one route.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// How long a response that states no freshness (no `max-age`,
+    /// `s-maxage` or `Expires`) of a status cacheable by default is
+    /// fresh, in seconds; 0: only responses that say so are stored.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub default_ttl_s: u64,
+    /// A response with `Set-Cookie` is stored without it (its own client
+    /// still gets the cookie); off, such responses are not stored.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub strip_set_cookie: bool,
+}
+
+/// On-the-fly compression of a site's or route's responses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompressConfig {
+    /// `false` turns a site's compression off for one route.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Offered in this order of preference when the client accepts
+    /// several equally.
+    #[serde(default = "default_encodings")]
+    pub encodings: Vec<Encoding>,
+    /// Responses of a known length below this are sent as they are.
+    #[serde(default = "default_min_bytes")]
+    pub min_bytes: u64,
+    /// Media types compressed (`text/*` names a whole type); the
+    /// parameters of a response's `Content-Type` are ignored.
+    #[serde(default = "default_compress_types")]
+    pub types: Vec<String>,
+    /// 1 (fastest) to 9.
+    #[serde(default = "default_level_one")]
+    pub gzip_level: u32,
+    /// 0 (fastest) to 11.
+    #[serde(default = "default_level_one")]
+    pub br_level: u32,
+    /// 1 (fastest) to 19.
+    #[serde(default = "default_level_one")]
+    pub zstd_level: u32,
+}
+
+impl Default for CompressConfig {
+    fn default() -> CompressConfig {
+        CompressConfig {
+            enabled: true,
+            encodings: default_encodings(),
+            min_bytes: default_min_bytes(),
+            types: default_compress_types(),
+            gzip_level: 1,
+            br_level: 1,
+            zstd_level: 1,
+        }
+    }
+}
+
+/// A content coding the proxy can apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    Br,
+    Zstd,
+    Gzip,
+}
+
+impl Encoding {
+    /// Its name in `Accept-Encoding` and `Content-Encoding`.
+    pub fn token(self) -> &'static str {
+        match self {
+            Encoding::Br => "br",
+            Encoding::Zstd => "zstd",
+            Encoding::Gzip => "gzip",
+        }
+    }
+}
+
+fn default_encodings() -> Vec<Encoding> {
+    vec![Encoding::Br, Encoding::Zstd, Encoding::Gzip]
+}
+
+fn default_min_bytes() -> u64 {
+    1024
+}
+
+fn default_level_one() -> u32 {
+    1
+}
+
+/// Text, and the structured types that compress well; never images,
+/// audio, video or archives, which are compressed already.
+pub fn default_compress_types() -> Vec<String> {
+    [
+        "text/*",
+        "application/json",
+        "application/javascript",
+        "application/xml",
+        "application/xhtml+xml",
+        "application/rss+xml",
+        "application/atom+xml",
+        "application/manifest+json",
+        "application/ld+json",
+        "application/problem+json",
+        "application/wasm",
+        "image/svg+xml",
+    ]
+    .iter()
+    .map(|t| t.to_string())
+    .collect()
 }
 
 /// An external redirect: a path matching `from` (a regex) is sent to `to`
@@ -272,7 +419,7 @@ fn default_redirect_status() -> u16 {
 }
 
 /// A rewrite of the path a proxied route's upstream receives.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RewriteConfig {
     pub from: String,
@@ -349,6 +496,12 @@ pub struct RouteConfig {
     /// The route's own rate limit per client, replacing the site's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimitConfig>,
+    /// Proxied: the route's own response cache, replacing the site's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheConfig>,
+    /// The route's own compression, replacing the site's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compress: Option<CompressConfig>,
 }
 
 /// Requests per client address: `per_second` on average, `burst` at

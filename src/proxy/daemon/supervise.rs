@@ -260,6 +260,13 @@ fn reload(
         Ok((new, digest)) => {
             new.log_problems();
             report.reloaded(Ok((&new, digest)));
+            if let Some(cache) = &new.cache {
+                // What was stored for routes now served otherwise goes.
+                let dropped = cache.keep_routes(&new.cached_routes());
+                if dropped > 0 {
+                    tracing::info!("dropped {dropped} cached key(s) of routes the reload changed");
+                }
+            }
             state.store(Arc::new(new));
             metrics.reloads.fetch_add(1, Relaxed);
             let what = if from_file {

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use crate::proxy::clock::now_ms;
+use crate::proxy::config::Encoding;
 use crate::proxy::state::State;
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -72,6 +73,8 @@ pub struct Metrics {
     pub refused_connections: AtomicU64,
     pub reloads: AtomicU64,
     pub failed_reloads: AtomicU64,
+    /// Responses compressed, by coding (br, zstd, gzip).
+    compressed: [AtomicU64; 3],
 }
 
 impl Metrics {
@@ -87,6 +90,10 @@ impl Metrics {
             .fetch_add(elapsed.as_micros() as u64, Relaxed);
     }
 
+    pub fn record_compressed(&self, encoding: Encoding) {
+        self.compressed[encoding as usize].fetch_add(1, Relaxed);
+    }
+
     pub fn record_decision(&self, decision: PolicyDecision) {
         self.decisions[decision as usize].fetch_add(1, Relaxed);
     }
@@ -97,6 +104,21 @@ impl Metrics {
         self.render_decisions(&mut out);
         self.render_counters(&mut out);
         render_upstreams(&mut out, state);
+        let _ = writeln!(
+            out,
+            "# HELP webtier_compressed_responses_total Responses compressed on the fly, by coding.\n# TYPE webtier_compressed_responses_total counter"
+        );
+        for encoding in [Encoding::Br, Encoding::Zstd, Encoding::Gzip] {
+            let _ = writeln!(
+                out,
+                "webtier_compressed_responses_total{{encoding=\"{}\"}} {}",
+                encoding.token(),
+                self.compressed[encoding as usize].load(Relaxed)
+            );
+        }
+        if let Some(cache) = &state.cache {
+            cache.render(&mut out);
+        }
         let clients: usize = state.limiters().iter().map(|l| l.clients()).sum();
         let _ = writeln!(
             out,
@@ -290,6 +312,8 @@ mod tests {
                 canonical_host: None,
                 redirects: Vec::new(),
                 rate_limit: None,
+                cache: None,
+                compress: None,
             });
         }
         let state = State::build(config, None).unwrap();

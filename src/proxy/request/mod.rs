@@ -3,6 +3,8 @@
 //! HSTS, count and log.
 
 mod access;
+pub mod cache;
+pub mod compress;
 pub mod limit;
 pub mod pages;
 pub mod rewrite;
@@ -204,14 +206,31 @@ pub fn handle(
         .filter(|_| !twice);
         // The match ends before the wait, so that the future does not hold
         // a `Routed` (with room for a whole response) across it.
+        let mut squeeze = None;
         let (group, mut origin, limits, mut user) =
-            match route(&req, host.as_deref(), conn, &state, started) {
+            match route(&req, host.as_deref(), conn, &state, started, &mut squeeze) {
                 Routed::Answer(resp) => {
-                    return Ok(finish(resp, serving, &state, started, log, host.as_deref()));
+                    return Ok(finish(
+                        resp,
+                        serving,
+                        &state,
+                        started,
+                        log,
+                        host.as_deref(),
+                        squeeze,
+                    ));
                 }
                 Routed::Reply(answer) => {
                     let resp = answer.await;
-                    return Ok(finish(resp, serving, &state, started, log, host.as_deref()));
+                    return Ok(finish(
+                        resp,
+                        serving,
+                        &state,
+                        started,
+                        log,
+                        host.as_deref(),
+                        squeeze,
+                    ));
                 }
                 Routed::Forward(group, origin, limits, user) => (group, origin, limits, user),
                 Routed::Guarded(checking, route, path) => {
@@ -219,14 +238,33 @@ pub fn handle(
                         Ok(()) => serve_static(route, &req, &path, started),
                         Err(resp) => denied_credentials(resp),
                     };
-                    return Ok(finish(resp, serving, &state, started, log, host.as_deref()));
+                    return Ok(finish(
+                        resp,
+                        serving,
+                        &state,
+                        started,
+                        log,
+                        host.as_deref(),
+                        squeeze,
+                    ));
                 }
             };
+        // The cache's key: the target as the client sent it.
+        let cache_key =
+            (user.cache.is_some()).then(|| cache::key(host.as_deref().unwrap_or(""), &req));
         if let Some(checking) = user.basic.take()
             && let Err(resp) = checking.await
         {
             let resp = denied_credentials(resp);
-            return Ok(finish(resp, serving, &state, started, log, host.as_deref()));
+            return Ok(finish(
+                resp,
+                serving,
+                &state,
+                started,
+                log,
+                host.as_deref(),
+                squeeze,
+            ));
         }
         if user.strip_authorization {
             req.headers_mut().remove(header::AUTHORIZATION);
@@ -235,7 +273,15 @@ pub fn handle(
             match pending.await {
                 Ok(identity) => user.identity = Some(identity),
                 Err(resp) => {
-                    return Ok(finish(resp, serving, &state, started, log, host.as_deref()));
+                    return Ok(finish(
+                        resp,
+                        serving,
+                        &state,
+                        started,
+                        log,
+                        host.as_deref(),
+                        squeeze,
+                    ));
                 }
             }
         }
@@ -253,28 +299,137 @@ pub fn handle(
                 Ok(headers) => origin.identity = headers,
                 Err(status) => {
                     let resp = pages::error(status);
-                    return Ok(finish(resp, serving, &state, started, log, host.as_deref()));
+                    return Ok(finish(
+                        resp,
+                        serving,
+                        &state,
+                        started,
+                        log,
+                        host.as_deref(),
+                        squeeze,
+                    ));
                 }
             }
         }
+        // The response cache (stage 8).
+        let mut caching = None;
+        if let (Some(route_cache), Some(store), Some(key)) =
+            (user.cache.take(), &state.cache, cache_key)
+        {
+            let compressing = squeeze
+                .as_ref()
+                .is_some_and(|s: &Squeeze| s.chosen.is_some());
+            match cache::lookup(store, &route_cache, &mut req, key, compressing).await {
+                cache::Lookup::Answer(resp) => {
+                    return Ok(finish(
+                        resp,
+                        serving,
+                        &state,
+                        started,
+                        log,
+                        host.as_deref(),
+                        squeeze,
+                    ));
+                }
+                cache::Lookup::Refresh(resp, pending) => {
+                    refresh(pool, group, &req, &origin, &state, pending);
+                    return Ok(finish(
+                        resp,
+                        serving,
+                        &state,
+                        started,
+                        log,
+                        host.as_deref(),
+                        squeeze,
+                    ));
+                }
+                cache::Lookup::Forward(pending) => caching = Some(pending),
+            }
+        }
         let forwarded = {
-            let forwarding = pin!(forward::forward(pool, group, req, &origin, &limits, cx));
+            let forwarding = pin!(forward::forward(
+                pool,
+                group,
+                req.map(Some),
+                &origin,
+                &limits,
+                cx
+            ));
             until_gone(cx.socket.as_deref(), forwarding).await
         };
         let Some(mut resp) = forwarded else {
             return Err(ClientGone);
         };
+        if let Some(pending) = caching {
+            resp = pending.complete(resp);
+        }
         if let Some(identity) = user.identity {
             for cookie in identity.set_cookies {
                 resp.headers_mut().append(header::SET_COOKIE, cookie);
             }
         }
-        Ok(finish(resp, serving, &state, started, log, host.as_deref()))
+        Ok(finish(
+            resp,
+            serving,
+            &state,
+            started,
+            log,
+            host.as_deref(),
+            squeeze,
+        ))
     }
 }
 
-/// The response as it leaves: HSTS on TLS, counted, logged, and wrapped to
-/// mark the connection idle once sent.
+/// A stale entry's refresh (stale-while-revalidate): the same request,
+/// made again by the proxy in the background, its answer stored.
+fn refresh(
+    pool: &Pool,
+    group: &Arc<Group>,
+    req: &Request<Incoming>,
+    origin: &Origin<'_>,
+    state: &Arc<State>,
+    pending: Box<cache::Pending>,
+) {
+    let mut again = Request::new(None::<Incoming>);
+    *again.method_mut() = Method::GET;
+    *again.uri_mut() = req.uri().clone();
+    *again.version_mut() = req.version();
+    *again.headers_mut() = req.headers().clone();
+    let (pool, group, state) = (pool.clone(), Arc::clone(group), Arc::clone(state));
+    let (peer, tls, host) = (origin.peer, origin.tls, origin.host.to_string());
+    let identity = origin.identity.clone();
+    tokio::spawn(async move {
+        let origin = Origin {
+            peer,
+            tls,
+            host: &host,
+            identity,
+        };
+        let timeouts = &state.config.timeouts;
+        let limits = forward::Limits {
+            started: Instant::now(),
+            max_body: 0,
+            read_timeout: Duration::from_millis(timeouts.upstream_read_ms),
+            tunnel_idle: Duration::from_millis(timeouts.tunnel_idle_ms),
+            trusted: &state.config.trusted_proxies,
+        };
+        let held = Arc::new(());
+        let resp = forward::forward(&pool, &group, again, &origin, &limits, &held).await;
+        // Read to its end: that is when it is stored.
+        let _ = http_body_util::BodyExt::collect(pending.complete(resp).into_body()).await;
+    });
+}
+
+/// The compression stage's word on a request: the route's settings and
+/// the coding the client prefers.
+pub struct Squeeze {
+    compress: Arc<compress::Compress>,
+    chosen: Option<crate::proxy::config::Encoding>,
+    head: bool,
+}
+
+/// The response as it leaves: compressed (stage 10), HSTS on TLS,
+/// counted, logged, and wrapped to mark the connection idle once sent.
 fn finish(
     mut resp: Response<Body>,
     serving: Serving,
@@ -282,8 +437,16 @@ fn finish(
     started: Instant,
     log: Option<LogFields>,
     host: Option<&str>,
+    squeeze: Option<Squeeze>,
 ) -> Response<Sent> {
     let Connection { shared, conn, .. } = &*serving.0;
+    if let Some(squeeze) = squeeze {
+        let (compressed, chosen) = squeeze.compress.apply(resp, squeeze.head, squeeze.chosen);
+        resp = compressed;
+        if let Some(encoding) = chosen {
+            shared.metrics.record_compressed(encoding);
+        }
+    }
     if conn.tls
         && let Some(hsts) = &state.hsts
     {
@@ -332,6 +495,8 @@ struct User {
     basic: Option<Pending<Result<(), Response<Body>>>>,
     /// The client's `Authorization` is not passed on (basic auth).
     strip_authorization: bool,
+    /// The route's response cache.
+    cache: Option<Arc<cache::RouteCache>>,
 }
 
 fn route<'a>(
@@ -340,6 +505,7 @@ fn route<'a>(
     conn: &ClientConn,
     state: &'a State,
     started: Instant,
+    squeeze: &mut Option<Squeeze>,
 ) -> Routed<'a> {
     // HTTP/1.1 heads are held to max_headers by hyper's parser; HTTP/2
     // only to their size.
@@ -453,6 +619,13 @@ fn route<'a>(
     let Some(route) = site.route(path) else {
         return Routed::Answer(pages::error(StatusCode::NOT_FOUND));
     };
+    if let Some(compress) = &route.compress {
+        *squeeze = Some(Squeeze {
+            chosen: compress.choose(req.headers().get(header::ACCEPT_ENCODING)),
+            compress: Arc::clone(compress),
+            head: req.method() == Method::HEAD,
+        });
+    }
     if let Some(policy) = route.trailing_slash
         && let Some(to) = rewrite::slash(policy, path)
     {
@@ -502,6 +675,7 @@ fn route<'a>(
         }
     }
     let mut user = User {
+        cache: route.cache.clone(),
         login_site: site.auth.is_some(),
         path: (path != req.uri().path()).then(|| path.to_string()),
         target,

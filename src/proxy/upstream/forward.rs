@@ -48,7 +48,8 @@ pub struct Limits<'a> {
     pub trusted: &'a [ipnet::IpNet],
 }
 
-/// The request's head is prepared when this is called, and the future
+/// A request without a body (`None`) is one the proxy makes itself (a
+/// cache refresh). The request's head is prepared when this is called, and the future
 /// holds only its parts: every request's future is moved whole, and an
 /// `async fn` would hold the request, its parts, and a second copy of the
 /// request (its parameters are moved into locals). A tunnel made of the
@@ -57,7 +58,7 @@ pub struct Limits<'a> {
 pub fn forward<'a, C: Send + Sync + 'static>(
     pool: &'a Pool,
     group: &'a Arc<Group>,
-    req: Request<Incoming>,
+    req: Request<Option<Incoming>>,
     origin: &'a Origin<'a>,
     limits: &'a Limits<'a>,
     conn: &'a Arc<C>,
@@ -211,7 +212,7 @@ struct Prepared<'a> {
 }
 
 fn prepare<'a>(
-    mut req: Request<Incoming>,
+    mut req: Request<Option<Incoming>>,
     origin: &'a Origin<'a>,
     limits: &'a Limits<'a>,
 ) -> Prepared<'a> {
@@ -248,7 +249,9 @@ fn prepare<'a>(
             parts.headers.insert(header::HOST, host);
         }
     }
-    let body = (!body.is_end_stream()).then(|| Limited::new(body, limits.max_body as usize));
+    let body = body
+        .filter(|b| !b.is_end_stream())
+        .map(|b| Limited::new(b, limits.max_body as usize));
     // A body of unknown length (HTTP/1.1 chunked, or HTTP/2 without a
     // content-length) goes upstream chunked.
     let chunked = body.is_some() && !parts.headers.contains_key(header::CONTENT_LENGTH);
