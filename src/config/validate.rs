@@ -494,6 +494,21 @@ fn cache_store(
     store
 }
 
+/// A site's `cache`: it applies to its proxied routes without their own,
+/// so it needs one.
+fn site_cache(c: &mut Checker<'_>, site: &RawSite) -> Option<crate::proxy::config::CacheConfig> {
+    let cache = site.cache.as_ref()?;
+    let applies = !site.upstreams.is_empty()
+        || (site.route.iter()).any(|r| r.upstreams.is_some() && r.cache.is_none());
+    if cache.get_ref().enabled && !applies {
+        c.problem(
+            cache.span(),
+            "the site's cache applies to its proxied routes without their own, and it has none — remove it, or set cache on a proxied route".into(),
+        );
+    }
+    Some(cache.get_ref().clone())
+}
+
 /// A site's or route's `compress` table, its values in range.
 fn compress(
     c: &mut Checker<'_>,
@@ -792,6 +807,7 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
         }
         let (canonical_host, redirects) = redirects(c, &site, &names_of_site, &routes);
         let auth_at = site.auth.as_ref().map(|a| a.issuer.span());
+        let cache = site_cache(c, &site);
         let auth = site.auth.map(|a| resolve_auth(c, a));
         if let (Some(at), Some(auth)) = (auth_at, &auth)
             && tls == Tls::None
@@ -819,7 +835,7 @@ fn resolve_sites(c: &mut Checker<'_>, raw: Vec<RawSite>, challenge: Challenge) -
             canonical_host,
             redirects,
             rate_limit: rate_limit(c, site.rate_limit.as_ref()),
-            cache: site.cache.as_ref().map(|c| c.get_ref().clone()),
+            cache,
             compress: compress(c, site.compress.as_ref()),
         });
     }

@@ -6,8 +6,7 @@
 //! # A request's path
 //!
 //! Every request goes through these stages, in this order. A new feature is
-//! one new file at its stage; the stages marked *(to come)* have no code yet
-//! and name where it goes.
+//! one new file at its stage.
 //!
 //! | # | stage | module |
 //! |---|---|---|
@@ -18,9 +17,9 @@
 //! | 5 | access control: client addresses, dot segments on proxied routes; then rate limits per client | `request/access.rs`, `request/limit.rs` |
 //! | 6 | auth: OIDC login, or HTTP Basic auth | [`auth`], [`auth::basic`] |
 //! | 7 | rewrite: the path and query a proxied route's upstream receives | [`request::rewrite`] |
-//! | 8 | response cache (to come) | `request/cache.rs` |
+//! | 8 | response cache: lookup, coalescing, revalidation, stale answers; what the upstream sends is recorded as it streams | [`request::cache`] |
 //! | 9 | static files, or the upstream: balancing, pool, HTTP/1.1, tunnels | [`files`], or [`upstream::forward`] |
-//! | 10 | compression (to come) | `request/compress.rs` |
+//! | 10 | compression: br, zstd or gzip as the client prefers, streamed (run in `finish`, so that every answer of a route passes it) | [`request::compress`] |
 //! | 11 | response headers (HSTS) and the log: access log line, metrics | [`request`] (`finish`), [`observe`] |
 //!
 //! Around them: [`daemon`] starts the process and its workers, reloads on

@@ -319,7 +319,8 @@ pub fn handle(
             let compressing = squeeze
                 .as_ref()
                 .is_some_and(|s: &Squeeze| s.chosen.is_some());
-            match cache::lookup(store, &route_cache, &mut req, key, compressing).await {
+            let identified = user.identity.is_some();
+            match cache::lookup(store, &route_cache, &mut req, key, identified, compressing).await {
                 cache::Lookup::Answer(resp) => {
                     return Ok(finish(
                         resp,

@@ -9,8 +9,9 @@
 //!   `max-age`, `Expires`) or the route's `default_ttl_s`; never
 //!   `no-store`, `private`, `Vary: *`, a `Set-Cookie` (unless the route
 //!   strips it from the stored copy), nor a response to a request with
-//!   `Authorization` unless it is `public`, `s-maxage` or
-//!   `must-revalidate`. Bodies over `max_entry_kb` pass through unstored.
+//!   credentials (`Authorization`, or a login's identity passed upstream)
+//!   unless it is `public`, `s-maxage` or `must-revalidate`; nor is
+//!   such a request answered from one that is not. Bodies over `max_entry_kb` pass through unstored.
 //! - **Fresh** entries answer at once (`X-Cache: HIT`, with `Age`); a
 //!   client's `If-None-Match`/`If-Modified-Since` that matches gets 304.
 //! - **Stale** ones are revalidated: with the stored `ETag` or
@@ -47,6 +48,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body::{Body as _, Frame, SizeHint};
 
 use crate::proxy::body::{Body, BoxError};
+use crate::proxy::clock::now_ms;
 use crate::proxy::config::{CacheConfig, RouteConfig};
 use crate::proxy::request::compress::Encoded;
 use policy::{Directives, Rules, Storable};
@@ -141,15 +143,19 @@ enum Mode {
 
 /// Looks `req` up. A request sent on may have been changed: its own
 /// conditional headers are replaced by the cache's (the cache needs a full
-/// answer to store, or a 304 about its entry). `compressing`: the route
-/// compresses, and a hit carries its compressed copies.
+/// answer to store, or a 304 about its entry). `identified`: the upstream
+/// learns who the client is (a login's identity headers), which counts
+/// as credentials. `compressing`: the route compresses, and a hit carries
+/// its compressed copies.
 pub async fn lookup<B>(
     store: &Arc<Store>,
     route: &Arc<RouteCache>,
     req: &mut Request<B>,
     key: String,
+    identified: bool,
     compressing: bool,
 ) -> Lookup {
+    let authorized = identified || req.headers().contains_key(header::AUTHORIZATION);
     let method = req.method().clone();
     let pending = |mode, req: &Request<B>| {
         Box::new(Pending {
@@ -159,7 +165,7 @@ pub async fn lookup<B>(
             mode,
             requested: unix_now(),
             method: req.method().clone(),
-            authorized: req.headers().contains_key(header::AUTHORIZATION),
+            authorized,
             directives: Directives::of(req.headers()),
             headers: req.headers().clone(),
             compressing,
@@ -171,10 +177,9 @@ pub async fn lookup<B>(
     if !cacheable {
         return Lookup::Forward(pending(Mode::Bypass, req));
     }
-    let authorized = req.headers().contains_key(header::AUTHORIZATION);
     let mut waited = false;
     loop {
-        let now = unix_now();
+        let now = now_ms();
         let found = store
             .get(&key, req.headers(), route.fingerprint)
             .filter(|e| !authorized || e.shared_with_credentials);
@@ -274,7 +279,7 @@ fn serve(
     method: &Method,
     compressing: bool,
 ) -> Response<Body> {
-    let now = unix_now();
+    let now = now_ms();
     if entry.status == StatusCode::OK && policy::not_modified(request, &entry.headers) {
         let mut headers = HeaderMap::new();
         for name in [
@@ -322,6 +327,7 @@ impl Pending {
     /// or by a stale one when the upstream failed.
     pub fn complete(self: Box<Self>, resp: Response<Body>) -> Response<Body> {
         let received = unix_now();
+        let now = now_ms();
         match self.mode {
             Mode::Bypass => {
                 self.store.count(Outcome::Bypass);
@@ -329,7 +335,7 @@ impl Pending {
             }
             Mode::Revalidate(ref entry, _) if resp.status() == StatusCode::NOT_MODIFIED => {
                 let entry = Arc::clone(entry);
-                let refreshed = self.refreshed(&entry, resp.headers(), received);
+                let refreshed = self.refreshed(&entry, resp.headers(), received, now);
                 self.store.put(&self.key, Arc::clone(&refreshed));
                 self.store.count(Outcome::Revalidated);
                 serve(
@@ -346,7 +352,7 @@ impl Pending {
                 if matches!(resp.status().as_u16(), 500 | 502 | 503 | 504)
                     && !entry.must_revalidate
                     && entry
-                        .stale_by(received)
+                        .stale_by(now)
                         .is_some_and(|late| late <= entry.stale_if_error) =>
             {
                 self.store.count(Outcome::Stale);
@@ -373,7 +379,7 @@ impl Pending {
     }
 
     /// `entry` made fresh again by a 304's headers (RFC 9111 §4.3.4).
-    fn refreshed(&self, entry: &Entry, update: &HeaderMap, received: u64) -> Arc<Entry> {
+    fn refreshed(&self, entry: &Entry, update: &HeaderMap, received: u64, now: u64) -> Arc<Entry> {
         let mut headers = entry.headers.clone();
         for name in update.keys() {
             if matches!(
@@ -392,7 +398,7 @@ impl Pending {
             entry.status,
             headers.clone(),
             entry.body.clone(),
-            received,
+            now,
             policy::initial_age(update, self.requested, received),
             policy::freshness(&headers, &directives, self.route.rules.default_ttl),
             &directives,
@@ -492,7 +498,7 @@ impl Keep {
             self.status,
             std::mem::take(&mut self.headers),
             Bytes::from(body),
-            unix_now(),
+            now_ms(),
             self.initial_age,
             self.fresh_for,
             &self.directives,

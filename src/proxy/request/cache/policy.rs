@@ -203,8 +203,8 @@ pub fn freshness(headers: &HeaderMap, d: &Directives, default_ttl: u64) -> u64 {
 }
 
 /// The age of a response as it arrived, in seconds (RFC 9111 §4.2.3):
-/// the larger of what its `Date` says and its `Age` plus the time the
-/// exchange took.
+/// the larger of what its `Date` says (less the second its granularity
+/// may add) and its `Age` plus the time the exchange took.
 pub fn initial_age(headers: &HeaderMap, requested: u64, received: u64) -> u64 {
     let age_value = headers
         .get(header::AGE)
@@ -218,7 +218,10 @@ pub fn initial_age(headers: &HeaderMap, requested: u64, received: u64) -> u64 {
             let received = std::time::UNIX_EPOCH + std::time::Duration::from_secs(received);
             received.duration_since(date).ok()
         })
-        .map_or(0, |d| d.as_secs());
+        .map_or(0, |d| d.as_secs())
+        // `Date` has whole seconds: a response made in the second before
+        // it arrived is not a second old.
+        .saturating_sub(1);
     apparent.max(age_value + received.saturating_sub(requested))
 }
 
@@ -431,7 +434,9 @@ mod tests {
     fn age_is_the_larger_of_date_and_age_plus_the_exchange() {
         let at = 1_796_464_800; // Sat, 05 Dec 2026 10:00:00 GMT
         let h = headers(&[("date", "Sat, 05 Dec 2026 09:59:50 GMT")]);
-        assert_eq!(initial_age(&h, at - 1, at), 10);
+        assert_eq!(initial_age(&h, at - 1, at), 9);
+        let h = headers(&[("date", "Sat, 05 Dec 2026 09:59:59 GMT")]);
+        assert_eq!(initial_age(&h, at, at), 0);
         let h = headers(&[("age", "30"), ("date", "Sat, 05 Dec 2026 09:59:50 GMT")]);
         assert_eq!(initial_age(&h, at - 2, at), 32);
         assert_eq!(initial_age(&HeaderMap::new(), at, at), 0);

@@ -24,9 +24,9 @@ pub struct Entry {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Bytes,
-    /// Unix seconds when it was received…
-    pub stored_at: u64,
-    /// …how old it was then, and for how long it is fresh.
+    /// When it was received (the process clock, ms)…
+    pub stored_at_ms: u64,
+    /// …how old it was then (seconds), and for how long it is fresh.
     pub initial_age: u64,
     pub fresh_for: u64,
     pub stale_while_revalidate: u64,
@@ -54,7 +54,7 @@ impl Entry {
         status: StatusCode,
         headers: HeaderMap,
         body: Bytes,
-        stored_at: u64,
+        stored_at_ms: u64,
         initial_age: u64,
         fresh_for: u64,
         directives: &super::policy::Directives,
@@ -70,7 +70,7 @@ impl Entry {
             status,
             headers,
             body,
-            stored_at,
+            stored_at_ms,
             initial_age,
             fresh_for,
             stale_while_revalidate: directives.stale_while_revalidate.unwrap_or(0),
@@ -86,15 +86,20 @@ impl Entry {
         }
     }
 
-    /// Its age now, in seconds.
-    pub fn age(&self, now: u64) -> u64 {
-        self.initial_age + now.saturating_sub(self.stored_at)
+    /// Its age at `now_ms` (the process clock), in milliseconds.
+    fn age_ms(&self, now_ms: u64) -> u64 {
+        self.initial_age * 1000 + now_ms.saturating_sub(self.stored_at_ms)
     }
 
-    /// Seconds past its freshness (0 while fresh).
-    pub fn stale_by(&self, now: u64) -> Option<u64> {
-        let age = self.age(now);
-        (age >= self.fresh_for).then(|| age - self.fresh_for)
+    /// Its age in whole seconds (the `Age` header).
+    pub fn age(&self, now_ms: u64) -> u64 {
+        self.age_ms(now_ms) / 1000
+    }
+
+    /// None while fresh; once stale, for how many whole seconds.
+    pub fn stale_by(&self, now_ms: u64) -> Option<u64> {
+        let (age, fresh) = (self.age_ms(now_ms), self.fresh_for * 1000);
+        (age >= fresh).then(|| (age - fresh) / 1000)
     }
 
     /// Whether a request with these headers gets this variant.
