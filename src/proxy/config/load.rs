@@ -502,10 +502,11 @@ pub fn cache_store_problems(store: &CacheStore) -> Vec<String> {
             "cache max_size_mb = {} is out of range — use 1 to 1048576 (MiB of memory)",
             store.max_size_mb
         ));
-    }
-    // The store is split into shards, each of which must hold the largest
-    // entry (`request::cache`).
-    if store.max_entry_kb == 0 || store.max_entry_kb * 1024 > store.max_size_mb * 1024 * 1024 / 16 {
+    } else if store.max_entry_kb == 0
+        || store.max_entry_kb.saturating_mul(1024) > store.max_size_mb * 1024 * 1024 / 16
+    {
+        // The store is split into 16 shards, each of which must hold the
+        // largest entry (`request::cache`).
         problems.push(format!(
             "cache max_entry_kb = {} must be at least 1 and at most a sixteenth of max_size_mb ({} KiB)",
             store.max_entry_kb,

@@ -15,6 +15,9 @@ use tokio::sync::watch;
 use crate::proxy::config::{CacheStore, Encoding};
 use crate::proxy::request::compress::{self, Levels};
 
+/// The store's shards (locks); each holds a sixteenth of the bytes.
+const SHARDS: usize = 16;
+
 /// A variant key's many values are bounded: past this, the oldest goes.
 const MAX_VARIANTS: usize = 8;
 
@@ -184,7 +187,13 @@ impl Outcome {
 }
 
 pub struct Store {
-    entries: quick_cache::sync::Cache<String, Arc<Variants>, Weigh>,
+    entries: quick_cache::sync::Cache<
+        String,
+        Arc<Variants>,
+        Weigh,
+        quick_cache::DefaultHashBuilder,
+        quick_cache::sync::DefaultLifecycle<String, Arc<Variants>>,
+    >,
     pub settings: CacheStore,
     /// Keys being fetched, with what their waiters watch (closed when the
     /// fetch is over, stored or not).
@@ -220,8 +229,22 @@ impl Store {
         // A guess at the number of entries (for the table's first size):
         // 8 KiB each on average.
         let items = (bytes / 8192).clamp(64, 1 << 20) as usize;
+        // A fixed number of shards, each bounded by its share of the
+        // bytes: an entry must fit one, hence `max_entry_kb` at most a
+        // sixteenth of the size (`config::cache_store_problems`).
+        let options = quick_cache::OptionsBuilder::new()
+            .estimated_items_capacity(items)
+            .weight_capacity(bytes)
+            .shards(SHARDS)
+            .build()
+            .expect("the options are in range");
         Store {
-            entries: quick_cache::sync::Cache::with_weighter(items, bytes, Weigh),
+            entries: quick_cache::sync::Cache::with_options(
+                options,
+                Weigh,
+                Default::default(),
+                Default::default(),
+            ),
             settings: settings.clone(),
             flights: Mutex::new(HashMap::new()),
             outcomes: Default::default(),
