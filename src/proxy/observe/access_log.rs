@@ -42,6 +42,8 @@ pub struct Entry<'a> {
     /// The traffic policy's decision (`denied:address`), JSON only: the
     /// combined format keeps nginx's fields.
     pub policy: Option<&'a str>,
+    /// How the response cache served it (`HIT`, `MISS`…), JSON only.
+    pub cache: Option<&'a str>,
 }
 
 impl Writer {
@@ -221,6 +223,9 @@ pub fn format_line(format: LogFormat, e: &Entry<'_>, now: OffsetDateTime) -> Str
             if let Some(policy) = e.policy {
                 value["policy"] = policy.into();
             }
+            if let Some(cache) = e.cache {
+                value["cache"] = cache.into();
+            }
             let mut line = value.to_string();
             line.push('\n');
             line
@@ -245,6 +250,7 @@ mod tests {
             user_agent: "curl/8",
             duration: Duration::from_millis(3),
             policy: None,
+            cache: None,
         }
     }
 
@@ -376,5 +382,13 @@ mod tests {
         let v: serde_json::Value =
             serde_json::from_str(&format_line(LogFormat::Json, &denied, now)).unwrap();
         assert_eq!(v["policy"], "denied:address");
+        assert!(v.get("cache").is_none());
+        let hit = Entry {
+            cache: Some("HIT"),
+            ..entry()
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&format_line(LogFormat::Json, &hit, now)).unwrap();
+        assert_eq!(v["cache"], "HIT");
     }
 }

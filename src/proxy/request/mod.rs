@@ -920,6 +920,7 @@ impl LogFields {
                     format!("{decision}:{reason}")
                 })
                 .as_deref(),
+            cache: resp.headers().get("x-cache").and_then(|v| v.to_str().ok()),
         });
     }
 }
