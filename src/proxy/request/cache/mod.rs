@@ -198,7 +198,9 @@ pub async fn lookup<B>(
                     );
                     return Lookup::Answer(resp);
                 }
-                Some(late) if !entry.must_revalidate && late <= entry.stale_while_revalidate => {
+                Some(late)
+                    if !entry.must_revalidate && late < entry.stale_while_revalidate * 1000 =>
+                {
                     store.count(Outcome::Stale);
                     let resp = serve(
                         store,
@@ -220,13 +222,23 @@ pub async fn lookup<B>(
                     };
                 }
                 Some(_) => {
+                    // Concurrent requests for a stale entry wait for one
+                    // revalidation, as misses do for one fetch.
+                    let flight = match store.join(&key) {
+                        Joined::First(flight) => Some(flight),
+                        Joined::Wait(mut done) if !waited => {
+                            waited = true;
+                            let _ = tokio::time::timeout(WAIT_FOR_FETCH, done.changed()).await;
+                            continue;
+                        }
+                        Joined::Wait(_) => None,
+                    };
                     set_validators(req.headers_mut(), &entry);
-                    return Lookup::Forward(pending(Mode::Revalidate(entry, None), req));
+                    return Lookup::Forward(pending(Mode::Revalidate(entry, flight), req));
                 }
             }
         }
         if method == Method::HEAD {
-            store.count(Outcome::Miss);
             return Lookup::Forward(pending(Mode::Fetch(None), req));
         }
         match store.join(&key) {
@@ -353,7 +365,7 @@ impl Pending {
                     && !entry.must_revalidate
                     && entry
                         .stale_by(now)
-                        .is_some_and(|late| late <= entry.stale_if_error) =>
+                        .is_some_and(|late| late < entry.stale_if_error * 1000) =>
             {
                 self.store.count(Outcome::Stale);
                 tracing::warn!(

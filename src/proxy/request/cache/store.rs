@@ -99,10 +99,10 @@ impl Entry {
         self.age_ms(now_ms) / 1000
     }
 
-    /// None while fresh; once stale, for how many whole seconds.
+    /// None while fresh; once stale, for how many milliseconds.
     pub fn stale_by(&self, now_ms: u64) -> Option<u64> {
         let (age, fresh) = (self.age_ms(now_ms), self.fresh_for * 1000);
-        (age >= fresh).then(|| (age - fresh) / 1000)
+        (age >= fresh).then(|| age - fresh)
     }
 
     /// Whether a request with these headers gets this variant.
