@@ -610,6 +610,7 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Whether the proxy runs: pid, uptime, configuration, listeners, sites not served (exit 1 when it does not run or refuses a site)')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)')
             [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Ask the running proxy to reload (SIGHUP to the process in its pid file)')
+            [CompletionResult]::new('purge-cache', 'purge-cache', [CompletionResultType]::ParameterValue, 'Remove responses from the running proxy''s cache (all of them, one key, or every key under a prefix), through its admin listener')
             [CompletionResult]::new('rotate-session-key', 'rotate-session-key', [CompletionResultType]::ParameterValue, 'Put a new key first in the session key file (sessions sealed with the two keys before it stay valid until they expire) and ask the running proxy to reload')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print the proxy configuration as another server''s (for those who keep nginx)')
@@ -727,6 +728,26 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'webtier;proxy;purge-cache' {
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The proxy configuration file [default: webtier.toml''s proxy config_file]')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'One key: the host and target as clients send them (`example.com/a?b=1`)')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Every key that starts with this (`example.com/blog/`)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of the configuration file [default: webtier.toml]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --output json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress or informational lines')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Never use colors (also when NO_COLOR is set)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'webtier;proxy;rotate-session-key' {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The proxy configuration file [default: webtier.toml''s proxy config_file]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of the configuration file [default: webtier.toml]')
@@ -819,6 +840,7 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Whether the proxy runs: pid, uptime, configuration, listeners, sites not served (exit 1 when it does not run or refuses a site)')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)')
             [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Ask the running proxy to reload (SIGHUP to the process in its pid file)')
+            [CompletionResult]::new('purge-cache', 'purge-cache', [CompletionResultType]::ParameterValue, 'Remove responses from the running proxy''s cache (all of them, one key, or every key under a prefix), through its admin listener')
             [CompletionResult]::new('rotate-session-key', 'rotate-session-key', [CompletionResultType]::ParameterValue, 'Put a new key first in the session key file (sessions sealed with the two keys before it stay valid until they expire) and ask the running proxy to reload')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print the proxy configuration as another server''s (for those who keep nginx)')
@@ -841,6 +863,9 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             break
         }
         'webtier;proxy;help;reload' {
+            break
+        }
+        'webtier;proxy;help;purge-cache' {
             break
         }
         'webtier;proxy;help;rotate-session-key' {
@@ -1018,6 +1043,7 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Whether the proxy runs: pid, uptime, configuration, listeners, sites not served (exit 1 when it does not run or refuses a site)')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)')
             [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Ask the running proxy to reload (SIGHUP to the process in its pid file)')
+            [CompletionResult]::new('purge-cache', 'purge-cache', [CompletionResultType]::ParameterValue, 'Remove responses from the running proxy''s cache (all of them, one key, or every key under a prefix), through its admin listener')
             [CompletionResult]::new('rotate-session-key', 'rotate-session-key', [CompletionResultType]::ParameterValue, 'Put a new key first in the session key file (sessions sealed with the two keys before it stay valid until they expire) and ask the running proxy to reload')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print the proxy configuration as another server''s (for those who keep nginx)')
@@ -1039,6 +1065,9 @@ Register-ArgumentCompleter -Native -CommandName 'webtier' -ScriptBlock {
             break
         }
         'webtier;help;proxy;reload' {
+            break
+        }
+        'webtier;help;proxy;purge-cache' {
             break
         }
         'webtier;help;proxy;rotate-session-key' {

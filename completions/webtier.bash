@@ -256,6 +256,9 @@ _webtier() {
             webtier__subcmd__help__subcmd__proxy,export)
                 cmd="webtier__subcmd__help__subcmd__proxy__subcmd__export"
                 ;;
+            webtier__subcmd__help__subcmd__proxy,purge-cache)
+                cmd="webtier__subcmd__help__subcmd__proxy__subcmd__purge__subcmd__cache"
+                ;;
             webtier__subcmd__help__subcmd__proxy,reload)
                 cmd="webtier__subcmd__help__subcmd__proxy__subcmd__reload"
                 ;;
@@ -288,6 +291,9 @@ _webtier() {
                 ;;
             webtier__subcmd__proxy,help)
                 cmd="webtier__subcmd__proxy__subcmd__help"
+                ;;
+            webtier__subcmd__proxy,purge-cache)
+                cmd="webtier__subcmd__proxy__subcmd__purge__subcmd__cache"
                 ;;
             webtier__subcmd__proxy,reload)
                 cmd="webtier__subcmd__proxy__subcmd__reload"
@@ -330,6 +336,9 @@ _webtier() {
                 ;;
             webtier__subcmd__proxy__subcmd__help,help)
                 cmd="webtier__subcmd__proxy__subcmd__help__subcmd__help"
+                ;;
+            webtier__subcmd__proxy__subcmd__help,purge-cache)
+                cmd="webtier__subcmd__proxy__subcmd__help__subcmd__purge__subcmd__cache"
                 ;;
             webtier__subcmd__proxy__subcmd__help,reload)
                 cmd="webtier__subcmd__proxy__subcmd__help__subcmd__reload"
@@ -1564,7 +1573,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__help__subcmd__proxy)
-            opts="run start stop status validate reload rotate-session-key config export"
+            opts="run start stop status validate reload purge-cache rotate-session-key config export"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1608,6 +1617,20 @@ _webtier() {
         webtier__subcmd__help__subcmd__proxy__subcmd__export__subcmd__nginx)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__help__subcmd__proxy__subcmd__purge__subcmd__cache)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1864,7 +1887,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__proxy)
-            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version run start stop status validate reload rotate-session-key config export help"
+            opts="-q -v -y -h -V --config --output --json --quiet --verbose --no-color --yes --help --version run start stop status validate reload purge-cache rotate-session-key config export help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2006,7 +2029,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__proxy__subcmd__help)
-            opts="run start stop status validate reload rotate-session-key config export help"
+            opts="run start stop status validate reload purge-cache rotate-session-key config export help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2062,6 +2085,20 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__proxy__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__help__subcmd__purge__subcmd__cache)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2166,6 +2203,40 @@ _webtier() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webtier__subcmd__proxy__subcmd__purge__subcmd__cache)
+            opts="-q -v -y -h -V --file --key --prefix --config --output --json --quiet --verbose --no-color --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

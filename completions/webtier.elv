@@ -561,6 +561,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand status 'Whether the proxy runs: pid, uptime, configuration, listeners, sites not served (exit 1 when it does not run or refuses a site)'
             cand validate 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)'
             cand reload 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+            cand purge-cache 'Remove responses from the running proxy''s cache (all of them, one key, or every key under a prefix), through its admin listener'
             cand rotate-session-key 'Put a new key first in the session key file (sessions sealed with the two keys before it stay valid until they expire) and ask the running proxy to reload'
             cand config 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it'
             cand export 'Print the proxy configuration as another server''s (for those who keep nginx)'
@@ -671,6 +672,25 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'webtier;proxy;purge-cache'= {
+            cand --file 'The proxy configuration file [default: webtier.toml''s proxy config_file]'
+            cand --key 'One key: the host and target as clients send them (`example.com/a?b=1`)'
+            cand --prefix 'Every key that starts with this (`example.com/blog/`)'
+            cand --config 'Path of the configuration file [default: webtier.toml]'
+            cand --output 'Output format'
+            cand --json 'Short for --output json'
+            cand -q 'Print only results and errors: no progress or informational lines'
+            cand --quiet 'Print only results and errors: no progress or informational lines'
+            cand -v 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --verbose 'Log more detail to stderr (-v info, -vv debug, -vvv trace)'
+            cand --no-color 'Never use colors (also when NO_COLOR is set)'
+            cand -y 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand --yes 'Answer yes to confirmation prompts (required to apply when stdin is not a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'webtier;proxy;rotate-session-key'= {
             cand --file 'The proxy configuration file [default: webtier.toml''s proxy config_file]'
             cand --config 'Path of the configuration file [default: webtier.toml]'
@@ -756,6 +776,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand status 'Whether the proxy runs: pid, uptime, configuration, listeners, sites not served (exit 1 when it does not run or refuses a site)'
             cand validate 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)'
             cand reload 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+            cand purge-cache 'Remove responses from the running proxy''s cache (all of them, one key, or every key under a prefix), through its admin listener'
             cand rotate-session-key 'Put a new key first in the session key file (sessions sealed with the two keys before it stay valid until they expire) and ask the running proxy to reload'
             cand config 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it'
             cand export 'Print the proxy configuration as another server''s (for those who keep nginx)'
@@ -772,6 +793,8 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;proxy;help;validate'= {
         }
         &'webtier;proxy;help;reload'= {
+        }
+        &'webtier;proxy;help;purge-cache'= {
         }
         &'webtier;proxy;help;rotate-session-key'= {
         }
@@ -916,6 +939,7 @@ set edit:completion:arg-completer[webtier] = {|@words|
             cand status 'Whether the proxy runs: pid, uptime, configuration, listeners, sites not served (exit 1 when it does not run or refuses a site)'
             cand validate 'Check a proxy configuration: the file, every site''s certificate and static roots, the listen addresses; list every problem (exit 3 when invalid)'
             cand reload 'Ask the running proxy to reload (SIGHUP to the process in its pid file)'
+            cand purge-cache 'Remove responses from the running proxy''s cache (all of them, one key, or every key under a prefix), through its admin listener'
             cand rotate-session-key 'Put a new key first in the session key file (sessions sealed with the two keys before it stay valid until they expire) and ask the running proxy to reload'
             cand config 'Print the proxy configuration that webtier.toml renders (what `apply proxy-config` writes), without writing it'
             cand export 'Print the proxy configuration as another server''s (for those who keep nginx)'
@@ -931,6 +955,8 @@ set edit:completion:arg-completer[webtier] = {|@words|
         &'webtier;help;proxy;validate'= {
         }
         &'webtier;help;proxy;reload'= {
+        }
+        &'webtier;help;proxy;purge-cache'= {
         }
         &'webtier;help;proxy;rotate-session-key'= {
         }

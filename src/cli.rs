@@ -411,6 +411,19 @@ pub enum ProxyCommand {
         #[command(flatten)]
         file: ProxyFile,
     },
+    /// Remove responses from the running proxy's cache (all of them, one
+    /// key, or every key under a prefix), through its admin listener
+    PurgeCache {
+        #[command(flatten)]
+        file: ProxyFile,
+        /// One key: the host and target as clients send them
+        /// (`example.com/a?b=1`)
+        #[arg(long, value_name = "KEY", conflicts_with = "prefix")]
+        key: Option<String>,
+        /// Every key that starts with this (`example.com/blog/`)
+        #[arg(long, value_name = "PREFIX")]
+        prefix: Option<String>,
+    },
     /// Put a new key first in the session key file (sessions sealed with
     /// the two keys before it stay valid until they expire) and ask the
     /// running proxy to reload

@@ -1,4 +1,4 @@
-//! `webtier proxy run|start|stop|status|validate|reload|config|export`.
+//! `webtier proxy run|start|stop|status|validate|reload|purge-cache|config|export`.
 
 use std::path::PathBuf;
 
@@ -76,6 +76,34 @@ pub fn run(global: &GlobalArgs, command: &ProxyCommand, ui: &Ui) -> Result<u8> {
                 )),
                 Reload::NotOurs(why) => Err(anyhow!(why)),
             }
+        }
+        ProxyCommand::PurgeCache { file, key, prefix } => {
+            let path = config_file(global, file)?;
+            let config = loaded(&path)?;
+            let admin = config.admin_listen.ok_or_else(|| {
+                anyhow!(
+                    "{} sets no admin_listen, through which the cache is purged — set [proxy] admin_listen in webtier.toml (like \"127.0.0.1:9100\") and apply",
+                    path.display()
+                )
+            })?;
+            let query = match (key, prefix) {
+                (Some(k), _) => format!(
+                    "?{}",
+                    url::form_urlencoded::Serializer::new(String::new())
+                        .append_pair("key", k)
+                        .finish()
+                ),
+                (_, Some(p)) => format!(
+                    "?{}",
+                    url::form_urlencoded::Serializer::new(String::new())
+                        .append_pair("prefix", p)
+                        .finish()
+                ),
+                _ => String::new(),
+            };
+            let purged = purge_cache(admin, &query)?;
+            ui.out(&format!("purged {purged} cached key(s)"))?;
+            Ok(exit::SUCCESS)
         }
         ProxyCommand::RotateSessionKey { file } => {
             let path = config_file(global, file)?;
@@ -206,4 +234,39 @@ fn config_file(global: &GlobalArgs, file: &ProxyFile) -> Result<PathBuf> {
             .proxy
             .config_file),
     }
+}
+
+/// `POST /cache/purge` on the admin listener; how many keys went.
+fn purge_cache(admin: std::net::SocketAddr, query: &str) -> Result<u64> {
+    use std::io::{Read, Write};
+    let timeout = std::time::Duration::from_secs(5);
+    let mut stream = std::net::TcpStream::connect_timeout(&admin, timeout).map_err(|e| {
+        anyhow!("cannot reach the proxy's admin listener {admin}: {e} — is the proxy running (`webtier proxy status`)?")
+    })?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "POST /cache/purge{query} HTTP/1.1\r\nHost: {admin}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .with_context(|| format!("the admin listener {admin} did not answer"))?;
+    let status = answer.split(' ').nth(1).unwrap_or("");
+    match status {
+        "200" => {}
+        "404" => return Err(anyhow!("no route of the running proxy has a cache")),
+        other => {
+            return Err(anyhow!(
+                "the admin listener {admin} answered {other} to the purge"
+            ));
+        }
+    }
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+    let value: serde_json::Value = serde_json::from_str(body.trim())
+        .with_context(|| format!("the admin listener {admin} answered {body:?}"))?;
+    value["purged"]
+        .as_u64()
+        .ok_or_else(|| anyhow!("the admin listener {admin} answered {body:?}"))
 }
