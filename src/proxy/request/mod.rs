@@ -417,7 +417,8 @@ fn refresh(
         let held = Arc::new(());
         let resp = forward::forward(&pool, &group, again, &origin, &limits, &held).await;
         // Read to its end: that is when it is stored.
-        let _ = http_body_util::BodyExt::collect(pending.complete(resp).into_body()).await;
+        let done = pending.in_background().complete(resp);
+        let _ = http_body_util::BodyExt::collect(done.into_body()).await;
     });
 }
 

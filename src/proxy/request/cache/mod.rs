@@ -131,6 +131,9 @@ pub struct Pending {
     /// by (kept only when the response may be stored).
     headers: HeaderMap,
     compressing: bool,
+    /// A client's request (counted in the metrics), not the proxy's own
+    /// background refresh.
+    counted: bool,
 }
 
 enum Mode {
@@ -169,6 +172,7 @@ pub async fn lookup<B>(
             directives: Directives::of(req.headers()),
             headers: req.headers().clone(),
             compressing,
+            counted: true,
         })
     };
     let cacheable = (method == Method::GET || method == Method::HEAD)
@@ -323,11 +327,7 @@ fn serve(
         let (entry, store, key) = (Arc::clone(entry), Arc::clone(store), key.to_string());
         resp.extensions_mut()
             .insert(Encoded(Arc::new(move |encoding, levels| {
-                let (bytes, made) = entry.encoded(encoding, levels);
-                if made {
-                    store.reweigh(&key);
-                }
-                bytes
+                store.encoded(&key, &entry, encoding, levels)
             })));
     }
     resp
@@ -342,14 +342,14 @@ impl Pending {
         let now = now_ms();
         match self.mode {
             Mode::Bypass => {
-                self.store.count(Outcome::Bypass);
+                self.count(Outcome::Bypass);
                 marked(resp, Outcome::Bypass)
             }
             Mode::Revalidate(ref entry, _) if resp.status() == StatusCode::NOT_MODIFIED => {
                 let entry = Arc::clone(entry);
                 let refreshed = self.refreshed(&entry, resp.headers(), received, now);
                 self.store.put(&self.key, Arc::clone(&refreshed));
-                self.store.count(Outcome::Revalidated);
+                self.count(Outcome::Revalidated);
                 serve(
                     &self.store,
                     &self.key,
@@ -367,7 +367,7 @@ impl Pending {
                         .stale_by(now)
                         .is_some_and(|late| late < entry.stale_if_error * 1000) =>
             {
-                self.store.count(Outcome::Stale);
+                self.count(Outcome::Stale);
                 tracing::warn!(
                     "upstream answered {} for {}: serving the stored response (stale-if-error)",
                     resp.status().as_u16(),
@@ -384,9 +384,21 @@ impl Pending {
                 )
             }
             _ => {
-                self.store.count(Outcome::Miss);
+                self.count(Outcome::Miss);
                 self.keep(resp)
             }
+        }
+    }
+
+    /// A background refresh: not a client's request, so not counted.
+    pub fn in_background(mut self: Box<Self>) -> Box<Self> {
+        self.counted = false;
+        self
+    }
+
+    fn count(&self, outcome: Outcome) {
+        if self.counted {
+            self.store.count(outcome);
         }
     }
 

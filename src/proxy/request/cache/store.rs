@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -21,8 +21,10 @@ const SHARDS: usize = 16;
 /// A variant key's many values are bounded: past this, the oldest goes.
 const MAX_VARIANTS: usize = 8;
 
-/// One stored response. Never changed once stored, except for the
-/// compressed copies made on demand; a revalidation stores a new one.
+/// One stored response. Never changed once stored (the store's size
+/// bound weighs each value once): a compressed copy or a revalidation
+/// stores a new one in its place.
+#[derive(Clone)]
 pub struct Entry {
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -45,8 +47,8 @@ pub struct Entry {
     /// The route it was stored for: a reload that changes the route
     /// drops it.
     pub route: u64,
-    /// The body in each coding (br, zstd, gzip), made at most once.
-    encoded: [OnceLock<Option<Bytes>>; 3],
+    /// The body in each coding (br, zstd, gzip) once made.
+    encoded: [Option<Bytes>; 3],
     /// The size of its head, counted once.
     head_bytes: usize,
 }
@@ -113,22 +115,14 @@ impl Entry {
         })
     }
 
-    /// The body in `encoding`, compressed now if it is not yet.
-    pub fn encoded(&self, encoding: Encoding, levels: Levels) -> (Option<Bytes>, bool) {
-        let slot = &self.encoded[encoding as usize];
-        let mut made = false;
-        let bytes = slot.get_or_init(|| {
-            made = true;
-            compress::encode_all(encoding, levels, &self.body)
-        });
-        (bytes.clone(), made)
+    /// The body in `encoding`, if a copy was made.
+    pub fn encoded(&self, encoding: Encoding) -> Option<Bytes> {
+        self.encoded[encoding as usize].clone()
     }
 
     /// Bytes it holds, for the store's bound.
     fn weight(&self) -> u64 {
-        let encoded: usize = (self.encoded.iter())
-            .filter_map(|e| e.get().and_then(|b| b.as_ref()).map(Bytes::len))
-            .sum();
+        let encoded: usize = (self.encoded.iter()).flatten().map(Bytes::len).sum();
         (self.body.len() + encoded + self.head_bytes) as u64
     }
 }
@@ -284,12 +278,31 @@ impl Store {
             .insert(key.to_string(), Arc::new(Variants(list)));
     }
 
-    /// After a compressed copy was added to an entry of `key`: weighed
-    /// again, so the bound counts it.
-    pub fn reweigh(&self, key: &str) {
-        if let Some(v) = self.entries.get(key) {
-            self.entries.insert(key.to_string(), v);
+    /// The body of `entry` (stored under `key`) in `encoding`: its copy,
+    /// or one made now and stored with a new entry in its place (weighed
+    /// anew), unless the entry has gone meanwhile.
+    pub fn encoded(
+        &self,
+        key: &str,
+        entry: &Arc<Entry>,
+        encoding: Encoding,
+        levels: Levels,
+    ) -> Option<Bytes> {
+        if let Some(bytes) = entry.encoded(encoding) {
+            return Some(bytes);
         }
+        let bytes = compress::encode_all(encoding, levels, &entry.body)?;
+        if let Some(v) = self.entries.get(key)
+            && let Some(at) = v.0.iter().position(|e| Arc::ptr_eq(e, entry))
+        {
+            let mut copy = Entry::clone(entry);
+            copy.encoded[encoding as usize] = Some(bytes.clone());
+            let mut list = v.0.clone();
+            list[at] = Arc::new(copy);
+            self.entries
+                .insert(key.to_string(), Arc::new(Variants(list)));
+        }
+        Some(bytes)
     }
 
     /// Joins the fetch of `key`, or starts it.
@@ -451,6 +464,47 @@ mod tests {
         assert!(s.get("b.test/x", &HeaderMap::new(), 2).is_none());
         s.put("c", entry(1, &[], "b"));
         assert_eq!(s.purge(Purge::All), 1);
+    }
+
+    #[test]
+    fn a_compressed_copy_is_stored_once_in_a_new_entry_and_weighed() {
+        let s = Store::new(&CacheStore::default());
+        static BODY: [u8; 8192] = [b'a'; 8192];
+        let e = Arc::new(Entry::new(
+            StatusCode::OK,
+            HeaderMap::new(),
+            Bytes::from_static(&BODY),
+            0,
+            0,
+            60,
+            &Directives::default(),
+            Vec::new(),
+            1,
+        ));
+        s.put("k", Arc::clone(&e));
+        let before = s.entries.weight();
+        let levels = Levels {
+            gzip: 1,
+            br: 1,
+            zstd: 1,
+        };
+        let gz = s.encoded("k", &e, Encoding::Gzip, levels).unwrap();
+        let stored = s.get("k", &HeaderMap::new(), 1).unwrap();
+        assert_eq!(stored.encoded(Encoding::Gzip).unwrap(), gz);
+        assert_eq!(s.entries.weight(), before + gz.len() as u64);
+        // Another coding of the new entry; then the old one's (gone
+        // from the store) is made but not stored.
+        let br = s.encoded("k", &stored, Encoding::Br, levels).unwrap();
+        assert_eq!(s.entries.weight(), before + (gz.len() + br.len()) as u64);
+        s.encoded("k", &e, Encoding::Zstd, levels).unwrap();
+        assert!(
+            s.get("k", &HeaderMap::new(), 1)
+                .unwrap()
+                .encoded(Encoding::Zstd)
+                .is_none()
+        );
+        assert_eq!(s.purge(Purge::All), 1);
+        assert_eq!(s.entries.weight(), 0);
     }
 
     #[test]
