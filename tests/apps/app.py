@@ -3,6 +3,8 @@ app, run under uvicorn as in production. Each instance reports its name
 (WEBTIER_TEST_APP_NAME) so load-balancing tests can tell them apart."""
 
 import asyncio
+import gzip
+import json
 import os
 
 from fastapi import FastAPI, Request, Response, WebSocket
@@ -77,3 +79,210 @@ async def ws(socket: WebSocket):
     while True:
         text = await socket.receive_text()
         await socket.send_text(f"{NAME}:{text}")
+
+
+# ------------------------------------------------------------------------
+# The response cache and compression tests (#19). Every endpoint below
+# counts its requests per path (GET /counts shows them) and states its
+# caching and content headers exactly, so that a test can tell what the
+# proxy answered from its cache and what it asked the app.
+
+COUNTS: dict = {}
+RELEASES: dict = {}
+
+
+def counted(request: Request) -> dict:
+    """Counts this request to its path; returns the path's counters."""
+    c = COUNTS.setdefault(
+        request.url.path, {"requests": 0, "conditional": 0, "not_modified": 0}
+    )
+    c["requests"] += 1
+    return c
+
+
+def text_of(size: int) -> str:
+    """`size` characters of numbered lines (tests/it/proxy/compress.rs
+    builds the same text)."""
+    out = []
+    length, i = 0, 0
+    while length < size:
+        line = f"line {i:05} the quick brown fox jumps over the lazy dog\n"
+        out.append(line)
+        length += len(line)
+        i += 1
+    return "".join(out)[:size]
+
+
+def json_of(kb: int) -> bytes:
+    """A JSON document of about `kb` KiB."""
+    items, length, i = [], 2, 0
+    while length < kb * 1024:
+        item = {
+            "id": i,
+            "name": f"item {i}",
+            "tags": ["alpha", "beta", "gamma"][: i % 3 + 1],
+            "score": (i * 7919) % 1000 / 10,
+            "active": i % 2 == 0,
+        }
+        items.append(item)
+        length += len(json.dumps(item)) + 2
+        i += 1
+    return json.dumps({"items": items}).encode()
+
+
+@app.get("/counts")
+def counts():
+    """Per path: requests, conditional requests, and those answered 304."""
+    return COUNTS
+
+
+@app.get("/cache/private/{name}")
+def cache_private(name: str, request: Request):
+    n = counted(request)["requests"]
+    return Response(
+        content=f"private {name} n={n}",
+        media_type="text/plain",
+        headers={"Cache-Control": "private, max-age=60"},
+    )
+
+
+@app.get("/cache/cookie/{name}")
+def cache_cookie(name: str, request: Request):
+    n = counted(request)["requests"]
+    return Response(
+        content=f"cookie {name} n={n}",
+        media_type="text/plain",
+        headers={
+            "Cache-Control": "max-age=60",
+            "Set-Cookie": f"sid={name}-{n}; Path=/; HttpOnly",
+        },
+    )
+
+
+@app.get("/cache/lang/{name}")
+def cache_lang(name: str, request: Request):
+    n = counted(request)["requests"]
+    lang = request.headers.get("accept-language", "none")
+    return Response(
+        content=f"{name} lang={lang} n={n}",
+        media_type="text/plain",
+        headers={"Cache-Control": "max-age=60", "Vary": "Accept-Language"},
+    )
+
+
+@app.get("/cache/etag/{name}")
+def cache_etag(name: str, request: Request, cc: str = "max-age=2"):
+    """A fixed body with a strong ETag; 304 to a matching If-None-Match."""
+    c = counted(request)
+    etag = f'"{name}-v1"'
+    headers = {"Cache-Control": cc, "ETag": etag}
+    inm = request.headers.get("if-none-match")
+    if inm is not None:
+        c["conditional"] += 1
+        tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
+        if etag in tags or "*" in tags:
+            c["not_modified"] += 1
+            return Response(status_code=304, headers=headers)
+    return Response(
+        content=f"etag {name} original", media_type="text/plain", headers=headers
+    )
+
+
+@app.get("/cache/{name:path}")
+async def cache_any(name: str, request: Request, cc: str = "max-age=60", ms: int = 0):
+    """Any Cache-Control (`cc`), after `ms` milliseconds; the body names
+    the path and how many requests it had."""
+    n = counted(request)["requests"]
+    if ms:
+        await asyncio.sleep(ms / 1000)
+    return Response(
+        content=f"/cache/{name} n={n}",
+        media_type="text/plain",
+        headers={"Cache-Control": cc},
+    )
+
+
+@app.get("/compress/json/{name}")
+def compress_json(name: str, request: Request, kb: int = 20, etag: str = "", cc: str = ""):
+    counted(request)
+    headers = {}
+    if etag:
+        headers["ETag"] = f'"{etag}"'
+    if cc:
+        headers["Cache-Control"] = cc
+    return Response(content=json_of(kb), media_type="application/json", headers=headers)
+
+
+@app.get("/compress/text/{name}")
+def compress_text(
+    name: str, request: Request, size: int = 20000, ct: str = "text/plain", cc: str = ""
+):
+    """`size` bytes of text_of() with Content-Type `ct`."""
+    counted(request)
+    headers = {"Content-Type": ct}
+    if cc:
+        headers["Cache-Control"] = cc
+    return Response(content=text_of(size).encode(), headers=headers)
+
+
+@app.get("/compress/gzipped/{name}")
+def compress_gzipped(name: str, request: Request, size: int = 20000):
+    """text_of(size), gzipped by the app itself."""
+    counted(request)
+    body = gzip.compress(text_of(size).encode(), mtime=0)
+    return Response(
+        content=body,
+        media_type="text/plain",
+        headers={"Content-Encoding": "gzip"},
+    )
+
+
+@app.get("/compress/range/{name}")
+def compress_range(name: str, request: Request, size: int = 20000):
+    """text_of(size); a single `Range: bytes=a-b` is answered 206."""
+    counted(request)
+    body = text_of(size).encode()
+    spec = request.headers.get("range", "")
+    if spec.startswith("bytes=") and "," not in spec:
+        first, _, last = spec[len("bytes=") :].partition("-")
+        start = int(first)
+        end = min(int(last) if last else size - 1, size - 1)
+        return Response(
+            content=body[start : end + 1],
+            status_code=206,
+            media_type="text/plain",
+            headers={
+                "Content-Range": f"bytes {start}-{end}/{size}",
+                "Accept-Ranges": "bytes",
+            },
+        )
+    return Response(content=body, media_type="text/plain", headers={"Accept-Ranges": "bytes"})
+
+
+def release_event(name: str) -> asyncio.Event:
+    return RELEASES.setdefault(name, asyncio.Event())
+
+
+@app.get("/compress/stream/{name}")
+async def compress_stream(name: str, request: Request, size: int = 20000, first: int = 2048):
+    """text_of(size) in two parts: the first `first` bytes at once, the
+    rest once GET /compress/release/{name} came (or after 60 s)."""
+    counted(request)
+    body = text_of(size).encode()
+    event = release_event(name)
+
+    async def parts():
+        yield body[:first]
+        try:
+            await asyncio.wait_for(event.wait(), 60)
+        except asyncio.TimeoutError:
+            pass
+        yield body[first:]
+
+    return StreamingResponse(parts(), media_type="text/plain")
+
+
+@app.get("/compress/release/{name}")
+async def compress_release(name: str):
+    release_event(name).set()
+    return {"released": name}

@@ -24,6 +24,8 @@ use crate::support::proxy::{
 };
 use crate::support::services::{Process, Uvicorn, free_port, tempdir};
 
+mod cache;
+mod compress;
 mod policy;
 mod validate;
 
