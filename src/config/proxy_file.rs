@@ -250,6 +250,28 @@ mod tests {
     }
 
     #[test]
+    fn cache_and_compression_reach_the_daemon() {
+        let text = "[proxy]\ncache_size_mb = 32\ncache_max_entry_kb = 512\n[[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\"]\ncache = { default_ttl_s = 30, strip_set_cookie = true }\ncompress = { encodings = [\"gzip\"], min_bytes = 10, gzip_level = 6 }\n[[site.route]]\npath = \"/api/\"\nupstreams = [\"127.0.0.1:9000\"]\ncache = { enabled = false }\ncompress = { enabled = false }\n";
+        let config =
+            crate::config::parse("w.toml", text, Path::new("/etc/webtier/webtier.toml")).unwrap();
+        let parsed = ProxyConfig::from_toml(&render(&config)).unwrap();
+        assert!(parsed.problems().is_empty(), "{:?}", parsed.problems());
+        assert_eq!(
+            (parsed.cache.max_size_mb, parsed.cache.max_entry_kb),
+            (32, 512)
+        );
+        let site = &parsed.sites[0];
+        let cache = site.cache.as_ref().unwrap();
+        assert_eq!((cache.default_ttl_s, cache.strip_set_cookie), (30, true));
+        let compress = site.compress.as_ref().unwrap();
+        assert_eq!(compress.encodings, [crate::proxy::config::Encoding::Gzip]);
+        assert_eq!((compress.min_bytes, compress.gzip_level), (10, 6));
+        let api = site.routes.iter().find(|r| r.path == "/api/").unwrap();
+        assert!(!api.cache.as_ref().unwrap().enabled);
+        assert!(!api.compress.as_ref().unwrap().enabled);
+    }
+
+    #[test]
     fn redirects_and_rewrites_reach_the_daemon() {
         let text = "[[site]]\ndomain = \"example.com\"\naliases = [\"www.example.com\"]\nupstreams = [\"127.0.0.1:8000\"]\ncanonical_host = \"Example.com\"\n[[site.redirect]]\nfrom = \"^/old/(.*)$\"\nto = \"/new/$1\"\nstatus = 308\n[[site.route]]\npath = \"/api/\"\nupstreams = [\"127.0.0.1:9000\"]\nrewrite = { from = \"^/api/(.*)$\", to = \"/v2/$1\" }\ntrailing_slash = \"remove\"\n";
         let config =
