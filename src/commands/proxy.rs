@@ -86,6 +86,11 @@ pub fn run(global: &GlobalArgs, command: &ProxyCommand, ui: &Ui) -> Result<u8> {
                     path.display()
                 )
             })?;
+            if key.as_deref() == Some("") || prefix.as_deref() == Some("") {
+                return Err(anyhow!(
+                    "--key and --prefix need a value (like example.com/blog/); without either, everything is purged"
+                ));
+            }
             let query = match (key, prefix) {
                 (Some(k), _) => format!(
                     "?{}",

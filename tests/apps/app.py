@@ -113,6 +113,22 @@ def text_of(size: int) -> str:
     return "".join(out)[:size]
 
 
+def noise_of(size: int) -> str:
+    """`size` characters of hex that compress poorly, numbered lines
+    (tests/it/proxy/compress.rs builds the same text)."""
+    out = []
+    length, i = 0, 0
+    while length < size:
+        words = "".join(
+            f"{(i * 7919 + j * 104729 + 1) ** 3 % 4294967291:08x}" for j in range(8)
+        )
+        line = f"{i:06} {words}\n"
+        out.append(line)
+        length += len(line)
+        i += 1
+    return "".join(out)[:size]
+
+
 def json_of(kb: int) -> bytes:
     """A JSON document of about `kb` KiB."""
     items, length, i = [], 2, 0
@@ -171,11 +187,15 @@ def cache_lang(name: str, request: Request):
 
 
 @app.get("/cache/etag/{name}")
-def cache_etag(name: str, request: Request, cc: str = "max-age=2"):
-    """A fixed body with a strong ETag; 304 to a matching If-None-Match."""
+def cache_etag(name: str, request: Request, cc: str = "max-age=2", cookie: str = ""):
+    """A fixed body with a strong ETag; 304 to a matching If-None-Match
+    (with `Set-Cookie: <cookie>` when given, as session middleware
+    does)."""
     c = counted(request)
     etag = f'"{name}-v1"'
     headers = {"Cache-Control": cc, "ETag": etag}
+    if cookie and request.headers.get("if-none-match") is not None:
+        headers["Set-Cookie"] = cookie
     inm = request.headers.get("if-none-match")
     if inm is not None:
         c["conditional"] += 1
@@ -189,17 +209,21 @@ def cache_etag(name: str, request: Request, cc: str = "max-age=2"):
 
 
 @app.get("/cache/{name:path}")
-async def cache_any(name: str, request: Request, cc: str = "max-age=60", ms: int = 0):
+async def cache_any(
+    name: str, request: Request, cc: str = "max-age=60", ms: int = 0, vary: str = ""
+):
     """Any Cache-Control (`cc`), after `ms` milliseconds; the body names
-    the path and how many requests it had."""
+    the path, how many requests it had, and the value of the header
+    `vary` names (sent as `Vary`) when given."""
     n = counted(request)["requests"]
     if ms:
         await asyncio.sleep(ms / 1000)
-    return Response(
-        content=f"/cache/{name} n={n}",
-        media_type="text/plain",
-        headers={"Cache-Control": cc},
-    )
+    headers = {"Cache-Control": cc}
+    content = f"/cache/{name} n={n}"
+    if vary:
+        headers["Vary"] = vary
+        content += f" {vary}={request.headers.get(vary, '')}"
+    return Response(content=content, media_type="text/plain", headers=headers)
 
 
 @app.get("/compress/json/{name}")
@@ -264,11 +288,14 @@ def release_event(name: str) -> asyncio.Event:
 
 
 @app.get("/compress/stream/{name}")
-async def compress_stream(name: str, request: Request, size: int = 20000, first: int = 2048):
-    """text_of(size) in two parts: the first `first` bytes at once, the
-    rest once GET /compress/release/{name} came (or after 60 s)."""
+async def compress_stream(
+    name: str, request: Request, size: int = 20000, first: int = 2048, noise: int = 0
+):
+    """text_of(size) (noise_of with noise=1) in two parts: the first
+    `first` bytes at once, the rest once GET /compress/release/{name}
+    came (or after 60 s)."""
     counted(request)
-    body = text_of(size).encode()
+    body = (noise_of(size) if noise else text_of(size)).encode()
     event = release_event(name)
 
     async def parts():

@@ -503,14 +503,14 @@ pub fn cache_store_problems(store: &CacheStore) -> Vec<String> {
             store.max_size_mb
         ));
     } else if store.max_entry_kb == 0
-        || store.max_entry_kb.saturating_mul(1024) > store.max_size_mb * 1024 * 1024 / 16
+        || store.max_entry_kb.saturating_mul(1024) > store.max_size_mb * 1024 * 1024 / 32
     {
         // The store is split into 16 shards, each of which must hold the
-        // largest entry (`request::cache`).
+        // largest entry with its compressed copies (`request::cache`).
         problems.push(format!(
-            "cache max_entry_kb = {} must be at least 1 and at most a sixteenth of max_size_mb ({} KiB)",
+            "cache max_entry_kb = {} must be at least 1 and at most a thirty-second of max_size_mb ({} KiB)",
             store.max_entry_kb,
-            store.max_size_mb * 1024 / 16
+            store.max_size_mb * 1024 / 32
         ));
     }
     problems

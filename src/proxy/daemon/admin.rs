@@ -59,7 +59,7 @@ pub(super) async fn admin_loop(
 
 /// `POST /cache/purge`: 200 with `{"purged": N}`; 405 for another method;
 /// 404 when no route caches; 400 for a query that names neither a key
-/// nor a prefix.
+/// nor a prefix (or an empty one).
 fn purge(req: &http::Request<hyper::body::Incoming>, state: &State) -> Response<Body> {
     use crate::proxy::request::cache::Purge;
     if req.method() != http::Method::POST {
@@ -77,7 +77,7 @@ fn purge(req: &http::Request<hyper::body::Incoming>, state: &State) -> Response<
             .collect();
     let what = match params.as_slice() {
         [] => Purge::All,
-        [(name, value)] if name == "key" => Purge::Key(value),
+        [(name, value)] if name == "key" && !value.is_empty() => Purge::Key(value),
         [(name, value)] if name == "prefix" && !value.is_empty() => Purge::Prefix(value),
         _ => return crate::proxy::request::pages::error(StatusCode::BAD_REQUEST),
     };

@@ -168,6 +168,7 @@ impl Compress {
                     inner: body,
                     encoder: Some(encoder),
                     ended: false,
+                    unflushed: false,
                 })),
                 Err(_) => return (resp, None),
             },
@@ -185,7 +186,9 @@ pub struct Encoded(pub Arc<dyn Fn(Encoding, Levels) -> Option<Bytes> + Send + Sy
 pub fn encode_all(encoding: Encoding, levels: Levels, bytes: &[u8]) -> Option<Bytes> {
     let mut encoder = Encoder::new(encoding, levels).ok()?;
     encoder.write(bytes).ok()?;
-    encoder.finish().ok().map(Bytes::from)
+    let mut out = encoder.finish().ok()?;
+    out.shrink_to_fit();
+    Some(Bytes::from(out))
 }
 
 fn no_transform(headers: &HeaderMap) -> bool {
@@ -368,6 +371,10 @@ pub struct Compressing {
     encoder: Option<Encoder>,
     /// The inner body has ended (its last output is being handed on).
     ended: bool,
+    /// Written to the encoder since its last flush: flushed (the next
+    /// time the upstream makes the client wait) even when output was
+    /// handed on since.
+    unflushed: bool,
 }
 
 impl Compressing {
@@ -378,14 +385,13 @@ impl Compressing {
         let Some(encoder) = self.encoder.as_mut() else {
             return Poll::Ready(None);
         };
-        let mut written = false;
         while !self.ended {
             match Pin::new(&mut self.inner).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
                     // Trailers are not carried through a new coding.
                     if let Ok(data) = frame.into_data() {
                         encoder.write(&data)?;
-                        written = true;
+                        self.unflushed = true;
                         if encoder.pending() >= EMIT_AT {
                             return Poll::Ready(Some(Ok(Frame::data(encoder.take().into()))));
                         }
@@ -396,8 +402,9 @@ impl Compressing {
                 Poll::Pending => {
                     // The upstream makes the client wait: what it sent so
                     // far goes out now.
-                    if written {
+                    if self.unflushed {
                         encoder.flush()?;
+                        self.unflushed = false;
                     }
                     let out = encoder.take();
                     return if out.is_empty() {

@@ -250,8 +250,18 @@ pub fn handle(
                 }
             };
         // The cache's key: the target as the client sent it.
-        let cache_key =
-            (user.cache.is_some()).then(|| cache::key(host.as_deref().unwrap_or(""), &req));
+        let cache_key = (user.cache.is_some()).then(|| {
+            // The host as the upstream will get it (port and all), so that
+            // nothing it may answer by is left out of the key.
+            let sent = match (&authority, &host_header) {
+                (Some(a), _) => a.as_str().as_bytes(),
+                (None, Some(h)) => h.as_bytes(),
+                (None, None) => b"",
+            };
+            let sent = String::from_utf8_lossy(sent);
+            let sent = sent.rsplit_once('@').map_or(&*sent, |(_, host)| host);
+            cache::key(&sent.to_ascii_lowercase(), &req)
+        });
         if let Some(checking) = user.basic.take()
             && let Err(resp) = checking.await
         {
@@ -320,8 +330,29 @@ pub fn handle(
                 .as_ref()
                 .is_some_and(|s: &Squeeze| s.chosen.is_some());
             let identified = user.identity.is_some();
-            match cache::lookup(store, &route_cache, &mut req, key, identified, compressing).await {
+            let has_body = !http_body::Body::is_end_stream(req.body());
+            let looked = cache::lookup(
+                store,
+                &route_cache,
+                &mut req,
+                key,
+                identified,
+                compressing,
+                has_body,
+            );
+            // A login's renewed session goes with an answer from the cache
+            // too.
+            let with_cookies = |mut resp: Response<Body>, user: &mut User| {
+                if let Some(identity) = user.identity.take() {
+                    for cookie in identity.set_cookies {
+                        resp.headers_mut().append(header::SET_COOKIE, cookie);
+                    }
+                }
+                resp
+            };
+            match looked.await {
                 cache::Lookup::Answer(resp) => {
+                    let resp = with_cookies(resp, &mut user);
                     return Ok(finish(
                         resp,
                         serving,
@@ -334,6 +365,7 @@ pub fn handle(
                 }
                 cache::Lookup::Refresh(resp, pending) => {
                     refresh(pool, group, &req, &origin, &state, pending);
+                    let resp = with_cookies(resp, &mut user);
                     return Ok(finish(
                         resp,
                         serving,

@@ -457,10 +457,20 @@ async fn purges_through_the_admin_listener_and_reloads_drop_entries() {
     };
     assert_eq!(x_caches().await, ["MISS"; 4]);
     assert_eq!(x_caches().await, ["HIT"; 4]);
-    // The key has the host in lower case and no port.
+    // The key has the host in lower case…
+    let got = request(&proxy, Method::GET, "S.TEST", "/cache/b", &[]).await;
+    assert_eq!((got.status, got.x_cache.as_str()), (200, "HIT"), "{got:?}");
+    // …and its port when the client sent one, as the upstream gets it (an
+    // app that builds links from Host must not have them served to
+    // clients that did not send that port).
     let port_host = format!("S.Test:{}", proxy.http_port);
     let got = request(&proxy, Method::GET, &port_host, "/cache/b", &[]).await;
-    assert_eq!((got.status, got.x_cache.as_str()), (200, "HIT"), "{got:?}");
+    assert_eq!((got.status, got.x_cache.as_str()), (200, "MISS"), "{got:?}");
+    let port_key = format!(
+        "?key={}",
+        query_value(&format!("s.test:{}/cache/b", proxy.http_port))
+    );
+    assert_eq!(purge(&proxy, &port_key).await, 1);
 
     let resp = plain_client()
         .get(admin_url(&proxy, "/cache/purge"))
@@ -480,7 +490,7 @@ async fn purges_through_the_admin_listener_and_reloads_drop_entries() {
 
     assert_eq!(purge(&proxy, "").await, 4);
     assert_eq!(x_caches().await, ["MISS"; 4]);
-    assert_eq!(requests(&app, "/cache/b").await, 2);
+    assert_eq!(requests(&app, "/cache/b").await, 3);
 
     // A reload drops the entries of a route whose cache settings changed,
     // and keeps those of a route left as it was.
@@ -623,4 +633,76 @@ async fn authorization_requests_get_only_responses_marked_public_or_s_maxage() {
         }
         assert_eq!(requests(&app, path).await, 1);
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_and_odd_requests_do_not_poison_what_others_get() {
+    let app = Uvicorn::start("one");
+    let body = plain_site(
+        "s.test",
+        &format!(
+            "{}{}",
+            proxy_route("/", &[up(&app)], "cache = { default_ttl_s = 60 }\n"),
+            proxy_route("/cache/", &[up(&app)], "cache = {}\n"),
+        ),
+    );
+    let proxy = Proxy::start(&body);
+
+    // A GET with a body is passed, not stored or answered from the cache.
+    let fat = plain_client()
+        .get(http_url(&proxy, "/echo/fat"))
+        .header("host", "s.test")
+        .body("evil=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fat.headers()["x-cache"], "BYPASS");
+    let plain = get(&proxy, "/echo/fat", &[]).await;
+    assert_eq!(plain.x_cache, "MISS", "{plain:?}");
+    assert!(plain.body.contains("\"body_length\":0"), "{plain:?}");
+
+    // A successful unsafe request drops what is stored for its target.
+    assert_eq!(get(&proxy, "/echo/fat", &[]).await.x_cache, "HIT");
+    let deleted = request(&proxy, Method::DELETE, "s.test", "/echo/fat", &[]).await;
+    assert_eq!((deleted.status, deleted.x_cache.as_str()), (200, "BYPASS"));
+    assert_eq!(get(&proxy, "/echo/fat", &[]).await.x_cache, "MISS");
+
+    // Varying by a header the proxy sets itself: never stored (the key
+    // would hold the client's value, the upstream saw the proxy's).
+    let spoofed = "/cache/ip?cc=public,max-age=60&vary=X-Real-IP";
+    let first = get(&proxy, spoofed, &[("x-real-ip", "10.9.9.9")]).await;
+    assert!(first.body.ends_with("X-Real-IP=127.0.0.1"), "{first:?}");
+    let second = get(&proxy, spoofed, &[("x-real-ip", "10.9.9.9")]).await;
+    assert_eq!(second.x_cache, "MISS", "{second:?}");
+
+    // A max-age past any clock: stored, held to 2^31 s, no overflow.
+    let forever = "/cache/forever?cc=max-age=18446744073709551615";
+    assert_eq!(get(&proxy, forever, &[]).await.x_cache, "MISS");
+    let again = get(&proxy, forever, &[]).await;
+    assert_eq!(
+        (again.status, again.x_cache.as_str()),
+        (200, "HIT"),
+        "{again:?}"
+    );
+
+    // no-cache with stale-while-revalidate: validated before every use,
+    // never answered stale.
+    let no_cache = "/cache/etag/nc?cc=no-cache,stale-while-revalidate=60";
+    assert_eq!(get(&proxy, no_cache, &[]).await.x_cache, "MISS");
+    let validated = get(&proxy, no_cache, &[]).await;
+    assert_eq!(validated.x_cache, "REVALIDATED", "{validated:?}");
+
+    // A cookie in a 304 goes to the client that revalidated, never into
+    // the shared entry.
+    let session = "/cache/etag/sess?cc=no-cache&cookie=session%3DALICE";
+    assert_eq!(get(&proxy, session, &[]).await.x_cache, "MISS");
+    let alice = get(&proxy, session, &[]).await;
+    assert_eq!(alice.x_cache, "REVALIDATED", "{alice:?}");
+    assert_eq!(alice.header("set-cookie"), Some("session=ALICE"));
+    let bob = get(&proxy, session, &[]).await;
+    assert_eq!(bob.x_cache, "REVALIDATED", "{bob:?}");
+    assert_eq!(bob.body, "etag sess original");
+    assert_eq!(counts(&app, "/cache/etag/sess").await.2, 2, "two 304s");
+    let stored_cookie = (bob.headers.get_all("set-cookie").iter()).any(|v| v != "session=ALICE");
+    assert!(!stored_cookie, "{bob:?}");
 }

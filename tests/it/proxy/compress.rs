@@ -26,6 +26,24 @@ fn text_of(size: usize) -> String {
     out
 }
 
+/// `size` characters of hex lines that compress poorly, as the app's
+/// `noise_of` makes them.
+fn noise_of(size: usize) -> String {
+    let mut out = String::new();
+    let mut i: u128 = 0;
+    while out.len() < size {
+        out.push_str(&format!("{i:06} "));
+        for j in 0..8u128 {
+            let v = (i * 7919 + j * 104_729 + 1).pow(3) % 4_294_967_291;
+            out.push_str(&format!("{v:08x}"));
+        }
+        out.push('\n');
+        i += 1;
+    }
+    out.truncate(size);
+    out
+}
+
 /// One response, its body as sent (not decoded).
 #[derive(Debug)]
 struct Raw {
@@ -242,11 +260,36 @@ async fn range_no_transform_images_small_and_encoded_responses_are_left_alone() 
 async fn a_streamed_response_is_compressed_as_it_arrives() {
     let app = Uvicorn::start("one");
     let proxy = Proxy::start(&compressed_site(&app));
-    let whole = text_of(20_000);
+    // A small first part, and one that compresses poorly and is large
+    // enough that compressed output is handed on while the upstream still
+    // sends (what was written after that must be flushed too when it
+    // pauses).
+    let cases = [("s", 20_000, 2048, false), ("l", 400_000, 200_000, true)];
+    for (name, size, first, noise) in cases {
+        streamed_then_released(&app, &proxy, name, size, first, noise).await;
+    }
+}
+
+/// The app sends `first` bytes of `size`, then waits for a release: all
+/// `first` bytes decode before it, and the whole body after.
+async fn streamed_then_released(
+    app: &Uvicorn,
+    proxy: &Proxy,
+    name: &str,
+    size: usize,
+    first: usize,
+    noise: bool,
+) {
+    let whole = if noise { noise_of(size) } else { text_of(size) };
     let limit = Duration::from_secs(10);
-    // The app sends 2048 bytes, then waits for /compress/release/s.
     let request = plain_client()
-        .get(http_url(&proxy, "/compress/stream/s"))
+        .get(http_url(
+            proxy,
+            &format!(
+                "/compress/stream/{name}?size={size}&first={first}&noise={}",
+                u8::from(noise)
+            ),
+        ))
         .header("host", "s.test")
         .header("accept-encoding", "gzip")
         .send();
@@ -259,7 +302,7 @@ async fn a_streamed_response_is_compressed_as_it_arrives() {
 
     let mut decoder = flate2::write::GzDecoder::new(Vec::new());
     let deadline = Instant::now() + limit;
-    while decoder.get_ref().len() < 2048 {
+    while decoder.get_ref().len() < first {
         let chunk = tokio::time::timeout(
             deadline.saturating_duration_since(Instant::now()),
             resp.chunk(),
@@ -267,7 +310,7 @@ async fn a_streamed_response_is_compressed_as_it_arrives() {
         .await
         .unwrap_or_else(|_| {
             panic!(
-                "the first 2048 bytes were held back until the body's end: {} decoded",
+                "the first {first} bytes were held back until the body's end: {} decoded",
                 decoder.get_ref().len()
             )
         })
@@ -276,9 +319,14 @@ async fn a_streamed_response_is_compressed_as_it_arrives() {
         decoder.write_all(&chunk).unwrap();
         decoder.flush().unwrap();
     }
-    assert_eq!(decoder.get_ref().as_slice(), &whole.as_bytes()[..2048]);
+    assert!(
+        decoder.get_ref().as_slice() == &whole.as_bytes()[..first],
+        "{name}: the first part"
+    );
 
-    let released = reqwest::get(app.url("/compress/release/s")).await.unwrap();
+    let released = reqwest::get(app.url(&format!("/compress/release/{name}")))
+        .await
+        .unwrap();
     assert_eq!(released.status(), 200);
     while let Some(chunk) = tokio::time::timeout(limit, resp.chunk())
         .await
@@ -287,7 +335,10 @@ async fn a_streamed_response_is_compressed_as_it_arrives() {
     {
         decoder.write_all(&chunk).unwrap();
     }
-    assert_eq!(decoder.finish().unwrap(), whole.as_bytes());
+    assert!(
+        decoder.finish().unwrap() == whole.as_bytes(),
+        "{name}: the whole body"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,8 +1,9 @@
 //! Stage 8: the response cache of proxied routes, a shared cache as RFC
 //! 9111 describes one.
 //!
-//! - **Key**: the host and the target as the client sent them
-//!   (`s.test/a?b=1`), and a variant per value of the request headers the
+//! - **Key**: the host (lower-case, with the port if the client sent
+//!   one: the upstream gets it so) and the target as the client sent
+//!   them (`s.test/a?b=1`), and a variant per value of the request headers the
 //!   response names in `Vary`. GET and HEAD are looked up; only GETs
 //!   store.
 //! - **Stored** ([`policy::storable`]): explicit freshness (`s-maxage`,
@@ -157,6 +158,7 @@ pub async fn lookup<B>(
     key: String,
     identified: bool,
     compressing: bool,
+    has_body: bool,
 ) -> Lookup {
     let authorized = identified || req.headers().contains_key(header::AUTHORIZATION);
     let method = req.method().clone();
@@ -175,7 +177,10 @@ pub async fn lookup<B>(
             counted: true,
         })
     };
+    // A GET with a body could make the upstream answer what the key
+    // does not say.
     let cacheable = (method == Method::GET || method == Method::HEAD)
+        && !has_body
         && !req.headers().contains_key(header::RANGE)
         && !req.headers().contains_key(header::UPGRADE);
     if !cacheable {
@@ -203,7 +208,8 @@ pub async fn lookup<B>(
                     return Lookup::Answer(resp);
                 }
                 Some(late)
-                    if !entry.must_revalidate && late < entry.stale_while_revalidate * 1000 =>
+                    if !entry.must_revalidate
+                        && late < entry.stale_while_revalidate.saturating_mul(1000) =>
                 {
                     store.count(Outcome::Stale);
                     let resp = serve(
@@ -343,29 +349,57 @@ impl Pending {
         match self.mode {
             Mode::Bypass => {
                 self.count(Outcome::Bypass);
+                // RFC 9111 §4.4: a successful unsafe request invalidates
+                // what is stored for its target.
+                if !self.method.is_safe() && resp.status().as_u16() < 400 {
+                    self.store.purge(Purge::Key(&self.key));
+                }
                 marked(resp, Outcome::Bypass)
             }
             Mode::Revalidate(ref entry, _) if resp.status() == StatusCode::NOT_MODIFIED => {
                 let entry = Arc::clone(entry);
                 let refreshed = self.refreshed(&entry, resp.headers(), received, now);
-                self.store.put(&self.key, Arc::clone(&refreshed));
+                // The 304 may say the response is no longer to be shared
+                // (`private`, `no-store`): then it goes, and only this
+                // client gets it.
+                let still = policy::storable(
+                    &Method::GET,
+                    self.authorized,
+                    &self.directives,
+                    refreshed.status,
+                    &refreshed.headers,
+                    &Directives::of(&refreshed.headers),
+                    self.route.rules,
+                );
+                if still == Storable::Yes {
+                    self.store.put(&self.key, Arc::clone(&refreshed));
+                } else {
+                    self.store.purge(Purge::Key(&self.key));
+                }
                 self.count(Outcome::Revalidated);
-                serve(
+                let mut answer = serve(
                     &self.store,
                     &self.key,
                     &refreshed,
                     Outcome::Revalidated,
                     &HeaderMap::new(),
                     &self.method,
-                    self.compressing,
-                )
+                    self.compressing && still == Storable::Yes,
+                );
+                // A cookie in the 304 is this client's alone: never stored.
+                for cookie in resp.headers().get_all(header::SET_COOKIE) {
+                    answer
+                        .headers_mut()
+                        .append(header::SET_COOKIE, cookie.clone());
+                }
+                answer
             }
             Mode::Revalidate(ref entry, _)
                 if matches!(resp.status().as_u16(), 500 | 502 | 503 | 504)
                     && !entry.must_revalidate
                     && entry
                         .stale_by(now)
-                        .is_some_and(|late| late < entry.stale_if_error * 1000) =>
+                        .is_some_and(|late| late < entry.stale_if_error.saturating_mul(1000)) =>
             {
                 self.count(Outcome::Stale);
                 tracing::warn!(
@@ -408,7 +442,11 @@ impl Pending {
         for name in update.keys() {
             if matches!(
                 *name,
-                header::CONTENT_LENGTH | header::CONTENT_ENCODING | header::TRANSFER_ENCODING
+                header::CONTENT_LENGTH
+                    | header::CONTENT_ENCODING
+                    | header::TRANSFER_ENCODING
+                    | header::SET_COOKIE
+                    | header::AGE
             ) {
                 continue;
             }
@@ -484,9 +522,10 @@ impl Pending {
         };
         let limit = keep.store.max_entry();
         let inner = std::mem::replace(resp.body_mut(), Body::empty());
+        let expected = inner.size_hint().exact().unwrap_or(0).min(limit as u64);
         *resp.body_mut() = Body::Recorded(Box::new(Recording {
             inner,
-            kept: Some(Vec::new()),
+            kept: Some(Vec::with_capacity(expected as usize)),
             limit,
             keep: Some(keep),
         }));
@@ -515,7 +554,10 @@ struct Keep {
 }
 
 impl Keep {
-    fn store(mut self, body: Vec<u8>) {
+    fn store(mut self, mut body: Vec<u8>) {
+        // `Bytes` keeps a vector's spare capacity: the store counts what
+        // it holds.
+        body.shrink_to_fit();
         self.headers
             .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
         let entry = Entry::new(

@@ -6,6 +6,11 @@
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
 
+/// Durations are held to this many seconds (68 years; RFC 9111 §1.2.2
+/// has caches read larger values as 2^31), so that no arithmetic on them
+/// overflows.
+pub const MAX_SECONDS: u64 = 1 << 31;
+
 /// The `Cache-Control` directives the cache acts on. A qualified
 /// `private="…"` or `no-cache="…"` counts as the unqualified one: the
 /// whole response is kept private or revalidated, never a part stripped.
@@ -36,7 +41,7 @@ impl Directives {
                     Some((n, v)) => (n.trim(), Some(v.trim().trim_matches('"'))),
                     None => (item.trim(), None),
                 };
-                let seconds = || value.map(|v| v.parse::<u64>().unwrap_or(0));
+                let seconds = || value.map(|v| v.parse::<u64>().unwrap_or(0).min(MAX_SECONDS));
                 match name.to_ascii_lowercase().as_str() {
                     "no-store" => d.no_store = true,
                     "no-cache" => d.no_cache = true,
@@ -46,10 +51,14 @@ impl Directives {
                     "max-age" if d.max_age.is_none() => d.max_age = Some(seconds().unwrap_or(0)),
                     "s-maxage" if d.s_maxage.is_none() => d.s_maxage = Some(seconds().unwrap_or(0)),
                     "stale-while-revalidate" if d.stale_while_revalidate.is_none() => {
-                        d.stale_while_revalidate = value.and_then(|v| v.parse().ok())
+                        d.stale_while_revalidate = value
+                            .and_then(|v| v.parse::<u64>().ok())
+                            .map(|v| v.min(MAX_SECONDS))
                     }
                     "stale-if-error" if d.stale_if_error.is_none() => {
-                        d.stale_if_error = value.and_then(|v| v.parse().ok())
+                        d.stale_if_error = value
+                            .and_then(|v| v.parse::<u64>().ok())
+                            .map(|v| v.min(MAX_SECONDS))
                     }
                     _ => {}
                 }
@@ -133,8 +142,13 @@ pub fn storable(
     if headers.contains_key(header::SET_COOKIE) && !rules.strip_set_cookie {
         return Storable::No("Set-Cookie");
     }
-    if vary_names(headers).is_none() {
+    let Some(varies) = vary_names(headers) else {
         return Storable::No("Vary: *");
+    };
+    if varies.iter().any(|n| set_by_the_proxy(n.as_str())) {
+        // The key would hold the client's value, the upstream saw the
+        // proxy's: one client's answer would reach the others.
+        return Storable::No("Vary names a header the proxy sets");
     }
     let explicit = response.s_maxage.is_some()
         || response.max_age.is_some()
@@ -159,6 +173,14 @@ pub fn storable(
     } else {
         Storable::No("no freshness")
     }
+}
+
+/// Headers the proxy replaces before the upstream sees them (forwarding,
+/// a login's identity).
+fn set_by_the_proxy(name: &str) -> bool {
+    matches!(name, "forwarded" | "x-real-ip")
+        || name.starts_with("x-forwarded-")
+        || name.starts_with("x-auth-request-")
 }
 
 /// The header names a response varies by (lower-case); None for
@@ -197,9 +219,9 @@ pub fn freshness(headers: &HeaderMap, d: &Directives, default_ttl: u64) -> u64 {
         };
         let date = headers.get(header::DATE).and_then(http_date);
         let from = date.unwrap_or_else(std::time::SystemTime::now);
-        return expires.duration_since(from).map_or(0, |d| d.as_secs());
+        return (expires.duration_since(from)).map_or(0, |d| d.as_secs().min(MAX_SECONDS));
     }
-    default_ttl
+    default_ttl.min(MAX_SECONDS)
 }
 
 /// The age of a response as it arrived, in seconds (RFC 9111 §4.2.3):
@@ -210,7 +232,8 @@ pub fn initial_age(headers: &HeaderMap, requested: u64, received: u64) -> u64 {
         .get(header::AGE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .min(MAX_SECONDS);
     let apparent = headers
         .get(header::DATE)
         .and_then(http_date)
@@ -218,7 +241,7 @@ pub fn initial_age(headers: &HeaderMap, requested: u64, received: u64) -> u64 {
             let received = std::time::UNIX_EPOCH + std::time::Duration::from_secs(received);
             received.duration_since(date).ok()
         })
-        .map_or(0, |d| d.as_secs())
+        .map_or(0, |d| d.as_secs().min(MAX_SECONDS))
         // `Date` has whole seconds: a response made in the second before
         // it arrived is not a second old.
         .saturating_sub(1);
@@ -285,6 +308,13 @@ mod tests {
         assert_eq!(d.s_maxage, Some(30));
         assert_eq!(cc("max-age=abc").max_age, Some(0));
         assert_eq!(cc("max-age=5, max-age=100").max_age, Some(5));
+        assert_eq!(
+            cc("max-age=18446744073709551615").max_age,
+            Some(MAX_SECONDS)
+        );
+        assert_eq!(cc("s-maxage=99999999999999999999").s_maxage, Some(0));
+        let huge = cc("stale-if-error=18446744073709551615");
+        assert_eq!(huge.stale_if_error, Some(MAX_SECONDS));
         assert_eq!(
             cc("stale-while-revalidate=30, stale-if-error=600").stale_if_error,
             Some(600)
@@ -355,6 +385,23 @@ mod tests {
             ),
             Storable::No("Vary: *")
         );
+        for name in [
+            "X-Real-IP",
+            "x-forwarded-for",
+            "Forwarded",
+            "X-Auth-Request-Email",
+        ] {
+            assert_eq!(
+                store(
+                    &[],
+                    200,
+                    &[("cache-control", "public, max-age=60"), ("vary", name)],
+                    r
+                ),
+                Storable::No("Vary names a header the proxy sets"),
+                "{name}"
+            );
+        }
         assert_eq!(store(&[], 200, &[], r), Storable::No("no freshness"));
         assert_eq!(
             store(

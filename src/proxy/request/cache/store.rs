@@ -15,7 +15,10 @@ use tokio::sync::watch;
 use crate::proxy::config::{CacheStore, Encoding};
 use crate::proxy::request::compress::{self, Levels};
 
-/// The store's shards (locks); each holds a sixteenth of the bytes.
+/// The store's shards (locks); each holds a sixteenth of the bytes, and
+/// one key may weigh three quarters of that ([`Store::key_budget`]):
+/// `cache max_entry_kb` is at most a thirty-second of the size, so an
+/// entry always fits with room for its compressed copies.
 const SHARDS: usize = 16;
 
 /// A variant key's many values are bounded: past this, the oldest goes.
@@ -37,7 +40,7 @@ pub struct Entry {
     pub stale_while_revalidate: u64,
     pub stale_if_error: u64,
     /// Never served stale (`must-revalidate`, `proxy-revalidate`,
-    /// `s-maxage`).
+    /// `s-maxage`, `no-cache`).
     pub must_revalidate: bool,
     /// May answer a request with credentials (`public`, `s-maxage`,
     /// `must-revalidate`).
@@ -80,7 +83,9 @@ impl Entry {
             fresh_for,
             stale_while_revalidate: directives.stale_while_revalidate.unwrap_or(0),
             stale_if_error: directives.stale_if_error.unwrap_or(0),
-            must_revalidate: directives.must_revalidate || directives.s_maxage.is_some(),
+            must_revalidate: directives.must_revalidate
+                || directives.s_maxage.is_some()
+                || directives.no_cache,
             shared_with_credentials: directives.public
                 || directives.s_maxage.is_some()
                 || directives.must_revalidate,
@@ -93,7 +98,8 @@ impl Entry {
 
     /// Its age at `now_ms` (the process clock), in milliseconds.
     fn age_ms(&self, now_ms: u64) -> u64 {
-        self.initial_age * 1000 + now_ms.saturating_sub(self.stored_at_ms)
+        (self.initial_age.saturating_mul(1000))
+            .saturating_add(now_ms.saturating_sub(self.stored_at_ms))
     }
 
     /// Its age in whole seconds (the `Age` header).
@@ -103,7 +109,7 @@ impl Entry {
 
     /// None while fresh; once stale, for how many milliseconds.
     pub fn stale_by(&self, now_ms: u64) -> Option<u64> {
-        let (age, fresh) = (self.age_ms(now_ms), self.fresh_for * 1000);
+        let (age, fresh) = (self.age_ms(now_ms), self.fresh_for.saturating_mul(1000));
         (age >= fresh).then(|| age - fresh)
     }
 
@@ -135,8 +141,13 @@ struct Weigh;
 
 impl quick_cache::Weighter<String, Arc<Variants>> for Weigh {
     fn weight(&self, key: &String, value: &Arc<Variants>) -> u64 {
-        key.len() as u64 + value.0.iter().map(|e| e.weight()).sum::<u64>()
+        weigh(key, &value.0)
     }
+}
+
+/// A key's weight: itself, its variants, their compressed copies.
+fn weigh(key: &str, list: &[Arc<Entry>]) -> u64 {
+    key.len() as u64 + list.iter().map(|e| e.weight()).sum::<u64>()
 }
 
 /// How a request was served by the cache, as `X-Cache` says and the
@@ -262,10 +273,17 @@ impl Store {
     }
 
     /// Stores `entry` under `key`, replacing the variant it matches.
+    /// Stores `entry` under `key`, replacing the variant it matches; the
+    /// variants that vary by other headers (the upstream changed its
+    /// `Vary`) go, and the oldest go while the key is over its budget.
+    /// An entry over the budget alone is not stored.
     pub fn put(&self, key: &str, entry: Arc<Entry>) {
+        let names = |e: &Entry| e.vary.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
         let mut list: Vec<Arc<Entry>> = match self.entries.get(key) {
             Some(v) => (v.0.iter())
-                .filter(|e| e.route == entry.route && e.vary != entry.vary)
+                .filter(|e| {
+                    e.route == entry.route && e.vary != entry.vary && names(e) == names(&entry)
+                })
                 .cloned()
                 .collect(),
             None => Vec::new(),
@@ -274,8 +292,20 @@ impl Store {
             list.remove(0);
         }
         list.push(entry);
+        while weigh(key, &list) > self.key_budget() && list.len() > 1 {
+            list.remove(0);
+        }
+        if weigh(key, &list) > self.key_budget() {
+            return;
+        }
         self.entries
             .insert(key.to_string(), Arc::new(Variants(list)));
+    }
+
+    /// What one key may weigh: well within a shard's share of the bytes,
+    /// which quick_cache refuses a value beyond (and drops the key).
+    fn key_budget(&self) -> u64 {
+        self.settings.max_size_mb * 1024 * 1024 / SHARDS as u64 * 3 / 4
     }
 
     /// The body of `entry` (stored under `key`) in `encoding`: its copy,
@@ -299,8 +329,11 @@ impl Store {
             copy.encoded[encoding as usize] = Some(bytes.clone());
             let mut list = v.0.clone();
             list[at] = Arc::new(copy);
-            self.entries
-                .insert(key.to_string(), Arc::new(Variants(list)));
+            // A copy that would put the key over its budget is not kept.
+            if weigh(key, &list) <= self.key_budget() {
+                self.entries
+                    .insert(key.to_string(), Arc::new(Variants(list)));
+            }
         }
         Some(bytes)
     }
@@ -505,6 +538,46 @@ mod tests {
         );
         assert_eq!(s.purge(Purge::All), 1);
         assert_eq!(s.entries.weight(), 0);
+    }
+
+    fn sized(route: u64, lang: &'static str, bytes: &'static [u8]) -> Arc<Entry> {
+        Arc::new(Entry::new(
+            StatusCode::OK,
+            HeaderMap::new(),
+            Bytes::from_static(bytes),
+            0,
+            0,
+            60,
+            &Directives::default(),
+            vec![(
+                HeaderName::from_static("accept-language"),
+                Some(HeaderValue::from_static(lang)),
+            )],
+            route,
+        ))
+    }
+
+    #[test]
+    fn a_key_stays_within_its_budget() {
+        // 1 MiB: shards of 64 KiB, a key's budget 48 KiB.
+        let s = Store::new(&CacheStore {
+            max_size_mb: 1,
+            max_entry_kb: 32,
+        });
+        static BIG: [u8; 30 * 1024] = [b'x'; 30 * 1024];
+        static HUGE: [u8; 50 * 1024] = [b'x'; 50 * 1024];
+        s.put("k", sized(1, "en", &BIG));
+        // A second variant would put the key over: the older goes.
+        s.put("k", sized(1, "fr", &BIG));
+        assert!(s.get("k", &lang("en"), 1).is_none());
+        assert!(s.get("k", &lang("fr"), 1).is_some());
+        // Over the budget alone: not stored, the key left as it was.
+        s.put("k", sized(1, "de", &HUGE));
+        assert!(s.get("k", &lang("de"), 1).is_none());
+        assert!(s.get("k", &lang("fr"), 1).is_some());
+        // A variant by other headers replaces them all.
+        s.put("k", entry(1, &[("accept", Some("text/html"))], "new"));
+        assert!(s.get("k", &lang("fr"), 1).is_none());
     }
 
     #[test]
