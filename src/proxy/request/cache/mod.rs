@@ -26,8 +26,12 @@
 //!   request; the others wait for it (up to [`WAIT_FOR_FETCH`]) and are
 //!   answered from what it stored (`HIT`), or go to the upstream
 //!   themselves when it stored nothing.
-//! - Anything else on a cached route (other methods, `Range`, upgrades)
-//!   is `BYPASS`.
+//! - Anything else on a cached route (other methods, `Range`, upgrades,
+//!   a GET with a body) is `BYPASS`; a successful unsafe request drops
+//!   what is stored for its target (RFC 9111 §4.4).
+//! - Never stored either: a response varying by a header the proxy sets
+//!   itself (forwarding, a login's identity), whose value the key could
+//!   not hold; a 304's `Set-Cookie` (its client's alone).
 //!
 //! The client that caused a fetch gets the response as it streams; a copy
 //! is kept as it passes ([`Recording`]) and stored once whole.
