@@ -26,6 +26,39 @@
 #               client (curl --no-sessionid, HTTP/1.1, CONNS in parallel)
 #               makes HANDSHAKES full handshakes to read the server's CPU per
 #               full handshake.
+#   cache       (issue #19) GET /api/cached, a proxied GET answered from the
+#               response cache: the upstream answers a 64-byte body with
+#               `Cache-Control: max-age=600` and logs each request it gets.
+#               webtier: route `cache = { }` (top-level [cache]
+#               max_size_mb = 64); nginx: proxy_cache_path + proxy_cache,
+#               key $host$request_uri, proxy_cache_valid 200 10m (the
+#               upstream's max-age gives the same 10 min). A run is valid
+#               only when the curl checks before and after it see a HIT
+#               (webtier `X-Cache: HIT`, nginx `add_header X-Cache-Status
+#               $upstream_cache_status`) and the upstream logged no request
+#               during the measured run.
+#   gzip20k     (issue #19) GET /api/data.json with `Accept-Encoding: gzip`:
+#               the upstream serves a ~20 KiB JSON body (application/json,
+#               no Cache-Control, no ETag / Last-Modified), not cached,
+#               compressed by the proxy with gzip level 1. webtier: route
+#               `compress = { encodings = ["gzip"], gzip_level = 1 }`;
+#               nginx: gzip on; gzip_comp_level 1; gzip_types
+#               application/json; gzip_proxied any; gzip_min_length 1024;
+#               gzip_vary on (webtier always sends Vary). The curl checks
+#               require `Content-Encoding: gzip` and a body that gunzips to
+#               the upstream's; wrk's bytes per request must lie between the
+#               compressed body and the uncompressed one. The report gives
+#               each server's compressed body size.
+#   gzip20k2    the same JSON at /api/data-l2.json, where webtier compresses
+#               with gzip_level = 2 and nginx still with level 1: webtier's
+#               zlib-rs makes level 1 with static Huffman codes (~30% larger
+#               than zlib's level 1 here), its level 2 is the first no larger
+#               than nginx's level 1. Not a target; it shows the speed at a
+#               comparable output size.
+#   cache and gzip20k(2) run webtier (and webtier-b) and nginx only. Before the
+#   rounds a probe checks both servers: cache MISS then HIT with one upstream
+#   request, gzip with the same decoded body on every server (and identity
+#   without Accept-Encoding); the script stops if it fails.
 # HAProxy's "static" file is `http-request return ... file` (read into
 # memory at start), flagged in the table.
 #
@@ -65,17 +98,18 @@ CONNS=${CONNS:-64}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 HANDSHAKES=${HANDSHAKES:-3000}
-SCENARIOS=${SCENARIOS:-"static1k static100k proxy https1k tlsnew"}
+SCENARIOS=${SCENARIOS:-"static1k static100k proxy https1k tlsnew cache gzip20k gzip20k2"}
 SERVERS=${SERVERS:-"webtier nginx haproxy caddy"}
 PROFILE=${PROFILE:-auto}
 PROFILE_S=${PROFILE_S:-5}
 
-die() { echo "proxy.sh: $*" >&2; exit 2; }
-log() { echo "[$(date +%T)] $*" >&2; }
+BENCH=proxy.sh
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh" # die, log, stop_pid, cleanup, free_port, server_pids, cpu/core ticks, hwm_kib, parse_wrk, rotate, perf report helpers
 
 # ------------------------------------------------------------ prerequisites
 missing=()
-for b in nginx caddy haproxy wrk taskset openssl curl python3 timeout cmp; do
+for b in nginx caddy haproxy wrk taskset openssl curl python3 timeout cmp gzip; do
   command -v "$b" >/dev/null 2>&1 || missing+=("$b")
 done
 [ ${#missing[@]} -eq 0 ] || die "missing: ${missing[*]} — apt-get install -y nginx caddy haproxy wrk openssl curl python3"
@@ -100,24 +134,9 @@ RESUME=$WORK/resumption.tsv
 : >"$RESULTS"; : >"$HSRESULTS"; : >"$RESUME"
 SPID=""; UPID=""
 
-stop_pid() { # stop_pid PID: TERM, then KILL after 5 s
-  local p=$1 i
-  [ -n "$p" ] || return 0
-  kill -TERM "$p" 2>/dev/null
-  for ((i = 0; i < 50; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$p" 2>/dev/null && { log "pid $p ignored SIGTERM for 5 s; killing"; kill -KILL "$p" 2>/dev/null; }
-  wait "$p" 2>/dev/null
-}
-cleanup() {
-  stop_pid "$SPID"; stop_pid "$UPID"
-  if [ "${KEEP:-1}" = 1 ]; then log "work dir kept (configs, logs, wrk outputs, raw rows): $WORK"; else rm -rf "$WORK"; fi
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 HTTP_PORT=$(free_port); HTTPS_PORT=$(free_port); UP_PORT=$(free_port)
 
 # ------------------------------------------------------------------- files
@@ -129,6 +148,31 @@ UP_BODY=$WORK/upstream-body
 printf 'hello from the fixed upstream: 64 bytes, the same for everyone.\n' >"$UP_BODY"
 [ "$(wc -c <"$UP_BODY")" = 64 ] || die "upstream body is not 64 bytes"
 chmod 644 "$WWW"/* "$UP_BODY"
+# the gzip20k upstream body: ~20 KiB of JSON records, always the same bytes
+# (a fixed seed), so that compressed sizes compare across runs
+UPWWW=$WORK/upstream-www
+mkdir -p "$UPWWW"
+JSON=$UPWWW/data.json
+python3 - "$JSON" <<'PY'
+import json, random, sys
+rnd = random.Random(19)
+words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau".split()
+recs, out = [], ""
+while True:
+    i = len(recs) + 1
+    recs.append({"id": i, "name": f"user-{i:05d}", "email": f"user{i}@example.test",
+                 "active": rnd.random() < 0.7, "score": round(rnd.uniform(0, 100), 3),
+                 "tags": rnd.sample(words, 3),
+                 "created": f"2026-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}T{rnd.randint(0, 23):02d}:{rnd.randint(0, 59):02d}:00Z",
+                 "token": "%032x" % rnd.getrandbits(128)})
+    text = json.dumps({"items": recs, "count": len(recs)}, separators=(",", ":")) + "\n"
+    if len(text) > 20480: break
+    out = text
+open(sys.argv[1], "w").write(out)
+PY
+chmod 755 "$UPWWW"; chmod 644 "$JSON"
+JSON_SIZE=$(wc -c <"$JSON")
+[ "$JSON_SIZE" -gt 19000 ] && [ "$JSON_SIZE" -le 20480 ] || die "the JSON body is $JSON_SIZE bytes, not ~20 KiB"
 
 mint_cert() {
   local d=$WORK/pki
@@ -160,12 +204,37 @@ http {
   server {
     listen 127.0.0.1:$UP_PORT;
     location / { default_type text/plain; return 200 "$(head -c 63 "$UP_BODY")\n"; }
+    # cache: the same body, fresh for 10 min; every request it gets is logged
+    location = /api/cached {
+      access_log $d/cached.log;
+      add_header Cache-Control "max-age=600";
+      default_type text/plain; return 200 "$(head -c 63 "$UP_BODY")\n";
+    }
+    # gzip20k: the JSON, with no validators and no ranges (a plain API answer)
+    location = /api/data.json {
+      alias $JSON;
+      types { } default_type application/json;
+      etag off; add_header Last-Modified ""; max_ranges 0;
+    }
+    location = /api/data-l2.json {
+      alias $JSON;
+      types { } default_type application/json;
+      etag off; add_header Last-Modified ""; max_ranges 0;
+    }
   }
 }
 EOF
 
   # nginx: Debian's defaults (sendfile, tcp_nopush) plus what TESTBED.md asks
   d=$WORK/nginx; mkdir -p "$d"
+  # the /api/ location's proxying, for the cache and gzip20k locations
+  local ngx_fwd='proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $host;'
   cat >"$d/nginx.conf" <<EOF
 worker_processes 1;
 pid $d/nginx.pid;
@@ -181,6 +250,8 @@ http {
   client_body_temp_path $d/tmp-body; proxy_temp_path $d/tmp-proxy;
   fastcgi_temp_path $d/tmp-fcgi; uwsgi_temp_path $d/tmp-uwsgi; scgi_temp_path $d/tmp-scgi;
   upstream fixed { server 127.0.0.1:$UP_PORT; keepalive 64; }
+  # cache: in memory keys, bodies in files (nginx's only kind of cache)
+  proxy_cache_path $d/cache levels=1:2 keys_zone=bench:10m max_size=64m inactive=60m use_temp_path=off;
   server {
     listen 127.0.0.1:$HTTP_PORT;
     server_name plain.test;
@@ -195,6 +266,24 @@ http {
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
       proxy_set_header X-Forwarded-Proto \$scheme;
       proxy_set_header X-Forwarded-Host \$host;
+    }
+    location = /api/cached {
+      proxy_pass http://fixed;
+      $ngx_fwd
+      proxy_cache bench;
+      proxy_cache_key \$host\$request_uri;
+      proxy_cache_valid 200 10m;
+      add_header X-Cache-Status \$upstream_cache_status;
+    }
+    location ~ ^/api/data(-l2)?\\.json\$ {
+      proxy_pass http://fixed;
+      $ngx_fwd
+      gzip on;
+      gzip_comp_level 1;
+      gzip_types application/json;
+      gzip_proxied any;
+      gzip_min_length 1024;
+      gzip_vary on;
     }
   }
   server {
@@ -283,6 +372,11 @@ tls_session_resumption = false
 [timeouts]
 drain_ms = 2000
 
+# the response cache's store (the defaults, spelled out)
+[cache]
+max_size_mb = 64
+max_entry_kb = 1024
+
 [[site]]
 names = ["bench.test"]
 tls = { cert = "$CERT", key = "$KEY" }
@@ -298,9 +392,25 @@ root = "$WWW"
 [[site.route]]
 path = "/api/"
 upstreams = ["http://127.0.0.1:$UP_PORT"]
+[[site.route]]
+path = "/api/cached"
+upstreams = ["http://127.0.0.1:$UP_PORT"]
+cache = { }
+[[site.route]]
+path = "/api/data.json"
+upstreams = ["http://127.0.0.1:$UP_PORT"]
+compress = { encodings = ["gzip"], gzip_level = 1 }
+[[site.route]]
+path = "/api/data-l2.json"
+upstreams = ["http://127.0.0.1:$UP_PORT"]
+compress = { encodings = ["gzip"], gzip_level = 2 }
 EOF
 }
 write_configs
+"$WEBTIER" proxy validate --file "$WORK/webtier/proxy.toml" >"$WORK/webtier/validate.log" 2>&1 ||
+  die "webtier proxy validate refuses $WORK/webtier/proxy.toml: $(tr '\n' ' ' <"$WORK/webtier/validate.log")"
+nginx -t -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" >"$WORK/nginx/test.log" 2>&1 ||
+  die "nginx -t refuses $WORK/nginx/nginx.conf: $(tr '\n' ' ' <"$WORK/nginx/test.log")"
 
 # ------------------------------------------------------------------ servers
 # start_server NAME LOG: foreground, pinned, one worker; sets SPID
@@ -309,7 +419,8 @@ start_server() {
   case $name in
     webtier) taskset -c "$SERVER_CPU" "$WEBTIER" proxy run --file "$d/proxy.toml" --workers 1 >"$logf" 2>&1 & ;;
     webtier-b) taskset -c "$SERVER_CPU" "$WEBTIER_B" proxy run --file "$WORK/webtier/proxy.toml" --workers 1 >"$logf" 2>&1 & ;;
-    nginx) taskset -c "$SERVER_CPU" nginx -p "$d" -e "$d/error.log" -c "$d/nginx.conf" -g 'daemon off;' >"$logf" 2>&1 & ;;
+    nginx) rm -rf "$d/cache" # an empty cache at every start, like webtier's
+           taskset -c "$SERVER_CPU" nginx -p "$d" -e "$d/error.log" -c "$d/nginx.conf" -g 'daemon off;' >"$logf" 2>&1 & ;;
     haproxy) taskset -c "$SERVER_CPU" haproxy -db -f "$d/haproxy.cfg" >"$logf" 2>&1 & ;;
     caddy) taskset -c "$SERVER_CPU" env HOME="$d/home" XDG_DATA_HOME="$d/data" XDG_CONFIG_HOME="$d/config" \
              GOMAXPROCS=1 caddy run --config "$d/caddy.json" >"$logf" 2>&1 & ;;
@@ -327,36 +438,6 @@ start_upstream() {
   die "the upstream nginx did not come up; see $d/error.log"
 }
 
-# the server's processes: the main pid and its descendants (nginx's worker)
-server_pids() {
-  local p=$1 c
-  echo "$p"
-  for c in $(pgrep -P "$p"); do server_pids "$c"; done
-}
-cpu_ticks() { # utime+stime of the given pids, in clock ticks
-  local p t=0 v
-  for p in "$@"; do
-    v=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || v=0
-    t=$((t + ${v:-0}))
-  done
-  echo "$t"
-}
-# core_ticks -> "busy0 nice0 total0 busy1 nice1 total1" for SERVER_CPU and
-# CLIENT_CPU from /proc/stat (nice = other users' niced jobs, e.g. a build)
-core_ticks() {
-  awk -v a="cpu$SERVER_CPU" -v b="cpu$CLIENT_CPU" '
-    $1 == a || $1 == b { busy = $2 + $3 + $4 + $7 + $8 + $9; tot = busy + $5 + $6; v[$1] = busy " " $3 " " tot }
-    END { print v[a], v[b] }' /proc/stat
-}
-hwm_kib() {
-  local p t=0 v
-  for p in "$@"; do
-    v=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null)
-    t=$((t + ${v:-0}))
-  done
-  echo "$t"
-}
-
 # scenario parameters: URL, HOST, EXPECT (file with the exact body), EXTRA
 scen() {
   EXTRA=()
@@ -366,20 +447,51 @@ scen() {
     proxy) URL=http://127.0.0.1:$HTTP_PORT/api/hello HOST=plain.test EXPECT=$UP_BODY ;;
     https1k) URL=https://127.0.0.1:$HTTPS_PORT/1k.bin HOST=bench.test EXPECT=$WWW/1k.bin ;;
     tlsnew) URL=https://127.0.0.1:$HTTPS_PORT/1k.bin HOST=bench.test EXPECT=$WWW/1k.bin EXTRA=(-H 'Connection: close') ;;
+    cache) URL=http://127.0.0.1:$HTTP_PORT/api/cached HOST=plain.test EXPECT=$UP_BODY ;;
+    gzip20k) URL=http://127.0.0.1:$HTTP_PORT/api/data.json HOST=plain.test EXPECT=$JSON EXTRA=(-H 'Accept-Encoding: gzip') ;;
+    gzip20k2) URL=http://127.0.0.1:$HTTP_PORT/api/data-l2.json HOST=plain.test EXPECT=$JSON EXTRA=(-H 'Accept-Encoding: gzip') ;;
   esac
 }
 applies() { # applies SCENARIO SERVER
   [ "$2" = haproxy ] && [ "$1" = static100k ] && return 1
+  case $1 in cache | gzip20k | gzip20k2) case $2 in webtier | webtier-b | nginx) ;; *) return 1 ;; esac ;; esac
   return 0
 }
-# check SCENARIO: one request with curl, status 200 and the exact body
+# header FILE NAME...: the value of the first of the named headers in a
+# curl -D dump (names in lower case), without the CR
+header() {
+  local f=$1; shift
+  awk -v names=" $* " '{ sub(/\r$/, "") }
+    { i = index($0, ":"); if (!i) next; n = tolower(substr($0, 1, i - 1)); v = substr($0, i + 1); sub(/^ +/, "", v)
+      if (index(names, " " n " ") && !(n in seen)) { seen[n] = v; order[++k] = n } }
+    END { for (j = 1; j <= k; j++) { print seen[order[j]]; exit } }' "$f"
+}
+# check SCENARIO: one request with curl, status 200 and the exact body.
+# cache: CHECK_XCACHE is the cache status the server reported (webtier
+# X-Cache, nginx X-Cache-Status). gzip20k: the body must be gzip
+# (Content-Encoding) and gunzip to the upstream's; CHECK_SIZE is its size
+# as sent (compressed).
 check() {
   scen "$1"
   local code
-  code=$(curl -sk --http1.1 --max-time 5 -o "$WORK/check.body" -w '%{http_code}' -H "Host: $HOST" "${EXTRA[@]}" "$URL" 2>/dev/null)
-  CHECK_CODE=$code
-  [ "$code" = 200 ] && cmp -s "$WORK/check.body" "$EXPECT"
+  rm -f "$WORK/check.head"
+  code=$(curl -sk --http1.1 --max-time 5 -D "$WORK/check.head" -o "$WORK/check.body" -w '%{http_code}' -H "Host: $HOST" "${EXTRA[@]}" "$URL" 2>/dev/null)
+  CHECK_CODE=$code CHECK_XCACHE="" CHECK_CE="" CHECK_SIZE=$(wc -c <"$WORK/check.body" 2>/dev/null || echo 0)
+  [ "$code" = 200 ] || return 1
+  case $1 in
+    cache) CHECK_XCACHE=$(header "$WORK/check.head" x-cache x-cache-status) ;;
+    gzip20k | gzip20k2)
+      CHECK_CE=$(header "$WORK/check.head" content-encoding)
+      [ "$CHECK_CE" = gzip ] || { CHECK_CODE="$code, Content-Encoding '$CHECK_CE'"; return 1; }
+      gzip -dc <"$WORK/check.body" >"$WORK/check.decoded" 2>/dev/null || { CHECK_CODE="$code, body not gzip"; return 1; }
+      cmp -s "$WORK/check.decoded" "$EXPECT" || { CHECK_CODE="$code, decoded body differs"; return 1; }
+      return 0 ;;
+  esac
+  cmp -s "$WORK/check.body" "$EXPECT"
 }
+# check_hit: the cache check, answered from the cache
+check_hit() { check cache && [ "$CHECK_XCACHE" = HIT ]; }
+upstream_cached_count() { wc -l <"$WORK/upstream/cached.log" 2>/dev/null || echo 0; }
 wait_ready() { # wait_ready SCENARIO: until the server answers 200 (10 s)
   local i
   for ((i = 0; i < 100; i++)); do
@@ -388,25 +500,6 @@ wait_ready() { # wait_ready SCENARIO: until the server answers 200 (10 s)
     sleep 0.1
   done
   return 1
-}
-
-# parse_wrk FILE -> "requests rps p99_ms bytes non2xx sockerr"
-parse_wrk() {
-  awk '
-    function ms(v) { if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000;
-                     if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0;
-                     if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000;
-                     if (v ~ /m$/) return substr(v, 1, length(v) - 1) * 60000; return v + 0 }
-    function bytes(v) { if (v ~ /GB$/) return substr(v, 1, length(v) - 2) * 1073741824;
-                        if (v ~ /MB$/) return substr(v, 1, length(v) - 2) * 1048576;
-                        if (v ~ /KB$/) return substr(v, 1, length(v) - 2) * 1024;
-                        if (v ~ /B$/) return substr(v, 1, length(v) - 1) + 0; return v + 0 }
-    / requests in / { req = $1; b = bytes($5) }
-    /^Requests\/sec:/ { rps = $2 }
-    /^ +99%/ { p99 = ms($2) }
-    /Non-2xx or 3xx responses:/ { non2xx = $NF }
-    /Socket errors:/ { gsub(",", ""); se = $4 + $6 + $8 + $10 }
-    END { printf "%d %.2f %.3f %.0f %d %d\n", req, rps, p99, b, non2xx, se }' "$1"
 }
 
 # resumption SERVER: does the server resume a TLS 1.3 / TLS 1.2 session?
@@ -456,59 +549,62 @@ one_run() {
     stop_pid "$SPID"; SPID=""
     return
   fi
+  # extra: cache, upstream requests during the measured run; gzip20k, the
+  # compressed body's size from the check before the run
+  local extra="" body u0 u1
+  body=$(wc -c <"$EXPECT")
+  case $sc in gzip20k*) body=$CHECK_SIZE extra=$CHECK_SIZE ;; esac
+  if [ "$sc" = cache ] && ! check_hit; then
+    ok=0; why+=("pre-run check: not a cache hit (HTTP $CHECK_CODE, cache status '$CHECK_XCACHE')")
+  fi
   sleep 0.2
   mapfile -t pids < <(server_pids "$SPID")
   scen "$sc"
   taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" -H "Host: $HOST" "${EXTRA[@]}" "$URL" >"$wout.warmup" 2>&1
   local k0 k1
+  u0=$(upstream_cached_count)
   k0=$(core_ticks)
   c0=$(cpu_ticks "${pids[@]}")
   taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -H "Host: $HOST" "${EXTRA[@]}" "$URL" >"$wout" 2>&1
   c1=$(cpu_ticks "${pids[@]}")
   k1=$(core_ticks)
+  u1=$(upstream_cached_count)
   read -r req rps p99 bytes non2xx sockerr < <(parse_wrk "$wout")
   kill -0 "$SPID" 2>/dev/null || { ok=0; why+=("server died"); }
   check "$sc" || { ok=0; why+=("post-run check: HTTP $CHECK_CODE or wrong body"); }
+  if [ "$sc" = cache ]; then
+    extra=$((u1 - u0))
+    [ "$CHECK_XCACHE" = HIT ] || { ok=0; why+=("post-run check: not a cache hit (cache status '$CHECK_XCACHE')"); }
+    [ "$extra" = 0 ] || { ok=0; why+=("the upstream got $extra requests during the measured run"); }
+  fi
   [ "${non2xx:-1}" = 0 ] || { ok=0; why+=("$non2xx non-2xx/3xx"); }
   [ "${sockerr:-1}" = 0 ] || { ok=0; why+=("socket errors $(grep 'Socket errors' "$wout" | sed 's/^ *//')"); }
   [ "${req:-0}" -gt 0 ] || { ok=0; why+=("no requests"); }
-  local body
-  body=$(wc -c <"$EXPECT")
   if [ "${req:-0}" -gt 0 ] && [ "$(awk -v b="$bytes" -v n="$req" -v e="$body" 'BEGIN{print (b/n >= e) ? 1 : 0}')" != 1 ]; then
     ok=0; why+=("only $(awk -v b="$bytes" -v n="$req" 'BEGIN{printf "%.0f", b/n}') bytes read per request (body $body)")
+  fi
+  # gzip20k: wrk cannot look at the bodies; fewer bytes than the JSON per
+  # response shows that they were compressed throughout
+  if [[ $sc == gzip20k* ]] && [ "${req:-0}" -gt 0 ] && [ "$(awk -v b="$bytes" -v n="$req" -v e="$JSON_SIZE" 'BEGIN{print (b/n < e) ? 1 : 0}')" != 1 ]; then
+    ok=0; why+=("$(awk -v b="$bytes" -v n="$req" 'BEGIN{printf "%.0f", b/n}') bytes read per request: not compressed (JSON $JSON_SIZE)")
   fi
   rss=$(hwm_kib "${pids[@]}")
   local cpu_us util
   cpu_us=$(awk -v a="$c0" -v b="$c1" -v n="$req" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", n ? (b-a)*1e6/hz/n : 0}')
   util=$(awk -v a="$c0" -v b="$c1" -v d="$DURATION" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", (b-a)/hz/d}')
   [ $ok = 1 ] || log "INVALID: $tag — ${why[*]}"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$s" "$r" "$ok" "$rps" "$cpu_us" "$p99" "$rss" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$s" "$r" "$ok" "$rps" "$cpu_us" "$p99" "$rss" \
     "$non2xx" "$sockerr" "$(awk -v b="$bytes" -v n="$req" 'BEGIN{printf "%.0f", n ? b/n : 0}')" "$util" "${why[*]:-}" \
-    "$(echo "$k0 $k1" | awk '{ printf "%.2f\t%.2f", ($8 - $2) / ($9 - $3 + 1e-9), ($11 - $5) / ($12 - $6 + 1e-9) }')" >>"$RESULTS"
-  log "  $s: $rps req/s, $cpu_us µs CPU/req (core $util busy), p99 $p99 ms, peak RSS $((rss / 1024)) MiB$([ $ok = 1 ] || echo ' [INVALID]')"
+    "$(echo "$k0 $k1" | awk '{ printf "%.2f\t%.2f", ($8 - $2) / ($9 - $3 + 1e-9), ($11 - $5) / ($12 - $6 + 1e-9) }')" "$extra" >>"$RESULTS"
+  log "  $s: $rps req/s, $cpu_us µs CPU/req (core $util busy), p99 $p99 ms, peak RSS $((rss / 1024)) MiB$(
+    case $sc in cache) echo ", upstream requests during the run: $extra" ;; gzip20k*) echo ", gzip body $extra bytes" ;; esac
+  )$([ $ok = 1 ] || echo ' [INVALID]')"
   if [ "$sc" = tlsnew ] && [ "$HANDSHAKES" -gt 0 ] && [ $ok = 1 ]; then
     curl_handshakes "$s" "$r" "${pids[@]}"
     log "  $s: curl full handshakes: $(tail -n1 "$HSRESULTS" | awk -F'\t' '{print $6 " µs server CPU per handshake, " $4 "/" $5 " OK"}')"
   fi
   kill -0 "$SPID" 2>/dev/null || log "$s (pid $SPID) is gone before the stop; log: $WORK/runs/$tag.log"
   stop_pid "$SPID"; SPID=""
-}
-
-rotate() { # rotate ROUND LIST... -> the list rotated by ROUND, reversed
-  # every other cycle of rotations. A rotation alone keeps the cyclic
-  # succession (a before b before c before a), so one server always ran
-  # right after the same other one; that cost the server after nginx 10%
-  # of its HTTPS p99 (bench/README-proxy.md, "Order bias"). With the
-  # reversed cycles each server follows each other equally often.
-  local r=$1; shift
-  local -a c=("$@"); local n=${#c[@]} i out=()
-  for ((i = 0; i < n; i++)); do out+=("${c[((r + i) % n)]}"); done
-  if (((r / n) % 2 == 1)); then
-    local -a rev=()
-    for ((i = n - 1; i >= 0; i--)); do rev+=("${out[i]}"); done
-    out=("${rev[@]}")
-  fi
-  echo "${out[@]}"
 }
 
 # ------------------------------------------------------------------- setup
@@ -529,6 +625,68 @@ for s in $SERVERS; do
 done
 log "session resumption: $(tr '\t\n' ': ' <"$RESUME")"
 
+# issue #19's scenarios: before the rounds, each server really answers
+# /api/cached from its cache (MISS, then HIT, one upstream request between
+# them) and compresses /api/data.json (Content-Encoding gzip, decoded body
+# the upstream's; identity without Accept-Encoding); the decoded bodies of
+# all servers are compared. One row per server in $PROBE19.
+PROBE19=$WORK/probe19.tsv
+: >"$PROBE19"
+probe19() {
+  local s=$1 fail=0 n0 n1 n2 first second ce="" size=0 vary="" plain_ce
+  expect() { # expect WHAT WANT GOT
+    if [ "$2" = "$3" ]; then log "  probe $s: $1: $3"; else log "  PROBE FAILED $s: $1: got '$3', want '$2'"; fail=1; fi
+  }
+  start_server "$s" "$WORK/probe19-$s.log"
+  if ! wait_ready proxy; then
+    log "  PROBE FAILED $s: the server did not come up (HTTP $CHECK_CODE)"; stop_pid "$SPID"; SPID=""; return 1
+  fi
+  if [[ " $SCENARIOS " == *" cache "* ]]; then
+    n0=$(upstream_cached_count)
+    check cache; expect "cache: first GET /api/cached, status and body" 200 "$CHECK_CODE$(cmp -s "$WORK/check.body" "$UP_BODY" || echo ', wrong body')"
+    first=$CHECK_XCACHE; expect "cache: first GET, cache status" MISS "$first"
+    n1=$(upstream_cached_count); expect "cache: upstream requests for the first GET" 1 "$((n1 - n0))"
+    check cache; expect "cache: second GET, status and body" 200 "$CHECK_CODE$(cmp -s "$WORK/check.body" "$UP_BODY" || echo ', wrong body')"
+    second=$CHECK_XCACHE; expect "cache: second GET, cache status" HIT "$second"
+    n2=$(upstream_cached_count); expect "cache: upstream requests for the second GET" 0 "$((n2 - n1))"
+  fi
+  local sc suf
+  for sc in gzip20k gzip20k2; do
+    [[ " $SCENARIOS " == *" $sc "* ]] || continue
+    suf=${sc#gzip20k}
+    if check "$sc"; then
+      ce=$CHECK_CE size=$CHECK_SIZE vary=$(header "$WORK/check.head" vary)
+      cp "$WORK/check.body" "$WORK/probe19-$s$suf.json.gz"; cp "$WORK/check.decoded" "$WORK/probe19-$s$suf.json"
+      log "  probe $s: $sc: Content-Encoding $ce, $size bytes (of $JSON_SIZE), decodes to the upstream's body; Vary: $vary"
+    else
+      expect "$sc: GET $URL with Accept-Encoding: gzip" "200, gzip, the upstream's body after gunzip" "$CHECK_CODE"
+    fi
+    plain_ce=$(curl -s --http1.1 --max-time 5 -D - -o "$WORK/probe19-$s$suf.identity" -H "Host: plain.test" \
+      "$URL" | tr -d '\r' | awk 'tolower($0) ~ /^content-encoding:/ { print $2 }')
+    expect "$sc: without Accept-Encoding, Content-Encoding" "" "$plain_ce"
+    expect "$sc: without Accept-Encoding, the upstream's body" same "$(cmp -s "$WORK/probe19-$s$suf.identity" "$JSON" && echo same || echo different)"
+  done
+  stop_pid "$SPID"; SPID=""
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "${first:-}" "${second:-}" "$(( ${n2:-0} - ${n1:-0} ))" "$ce" "$size" "$vary" >>"$PROBE19"
+  return $fail
+}
+if [[ " $SCENARIOS " == *" cache "* || " $SCENARIOS " == *" gzip20k"* ]]; then
+  probe_failed=0
+  for s in $SERVERS; do
+    applies cache "$s" || continue
+    probe19 "$s" || probe_failed=1
+  done
+  if [ $probe_failed = 0 ]; then
+    for f in "$WORK"/probe19-*.json; do
+      [ -e "$f" ] || continue
+      if cmp -s "$f" "$WORK/probe19-nginx.json"; then
+        log "  probe: gzip: the decoded body in $(basename "$f") equals nginx's"
+      else log "  PROBE FAILED: gzip: the decoded body in $(basename "$f") differs from nginx's"; probe_failed=1; fi
+    done
+  fi
+  [ $probe_failed = 0 ] || die "an issue #19 probe failed (see above); the configurations are in $WORK/{nginx,webtier}"
+fi
+
 # ------------------------------------------------------------------ rounds
 read -r -a server_list <<<"$SERVERS"
 t_start=$(date +%s)
@@ -545,9 +703,10 @@ log "rounds took $(( $(date +%s) - t_start )) s; load average $(cut -d' ' -f1-3 
 
 # ------------------------------------------------------------------ report
 REPORT=$WORK/report.md
-python3 - "$RESULTS" "$HSRESULTS" "$RESUME" "$VERSIONS" "$ROUNDS" "$DURATION" "$CONNS" "$SERVERS" "$SCENARIOS" "$WORK/missed" >"$REPORT" <<'PY'
+python3 - "$RESULTS" "$HSRESULTS" "$RESUME" "$VERSIONS" "$ROUNDS" "$DURATION" "$CONNS" "$SERVERS" "$SCENARIOS" "$WORK/missed" \
+  "$PROBE19" "$JSON_SIZE" >"$REPORT" <<'PY'
 import sys, statistics as st
-res, hs, resume, versions, rounds, duration, conns, servers, scenarios, missed_path = sys.argv[1:]
+res, hs, resume, versions, rounds, duration, conns, servers, scenarios, missed_path, probe19, json_size = sys.argv[1:]
 servers = servers.split(); scenarios = scenarios.split()
 rows = {}
 noise = []
@@ -556,7 +715,8 @@ for l in open(res):
     if len(f) < 12: continue
     sc, s, r, ok = f[0], f[1], int(f[2]), int(f[3])
     rows.setdefault((sc, s), {})[r] = dict(ok=ok, rps=float(f[4]), cpu=float(f[5]), p99=float(f[6]),
-                                         rss=int(f[7]), util=float(f[11]))
+                                         rss=int(f[7]), bpr=float(f[10]), util=float(f[11]),
+                                         extra=f[15] if len(f) > 15 else "")
     if len(f) >= 15:
         noise.append((float(f[13]), float(f[14])))
 res_map = dict(l.rstrip("\n").split("\t", 1) for l in open(resume) if "\t" in l)
@@ -564,7 +724,12 @@ label = {"static1k": "1. static 1 KiB, HTTP keep-alive",
          "static100k": "2. static 100 KiB, HTTP keep-alive",
          "proxy": "3. reverse proxy, HTTP, fixed upstream",
          "https1k": "4. HTTPS static 1 KiB, keep-alive",
-         "tlsnew": "5. TLS, new connection per request (wrk)"}
+         "tlsnew": "5. TLS, new connection per request (wrk)",
+         "cache": "6. cache hit, proxied GET (64-byte body)",
+         "gzip20k": "7. gzip level 1, proxied 20 KiB JSON",
+         "gzip20k2": "7b. gzip, webtier level 2 vs nginx level 1 (not a target)"}
+# issue #19's scenarios are held to req/s and CPU only
+issue19 = ("cache", "gzip20k", "gzip20k2")
 def med(sc, s, k):
     v = [x[k] for x in rows.get((sc, s), {}).values() if x["ok"]]
     return st.median(v) if v else None
@@ -601,13 +766,16 @@ for sc in scenarios:
         if sc == "tlsnew" and "=yes" in res_map.get(s, ""):
             name += " †"
         target = ""
-        if s == "webtier":
+        if s == "webtier" and sc == "gzip20k2":
+            target = "(size-matched comparison)"
+        elif s == "webtier":
             rr, rc, rp, rm = (ratio(sc, s, k) for k in ("rps", "cpu", "p99", "rss"))
             miss = []
             if rr is None or rr < 1.0: miss.append(f"req/s {rr:.3f}" if rr is not None else "req/s")
             if rc is None or rc > 1.0: miss.append(f"CPU {rc:.3f}" if rc is not None else "CPU")
-            if rp is None or rp > 1.0: miss.append(f"p99 {rp:.3f}" if rp is not None else "p99")
-            if rm is None or rm > 2.0: miss.append(f"RSS {rm:.3f}" if rm is not None else "RSS")
+            if sc not in issue19:
+                if rp is None or rp > 1.0: miss.append(f"p99 {rp:.3f}" if rp is not None else "p99")
+                if rm is None or rm > 2.0: miss.append(f"RSS {rm:.3f}" if rm is not None else "RSS")
             target = "met" if not miss else "missed: " + ", ".join(miss)
             if miss: missed.append(sc)
         if s == "nginx":
@@ -618,6 +786,40 @@ for sc in scenarios:
         print(f"| {label[sc]} | {name} | {len(valid)}/{len(runs)} | {f(med(sc, s, 'rps'), 0)} | {rng} | {f(med(sc, s, 'cpu'))} | "
               f"{f(med(sc, s, 'p99'), 2)} | {f(None if rss is None else rss / 1024)} | {f(med(sc, s, 'util'), 2)} | "
               f"{' | '.join(rs)} | {target} |")
+if any(sc in scenarios for sc in issue19):
+    print("\nScenarios 6 and 7 (issue #19) run webtier and nginx only; their target is req/s ≥ 1.0× and CPU/request ≤ 1.0× nginx "
+          "(p99 and RSS are shown, not judged).  ")
+    p19 = {}
+    for l in open(probe19):
+        p = l.rstrip("\n").split("\t")
+        if len(p) >= 7: p19[p[0]] = p
+    ss = [s for s in servers if any((sc, s) in rows for sc in issue19) or s in p19]
+    if "cache" in scenarios:
+        print("\nCache hit: the probe's cache status for two GETs, and the upstream's requests during the measured runs "
+              "(all rounds; a valid run needs 0):\n")
+        print("| server | probe: 1st GET | probe: 2nd GET | upstream requests in measured runs | valid runs |")
+        print("|---|---|---|---|---|")
+        for s in ss:
+            runs = rows.get(("cache", s), {})
+            up = sum(int(x["extra"]) for x in runs.values() if x["extra"].lstrip("-").isdigit())
+            p = p19.get(s, [s, "?", "?"])
+            print(f"| {s} | {p[1] or '?'} | {p[2] or '?'} | {up} | {sum(x['ok'] for x in runs.values())}/{len(runs)} |")
+    if "gzip20k" in scenarios or "gzip20k2" in scenarios:
+        print(f"\nCompressed output of the {int(json_size):,}-byte JSON (gzip level 1; in 7b webtier at level 2): body bytes of one response (curl, before each run), "
+              "and wrk's bytes read per response (headers and chunked framing included), medians:\n")
+        print("| scenario | server | Content-Encoding (probe) | Vary (probe) | body bytes | ratio to the JSON | bytes/response on the wire | body ÷ nginx |")
+        print("|---|---|---|---|---|---|---|---|")
+        def gz(sc, s):
+            v = [int(x["extra"]) for x in rows.get((sc, s), {}).values() if x["ok"] and x["extra"].isdigit()]
+            return st.median(v) if v else None
+        for sc in ("gzip20k", "gzip20k2"):
+            if sc not in scenarios: continue
+            for s in ss:
+                p = p19.get(s, [s] + [""] * 6)
+                b = gz(sc, s); n = gz(sc, "nginx")
+                w = [x["bpr"] for x in rows.get((sc, s), {}).values() if x["ok"]]
+                print(f"| {label[sc]} | {s} | {p[4] or '?'} | {p[6] or '—'} | {f(b, 0)} | {fr(b / int(json_size)) if b else '—'} | "
+                      f"{f(st.median(w), 0) if w else '—'} | {fr(b / n) if b and n else '—'} |")
 print("\n\\* HAProxy's 1 KiB \"file\" is `http-request return ... file` (read into memory at start); it serves no files from disk.  ")
 print("† this server cannot turn TLS session resumption off (see the probe below), so wrk resumes its sessions: "
       "these are mostly abbreviated handshakes; compare full handshakes in the next table.")
@@ -696,30 +898,6 @@ perf_profile() {
   perf report -i "$base.data" --no-children --sort dso --stdio 2>/dev/null >"$base.dso.txt"
   perf report -i "$base.data" --no-children --sort symbol --stdio 2>/dev/null >"$base.sym.txt"
   perf report -i "$base.data" --no-children --sort dso,symbol --stdio 2>/dev/null >"$base.dsosym.txt"
-}
-pct_lines() { grep -E '^ +[0-9.]+%' "$1" | head -n "$2" | cut -c1-150 | sed 's/[ -]*$//'; }
-# by_crate FILE: the samples of a `--sort dso,symbol` report grouped by crate
-by_crate() {
-  python3 - "$1" <<'PY'
-import re, sys, collections
-g = collections.Counter()
-for line in open(sys.argv[1]):
-    m = re.match(r"\s+([0-9.]+)%\s+(\S+)\s+\[(.)\]\s+(.*)$", line)
-    if not m: continue
-    pct, dso, kind, sym = float(m[1]), m[2], m[3], m[4].strip()
-    if kind == "k": key = "kernel"
-    elif dso.startswith("libc"):
-        key = "libc malloc/free" if re.search(r"malloc|free|_int_|unlink_chunk|realloc|calloc|tcache", sym) else \
-              "libc memcpy/memset" if re.search(r"mem(move|cpy|set|cmp)", sym) else "libc other"
-    elif dso == "[vdso]": key = "vdso (clock_gettime)"
-    else:
-        t = sym.lstrip("<&* ")
-        t = re.sub(r"^(dyn |impl )", "", t)
-        key = t.split("::")[0] if "::" in t else ("aws-lc" if re.search(r"aws_lc|nistz|curve25519|bignum|sha|aes", t, re.I) else t.split("(")[0][:40])
-        if re.search(r"aws_lc|nistz|curve25519|bignum_|sha512|sha256|aes_hw|gcm", t): key = "aws-lc (crypto)"
-    g[key] += pct
-print("  ".join(f"{k} {v:.1f}%" for k, v in g.most_common(14)))
-PY
 }
 
 if [ "$PROFILE" != 0 ]; then
