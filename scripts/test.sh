@@ -41,6 +41,10 @@ command -v testssl >/dev/null 2>&1 || missing+=(testssl.sh)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v useradd >/dev/null 2>&1 || [ -x /usr/sbin/useradd ] || missing+=(passwd)
+# The proxy's gzip links the system's zlib (flate2's zlib backend; cc
+# builds zstd-sys and libz-sys)
+[ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 # tests/it/init.rs: the instance's address on a namespace's loopback (ip)
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
 # tests/it/auth.rs: the OpenID provider (oidc-provider on node) and the

@@ -16,9 +16,16 @@
 //! (`cache::Entry::encoded`).
 //!
 //! The codecs are the reference crates, driven through their `Write`
-//! encoders (`flate2` on zlib-rs, `brotli`, `zstd`): async-compression's
-//! readers would need the body turned into an `AsyncRead` and back, and
-//! decide themselves when to flush.
+//! encoders (`flate2`, `brotli`, `zstd`): async-compression's readers
+//! would need the body turned into an `AsyncRead` and back, and decide
+//! themselves when to flush.
+//!
+//! gzip is flate2 on the system's zlib, the library nginx links: a level
+//! makes the same bytes as nginx's `gzip_comp_level`. On zlib-rs (flate2's
+//! Rust backend) level 1 is a different algorithm (fixed Huffman codes):
+//! `bench/proxy.sh` measured its 20 KiB JSON at 7,708 bytes against
+//! nginx's 5,908, 1.44x nginx's req/s for 30% more bytes; its level 2
+//! matched the size (5,471) at 0.99x the req/s and 1.01x the CPU.
 
 use std::io::Write;
 use std::pin::Pin;
