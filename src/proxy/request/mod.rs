@@ -350,33 +350,21 @@ pub fn handle(
                 }
                 resp
             };
-            match looked.await {
-                cache::Lookup::Answer(resp) => {
-                    let resp = with_cookies(resp, &mut user);
-                    return Ok(finish(
-                        resp,
-                        serving,
-                        &state,
-                        started,
-                        log,
-                        host.as_deref(),
-                        squeeze,
-                    ));
-                }
+            let answered = match looked.await {
+                cache::Lookup::Answer(resp) => Some(resp),
                 cache::Lookup::Refresh(resp, pending) => {
                     refresh(pool, group, &req, &origin, &state, pending);
-                    let resp = with_cookies(resp, &mut user);
-                    return Ok(finish(
-                        resp,
-                        serving,
-                        &state,
-                        started,
-                        log,
-                        host.as_deref(),
-                        squeeze,
-                    ));
+                    Some(resp)
                 }
-                cache::Lookup::Forward(pending) => caching = Some(pending),
+                cache::Lookup::Forward(pending) => {
+                    caching = Some(pending);
+                    None
+                }
+            };
+            if let Some(resp) = answered {
+                let resp = with_cookies(resp, &mut user);
+                let host = host.as_deref();
+                return Ok(finish(resp, serving, &state, started, log, host, squeeze));
             }
         }
         let forwarded = {
