@@ -300,7 +300,7 @@ fn parse_q(v: &str) -> Option<u16> {
 /// One coding's streaming encoder, writing into a buffer taken as it
 /// fills.
 enum Encoder {
-    Gzip(flate2::write::GzEncoder<Vec<u8>>),
+    Gzip(Gzip),
     Br(Box<brotli::CompressorWriter<Vec<u8>>>),
     Zstd(zstd::stream::write::Encoder<'static, Vec<u8>>),
 }
@@ -308,10 +308,7 @@ enum Encoder {
 impl Encoder {
     fn new(encoding: Encoding, levels: Levels) -> std::io::Result<Encoder> {
         Ok(match encoding {
-            Encoding::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
-                Vec::new(),
-                flate2::Compression::new(levels.gzip),
-            )),
+            Encoding::Gzip => Encoder::Gzip(Gzip::new(levels.gzip)),
             // A 256 KiB window: brotli's default (4 MiB) costs memory per
             // response for no gain on web-sized bodies.
             Encoding::Br => Encoder::Br(Box::new(brotli::CompressorWriter::new(
@@ -329,7 +326,7 @@ impl Encoder {
 
     fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
         match self {
-            Encoder::Gzip(e) => e.write_all(data),
+            Encoder::Gzip(e) => e.run(data, flate2::FlushCompress::None),
             Encoder::Br(e) => e.write_all(data),
             Encoder::Zstd(e) => e.write_all(data),
         }
@@ -338,7 +335,7 @@ impl Encoder {
     /// Pushes everything written so far out (a sync flush).
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
-            Encoder::Gzip(e) => e.flush(),
+            Encoder::Gzip(e) => e.run(&[], flate2::FlushCompress::Sync),
             Encoder::Br(e) => e.flush(),
             Encoder::Zstd(e) => e.flush(),
         }
@@ -347,7 +344,7 @@ impl Encoder {
     /// The output so far, taken.
     fn take(&mut self) -> Vec<u8> {
         std::mem::take(match self {
-            Encoder::Gzip(e) => e.get_mut(),
+            Encoder::Gzip(e) => &mut e.out,
             Encoder::Br(e) => e.get_mut(),
             Encoder::Zstd(e) => e.get_mut(),
         })
@@ -355,7 +352,7 @@ impl Encoder {
 
     fn pending(&mut self) -> usize {
         match self {
-            Encoder::Gzip(e) => e.get_mut().len(),
+            Encoder::Gzip(e) => e.out.len(),
             Encoder::Br(e) => e.get_mut().len(),
             Encoder::Zstd(e) => e.get_mut().len(),
         }
@@ -368,6 +365,87 @@ impl Encoder {
             Encoder::Br(e) => Ok(e.into_inner()),
             Encoder::Zstd(e) => e.finish(),
         }
+    }
+}
+
+/// gzip on zlib, its state reused: a new zlib stream allocates about
+/// 270 KiB (window, hash chains, pending buffer), which a reset keeps.
+/// Each worker thread keeps a few, by level.
+struct Gzip {
+    z: Option<(u32, flate2::Compress)>,
+    out: Vec<u8>,
+}
+
+thread_local! {
+    static GZIP_STATES: std::cell::RefCell<Vec<(u32, flate2::Compress)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// zlib states a worker thread keeps for reuse.
+const KEPT_STATES: usize = 8;
+
+impl Gzip {
+    fn new(level: u32) -> Gzip {
+        let reused = GZIP_STATES.with_borrow_mut(|kept| {
+            let at = kept.iter().position(|(l, _)| *l == level)?;
+            Some(kept.swap_remove(at))
+        });
+        let z = reused.unwrap_or_else(|| {
+            (
+                level,
+                flate2::Compress::new_gzip(flate2::Compression::new(level), 15),
+            )
+        });
+        Gzip {
+            z: Some(z),
+            out: Vec::new(),
+        }
+    }
+
+    /// Feeds `input` (all of it) with `flush`, the output appended.
+    fn run(&mut self, mut input: &[u8], flush: flate2::FlushCompress) -> std::io::Result<()> {
+        let Some((_, z)) = self.z.as_mut() else {
+            return Err(std::io::Error::other("gzip stream already finished"));
+        };
+        loop {
+            self.out.reserve((input.len() / 2).max(4096));
+            let before = z.total_in();
+            let status = z
+                .compress_vec(input, &mut self.out, flush)
+                .map_err(std::io::Error::other)?;
+            input = &input[(z.total_in() - before) as usize..];
+            let room_left = self.out.len() < self.out.capacity();
+            match status {
+                flate2::Status::StreamEnd => return Ok(()),
+                _ if input.is_empty() && room_left => return Ok(()),
+                _ => {}
+            }
+        }
+    }
+
+    /// The stream's end; the state goes back for the next response.
+    fn finish(mut self) -> std::io::Result<Vec<u8>> {
+        loop {
+            let Some((_, z)) = self.z.as_mut() else {
+                break;
+            };
+            self.out.reserve(4096);
+            let status = z
+                .compress_vec(&[], &mut self.out, flate2::FlushCompress::Finish)
+                .map_err(std::io::Error::other)?;
+            if status == flate2::Status::StreamEnd {
+                break;
+            }
+        }
+        if let Some((level, mut z)) = self.z.take() {
+            z.reset();
+            GZIP_STATES.with_borrow_mut(|kept| {
+                if kept.len() < KEPT_STATES {
+                    kept.push((level, z));
+                }
+            });
+        }
+        Ok(std::mem::take(&mut self.out))
     }
 }
 
