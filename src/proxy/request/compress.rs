@@ -425,10 +425,7 @@ impl Gzip {
 
     /// The stream's end; the state goes back for the next response.
     fn finish(mut self) -> std::io::Result<Vec<u8>> {
-        loop {
-            let Some((_, z)) = self.z.as_mut() else {
-                break;
-            };
+        while let Some((_, z)) = self.z.as_mut() {
             self.out.reserve(4096);
             let status = z
                 .compress_vec(&[], &mut self.out, flate2::FlushCompress::Finish)
