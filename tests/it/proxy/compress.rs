@@ -437,3 +437,71 @@ async fn static_text_files_are_compressed_too() {
     assert_eq!(got.header("content-encoding"), None);
     assert_eq!(got.decoded(), &text.as_bytes()[..4096]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sites_settings_apply_and_a_routes_replace_them() {
+    let app = Uvicorn::start("one");
+    let site = "cache = {}\ncompress = { encodings = [\"zstd\", \"gzip\"], min_bytes = 100, types = [\"text/plain\"], gzip_level = 9, zstd_level = 19 }\n";
+    let off = "cache = { enabled = false }\ncompress = { enabled = false }\n";
+    let body = format!(
+        "[cache]\nmax_size_mb = 1\nmax_entry_kb = 4\n[[site]]\nnames = [\"s.test\"]\n{site}{}{}",
+        proxy_route("/", &[up(&app)], ""),
+        proxy_route("/compress/text/off", &[up(&app)], off),
+    );
+    let proxy = Proxy::start(&body);
+    let x_cache = |raw: &Raw| raw.header("x-cache").unwrap_or("").to_string();
+
+    // The site's compression: only its codings, types and threshold, at
+    // its levels.
+    let text = "/compress/text/t?size=3000&cc=max-age=60";
+    let zstd = fetch(&proxy, text, &ae("br, zstd;q=0.5, gzip;q=0.5")).await;
+    assert_eq!(
+        zstd.header("content-encoding"),
+        Some("zstd"),
+        "br is not offered"
+    );
+    assert_eq!(decode("zstd", &zstd.body), text_of(3000).as_bytes());
+    let gzip = fetch(&proxy, "/compress/text/g?size=3000", &ae("gzip")).await;
+    assert_eq!(gzip.header("content-encoding"), Some("gzip"));
+    assert_eq!(gzip.body[8], 2, "the gzip header says level 9 (XFL = 2)");
+    assert_eq!(decode("gzip", &gzip.body), text_of(3000).as_bytes());
+    let small = fetch(&proxy, "/compress/text/s?size=150", &ae("gzip")).await;
+    assert_eq!(
+        small.header("content-encoding"),
+        Some("gzip"),
+        "150 >= min_bytes 100"
+    );
+    let tiny = fetch(&proxy, "/compress/text/s?size=50", &ae("gzip")).await;
+    assert_eq!(tiny.header("content-encoding"), None, "below min_bytes");
+    let css = fetch(
+        &proxy,
+        "/compress/text/c?size=3000&ct=text/css",
+        &ae("gzip"),
+    )
+    .await;
+    assert_eq!(
+        css.header("content-encoding"),
+        None,
+        "text/css is not in types"
+    );
+
+    // The site's cache, and its store's max_entry_kb: 3,000 bytes are
+    // stored, 20 KiB are not.
+    assert_eq!(x_cache(&fetch(&proxy, text, &[]).await), "HIT");
+    let big = "/compress/text/big?size=20000&cc=max-age=60";
+    assert_eq!(x_cache(&fetch(&proxy, big, &[]).await), "MISS");
+    assert_eq!(
+        x_cache(&fetch(&proxy, big, &[]).await),
+        "MISS",
+        "over max_entry_kb"
+    );
+
+    // The route turns both off.
+    let off_path = "/compress/text/off?size=3000&cc=max-age=60";
+    for _ in 0..2 {
+        let raw = fetch(&proxy, off_path, &ae("gzip, zstd")).await;
+        assert_eq!(raw.header("content-encoding"), None);
+        assert_eq!(raw.header("x-cache"), None, "no cache on the route");
+        assert_eq!(raw.body, text_of(3000).as_bytes());
+    }
+}
