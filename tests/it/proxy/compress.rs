@@ -496,6 +496,11 @@ async fn a_sites_settings_apply_and_a_routes_replace_them() {
         "over max_entry_kb"
     );
 
+    // The store's size (max_size_mb = 1).
+    proxy.wait_metric("a 1 MiB store", |l| {
+        l == "webtier_cache_capacity_bytes 1048576"
+    });
+
     // The route turns both off.
     let off_path = "/compress/text/off?size=3000&cc=max-age=60";
     for _ in 0..2 {
