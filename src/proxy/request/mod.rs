@@ -207,30 +207,29 @@ pub fn handle(
         // The match ends before the wait, so that the future does not hold
         // a `Routed` (with room for a whole response) across it.
         let mut squeeze = None;
+        // Every answer leaves through `finish` (compression, HSTS, the
+        // log), with what it needs of the request.
+        macro_rules! leave {
+            ($resp:expr) => {
+                return Ok(finish(
+                    $resp,
+                    serving,
+                    &state,
+                    started,
+                    log,
+                    host.as_deref(),
+                    squeeze,
+                ))
+            };
+        }
         let (group, mut origin, limits, mut user) =
             match route(&req, host.as_deref(), conn, &state, started, &mut squeeze) {
                 Routed::Answer(resp) => {
-                    return Ok(finish(
-                        resp,
-                        serving,
-                        &state,
-                        started,
-                        log,
-                        host.as_deref(),
-                        squeeze,
-                    ));
+                    leave!(resp);
                 }
                 Routed::Reply(answer) => {
                     let resp = answer.await;
-                    return Ok(finish(
-                        resp,
-                        serving,
-                        &state,
-                        started,
-                        log,
-                        host.as_deref(),
-                        squeeze,
-                    ));
+                    leave!(resp);
                 }
                 Routed::Forward(group, origin, limits, user) => (group, origin, limits, user),
                 Routed::Guarded(checking, route, path) => {
@@ -238,15 +237,7 @@ pub fn handle(
                         Ok(()) => serve_static(route, &req, &path, started),
                         Err(resp) => denied_credentials(resp),
                     };
-                    return Ok(finish(
-                        resp,
-                        serving,
-                        &state,
-                        started,
-                        log,
-                        host.as_deref(),
-                        squeeze,
-                    ));
+                    leave!(resp);
                 }
             };
         // The cache's key: the target as the client sent it.
@@ -266,15 +257,7 @@ pub fn handle(
             && let Err(resp) = checking.await
         {
             let resp = denied_credentials(resp);
-            return Ok(finish(
-                resp,
-                serving,
-                &state,
-                started,
-                log,
-                host.as_deref(),
-                squeeze,
-            ));
+            leave!(resp);
         }
         if user.strip_authorization {
             req.headers_mut().remove(header::AUTHORIZATION);
@@ -283,15 +266,7 @@ pub fn handle(
             match pending.await {
                 Ok(identity) => user.identity = Some(identity),
                 Err(resp) => {
-                    return Ok(finish(
-                        resp,
-                        serving,
-                        &state,
-                        started,
-                        log,
-                        host.as_deref(),
-                        squeeze,
-                    ));
+                    leave!(resp);
                 }
             }
         }
@@ -309,15 +284,7 @@ pub fn handle(
                 Ok(headers) => origin.identity = headers,
                 Err(status) => {
                     let resp = pages::error(status);
-                    return Ok(finish(
-                        resp,
-                        serving,
-                        &state,
-                        started,
-                        log,
-                        host.as_deref(),
-                        squeeze,
-                    ));
+                    leave!(resp);
                 }
             }
         }
@@ -363,8 +330,7 @@ pub fn handle(
             };
             if let Some(resp) = answered {
                 let resp = with_cookies(resp, &mut user);
-                let host = host.as_deref();
-                return Ok(finish(resp, serving, &state, started, log, host, squeeze));
+                leave!(resp);
             }
         }
         let forwarded = {

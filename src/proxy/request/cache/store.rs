@@ -437,15 +437,16 @@ mod tests {
     use super::*;
     use crate::proxy::request::cache::policy::Directives;
 
-    fn entry(
+    /// A fresh 200 of `route` with `body`, varying as `vary` says.
+    fn stored(
         route: u64,
         vary: &[(&'static str, Option<&'static str>)],
-        body: &'static str,
+        body: &'static [u8],
     ) -> Arc<Entry> {
         Arc::new(Entry::new(
             StatusCode::OK,
             HeaderMap::new(),
-            Bytes::from_static(body.as_bytes()),
+            Bytes::from_static(body),
             100,
             0,
             60,
@@ -455,6 +456,14 @@ mod tests {
                 .collect(),
             route,
         ))
+    }
+
+    fn entry(
+        route: u64,
+        vary: &[(&'static str, Option<&'static str>)],
+        body: &'static str,
+    ) -> Arc<Entry> {
+        stored(route, vary, body.as_bytes())
     }
 
     fn lang(v: &'static str) -> HeaderMap {
@@ -503,17 +512,7 @@ mod tests {
     fn a_compressed_copy_is_stored_once_in_a_new_entry_and_weighed() {
         let s = Store::new(&CacheStore::default());
         static BODY: [u8; 8192] = [b'a'; 8192];
-        let e = Arc::new(Entry::new(
-            StatusCode::OK,
-            HeaderMap::new(),
-            Bytes::from_static(&BODY),
-            0,
-            0,
-            60,
-            &Directives::default(),
-            Vec::new(),
-            1,
-        ));
+        let e = stored(1, &[], &BODY);
         s.put("k", Arc::clone(&e));
         let before = s.entries.weight();
         let levels = Levels {
@@ -541,20 +540,7 @@ mod tests {
     }
 
     fn sized(route: u64, lang: &'static str, bytes: &'static [u8]) -> Arc<Entry> {
-        Arc::new(Entry::new(
-            StatusCode::OK,
-            HeaderMap::new(),
-            Bytes::from_static(bytes),
-            0,
-            0,
-            60,
-            &Directives::default(),
-            vec![(
-                HeaderName::from_static("accept-language"),
-                Some(HeaderValue::from_static(lang)),
-            )],
-            route,
-        ))
+        stored(route, &[("accept-language", Some(lang))], bytes)
     }
 
     #[test]
@@ -588,18 +574,7 @@ mod tests {
         });
         static BODY: [u8; 32 * 1024] = [b'x'; 32 * 1024];
         for i in 0..200 {
-            let e = Arc::new(Entry::new(
-                StatusCode::OK,
-                HeaderMap::new(),
-                Bytes::from_static(&BODY),
-                0,
-                0,
-                60,
-                &Directives::default(),
-                Vec::new(),
-                1,
-            ));
-            s.put(&format!("k{i}"), e);
+            s.put(&format!("k{i}"), stored(1, &[], &BODY));
         }
         assert!(s.entries.weight() <= 1024 * 1024, "{}", s.entries.weight());
         assert!(s.entries.len() > 10);
