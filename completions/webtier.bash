@@ -1861,7 +1861,7 @@ _webtier() {
             return 0
             ;;
         webtier__subcmd__plan)
-            opts="-q -v -y -h -V --destroy --revoke --out --detailed-exitcode --prune --adopt --config --output --json --quiet --verbose --no-color --yes --help --version firewall dns proxy-config proxy cert schedule"
+            opts="-q -v -y -h -V --destroy --revoke --out --detailed-exitcode --prune --adopt --config --output --json --quiet --verbose --no-color --yes --help --version firewall dns proxy-config proxy cert lb schedule"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -40,6 +40,9 @@ pub fn policy(config: &Config) -> Value {
         statements.push(validation_records_statement(config, partition));
     }
     statements.extend(acm_statements(config, partition, region));
+    if config.has_lb() {
+        statements.extend(lb_statements(partition, region));
+    }
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
@@ -135,6 +138,78 @@ fn acm_statements(config: &Config, partition: &str, region: &str) -> Vec<Value> 
 
 /// The firewall step: read the ingress rules, open and close the web
 /// ports of the target's security group.
+/// The lb step: reads are not resource-scoped in ELB and EC2; writes go
+/// to load balancers, target groups, listeners and security groups
+/// (webtier checks its tags before changing one).
+fn lb_statements(partition: &str, region: &str) -> [Value; 3] {
+    let elb = |kind: &str| format!("arn:{partition}:elasticloadbalancing:{region}:*:{kind}");
+    [
+        json!({
+            "Sid": "WebtierReadLoadBalancers",
+            "Effect": "Allow",
+            "Action": [
+                "elasticloadbalancing:DescribeLoadBalancers",
+                "elasticloadbalancing:DescribeLoadBalancerAttributes",
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetGroupAttributes",
+                "elasticloadbalancing:DescribeTargetHealth",
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeListenerCertificates",
+                "elasticloadbalancing:DescribeTags",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSecurityGroupRules",
+            ],
+            "Resource": "*",
+        }),
+        json!({
+            "Sid": "WebtierManageLoadBalancer",
+            "Effect": "Allow",
+            "Action": [
+                "elasticloadbalancing:CreateLoadBalancer",
+                "elasticloadbalancing:DeleteLoadBalancer",
+                "elasticloadbalancing:SetSubnets",
+                "elasticloadbalancing:SetSecurityGroups",
+                "elasticloadbalancing:SetIpAddressType",
+                "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                "elasticloadbalancing:CreateTargetGroup",
+                "elasticloadbalancing:DeleteTargetGroup",
+                "elasticloadbalancing:ModifyTargetGroup",
+                "elasticloadbalancing:ModifyTargetGroupAttributes",
+                "elasticloadbalancing:RegisterTargets",
+                "elasticloadbalancing:DeregisterTargets",
+                "elasticloadbalancing:CreateListener",
+                "elasticloadbalancing:DeleteListener",
+                "elasticloadbalancing:ModifyListener",
+                "elasticloadbalancing:AddListenerCertificates",
+                "elasticloadbalancing:RemoveListenerCertificates",
+                "elasticloadbalancing:AddTags",
+            ],
+            "Resource": [
+                elb("loadbalancer/app/*"),
+                elb("targetgroup/*"),
+                elb("listener/app/*"),
+            ],
+        }),
+        json!({
+            "Sid": "WebtierManageLoadBalancerGroup",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:CreateSecurityGroup",
+                "ec2:DeleteSecurityGroup",
+                "ec2:CreateTags",
+                "ec2:AuthorizeSecurityGroupIngress",
+                "ec2:RevokeSecurityGroupIngress",
+            ],
+            "Resource": [
+                format!("arn:{partition}:ec2:{region}:*:security-group/*"),
+                format!("arn:{partition}:ec2:{region}:*:security-group-rule/*"),
+                format!("arn:{partition}:ec2:{region}:*:vpc/*"),
+            ],
+        }),
+    ]
+}
+
 fn firewall_statements(target: &Target, partition: &str, region: &str) -> [Value; 2] {
     let group = target.security_group.as_deref().unwrap_or("*");
     [

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::{Clients, api_error};
+use crate::config::{AcmMode, Config, Tls};
 
 /// Every certificate webtier creates in ACM carries this tag…
 pub const MANAGED_BY: (&str, &str) = ("managed-by", "webtier");
@@ -494,6 +495,100 @@ pub fn key_algorithm_of(key_type: &str) -> Option<&'static str> {
 pub fn is_live_status(status: &str) -> bool {
     status == CertificateStatus::Issued.as_str()
         || status == CertificateStatus::PendingValidation.as_str()
+}
+
+// What the cert step (and the lb step, and status) want of ACM for each
+// `tls = "acm"` site.
+
+/// One `tls = "acm"` site's certificate, as a plan file keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcmWanted {
+    /// The site's domain.
+    pub name: String,
+    /// Its domain, then its aliases.
+    pub names: Vec<String>,
+    pub mode: AcmMode,
+    /// ACM's name for the key type (`EC_prime256v1`).
+    pub key_algorithm: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone_id: Option<String>,
+    /// Seconds to wait for ISSUED.
+    pub validation_timeout: u64,
+}
+
+impl AcmWanted {
+    pub fn exportable(&self) -> bool {
+        self.mode == AcmMode::Export
+    }
+
+    /// Whether `cert` is this site's certificate: issued by ACM (not
+    /// imported), usable or becoming so, for exactly these names, with
+    /// this key type and export option.
+    pub fn matches(&self, cert: &AcmCert) -> bool {
+        let mut names = self.names.clone();
+        names.sort();
+        names.dedup();
+        cert.kind == "AMAZON_ISSUED"
+            && is_live_status(&cert.status)
+            && cert.names == names
+            && cert.exportable == self.exportable()
+            && cert.key_algorithm.as_deref() == Some(self.key_algorithm.as_str())
+    }
+
+    /// ACM's idempotency token for the request: the same for the same
+    /// site, names, key and mode, so a request retried after a lost answer
+    /// gets the same certificate; a new one after a failed certificate
+    /// (`after`), so that fixing the cause and running again asks again.
+    pub fn token(&self, after: Option<&str>) -> String {
+        use sha2::{Digest, Sha256};
+        let text = serde_json::json!([
+            self.name,
+            self.names,
+            self.key_algorithm,
+            self.exportable(),
+            after
+        ])
+        .to_string();
+        Sha256::digest(text.as_bytes())[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// Every `tls = "acm"` site's certificate.
+pub fn wanted(config: &Config) -> Vec<AcmWanted> {
+    config
+        .sites
+        .iter()
+        .filter(|s| s.tls == Tls::Acm)
+        .filter_map(|s| {
+            let acm = s.acm.as_ref()?;
+            Some(AcmWanted {
+                name: s.domain.clone(),
+                names: s.names().map(str::to_string).collect(),
+                mode: acm.mode?,
+                key_algorithm: acm.key.acm_algorithm()?.to_string(),
+                region: acm.region.clone(),
+                zone_id: s.zone_id.clone(),
+                validation_timeout: acm.validation_timeout,
+            })
+        })
+        .collect()
+}
+
+/// Pure: the certificate to use among webtier's for the site: an issued
+/// one before one still validating, then the newest.
+pub fn pick<'a>(w: &AcmWanted, certs: &'a [AcmCert]) -> Option<&'a AcmCert> {
+    certs.iter().filter(|c| w.matches(c)).max_by_key(|c| {
+        (
+            c.status == "ISSUED",
+            c.not_after.unwrap_or(0),
+            c.created_at.unwrap_or(0),
+        )
+    })
 }
 
 #[cfg(test)]

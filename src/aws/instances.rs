@@ -20,6 +20,11 @@ pub struct Instance {
     pub ipv6: Vec<String>,
     /// Attached security groups (ids), in the order EC2 lists them.
     pub security_groups: Vec<String>,
+    /// The subnet and VPC of its primary interface.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpc: Option<String>,
 }
 
 /// Resolves the target to instances, sorted by id, once per run. Fails
@@ -173,6 +178,8 @@ fn convert(i: &Ec2Instance) -> Instance {
             .iter()
             .filter_map(|g| g.group_id().map(str::to_string))
             .collect(),
+        subnet: i.subnet_id().map(str::to_string),
+        vpc: i.vpc_id().map(str::to_string),
     }
 }
 

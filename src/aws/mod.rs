@@ -2,6 +2,8 @@
 //! translation of AWS errors into messages that say what to fix.
 
 pub mod acm;
+pub mod elb;
+pub mod ingress;
 pub mod instances;
 pub mod route53;
 
@@ -21,6 +23,7 @@ use crate::config;
 pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub route53: aws_sdk_route53::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub region: String,
     /// The loaded configuration, for clients made on demand (ACM, in the
     /// run's region or another).
@@ -64,6 +67,7 @@ impl Clients {
         Ok(Clients {
             ec2: aws_sdk_ec2::Client::new(&sdk),
             route53: aws_sdk_route53::Client::new(&sdk),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
             region,
             sdk,
             instances: tokio::sync::OnceCell::new(),

@@ -27,6 +27,9 @@ pub struct Config {
     pub acme: Acme,
     pub proxy: Proxy,
     pub dns: Dns,
+    /// `[load_balancer]`: the ALB the `lb` step manages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_balancer: Option<Alb>,
     #[serde(rename = "site")]
     pub sites: Vec<Site>,
 }
@@ -41,6 +44,20 @@ impl Config {
     /// instances or at a load balancer.
     pub fn has_dns(&self) -> bool {
         self.target.is_some() || self.dns.load_balancer.is_some()
+    }
+
+    /// Whether the names get AAAA records: the ALB's address type with a
+    /// `[load_balancer]`, else `[target] ipv6`.
+    pub fn records_ipv6(&self) -> bool {
+        match &self.load_balancer {
+            Some(alb) => alb.ipv6,
+            None => self.target.as_ref().is_some_and(|t| t.ipv6),
+        }
+    }
+
+    /// The lb step runs with a `[load_balancer]` section.
+    pub fn has_lb(&self) -> bool {
+        self.load_balancer.is_some()
     }
 
     /// The sites whose certificate the cert step issues (ACME).
@@ -98,6 +115,52 @@ pub struct Dns {
     /// Alias records to this load balancer instead of instance addresses.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub load_balancer: Option<LoadBalancer>,
+}
+
+/// `[load_balancer]`: an Application Load Balancer in front of the target
+/// instances, which it reaches on plain HTTP at `target_port`, ending TLS
+/// with the sites' ACM certificates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alb {
+    /// The ALB's name; its target group and security group are named
+    /// after it.
+    pub name: String,
+    pub subnets: Subnets,
+    /// Dual-stack (IPv4 and IPv6) rather than IPv4 only; AAAA aliases.
+    pub ipv6: bool,
+    /// The HTTP listener (it redirects to HTTPS).
+    pub http_port: u16,
+    pub https_port: u16,
+    /// Where the instances serve (the proxy's `http_port` by default).
+    pub target_port: u16,
+    pub idle_timeout_s: u32,
+    pub deregistration_delay_s: u32,
+    pub health_check: AlbHealthCheck,
+}
+
+/// The subnets the ALB's nodes live in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Subnets {
+    /// The subnets of the target instances (`"instances"`).
+    #[serde(serialize_with = "instances_word")]
+    Instances,
+    Ids(Vec<String>),
+}
+
+fn instances_word<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("instances")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlbHealthCheck {
+    pub path: String,
+    pub interval_s: u32,
+    pub timeout_s: u32,
+    pub healthy_threshold: u32,
+    pub unhealthy_threshold: u32,
+    /// HTTP codes that count as healthy: `200`, `200,204` or `200-399`.
+    pub matcher: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

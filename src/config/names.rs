@@ -187,6 +187,28 @@ pub fn upstream(input: &str) -> Result<Upstream, String> {
 
 /// An e-mail address (ACME contact). Deliberately simple: one `@`, a
 /// non-empty local part, a valid domain.
+/// An ALB health check's success codes: `200`, `200,204` or `200-399`,
+/// each code from 200 to 499.
+pub fn http_codes(input: &str) -> Result<(), String> {
+    let code = |t: &str| {
+        t.parse::<u16>()
+            .ok()
+            .filter(|n| (200..=499).contains(n) && t.len() == 3)
+    };
+    let ok = !input.is_empty()
+        && input.split(',').all(|part| match part.split_once('-') {
+            Some((a, b)) => matches!((code(a), code(b)), (Some(a), Some(b)) if a <= b),
+            None => code(part).is_some(),
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "matcher \"{input}\" is not a list of HTTP codes — use codes from 200 to 499, like \"200\", \"200,204\" or \"200-399\""
+        ))
+    }
+}
+
 pub fn email(input: &str) -> Result<(), String> {
     match input.split_once('@') {
         Some((local, domain))

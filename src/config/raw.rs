@@ -20,6 +20,7 @@ pub struct RawConfig {
     pub acme: Option<RawAcme>,
     pub proxy: Option<RawProxy>,
     pub dns: Option<RawDns>,
+    pub load_balancer: Option<S<RawAlb>>,
     #[serde(default)]
     pub site: Vec<RawSite>,
 }
@@ -56,6 +57,41 @@ pub struct RawDns {
 pub struct RawLoadBalancer {
     pub dns_name: S<String>,
     pub zone_id: S<String>,
+}
+
+/// `[load_balancer]`: an Application Load Balancer webtier manages.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlb {
+    pub name: S<String>,
+    pub subnets: Option<S<RawSubnets>>,
+    pub ipv6: Option<bool>,
+    pub http_port: Option<S<i64>>,
+    pub https_port: Option<S<i64>>,
+    pub target_port: Option<S<i64>>,
+    pub idle_timeout_s: Option<S<i64>>,
+    pub deregistration_delay_s: Option<S<i64>>,
+    pub health_check: Option<RawAlbHealth>,
+}
+
+/// `subnets = "instances"` or a list of subnet ids.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawSubnets {
+    Word(String),
+    // Spans do not survive an untagged enum: problems point at the list.
+    List(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlbHealth {
+    pub path: Option<S<String>>,
+    pub interval_s: Option<S<i64>>,
+    pub timeout_s: Option<S<i64>>,
+    pub healthy_threshold: Option<S<i64>>,
+    pub unhealthy_threshold: Option<S<i64>>,
+    pub matcher: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

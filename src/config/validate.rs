@@ -202,6 +202,12 @@ pub fn resolve(
     let proxy = resolve_proxy(&mut c, raw.proxy, &state_dir, path);
     let dns = resolve_dns(&mut c, raw.dns.unwrap_or_default());
     let sites = resolve_sites(&mut c, raw.site, acme.challenge);
+    let load_balancer = raw.load_balancer.map(|lb| {
+        let alb = resolve_alb(&mut c, lb.get_ref(), &proxy);
+        let at = lb.span();
+        check_alb_fits(&mut c, at, &target, &dns, &proxy, &aws, &sites);
+        alb
+    });
 
     if c.problems.is_empty() {
         Ok(Config {
@@ -212,6 +218,7 @@ pub fn resolve(
             acme,
             proxy,
             dns,
+            load_balancer,
             sites,
         })
     } else {
@@ -667,6 +674,221 @@ fn is_aws_id(text: &str, prefix: &str) -> bool {
     text.strip_prefix(prefix).is_some_and(|hex| {
         (8..=17).contains(&hex.len()) && hex.chars().all(|c| c.is_ascii_hexdigit())
     })
+}
+
+/// `[load_balancer]` on its own: names, ports, timings.
+fn resolve_alb(c: &mut Checker<'_>, raw: &RawAlb, proxy: &Proxy) -> Alb {
+    let name = raw.name.get_ref();
+    let valid_name = (1..=32).contains(&name.len())
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.starts_with("internal-");
+    if !valid_name {
+        c.problem(
+            raw.name.span(),
+            format!(
+                "name \"{name}\" is not a load balancer name — use 1 to 32 letters, digits and '-', not starting or ending with '-' or starting with \"internal-\""
+            ),
+        );
+    }
+    let subnets = match raw.subnets.as_ref() {
+        None => Subnets::Instances,
+        Some(s) => match s.get_ref() {
+            RawSubnets::Word(w) if w == "instances" => Subnets::Instances,
+            RawSubnets::Word(w) => {
+                c.problem(
+                    s.span(),
+                    format!(
+                        "subnets = \"{w}\" — use \"instances\" (the target instances' subnets) or a list of subnet ids"
+                    ),
+                );
+                Subnets::Instances
+            }
+            RawSubnets::List(list) => {
+                for id in list {
+                    if !is_aws_id(id, "subnet-") {
+                        c.problem(
+                            s.span(),
+                            format!(
+                                "\"{id}\" is not a subnet id — use one like \"subnet-0123456789abcdef0\""
+                            ),
+                        );
+                    }
+                }
+                let mut ids: Vec<String> = list.clone();
+                ids.sort();
+                ids.dedup();
+                if ids.len() < 2 {
+                    c.problem(
+                        s.span(),
+                        "an ALB needs subnets in at least two Availability Zones — list two or more, or use \"instances\"".into(),
+                    );
+                }
+                Subnets::Ids(ids)
+            }
+        },
+    };
+    let http_port = c.port(raw.http_port.as_ref(), "http_port", 80);
+    let https_port = c.port(raw.https_port.as_ref(), "https_port", 443);
+    if http_port == https_port
+        && let Some(p) = raw.https_port.as_ref().or(raw.http_port.as_ref())
+    {
+        c.problem(
+            p.span(),
+            format!("http_port and https_port are both {http_port} — the ALB needs one port for each listener"),
+        );
+    }
+    let target_port = c.port(raw.target_port.as_ref(), "target_port", proxy.http_port);
+    let idle_timeout_s =
+        c.number(raw.idle_timeout_s.as_ref(), "idle_timeout_s", 1, 4000, 60) as u32;
+    let deregistration_delay_s = c.number(
+        raw.deregistration_delay_s.as_ref(),
+        "deregistration_delay_s",
+        0,
+        3600,
+        300,
+    ) as u32;
+    let health_check = alb_health_check(c, raw.health_check.as_ref());
+    Alb {
+        name: name.clone(),
+        subnets,
+        ipv6: raw.ipv6.unwrap_or(false),
+        http_port,
+        https_port,
+        target_port,
+        idle_timeout_s,
+        deregistration_delay_s,
+        health_check,
+    }
+}
+
+fn alb_health_check(c: &mut Checker<'_>, raw: Option<&RawAlbHealth>) -> AlbHealthCheck {
+    let none = RawAlbHealth {
+        path: None,
+        interval_s: None,
+        timeout_s: None,
+        healthy_threshold: None,
+        unhealthy_threshold: None,
+        matcher: None,
+    };
+    let raw = raw.unwrap_or(&none);
+    let path = match &raw.path {
+        None => "/".to_string(),
+        Some(p) => {
+            let text = p.get_ref();
+            if !text.starts_with('/')
+                || text.len() > 1024
+                || text.chars().any(|ch| ch.is_whitespace() || ch.is_control())
+            {
+                c.problem(
+                    p.span(),
+                    format!(
+                        "path \"{text}\" must be a path like \"/health\" (at most 1024 characters)"
+                    ),
+                );
+            }
+            text.clone()
+        }
+    };
+    let interval_s = c.number(raw.interval_s.as_ref(), "interval_s", 5, 300, 30) as u32;
+    let timeout_s = c.number(raw.timeout_s.as_ref(), "timeout_s", 2, 120, 5) as u32;
+    if timeout_s >= interval_s
+        && let Some(t) = raw.timeout_s.as_ref().or(raw.interval_s.as_ref())
+    {
+        c.problem(
+            t.span(),
+            format!("timeout_s = {timeout_s} must be shorter than interval_s = {interval_s}"),
+        );
+    }
+    let healthy_threshold = c.number(
+        raw.healthy_threshold.as_ref(),
+        "healthy_threshold",
+        2,
+        10,
+        5,
+    ) as u32;
+    let unhealthy_threshold = c.number(
+        raw.unhealthy_threshold.as_ref(),
+        "unhealthy_threshold",
+        2,
+        10,
+        2,
+    ) as u32;
+    let matcher = match &raw.matcher {
+        None => "200-399".to_string(),
+        Some(m) => {
+            if let Err(msg) = names::http_codes(m.get_ref()) {
+                c.problem(m.span(), msg);
+            }
+            m.get_ref().clone()
+        }
+    };
+    AlbHealthCheck {
+        path,
+        interval_s,
+        timeout_s,
+        healthy_threshold,
+        unhealthy_threshold,
+        matcher,
+    }
+}
+
+/// `[load_balancer]` with the rest of the file: what it needs, and what
+/// cannot go with it.
+fn check_alb_fits(
+    c: &mut Checker<'_>,
+    at: Range<usize>,
+    target: &Option<Target>,
+    dns: &Dns,
+    proxy: &Proxy,
+    aws: &Aws,
+    sites: &[Site],
+) {
+    if target.is_none() {
+        c.problem(
+            at.clone(),
+            "[load_balancer] needs a [target] section: the instances the ALB sends requests to"
+                .into(),
+        );
+    }
+    if dns.load_balancer.is_some() {
+        c.problem(
+            at.clone(),
+            "[load_balancer] and [dns] load_balancer both say where the names point — keep [load_balancer] (webtier fills the alias from the ALB it manages) and remove [dns] load_balancer".into(),
+        );
+    }
+    for site in sites {
+        if site.tls != Tls::Acm || site.acm_mode() != Some(AcmMode::Managed) {
+            c.problem(
+                at.clone(),
+                format!(
+                    "with [load_balancer] the ALB ends TLS: site \"{}\" needs tls = \"acm\" and [site.acm] mode = \"managed\"",
+                    site.domain
+                ),
+            );
+        } else if let (Some(acm), Some(region)) = (
+            site.acm.as_ref().and_then(|a| a.region.as_ref()),
+            &aws.region,
+        ) && acm != region
+        {
+            c.problem(
+                at.clone(),
+                format!(
+                    "site \"{}\" asks ACM in {acm}, but an ALB in {region} can use only certificates of its own region — remove [site.acm] region",
+                    site.domain
+                ),
+            );
+        }
+    }
+    if proxy.launch != Launch::None && proxy.trusted_proxies.is_empty() {
+        c.problem(
+            at,
+            "with [load_balancer] every request reaches the proxy from the ALB — set [proxy] trusted_proxies to the VPC's CIDR (for example [\"10.0.0.0/16\"]) so that client addresses come from the ALB's X-Forwarded-For".into(),
+        );
+    }
 }
 
 /// A Route 53 zone id, with or without the `/hostedzone/` prefix.

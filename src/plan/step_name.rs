@@ -15,6 +15,7 @@ pub enum StepName {
     ProxyConfig,
     Proxy,
     Cert,
+    Lb,
     Schedule,
 }
 
@@ -24,12 +25,28 @@ impl StepName {
     /// whose certificate is not issued yet waits, refused alone, and is
     /// served once the cert step installs it and reloads the proxy; the
     /// renewal schedule comes last.
-    pub const ALL: [StepName; 6] = [
+    pub const ALL: [StepName; 7] = [
         StepName::Firewall,
         StepName::Dns,
         StepName::ProxyConfig,
         StepName::Proxy,
         StepName::Cert,
+        StepName::Lb,
+        StepName::Schedule,
+    ];
+
+    /// The apply order with a `[load_balancer]`: every site's certificate
+    /// is ACM's (DNS-validated, needing no proxy), so the cert step comes
+    /// first; the ALB needs it for its HTTPS listener, and the firewall
+    /// (the instances' port opened to the ALB's group) and dns (aliases
+    /// to the ALB) need the ALB.
+    pub const WITH_LB: [StepName; 7] = [
+        StepName::Cert,
+        StepName::Lb,
+        StepName::Firewall,
+        StepName::Dns,
+        StepName::ProxyConfig,
+        StepName::Proxy,
         StepName::Schedule,
     ];
 
@@ -40,6 +57,7 @@ impl StepName {
             StepName::Cert => "cert",
             StepName::ProxyConfig => "proxy-config",
             StepName::Proxy => "proxy",
+            StepName::Lb => "lb",
             StepName::Schedule => "schedule",
         }
     }
@@ -55,6 +73,9 @@ impl StepName {
             StepName::ProxyConfig => "The bundled proxy's generated configuration file",
             StepName::Proxy => {
                 "The bundled proxy daemon running that configuration (systemd unit or detached)"
+            }
+            StepName::Lb => {
+                "The Application Load Balancer of [load_balancer]: its security group, target group, targets and listeners"
             }
             StepName::Schedule => {
                 "The systemd timer or cron entry that runs `webtier cert renew` twice a day"

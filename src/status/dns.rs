@@ -43,7 +43,7 @@ pub fn record_check(config: &Config, site: &Site, observed: &Result<DnsState, St
         Ok(o) => o,
         Err(e) => return Check::fail(RECORD, e.clone()),
     };
-    let ipv6 = config.target.as_ref().is_some_and(|t| t.ipv6);
+    let ipv6 = config.records_ipv6();
     let mut good = Vec::new();
     let mut bad = Vec::new();
     for name in site.names() {

@@ -8,25 +8,44 @@ use ipnet::IpNet;
 
 use super::Check;
 use crate::aws::Clients;
-use crate::config::Target;
+use crate::config::Config;
 use crate::plan::{Planned, Step};
 use crate::steps::firewall::{FirewallOp, FirewallStep, Group, PORTS};
 
 pub const NAME: &str = "firewall";
 
-pub async fn check(clients: &Result<Arc<Clients>, String>, target: &Target) -> Check {
+pub async fn check(clients: &Result<Arc<Clients>, String>, config: &Config) -> Check {
     let clients = match clients {
         Ok(c) => Arc::clone(c),
         Err(e) => return Check::fail(NAME, format!("cannot reach AWS: {e}")),
     };
     // Never pruning: status judges what is open, not what is extra.
-    let step = FirewallStep::new(clients, target, false);
+    let Some(step) = FirewallStep::new(clients, config, false) else {
+        return Check::fail(NAME, "no [target] section".to_string());
+    };
     match step.observe().await {
-        Ok(observed) => verdict(
-            &observed.groups,
-            &step.diff(&observed),
-            &target.ingress_cidrs,
-        ),
+        Ok(observed) => match (&config.load_balancer, &observed.alb_group) {
+            (Some(_), Some(alb)) => {
+                let missing = step.diff(&observed);
+                let group_ids = join(observed.groups.iter().map(|g| g.id.clone()));
+                if missing.is_empty() {
+                    Check::pass(
+                        NAME,
+                        format!(
+                            "tcp/{} open to the ALB's group {} in {group_ids}",
+                            alb.port, alb.group.name
+                        ),
+                    )
+                } else {
+                    verdict(&observed.groups, &missing, &[])
+                }
+            }
+            _ => verdict(
+                &observed.groups,
+                &step.diff(&observed),
+                config.target.as_ref().map_or(&[][..], |t| &t.ingress_cidrs),
+            ),
+        },
         Err(e) => Check::fail(NAME, format!("cannot read the security groups: {e:#}")),
     }
 }
@@ -77,6 +96,7 @@ mod tests {
             instances: vec!["i-1".into()],
             rules,
             others: Vec::new(),
+            from_groups: Vec::new(),
         }
     }
 

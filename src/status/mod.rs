@@ -1,6 +1,6 @@
 //! `webtier status`: whether each site is served as its configuration
 //! says, as a list of checks in the order a visitor's request meets what
-//! they check: the security group, the DNS records and what resolvers
+//! they check: the load balancer's targets, the security group, the DNS records and what resolvers
 //! answer, the certificate in ACM, the certificate on the instance and
 //! its renewal, the proxy and the certificate it serves, the upstream.
 //!
@@ -18,6 +18,7 @@ pub mod acm;
 pub mod certificate;
 pub mod dns;
 pub mod firewall;
+pub mod lb;
 pub mod proxy;
 pub mod schedule;
 pub mod tls;
@@ -31,7 +32,8 @@ use crate::aws::Clients;
 use crate::config::Config;
 
 /// The check names, in the order they are reported.
-pub const ORDER: [&str; 9] = [
+pub const ORDER: [&str; 10] = [
+    lb::NAME,
     firewall::NAME,
     dns::RECORD,
     dns::RESOLUTION,
@@ -128,10 +130,17 @@ pub async fn collect(config: &Config) -> Report {
     // the records serves all.
     // Side by side: when AWS is unreachable, each waits out the SDK's
     // retries.
+    let lb = match &aws {
+        Some(Ok(clients)) => lb::check(clients, config).await,
+        Some(Err(e)) if config.has_lb() => {
+            Some(Check::fail(lb::NAME, format!("cannot reach AWS: {e}")))
+        }
+        _ => None,
+    };
     let (firewall, records) = tokio::join!(
         async {
             match (&config.target, &aws) {
-                (Some(target), Some(clients)) => Some(firewall::check(clients, target).await),
+                (Some(_), Some(clients)) => Some(firewall::check(clients, config).await),
                 _ => None,
             }
         },
@@ -147,6 +156,7 @@ pub async fn collect(config: &Config) -> Report {
     let mut sites = Vec::with_capacity(config.sites.len());
     for site in &config.sites {
         let mut checks = Vec::new();
+        checks.extend(lb.clone());
         checks.extend(firewall.clone());
         if let Some(records) = &records {
             checks.push(dns::record_check(config, site, records));

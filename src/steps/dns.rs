@@ -31,6 +31,8 @@ pub struct DnsStep {
     owner: String,
     wait_timeout: Duration,
     load_balancer: Option<LoadBalancer>,
+    /// `[load_balancer] name`: aliases to the ALB the lb step manages.
+    alb: Option<String>,
     ipv6: bool,
     adopt: bool,
     /// `webtier destroy`: webtier's own records and ownership values go.
@@ -52,7 +54,8 @@ impl DnsStep {
             owner: config.dns.owner.clone(),
             wait_timeout: Duration::from_secs(config.dns.wait_timeout),
             load_balancer: config.dns.load_balancer.clone(),
-            ipv6: config.target.as_ref().is_some_and(|t| t.ipv6),
+            alb: config.load_balancer.as_ref().map(|a| a.name.clone()),
+            ipv6: config.records_ipv6(),
             adopt,
             destroy: false,
         }
@@ -86,7 +89,16 @@ pub enum Addresses {
         ipv6: Vec<String>,
     },
     LoadBalancer(LoadBalancer),
+    /// The ALB of `[load_balancer]`, which the lb step creates in the
+    /// same run: its address is known after apply.
+    PendingAlb {
+        name: String,
+    },
 }
+
+/// The zone id an alias to a pending ALB carries in a plan until apply
+/// finds the ALB: `alb:<name>`.
+const PENDING_ALB: &str = "alb:";
 
 #[derive(Debug, Serialize)]
 pub struct NameState {
@@ -163,6 +175,18 @@ pub fn desired_sets(name: &str, addresses: &Addresses, ttl: i64, ipv6: bool) -> 
             let alias = Alias {
                 dns_name: lb.dns_name.trim_end_matches('.').to_string(),
                 zone_id: lb.zone_id.clone(),
+                evaluate_target_health: false,
+            };
+            let mut out = vec![set("A", &[], Some(alias.clone()))];
+            if ipv6 {
+                out.push(set("AAAA", &[], Some(alias)));
+            }
+            out
+        }
+        Addresses::PendingAlb { name } => {
+            let alias = Alias {
+                dns_name: format!("the load balancer {name} (known after apply)"),
+                zone_id: format!("{PENDING_ALB}{name}"),
                 evaluate_target_health: false,
             };
             let mut out = vec![set("A", &[], Some(alias.clone()))];
@@ -418,6 +442,12 @@ impl DnsStep {
         if let Some(lb) = &self.load_balancer {
             return Ok(Addresses::LoadBalancer(lb.clone()));
         }
+        if let Some(name) = &self.alb {
+            return Ok(match self.alb(name).await? {
+                Some(lb) => Addresses::LoadBalancer(lb),
+                None => Addresses::PendingAlb { name: name.clone() },
+            });
+        }
         let target = self
             .target
             .as_ref()
@@ -441,6 +471,43 @@ impl DnsStep {
             list.dedup();
         }
         Ok(Addresses::Instances { ipv4, ipv6 })
+    }
+}
+
+impl DnsStep {
+    /// webtier's ALB named `name`, as an alias target, if it exists.
+    async fn alb(&self, name: &str) -> Result<Option<LoadBalancer>> {
+        match crate::aws::elb::load_balancer(&self.clients, name, &self.owner).await? {
+            Some(a) if a.owned => Ok(Some(LoadBalancer {
+                dns_name: a.dns_name,
+                zone_id: a.zone_id,
+            })),
+            Some(_) => bail!(
+                "load balancer {name} was not created by webtier — the dns step points names only at webtier's own: choose another [load_balancer] name"
+            ),
+            None => Ok(None),
+        }
+    }
+
+    /// Fills the aliases of a plan made before the ALB existed.
+    async fn resolve_pending(&self, ops: &[RecordOp]) -> Result<Vec<RecordOp>> {
+        let mut out = ops.to_vec();
+        for op in &mut out {
+            let Some(alias) = op.set.alias.as_mut() else {
+                continue;
+            };
+            let Some(name) = alias.zone_id.strip_prefix(PENDING_ALB).map(str::to_string) else {
+                continue;
+            };
+            let lb = self.alb(&name).await?.with_context(|| {
+                format!(
+                    "load balancer {name} does not exist — the lb step creates it before the dns step: see its output, then run `webtier apply` again"
+                )
+            })?;
+            alias.dns_name = lb.dns_name;
+            alias.zone_id = lb.zone_id;
+        }
+        Ok(out)
     }
 }
 
@@ -513,7 +580,8 @@ impl Step for DnsStep {
 
     /// One ChangeBatch per zone (atomic in Route 53), then wait for INSYNC.
     async fn apply_all(&self, ops: &[RecordOp]) -> Result<()> {
-        for (zone_id, ops) in route53::by_zone(ops) {
+        let ops = self.resolve_pending(ops).await?;
+        for (zone_id, ops) in route53::by_zone(&ops) {
             route53::submit(&self.clients, zone_id, &ops, self.wait_timeout).await?;
         }
         Ok(())

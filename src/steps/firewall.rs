@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use anyhow::{Result, bail};
-use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range, SecurityGroupRule};
+use anyhow::{Context, Result, bail};
+use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, UserIdGroupPair};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
@@ -19,8 +19,8 @@ use crate::config::Target;
 use crate::plan::StepName;
 use crate::plan::{Action, Conflict, Planned, Step};
 
-/// The description of every rule webtier adds; the mark of ownership.
-pub const MANAGED: &str = "managed-by=webtier";
+pub use crate::aws::ingress::{MANAGED, Rule, SourceRule, ingress};
+
 pub const PORTS: [u16; 2] = [80, 443];
 
 pub struct FirewallStep {
@@ -29,15 +29,44 @@ pub struct FirewallStep {
     prune: bool,
     /// `webtier destroy`: every rule webtier added goes, nothing else.
     destroy: bool,
+    /// With `[load_balancer]`: the instances' port opens to the ALB's
+    /// security group only, not to addresses.
+    alb: Option<AlbSource>,
+}
+
+/// The ALB whose security group may reach the instances, and on what.
+#[derive(Debug, Clone)]
+pub struct AlbSource {
+    pub name: String,
+    pub port: u16,
+    pub owner: String,
 }
 
 impl FirewallStep {
-    pub fn new(clients: Arc<Clients>, target: &Target, prune: bool) -> FirewallStep {
-        FirewallStep {
+    pub fn new(
+        clients: Arc<Clients>,
+        config: &crate::config::Config,
+        prune: bool,
+    ) -> Option<FirewallStep> {
+        Some(FirewallStep {
             clients,
-            target: target.clone(),
+            target: config.target.clone()?,
             prune,
             destroy: false,
+            alb: config.load_balancer.as_ref().map(|a| AlbSource {
+                name: a.name.clone(),
+                port: a.target_port,
+                owner: config.dns.owner.clone(),
+            }),
+        })
+    }
+
+    /// The address ranges that may reach tcp/80 and tcp/443: none when
+    /// an ALB stands in front.
+    fn desired_cidrs(&self) -> &[IpNet] {
+        match self.alb {
+            Some(_) => &[],
+            None => &self.target.ingress_cidrs,
         }
     }
 
@@ -47,35 +76,6 @@ impl FirewallStep {
             destroy: true,
             ..self
         }
-    }
-}
-
-/// An ingress rule with an address range (rules that reference other
-/// groups or prefix lists never count as "open to these addresses").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Rule {
-    pub id: String,
-    /// `tcp`, `udp`, `icmp`, … or `-1` for all.
-    pub protocol: String,
-    pub from_port: i32,
-    pub to_port: i32,
-    pub cidr: IpNet,
-    pub description: Option<String>,
-}
-
-impl Rule {
-    /// Whether this rule already lets `cidr` reach tcp/`port`.
-    pub fn covers(&self, port: u16, cidr: &IpNet) -> bool {
-        let protocol = self.protocol == "-1"
-            || self.protocol.eq_ignore_ascii_case("tcp")
-            || self.protocol == "6";
-        let ports = self.protocol == "-1"
-            || (self.from_port <= i32::from(port) && i32::from(port) <= self.to_port);
-        protocol && ports && self.cidr.contains(cidr)
-    }
-
-    fn is_managed(&self) -> bool {
-        self.description.as_deref() == Some(MANAGED)
     }
 }
 
@@ -93,11 +93,25 @@ pub struct Group {
     /// leaves that group alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub others: Vec<String>,
+    /// Rules whose source is another security group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub from_groups: Vec<SourceRule>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct FirewallState {
     pub groups: Vec<Group>,
+    /// With `[load_balancer]`: the ALB's security group, by name in the
+    /// instances' VPC, and its id once the lb step has made it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alb_group: Option<AlbGroup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlbGroup {
+    pub group: crate::aws::elb::GroupRef,
+    pub id: Option<String>,
+    pub port: u16,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +125,15 @@ pub enum FirewallOp {
     Revoke {
         group_id: String,
         rule_id: String,
+    },
+    /// Lets the ALB's security group reach `port`; `source_id` is None
+    /// when the lb step creates the group in the same run.
+    AuthorizeFrom {
+        group_id: String,
+        port: u16,
+        source: crate::aws::elb::GroupRef,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source_id: Option<String>,
     },
 }
 
@@ -192,7 +215,97 @@ pub fn teardown(groups: &[Group]) -> Vec<Planned<FirewallOp>> {
         .filter(|g| g.others.is_empty())
         .cloned()
         .collect();
-    diff(&own, &[], true)
+    let mut out = diff(&own, &[], true);
+    out.extend(diff_sources(&own, None, true));
+    out
+}
+
+/// Pure: the rule letting the ALB's group reach the instances' port, and
+/// with `prune` (or destroy: `alb` None) the removal of webtier's other
+/// group-sourced rules.
+pub fn diff_sources(
+    groups: &[Group],
+    alb: Option<&AlbGroup>,
+    prune: bool,
+) -> Vec<Planned<FirewallOp>> {
+    let mut out = Vec::new();
+    for group in groups {
+        let wanted = |r: &SourceRule| {
+            alb.is_some_and(|a| {
+                a.id.as_deref() == Some(r.source.as_str())
+                    && r.protocol == "tcp"
+                    && r.from_port == i32::from(a.port)
+                    && r.to_port == i32::from(a.port)
+            })
+        };
+        if let Some(a) = alb {
+            let present =
+                a.id.as_deref()
+                    .is_some_and(|id| group.from_groups.iter().any(|r| r.covers(a.port, id)));
+            if !present {
+                out.push(Planned {
+                    action: Action::Create,
+                    resource: format!(
+                        "ingress {} tcp/{} from {}",
+                        group.id,
+                        a.port,
+                        a.id.as_deref().map_or_else(
+                            || format!("{} (the ALB's group, known after apply)", a.group.name),
+                            |id| format!("{id} ({})", a.group.name)
+                        )
+                    ),
+                    detail: format!("description = \"{MANAGED}\""),
+                    operation: FirewallOp::AuthorizeFrom {
+                        group_id: group.id.clone(),
+                        port: a.port,
+                        source: a.group.clone(),
+                        source_id: a.id.clone(),
+                    },
+                });
+            }
+        }
+        for r in group
+            .from_groups
+            .iter()
+            .filter(|r| prune && r.is_managed() && !wanted(r))
+        {
+            out.push(Planned {
+                action: Action::Delete,
+                resource: format!(
+                    "ingress {} {}/{} from {} ({})",
+                    group.id,
+                    r.protocol,
+                    if r.from_port == r.to_port {
+                        r.from_port.to_string()
+                    } else {
+                        format!("{}-{}", r.from_port, r.to_port)
+                    },
+                    r.source,
+                    r.id
+                ),
+                detail: String::new(),
+                operation: FirewallOp::Revoke {
+                    group_id: group.id.clone(),
+                    rule_id: r.id.clone(),
+                },
+            });
+        }
+    }
+    out
+}
+
+/// Pure: with an ALB in front, webtier's earlier rules that open tcp/80
+/// and tcp/443 to addresses, which `--prune` removes.
+pub fn direct_rules_left(groups: &[Group]) -> Vec<Conflict> {
+    groups
+        .iter()
+        .flat_map(|g| {
+            g.rules.iter().filter(|r| r.is_managed()).map(|r| Conflict {
+                resource: format!("ingress {} tcp/{} from {} ({})", g.id, r.from_port, r.cidr, r.id),
+                reason: "webtier opened it before the load balancer; the instances need only the ALB's group now — `webtier apply --prune` removes it".into(),
+            })
+        })
+        .collect()
 }
 
 /// Pure: the groups destroy leaves alone, as conflicts.
@@ -273,60 +386,6 @@ fn port_range(rule: &Rule) -> String {
     }
 }
 
-fn convert_rule(r: &SecurityGroupRule) -> Option<(String, Rule)> {
-    if r.is_egress() != Some(false) {
-        return None;
-    }
-    let cidr: IpNet = r.cidr_ipv4().or(r.cidr_ipv6())?.parse().ok()?;
-    Some((
-        r.group_id()?.to_string(),
-        Rule {
-            id: r.security_group_rule_id()?.to_string(),
-            protocol: r.ip_protocol().unwrap_or("-1").to_ascii_lowercase(),
-            from_port: r.from_port().unwrap_or(-1),
-            to_port: r.to_port().unwrap_or(-1),
-            cidr,
-            description: r
-                .description()
-                .filter(|d| !d.is_empty())
-                .map(str::to_string),
-        },
-    ))
-}
-
-impl FirewallStep {
-    /// The ingress rules of `group_ids`, by group, sorted by rule id.
-    async fn rules(&self, group_ids: Vec<String>) -> Result<BTreeMap<String, Vec<Rule>>> {
-        let mut by_group: BTreeMap<String, Vec<Rule>> =
-            group_ids.iter().map(|g| (g.clone(), Vec::new())).collect();
-        if group_ids.is_empty() {
-            return Ok(by_group);
-        }
-        let mut pages = self
-            .clients
-            .ec2
-            .describe_security_group_rules()
-            .filters(
-                Filter::builder()
-                    .name("group-id")
-                    .set_values(Some(group_ids))
-                    .build(),
-            )
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| api_error("ec2:DescribeSecurityGroupRules", e))?;
-            for (group, rule) in page.security_group_rules().iter().filter_map(convert_rule) {
-                by_group.entry(group).or_default().push(rule);
-            }
-        }
-        for rules in by_group.values_mut() {
-            rules.sort_by(|a, b| a.id.cmp(&b.id));
-        }
-        Ok(by_group)
-    }
-}
-
 impl Step for FirewallStep {
     type Observed = FirewallState;
     type Operation = FirewallOp;
@@ -343,7 +402,7 @@ impl Step for FirewallStep {
             .collect();
         candidates.sort();
         candidates.dedup();
-        let rules = self.rules(candidates).await?;
+        let (rules, mut sources) = ingress(&self.clients, candidates).await?;
 
         let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut problems = Vec::new();
@@ -352,7 +411,7 @@ impl Step for FirewallStep {
                 instance,
                 self.target.security_group.as_deref(),
                 &rules,
-                &self.target.ingress_cidrs,
+                self.desired_cidrs(),
             ) {
                 Ok(g) => groups.entry(g).or_default().push(instance.id.clone()),
                 Err(msg) => problems.push(msg),
@@ -375,24 +434,62 @@ impl Step for FirewallStep {
             };
             out.push(Group {
                 rules: rules.get(&id).cloned().unwrap_or_default(),
+                from_groups: sources.remove(&id).unwrap_or_default(),
                 id,
                 instances,
                 others,
             });
         }
-        Ok(FirewallState { groups: out })
+        let alb_group = match (&self.alb, self.destroy) {
+            (Some(alb), false) => {
+                let vpc = instances
+                    .iter()
+                    .find_map(|i| i.vpc.clone())
+                    .unwrap_or_default();
+                let group = crate::aws::elb::GroupRef {
+                    name: crate::aws::elb::group_name(&alb.name),
+                    vpc_id: vpc,
+                };
+                let id =
+                    crate::aws::elb::group(&self.clients, &group.name, &group.vpc_id, &alb.owner)
+                        .await?
+                        .filter(|g| g.owned)
+                        .map(|g| g.id);
+                Some(AlbGroup {
+                    group,
+                    id,
+                    port: alb.port,
+                })
+            }
+            _ => None,
+        };
+        Ok(FirewallState {
+            groups: out,
+            alb_group,
+        })
     }
 
     fn diff(&self, observed: &FirewallState) -> Vec<Planned<FirewallOp>> {
         if self.destroy {
             return teardown(&observed.groups);
         }
-        diff(&observed.groups, &self.target.ingress_cidrs, self.prune)
+        let mut out = diff(&observed.groups, self.desired_cidrs(), self.prune);
+        if self.alb.is_some() {
+            out.extend(diff_sources(
+                &observed.groups,
+                observed.alb_group.as_ref(),
+                self.prune,
+            ));
+        }
+        out
     }
 
     fn conflicts(&self, observed: &FirewallState) -> Vec<Conflict> {
         if self.destroy {
             return shared(&observed.groups);
+        }
+        if self.alb.is_some() && !self.prune {
+            return direct_rules_left(&observed.groups);
         }
         Vec::new()
     }
@@ -433,6 +530,64 @@ impl Step for FirewallStep {
                 match result {
                     Ok(_) => Ok(()),
                     // Another run added it first: the desired state holds.
+                    Err(e) if error_code(&e) == Some("InvalidPermission.Duplicate") => Ok(()),
+                    Err(e) => Err(api_error("ec2:AuthorizeSecurityGroupIngress", e)),
+                }
+            }
+            FirewallOp::AuthorizeFrom {
+                group_id,
+                port,
+                source,
+                source_id,
+            } => {
+                let source_id = match source_id {
+                    Some(id) => id.clone(),
+                    None => {
+                        let owner = self.alb.as_ref().map_or("", |a| a.owner.as_str());
+                        crate::aws::elb::group(&self.clients, &source.name, &source.vpc_id, owner)
+                            .await?
+                            .filter(|g| g.owned)
+                            .map(|g| g.id)
+                            .with_context(|| {
+                                format!(
+                                    "the ALB's security group {} is not in {} — the lb step creates it before the firewall step: see its output, then run `webtier apply` again",
+                                    source.name, source.vpc_id
+                                )
+                            })?
+                    }
+                };
+                let permission = IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(i32::from(*port))
+                    .to_port(i32::from(*port))
+                    .user_id_group_pairs(
+                        UserIdGroupPair::builder()
+                            .group_id(source_id)
+                            .description(MANAGED)
+                            .build(),
+                    )
+                    .build();
+                let result = self
+                    .clients
+                    .ec2
+                    .authorize_security_group_ingress()
+                    .group_id(group_id)
+                    .ip_permissions(permission)
+                    .tag_specifications(
+                        aws_sdk_ec2::types::TagSpecification::builder()
+                            .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroupRule)
+                            .tags(
+                                aws_sdk_ec2::types::Tag::builder()
+                                    .key(crate::aws::acm::MANAGED_BY.0)
+                                    .value(crate::aws::acm::MANAGED_BY.1)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => Ok(()),
                     Err(e) if error_code(&e) == Some("InvalidPermission.Duplicate") => Ok(()),
                     Err(e) => Err(api_error("ec2:AuthorizeSecurityGroupIngress", e)),
                 }
@@ -488,6 +643,7 @@ mod tests {
             instances: vec!["i-1".into()],
             rules,
             others: Vec::new(),
+            from_groups: Vec::new(),
         }
     }
 
@@ -614,6 +770,8 @@ mod tests {
             public_ipv4: None,
             ipv6: vec![],
             security_groups: groups.iter().map(|g| g.to_string()).collect(),
+            subnet: None,
+            vpc: None,
         }
     }
 

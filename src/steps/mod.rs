@@ -3,13 +3,14 @@
 pub mod cert;
 pub mod dns;
 pub mod firewall;
+pub mod lb;
 pub mod proxy;
 pub mod proxy_config;
 pub mod schedule;
 
 use std::sync::Arc;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::aws::Clients;
 use crate::config::Config;
@@ -21,6 +22,7 @@ fn unconfigured(step: StepName, config: &Config) -> Option<&'static str> {
     match step {
         StepName::Firewall if !config.has_firewall() => Some("a [target] section"),
         StepName::Dns if !config.has_dns() => Some("a [target] section or [dns] load_balancer"),
+        StepName::Lb if !config.has_lb() => Some("a [load_balancer] section"),
         StepName::Cert if !cert::configured(config) => {
             Some("a [[site]] with tls = \"acme\" or tls = \"acm\"")
         }
@@ -78,13 +80,18 @@ pub async fn build(
         }
         names.to_vec()
     };
-    wanted.sort();
+    let order = if config.has_lb() {
+        StepName::WITH_LB
+    } else {
+        StepName::ALL
+    };
+    wanted.sort_by_key(|s| order.iter().position(|o| o == s));
     wanted.dedup();
     if options.destroy.is_some() {
         wanted.reverse();
     }
     let clients = if wanted.iter().any(|s| match s {
-        StepName::Firewall | StepName::Dns => true,
+        StepName::Firewall | StepName::Dns | StepName::Lb => true,
         StepName::Cert => cert::needs_aws(config) && options.destroy.is_none(),
         _ => false,
     }) {
@@ -96,8 +103,9 @@ pub async fn build(
     let destroy = options.destroy;
     for name in wanted {
         steps.push(match (name, &clients, &config.target) {
-            (StepName::Firewall, Some(c), Some(target)) => {
-                let step = firewall::FirewallStep::new(c.clone(), target, options.prune);
+            (StepName::Firewall, Some(c), Some(_)) => {
+                let step = firewall::FirewallStep::new(c.clone(), config, options.prune)
+                    .context("the firewall step needs [target]")?;
                 match destroy {
                     Some(_) => Box::new(step.destroying()),
                     None => Box::new(step),
@@ -105,6 +113,13 @@ pub async fn build(
             }
             (StepName::Dns, Some(c), _) => {
                 let step = dns::DnsStep::new(c.clone(), config, options.adopt);
+                match destroy {
+                    Some(_) => Box::new(step.destroying()),
+                    None => Box::new(step),
+                }
+            }
+            (StepName::Lb, Some(c), _) => {
+                let step = lb::LbStep::new(c.clone(), config)?;
                 match destroy {
                     Some(_) => Box::new(step.destroying()),
                     None => Box::new(step),

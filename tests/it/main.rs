@@ -17,6 +17,7 @@ mod cert;
 mod cli;
 mod export;
 mod init;
+mod lb;
 mod proxy;
 mod service;
 mod services;

@@ -57,6 +57,9 @@ struct Faults {
     throttle: Option<(u32, SplitMix64)>,
     /// (X-Amz-Target suffix, rewrite of the response body).
     rewrites: Vec<(String, Rewrite)>,
+    /// A query-protocol action (`DeleteTargetGroup`) whose next request
+    /// fails with a client error, which the SDK does not retry.
+    fail_next: Option<String>,
 }
 
 /// A small seeded pseudo-random sequence (splitmix64).
@@ -134,6 +137,13 @@ impl FaultProxy {
     pub fn throttle(&self, percent: u32, seed: u64) {
         assert!(percent <= 100, "throttle percent {percent} > 100");
         self.state.faults().throttle = (percent > 0).then_some((percent, SplitMix64(seed)));
+    }
+
+    /// Fails the next request of the query-protocol `action` (EC2 and
+    /// Elastic Load Balancing: `Action=` in the form body) with a 400
+    /// `InjectedFault` that no SDK retries; later ones go through.
+    pub fn fail_next(&self, action: &str) {
+        self.state.faults().fail_next = Some(action.to_string());
     }
 
     /// Rewrites the JSON body of responses to awsJson requests whose `X-Amz-Target` header ends with `target_suffix` (e.g. "DescribeCertificate"); the closure gets the parsed body and may change it. Replaces an earlier rewrite for the same suffix.
@@ -277,6 +287,28 @@ async fn handle(
         let request_id = format!("00000000-fa17-4000-8000-{n:012x}");
         let content_type = parts.headers.get(CONTENT_TYPE).cloned();
         return throttling_error(protocol, &request_id, content_type);
+    }
+
+    // Fail this one?
+    if protocol == Protocol::Ec2Query {
+        let action = std::str::from_utf8(&body)
+            .ok()
+            .and_then(|b| b.split('&').find_map(|kv| kv.strip_prefix("Action=")))
+            .map(str::to_string);
+        let mut faults = state.faults();
+        if action.is_some() && faults.fail_next == action {
+            faults.fail_next = None;
+            drop(faults);
+            let n = state.injected.fetch_add(1, Ordering::SeqCst);
+            let body = format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>InjectedFault</Code><Message>a fault injected by the test</Message></Error><RequestId>00000000-fa17-4000-8000-{n:012x}</RequestId></ErrorResponse>"
+            );
+            return Response::builder()
+                .status(StatusCode::BAD_REQUEST)
+                .header(CONTENT_TYPE, "text/xml")
+                .body(Full::new(Bytes::from(body)))
+                .expect("a valid response");
+        }
     }
 
     // Forward.

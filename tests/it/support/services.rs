@@ -362,7 +362,14 @@ pub fn assert_policy_allows(policy: &str, calls: &[Call]) {
 /// Route 53 in the method and path (ACM in its X-Amz-Target header).
 fn iam_action(method: &str, path: &str, body: &str) -> String {
     if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
-        return format!("ec2:{action}");
+        // Elastic Load Balancing v2 speaks the same query protocol, in
+        // its own version.
+        let service = if body.split('&').any(|kv| kv == "Version=2015-12-01") {
+            "elasticloadbalancing"
+        } else {
+            "ec2"
+        };
+        return format!("{service}:{action}");
     }
     let path = path.split('?').next().unwrap_or_default();
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();

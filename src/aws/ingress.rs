@@ -1,0 +1,176 @@
+//! Security-group ingress rules as webtier reads them (DescribeSecurityGroupRules):
+//! those open to an address range, and those whose source is another
+//! group. The firewall and lb steps judge and change them; status reads
+//! them through the firewall step.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use aws_sdk_ec2::types::{Filter, SecurityGroupRule};
+use ipnet::IpNet;
+use serde::Serialize;
+
+use super::{Clients, api_error};
+
+/// The description of every rule webtier adds; the mark of ownership.
+pub const MANAGED: &str = "managed-by=webtier";
+
+/// An ingress rule with an address range (rules that reference other
+/// groups or prefix lists never count as "open to these addresses").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    pub id: String,
+    /// `tcp`, `udp`, `icmp`, … or `-1` for all.
+    pub protocol: String,
+    pub from_port: i32,
+    pub to_port: i32,
+    pub cidr: IpNet,
+    pub description: Option<String>,
+}
+
+/// An ingress rule whose source is another security group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceRule {
+    pub id: String,
+    pub protocol: String,
+    pub from_port: i32,
+    pub to_port: i32,
+    /// The source group's id.
+    pub source: String,
+    pub description: Option<String>,
+    /// Tagged `managed-by=webtier` (webtier tags the rules it adds from a
+    /// group besides describing them: moto keeps no description on them).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tagged: bool,
+}
+
+impl SourceRule {
+    /// Whether this rule lets `source` reach tcp/`port`.
+    pub fn covers(&self, port: u16, source: &str) -> bool {
+        let protocol = self.protocol == "-1" || self.protocol == "tcp" || self.protocol == "6";
+        let ports = self.protocol == "-1"
+            || (self.from_port <= i32::from(port) && i32::from(port) <= self.to_port);
+        protocol && ports && self.source == source
+    }
+
+    pub fn is_managed(&self) -> bool {
+        self.description.as_deref() == Some(MANAGED) || self.tagged
+    }
+}
+
+impl Rule {
+    /// Whether this rule already lets `cidr` reach tcp/`port`.
+    pub fn covers(&self, port: u16, cidr: &IpNet) -> bool {
+        let protocol = self.protocol == "-1"
+            || self.protocol.eq_ignore_ascii_case("tcp")
+            || self.protocol == "6";
+        let ports = self.protocol == "-1"
+            || (self.from_port <= i32::from(port) && i32::from(port) <= self.to_port);
+        protocol && ports && self.cidr.contains(cidr)
+    }
+
+    pub fn is_managed(&self) -> bool {
+        self.description.as_deref() == Some(MANAGED)
+    }
+}
+
+fn convert_source_rule(r: &SecurityGroupRule) -> Option<(String, SourceRule)> {
+    if r.is_egress() != Some(false) {
+        return None;
+    }
+    let source = r.referenced_group_info()?.group_id()?.to_string();
+    Some((
+        r.group_id()?.to_string(),
+        SourceRule {
+            id: r.security_group_rule_id()?.to_string(),
+            protocol: r.ip_protocol().unwrap_or("-1").to_ascii_lowercase(),
+            from_port: r.from_port().unwrap_or(-1),
+            to_port: r.to_port().unwrap_or(-1),
+            source,
+            description: r
+                .description()
+                .filter(|d| !d.is_empty())
+                .map(str::to_string),
+            tagged: r.tags().iter().any(|t| {
+                t.key() == Some(crate::aws::acm::MANAGED_BY.0)
+                    && t.value() == Some(crate::aws::acm::MANAGED_BY.1)
+            }),
+        },
+    ))
+}
+
+fn convert_rule(r: &SecurityGroupRule) -> Option<(String, Rule)> {
+    if r.is_egress() != Some(false) {
+        return None;
+    }
+    let cidr: IpNet = r.cidr_ipv4().or(r.cidr_ipv6())?.parse().ok()?;
+    Some((
+        r.group_id()?.to_string(),
+        Rule {
+            id: r.security_group_rule_id()?.to_string(),
+            protocol: r.ip_protocol().unwrap_or("-1").to_ascii_lowercase(),
+            from_port: r.from_port().unwrap_or(-1),
+            to_port: r.to_port().unwrap_or(-1),
+            cidr,
+            description: r
+                .description()
+                .filter(|d| !d.is_empty())
+                .map(str::to_string),
+        },
+    ))
+}
+
+/// The ingress rules with an address range of `group_ids`, by group,
+/// sorted by rule id.
+pub async fn ingress_rules(
+    clients: &Clients,
+    group_ids: Vec<String>,
+) -> Result<BTreeMap<String, Vec<Rule>>> {
+    Ok(ingress(clients, group_ids).await?.0)
+}
+
+/// Rules of one kind, by group.
+type ByGroup<T> = BTreeMap<String, Vec<T>>;
+
+/// The ingress rules of `group_ids`: those with an address range and
+/// those whose source is a group, each by group and sorted by rule id.
+pub async fn ingress(
+    clients: &Clients,
+    group_ids: Vec<String>,
+) -> Result<(ByGroup<Rule>, ByGroup<SourceRule>)> {
+    let mut by_group: BTreeMap<String, Vec<Rule>> =
+        group_ids.iter().map(|g| (g.clone(), Vec::new())).collect();
+    let mut sources: BTreeMap<String, Vec<SourceRule>> =
+        group_ids.iter().map(|g| (g.clone(), Vec::new())).collect();
+    if group_ids.is_empty() {
+        return Ok((by_group, sources));
+    }
+    let mut pages = clients
+        .ec2
+        .describe_security_group_rules()
+        .filters(
+            Filter::builder()
+                .name("group-id")
+                .set_values(Some(group_ids))
+                .build(),
+        )
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| api_error("ec2:DescribeSecurityGroupRules", e))?;
+        for r in page.security_group_rules() {
+            if let Some((group, rule)) = convert_rule(r) {
+                by_group.entry(group).or_default().push(rule);
+            } else if let Some((group, rule)) = convert_source_rule(r) {
+                sources.entry(group).or_default().push(rule);
+            }
+        }
+    }
+    for rules in by_group.values_mut() {
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+    for rules in sources.values_mut() {
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+    Ok((by_group, sources))
+}
