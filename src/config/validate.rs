@@ -818,7 +818,10 @@ fn alb_health_check(c: &mut Checker<'_>, raw: Option<&RawAlbHealth>) -> AlbHealt
         2,
     ) as u32;
     let matcher = match &raw.matcher {
-        None => "200-399".to_string(),
+        // The check reaches the proxy with the instance's address as Host,
+        // which names no site (404): by default it asks only that the
+        // proxy answers.
+        None => "200-499".to_string(),
         Some(m) => {
             if let Err(msg) = names::http_codes(m.get_ref()) {
                 c.problem(m.span(), msg);

@@ -1568,7 +1568,7 @@ mod tests {
                 timeout_s: 5,
                 healthy_threshold: 5,
                 unhealthy_threshold: 2,
-                matcher: "200-399".into(),
+                matcher: "200-499".into(),
             },
         }
     }
