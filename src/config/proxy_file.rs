@@ -57,6 +57,7 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
             // The proxy's own directory: writable by it under systemd's
             // ProtectSystem=strict, owned by its user.
             .then(|| config.proxy_run_dir().join("session.keys")),
+        session_key_ssm: None,
         limits: Limits {
             max_connections: p.max_connections,
             max_body_bytes: p.max_body_bytes,

@@ -78,6 +78,7 @@ pub fn export(config: &ProxyConfig, source: &Path) -> Result<String, Unexportabl
         trusted_proxies,
         // Only with a login, which is refused below.
         session_key_file: _,
+        session_key_ssm: _,
         limits,
         timeouts,
         // Only with a cache, which is refused below.

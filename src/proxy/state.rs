@@ -30,7 +30,7 @@ use anyhow::{Context, Result, anyhow};
 use http::HeaderValue;
 
 use crate::proxy::auth::basic::BasicAuth;
-use crate::proxy::auth::keys::Keys;
+use crate::proxy::auth::keys::{Keys, SessionKeys};
 use crate::proxy::auth::policy::Policy;
 use crate::proxy::auth::provider::Provider;
 use crate::proxy::config::{
@@ -169,6 +169,13 @@ impl State {
     /// `load`, with the `sha256:` digest of the bytes it compiled (the
     /// daemon's status file names the configuration it runs by it).
     pub fn load_with_digest(path: &Path, previous: Option<&State>) -> Result<(State, String)> {
+        let (config, digest) = State::read(path)?;
+        Ok((State::build(config, previous)?, digest))
+    }
+
+    /// The file at `path`, checked whole, and the `sha256:` digest of its
+    /// bytes; a file with problems is [`Invalid`], all of them listed.
+    pub fn read(path: &Path) -> Result<(ProxyConfig, String)> {
         let text = crate::proxy::config::read(path)?;
         let config = ProxyConfig::parse(&text).map_err(|e| Invalid::in_file(path, &[e]))?;
         let problems = config.problems();
@@ -176,16 +183,26 @@ impl State {
             return Err(Invalid::in_file(path, &problems).into());
         }
         let digest = crate::proxy::daemon::status::digest(text.as_bytes());
-        Ok((State::build(config, previous)?, digest))
+        Ok((config, digest))
     }
 
     /// Compiles `config`, refusing the sites whose files cannot be served.
     /// Fails only when the challenge directory cannot be opened.
     pub fn build(config: ProxyConfig, previous: Option<&State>) -> Result<State> {
+        State::build_with_keys(config, previous, None)
+    }
+
+    /// `build`, the logins sealing with `ssm_keys`: the keys the daemon
+    /// read from the file's `session_key_ssm` (`auth::key_source`).
+    pub fn build_with_keys(
+        config: ProxyConfig,
+        previous: Option<&State>,
+        ssm_keys: Option<&Arc<SessionKeys>>,
+    ) -> Result<State> {
         let old_groups = previous.map(groups_by_key).unwrap_or_default();
         let now = unix_now();
         let logins = Logins {
-            keys: session_keys(&config, true),
+            keys: session_keys(&config, true, ssm_keys),
             previous: previous.map(providers_by_site).unwrap_or_default(),
             https_port: https_port(&config),
         };
@@ -382,7 +399,7 @@ fn https_port(config: &ProxyConfig) -> u16 {
 struct Logins {
     /// The session keys, or why they cannot be had (every login site is
     /// then refused).
-    keys: Option<Result<Arc<Keys>, String>>,
+    keys: Option<Result<Arc<SessionKeys>, String>>,
     /// The providers of the state being replaced, by site, so that a
     /// reload keeps what discovery found.
     previous: HashMap<String, Arc<Provider>>,
@@ -395,17 +412,33 @@ fn providers_by_site(state: &State) -> HashMap<String, Arc<Provider>> {
 
 /// The session key file's keys, when a site has a login. `create`: made
 /// at first use (the daemon); else a missing file is fine (`validate`:
-/// the daemon will create it) and one-off keys stand in.
-fn session_keys(config: &ProxyConfig, create: bool) -> Option<Result<Arc<Keys>, String>> {
+/// the daemon will create it) and one-off keys stand in. With
+/// `session_key_ssm`, the keys the daemon read (`ssm_keys`); without
+/// them, one-off keys for `validate`, none for the daemon.
+fn session_keys(
+    config: &ProxyConfig,
+    create: bool,
+    ssm_keys: Option<&Arc<SessionKeys>>,
+) -> Option<Result<Arc<SessionKeys>, String>> {
     if config.sites.iter().all(|s| s.auth.is_none()) {
         return None;
+    }
+    if let Some(ssm) = &config.session_key_ssm {
+        return Some(match (ssm_keys, create) {
+            (Some(keys), _) => Ok(Arc::clone(keys)),
+            (None, true) => Err(format!(
+                "the session keys of SSM parameter {} were not read",
+                ssm.parameter
+            )),
+            (None, false) => Ok(Arc::new(SessionKeys::new(Keys::ephemeral()))),
+        });
     }
     let Some(path) = config.session_key_file.as_ref() else {
         // A problem of the text, which `ProxyConfig::problems` names; the
         // daemon never builds such a file, and would refuse its sites.
         return Some(match create {
             true => Err("no session_key_file".into()),
-            false => Ok(Arc::new(Keys::ephemeral())),
+            false => Ok(Arc::new(SessionKeys::new(Keys::ephemeral()))),
         });
     };
     let keys = if create || path.exists() {
@@ -413,7 +446,10 @@ fn session_keys(config: &ProxyConfig, create: bool) -> Option<Result<Arc<Keys>, 
     } else {
         Ok(Keys::ephemeral())
     };
-    Some(keys.map(Arc::new).map_err(|e| format!("{e:#}")))
+    Some(
+        keys.map(|k| Arc::new(SessionKeys::new(k)))
+            .map_err(|e| format!("{e:#}")),
+    )
 }
 
 /// Who a new session key file belongs to: the user the daemon serves as,
@@ -548,7 +584,7 @@ pub fn site_problems(sc: &SiteConfig, config: &ProxyConfig) -> (Vec<String>, Vec
         .routes
         .retain(|r| r.upstreams.iter().all(|u| parse_upstream(u).is_ok()));
     let logins = Logins {
-        keys: session_keys(config, false),
+        keys: session_keys(config, false, None),
         previous: HashMap::new(),
         https_port: https_port(config),
     };

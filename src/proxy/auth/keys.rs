@@ -6,13 +6,20 @@
 //! sealed it (its id), so rotating ([`rotate`]: a new key first, the two
 //! before it kept) logs nobody out; a session sealed with a key that has
 //! left the file no longer opens.
+//!
+//! The same text may come from an SSM parameter shared by several proxies
+//! (`key_source`); its keys then seal by the rule of
+//! [`key_source::sealing_key`](crate::proxy::auth::key_source::sealing_key).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use anyhow::{Context, Result, bail};
+use arc_swap::ArcSwap;
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
@@ -24,8 +31,37 @@ const KEY_LEN: usize = 32;
 const ID_LEN: usize = 2;
 
 pub struct Keys {
-    /// The first seals.
+    /// The first seals (but see `published`).
     keys: Vec<(u16, LessSafeKey)>,
+    /// When the text was last changed, for keys shared through SSM: the
+    /// newest key seals only once every proxy has had time to read it.
+    /// None (a file): the first key seals.
+    published: Option<SystemTime>,
+}
+
+/// The keys a site's login seals and opens with, replaced whole when they
+/// are read again (from SSM, every minute) while the state that holds
+/// them goes on serving.
+pub struct SessionKeys(ArcSwap<Keys>);
+
+impl SessionKeys {
+    pub fn new(keys: Keys) -> SessionKeys {
+        SessionKeys(ArcSwap::from_pointee(keys))
+    }
+
+    pub fn replace(&self, keys: Keys) {
+        self.0.store(Arc::new(keys));
+    }
+
+    /// [`Keys::seal`] with the keys of now.
+    pub fn seal(&self, aad: &[u8], plain: &[u8]) -> String {
+        self.0.load().seal(aad, plain)
+    }
+
+    /// [`Keys::open`] with the keys of now.
+    pub fn open(&self, aad: &[u8], value: &str) -> Option<Vec<u8>> {
+        self.0.load().open(aad, value)
+    }
 }
 
 impl Keys {
@@ -115,7 +151,9 @@ impl Keys {
         Keys::parse(&text).with_context(|| format!("in the session key file {}", path.display()))
     }
 
-    fn parse(text: &str) -> Result<Keys> {
+    /// The text of the key file (or of the SSM parameter): `<hex id>
+    /// <base64url 32-byte key>` a line, the first the newest.
+    pub fn parse(text: &str) -> Result<Keys> {
         let mut keys = Vec::new();
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -139,20 +177,40 @@ impl Keys {
         if keys.is_empty() {
             bail!("it holds no key — remove it to start with a new key");
         }
-        Ok(Keys { keys })
+        Ok(Keys {
+            keys,
+            published: None,
+        })
+    }
+
+    /// These keys as published at `when` (an SSM parameter's
+    /// LastModifiedDate).
+    pub fn published_at(self, when: SystemTime) -> Keys {
+        Keys {
+            published: Some(when),
+            ..self
+        }
     }
 
     /// One new key held in memory only (`proxy validate` of a file whose
     /// key file the daemon has yet to create).
     pub fn ephemeral() -> Keys {
-        Keys::parse(&new_line(&[]).expect("the system's random source works"))
+        Keys::parse(&new_text().expect("the system's random source works"))
             .expect("a new key parses")
     }
 
     /// `aad` binds the value to its use (which cookie, which site): a
     /// value sealed for one use does not open for another.
     pub fn seal(&self, aad: &[u8], plain: &[u8]) -> String {
-        let (id, key) = &self.keys[0];
+        let index = match self.published {
+            Some(published) => crate::proxy::auth::key_source::sealing_key(
+                self.keys.len(),
+                published,
+                SystemTime::now(),
+            ),
+            None => 0,
+        };
+        let (id, key) = &self.keys[index];
         let mut nonce = [0u8; NONCE_LEN];
         SystemRandom::new()
             .fill(&mut nonce)
@@ -193,6 +251,30 @@ impl Keys {
     }
 }
 
+/// The text of a new key set: one new key.
+pub fn new_text() -> Result<String> {
+    new_line(&[])
+}
+
+/// Pure but for the new key: `text` (which must hold keys) with a new
+/// key first and the two newest of its keys after it; and the new key's
+/// id.
+pub fn rotated(text: &str) -> Result<(String, String)> {
+    Keys::parse(text)?;
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(KEPT)
+        .collect();
+    let rotated = new_line(&lines)?;
+    let id = rotated
+        .split_once(' ')
+        .map(|(id, _)| id.to_string())
+        .unwrap_or_default();
+    Ok((rotated, id))
+}
+
 /// A new key line first, then `existing` (lines of the file).
 fn new_line(existing: &[&str]) -> Result<String> {
     let rng = SystemRandom::new();
@@ -229,19 +311,10 @@ pub fn rotate(path: &Path) -> Result<String> {
             path.display()
         )
     })?;
-    Keys::parse(&text).with_context(|| format!("in the session key file {}", path.display()))?;
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .take(KEPT)
-        .collect();
-    let rotated = new_line(&lines)?;
+    let (rotated, id) =
+        rotated(&text).with_context(|| format!("in the session key file {}", path.display()))?;
     crate::fsutil::atomic_write_with_mode(path, rotated.as_bytes(), 0o600)?;
-    Ok(rotated
-        .split_once(' ')
-        .map(|(id, _)| id.to_string())
-        .unwrap_or_default())
+    Ok(id)
 }
 
 #[cfg(test)]

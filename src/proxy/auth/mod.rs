@@ -17,6 +17,7 @@
 //! before, and our cookies off the requests of sites with a login.
 
 pub mod basic;
+pub mod key_source;
 pub mod keys;
 pub mod login;
 pub mod path;

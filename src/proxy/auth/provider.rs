@@ -28,7 +28,7 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::proxy::auth::keys::Keys;
+use crate::proxy::auth::keys::SessionKeys;
 use crate::proxy::auth::session::Session;
 use crate::proxy::config::AuthConfig;
 
@@ -129,7 +129,7 @@ pub struct Provider {
     secret: Option<ClientSecret>,
     pub redirect_uri: RedirectUrl,
     pub post_logout_uri: String,
-    pub keys: Arc<Keys>,
+    pub keys: Arc<SessionKeys>,
     /// `aad("session")`, made once: every request with a session opens it.
     pub session_aad: Vec<u8>,
     /// The claims the routes' allow-lists name, kept in the session.
@@ -173,7 +173,7 @@ impl Provider {
         site: &str,
         config: &AuthConfig,
         https_port: u16,
-        keys: Arc<Keys>,
+        keys: Arc<SessionKeys>,
         claim_names: Vec<String>,
         previous: Option<&Provider>,
     ) -> Result<Provider> {

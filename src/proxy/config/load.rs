@@ -69,6 +69,25 @@ impl ProxyConfig {
             ));
         }
         problems.extend(cache_store_problems(&self.cache));
+        if let Some(ssm) = &self.session_key_ssm {
+            if self.session_key_file.is_some() {
+                problems.push(
+                    "session_key_file and session_key_ssm are both set — keep one (session_key_ssm shares the keys between proxies)".into(),
+                );
+            }
+            if let Some(problem) = ssm_parameter_problem(&ssm.parameter) {
+                problems.push(format!("session_key_ssm.parameter: {problem}"));
+            }
+            if ssm.region.is_empty()
+                || !(ssm.region.chars())
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
+                problems.push(format!(
+                    "session_key_ssm.region \"{}\" is not an AWS region name — use one like \"eu-west-1\"",
+                    ssm.region
+                ));
+            }
+        }
         if self.limits.max_header_bytes < 8192 {
             problems.push("limits.max_header_bytes must be at least 8192".into());
         }
@@ -92,6 +111,33 @@ impl ProxyConfig {
             }
         }
     }
+}
+
+/// Why `name` is not an SSM parameter name webtier accepts, if it is not:
+/// a path (`/` first) of letters, digits and `_.-/`, at most 1011
+/// characters.
+pub fn ssm_parameter_problem(name: &str) -> Option<String> {
+    const MAX: usize = 1011;
+    if !name.starts_with('/') {
+        return Some(format!(
+            "\"{name}\" must start with / — like \"/webtier/prod/session-keys\""
+        ));
+    }
+    if name.len() > MAX {
+        return Some(format!(
+            "the name has {} characters, at most {MAX} are allowed",
+            name.len()
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_.-/".contains(*c)))
+    {
+        return Some(format!(
+            "\"{name}\" has {c:?}: use letters, digits and _ . - / only"
+        ));
+    }
+    None
 }
 
 /// Each listener needs an address of its own: two sockets of one process
@@ -302,8 +348,8 @@ fn auth_problems(site: &SiteConfig, config: &ProxyConfig, problems: &mut Vec<Str
         }
         return;
     };
-    if config.session_key_file.is_none() {
-        say("auth needs session_key_file (where the keys that seal sessions are kept)".into());
+    if config.session_key_file.is_none() && config.session_key_ssm.is_none() {
+        say("auth needs session_key_file or session_key_ssm (where the keys that seal sessions are kept)".into());
     }
     if !issuer_allowed(&auth.issuer) {
         say(format!(
@@ -685,6 +731,8 @@ mod tests {
         "site.route.health.check_interval_ms",
         "site.route.max_body_bytes",
         "session_key_file",
+        "session_key_ssm.parameter",
+        "session_key_ssm.region",
         "site.auth.issuer",
         "site.auth.client_id",
         "site.auth.client_secret_file",
@@ -798,9 +846,20 @@ mod tests {
     #[test]
     fn every_key_is_enforced_or_refused() {
         let config = everything();
-        let table = toml::Table::try_from(&config).unwrap();
+        // The keys' other home, which excludes the file.
+        let ssm = ProxyConfig {
+            session_key_file: None,
+            session_key_ssm: Some(SessionKeySsm {
+                parameter: "/webtier/prod/session-keys".into(),
+                region: "eu-west-1".into(),
+            }),
+            ..everything()
+        };
         let mut found = std::collections::BTreeSet::new();
-        keys("", &table, &mut found);
+        for config in [&config, &ssm] {
+            keys("", &toml::Table::try_from(config).unwrap(), &mut found);
+        }
+        ProxyConfig::from_toml(&ssm.to_toml()).expect("it loads");
         let known: std::collections::BTreeSet<String> = ENFORCED
             .iter()
             .chain(REFUSED)
@@ -811,6 +870,62 @@ mod tests {
             "a key is neither enforced nor refused (or a listed key is gone)"
         );
         ProxyConfig::from_toml(&config.to_toml()).expect("it loads");
+    }
+
+    #[test]
+    fn ssm_parameter_names_are_paths_of_plain_characters() {
+        assert_eq!(
+            ssm_parameter_problem("/webtier/prod/session-keys_1.v2"),
+            None
+        );
+        let long = format!("/{}", "a".repeat(1010));
+        assert_eq!(ssm_parameter_problem(&long), None);
+        let too_long = format!("{long}a");
+        assert!(
+            ssm_parameter_problem(&too_long)
+                .unwrap()
+                .contains("at most 1011")
+        );
+        assert!(
+            ssm_parameter_problem("webtier/keys")
+                .unwrap()
+                .contains("must start with /")
+        );
+        assert!(
+            ssm_parameter_problem("")
+                .unwrap()
+                .contains("must start with /")
+        );
+        assert!(ssm_parameter_problem("/web tier").unwrap().contains("' '"));
+        assert!(ssm_parameter_problem("/webtier/ключ").is_some());
+    }
+
+    #[test]
+    fn the_session_keys_have_one_home() {
+        let mut config = everything();
+        config.session_key_ssm = Some(SessionKeySsm {
+            parameter: "keys".into(),
+            region: "EU".into(),
+        });
+        let problems = config.problems();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].contains("both set — keep one"), "{problems:?}");
+        assert!(
+            problems[1].starts_with("session_key_ssm.parameter: \"keys\" must start with /"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[2].starts_with("session_key_ssm.region \"EU\""),
+            "{problems:?}"
+        );
+        config.session_key_ssm = None;
+        config.session_key_file = None;
+        assert_eq!(
+            config.problems(),
+            [
+                "site a.test: auth needs session_key_file or session_key_ssm (where the keys that seal sessions are kept)"
+            ]
+        );
     }
 
     #[test]

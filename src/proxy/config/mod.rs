@@ -63,6 +63,10 @@ pub struct ProxyConfig {
     /// at first use; needed when a site has `auth`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_key_file: Option<PathBuf>,
+    /// Or the same keys in an SSM parameter (a SecureString), shared by
+    /// every proxy of a site behind a load balancer (`auth::key_source`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_key_ssm: Option<SessionKeySsm>,
     #[serde(default)]
     pub limits: Limits,
     #[serde(default)]
@@ -100,6 +104,7 @@ impl Default for ProxyConfig {
             access_log: None,
             trusted_proxies: Vec::new(),
             session_key_file: None,
+            session_key_ssm: None,
             limits: Limits::default(),
             timeouts: Timeouts::default(),
             cache: CacheStore::default(),
@@ -120,6 +125,16 @@ impl ProxyConfig {
             &[]
         }
     }
+}
+
+/// `session_key_ssm = { parameter, region }`: the SSM parameter the
+/// session keys are read from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionKeySsm {
+    /// Its name, like `/webtier/prod/session-keys`.
+    pub parameter: String,
+    pub region: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -31,6 +31,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
+use crate::proxy::auth::key_source::{self, KeySource};
 use crate::proxy::observe::access_log;
 use crate::proxy::observe::metrics::Metrics;
 use crate::proxy::request::Shared;
@@ -70,7 +71,18 @@ fn serve(options: &Options, takeover: &mut Option<handover::Takeover>) -> Result
     raise_open_files_limit();
     // The path the binary has now; an upgrade puts the new one there.
     let exe = std::env::current_exe().context("cannot tell which binary runs")?;
-    let (state, digest) = State::load_with_digest(&options.config, None)?;
+    // The control loop's runtime, which first reads the session keys
+    // from SSM when the file says so: a start without them fails.
+    let control = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the control loop")?;
+    let (config, digest) = State::read(&options.config)?;
+    let key_source = match key_source::wanted(&config) {
+        Some(ssm) => Some(Arc::new(control.block_on(KeySource::start(ssm))?)),
+        None => None,
+    };
+    let state = State::build_with_keys(config, None, key_source.as_ref().map(|k| &k.keys))?;
     state.log_problems();
     if let Some(takeover) = takeover.as_ref() {
         // As a reload: a restart does not stop serving a site that is
@@ -138,10 +150,6 @@ fn serve(options: &Options, takeover: &mut Option<handover::Takeover>) -> Result
 
     // The signals are handled from here on (their default action would
     // end the process), before anything announces it.
-    let control = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the control loop")?;
     let signals = control.block_on(async { supervise::Signals::watch() })?;
     // A process taking over writes the pid file only once the old one has
     // handed over: if it fails before that, the file still names the old.
@@ -242,6 +250,7 @@ fn serve(options: &Options, takeover: &mut Option<handover::Takeover>) -> Result
         admin,
         pool,
         report,
+        keys: supervise::KeySources::new(key_source),
         upgrade: supervise::Upgrade {
             exe,
             pid_file: config.pid_file.clone(),

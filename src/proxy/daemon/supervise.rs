@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 
+use crate::proxy::auth::key_source::{self, KeySource};
 use crate::proxy::config::ProxyConfig;
 use crate::proxy::observe::access_log;
 use crate::proxy::observe::metrics::Metrics;
@@ -56,7 +57,69 @@ pub(super) struct Control {
     pub admin: Option<std::net::TcpListener>,
     pub pool: Pool,
     pub report: Report,
+    /// Where the session keys come from when an SSM parameter holds them.
+    pub keys: KeySources,
     pub upgrade: Upgrade,
+}
+
+/// The SSM parameter the running state's session keys come from, if any,
+/// and the task that reads it again every refresh interval.
+pub(super) struct KeySources {
+    current: Option<Arc<KeySource>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl KeySources {
+    pub fn new(current: Option<Arc<KeySource>>) -> KeySources {
+        KeySources {
+            current,
+            task: None,
+        }
+    }
+
+    /// Starts the refresh task (within the control loop's runtime).
+    fn start_refreshing(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        self.task = (self.current.as_ref())
+            .map(|source| tokio::spawn(Arc::clone(source).refresh_every_interval()));
+    }
+
+    /// The source of the keys of `config`, read now: the running one
+    /// (whose keys stay when the read fails), or a new one, which must be
+    /// read for the reload to go on.
+    async fn for_config(&self, config: &ProxyConfig) -> Result<Option<Arc<KeySource>>> {
+        let Some(wanted) = key_source::wanted(config) else {
+            return Ok(None);
+        };
+        match &self.current {
+            Some(current) if current.setting() == wanted => {
+                current.refresh().await;
+                Ok(Some(Arc::clone(current)))
+            }
+            _ => Ok(Some(Arc::new(KeySource::start(wanted).await?))),
+        }
+    }
+
+    /// After a reload: the source the new state seals with.
+    fn install(&mut self, source: Option<Arc<KeySource>>) {
+        let same = match (&self.current, &source) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            self.current = source;
+            self.start_refreshing();
+        }
+    }
+
+    /// The keys of the running source, for a rebuild of the running
+    /// configuration.
+    fn running(&self) -> Option<Arc<KeySource>> {
+        self.current.clone()
+    }
 }
 
 /// The status file, kept up to date with every reload.
@@ -157,6 +220,7 @@ pub(super) async fn control_loop(mut control: Control) -> Result<Ended> {
             Arc::clone(&metrics),
         ));
     }
+    control.keys.start_refreshing();
     let mut last_checks: std::collections::HashMap<usize, Instant> = Default::default();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut last_watch = Instant::now();
@@ -165,7 +229,7 @@ pub(super) async fn control_loop(mut control: Control) -> Result<Ended> {
     loop {
         tokio::select! {
             _ = hup.recv() => {
-                reload(&control.path, &state, &metrics, true, &mut control.report);
+                reload(&control.path, &state, &metrics, true, &mut control.report, &mut control.keys).await;
             }
             _ = term.recv() => break,
             _ = int.recv() => break,
@@ -183,7 +247,7 @@ pub(super) async fn control_loop(mut control: Control) -> Result<Ended> {
                     let now = state.load().certificate_times();
                     if state.load().loaded_times() != now && refused.as_ref() != Some(&now) {
                         tracing::warn!("certificate files changed; reloading them");
-                        let ok = reload(&control.path, &state, &metrics, false, &mut control.report);
+                        let ok = reload(&control.path, &state, &metrics, false, &mut control.report, &mut control.keys).await;
                         refused = (!ok).then_some(now);
                     }
                     if let Some(log) = &control.access_log {
@@ -236,28 +300,48 @@ async fn upgrade(upgrade: &Upgrade, report: &mut Report, served: &[String]) -> b
     }
 }
 
-/// Replaces the state with one built from the file (`from_file`) or from
+/// Replaces the state with one built from the file (`from_file`, the
+/// session keys read again from SSM when it names a parameter) or from
 /// the current configuration with freshly read certificates. A state that
 /// fails to build is refused and the old one keeps serving.
-fn reload(
+async fn reload(
     path: &Path,
     state: &ArcSwap<State>,
     metrics: &Metrics,
     from_file: bool,
     report: &mut Report,
+    keys: &mut KeySources,
 ) -> bool {
     let current = state.load_full();
     let built = if from_file {
-        State::load_with_digest(path, Some(&current)).and_then(|(new, digest)| {
-            restart_only_changes(&current.config, &new.config)?;
-            Ok((new, Some(digest)))
-        })
+        match State::read(path) {
+            Ok((config, digest)) => match keys.for_config(&config).await {
+                Ok(source) => {
+                    State::build_with_keys(config, Some(&current), source.as_ref().map(|s| &s.keys))
+                        .and_then(|new| {
+                            restart_only_changes(&current.config, &new.config)?;
+                            Ok((new, Some(digest), source))
+                        })
+                }
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        }
     } else {
-        State::build(current.config.clone(), Some(&current)).map(|new| (new, None))
+        let source = keys.running();
+        State::build_with_keys(
+            current.config.clone(),
+            Some(&current),
+            source.as_ref().map(|s| &s.keys),
+        )
+        .map(|new| (new, None, source))
     };
-    let built = built.and_then(|(new, digest)| new.keeps_serving(&current).map(|()| (new, digest)));
+    let built = built.and_then(|(new, digest, source)| {
+        new.keeps_serving(&current).map(|()| (new, digest, source))
+    });
     match built {
-        Ok((new, digest)) => {
+        Ok((new, digest, source)) => {
+            keys.install(source);
             new.log_problems();
             report.reloaded(Ok((&new, digest)));
             if let Some(cache) = &new.cache {
