@@ -273,6 +273,14 @@ pub struct Proxy {
     pub timeouts: Timeouts,
     /// `cache_size_mb`, `cache_max_entry_kb`: the response cache's memory.
     pub cache: crate::proxy::config::CacheStore,
+    /// The SSM parameter (in `[aws] region`) that holds the login session
+    /// keys, shared by every instance of the sites; None: a file of this
+    /// instance's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_key_parameter: Option<String>,
+    /// The `proxy-config` step puts a new key in the parameter when its
+    /// value is older than this.
+    pub session_key_rotate_days: u32,
 }
 
 /// How the `proxy` step runs the daemon (`[proxy] launch`).

@@ -8,7 +8,7 @@ use crate::certstore::Store;
 use crate::config::{AcmMode, Backend, Config, Policy, RouteAuth as Access, Site};
 use crate::proxy::config::{
     AccessConfig, AccessLog, AuthConfig, Health, Limits, ProxyConfig, RouteAuth, RouteConfig,
-    SiteConfig, TlsFiles, VERSION,
+    SessionKeySsm, SiteConfig, TlsFiles, VERSION,
 };
 
 /// The proxy's runtime configuration for `config`. Pure.
@@ -32,6 +32,12 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
     } else {
         Vec::new()
     };
+    let logins = config.sites.iter().any(|s| s.auth.is_some());
+    let ssm = (p.session_key_parameter.as_ref()).map(|parameter| SessionKeySsm {
+        parameter: parameter.clone(),
+        // Refused at load without a region.
+        region: config.aws.region.clone().unwrap_or_default(),
+    });
     ProxyConfig {
         version: VERSION,
         http_listen: listen(config.proxy.http_port),
@@ -50,14 +56,11 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
             query: p.access_log_query,
         }),
         trusted_proxies: p.trusted_proxies.clone(),
-        session_key_file: config
-            .sites
-            .iter()
-            .any(|s| s.auth.is_some())
+        session_key_file: (logins && ssm.is_none())
             // The proxy's own directory: writable by it under systemd's
             // ProtectSystem=strict, owned by its user.
             .then(|| config.proxy_run_dir().join("session.keys")),
-        session_key_ssm: None,
+        session_key_ssm: ssm.filter(|_| logins),
         limits: Limits {
             max_connections: p.max_connections,
             max_body_bytes: p.max_body_bytes,
@@ -338,6 +341,40 @@ mod tests {
         )
         .unwrap();
         assert_eq!(proxy_config(&plain).session_key_file, None);
+    }
+
+    #[test]
+    fn a_session_key_parameter_replaces_the_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secret"), "s").unwrap();
+        let login = "[[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\"]\n\
+            [site.auth]\nissuer = \"https://id.example\"\nclient_id = \"c\"\nclient_secret_file = \"secret\"\nallowed_emails = [\"*@example.com\"]\n";
+        let settings = "[aws]\nregion = \"eu-west-1\"\n[proxy]\nsession_key_parameter = \"/webtier/prod/session-keys\"\nsession_key_rotate_days = 7\n";
+        let parse = |text: &str| {
+            crate::config::parse("w.toml", text, &dir.path().join("webtier.toml")).unwrap()
+        };
+        let config = parse(&format!("{settings}{login}"));
+        assert_eq!(config.proxy.session_key_rotate_days, 7);
+        let p = ProxyConfig::from_toml(&render(&config)).unwrap();
+        assert_eq!(p.session_key_file, None);
+        assert_eq!(
+            p.session_key_ssm,
+            Some(SessionKeySsm {
+                parameter: "/webtier/prod/session-keys".into(),
+                region: "eu-west-1".into(),
+            })
+        );
+        // Without a login, neither.
+        let plain = parse(&format!(
+            "{settings}[[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\"]\n"
+        ));
+        let p = proxy_config(&plain);
+        assert_eq!((p.session_key_file, p.session_key_ssm), (None, None));
+        assert_eq!(
+            parse(login).proxy.session_key_rotate_days,
+            30,
+            "the default"
+        );
     }
 
     #[test]

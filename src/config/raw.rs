@@ -138,6 +138,8 @@ pub struct RawProxy {
     pub user: Option<S<String>>,
     pub launch: Option<crate::config::Launch>,
     pub bind: Option<S<Vec<S<String>>>>,
+    pub session_key_parameter: Option<S<String>>,
+    pub session_key_rotate_days: Option<S<i64>>,
     pub timeouts: Option<RawTimeouts>,
 }
 

@@ -199,7 +199,7 @@ pub fn resolve(
     let aws = resolve_aws(&mut c, raw.aws);
     let target = raw.target.map(|t| resolve_target(&mut c, t));
     let acme = resolve_acme(&mut c, raw.acme);
-    let proxy = resolve_proxy(&mut c, raw.proxy, &state_dir, path);
+    let proxy = resolve_proxy(&mut c, raw.proxy, &state_dir, path, aws.region.is_some());
     let dns = resolve_dns(&mut c, raw.dns.unwrap_or_default());
     let sites = resolve_sites(&mut c, raw.site, acme.challenge);
     let load_balancer = raw.load_balancer.map(|lb| {
@@ -390,6 +390,7 @@ fn resolve_proxy(
     raw: Option<RawProxy>,
     state_dir: &Path,
     source: &Path,
+    has_region: bool,
 ) -> Proxy {
     let raw = raw.unwrap_or_default();
     let (http_port, https_port) = proxy_ports(c, &raw);
@@ -458,8 +459,40 @@ fn resolve_proxy(
         user: proxy_user(c, raw.user.as_ref()),
         launch: raw.launch.unwrap_or_default(),
         cache: cache_store(c, &raw, &defaults.cache),
+        session_key_parameter: session_key_parameter(
+            c,
+            raw.session_key_parameter.as_ref(),
+            has_region,
+        ),
+        session_key_rotate_days: c.number(
+            raw.session_key_rotate_days.as_ref(),
+            "session_key_rotate_days",
+            1,
+            365,
+            30,
+        ) as u32,
         timeouts: resolve_timeouts(c, raw.timeouts.unwrap_or_default(), &defaults.timeouts),
     }
+}
+
+/// `session_key_parameter`: an SSM parameter name, in the region `[aws]`
+/// names (the proxy reads it there, without webtier's configuration).
+fn session_key_parameter(
+    c: &mut Checker<'_>,
+    value: Option<&S<String>>,
+    has_region: bool,
+) -> Option<String> {
+    let value = value?;
+    let name = value.get_ref();
+    if let Some(problem) = crate::proxy::config::ssm_parameter_problem(name) {
+        c.problem(value.span(), format!("session_key_parameter: {problem}"));
+    } else if !has_region {
+        c.problem(
+            value.span(),
+            "session_key_parameter needs region in [aws] (the proxy reads the parameter in that region) — set it, like region = \"eu-west-1\"".into(),
+        );
+    }
+    Some(name.clone())
 }
 
 /// `cache_size_mb` and `cache_max_entry_kb`: the response cache's store.

@@ -7,6 +7,7 @@ mod load;
 
 pub use load::{
     cache_store_problems, compress_problems, issuer_allowed, loopback_url, parse_upstream, read,
+    ssm_parameter_problem,
 };
 
 use std::net::SocketAddr;
