@@ -6,6 +6,7 @@ pub mod elb;
 pub mod ingress;
 pub mod instances;
 pub mod route53;
+pub mod ssm;
 
 use std::error::Error as StdError;
 use std::time::Duration;
@@ -24,6 +25,8 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub route53: aws_sdk_route53::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    /// Parameter Store, for the shared session keys.
+    pub ssm: aws_sdk_ssm::Client,
     pub region: String,
     /// The loaded configuration, for clients made on demand (ACM, in the
     /// run's region or another).
@@ -68,6 +71,7 @@ impl Clients {
             ec2: aws_sdk_ec2::Client::new(&sdk),
             route53: aws_sdk_route53::Client::new(&sdk),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
+            ssm: aws_sdk_ssm::Client::new(&sdk),
             region,
             sdk,
             instances: tokio::sync::OnceCell::new(),

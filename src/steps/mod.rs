@@ -93,6 +93,7 @@ pub async fn build(
     let clients = if wanted.iter().any(|s| match s {
         StepName::Firewall | StepName::Dns | StepName::Lb => true,
         StepName::Cert => cert::needs_aws(config) && options.destroy.is_none(),
+        StepName::ProxyConfig => proxy_config::needs_aws(config),
         _ => false,
     }) {
         Some(Arc::new(Clients::connect(&config.aws).await?))
@@ -132,8 +133,8 @@ pub async fn build(
                     None => Box::new(step),
                 }
             }
-            (StepName::ProxyConfig, _, _) => {
-                let step = proxy_config::ProxyConfigStep::new(config)?;
+            (StepName::ProxyConfig, clients, _) => {
+                let step = proxy_config::ProxyConfigStep::new(config, clients.clone())?;
                 match destroy {
                     Some(_) => Box::new(step.destroying()),
                     None => Box::new(step),
