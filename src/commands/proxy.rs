@@ -115,17 +115,36 @@ pub fn run(global: &GlobalArgs, command: &ProxyCommand, ui: &Ui) -> Result<u8> {
             let config =
                 crate::proxy::config::ProxyConfig::from_toml(&crate::proxy::config::read(&path)?)
                     .map_err(|e| crate::proxy::config::Invalid::in_file(&path, &[e]))?;
-            let keys = config.session_key_file.clone().ok_or_else(|| {
-                anyhow!(
-                    "{} sets no session_key_file (no site has a login)",
-                    path.display()
-                )
-            })?;
-            let id = crate::proxy::auth::keys::rotate(&keys)?;
-            ui.out(&format!(
-                "new session key {id} in {}; sessions made with the two keys before it stay valid",
-                keys.display()
-            ))?;
+            match (&config.session_key_ssm, &config.session_key_file) {
+                (Some(ssm), _) => {
+                    let id = super::runtime()?.block_on(async {
+                        let clients = crate::aws::Clients::connect(&crate::config::Aws {
+                            region: Some(ssm.region.clone()),
+                            profile: None,
+                        })
+                        .await?;
+                        crate::steps::proxy_config::rotate(&clients.ssm, &ssm.parameter).await
+                    })?;
+                    ui.out(&format!(
+                        "new session key {id} in SSM parameter {}; sessions made with the two keys before it stay valid, and the proxies seal with it once every one has read it ({} s)",
+                        ssm.parameter,
+                        2 * crate::proxy::auth::key_source::REFRESH_INTERVAL.as_secs()
+                    ))?;
+                }
+                (None, Some(keys)) => {
+                    let id = crate::proxy::auth::keys::rotate(keys)?;
+                    ui.out(&format!(
+                        "new session key {id} in {}; sessions made with the two keys before it stay valid",
+                        keys.display()
+                    ))?;
+                }
+                (None, None) => {
+                    return Err(anyhow!(
+                        "{} sets no session_key_file or session_key_ssm (no site has a login)",
+                        path.display()
+                    ));
+                }
+            }
             match config
                 .pid_file
                 .as_deref()
