@@ -43,7 +43,45 @@ pub fn policy(config: &Config) -> Value {
     if config.has_lb() {
         statements.extend(lb_statements(partition, region));
     }
+    statements.extend(session_key_statements(config, partition, region));
     json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// The session key parameter (`[proxy] session_key_parameter`, with a
+/// login site): every proxy reads it (decrypted with the account's
+/// `aws/ssm` key, whose key policy lets SSM decrypt for the account);
+/// the `proxy-config` step reads its tags, creates it tagged, rotates and
+/// (`destroy`) deletes it.
+fn session_key_statements(config: &Config, partition: &str, region: &str) -> Vec<Value> {
+    let Some(name) = config
+        .proxy
+        .session_key_parameter
+        .as_deref()
+        .filter(|_| config.sites.iter().any(|s| s.auth.is_some()))
+    else {
+        return Vec::new();
+    };
+    // A name that starts with / follows "parameter" directly.
+    let parameter = format!("arn:{partition}:ssm:{region}:*:parameter{name}");
+    vec![
+        json!({
+            "Sid": "WebtierReadSessionKeys",
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameter"],
+            "Resource": parameter,
+        }),
+        json!({
+            "Sid": "WebtierKeepSessionKeyParameter",
+            "Effect": "Allow",
+            "Action": [
+                "ssm:ListTagsForResource",
+                "ssm:PutParameter",
+                "ssm:AddTagsToResource",
+                "ssm:DeleteParameter",
+            ],
+            "Resource": parameter,
+        }),
+    ]
 }
 
 /// The hosted zones the sites' records go in, as IAM resources: the
@@ -349,6 +387,43 @@ mod tests {
         assert!(text.contains("arn:aws:ec2:eu-west-1:*:security-group/sg-0123456789abcdef0"));
         assert!(text.contains("arn:aws:route53:::hostedzone/Z1ABC"));
         assert!(!text.contains("hostedzone/*"));
+    }
+
+    #[test]
+    fn the_session_key_parameter_gets_its_ssm_actions_only_with_a_login() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secret"), "s").unwrap();
+        let config = |auth: &str| {
+            let text = format!(
+                "[aws]\nregion = \"eu-west-1\"\n[proxy]\nsession_key_parameter = \"/webtier/prod/keys\"\n\
+                 [[site]]\ndomain = \"example.com\"\nupstreams = [\"127.0.0.1:8000\"]\n{auth}"
+            );
+            crate::config::parse("w.toml", &text, &dir.path().join("w.toml")).unwrap()
+        };
+        let with_login = policy(&config(
+            "[site.auth]\nissuer = \"https://id.example\"\nclient_id = \"c\"\nclient_secret_file = \"secret\"\nallowed_emails = [\"*@example.com\"]\n",
+        ));
+        let mut a = actions(&with_login);
+        a.sort();
+        assert_eq!(
+            a,
+            [
+                "ssm:AddTagsToResource",
+                "ssm:DeleteParameter",
+                "ssm:GetParameter",
+                "ssm:ListTagsForResource",
+                "ssm:PutParameter"
+            ]
+        );
+        let text = serde_json::to_string(&with_login).unwrap();
+        assert!(
+            text.contains("\"arn:aws:ssm:eu-west-1:*:parameter/webtier/prod/keys\""),
+            "{text}"
+        );
+        assert!(
+            actions(&policy(&config(""))).is_empty(),
+            "no login, no keys"
+        );
     }
 
     #[test]
