@@ -3,7 +3,7 @@
 //! that links every dev-dependency (the AWS SDK, reqwest, rustls); one
 //! binary links them once. Run one area with a filter on its module path:
 //! `cargo test --test it proxy::` (or `acm::`, `auth::`, `aws::`, `cert::`, `cli::`,
-//! `export::`, `init::`, `services::`, `status::`).
+//! `export::`, `init::`, `services::`, `session_keys::`, `status::`).
 //!
 //! `support` starts the real services (moto_server, pebble, nginx,
 //! uvicorn, oidc-provider, chromium) and the `webtier` binary under test.
@@ -21,4 +21,5 @@ mod lb;
 mod proxy;
 mod service;
 mod services;
+mod session_keys;
 mod status;

@@ -111,7 +111,24 @@ impl Proxy {
     /// Starts the proxy with `body`: top-level settings and `[[site]]`
     /// tables appended to the shared header. `dir` holds the test's files.
     pub fn start_in(dir: TempDir, body: &str) -> Proxy {
-        let (http_port, https_port, admin_port) = (free_port(), free_port(), free_port());
+        Proxy::start_on(dir, Proxy::free_ports(), body, &[])
+    }
+
+    /// Free ports for the HTTP, HTTPS and admin listeners, for a body
+    /// that names them (`start_on`).
+    pub fn free_ports() -> (u16, u16, u16) {
+        (free_port(), free_port(), free_port())
+    }
+
+    /// Like `start_in`, on `ports` (HTTP, HTTPS, admin) and with `env`
+    /// added to the daemon's environment (moto's, for its AWS calls).
+    pub fn start_on(
+        dir: TempDir,
+        ports: (u16, u16, u16),
+        body: &str,
+        env: &[(&'static str, String)],
+    ) -> Proxy {
+        let (http_port, https_port, admin_port) = ports;
         let config_path = dir.path().join("proxy.toml");
         let text = format!(
             "{}{body}",
@@ -122,7 +139,8 @@ impl Proxy {
             "webtier-proxy",
             super::webtier()
                 .args(["proxy", "run", "--file"])
-                .arg(&config_path),
+                .arg(&config_path)
+                .envs(env.iter().map(|(k, v)| (*k, v.as_str()))),
             dir.path(),
         );
         process.wait_for_port(http_port);

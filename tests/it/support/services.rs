@@ -247,7 +247,7 @@ pub struct Call {
     pub method: String,
     pub path: String,
     /// The IAM action name: `ec2:DescribeInstances`, `route53:GetChange`,
-    /// `acm:RequestCertificate`.
+    /// `acm:RequestCertificate`, `ssm:GetParameter`.
     pub action: String,
     /// The request body as text.
     pub body: String,
@@ -323,8 +323,8 @@ impl Moto {
                         .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
                         .and_then(|(_, t)| t.as_str())
                 });
-                let action = match target.and_then(|t| t.strip_prefix("CertificateManager.")) {
-                    Some(op) => format!("acm:{op}"),
+                let action = match target.and_then(target_action) {
+                    Some(action) => action,
                     None => iam_action(&method, &path, &body),
                 };
                 Call {
@@ -356,6 +356,17 @@ pub fn assert_policy_allows(policy: &str, calls: &[Call]) {
             call.action
         );
     }
+}
+
+/// The IAM action of a request named by its X-Amz-Target header: ACM's
+/// `CertificateManager.<Op>`, SSM's `AmazonSSM.<Op>`.
+fn target_action(target: &str) -> Option<String> {
+    if let Some(op) = target.strip_prefix("CertificateManager.") {
+        return Some(format!("acm:{op}"));
+    }
+    target
+        .strip_prefix("AmazonSSM.")
+        .map(|op| format!("ssm:{op}"))
 }
 
 /// The IAM action of a recorded request: EC2 names it in the form body,
