@@ -292,6 +292,9 @@ pub async fn rotate(client: &aws_sdk_ssm::Client, name: &str) -> Result<String> 
     }
     let text = ssm::value(client, name).await?;
     let (rotated, id) = crate::proxy::auth::keys::rotated(&text).map_err(|e| {
+        // What is wrong, without the key file's remedy.
+        let e = e.to_string();
+        let e = e.split(" — ").next().unwrap_or_default();
         anyhow!(
             "SSM parameter {name} holds no session keys ({e}) — delete it and run `webtier apply proxy-config` to create it"
         )

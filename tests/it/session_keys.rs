@@ -375,13 +375,6 @@ async fn two_proxies_share_logins_through_the_parameter_and_rotation_logs_no_one
     for (agent, user) in [(&alice, "alice"), (&bob, "bob"), (&carol, "carol")] {
         assert_eq!(pair.user(agent, &pair.two).await.as_deref(), Some(user));
     }
-    assert!(
-        !pair
-            .one
-            .log()
-            .contains(rotated.lines().next().unwrap().split(' ').nth(1).unwrap()),
-        "a key in the log"
-    );
 
     // Destroy (a saved plan of the proxy-config step alone, so that no
     // other step touches this machine) deletes webtier's parameter.
@@ -406,6 +399,35 @@ async fn two_proxies_share_logins_through_the_parameter_and_rotation_logs_no_one
         Some("ParameterNotFound")
     );
     calls.extend(destroyed);
+
+    // The proxies read it again every minute: gone, they warn and keep
+    // the keys they have.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let warning = "the session keys read before stay in use";
+    while !pair.one.log().contains(warning) {
+        assert!(
+            Instant::now() < deadline,
+            "no refresh within 90 s:\n{}",
+            pair.one.log()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let log = pair.one.log();
+    let line = log.lines().find(|l| l.contains(warning)).unwrap();
+    assert!(
+        line.contains(&format!("SSM parameter {PARAMETER} does not exist")),
+        "{line}"
+    );
+    assert_eq!(pair.user(&alice, &pair.one).await.as_deref(), Some("alice"));
+    assert_eq!(pair.user(&carol, &pair.one).await.as_deref(), Some("carol"));
+
+    // No key in any log.
+    for key in first.lines().chain(rotated.lines()) {
+        let secret = key.split(' ').nth(1).unwrap();
+        for proxy in [&pair.one, &pair.two] {
+            assert!(!proxy.log().contains(secret), "a key in the log");
+        }
+    }
 
     // Every call webtier and the proxies made is in the policy.
     let out = aws.run(&["iam-policy"]);
@@ -542,4 +564,33 @@ async fn a_proxy_without_its_parameter_does_not_start() {
         "{err}"
     );
     assert!(!dir.path().join("proxy.pid").exists(), "it never served");
+
+    // A parameter that holds something else: named, its value never shown.
+    let junk = "not-a-key-3f7e9c";
+    aws.ssm
+        .put_parameter()
+        .name("/webtier/junk/keys")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .value(junk)
+        .send()
+        .await
+        .expect("PutParameter");
+    let text = fs::read_to_string(&file)
+        .unwrap()
+        .replace("/webtier/missing/keys", "/webtier/junk/keys");
+    fs::write(&file, text).unwrap();
+    let out = webtier()
+        .envs(aws.moto.env())
+        .args(["proxy", "run", "--file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert_eq!(
+        err.trim(),
+        "error: SSM parameter /webtier/junk/keys holds no session keys (line 1 is not `<hex id> <base64url 32-byte key>`) — put `<hex id> <base64url 32-byte key>` lines in it, or delete it and run `webtier apply` to create it",
+        "{err}"
+    );
+    assert!(!err.contains(junk));
 }

@@ -146,8 +146,11 @@ async fn fetch(
         .ok_or_else(|| anyhow!("SSM answered no parameter for {name}"))?;
     let text = zeroize::Zeroizing::new(parameter.value.unwrap_or_default());
     let keys = Keys::parse(&text).map_err(|e| {
+        // What is wrong, without the key file's remedy.
+        let e = e.to_string();
+        let wrong = e.split(" — ").next().unwrap_or_default();
         anyhow!(
-            "SSM parameter {name} holds no session keys ({e}) — put `<hex id> <base64url 32-byte key>` lines in it, or delete it and run `webtier apply` to create it"
+            "SSM parameter {name} holds no session keys ({wrong}) — put `<hex id> <base64url 32-byte key>` lines in it, or delete it and run `webtier apply` to create it"
         )
     })?;
     let modified = parameter
