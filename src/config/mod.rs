@@ -288,6 +288,41 @@ mod tests {
     }
 
     #[test]
+    fn a_login_behind_a_load_balancer_shares_its_key_through_ssm() {
+        let site = "[[site]]\ndomain = \"example.com\"\ntls = \"acm\"\nupstreams = [\"127.0.0.1:8000\"]\n\
+                    [site.acm]\nmode = \"managed\"\n\
+                    [site.auth]\nissuer = \"https://id.example\"\nclient_id = \"c\"\nclient_secret_env = \"S\"\nallowed_emails = [\"*@example.com\"]\n";
+        let text = |aws: &str| {
+            format!(
+                "{aws}[target]\ntags = {{ Role = \"web\" }}\n[proxy]\ntrusted_proxies = [\"10.0.0.0/16\"]\n\
+                 [dns]\nowner = \"shop\"\n[load_balancer]\nname = \"shop\"\n{site}"
+            )
+        };
+        let cfg = parse(
+            "w.toml",
+            &text("[aws]\nregion = \"eu-west-1\"\n"),
+            Path::new("/w.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.proxy.session_key_parameter.as_deref(),
+            Some("/webtier/shop/session-keys")
+        );
+        let rendered = proxy_file::render(&cfg);
+        assert!(
+            rendered.contains("session_key_ssm") && rendered.contains("/webtier/shop/session-keys"),
+            "{rendered}"
+        );
+        let errs = parse("w.toml", &text(""), Path::new("/w.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            errs.contains("shared through SSM Parameter Store"),
+            "{errs}"
+        );
+    }
+
+    #[test]
     fn minimal_config_gets_defaults() {
         let cfg = parse("w.toml", MINIMAL, Path::new("/etc/webtier/webtier.toml")).unwrap();
         assert_eq!(cfg.acme.directory, LETSENCRYPT);

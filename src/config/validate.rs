@@ -199,13 +199,24 @@ pub fn resolve(
     let aws = resolve_aws(&mut c, raw.aws);
     let target = raw.target.map(|t| resolve_target(&mut c, t));
     let acme = resolve_acme(&mut c, raw.acme);
-    let proxy = resolve_proxy(&mut c, raw.proxy, &state_dir, path, aws.region.is_some());
+    let mut proxy = resolve_proxy(&mut c, raw.proxy, &state_dir, path, aws.region.is_some());
     let dns = resolve_dns(&mut c, raw.dns.unwrap_or_default());
     let sites = resolve_sites(&mut c, raw.site, acme.challenge);
     let load_balancer = raw.load_balancer.map(|lb| {
         let alb = resolve_alb(&mut c, lb.get_ref(), &proxy);
         let at = lb.span();
-        check_alb_fits(&mut c, at, &target, &dns, &proxy, &aws, &sites);
+        check_alb_fits(&mut c, at.clone(), &target, &dns, &proxy, &aws, &sites);
+        // Logins behind several instances need one session key for all:
+        // kept in SSM unless the file names a parameter of its own.
+        if sites.iter().any(|s| s.auth.is_some()) && proxy.session_key_parameter.is_none() {
+            if aws.region.is_none() {
+                c.problem(
+                    at,
+                    "with [load_balancer] a login site's session key is shared through SSM Parameter Store, in the region of [aws] — set region there, like region = \"eu-west-1\"".into(),
+                );
+            }
+            proxy.session_key_parameter = Some(default_session_key_parameter(&dns.owner));
+        }
         alb
     });
 
@@ -473,6 +484,12 @@ fn resolve_proxy(
         ) as u32,
         timeouts: resolve_timeouts(c, raw.timeouts.unwrap_or_default(), &defaults.timeouts),
     }
+}
+
+/// The session key parameter of a login site behind `[load_balancer]`
+/// when the file names none: one per webtier owner.
+pub fn default_session_key_parameter(owner: &str) -> String {
+    format!("/webtier/{owner}/session-keys")
 }
 
 /// `session_key_parameter`: an SSM parameter name, in the region `[aws]`
