@@ -313,6 +313,15 @@ mod tests {
             rendered.contains("session_key_ssm") && rendered.contains("/webtier/shop/session-keys"),
             "{rendered}"
         );
+        // The ALB's health check reaches the first site's app.
+        let proxy = crate::proxy::config::ProxyConfig::from_toml(&rendered).unwrap();
+        assert_eq!(
+            proxy.health_check,
+            Some(crate::proxy::config::HealthCheckRoute {
+                path: "/".into(),
+                site: "example.com".into()
+            })
+        );
         let errs = parse("w.toml", &text(""), Path::new("/w.toml"))
             .unwrap_err()
             .to_string();

@@ -155,6 +155,10 @@ fn instances_word<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AlbHealthCheck {
     pub path: String,
+    /// The site whose app the check reaches through the proxy (a site's
+    /// domain); None: the first site.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
     pub interval_s: u32,
     pub timeout_s: u32,
     pub healthy_threshold: u32,

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use crate::certstore::Store;
 use crate::config::{AcmMode, Backend, Config, Policy, RouteAuth as Access, Site};
 use crate::proxy::config::{
-    AccessConfig, AccessLog, AuthConfig, Health, Limits, ProxyConfig, RouteAuth, RouteConfig,
-    SessionKeySsm, SiteConfig, TlsFiles, VERSION,
+    AccessConfig, AccessLog, AuthConfig, Health, HealthCheckRoute, Limits, ProxyConfig, RouteAuth,
+    RouteConfig, SessionKeySsm, SiteConfig, TlsFiles, VERSION,
 };
 
 /// The proxy's runtime configuration for `config`. Pure.
@@ -68,6 +68,18 @@ pub fn proxy_config(config: &Config) -> ProxyConfig {
             ..Limits::default()
         },
         timeouts: p.timeouts.clone(),
+        // Behind webtier's ALB: its health check reaches the configured
+        // site (the first one unless named).
+        health_check: config.load_balancer.as_ref().and_then(|alb| {
+            Some(HealthCheckRoute {
+                path: alb.health_check.path.clone(),
+                site: alb
+                    .health_check
+                    .site
+                    .clone()
+                    .or_else(|| config.sites.first().map(|s| s.domain.clone()))?,
+            })
+        }),
         cache: p.cache.clone(),
         sites,
     }

@@ -87,6 +87,7 @@ pub enum RawSubnets {
 #[serde(deny_unknown_fields)]
 pub struct RawAlbHealth {
     pub path: Option<S<String>>,
+    pub site: Option<S<String>>,
     pub interval_s: Option<S<i64>>,
     pub timeout_s: Option<S<i64>>,
     pub healthy_threshold: Option<S<i64>>,

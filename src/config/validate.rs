@@ -204,6 +204,17 @@ pub fn resolve(
     let sites = resolve_sites(&mut c, raw.site, acme.challenge);
     let load_balancer = raw.load_balancer.map(|lb| {
         let alb = resolve_alb(&mut c, lb.get_ref(), &proxy);
+        if let Some(site) = lb.get_ref().health_check.as_ref().and_then(|h| h.site.as_ref())
+            && !sites.iter().any(|s| s.domain == site.get_ref().to_ascii_lowercase())
+        {
+            c.problem(
+                site.span(),
+                format!(
+                    "site \"{}\" is not the domain of a [[site]] — name the site whose app the health check reaches",
+                    site.get_ref()
+                ),
+            );
+        }
         let at = lb.span();
         check_alb_fits(&mut c, at.clone(), &target, &dns, &proxy, &aws, &sites);
         // Logins behind several instances need one session key for all:
@@ -818,6 +829,7 @@ fn resolve_alb(c: &mut Checker<'_>, raw: &RawAlb, proxy: &Proxy) -> Alb {
 fn alb_health_check(c: &mut Checker<'_>, raw: Option<&RawAlbHealth>) -> AlbHealthCheck {
     let none = RawAlbHealth {
         path: None,
+        site: None,
         interval_s: None,
         timeout_s: None,
         healthy_threshold: None,
@@ -838,6 +850,12 @@ fn alb_health_check(c: &mut Checker<'_>, raw: Option<&RawAlbHealth>) -> AlbHealt
                     format!(
                         "path \"{text}\" must be a path like \"/health\" (at most 1024 characters)"
                     ),
+                );
+            }
+            if text.contains('?') {
+                c.problem(
+                    p.span(),
+                    format!("path \"{text}\" must be a path without a query"),
                 );
             }
             text.clone()
@@ -868,10 +886,8 @@ fn alb_health_check(c: &mut Checker<'_>, raw: Option<&RawAlbHealth>) -> AlbHealt
         2,
     ) as u32;
     let matcher = match &raw.matcher {
-        // The check reaches the proxy with the instance's address as Host,
-        // which names no site (404): by default it asks only that the
-        // proxy answers.
-        None => "200-499".to_string(),
+        // What an app's page answers, redirects included (a login).
+        None => "200-399".to_string(),
         Some(m) => {
             if let Err(msg) = names::http_codes(m.get_ref()) {
                 c.problem(m.span(), msg);
@@ -880,6 +896,7 @@ fn alb_health_check(c: &mut Checker<'_>, raw: Option<&RawAlbHealth>) -> AlbHealt
         }
     };
     AlbHealthCheck {
+        site: raw.site.as_ref().map(|s| s.get_ref().to_ascii_lowercase()),
         path,
         interval_s,
         timeout_s,

@@ -83,8 +83,15 @@ pub fn export(config: &ProxyConfig, source: &Path) -> Result<String, Unexportabl
         timeouts,
         // Only with a cache, which is refused below.
         cache: _,
+        health_check,
         sites,
     } = config;
+    if let Some(hc) = health_check {
+        return Err(Unexportable(format!(
+            "health_check (GET {} of any host served as {}) is not exported — in nginx, give the default server a location for it that proxies to the site's upstream",
+            hc.path, hc.site
+        )));
+    }
     let Limits {
         max_connections,
         max_header_bytes,

@@ -67,6 +67,17 @@ pub struct State {
     /// The response cache's store, when a route caches: the previous
     /// state's, kept across reloads while its size is unchanged.
     pub cache: Option<Arc<Store>>,
+    /// `health_check`, when its site is served.
+    pub health_check: Option<HealthRoute>,
+}
+
+/// A load balancer's health check, ready for routing: the path, and the
+/// host it is served as (the configured name of a served site).
+#[derive(Debug, Clone)]
+pub struct HealthRoute {
+    pub path: String,
+    pub host: String,
+    pub host_header: HeaderValue,
 }
 
 /// A site of the file that is not served, and why.
@@ -255,6 +266,14 @@ impl State {
         });
         let https_port = https_port(&config);
         let default_tls_site = sites.iter().position(|s| s.tls);
+        let health_check = config.health_check.as_ref().and_then(|hc| {
+            names.lookup(&hc.site)?;
+            Some(HealthRoute {
+                path: hc.path.clone(),
+                host: hc.site.clone(),
+                host_header: HeaderValue::from_str(&hc.site).ok()?,
+            })
+        });
         let caches = (sites.iter())
             .flat_map(|s: &Site| s.routes.iter())
             .any(|r| r.cache.is_some());
@@ -275,6 +294,7 @@ impl State {
             refused,
             warnings,
             cache,
+            health_check,
         })
     }
 

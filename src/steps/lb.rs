@@ -1564,11 +1564,12 @@ mod tests {
             deregistration_delay_s: 300,
             health_check: AlbHealthCheck {
                 path: "/".into(),
+                site: None,
                 interval_s: 30,
                 timeout_s: 5,
                 healthy_threshold: 5,
                 unhealthy_threshold: 2,
-                matcher: "200-499".into(),
+                matcher: "200-399".into(),
             },
         }
     }

@@ -576,6 +576,59 @@ async fn proxied_requests_get_forwarding_headers_and_lose_identity_headers() {
     );
 }
 
+/// A load balancer's health check names the instance (`Host: 10.0.1.5`),
+/// not a site: with `health_check`, a plain-HTTP GET or HEAD of exactly
+/// its path is served as the request to the configured site, so it
+/// reaches the app; any other request for a host no site has still gets
+/// 404, and a request for a real site is untouched.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_load_balancers_health_check_reaches_the_configured_sites_app() {
+    let app = Uvicorn::start("one");
+    let body = format!(
+        "health_check = {{ path = \"/echo/health\", site = \"s.test\" }}\n{}{}",
+        plain_site("s.test", &proxy_route("/", &[up(&app)], "")),
+        plain_site("other.test", &proxy_route("/", &[dead()], "")),
+    );
+    let proxy = Proxy::start(&body);
+    let c = plain_client();
+    let as_instance = |method: Method, path: &str| {
+        c.request(method, http_url(&proxy, path))
+            .header("host", "10.0.1.5:80")
+            .send()
+    };
+    let resp = as_instance(Method::GET, "/echo/health").await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(
+        v["headers"]["host"], "s.test",
+        "served as the site's request"
+    );
+    assert_eq!(v["path"], "/echo/health");
+    // HEAD reaches the app too, which answers it with 405 (its echo
+    // takes GET only): not the proxy's 404.
+    let resp = as_instance(Method::HEAD, "/echo/health").await.unwrap();
+    assert_eq!(resp.status(), 405);
+    for (method, path) in [
+        (Method::GET, "/echo/other"),
+        (Method::GET, "/echo/health/more"),
+        (Method::POST, "/echo/health"),
+    ] {
+        let resp = as_instance(method.clone(), path).await.unwrap();
+        assert_eq!(resp.status(), 404, "{method} {path}");
+    }
+    // A site's own name is routed as always (other.test's upstream is
+    // down), and so is a query on the health path.
+    let resp = c
+        .get(http_url(&proxy, "/echo/health"))
+        .header("host", "other.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 502);
+    let resp = as_instance(Method::GET, "/echo/health?x=1").await.unwrap();
+    assert_eq!(resp.status(), 200, "the path is matched without its query");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_upstream_gets_a_504_and_all_upstreams_down_a_503() {
     let app = Uvicorn::start("one");

@@ -69,6 +69,9 @@ impl ProxyConfig {
             ));
         }
         problems.extend(cache_store_problems(&self.cache));
+        if let Some(hc) = &self.health_check {
+            problems.extend(health_check_problems(hc, &self.sites));
+        }
         if let Some(ssm) = &self.session_key_ssm {
             if self.session_key_file.is_some() {
                 problems.push(
@@ -184,6 +187,35 @@ fn duplicate_names(sites: &[SiteConfig], problems: &mut Vec<String>) {
 }
 
 /// One site's names, TLS, auth and routes.
+/// `health_check`: a path, and a plain-HTTP site of the file.
+pub fn health_check_problems(hc: &HealthCheckRoute, sites: &[SiteConfig]) -> Vec<String> {
+    let mut out = Vec::new();
+    if !hc.path.starts_with('/')
+        || hc.path.len() > 1024
+        || hc.path.contains('?')
+        || hc
+            .path
+            .contains(|c: char| c.is_whitespace() || c.is_control())
+    {
+        out.push(format!(
+            "health_check.path \"{}\" must be a path like \"/health\" (no query, at most 1024 characters)",
+            hc.path
+        ));
+    }
+    match sites.iter().find(|s| s.names.contains(&hc.site)) {
+        None => out.push(format!(
+            "health_check.site \"{}\" is not a name of a site in this file — name one",
+            hc.site
+        )),
+        Some(site) if site.tls.is_some() => out.push(format!(
+            "health_check.site \"{}\" serves HTTPS here: the check comes over plain HTTP and would only get a redirect — name a plain-HTTP site",
+            hc.site
+        )),
+        Some(_) => {}
+    }
+    out
+}
+
 fn site_problems(site: &SiteConfig, has_https: bool, problems: &mut Vec<String>) {
     let Some(first) = site.names.first() else {
         problems.push("a site has no names — give it names = [\"example.com\"]".into());
@@ -730,6 +762,8 @@ mod tests {
         "site.route.health.check_path",
         "site.route.health.check_interval_ms",
         "site.route.max_body_bytes",
+        "health_check.path",
+        "health_check.site",
         "session_key_file",
         "session_key_ssm.parameter",
         "session_key_ssm.region",
@@ -846,15 +880,31 @@ mod tests {
     #[test]
     fn every_key_is_enforced_or_refused() {
         let config = everything();
-        // The keys' other home, which excludes the file.
-        let ssm = ProxyConfig {
+        // The keys' other home, which excludes the file; and a load
+        // balancer's health check, which needs a plain-HTTP site.
+        let mut ssm = ProxyConfig {
             session_key_file: None,
             session_key_ssm: Some(SessionKeySsm {
                 parameter: "/webtier/prod/session-keys".into(),
                 region: "eu-west-1".into(),
             }),
+            health_check: Some(HealthCheckRoute {
+                path: "/health".into(),
+                site: "b.test".into(),
+            }),
             ..everything()
         };
+        ssm.sites.push(SiteConfig {
+            names: vec!["b.test".into()],
+            routes: vec![RouteConfig {
+                path: "/".into(),
+                upstreams: vec!["http://127.0.0.1:8000".into()],
+                ..RouteConfig::default()
+            }],
+            ..ssm.sites[0].clone()
+        });
+        ssm.sites[1].tls = None;
+        ssm.sites[1].auth = None;
         let mut found = std::collections::BTreeSet::new();
         for config in [&config, &ssm] {
             keys("", &toml::Table::try_from(config).unwrap(), &mut found);

@@ -75,6 +75,9 @@ pub struct ProxyConfig {
     /// The response cache's store, shared by every site that caches.
     #[serde(default, skip_serializing_if = "is_default")]
     pub cache: CacheStore,
+    /// A load balancer's health check (`request::routing`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheckRoute>,
     #[serde(default, rename = "site")]
     pub sites: Vec<SiteConfig>,
 }
@@ -109,9 +112,22 @@ impl Default for ProxyConfig {
             limits: Limits::default(),
             timeouts: Timeouts::default(),
             cache: CacheStore::default(),
+            health_check: None,
             sites: Vec::new(),
         }
     }
+}
+
+/// A load balancer checks an instance's health with the instance's own
+/// address as `Host`, which names no site. A plain-HTTP GET or HEAD of
+/// exactly `path` whose host names no site is served as the same request
+/// to `site` (one of its names), so that the check reaches the app
+/// behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckRoute {
+    pub path: String,
+    pub site: String,
 }
 
 impl ProxyConfig {

@@ -31,7 +31,9 @@ use crate::proxy::files;
 use crate::proxy::http::forwarding;
 use crate::proxy::observe::access_log::{self, Entry};
 use crate::proxy::observe::metrics::{Metrics, PolicyDecision};
-use crate::proxy::request::routing::{http_location, https_location, longest_prefix, request_host};
+use crate::proxy::request::routing::{
+    http_location, https_location, is_health_check, longest_prefix, request_host,
+};
 use crate::proxy::state::{Route, RouteKind, State};
 use crate::proxy::upstream::forward::{self, Origin};
 use crate::proxy::upstream::group::Group;
@@ -204,6 +206,27 @@ pub fn handle(
             host_header.as_ref().map(|h| h.as_bytes()),
         )
         .filter(|_| !twice);
+        // A load balancer's health check names the instance, not a site:
+        // it is served as the request to the site it is configured for,
+        // Host and all (routing, stage 3).
+        let host = match &state.health_check {
+            Some(hc)
+                if !twice
+                    && is_health_check(
+                        &hc.path,
+                        conn.tls,
+                        req.method(),
+                        req.uri().path(),
+                        host.as_deref()
+                            .is_some_and(|h| state.names.lookup(h).is_some()),
+                    ) =>
+            {
+                req.headers_mut()
+                    .insert(header::HOST, hc.host_header.clone());
+                Some(std::borrow::Cow::Owned(hc.host.clone()))
+            }
+            _ => host,
+        };
         // The match ends before the wait, so that the future does not hold
         // a `Routed` (with room for a whole response) across it.
         let mut squeeze = None;

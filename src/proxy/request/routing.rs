@@ -28,6 +28,21 @@ pub fn request_host<'a>(
     }
 }
 
+/// Whether a request is a load balancer's health check, to be served as
+/// a request to the configured site: plain HTTP, GET or HEAD, exactly the
+/// path, and a host that names no site (an instance's address).
+pub fn is_health_check(
+    check_path: &str,
+    tls: bool,
+    method: &http::Method,
+    path: &str,
+    host_is_a_site: bool,
+) -> bool {
+    !tls && (*method == http::Method::GET || *method == http::Method::HEAD)
+        && path == check_path
+        && !host_is_a_site
+}
+
 /// Borrowed when already canonical (the usual case), so most requests
 /// allocate nothing for it.
 pub fn normalize_host(raw: &str) -> Option<Cow<'_, str>> {
