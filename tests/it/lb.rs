@@ -124,13 +124,18 @@ impl World {
     /// webtier.toml: the tagged instances behind the ALB `shop`, one ACM
     /// site; `extra` goes into [load_balancer].
     fn write_config(&self, extra: &str) {
+        self.write_config_with(extra, "");
+    }
+
+    /// The same, with `site_extra` appended to the site (a login).
+    fn write_config_with(&self, extra: &str, site_extra: &str) {
         let text = format!(
             "state_dir = \"state\"\n\n[aws]\nregion = \"us-east-1\"\n\n\
              [proxy]\nconfig_file = \"out/proxy.toml\"\nlaunch = \"none\"\n\n\
              [target]\ntags = {{ Role = \"web\" }}\n\n\
              [load_balancer]\nname = \"shop\"\n{extra}\n\n\
              [[site]]\ndomain = \"example.com\"\naliases = [\"www.example.com\"]\n\
-             tls = \"acm\"\nupstreams = [\"127.0.0.1:8000\"]\n[site.acm]\nmode = \"managed\"\nkey = \"rsa-2048\"\n"
+             tls = \"acm\"\nupstreams = [\"127.0.0.1:8000\"]\n[site.acm]\nmode = \"managed\"\nkey = \"rsa-2048\"\n{site_extra}"
         );
         std::fs::write(self.dir.path().join("webtier.toml"), text).unwrap();
     }
@@ -378,11 +383,17 @@ fn writes(calls: &[Call]) -> Vec<&str> {
 
 /// From three tagged instances, one apply makes the certificate, the
 /// ALB's group, the ALB, its target group with the three, both listeners,
-/// the instances' rule from the ALB's group and the aliases; then a plan
-/// is empty and an apply writes nothing.
+/// the instances' rule from the ALB's group, the aliases, and (the site
+/// has a login) the session key parameter every instance's proxy reads;
+/// then a plan is empty and an apply writes nothing.
 #[tokio::test]
 async fn apply_builds_the_alb_and_a_second_apply_writes_nothing() {
     let w = World::new().await;
+    w.write_config_with(
+        "",
+        "[site.auth]\nissuer = \"https://id.example\"\nclient_id = \"shop\"\n\
+         client_secret_env = \"SHOP_OIDC_SECRET\"\nallowed_emails = [\"*@example.com\"]\n",
+    );
     let out = w.run(&["plan"]);
     assert_exit(&out, 0);
     let text = stdout(&out);
@@ -450,6 +461,25 @@ async fn apply_builds_the_alb_and_a_second_apply_writes_nothing() {
             "{name}"
         );
     }
+    // The login's session key, shared through SSM, read by the proxies;
+    // the proxy file the instances run names it and the health check.
+    let ssm = aws_sdk_ssm::Client::new(&w.moto.sdk_config().await);
+    let parameter = ssm
+        .get_parameter()
+        .name("/webtier/webtier/session-keys")
+        .send()
+        .await
+        .expect("the session key parameter")
+        .parameter
+        .unwrap();
+    assert_eq!(parameter.r#type().map(|t| t.as_str()), Some("SecureString"));
+    let proxy_file = std::fs::read_to_string(w.dir.path().join("out/proxy.toml")).unwrap();
+    assert!(
+        proxy_file.contains("parameter = \"/webtier/webtier/session-keys\"")
+            && proxy_file.contains("[health_check]")
+            && !proxy_file.contains("session_key_file"),
+        "{proxy_file}"
+    );
 
     let out = w.run(&["plan", "--detailed-exitcode"]);
     assert_exit(&out, 0);
