@@ -6,11 +6,14 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use aws_sdk_ec2::types::{Filter, SecurityGroupRule};
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroupRule, Tag,
+    TagSpecification, UserIdGroupPair,
+};
 use ipnet::IpNet;
 use serde::Serialize;
 
-use super::{Clients, api_error};
+use super::{Clients, api_error, error_code};
 
 /// The description of every rule webtier adds; the mark of ownership.
 pub const MANAGED: &str = "managed-by=webtier";
@@ -173,4 +176,110 @@ pub async fn ingress(
         rules.sort_by(|a, b| a.id.cmp(&b.id));
     }
     Ok((by_group, sources))
+}
+
+/// Lets `cidr` reach tcp/`port` in `group_id`, described `MANAGED`; a
+/// rule that is already there counts as done.
+pub async fn authorize_cidr(
+    clients: &Clients,
+    group_id: &str,
+    port: u16,
+    cidr: &IpNet,
+) -> Result<()> {
+    let permission = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(i32::from(port))
+        .to_port(i32::from(port));
+    let permission = match cidr {
+        IpNet::V4(_) => permission.ip_ranges(
+            IpRange::builder()
+                .cidr_ip(cidr.to_string())
+                .description(MANAGED)
+                .build(),
+        ),
+        IpNet::V6(_) => permission.ipv6_ranges(
+            Ipv6Range::builder()
+                .cidr_ipv6(cidr.to_string())
+                .description(MANAGED)
+                .build(),
+        ),
+    };
+    authorize(clients, group_id, permission.build(), None).await
+}
+
+/// Lets the group `source` reach tcp/`port` in `group_id`, described and
+/// tagged `managed-by=webtier` (moto keeps no description on such rules).
+pub async fn authorize_group(
+    clients: &Clients,
+    group_id: &str,
+    port: u16,
+    source: &str,
+) -> Result<()> {
+    let permission = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(i32::from(port))
+        .to_port(i32::from(port))
+        .user_id_group_pairs(
+            UserIdGroupPair::builder()
+                .group_id(source)
+                .description(MANAGED)
+                .build(),
+        )
+        .build();
+    let tags = TagSpecification::builder()
+        .resource_type(ResourceType::SecurityGroupRule)
+        .tags(
+            Tag::builder()
+                .key(super::acm::MANAGED_BY.0)
+                .value(super::acm::MANAGED_BY.1)
+                .build(),
+        )
+        .build();
+    authorize(clients, group_id, permission, Some(tags)).await
+}
+
+async fn authorize(
+    clients: &Clients,
+    group_id: &str,
+    permission: IpPermission,
+    tags: Option<TagSpecification>,
+) -> Result<()> {
+    let result = clients
+        .ec2
+        .authorize_security_group_ingress()
+        .group_id(group_id)
+        .ip_permissions(permission)
+        .set_tag_specifications(tags.map(|t| vec![t]))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        // Another run added it first: the desired state holds.
+        Err(e) if error_code(&e) == Some("InvalidPermission.Duplicate") => Ok(()),
+        Err(e) => Err(api_error("ec2:AuthorizeSecurityGroupIngress", e)),
+    }
+}
+
+/// Removes the rule `rule_id` of `group_id`; one that is gone counts as
+/// done (AWS and moto name that differently).
+pub async fn revoke(clients: &Clients, group_id: &str, rule_id: &str) -> Result<()> {
+    let result = clients
+        .ec2
+        .revoke_security_group_ingress()
+        .group_id(group_id)
+        .security_group_rule_ids(rule_id)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e)
+            if matches!(
+                error_code(&e),
+                Some("InvalidPermission.NotFound" | "InvalidSecurityGroupRuleId.NotFound")
+            ) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(api_error("ec2:RevokeSecurityGroupIngress", e)),
+    }
 }

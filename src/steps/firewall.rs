@@ -9,17 +9,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, UserIdGroupPair};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use crate::aws::Clients;
 use crate::aws::instances::{self, Instance};
-use crate::aws::{Clients, api_error, error_code};
 use crate::config::Target;
 use crate::plan::StepName;
 use crate::plan::{Action, Conflict, Planned, Step};
 
-pub use crate::aws::ingress::{MANAGED, Rule, SourceRule, ingress};
+use crate::aws::ingress;
+pub use crate::aws::ingress::{MANAGED, Rule, SourceRule};
 
 pub const PORTS: [u16; 2] = [80, 443];
 
@@ -402,7 +402,7 @@ impl Step for FirewallStep {
             .collect();
         candidates.sort();
         candidates.dedup();
-        let (rules, mut sources) = ingress(&self.clients, candidates).await?;
+        let (rules, mut sources) = ingress::ingress(&self.clients, candidates).await?;
 
         let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut problems = Vec::new();
@@ -500,40 +500,7 @@ impl Step for FirewallStep {
                 group_id,
                 port,
                 cidr,
-            } => {
-                let mut permission = IpPermission::builder()
-                    .ip_protocol("tcp")
-                    .from_port(i32::from(*port))
-                    .to_port(i32::from(*port));
-                permission = match cidr {
-                    IpNet::V4(_) => permission.ip_ranges(
-                        IpRange::builder()
-                            .cidr_ip(cidr.to_string())
-                            .description(MANAGED)
-                            .build(),
-                    ),
-                    IpNet::V6(_) => permission.ipv6_ranges(
-                        Ipv6Range::builder()
-                            .cidr_ipv6(cidr.to_string())
-                            .description(MANAGED)
-                            .build(),
-                    ),
-                };
-                let result = self
-                    .clients
-                    .ec2
-                    .authorize_security_group_ingress()
-                    .group_id(group_id)
-                    .ip_permissions(permission.build())
-                    .send()
-                    .await;
-                match result {
-                    Ok(_) => Ok(()),
-                    // Another run added it first: the desired state holds.
-                    Err(e) if error_code(&e) == Some("InvalidPermission.Duplicate") => Ok(()),
-                    Err(e) => Err(api_error("ec2:AuthorizeSecurityGroupIngress", e)),
-                }
-            }
+            } => ingress::authorize_cidr(&self.clients, group_id, *port, cidr).await,
             FirewallOp::AuthorizeFrom {
                 group_id,
                 port,
@@ -556,67 +523,10 @@ impl Step for FirewallStep {
                             })?
                     }
                 };
-                let permission = IpPermission::builder()
-                    .ip_protocol("tcp")
-                    .from_port(i32::from(*port))
-                    .to_port(i32::from(*port))
-                    .user_id_group_pairs(
-                        UserIdGroupPair::builder()
-                            .group_id(source_id)
-                            .description(MANAGED)
-                            .build(),
-                    )
-                    .build();
-                let result = self
-                    .clients
-                    .ec2
-                    .authorize_security_group_ingress()
-                    .group_id(group_id)
-                    .ip_permissions(permission)
-                    .tag_specifications(
-                        aws_sdk_ec2::types::TagSpecification::builder()
-                            .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroupRule)
-                            .tags(
-                                aws_sdk_ec2::types::Tag::builder()
-                                    .key(crate::aws::acm::MANAGED_BY.0)
-                                    .value(crate::aws::acm::MANAGED_BY.1)
-                                    .build(),
-                            )
-                            .build(),
-                    )
-                    .send()
-                    .await;
-                match result {
-                    Ok(_) => Ok(()),
-                    Err(e) if error_code(&e) == Some("InvalidPermission.Duplicate") => Ok(()),
-                    Err(e) => Err(api_error("ec2:AuthorizeSecurityGroupIngress", e)),
-                }
+                ingress::authorize_group(&self.clients, group_id, *port, &source_id).await
             }
             FirewallOp::Revoke { group_id, rule_id } => {
-                let result = self
-                    .clients
-                    .ec2
-                    .revoke_security_group_ingress()
-                    .group_id(group_id)
-                    .security_group_rule_ids(rule_id)
-                    .send()
-                    .await;
-                match result {
-                    Ok(_) => Ok(()),
-                    // Gone already (AWS and moto name it differently).
-                    Err(e)
-                        if matches!(
-                            error_code(&e),
-                            Some(
-                                "InvalidPermission.NotFound"
-                                    | "InvalidSecurityGroupRuleId.NotFound"
-                            )
-                        ) =>
-                    {
-                        Ok(())
-                    }
-                    Err(e) => Err(api_error("ec2:RevokeSecurityGroupIngress", e)),
-                }
+                ingress::revoke(&self.clients, group_id, rule_id).await
             }
         }
     }

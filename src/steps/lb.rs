@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, ResourceType, TagSpecification};
+use aws_sdk_ec2::types::{ResourceType, TagSpecification};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action as ElbAction, ActionTypeEnum, Certificate, IpAddressType, LoadBalancerAttribute,
     LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher, ProtocolEnum, RedirectActionConfig,
@@ -659,6 +659,22 @@ pub fn diff(d: &Desired<'_>, o: &LbState) -> Vec<Planned<LbOp>> {
     out
 }
 
+/// The health check's settings on a CreateTargetGroup or ModifyTargetGroup
+/// request (two builder types with the same setters).
+macro_rules! with_health_check {
+    ($builder:expr, $health:expr) => {
+        $builder
+            .health_check_enabled(true)
+            .health_check_protocol(ProtocolEnum::Http)
+            .health_check_path(&$health.path)
+            .health_check_interval_seconds($health.interval_s as i32)
+            .health_check_timeout_seconds($health.timeout_s as i32)
+            .healthy_threshold_count($health.healthy_threshold as i32)
+            .unhealthy_threshold_count($health.unhealthy_threshold as i32)
+            .matcher(Matcher::builder().http_code(&$health.matcher).build())
+    };
+}
+
 fn idle_timeout(name: &str, seconds: u32) -> Planned<LbOp> {
     change(
         Action::Update,
@@ -962,37 +978,7 @@ impl LbStep {
 
     async fn set_ingress(&self, group: &GroupRef, port: u16, cidr: &IpNet) -> Result<()> {
         let id = self.group_id(group).await?;
-        let mut permission = IpPermission::builder()
-            .ip_protocol("tcp")
-            .from_port(i32::from(port))
-            .to_port(i32::from(port));
-        permission = match cidr {
-            IpNet::V4(_) => permission.ip_ranges(
-                IpRange::builder()
-                    .cidr_ip(cidr.to_string())
-                    .description(MANAGED)
-                    .build(),
-            ),
-            IpNet::V6(_) => permission.ipv6_ranges(
-                Ipv6Range::builder()
-                    .cidr_ipv6(cidr.to_string())
-                    .description(MANAGED)
-                    .build(),
-            ),
-        };
-        match self
-            .clients
-            .ec2
-            .authorize_security_group_ingress()
-            .group_id(&id)
-            .ip_permissions(permission.build())
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if error_code(&e) == Some("InvalidPermission.Duplicate") => Ok(()),
-            Err(e) => Err(api_error("ec2:AuthorizeSecurityGroupIngress", e)),
-        }
+        ingress::authorize_cidr(&self.clients, &id, port, cidr).await
     }
 
     async fn delete_group(&self, id: &str) -> Result<()> {
@@ -1185,29 +1171,7 @@ impl Step for LbStep {
                 self.set_ingress(group, *port, cidr).await
             }
             LbOp::RevokeIngress { group_id, rule_id } => {
-                match self
-                    .clients
-                    .ec2
-                    .revoke_security_group_ingress()
-                    .group_id(group_id)
-                    .security_group_rule_ids(rule_id)
-                    .send()
-                    .await
-                {
-                    Ok(_) => Ok(()),
-                    Err(e)
-                        if matches!(
-                            error_code(&e),
-                            Some(
-                                "InvalidPermission.NotFound"
-                                    | "InvalidSecurityGroupRuleId.NotFound"
-                            )
-                        ) =>
-                    {
-                        Ok(())
-                    }
-                    Err(e) => Err(api_error("ec2:RevokeSecurityGroupIngress", e)),
-                }
+                ingress::revoke(&self.clients, group_id, rule_id).await
             }
             LbOp::CreateTargetGroup {
                 name,
@@ -1221,22 +1185,15 @@ impl Step for LbStep {
                 {
                     return Ok(());
                 }
-                elb_client
+                let create = elb_client
                     .create_target_group()
                     .name(name)
                     .protocol(ProtocolEnum::Http)
                     .port(i32::from(*port))
                     .vpc_id(vpc_id)
                     .target_type(TargetTypeEnum::Instance)
-                    .health_check_enabled(true)
-                    .health_check_protocol(ProtocolEnum::Http)
-                    .health_check_path(&health.path)
-                    .health_check_interval_seconds(health.interval_s as i32)
-                    .health_check_timeout_seconds(health.timeout_s as i32)
-                    .healthy_threshold_count(health.healthy_threshold as i32)
-                    .unhealthy_threshold_count(health.unhealthy_threshold as i32)
-                    .matcher(Matcher::builder().http_code(&health.matcher).build())
-                    .set_tags(Some(elb::tags(&self.owner)))
+                    .set_tags(Some(elb::tags(&self.owner)));
+                with_health_check!(create, health)
                     .send()
                     .await
                     .map_err(|e| api_error("elasticloadbalancing:CreateTargetGroup", e))?;
@@ -1244,17 +1201,8 @@ impl Step for LbStep {
             }
             LbOp::SetHealthCheck { name, health } => {
                 let arn = self.target_group_arn(name).await?;
-                elb_client
-                    .modify_target_group()
-                    .target_group_arn(arn)
-                    .health_check_enabled(true)
-                    .health_check_protocol(ProtocolEnum::Http)
-                    .health_check_path(&health.path)
-                    .health_check_interval_seconds(health.interval_s as i32)
-                    .health_check_timeout_seconds(health.timeout_s as i32)
-                    .healthy_threshold_count(health.healthy_threshold as i32)
-                    .unhealthy_threshold_count(health.unhealthy_threshold as i32)
-                    .matcher(Matcher::builder().http_code(&health.matcher).build())
+                let modify = elb_client.modify_target_group().target_group_arn(arn);
+                with_health_check!(modify, health)
                     .send()
                     .await
                     .map_err(|e| api_error("elasticloadbalancing:ModifyTargetGroup", e))?;
