@@ -26,6 +26,7 @@ use crate::support::services::{Process, Uvicorn, free_port, tempdir};
 
 mod cache;
 mod compress;
+mod idle;
 mod policy;
 mod validate;
 

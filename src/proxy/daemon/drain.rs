@@ -66,6 +66,12 @@ impl Activity {
         self.open.fetch_sub(1, Ordering::Release);
     }
 
+    /// When a parked connection times out: `limit` after it went idle.
+    pub fn idle_until(&self, limit: Duration) -> tokio::time::Instant {
+        let since = self.since.load(Ordering::Relaxed);
+        tokio::time::Instant::from_std(instant_at(since)) + limit
+    }
+
     /// When the connection times out if nothing starts before: `limit`
     /// after it went idle, or `limit` from now while busy.
     fn due(&self, limit: Duration, now: tokio::time::Instant) -> tokio::time::Instant {
@@ -85,6 +91,18 @@ pub struct Idle<'a> {
     /// once it is sent, within [`GOAWAY_GRACE`]. HTTP/1.1: drop at once
     /// (the client may be in the middle of a head).
     pub goaway: bool,
+    /// Plain HTTP/1.1: park the connection once idle long enough.
+    pub park: Option<Parking<'a>>,
+}
+
+/// When to park a plain HTTP/1.1 connection (`socket::Park`: its graceful
+/// shutdown with the socket kept): idle `after` since its last request
+/// and since this hyper connection began (`begun`), so that one resumed
+/// for a client's bytes reads them before it can be parked again.
+pub struct Parking<'a> {
+    pub after: Duration,
+    pub begun: tokio::time::Instant,
+    pub park: &'a crate::proxy::daemon::socket::Park,
 }
 
 /// How long an idle HTTP/2 connection is given to send its GOAWAY.
@@ -194,6 +212,23 @@ impl Drain {
                         return Poll::Ready(None);
                     }
                     let mut due = idle.activity.due(idle.limit, now);
+                    // Parking comes first, when idle long enough.
+                    if let Some(Parking { after, begun, park }) = idle.park
+                        && !stopped
+                        && !park.parking()
+                    {
+                        let park_due = idle.activity.due(after, now).max(begun + after);
+                        if park_due > now {
+                            due = due.min(park_due);
+                        } else if due > now && park.clean() {
+                            park.begin();
+                            shutdown(conn.as_mut());
+                            stopped = true;
+                        } else if due > now {
+                            // In the middle of a head: look again later.
+                            due = due.min(now + after);
+                        }
+                    }
                     if due <= now {
                         if !idle.goaway {
                             return Poll::Ready(None);
@@ -221,6 +256,28 @@ impl Drain {
             polled.map(Some)
         })
         .await
+    }
+
+    /// A parked connection's wait for its next request, holding no
+    /// buffer: true when the client sent something; false when it hung
+    /// up, the idle `limit` ran out, or draining began (an idle
+    /// connection is closed at once then, as nginx closes its idle
+    /// keep-alive connections).
+    pub async fn parked(
+        &self,
+        socket: &tokio::net::TcpStream,
+        activity: &Activity,
+        limit: Duration,
+    ) -> bool {
+        let begin = self.begin.notified();
+        if self.draining.load(Ordering::Acquire) {
+            return false;
+        }
+        tokio::select! {
+            sent = crate::proxy::daemon::socket::readable(socket) => sent,
+            _ = tokio::time::sleep_until(activity.idle_until(limit)) => false,
+            _ = begin => false,
+        }
     }
 
     /// Connections tracked.
@@ -381,6 +438,7 @@ mod tests {
             activity,
             limit,
             goaway,
+            park: None,
         }
     }
 }

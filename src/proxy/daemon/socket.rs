@@ -12,11 +12,23 @@
 //! over TLS a client's close alert arrives before its FIN and a peek
 //! cannot tell it from data, so TLS connections keep their own socket and
 //! hyper's own check.
+//!
+//! It also lets a connection be *parked* between requests (`worker`): an
+//! HTTP/1.1 connection idle for [`PARK_AFTER`] has hyper's connection
+//! (its read and write buffers, some 16 KiB) closed without closing the
+//! socket ([`Park`]: the shutdown is skipped), waits for the next request
+//! holding no buffer, and is served by a new hyper connection that first
+//! reads the bytes the old one had not parsed. nginx frees its buffers of
+//! an idle keep-alive connection the same way.
 
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes};
 
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
@@ -24,15 +36,107 @@ use tokio::net::TcpStream;
 /// Vectored writes up to this size are sent from one stack buffer.
 const SMALL_WRITE: usize = 4 * 1024;
 
+/// How long an HTTP/1.1 connection waits between requests before it is
+/// parked. Long enough that a busy keep-alive connection never is (a new
+/// hyper connection costs two buffers and its state), short against the
+/// idle timeout a browser's connection waits out.
+pub const PARK_AFTER: Duration = Duration::from_secs(1);
+
 /// hyper's side of the shared socket.
-pub struct ClientSocket(Arc<TcpStream>);
+pub struct ClientSocket {
+    stream: Arc<TcpStream>,
+    /// Bytes a parked hyper connection had read but not parsed: read
+    /// first.
+    leftover: Bytes,
+    park: Arc<Park>,
+    /// The room hyper's read buffer offered on its last read, counted in
+    /// the metrics' buffer gauge while this hyper connection lives.
+    offered: i64,
+}
+
+/// A connection's parking: whether its hyper connection is being closed
+/// to park (its shutdown is then not passed to the socket), and the
+/// worker's gauge of the read-buffer room hyper holds.
+pub struct Park {
+    parking: AtomicBool,
+    /// No byte was read since hyper last wrote: it holds no part of a
+    /// request head it waits to complete (its graceful shutdown would
+    /// then close the connection after the answer instead of parking).
+    /// A pipelined head begun in a read before the last answer is not
+    /// seen; such a connection gets `Connection: close` after its next
+    /// answer rather than being parked.
+    clean: AtomicBool,
+    buffered: Arc<AtomicI64>,
+}
+
+impl Park {
+    pub fn new(buffered: Arc<AtomicI64>) -> Arc<Park> {
+        Arc::new(Park {
+            parking: AtomicBool::new(false),
+            clean: AtomicBool::new(true),
+            buffered,
+        })
+    }
+
+    /// From now on the hyper connection's shutdown leaves the socket open.
+    pub fn begin(&self) {
+        self.parking.store(true, Ordering::Release);
+    }
+
+    pub fn parking(&self) -> bool {
+        self.parking.load(Ordering::Acquire)
+    }
+
+    /// Whether hyper can be parked now without cutting a head in two.
+    pub fn clean(&self) -> bool {
+        self.clean.load(Ordering::Relaxed)
+    }
+}
 
 impl ClientSocket {
     /// The socket for hyper, and the handle the requests watch it with.
-    pub fn new(stream: TcpStream) -> (ClientSocket, Arc<TcpStream>) {
+    pub fn new(stream: TcpStream, park: Arc<Park>) -> (ClientSocket, Arc<TcpStream>) {
         let shared = Arc::new(stream);
-        (ClientSocket(Arc::clone(&shared)), shared)
+        (
+            ClientSocket::resume(Arc::clone(&shared), Bytes::new(), park),
+            shared,
+        )
     }
+
+    /// The socket for the hyper connection after a parked one, which reads
+    /// `leftover` (what the parked one had not parsed) first.
+    pub fn resume(stream: Arc<TcpStream>, leftover: Bytes, park: Arc<Park>) -> ClientSocket {
+        park.parking.store(false, Ordering::Release);
+        ClientSocket {
+            stream,
+            leftover,
+            park,
+            offered: 0,
+        }
+    }
+
+    fn offer(&mut self, room: usize) {
+        let room = room as i64;
+        if room != self.offered {
+            self.park
+                .buffered
+                .fetch_add(room - self.offered, Ordering::Relaxed);
+            self.offered = room;
+        }
+    }
+}
+
+impl Drop for ClientSocket {
+    fn drop(&mut self) {
+        self.offer(0);
+    }
+}
+
+/// Waits, holding no buffer, until a parked connection's client sends
+/// something (true) or hangs up (false).
+pub async fn readable(socket: &TcpStream) -> bool {
+    let mut probe = [0u8; 1];
+    matches!(socket.peek(&mut probe).await, Ok(n) if n > 0)
 }
 
 /// Is the client gone? `Ready(true)`: it closed or reset the connection.
@@ -93,13 +197,24 @@ impl AsyncRead for ClientSocket {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let socket = &*self.0;
+        let this = self.get_mut();
+        if this.leftover.has_remaining() {
+            let n = this.leftover.len().min(buf.remaining());
+            buf.put_slice(&this.leftover[..n]);
+            this.leftover.advance(n);
+            return Poll::Ready(Ok(()));
+        }
         let room = buf.remaining();
-        poll_io(socket, cx, Interest::READABLE, || {
+        this.offer(room);
+        let socket = &*this.stream;
+        let read = poll_io(socket, cx, Interest::READABLE, || {
             let n = socket.try_read_buf(buf)?;
             Ok((n, n > 0 && n < room))
-        })
-        .map_ok(|_| ())
+        });
+        if matches!(read, Poll::Ready(Ok(n)) if n > 0) {
+            this.park.clean.store(false, Ordering::Relaxed);
+        }
+        read.map_ok(|_| ())
     }
 }
 
@@ -109,7 +224,8 @@ impl AsyncWrite for ClientSocket {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let socket = &*self.0;
+        self.park.clean.store(true, Ordering::Relaxed);
+        let socket = &*self.stream;
         poll_io(socket, cx, Interest::WRITABLE, || {
             let n = socket.try_write(buf)?;
             Ok((n, n > 0 && n < buf.len()))
@@ -121,7 +237,8 @@ impl AsyncWrite for ClientSocket {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let socket = &*self.0;
+        self.park.clean.store(true, Ordering::Relaxed);
+        let socket = &*self.stream;
         let offered: usize = bufs.iter().map(|b| b.len()).sum();
         if bufs.len() > 1 && offered <= SMALL_WRITE {
             // A small response (head and body, say) is copied into one
@@ -153,7 +270,11 @@ impl AsyncWrite for ClientSocket {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let done = socket2::SockRef::from(&*self.0).shutdown(std::net::Shutdown::Write);
+        // Parking: hyper's connection ends, the client's does not.
+        if self.park.parking() {
+            return Poll::Ready(Ok(()));
+        }
+        let done = socket2::SockRef::from(&*self.stream).shutdown(std::net::Shutdown::Write);
         Poll::Ready(match done {
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
             other => other,
@@ -173,13 +294,59 @@ mod tests {
             .await
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        let (socket, shared) = ClientSocket::new(server);
+        let (socket, shared) = ClientSocket::new(server, Park::new(Arc::default()));
         (socket, shared, client)
     }
 
     fn now(socket: &TcpStream) -> Poll<bool> {
         let mut cx = Context::from_waker(std::task::Waker::noop());
         poll_gone(socket, &mut cx)
+    }
+
+    #[tokio::test]
+    async fn a_parked_connection_keeps_its_socket_and_its_unparsed_bytes() {
+        let buffered = Arc::new(AtomicI64::new(0));
+        let park = Park::new(Arc::clone(&buffered));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let (mut socket, shared) = ClientSocket::new(server, Arc::clone(&park));
+        assert!(park.clean(), "nothing read yet");
+        client.write_all(b"GET / HT").await.unwrap();
+        let mut buf = vec![0u8; 64];
+        assert_eq!(socket.read(&mut buf).await.unwrap(), 8);
+        assert!(!park.clean(), "a head begun");
+        assert_eq!(
+            buffered.load(Ordering::Relaxed),
+            64,
+            "the room offered is counted"
+        );
+        socket.write_all(b"answer").await.unwrap();
+        assert!(park.clean(), "answered");
+        // Parking: the shutdown leaves the client's connection open, and
+        // the read buffer is no longer counted.
+        park.begin();
+        socket.shutdown().await.unwrap();
+        drop(socket);
+        assert_eq!(buffered.load(Ordering::Relaxed), 0);
+        let mut got = [0u8; 6];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"answer");
+        // The next hyper connection reads what the parked one had not
+        // parsed, then the socket.
+        let mut socket = ClientSocket::resume(shared, Bytes::from_static(b"GET / HT"), park);
+        client.write_all(b"TP/1.1").await.unwrap();
+        let mut text = Vec::new();
+        while text.len() < 14 {
+            let n = socket.read(&mut buf).await.unwrap();
+            text.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(text, b"GET / HTTP/1.1");
+        // Not parking: the shutdown reaches the client.
+        socket.shutdown().await.unwrap();
+        assert_eq!(client.read(&mut buf).await.unwrap(), 0);
     }
 
     #[tokio::test]

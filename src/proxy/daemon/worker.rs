@@ -15,9 +15,11 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::proxy::config::ProxyConfig;
-use crate::proxy::daemon::drain::{Activity, Drain, Idle, Track};
+use crate::proxy::daemon::drain::{Activity, Drain, Idle, Parking, Track};
 use crate::proxy::daemon::send_timeout::SendTimeout;
 use crate::proxy::daemon::socket::ClientSocket;
+use crate::proxy::daemon::socket::{PARK_AFTER, Park};
+use crate::proxy::observe::metrics::ConnectionKind;
 use crate::proxy::request::{self, ClientConn, Open, Shared};
 use crate::proxy::upstream::pool::Pool;
 
@@ -207,27 +209,92 @@ async fn accept_loop(
                     sni: None,
                 };
                 // Shared: hyper reads and writes it, requests watch it.
-                let (stream, socket) = ClientSocket::new(stream);
-                let protocol = Protocol::Http1(socket);
-                serve(TokioIo::new(stream), conn, protocol, &worker, counted).await;
+                let park = Park::new(Arc::clone(&w.shared.metrics.read_buffer_bytes));
+                let (stream, socket) = ClientSocket::new(stream, Arc::clone(&park));
+                serve_plain(stream, socket, park, conn, &worker, counted).await;
             }
         });
     }
 }
 
-/// How a connection is spoken.
+/// How a TLS connection is spoken.
 enum Protocol {
-    /// Plain HTTP/1.1 (with upgrades; plain listeners speak HTTP/1.1 only,
-    /// as nginx's do by default), with its socket for the requests to
-    /// watch for the client hanging up.
-    Http1(Arc<TcpStream>),
     /// HTTP/1.1 over TLS: hyper notices a hang-up itself.
     Http1Tls,
     /// HTTP/2, when TLS chose it by ALPN.
     Http2,
 }
 
-/// Serves one connection.
+/// Serves one plain HTTP/1.1 connection (with upgrades; plain listeners
+/// speak HTTP/1.1 only, as nginx's do by default). Between requests it is
+/// parked after `PARK_AFTER` (`socket`): hyper's connection and its
+/// buffers go, the socket stays, and a new hyper connection serves the
+/// next request.
+async fn serve_plain(
+    mut stream: ClientSocket,
+    socket: Arc<TcpStream>,
+    park: Arc<Park>,
+    conn: ClientConn,
+    worker: &Arc<Worker>,
+    counted: (Open, Track),
+) {
+    let metrics = Arc::clone(&worker.shared.metrics);
+    let _counted = metrics.count_connection(ConnectionKind::Http1);
+    // One shared handle per connection: one reference count per request.
+    let cx = Arc::new(request::Connection {
+        shared: Arc::clone(&worker.shared),
+        pool: worker.pool.clone(),
+        conn,
+        activity: Activity::idle_now(),
+        socket: Some(Arc::clone(&socket)),
+        counted,
+    });
+    let drain = cx.counted.1.drain();
+    loop {
+        let handle = Arc::clone(&cx);
+        let service = service_fn(move |req| request::handle(req, Arc::clone(&handle)));
+        let io = SendTimeout::new(TokioIo::new(stream), worker.send);
+        let mut connection = worker.http1.serve_connection(io, service).with_upgrades();
+        let idle = Idle {
+            activity: &cx.activity,
+            limit: worker.header_read,
+            goaway: false,
+            park: Some(Parking {
+                after: PARK_AFTER,
+                begun: tokio::time::Instant::now(),
+                park: &park,
+            }),
+        };
+        let ended = drain
+            .watch(
+                std::pin::Pin::new(&mut connection),
+                |mut c| c.as_mut().get_mut().as_mut().graceful_shutdown(),
+                Some(idle),
+            )
+            .await;
+        if !park.parking() || !matches!(ended, Some(Ok(()))) {
+            return;
+        }
+        // Parked: what hyper read and had not parsed is kept, the rest of
+        // its connection (its buffers) goes.
+        let Some(parts) = connection.into_parts() else {
+            return;
+        };
+        let leftover = parts.read_buf;
+        drop(parts.io);
+        // A head begun before the park waits for its rest like any.
+        let _parked = metrics.count_parked();
+        if !drain
+            .parked(&socket, &cx.activity, worker.header_read)
+            .await
+        {
+            return;
+        }
+        stream = ClientSocket::resume(Arc::clone(&socket), leftover, Arc::clone(&park));
+    }
+}
+
+/// Serves one TLS connection.
 async fn serve<I>(
     io: I,
     conn: ClientConn,
@@ -238,18 +305,18 @@ async fn serve<I>(
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let io = SendTimeout::new(io, worker.send);
-    let (socket, http1) = match protocol {
-        Protocol::Http1(socket) => (Some(socket), Some(&worker.http1)),
-        Protocol::Http1Tls => (None, Some(&worker.http1_tls)),
-        Protocol::Http2 => (None, None),
+    let (http1, kind) = match protocol {
+        Protocol::Http1Tls => (Some(&worker.http1_tls), ConnectionKind::Http1Tls),
+        Protocol::Http2 => (None, ConnectionKind::Http2),
     };
+    let _counted = worker.shared.metrics.count_connection(kind);
     // One shared handle per connection: one reference count per request.
     let cx = Arc::new(request::Connection {
         shared: Arc::clone(&worker.shared),
         pool: worker.pool.clone(),
         conn,
         activity: Activity::idle_now(),
-        socket,
+        socket: None,
         counted,
     });
     let watched = Arc::clone(&cx);
@@ -261,6 +328,7 @@ async fn serve<I>(
             activity: &watched.activity,
             limit: worker.header_read,
             goaway: false,
+            park: None,
         };
         let _ = drain
             .watch(connection, |c| c.graceful_shutdown(), Some(idle))
@@ -271,6 +339,7 @@ async fn serve<I>(
             activity: &watched.activity,
             limit: worker.http2_idle,
             goaway: true,
+            park: None,
         };
         let _ = drain
             .watch(connection, |c| c.graceful_shutdown(), Some(idle))

@@ -4,6 +4,7 @@
 //! Plain atomics; the exposition is rendered on demand.
 
 use std::fmt::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -75,6 +76,46 @@ pub struct Metrics {
     pub failed_reloads: AtomicU64,
     /// Responses compressed, by coding (br, zstd, gzip).
     compressed: [AtomicU64; 3],
+    /// Open connections by protocol (`ConnectionKind`).
+    by_protocol: [AtomicI64; 3],
+    /// Plain HTTP/1.1 connections parked between requests.
+    parked: AtomicI64,
+    /// The room hyper's read buffers offer on plain HTTP/1.1 connections
+    /// (`socket::ClientSocket`): what they hold while they wait.
+    pub read_buffer_bytes: Arc<AtomicI64>,
+}
+
+/// The protocol a client connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionKind {
+    Http1 = 0,
+    Http1Tls = 1,
+    Http2 = 2,
+}
+
+impl ConnectionKind {
+    const ALL: [ConnectionKind; 3] = [
+        ConnectionKind::Http1,
+        ConnectionKind::Http1Tls,
+        ConnectionKind::Http2,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            ConnectionKind::Http1 => "http1",
+            ConnectionKind::Http1Tls => "http1_tls",
+            ConnectionKind::Http2 => "http2",
+        }
+    }
+}
+
+/// Counts one in a gauge until dropped.
+pub struct Counted<'a>(&'a AtomicI64);
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
 }
 
 impl Metrics {
@@ -88,6 +129,19 @@ impl Metrics {
         self.count.fetch_add(1, Relaxed);
         self.sum_micros
             .fetch_add(elapsed.as_micros() as u64, Relaxed);
+    }
+
+    /// Counts a connection of `kind` until the guard is dropped.
+    pub fn count_connection(&self, kind: ConnectionKind) -> Counted<'_> {
+        let gauge = &self.by_protocol[kind as usize];
+        gauge.fetch_add(1, Relaxed);
+        Counted(gauge)
+    }
+
+    /// Counts a parked connection until the guard is dropped.
+    pub fn count_parked(&self) -> Counted<'_> {
+        self.parked.fetch_add(1, Relaxed);
+        Counted(&self.parked)
     }
 
     pub fn record_compressed(&self, encoding: Encoding) {
@@ -190,6 +244,28 @@ impl Metrics {
 
     /// Connections and reloads.
     fn render_counters(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "# HELP webtier_connections_by_protocol Open client connections, by protocol (TLS ones once their handshake is done).\n# TYPE webtier_connections_by_protocol gauge"
+        );
+        for kind in ConnectionKind::ALL {
+            let _ = writeln!(
+                out,
+                "webtier_connections_by_protocol{{protocol=\"{}\"}} {}",
+                kind.label(),
+                self.by_protocol[kind as usize].load(Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP webtier_parked_connections Plain HTTP/1.1 connections idle between requests that hold no buffer.\n# TYPE webtier_parked_connections gauge\nwebtier_parked_connections {}",
+            self.parked.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP webtier_connection_read_buffer_bytes Room offered by the read buffers of plain HTTP/1.1 connections (what they hold while waiting; 0 once parked).\n# TYPE webtier_connection_read_buffer_bytes gauge\nwebtier_connection_read_buffer_bytes {}",
+            self.read_buffer_bytes.load(Relaxed)
+        );
         let gauges = [
             (
                 "webtier_connections",
