@@ -201,7 +201,9 @@ async fn accept_loop(
                 } else {
                     Protocol::Http1Tls
                 };
-                serve(TokioIo::new(stream), conn, protocol, &worker, counted).await;
+                // Boxed: each kind of connection's task is the size of its
+                // own future, not of the largest (TLS and HTTP/2 state).
+                Box::pin(serve(TokioIo::new(stream), conn, protocol, &worker, counted)).await;
             } else {
                 let conn = ClientConn {
                     peer,
@@ -211,7 +213,7 @@ async fn accept_loop(
                 // Shared: hyper reads and writes it, requests watch it.
                 let park = Park::new(Arc::clone(&w.shared.metrics.read_buffer_bytes));
                 let (stream, socket) = ClientSocket::new(stream, Arc::clone(&park));
-                serve_plain(stream, socket, park, conn, &worker, counted).await;
+                Box::pin(serve_plain(stream, socket, park, conn, &worker, counted)).await;
             }
         });
     }
@@ -254,7 +256,8 @@ async fn serve_plain(
         let handle = Arc::clone(&cx);
         let service = service_fn(move |req| request::handle(req, Arc::clone(&handle)));
         let io = SendTimeout::new(TokioIo::new(stream), worker.send);
-        let mut connection = worker.http1.serve_connection(io, service).with_upgrades();
+        // Boxed, so that a parked connection's future keeps no room for it.
+        let mut connection = Box::new(worker.http1.serve_connection(io, service).with_upgrades());
         let idle = Idle {
             activity: &cx.activity,
             limit: worker.header_read,
@@ -267,7 +270,7 @@ async fn serve_plain(
         };
         let ended = drain
             .watch(
-                std::pin::Pin::new(&mut connection),
+                std::pin::Pin::new(&mut *connection),
                 |mut c| c.as_mut().get_mut().as_mut().graceful_shutdown(),
                 Some(idle),
             )
@@ -277,7 +280,7 @@ async fn serve_plain(
         }
         // Parked: what hyper read and had not parsed is kept, the rest of
         // its connection (its buffers) goes.
-        let Some(parts) = connection.into_parts() else {
+        let Some(parts) = (*connection).into_parts() else {
             return;
         };
         let leftover = parts.read_buf;
