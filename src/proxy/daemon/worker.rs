@@ -183,27 +183,9 @@ async fn accept_loop(
             let counted = (open, track);
             let w = &*worker;
             if tls {
-                let handshake =
-                    tokio::time::timeout(w.header_read, w.acceptor.accept(stream)).await;
-                let Ok(Ok(stream)) = handshake else {
-                    return;
-                };
-                let session = stream.get_ref().1;
-                let sni = session.server_name().map(str::to_ascii_lowercase);
-                let h2 = session.alpn_protocol() == Some(b"h2");
-                let conn = ClientConn {
-                    peer,
-                    tls: true,
-                    sni,
-                };
-                let protocol = if h2 {
-                    Protocol::Http2
-                } else {
-                    Protocol::Http1Tls
-                };
-                // Boxed: each kind of connection's task is the size of its
-                // own future, not of the largest (TLS and HTTP/2 state).
-                Box::pin(serve(TokioIo::new(stream), conn, protocol, &worker, counted)).await;
+                // Boxed: the handshake's state (rustls's connection) is
+                // no part of a plain connection's task.
+                Box::pin(handshake_and_serve(stream, peer, &worker, counted)).await;
             } else {
                 let conn = ClientConn {
                     peer,
@@ -217,6 +199,34 @@ async fn accept_loop(
             }
         });
     }
+}
+
+/// A TLS connection: its handshake (bounded by the header-read timeout),
+/// then HTTP/2 or HTTP/1.1 as ALPN chose.
+async fn handshake_and_serve(
+    stream: TcpStream,
+    peer: std::net::SocketAddr,
+    worker: &Arc<Worker>,
+    counted: (Open, Track),
+) {
+    let handshake = tokio::time::timeout(worker.header_read, worker.acceptor.accept(stream)).await;
+    let Ok(Ok(stream)) = handshake else {
+        return;
+    };
+    let session = stream.get_ref().1;
+    let sni = session.server_name().map(str::to_ascii_lowercase);
+    let h2 = session.alpn_protocol() == Some(b"h2");
+    let conn = ClientConn {
+        peer,
+        tls: true,
+        sni,
+    };
+    let protocol = if h2 {
+        Protocol::Http2
+    } else {
+        Protocol::Http1Tls
+    };
+    serve(TokioIo::new(stream), conn, protocol, worker, counted).await;
 }
 
 /// How a TLS connection is spoken.
