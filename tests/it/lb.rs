@@ -174,6 +174,34 @@ impl World {
         }
     }
 
+    async fn alb_attribute(&self, arn: &str, key: &str) -> Option<String> {
+        let out = self
+            .elb
+            .describe_load_balancer_attributes()
+            .load_balancer_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        out.attributes()
+            .iter()
+            .find(|a| a.key() == Some(key))
+            .and_then(|a| a.value().map(str::to_string))
+    }
+
+    async fn tg_attribute(&self, arn: &str, key: &str) -> Option<String> {
+        let out = self
+            .elb
+            .describe_target_group_attributes()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        out.attributes()
+            .iter()
+            .find(|a| a.key() == Some(key))
+            .and_then(|a| a.value().map(str::to_string))
+    }
+
     /// The registered targets of the target group `name`, sorted.
     async fn targets(&self, name: &str) -> Vec<String> {
         let tg = self.target_group(name).await.expect("target group");
@@ -593,6 +621,159 @@ async fn resources_webtier_did_not_make_are_left_alone() {
             && err.contains("choose another [load_balancer] name"),
         "{err}"
     );
+}
+
+/// Every `[load_balancer]` setting reaches AWS: the ALB made with
+/// non-default values has them, and changing each one is planned and
+/// applied as an update, after which a second apply writes nothing.
+#[tokio::test]
+async fn every_load_balancer_setting_is_applied_and_changed() {
+    let w = World::new().await;
+    let settings = |ports: (u16, u16, u16), idle: u32, drain: u32, health: &str| {
+        format!(
+            "subnets = [\"{}\", \"{}\"]\nipv6 = true\nhttp_port = {}\nhttps_port = {}\ntarget_port = {}\n\
+             idle_timeout_s = {idle}\nderegistration_delay_s = {drain}\n\
+             [load_balancer.health_check]\nsite = \"example.com\"\n{health}",
+            w.subnets[0], w.subnets[1], ports.0, ports.1, ports.2
+        )
+    };
+    w.write_config(&settings(
+        (8080, 8443, 8000),
+        120,
+        30,
+        "path = \"/healthz\"\ninterval_s = 10\ntimeout_s = 3\nhealthy_threshold = 3\n\
+         unhealthy_threshold = 4\nmatcher = \"200,204\"\n",
+    ));
+    assert_exit(&w.run(&["apply", "--yes"]), 0);
+
+    let alb = w.alb("shop").await.expect("the ALB");
+    let alb_arn = alb.load_balancer_arn().unwrap().to_string();
+    assert_eq!(alb.ip_address_type().map(|t| t.as_str()), Some("dualstack"));
+    let mut subnets: Vec<String> = alb
+        .availability_zones()
+        .iter()
+        .filter_map(|z| z.subnet_id().map(str::to_string))
+        .collect();
+    subnets.sort();
+    let mut expected = w.subnets.to_vec();
+    expected.sort();
+    assert_eq!(subnets, expected);
+    let listeners = w.listeners(&alb_arn).await;
+    assert_eq!(
+        listeners
+            .iter()
+            .map(|l| (l.0.as_str(), l.1))
+            .collect::<Vec<_>>(),
+        [("HTTP", 8080), ("HTTPS", 8443)]
+    );
+    let redirect = w
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(&alb_arn)
+        .send()
+        .await
+        .unwrap();
+    let to = redirect
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(8080))
+        .and_then(|l| l.default_actions()[0].redirect_config())
+        .and_then(|r| r.port())
+        .map(str::to_string);
+    assert_eq!(to.as_deref(), Some("8443"), "HTTP redirects to https_port");
+    let idle = w
+        .alb_attribute(&alb_arn, "idle_timeout.timeout_seconds")
+        .await;
+    assert_eq!(idle.as_deref(), Some("120"));
+    let tg = w.target_group("shop").await.unwrap();
+    assert_eq!(tg.port(), Some(8000));
+    assert_eq!(
+        (
+            tg.health_check_path(),
+            tg.health_check_interval_seconds(),
+            tg.health_check_timeout_seconds(),
+            tg.healthy_threshold_count(),
+            tg.unhealthy_threshold_count(),
+            tg.matcher().and_then(|m| m.http_code()),
+        ),
+        (
+            Some("/healthz"),
+            Some(10),
+            Some(3),
+            Some(3),
+            Some(4),
+            Some("200,204")
+        )
+    );
+    let drain = w
+        .tg_attribute(
+            tg.target_group_arn().unwrap(),
+            "deregistration_delay.timeout_seconds",
+        )
+        .await;
+    assert_eq!(drain.as_deref(), Some("30"));
+    let alb_sg = w.group_named("webtier-alb-shop").await.unwrap();
+    assert_eq!(
+        w.source_rules(&w.web_sg).await,
+        vec![(8000, alb_sg, true)],
+        "the instances open target_port to the ALB"
+    );
+    for name in ["example.com", "www.example.com"] {
+        let types: Vec<String> = w.aliases(name).await.into_iter().map(|a| a.0).collect();
+        assert_eq!(types, ["A", "AAAA"], "ipv6: AAAA aliases too ({name})");
+    }
+    let proxy_file = std::fs::read_to_string(w.dir.path().join("out/proxy.toml")).unwrap();
+    assert!(
+        proxy_file.contains("path = \"/healthz\"") && proxy_file.contains("site = \"example.com\""),
+        "{proxy_file}"
+    );
+
+    // Every setting changed: updated in place (the target group, whose
+    // port cannot change, replaced), then nothing more to do.
+    w.write_config(&settings(
+        (8081, 8444, 8001),
+        90,
+        10,
+        "path = \"/up\"\ninterval_s = 20\ntimeout_s = 4\nhealthy_threshold = 2\n\
+         unhealthy_threshold = 3\nmatcher = \"200-299\"\n",
+    ));
+    assert_exit(&w.run(&["apply", "--yes"]), 0);
+    let listeners = w.listeners(&alb_arn).await;
+    assert_eq!(
+        listeners
+            .iter()
+            .map(|l| (l.0.as_str(), l.1))
+            .collect::<Vec<_>>(),
+        [("HTTP", 8081), ("HTTPS", 8444)]
+    );
+    let idle = w
+        .alb_attribute(&alb_arn, "idle_timeout.timeout_seconds")
+        .await;
+    assert_eq!(idle.as_deref(), Some("90"));
+    let tg = w.target_group("shop").await.unwrap();
+    assert_eq!(
+        (
+            tg.port(),
+            tg.health_check_path(),
+            tg.matcher().and_then(|m| m.http_code())
+        ),
+        (Some(8001), Some("/up"), Some("200-299"))
+    );
+    let drain = w
+        .tg_attribute(
+            tg.target_group_arn().unwrap(),
+            "deregistration_delay.timeout_seconds",
+        )
+        .await;
+    assert_eq!(drain.as_deref(), Some("10"));
+    assert_eq!(
+        w.targets("shop").await,
+        w.instances,
+        "the new group has the targets"
+    );
+    let out = w.run(&["plan", "--detailed-exitcode"]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).starts_with("No changes."), "{}", stdout(&out));
 }
 
 /// Destroy removes every resource webtier made (listeners, ALB, target
