@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Memory of idle keep-alive connections, webtier's proxy beside nginx.
 
-For each server (one worker each, serving a 1 KiB static file over plain
-HTTP/1.1) and each N: open N connections, send one request on each and
-read its response, hold them open HOLD seconds, and read the server's
-RSS (all its processes); then close them and read the RSS again after
-SETTLE seconds. Reported per idle connection, and as webtier ÷ nginx.
+For each protocol (plain HTTP/1.1; HTTP/1.1 over TLS; HTTP/2 over TLS,
+chosen by ALPN), each server (one worker each, serving a 1 KiB static
+file) and each N: open N connections, send one request on each and read
+its response, hold them open HOLD seconds, and read the server's RSS (all
+its processes); then close them and read the RSS again after SETTLE
+seconds. Reported per idle connection, and as webtier ÷ nginx.
 
     python3 bench/connmem.py [--webtier target/release/webtier]
-        [--n 1000,4000,8000] [--hold 15] [--settle 60]
+        [--n 1000,4000,8000] [--proto plain,tls,h2] [--hold 15] [--settle 60]
+
+TLS: TLS 1.3 with an ECDSA P-256 certificate made at start (openssl),
+no session resumption, the client's TLS state in this process.
 
 HOLD is longer than webtier's wait before it parks a connection (1 s)
 plus jemalloc's decay of freed pages (10 s), so the figure is what an
@@ -23,6 +27,8 @@ import os
 import resource
 import shutil
 import socket
+import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -75,9 +81,7 @@ def wait_port(port, deadline=20):
     sys.exit(f"connmem: nothing listens on {port}")
 
 
-def one_request(port, host):
-    s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(f"GET /small HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+def read_http1(s):
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = s.recv(65536)
@@ -92,13 +96,62 @@ def one_request(port, host):
     )
     while len(body) < length:
         body += s.recv(65536)
+
+
+def h2_frame(kind, flags, stream, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
+
+
+def h2_get(s, host):
+    """One GET /small on stream 1 of a new HTTP/2 connection, read to its
+    end (HPACK: indexed :method GET and :scheme https, literal :path and
+    :authority without Huffman)."""
+    block = b"\x82\x87" + b"\x04" + bytes([len("/small")]) + b"/small" + b"\x01" + bytes([len(host)]) + host.encode()
+    s.sendall(
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+        + h2_frame(4, 0, 0)
+        + h2_frame(1, 0x5, 1, block)  # HEADERS, END_STREAM | END_HEADERS
+    )
+    buf = b""
+    while True:
+        while len(buf) < 9 or len(buf) < 9 + int.from_bytes(buf[:3], "big"):
+            chunk = s.recv(65536)
+            if not chunk:
+                sys.exit("connmem: the server closed an HTTP/2 connection")
+            buf += chunk
+        length = int.from_bytes(buf[:3], "big")
+        kind, flags = buf[3], buf[4]
+        stream = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
+        buf = buf[9 + length:]
+        if kind == 4 and not flags & 1:
+            s.sendall(h2_frame(4, 1, 0))  # SETTINGS ack
+        if kind == 7:
+            sys.exit("connmem: the server sent GOAWAY")
+        if stream == 1 and kind in (0, 1) and flags & 1:
+            return
+
+
+def one_request(port, host, proto, tls_context):
+    s = socket.create_connection(("127.0.0.1", port))
+    if proto == "plain":
+        s.sendall(f"GET /small HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        read_http1(s)
+        return s
+    s = tls_context[proto].wrap_socket(s, server_hostname=host)
+    if s.selected_alpn_protocol() != ("h2" if proto == "h2" else "http/1.1"):
+        sys.exit(f"connmem: ALPN chose {s.selected_alpn_protocol()!r} for {proto}")
+    if proto == "h2":
+        h2_get(s, host)
+    else:
+        s.sendall(f"GET /small HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        read_http1(s)
     return s
 
 
-def measure(name, pids_of, port, host, n, hold, settle):
+def measure(name, pids_of, port, host, proto, tls_context, n, hold, settle):
     pids = pids_of()
     base = rss_kib(pids)
-    conns = [one_request(port, host) for _ in range(n)]
+    conns = [one_request(port, host, proto, tls_context) for _ in range(n)]
     time.sleep(hold)
     held = rss_kib(pids_of())
     for s in conns:
@@ -107,7 +160,7 @@ def measure(name, pids_of, port, host, n, hold, settle):
     after = rss_kib(pids_of())
     per = (held - base) * 1024 / n
     print(
-        f"{name:8} n={n:5}  RSS before {base / 1024:7.1f} MiB  held {held / 1024:7.1f} MiB"
+        f"{name:8} {proto:5} n={n:5}  RSS before {base / 1024:7.1f} MiB  held {held / 1024:7.1f} MiB"
         f"  per idle connection {per:8.0f} B  {settle:.0f} s after closing {after / 1024:7.1f} MiB"
         f" ({after / base:.2f}x before)",
         flush=True,
@@ -119,16 +172,23 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--webtier", default="target/release/webtier")
     ap.add_argument("--n", default="1000,4000,8000")
+    ap.add_argument("--proto", default="plain,tls,h2")
     ap.add_argument("--hold", type=float, default=15)
     ap.add_argument("--settle", type=float, default=60)
     args = ap.parse_args()
     counts = [int(x) for x in args.n.split(",")]
+    protos = args.proto.split(",")
+    if any(p not in ("plain", "tls", "h2") for p in protos):
+        sys.exit("connmem: --proto takes plain, tls and h2")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = max(counts) * 2 + 256
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
-    if not shutil.which("nginx"):
-        sys.exit("connmem: nginx is missing — apt-get install -y nginx")
+    if not os.access(args.webtier, os.X_OK):
+        sys.exit(f"connmem: no webtier binary at {args.webtier} (cargo build --release, or --webtier)")
+    for tool in ("nginx", "openssl"):
+        if not shutil.which(tool):
+            sys.exit(f"connmem: {tool} is missing — apt-get install -y {tool}")
     work = tempfile.mkdtemp(prefix="connmem-")
     # nginx's worker serves as nobody: the files must be readable by all.
     os.chmod(work, 0o755)
@@ -136,38 +196,68 @@ def main():
     os.makedirs(www, mode=0o755)
     with open(os.path.join(www, "small"), "w") as f:
         f.write("x" * 1024)
-    host = "s.test"
+    host, plain_host = "s.test", "p.test"
+    cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+         "-days", "2", "-subj", f"/CN={host}", "-addext", f"subjectAltName=DNS:{host}",
+         "-keyout", key, "-out", cert],
+        check=True, capture_output=True,
+    )
+    os.chmod(cert, 0o644)
+    os.chmod(key, 0o644)
+    tls_context = {}
+    for proto, alpn in (("tls", "http/1.1"), ("h2", "h2")):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        ctx.set_alpn_protocols([alpn])
+        ctx.options |= ssl.OP_NO_TICKET
+        tls_context[proto] = ctx
     results = {}
 
     # nginx, one worker, its defaults for keep-alive.
-    nport = free_port()
+    nport, nsport = free_port(), free_port()
     nconf = os.path.join(work, "nginx.conf")
     with open(nconf, "w") as f:
         f.write(
             f"worker_processes 1; daemon off; pid {work}/nginx.pid; error_log {work}/nginx.err;\n"
             f"events {{ worker_connections {want}; }}\n"
             f"http {{ access_log off; keepalive_timeout 300s; keepalive_requests 100000;\n"
-            f"  server {{ listen 127.0.0.1:{nport}; server_name {host}; root {www}; }} }}\n"
+            f"  server {{ listen 127.0.0.1:{nport}; listen 127.0.0.1:{nsport} ssl http2; server_name {host} {plain_host}; root {www};\n"
+            f"    ssl_certificate {cert}; ssl_certificate_key {key}; ssl_protocols TLSv1.3;\n"
+            f"    ssl_session_tickets off; ssl_session_cache off; }} }}\n"
         )
     nginx = subprocess.Popen(["nginx", "-c", nconf, "-p", work], stderr=subprocess.DEVNULL)
     try:
         wait_port(nport)
-        for n in counts:
-            results[("nginx", n)] = measure("nginx", lambda: tree(nginx.pid), nport, host, n, args.hold, args.settle)
+        wait_port(nsport)
+        for proto in protos:
+            port, name = (nport, plain_host) if proto == "plain" else (nsport, host)
+            for n in counts:
+                results[("nginx", proto, n)] = measure(
+                    "nginx", lambda: tree(nginx.pid), port, name, proto, tls_context, n, args.hold, args.settle
+                )
     finally:
         nginx.terminate()
         nginx.wait()
 
-    # webtier's proxy, one worker, header_read long enough to hold them.
-    wport, aport = free_port(), free_port()
+    # webtier's proxy, one worker, idle timeouts long enough to hold them.
+    wport, wsport, aport = free_port(), free_port(), free_port()
     wconf = os.path.join(work, "proxy.toml")
     os.makedirs(os.path.join(work, "challenge"))
     with open(wconf, "w") as f:
         f.write(
-            f'version = 1\nhttp_listen = ["127.0.0.1:{wport}"]\nhttps_listen = []\n'
+            f'version = 1\nhttp_listen = ["127.0.0.1:{wport}"]\nhttps_listen = ["127.0.0.1:{wsport}"]\n'
             f'challenge_dir = "{work}/challenge"\nworkers = 1\nadmin_listen = "127.0.0.1:{aport}"\n'
-            f"[limits]\nmax_connections = {want}\n[timeouts]\nheader_read_ms = 300000\n"
-            f'[[site]]\nnames = ["{host}"]\n[[site.route]]\npath = "/"\nroot = "{www}"\n'
+            f"hsts_max_age = 0\ntls_session_resumption = false\n"
+            f"[limits]\nmax_connections = {want}\n"
+            f"[timeouts]\nheader_read_ms = 300000\nhttp2_idle_ms = 300000\n"
+            f'[[site]]\nnames = ["{host}"]\ntls = {{ cert = "{cert}", key = "{key}" }}\n'
+            f'[[site.route]]\npath = "/"\nroot = "{www}"\n'
+            # plain HTTP to a TLS site is redirected: a plain site for it
+            f'[[site]]\nnames = ["{plain_host}"]\n[[site.route]]\npath = "/"\nroot = "{www}"\n'
         )
     proxy = subprocess.Popen(
         [args.webtier, "proxy", "run", "--file", wconf],
@@ -176,18 +266,24 @@ def main():
     )
     try:
         wait_port(wport)
-        for n in counts:
-            results[("webtier", n)] = measure("webtier", lambda: tree(proxy.pid), wport, host, n, args.hold, args.settle)
+        wait_port(wsport)
+        for proto in protos:
+            port, name = (wport, plain_host) if proto == "plain" else (wsport, host)
+            for n in counts:
+                results[("webtier", proto, n)] = measure(
+                    "webtier", lambda: tree(proxy.pid), port, name, proto, tls_context, n, args.hold, args.settle
+                )
     finally:
         proxy.terminate()
         proxy.wait()
 
-    print("\n| N | webtier B/conn | nginx B/conn | webtier ÷ nginx | webtier RSS after closing ÷ before |")
-    print("|---|---|---|---|---|")
-    for n in counts:
-        w, wb, wa = results[("webtier", n)]
-        g, _, _ = results[("nginx", n)]
-        print(f"| {n} | {w:.0f} | {g:.0f} | {w / g if g > 0 else float('inf'):.1f}x | {wa / wb:.2f}x |")
+    print("\n| protocol | N | webtier B/conn | nginx B/conn | webtier ÷ nginx | webtier RSS after closing ÷ before |")
+    print("|---|---|---|---|---|---|")
+    for proto in protos:
+        for n in counts:
+            w, wb, wa = results[("webtier", proto, n)]
+            g, _, _ = results[("nginx", proto, n)]
+            print(f"| {proto} | {n} | {w:.0f} | {g:.0f} | {w / g if g > 0 else float('inf'):.1f}x | {wa / wb:.2f}x |")
     shutil.rmtree(work, ignore_errors=True)
 
 

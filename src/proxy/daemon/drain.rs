@@ -91,18 +91,18 @@ pub struct Idle<'a> {
     /// once it is sent, within [`GOAWAY_GRACE`]. HTTP/1.1: drop at once
     /// (the client may be in the middle of a head).
     pub goaway: bool,
-    /// Plain HTTP/1.1: park the connection once idle long enough.
+    /// HTTP/1.1: park the connection once idle long enough.
     pub park: Option<Parking<'a>>,
 }
 
-/// When to park a plain HTTP/1.1 connection (`socket::Park`: its graceful
+/// When to park an HTTP/1.1 connection (`park::Park`: its graceful
 /// shutdown with the socket kept): idle `after` since its last request
 /// and since this hyper connection began (`begun`), so that one resumed
 /// for a client's bytes reads them before it can be parked again.
 pub struct Parking<'a> {
     pub after: Duration,
     pub begun: tokio::time::Instant,
-    pub park: &'a crate::proxy::daemon::socket::Park,
+    pub park: &'a crate::proxy::daemon::park::Park,
 }
 
 /// How long an idle HTTP/2 connection is given to send its GOAWAY.
@@ -274,7 +274,7 @@ impl Drain {
             return false;
         }
         tokio::select! {
-            sent = crate::proxy::daemon::socket::readable(socket) => sent,
+            sent = crate::proxy::daemon::park::readable(socket) => sent,
             _ = tokio::time::sleep_until(activity.idle_until(limit)) => false,
             _ = begin => false,
         }

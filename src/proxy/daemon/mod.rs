@@ -10,10 +10,12 @@
 pub mod control;
 pub mod drain;
 pub mod handover;
+pub mod park;
 pub mod privileges;
 pub mod send_timeout;
 pub mod socket;
 pub mod status;
+pub mod tls_socket;
 
 mod admin;
 mod listen;

@@ -32,6 +32,11 @@ impl<I> SendTimeout<I> {
         }
     }
 
+    /// The stream, once its connection is done with it (parked).
+    pub fn into_inner(self) -> I {
+        self.io
+    }
+
     /// A write had to wait: fails once it has waited `limit` in all.
     fn waiting<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
         if !self.armed {

@@ -13,130 +13,45 @@
 //! cannot tell it from data, so TLS connections keep their own socket and
 //! hyper's own check.
 //!
-//! It also lets a connection be *parked* between requests (`worker`): an
-//! HTTP/1.1 connection idle for [`PARK_AFTER`] has hyper's connection
-//! (its read and write buffers, some 16 KiB) closed without closing the
-//! socket ([`Park`]: the shutdown is skipped), waits for the next request
-//! holding no buffer, and is served by a new hyper connection that first
-//! reads the bytes the old one had not parsed. nginx frees its buffers of
-//! an idle keep-alive connection the same way.
+//! It is also the stream a plain connection is parked with between
+//! requests (`park`).
 
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::task::{Context, Poll, ready};
-use std::time::Duration;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
+use crate::proxy::daemon::park::{HyperSide, Park};
+
 /// Vectored writes up to this size are sent from one stack buffer.
 const SMALL_WRITE: usize = 4 * 1024;
-
-/// How long an HTTP/1.1 connection waits between requests before it is
-/// parked. Long enough that a busy keep-alive connection never is (a new
-/// hyper connection costs two buffers and its state), short against the
-/// idle timeout a browser's connection waits out.
-pub const PARK_AFTER: Duration = Duration::from_secs(1);
 
 /// hyper's side of the shared socket.
 pub struct ClientSocket {
     stream: Arc<TcpStream>,
-    /// Bytes a parked hyper connection had read but not parsed: read
-    /// first.
-    leftover: Bytes,
-    park: Arc<Park>,
-    /// The room hyper's read buffer offered on its last read, counted in
-    /// the metrics' buffer gauge while this hyper connection lives.
-    offered: i64,
-}
-
-/// A connection's parking: whether its hyper connection is being closed
-/// to park (its shutdown is then not passed to the socket), and the
-/// worker's gauge of the read-buffer room hyper holds.
-pub struct Park {
-    parking: AtomicBool,
-    /// No byte was read since hyper last wrote: it holds no part of a
-    /// request head it waits to complete (its graceful shutdown would
-    /// then close the connection after the answer instead of parking).
-    /// A pipelined head begun in a read before the last answer is not
-    /// seen; such a connection gets `Connection: close` after its next
-    /// answer rather than being parked.
-    clean: AtomicBool,
-    buffered: Arc<AtomicI64>,
-}
-
-impl Park {
-    pub fn new(buffered: Arc<AtomicI64>) -> Arc<Park> {
-        Arc::new(Park {
-            parking: AtomicBool::new(false),
-            clean: AtomicBool::new(true),
-            buffered,
-        })
-    }
-
-    /// From now on the hyper connection's shutdown leaves the socket open.
-    pub fn begin(&self) {
-        self.parking.store(true, Ordering::Release);
-    }
-
-    pub fn parking(&self) -> bool {
-        self.parking.load(Ordering::Acquire)
-    }
-
-    /// Whether hyper can be parked now without cutting a head in two.
-    pub fn clean(&self) -> bool {
-        self.clean.load(Ordering::Relaxed)
-    }
+    side: HyperSide,
 }
 
 impl ClientSocket {
-    /// The socket for hyper, and the handle the requests watch it with.
-    pub fn new(stream: TcpStream, park: Arc<Park>) -> (ClientSocket, Arc<TcpStream>) {
-        let shared = Arc::new(stream);
-        (
-            ClientSocket::resume(Arc::clone(&shared), Bytes::new(), park),
-            shared,
-        )
-    }
-
-    /// The socket for the hyper connection after a parked one, which reads
-    /// `leftover` (what the parked one had not parsed) first.
+    /// hyper's side of a connection's socket (shared with the requests,
+    /// which watch it), reading `leftover` (what a parked hyper connection
+    /// had not parsed) first.
     pub fn resume(stream: Arc<TcpStream>, leftover: Bytes, park: Arc<Park>) -> ClientSocket {
-        park.parking.store(false, Ordering::Release);
         ClientSocket {
             stream,
-            leftover,
-            park,
-            offered: 0,
+            side: HyperSide::new(leftover, park),
         }
     }
 
-    fn offer(&mut self, room: usize) {
-        let room = room as i64;
-        if room != self.offered {
-            self.park
-                .buffered
-                .fetch_add(room - self.offered, Ordering::Relaxed);
-            self.offered = room;
-        }
+    /// Back from a parked hyper connection: the shared socket.
+    pub fn into_stream(self) -> Arc<TcpStream> {
+        self.stream
     }
-}
-
-impl Drop for ClientSocket {
-    fn drop(&mut self) {
-        self.offer(0);
-    }
-}
-
-/// Waits, holding no buffer, until a parked connection's client sends
-/// something (true) or hangs up (false).
-pub async fn readable(socket: &TcpStream) -> bool {
-    let mut probe = [0u8; 1];
-    matches!(socket.peek(&mut probe).await, Ok(n) if n > 0)
 }
 
 /// Is the client gone? `Ready(true)`: it closed or reset the connection.
@@ -198,21 +113,17 @@ impl AsyncRead for ClientSocket {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.leftover.has_remaining() {
-            let n = this.leftover.len().min(buf.remaining());
-            buf.put_slice(&this.leftover[..n]);
-            this.leftover.advance(n);
+        if this.side.before_read(buf) {
             return Poll::Ready(Ok(()));
         }
         let room = buf.remaining();
-        this.offer(room);
         let socket = &*this.stream;
         let read = poll_io(socket, cx, Interest::READABLE, || {
             let n = socket.try_read_buf(buf)?;
             Ok((n, n > 0 && n < room))
         });
-        if matches!(read, Poll::Ready(Ok(n)) if n > 0) {
-            this.park.clean.store(false, Ordering::Relaxed);
+        if let Poll::Ready(Ok(n)) = read {
+            this.side.read(n);
         }
         read.map_ok(|_| ())
     }
@@ -224,7 +135,7 @@ impl AsyncWrite for ClientSocket {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.park.clean.store(true, Ordering::Relaxed);
+        self.side.wrote();
         let socket = &*self.stream;
         poll_io(socket, cx, Interest::WRITABLE, || {
             let n = socket.try_write(buf)?;
@@ -237,7 +148,7 @@ impl AsyncWrite for ClientSocket {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.park.clean.store(true, Ordering::Relaxed);
+        self.side.wrote();
         let socket = &*self.stream;
         let offered: usize = bufs.iter().map(|b| b.len()).sum();
         if bufs.len() > 1 && offered <= SMALL_WRITE {
@@ -271,7 +182,7 @@ impl AsyncWrite for ClientSocket {
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         // Parking: hyper's connection ends, the client's does not.
-        if self.park.parking() {
+        if self.side.parking() {
             return Poll::Ready(Ok(()));
         }
         let done = socket2::SockRef::from(&*self.stream).shutdown(std::net::Shutdown::Write);
@@ -286,6 +197,7 @@ impl AsyncWrite for ClientSocket {
 mod tests {
     use super::*;
     use std::future::poll_fn;
+    use std::sync::atomic::{AtomicI64, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     async fn pair() -> (ClientSocket, Arc<TcpStream>, TcpStream) {
@@ -294,7 +206,9 @@ mod tests {
             .await
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        let (socket, shared) = ClientSocket::new(server, Park::new(Arc::default()));
+        let shared = Arc::new(server);
+        let socket =
+            ClientSocket::resume(Arc::clone(&shared), Bytes::new(), Park::new(Arc::default()));
         (socket, shared, client)
     }
 
@@ -312,7 +226,8 @@ mod tests {
             .await
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        let (mut socket, shared) = ClientSocket::new(server, Arc::clone(&park));
+        let shared = Arc::new(server);
+        let mut socket = ClientSocket::resume(Arc::clone(&shared), Bytes::new(), Arc::clone(&park));
         assert!(park.clean(), "nothing read yet");
         client.write_all(b"GET / HT").await.unwrap();
         let mut buf = vec![0u8; 64];

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
+use bytes::Bytes;
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -13,12 +14,14 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
 
 use crate::proxy::config::ProxyConfig;
 use crate::proxy::daemon::drain::{Activity, Drain, Idle, Parking, Track};
+use crate::proxy::daemon::park::{self, HyperSide, PARK_AFTER, Park};
 use crate::proxy::daemon::send_timeout::SendTimeout;
 use crate::proxy::daemon::socket::ClientSocket;
-use crate::proxy::daemon::socket::{PARK_AFTER, Park};
+use crate::proxy::daemon::tls_socket::{self, TlsSocket, Waiting};
 use crate::proxy::observe::metrics::ConnectionKind;
 use crate::proxy::request::{self, ClientConn, Open, Shared};
 use crate::proxy::upstream::pool::Pool;
@@ -181,7 +184,6 @@ async fn accept_loop(
         let worker = Arc::clone(&worker);
         tokio::spawn(async move {
             let counted = (open, track);
-            let w = &*worker;
             if tls {
                 // Boxed: the handshake's state (rustls's connection) is
                 // no part of a plain connection's task.
@@ -193,9 +195,8 @@ async fn accept_loop(
                     sni: None,
                 };
                 // Shared: hyper reads and writes it, requests watch it.
-                let park = Park::new(Arc::clone(&w.shared.metrics.read_buffer_bytes));
-                let (stream, socket) = ClientSocket::new(stream, Arc::clone(&park));
-                Box::pin(serve_plain(stream, socket, park, conn, &worker, counted)).await;
+                let socket = Arc::new(stream);
+                Box::pin(serve_http1(socket, conn, &worker, counted)).await;
             }
         });
     }
@@ -221,53 +222,114 @@ async fn handshake_and_serve(
         tls: true,
         sni,
     };
-    let protocol = if h2 {
-        Protocol::Http2
+    if h2 {
+        serve_http2(TokioIo::new(stream), conn, worker, counted).await;
     } else {
-        Protocol::Http1Tls
-    };
-    serve(TokioIo::new(stream), conn, protocol, worker, counted).await;
+        serve_http1(stream, conn, worker, counted).await;
+    }
 }
 
-/// How a TLS connection is spoken.
-enum Protocol {
-    /// HTTP/1.1 over TLS: hyper notices a hang-up itself.
-    Http1Tls,
-    /// HTTP/2, when TLS chose it by ALPN.
-    Http2,
+/// A client's connection that HTTP/1.1 is spoken on and that can be
+/// parked between requests (`park`): a plain socket, or a TLS stream.
+trait Parkable: Sized {
+    /// The stream a hyper connection reads and writes.
+    type Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static;
+    const KIND: ConnectionKind;
+    fn builder(worker: &Worker) -> &http1::Builder;
+    /// hyper's stream over it, which reads `leftover` first.
+    fn resume(self, leftover: Bytes, park: &Arc<Park>) -> Self::Io;
+    /// Back from a parked hyper connection's stream.
+    fn unwrap(io: Self::Io) -> Self;
+    /// The socket a request watches for the client hanging up.
+    fn watched(&self) -> Option<Arc<TcpStream>>;
+    fn tcp(&self) -> &TcpStream;
+    /// What it holds that is to be served before the socket is readable.
+    fn waiting(&mut self) -> Waiting;
 }
 
-/// Serves one plain HTTP/1.1 connection (with upgrades; plain listeners
-/// speak HTTP/1.1 only, as nginx's do by default). Between requests it is
-/// parked after `PARK_AFTER` (`socket`): hyper's connection and its
-/// buffers go, the socket stays, and a new hyper connection serves the
-/// next request.
-async fn serve_plain(
-    mut stream: ClientSocket,
-    socket: Arc<TcpStream>,
-    park: Arc<Park>,
+/// Plain HTTP/1.1: hyper's stream and the requests share the socket.
+impl Parkable for Arc<TcpStream> {
+    type Io = ClientSocket;
+    const KIND: ConnectionKind = ConnectionKind::Http1;
+    fn builder(worker: &Worker) -> &http1::Builder {
+        &worker.http1
+    }
+    fn resume(self, leftover: Bytes, park: &Arc<Park>) -> ClientSocket {
+        ClientSocket::resume(self, leftover, Arc::clone(park))
+    }
+    fn unwrap(io: ClientSocket) -> Self {
+        io.into_stream()
+    }
+    fn watched(&self) -> Option<Arc<TcpStream>> {
+        Some(Arc::clone(self))
+    }
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+    fn waiting(&mut self) -> Waiting {
+        Waiting::Nothing
+    }
+}
+
+/// HTTP/1.1 over TLS: a parked connection keeps its TLS session.
+impl Parkable for TlsStream<TcpStream> {
+    type Io = TlsSocket;
+    const KIND: ConnectionKind = ConnectionKind::Http1Tls;
+    fn builder(worker: &Worker) -> &http1::Builder {
+        &worker.http1_tls
+    }
+    fn resume(self, leftover: Bytes, park: &Arc<Park>) -> TlsSocket {
+        TlsSocket::new(self, HyperSide::new(leftover, Arc::clone(park)))
+    }
+    fn unwrap(io: TlsSocket) -> Self {
+        io.into_stream()
+    }
+    fn watched(&self) -> Option<Arc<TcpStream>> {
+        None
+    }
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0
+    }
+    fn waiting(&mut self) -> Waiting {
+        tls_socket::waiting(self)
+    }
+}
+
+/// Serves one HTTP/1.1 connection (with upgrades; plain listeners speak
+/// HTTP/1.1 only, as nginx's do by default). Between requests it is
+/// parked after `PARK_AFTER` (`park`): hyper's connection and its
+/// buffers go, the socket (and TLS session) stays, and a new hyper
+/// connection serves the next request.
+async fn serve_http1<S: Parkable>(
+    mut stream: S,
     conn: ClientConn,
     worker: &Arc<Worker>,
     counted: (Open, Track),
 ) {
     let metrics = Arc::clone(&worker.shared.metrics);
-    let _counted = metrics.count_connection(ConnectionKind::Http1);
+    let _counted = metrics.count_connection(S::KIND);
+    let park = Park::new(Arc::clone(&metrics.read_buffer_bytes));
     // One shared handle per connection: one reference count per request.
     let cx = Arc::new(request::Connection {
         shared: Arc::clone(&worker.shared),
         pool: worker.pool.clone(),
         conn,
         activity: Activity::idle_now(),
-        socket: Some(Arc::clone(&socket)),
+        socket: stream.watched(),
         counted,
     });
     let drain = cx.counted.1.drain();
+    let mut leftover = Bytes::new();
     loop {
         let handle = Arc::clone(&cx);
         let service = service_fn(move |req| request::handle(req, Arc::clone(&handle)));
-        let io = SendTimeout::new(TokioIo::new(stream), worker.send);
+        let io = SendTimeout::new(TokioIo::new(stream.resume(leftover, &park)), worker.send);
         // Boxed, so that a parked connection's future keeps no room for it.
-        let mut connection = Box::new(worker.http1.serve_connection(io, service).with_upgrades());
+        let mut connection = Box::new(
+            S::builder(worker)
+                .serve_connection(io, service)
+                .with_upgrades(),
+        );
         let idle = Idle {
             activity: &cx.activity,
             limit: worker.header_read,
@@ -293,36 +355,34 @@ async fn serve_plain(
         let Some(parts) = (*connection).into_parts() else {
             return;
         };
-        let leftover = parts.read_buf;
-        drop(parts.io);
+        leftover = park::leftover(&parts.read_buf);
+        stream = S::unwrap(parts.io.into_inner().into_inner());
         // A head begun before the park waits for its rest like any.
         let _parked = metrics.count_parked();
+        match stream.waiting() {
+            Waiting::Closed => return,
+            Waiting::Ready => continue,
+            Waiting::Nothing => {}
+        }
         if !drain
-            .parked(&socket, &cx.activity, worker.header_read)
+            .parked(stream.tcp(), &cx.activity, worker.header_read)
             .await
         {
             return;
         }
-        stream = ClientSocket::resume(Arc::clone(&socket), leftover, Arc::clone(&park));
     }
 }
 
-/// Serves one TLS connection.
-async fn serve<I>(
-    io: I,
-    conn: ClientConn,
-    protocol: Protocol,
-    worker: &Arc<Worker>,
-    counted: (Open, Track),
-) where
+/// Serves one HTTP/2 connection (TLS, chosen by ALPN).
+async fn serve_http2<I>(io: I, conn: ClientConn, worker: &Arc<Worker>, counted: (Open, Track))
+where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let io = SendTimeout::new(io, worker.send);
-    let (http1, kind) = match protocol {
-        Protocol::Http1Tls => (Some(&worker.http1_tls), ConnectionKind::Http1Tls),
-        Protocol::Http2 => (None, ConnectionKind::Http2),
-    };
-    let _counted = worker.shared.metrics.count_connection(kind);
+    let _counted = worker
+        .shared
+        .metrics
+        .count_connection(ConnectionKind::Http2);
     // One shared handle per connection: one reference count per request.
     let cx = Arc::new(request::Connection {
         shared: Arc::clone(&worker.shared),
@@ -335,27 +395,14 @@ async fn serve<I>(
     let watched = Arc::clone(&cx);
     let drain = watched.counted.1.drain();
     let service = service_fn(move |req| request::handle(req, Arc::clone(&cx)));
-    if let Some(http1) = http1 {
-        let connection = http1.serve_connection(io, service).with_upgrades();
-        let idle = Idle {
-            activity: &watched.activity,
-            limit: worker.header_read,
-            goaway: false,
-            park: None,
-        };
-        let _ = drain
-            .watch(connection, |c| c.graceful_shutdown(), Some(idle))
-            .await;
-    } else {
-        let connection = worker.http2.serve_connection(io, service);
-        let idle = Idle {
-            activity: &watched.activity,
-            limit: worker.http2_idle,
-            goaway: true,
-            park: None,
-        };
-        let _ = drain
-            .watch(connection, |c| c.graceful_shutdown(), Some(idle))
-            .await;
-    }
+    let connection = worker.http2.serve_connection(io, service);
+    let idle = Idle {
+        activity: &watched.activity,
+        limit: worker.http2_idle,
+        goaway: true,
+        park: None,
+    };
+    let _ = drain
+        .watch(connection, |c| c.graceful_shutdown(), Some(idle))
+        .await;
 }

@@ -78,10 +78,10 @@ pub struct Metrics {
     compressed: [AtomicU64; 3],
     /// Open connections by protocol (`ConnectionKind`).
     by_protocol: [AtomicI64; 3],
-    /// Plain HTTP/1.1 connections parked between requests.
+    /// HTTP/1.1 connections (plain and TLS) parked between requests.
     parked: AtomicI64,
-    /// The room hyper's read buffers offer on plain HTTP/1.1 connections
-    /// (`socket::ClientSocket`): what they hold while they wait.
+    /// The room hyper's read buffers offer on HTTP/1.1 connections, plain
+    /// and TLS (`park::HyperSide`): what they hold while they wait.
     pub read_buffer_bytes: Arc<AtomicI64>,
 }
 
@@ -258,12 +258,12 @@ impl Metrics {
         }
         let _ = writeln!(
             out,
-            "# HELP webtier_parked_connections Plain HTTP/1.1 connections idle between requests that hold no buffer.\n# TYPE webtier_parked_connections gauge\nwebtier_parked_connections {}",
+            "# HELP webtier_parked_connections HTTP/1.1 connections (plain and TLS) idle between requests whose HTTP buffers are released.\n# TYPE webtier_parked_connections gauge\nwebtier_parked_connections {}",
             self.parked.load(Relaxed)
         );
         let _ = writeln!(
             out,
-            "# HELP webtier_connection_read_buffer_bytes Room offered by the read buffers of plain HTTP/1.1 connections (what they hold while waiting; 0 once parked).\n# TYPE webtier_connection_read_buffer_bytes gauge\nwebtier_connection_read_buffer_bytes {}",
+            "# HELP webtier_connection_read_buffer_bytes Room offered by the HTTP read buffers of HTTP/1.1 connections, plain and TLS (what they hold while waiting; 0 once parked).\n# TYPE webtier_connection_read_buffer_bytes gauge\nwebtier_connection_read_buffer_bytes {}",
             self.read_buffer_bytes.load(Relaxed)
         );
         let gauges = [

@@ -1,14 +1,16 @@
-//! Idle keep-alive connections cost little: a plain HTTP/1.1 connection
-//! that waits between requests is parked (hyper's connection and its
-//! buffers dropped, the socket kept), and serves its next request as
-//! before, a request head split across the park included.
+//! Idle keep-alive connections cost little: an HTTP/1.1 connection,
+//! plain or TLS, that waits between requests is parked (hyper's
+//! connection and its buffers dropped, the socket and TLS session kept),
+//! and serves its next request as before, a request head split across
+//! the park included.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::{plain_site, static_route};
-use crate::support::proxy::Proxy;
+use super::{plain_site, static_route, tls_site};
+use crate::support::proxy::{Proxy, TestCa};
 use crate::support::services::tempdir;
 
 /// The value of the metric line that starts with `name ` (or `name{`).
@@ -22,12 +24,24 @@ fn metric(proxy: &Proxy, name: &str) -> i64 {
 }
 
 /// A client connection and the bytes read past the last response.
-struct Client {
-    s: TcpStream,
+struct Client<S> {
+    s: S,
     carry: Vec<u8>,
 }
 
-impl Client {
+impl<S: Read + Write> Client<S> {
+    /// Sends one GET on a new connection and reads its answer.
+    fn first(s: S, get: &[u8]) -> Client<S> {
+        let mut c = Client {
+            s,
+            carry: Vec::new(),
+        };
+        c.send(get);
+        let (status, body) = c.response();
+        assert_eq!((status, body.len()), (200, 1024));
+        c
+    }
+
     fn send(&mut self, bytes: &[u8]) {
         self.s.write_all(bytes).unwrap();
     }
@@ -92,18 +106,11 @@ fn idle_keep_alive_connections_hold_no_buffers_and_still_serve() {
     let proxy = Proxy::start_in(dir, &plain_site("s.test", &static_route("/", &www)));
     let get = b"GET /small HTTP/1.1\r\nHost: s.test\r\n\r\n";
 
-    let mut conns: Vec<Client> = (0..N)
+    let mut conns: Vec<Client<TcpStream>> = (0..N)
         .map(|_| {
             let s = TcpStream::connect(proxy.http()).unwrap();
             s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            let mut c = Client {
-                s,
-                carry: Vec::new(),
-            };
-            c.send(get);
-            let (status, body) = c.response();
-            assert_eq!((status, body.len()), (200, 1024));
-            c
+            Client::first(s, get)
         })
         .collect();
     assert_eq!(
@@ -165,5 +172,68 @@ fn idle_keep_alive_connections_hold_no_buffers_and_still_serve() {
     wait_for(&proxy, "the connections counted out", |p| {
         metric(p, "webtier_connections_by_protocol{protocol=\"http1\"}") == 0
             && metric(p, "webtier_parked_connections") == 0
+    });
+}
+
+/// The same over TLS: a parked connection keeps its TLS session, serves
+/// its next requests (pipelined too) over it, and a client's
+/// close_notify while parked ends it.
+#[test]
+fn idle_tls_connections_are_parked_with_their_session_and_still_serve() {
+    const N: usize = 100;
+    let ca = TestCa::new();
+    let dir = tempdir();
+    let www = dir.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("small"), "x".repeat(1024)).unwrap();
+    let (cert, key) = ca.leaf(&["s.test"], dir.path(), "s");
+    let proxy = Proxy::start_in(
+        dir,
+        &tls_site(&["s.test"], &cert, &key, &static_route("/", &www)),
+    );
+    let config = Arc::new(ca.client_config(&[b"http/1.1"]));
+    let get = b"GET /small HTTP/1.1\r\nHost: s.test\r\n\r\n";
+    let connect = || {
+        let s = TcpStream::connect(proxy.https()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let name = rustls_pki_types::ServerName::try_from("s.test").unwrap();
+        let tls = rustls::ClientConnection::new(Arc::clone(&config), name).unwrap();
+        Client::first(rustls::StreamOwned::new(tls, s), get)
+    };
+    let mut conns: Vec<_> = (0..N).map(|_| connect()).collect();
+    let tls_open = "webtier_connections_by_protocol{protocol=\"http1_tls\"}";
+    assert_eq!(metric(&proxy, tls_open), N as i64);
+    wait_for(&proxy, "every idle TLS connection parked", |p| {
+        metric(p, "webtier_parked_connections") == N as i64
+            && metric(p, "webtier_connection_read_buffer_bytes") == 0
+    });
+
+    for c in &mut conns {
+        c.send(get);
+        assert_eq!(c.response().0, 200);
+    }
+    wait_for(&proxy, "parked again", |p| {
+        metric(p, "webtier_parked_connections") == N as i64
+    });
+    let c = &mut conns[0];
+    c.send(&[&get[..], &get[..]].concat());
+    assert_eq!(c.response().0, 200);
+    assert_eq!(c.response().0, 200);
+    assert!(c.carry.is_empty(), "nothing beyond the two responses");
+
+    // A client that says close_notify while parked is closed.
+    wait_for(&proxy, "parked once more", |p| {
+        metric(p, "webtier_parked_connections") == N as i64
+    });
+    let mut c = conns.pop().unwrap();
+    c.s.conn.send_close_notify();
+    c.s.flush().unwrap();
+    wait_for(&proxy, "the closing client gone", |p| {
+        metric(p, tls_open) == N as i64 - 1
+    });
+
+    drop(conns);
+    wait_for(&proxy, "the connections counted out", |p| {
+        metric(p, tls_open) == 0 && metric(p, "webtier_parked_connections") == 0
     });
 }

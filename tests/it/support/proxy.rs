@@ -510,6 +510,26 @@ pub fn read_response(r: &mut impl std::io::BufRead) -> (u16, Vec<u8>) {
     (status, body)
 }
 
+impl TestCa {
+    /// A rustls client configuration trusting this CA, offering `alpn`.
+    pub fn client_config(&self, alpn: &[&[u8]]) -> rustls::ClientConfig {
+        use rustls_pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls_pki_types::CertificateDer::from_pem_slice(self.pem.as_bytes()).unwrap())
+            .unwrap();
+        let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        config
+    }
+}
+
 /// A raw HTTP/2 connection to the proxy's HTTPS listener with `sni`, for
 /// what reqwest would not send (a `host` header beside `:authority`) and
 /// to watch the connection itself. With `ping`, the client pings that
@@ -524,19 +544,7 @@ pub async fn h2_connection(
     hyper::client::conn::http2::SendRequest<http_body_util::Empty<bytes::Bytes>>,
     tokio::task::JoinHandle<Result<(), hyper::Error>>,
 ) {
-    use rustls_pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(rustls_pki_types::CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap())
-        .unwrap();
-    let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    let config = ca.client_config(&[b"h2"]);
     let tcp = tokio::net::TcpStream::connect(proxy.https()).await.unwrap();
     let name = rustls_pki_types::ServerName::try_from(sni.to_string()).unwrap();
     let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))

@@ -1,0 +1,156 @@
+//! Parking an idle HTTP/1.1 connection (plain or TLS) between requests.
+//!
+//! A keep-alive connection idle for [`PARK_AFTER`] has hyper's connection
+//! (its read and write buffers, some 16 KiB) closed without closing the
+//! client's connection ([`Park`]: the shutdown is skipped). It then waits
+//! for the next request holding no buffer ([`readable`]: a one-byte peek
+//! at the TCP socket), and is served by a new hyper connection that
+//! first reads the bytes the old one had not parsed. nginx frees its
+//! buffers of an idle keep-alive connection the same way.
+//!
+//! The stream hyper reads and writes ([`socket::ClientSocket`] for plain
+//! connections, [`tls_socket::TlsSocket`] for TLS ones) keeps a
+//! [`HyperSide`]: the unparsed bytes to read first, whether hyper holds
+//! part of a request head, and the read-buffer room it offers, counted
+//! in `/metrics`.
+//!
+//! [`socket::ClientSocket`]: super::socket::ClientSocket
+//! [`tls_socket::TlsSocket`]: super::tls_socket::TlsSocket
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes};
+use tokio::io::ReadBuf;
+use tokio::net::TcpStream;
+
+/// How long an HTTP/1.1 connection waits between requests before it is
+/// parked. Long enough that a busy keep-alive connection never is (a new
+/// hyper connection costs two buffers and its state), short against the
+/// idle timeout a browser's connection waits out.
+pub const PARK_AFTER: Duration = Duration::from_secs(1);
+
+/// A connection's parking: whether its hyper connection is being closed
+/// to park (its shutdown is then not passed to the client's connection),
+/// and the worker's gauge of the read-buffer room hyper holds.
+pub struct Park {
+    parking: AtomicBool,
+    /// No byte was read since hyper last wrote: it holds no part of a
+    /// request head it waits to complete (its graceful shutdown would
+    /// then close the connection after the answer instead of parking).
+    /// A pipelined head begun in a read before the last answer is not
+    /// seen; such a connection gets `Connection: close` after its next
+    /// answer rather than being parked.
+    clean: AtomicBool,
+    buffered: Arc<AtomicI64>,
+}
+
+impl Park {
+    pub fn new(buffered: Arc<AtomicI64>) -> Arc<Park> {
+        Arc::new(Park {
+            parking: AtomicBool::new(false),
+            clean: AtomicBool::new(true),
+            buffered,
+        })
+    }
+
+    /// From now on the hyper connection's shutdown leaves the client's
+    /// connection open.
+    pub fn begin(&self) {
+        self.parking.store(true, Ordering::Release);
+    }
+
+    pub fn parking(&self) -> bool {
+        self.parking.load(Ordering::Acquire)
+    }
+
+    /// Whether hyper can be parked now without cutting a head in two.
+    pub fn clean(&self) -> bool {
+        self.clean.load(Ordering::Relaxed)
+    }
+}
+
+/// What one hyper connection's stream keeps for parking.
+pub struct HyperSide {
+    /// Bytes a parked hyper connection had read but not parsed: read
+    /// first.
+    leftover: Bytes,
+    park: Arc<Park>,
+    /// The room hyper's read buffer offered on its last read, counted in
+    /// the metrics' buffer gauge while this hyper connection lives.
+    offered: i64,
+}
+
+impl HyperSide {
+    /// For a new hyper connection, which reads `leftover` (what a parked
+    /// one had not parsed) first.
+    pub fn new(leftover: Bytes, park: Arc<Park>) -> HyperSide {
+        park.parking.store(false, Ordering::Release);
+        HyperSide {
+            leftover,
+            park,
+            offered: 0,
+        }
+    }
+
+    /// Before a read: serves it from the leftover bytes (true), or counts
+    /// the room hyper offers for a read from the connection (false).
+    pub fn before_read(&mut self, buf: &mut ReadBuf<'_>) -> bool {
+        if self.leftover.has_remaining() {
+            let n = self.leftover.len().min(buf.remaining());
+            buf.put_slice(&self.leftover[..n]);
+            self.leftover.advance(n);
+            return true;
+        }
+        self.offer(buf.remaining());
+        false
+    }
+
+    /// After a read from the connection that gave `n` bytes.
+    pub fn read(&self, n: usize) {
+        if n > 0 {
+            self.park.clean.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// Before a write: hyper answered what it had read.
+    pub fn wrote(&self) {
+        self.park.clean.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether hyper's shutdown is parking, to be kept from the client.
+    pub fn parking(&self) -> bool {
+        self.park.parking()
+    }
+
+    fn offer(&mut self, room: usize) {
+        let room = room as i64;
+        if room != self.offered {
+            self.park
+                .buffered
+                .fetch_add(room - self.offered, Ordering::Relaxed);
+            self.offered = room;
+        }
+    }
+}
+
+impl Drop for HyperSide {
+    fn drop(&mut self) {
+        self.offer(0);
+    }
+}
+
+/// What a parked connection keeps of hyper's: the bytes it had read and
+/// not parsed, copied, since hyper's `read_buf` is a view of its whole
+/// read buffer (8 KiB or more), which it would keep alive.
+pub fn leftover(read_buf: &Bytes) -> Bytes {
+    Bytes::copy_from_slice(read_buf)
+}
+
+/// Waits, holding no buffer, until a parked connection's client sends
+/// something (true) or hangs up (false).
+pub async fn readable(socket: &TcpStream) -> bool {
+    let mut probe = [0u8; 1];
+    matches!(socket.peek(&mut probe).await, Ok(n) if n > 0)
+}
