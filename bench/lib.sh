@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared harness of the benchmarks that drive one server at a time with wrk
-# (bench/proxy.sh, bench/policy.sh). Sourced, not run. The script sets
+# or h2load (bench/proxy.sh, bench/policy.sh). Sourced, not run. The script sets
 # BENCH (its name, for messages) before sourcing, and uses the globals
 # WORK, SPID, UPID, KEEP, SERVER_CPU, CLIENT_CPU and CLK_TCK as below.
 
@@ -72,6 +72,53 @@ parse_wrk() {
     /Non-2xx or 3xx responses:/ { non2xx = $NF }
     /Socket errors:/ { gsub(",", ""); se = $4 + $6 + $8 + $10 }
     END { printf "%d %.2f %.3f %.0f %d %d\n", req, rps, p99, b, non2xx, se }' "$1"
+}
+
+# h2_latency LOG -> "rows=N p50_ms=.. p90_ms=.. p99_ms=.. p99.9_ms=.. max_ms=.."
+# over h2load's --log-file (tab-separated: start time in µs since the epoch,
+# status (-1: a failed stream), µs until the end of the response; one line
+# per request that ended in the measured duration). Nearest-rank percentiles.
+h2_latency() {
+  python3 - "$1" <<'PY'
+import math, sys
+t = []
+try:
+    with open(sys.argv[1]) as f:
+        for line in f:
+            p = line.split("\t")
+            if len(p) >= 3:
+                t.append(int(p[2]))
+except OSError:
+    pass
+t.sort()
+def q(x):
+    return t[max(0, math.ceil(x * len(t)) - 1)] / 1000 if t else 0
+print(f"rows={len(t)} p50_ms={q(0.5):.3f} p90_ms={q(0.9):.3f} p99_ms={q(0.99):.3f} p99.9_ms={q(0.999):.3f} max_ms={q(1):.3f}")
+PY
+}
+# parse_h2load FILE [LATENCY] -> "requests rps p99_ms bytes non2xx errors
+# protocol data_bytes log_rows": requests done, h2load's req/s over the main
+# duration, p99 and log rows from an h2_latency summary (0 without one),
+# total bytes read, requests done that were not 2xx, errored and timed-out
+# requests, the ALPN protocol negotiated ("none" if none), DATA payload bytes.
+parse_h2load() {
+  local lat="" p99=0 rows=0
+  [ -n "${2:-}" ] && [ -s "$2" ] && lat=$(cat "$2")
+  if [ -n "$lat" ]; then
+    p99=$(tr ' ' '\n' <<<"$lat" | awk -F= '$1 == "p99_ms" { print $2 }')
+    rows=$(tr ' ' '\n' <<<"$lat" | awk -F= '$1 == "rows" { print $2 }')
+  fi
+  awk -v p99="${p99:-0}" -v rows="${rows:-0}" '
+    BEGIN { proto = "none" }
+    /^Application protocol:/ { proto = $3 }
+    /^finished in / { rps = $4 }
+    # requests: T total, S started, D done, OK succeeded, F failed, E errored, TO timeout
+    /^requests: / { done = $6; errs = $12 + $14 }
+    /^status codes: / { ok2 = $3 }
+    # traffic: 1.2MB (N) total, 1KB (N) headers (space savings x%), 1MB (N) data
+    /^traffic: / { k = 0; for (i = 2; i <= NF; i++) if ($i ~ /^\([0-9]+\)$/) v[++k] = substr($i, 2, length($i) - 2)
+                   total = v[1]; data = v[3] }
+    END { printf "%d %.2f %.3f %.0f %d %d %s %.0f %d\n", done, rps, p99, total, done - ok2, errs, proto, data, rows }' "$1"
 }
 
 rotate() { # rotate ROUND LIST... -> the list rotated by ROUND, reversed
