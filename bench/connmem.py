@@ -217,7 +217,7 @@ def main():
         tls_context[proto] = ctx
     results = {}
 
-    # nginx, one worker, its defaults for keep-alive.
+    # nginx, one worker, keep-alive long enough to hold them.
     nport, nsport = free_port(), free_port()
     nconf = os.path.join(work, "nginx.conf")
     with open(nconf, "w") as f:
@@ -229,19 +229,6 @@ def main():
             f"    ssl_certificate {cert}; ssl_certificate_key {key}; ssl_protocols TLSv1.3;\n"
             f"    ssl_session_tickets off; ssl_session_cache off; }} }}\n"
         )
-    nginx = subprocess.Popen(["nginx", "-c", nconf, "-p", work], stderr=subprocess.DEVNULL)
-    try:
-        wait_port(nport)
-        wait_port(nsport)
-        for proto in protos:
-            port, name = (nport, plain_host) if proto == "plain" else (nsport, host)
-            for n in counts:
-                results[("nginx", proto, n)] = measure(
-                    "nginx", lambda: tree(nginx.pid), port, name, proto, tls_context, n, args.hold, args.settle
-                )
-    finally:
-        nginx.terminate()
-        nginx.wait()
 
     # webtier's proxy, one worker, idle timeouts long enough to hold them.
     wport, wsport, aport = free_port(), free_port(), free_port()
@@ -259,23 +246,31 @@ def main():
             # plain HTTP to a TLS site is redirected: a plain site for it
             f'[[site]]\nnames = ["{plain_host}"]\n[[site.route]]\npath = "/"\nroot = "{www}"\n'
         )
-    proxy = subprocess.Popen(
-        [args.webtier, "proxy", "run", "--file", wconf],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_port(wport)
-        wait_port(wsport)
+
+    servers = {
+        "nginx": (["nginx", "-c", nconf, "-p", work], nport, nsport),
+        "webtier": ([args.webtier, "proxy", "run", "--file", wconf], wport, wsport),
+    }
+    # A fresh server for every measurement: what one left behind (glibc
+    # keeps freed memory) is no part of the next.
+    for server, (command, port, tls_port) in servers.items():
         for proto in protos:
-            port, name = (wport, plain_host) if proto == "plain" else (wsport, host)
+            port_, name = (port, plain_host) if proto == "plain" else (tls_port, host)
             for n in counts:
-                results[("webtier", proto, n)] = measure(
-                    "webtier", lambda: tree(proxy.pid), port, name, proto, tls_context, n, args.hold, args.settle
-                )
-    finally:
-        proxy.terminate()
-        proxy.wait()
+                proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    wait_port(port)
+                    wait_port(tls_port)
+                    # One request first, so that the baseline has what
+                    # any first request sets up (TLS, caches).
+                    one_request(port_, name, proto, tls_context).close()
+                    time.sleep(1)
+                    results[(server, proto, n)] = measure(
+                        server, lambda: tree(proc.pid), port_, name, proto, tls_context, n, args.hold, args.settle
+                    )
+                finally:
+                    proc.terminate()
+                    proc.wait()
 
     print("\n| protocol | N | webtier B/conn | nginx B/conn | webtier ÷ nginx | webtier RSS after closing ÷ before |")
     print("|---|---|---|---|---|---|")

@@ -141,13 +141,6 @@ impl Drop for HyperSide {
     }
 }
 
-/// What a parked connection keeps of hyper's: the bytes it had read and
-/// not parsed, copied, since hyper's `read_buf` is a view of its whole
-/// read buffer (8 KiB or more), which it would keep alive.
-pub fn leftover(read_buf: &Bytes) -> Bytes {
-    Bytes::copy_from_slice(read_buf)
-}
-
 /// Waits, holding no buffer, until a parked connection's client sends
 /// something (true) or hangs up (false).
 pub async fn readable(socket: &TcpStream) -> bool {

@@ -18,7 +18,7 @@ use tokio_rustls::server::TlsStream;
 
 use crate::proxy::config::ProxyConfig;
 use crate::proxy::daemon::drain::{Activity, Drain, Idle, Parking, Track};
-use crate::proxy::daemon::park::{self, HyperSide, PARK_AFTER, Park};
+use crate::proxy::daemon::park::{HyperSide, PARK_AFTER, Park};
 use crate::proxy::daemon::send_timeout::SendTimeout;
 use crate::proxy::daemon::socket::ClientSocket;
 use crate::proxy::daemon::tls_socket::{self, TlsSocket, Waiting};
@@ -321,42 +321,10 @@ async fn serve_http1<S: Parkable>(
     let drain = cx.counted.1.drain();
     let mut leftover = Bytes::new();
     loop {
-        let handle = Arc::clone(&cx);
-        let service = service_fn(move |req| request::handle(req, Arc::clone(&handle)));
-        let io = SendTimeout::new(TokioIo::new(stream.resume(leftover, &park)), worker.send);
-        // Boxed, so that a parked connection's future keeps no room for it.
-        let mut connection = Box::new(
-            S::builder(worker)
-                .serve_connection(io, service)
-                .with_upgrades(),
-        );
-        let idle = Idle {
-            activity: &cx.activity,
-            limit: worker.header_read,
-            goaway: false,
-            park: Some(Parking {
-                after: PARK_AFTER,
-                begun: tokio::time::Instant::now(),
-                park: &park,
-            }),
-        };
-        let ended = drain
-            .watch(
-                std::pin::Pin::new(&mut *connection),
-                |mut c| c.as_mut().get_mut().as_mut().graceful_shutdown(),
-                Some(idle),
-            )
-            .await;
-        if !park.parking() || !matches!(ended, Some(Ok(()))) {
-            return;
-        }
-        // Parked: what hyper read and had not parsed is kept, the rest of
-        // its connection (its buffers) goes.
-        let Some(parts) = (*connection).into_parts() else {
+        let Some(parked) = serve_until_parked(stream, leftover, &park, &cx, worker).await else {
             return;
         };
-        leftover = park::leftover(&parts.read_buf);
-        stream = S::unwrap(parts.io.into_inner().into_inner());
+        (stream, leftover) = parked;
         // A head begun before the park waits for its rest like any.
         let _parked = metrics.count_parked();
         match stream.waiting() {
@@ -371,6 +339,56 @@ async fn serve_http1<S: Parkable>(
             return;
         }
     }
+}
+
+/// Serves requests on one hyper connection over `stream`, which reads
+/// `leftover` first, until it ends (None) or is parked: then the stream
+/// and the bytes hyper had read and not parsed, copied (hyper's
+/// `read_buf` is a view of its whole read buffer). Everything else of
+/// the hyper connection, its buffers and its box, is dropped when this
+/// returns, before the parked wait.
+async fn serve_until_parked<S: Parkable>(
+    stream: S,
+    leftover: Bytes,
+    park: &Arc<Park>,
+    cx: &Arc<request::Connection>,
+    worker: &Arc<Worker>,
+) -> Option<(S, Bytes)> {
+    let handle = Arc::clone(cx);
+    let service = service_fn(move |req| request::handle(req, Arc::clone(&handle)));
+    let io = SendTimeout::new(TokioIo::new(stream.resume(leftover, park)), worker.send);
+    // Boxed, so that a parked connection's future keeps no room for it.
+    let mut connection = Box::new(
+        S::builder(worker)
+            .serve_connection(io, service)
+            .with_upgrades(),
+    );
+    let idle = Idle {
+        activity: &cx.activity,
+        limit: worker.header_read,
+        goaway: false,
+        park: Some(Parking {
+            after: PARK_AFTER,
+            begun: tokio::time::Instant::now(),
+            park,
+        }),
+    };
+    let ended = cx
+        .counted
+        .1
+        .drain()
+        .watch(
+            std::pin::Pin::new(&mut *connection),
+            |mut c| c.as_mut().get_mut().as_mut().graceful_shutdown(),
+            Some(idle),
+        )
+        .await;
+    if !park.parking() || !matches!(ended, Some(Ok(()))) {
+        return None;
+    }
+    let parts = (*connection).into_parts()?;
+    let unparsed = Bytes::copy_from_slice(&parts.read_buf);
+    Some((S::unwrap(parts.io.into_inner().into_inner()), unparsed))
 }
 
 /// Serves one HTTP/2 connection (TLS, chosen by ALPN).
