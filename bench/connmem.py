@@ -9,7 +9,8 @@ its processes); then close them and read the RSS again after SETTLE
 seconds. Reported per idle connection, and as webtier ÷ nginx.
 
     python3 bench/connmem.py [--webtier target/release/webtier]
-        [--n 1000,4000,8000] [--proto plain,tls,h2] [--hold 15] [--settle 60]
+        [--n 1000,4000,8000] [--proto plain,tls,h2] [--servers nginx,webtier]
+        [--hold 15] [--settle 60]
 
 TLS: TLS 1.3 with an ECDSA P-256 certificate made at start (openssl),
 no session resumption, the client's TLS state in this process.
@@ -173,6 +174,7 @@ def main():
     ap.add_argument("--webtier", default="target/release/webtier")
     ap.add_argument("--n", default="1000,4000,8000")
     ap.add_argument("--proto", default="plain,tls,h2")
+    ap.add_argument("--servers", default="nginx,webtier", help="which to measure (an A/B of webtier builds: webtier only)")
     ap.add_argument("--hold", type=float, default=15)
     ap.add_argument("--settle", type=float, default=60)
     args = ap.parse_args()
@@ -253,7 +255,10 @@ def main():
     }
     # A fresh server for every measurement: what one left behind (glibc
     # keeps freed memory) is no part of the next.
+    wanted = args.servers.split(",")
     for server, (command, port, tls_port) in servers.items():
+        if server not in wanted:
+            continue
         for proto in protos:
             port_, name = (port, plain_host) if proto == "plain" else (tls_port, host)
             for n in counts:
@@ -276,6 +281,8 @@ def main():
     print("|---|---|---|---|---|---|")
     for proto in protos:
         for n in counts:
+            if ("webtier", proto, n) not in results or ("nginx", proto, n) not in results:
+                continue
             w, wb, wa = results[("webtier", proto, n)]
             g, _, _ = results[("nginx", proto, n)]
             print(f"| {proto} | {n} | {w:.0f} | {g:.0f} | {w / g if g > 0 else float('inf'):.1f}x | {wa / wb:.2f}x |")

@@ -330,6 +330,11 @@ http {
     server_name bench.test;
     ssl_certificate $CERT;
     ssl_certificate_key $KEY;
+    # nginx 1.22's default stops at TLS 1.2 (1.23.4 added 1.3): with 1.3
+    # every server here negotiates TLS 1.3 and TLS_AES_256_GCM_SHA384 with
+    # wrk and h2load, so the TLS scenarios compare the same cryptography
+    # (before 2026-12-05 nginx ran TLS 1.2 with AES-128-GCM here)
+    ssl_protocols TLSv1.2 TLSv1.3;
     ssl_session_cache off;
     ssl_session_tickets off;
     root $WWW;

@@ -18,7 +18,7 @@ use tokio_rustls::server::TlsStream;
 use crate::proxy::daemon::park::HyperSide;
 
 pub struct TlsSocket {
-    stream: TlsStream<TcpStream>,
+    stream: Box<TlsStream<TcpStream>>,
     side: HyperSide,
 }
 
@@ -34,12 +34,12 @@ pub enum Waiting {
 }
 
 impl TlsSocket {
-    pub fn new(stream: TlsStream<TcpStream>, side: HyperSide) -> TlsSocket {
+    pub fn new(stream: Box<TlsStream<TcpStream>>, side: HyperSide) -> TlsSocket {
         TlsSocket { stream, side }
     }
 
     /// Back from a parked hyper connection: the TLS stream alone.
-    pub fn into_stream(self) -> TlsStream<TcpStream> {
+    pub fn into_stream(self) -> Box<TlsStream<TcpStream>> {
         self.stream
     }
 }
