@@ -141,6 +141,17 @@ impl Drop for HyperSide {
     }
 }
 
+/// Whether a parked connection has anything to serve before its socket
+/// is readable: a TLS connection's decrypted-but-unread records.
+pub enum Waiting {
+    /// Nothing: wait for the socket.
+    Nothing,
+    /// A request's bytes (or a record to answer) are already in rustls.
+    Ready,
+    /// The client said close_notify, or sent what rustls refuses.
+    Closed,
+}
+
 /// Waits, holding no buffer, until a parked connection's client sends
 /// something (true) or hangs up (false).
 pub async fn readable(socket: &TcpStream) -> bool {

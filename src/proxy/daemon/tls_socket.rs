@@ -9,33 +9,33 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
-use crate::proxy::daemon::park::HyperSide;
+use crate::proxy::daemon::park::{HyperSide, Park, Waiting};
 
 pub struct TlsSocket {
     stream: Box<TlsStream<TcpStream>>,
     side: HyperSide,
 }
 
-/// Whether a parked TLS connection has anything to serve before its
-/// socket has: what the decrypted-but-unread records hold.
-pub enum Waiting {
-    /// Nothing: wait for the socket.
-    Nothing,
-    /// A request's bytes (or a record to answer) are already in rustls.
-    Ready,
-    /// The client said close_notify, or sent what rustls refuses.
-    Closed,
-}
-
 impl TlsSocket {
-    pub fn new(stream: Box<TlsStream<TcpStream>>, side: HyperSide) -> TlsSocket {
-        TlsSocket { stream, side }
+    /// hyper's side of a TLS stream, reading `leftover` (what a parked
+    /// hyper connection had not parsed) first.
+    pub fn resume(
+        stream: Box<TlsStream<TcpStream>>,
+        leftover: Bytes,
+        park: Arc<Park>,
+    ) -> TlsSocket {
+        TlsSocket {
+            stream,
+            side: HyperSide::new(leftover, park),
+        }
     }
 
     /// Back from a parked hyper connection: the TLS stream alone.

@@ -18,10 +18,10 @@ use tokio_rustls::server::TlsStream;
 
 use crate::proxy::config::ProxyConfig;
 use crate::proxy::daemon::drain::{Activity, Drain, Idle, Parking, Track};
-use crate::proxy::daemon::park::{HyperSide, PARK_AFTER, Park};
+use crate::proxy::daemon::park::{PARK_AFTER, Park, Waiting};
 use crate::proxy::daemon::send_timeout::SendTimeout;
 use crate::proxy::daemon::socket::ClientSocket;
-use crate::proxy::daemon::tls_socket::{self, TlsSocket, Waiting};
+use crate::proxy::daemon::tls_socket::{self, TlsSocket};
 use crate::proxy::observe::metrics::ConnectionKind;
 use crate::proxy::request::{self, ClientConn, Open, Shared};
 use crate::proxy::upstream::pool::Pool;
@@ -289,7 +289,7 @@ impl Parkable for Box<TlsStream<TcpStream>> {
         &worker.http1_tls
     }
     fn resume(self, leftover: Bytes, park: &Arc<Park>) -> TlsSocket {
-        TlsSocket::new(self, HyperSide::new(leftover, Arc::clone(park)))
+        TlsSocket::resume(self, leftover, Arc::clone(park))
     }
     fn unwrap(io: TlsSocket) -> Self {
         io.into_stream()
