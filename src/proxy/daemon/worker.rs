@@ -422,7 +422,12 @@ where
     });
     let watched = Arc::clone(&cx);
     let drain = watched.counted.1.drain();
-    let service = service_fn(move |req| request::handle(req, Arc::clone(&cx)));
+    // Boxed: hyper moves each stream's future into a task of its own, and
+    // `request::handle`'s future is kilobytes (room for the cache lookup
+    // and the upstream wait, even for a static file), copied several times
+    // on the way; boxed, one copy. HTTP/1.1 keeps it inline: hyper holds
+    // it in one slot per connection. See `bench/README-proxy.md`.
+    let service = service_fn(move |req| Box::pin(request::handle(req, Arc::clone(&cx))));
     let connection = worker.http2.serve_connection(io, service);
     let idle = Idle {
         activity: &watched.activity,

@@ -11,7 +11,7 @@ pub mod rewrite;
 pub mod routing;
 
 use std::net::SocketAddr;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::task::Poll;
@@ -180,16 +180,6 @@ impl http_body::Body for Sent {
 /// kilobytes more per request. A plain `fn` returning an `async move`
 /// block: an `async fn` would keep a second copy of the request in its
 /// future (its parameters are moved into locals).
-///
-/// The two large waits, the response cache's lookup and forwarding, are
-/// boxed: inline, they made this future 2,856 bytes for every request
-/// (1,320 boxed; `size_of` in the test build), copied as each HTTP/2 stream's task is spawned and as
-/// each HTTP/1.1 request is set into hyper's slot, even for a static file
-/// that never waits. A/B on one core against the unboxed build (3 rounds
-/// of 5 s): HTTP/2 1 KiB static 7.5 against 7.8 µs of CPU per request,
-/// HTTP/1.1 1 KiB static 7.1 against 7.3; the reverse proxy, which now
-/// allocates the box, 10.3 against 10.2 (5 rounds, within the rounds'
-/// spread).
 #[allow(clippy::manual_async_fn)] // on purpose: see above
 pub fn handle(
     mut req: Request<Incoming>,
@@ -331,8 +321,7 @@ pub fn handle(
                 .is_some_and(|s: &Squeeze| s.chosen.is_some());
             let identified = user.identity.is_some();
             let has_body = !http_body::Body::is_end_stream(req.body());
-            // Boxed: see `handle`.
-            let looked = Box::pin(cache::lookup(
+            let looked = cache::lookup(
                 store,
                 &route_cache,
                 &mut req,
@@ -340,7 +329,7 @@ pub fn handle(
                 identified,
                 compressing,
                 has_body,
-            ));
+            );
             // A login's renewed session goes with an answer from the cache
             // too.
             let with_cookies = |mut resp: Response<Body>, user: &mut User| {
@@ -368,16 +357,15 @@ pub fn handle(
             }
         }
         let forwarded = {
-            // Boxed: see `handle`.
-            let mut forwarding = Box::pin(forward::forward(
+            let forwarding = pin!(forward::forward(
                 pool,
                 group,
                 req.map(Some),
                 &origin,
                 &limits,
-                cx,
+                cx
             ));
-            until_gone(cx.socket.as_deref(), forwarding.as_mut()).await
+            until_gone(cx.socket.as_deref(), forwarding).await
         };
         let Some(mut resp) = forwarded else {
             return Err(ClientGone);
