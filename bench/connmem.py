@@ -194,6 +194,9 @@ def main():
     ap.add_argument("--hold", type=float, default=15)
     ap.add_argument("--settle", type=float, default=60)
     args = ap.parse_args()
+    unknown = sorted(set(args.servers.split(",")) - {"nginx", "webtier"})
+    if unknown:
+        sys.exit(f"connmem: --servers: unknown {', '.join(unknown)} (choose from nginx, webtier)")
     counts = [int(x) for x in args.n.split(",")]
     protos = args.proto.split(",")
     if any(p not in ("plain", "tls", "h2") for p in protos):
@@ -293,12 +296,14 @@ def main():
                     proc.terminate()
                     proc.wait()
 
+    if not {"nginx", "webtier"} <= set(wanted):
+        # One server: its lines above are the result; no ratio to make.
+        shutil.rmtree(work, ignore_errors=True)
+        return
     print("\n| protocol | N | webtier B/conn | nginx B/conn | webtier ÷ nginx | webtier RSS after closing ÷ before |")
     print("|---|---|---|---|---|---|")
     for proto in protos:
         for n in counts:
-            if ("webtier", proto, n) not in results or ("nginx", proto, n) not in results:
-                continue
             w, wb, wa = results[("webtier", proto, n)]
             g, _, _ = results[("nginx", proto, n)]
             print(f"| {proto} | {n} | {w:.0f} | {g:.0f} | {w / g if g > 0 else float('inf'):.1f}x | {wa / wb:.2f}x |")
