@@ -40,8 +40,10 @@ pub struct Park {
     /// request head it waits to complete (its graceful shutdown would
     /// then close the connection after the answer instead of parking).
     /// A pipelined head begun in a read before the last answer is not
-    /// seen; such a connection gets `Connection: close` after its next
-    /// answer rather than being parked.
+    /// seen: an idle hyper connection ends at once with those bytes
+    /// unparsed, and they are read first after the park; one that reads
+    /// more of the head once the park has begun is closed after its
+    /// answer instead ([`HyperSide::read`]).
     clean: AtomicBool,
     buffered: Arc<AtomicI64>,
 }
@@ -101,16 +103,29 @@ impl HyperSide {
             let n = self.leftover.len().min(buf.remaining());
             buf.put_slice(&self.leftover[..n]);
             self.leftover.advance(n);
+            // A head begun before the park: hyper holds part of it now.
+            self.read(n);
             return true;
         }
         self.offer(buf.remaining());
         false
     }
 
-    /// After a read from the connection that gave `n` bytes.
+    /// After a read that gave hyper `n` bytes.
+    ///
+    /// Bytes read once the park has begun are a request hyper goes on to
+    /// serve (it holds the start of a head that the park check did not
+    /// see): hyper then ends the connection by its own choice (keep-alive
+    /// was turned off by the shutdown that parks it), and that end is the
+    /// client's too. Parked instead, the connection would serve on after
+    /// hyper said `Connection: close`, or read the rest of a request body
+    /// that hyper gave up on as the next request.
     pub fn read(&self, n: usize) {
         if n > 0 {
             self.park.clean.store(false, Ordering::Relaxed);
+            if self.park.parking() {
+                self.park.parking.store(false, Ordering::Release);
+            }
         }
     }
 

@@ -237,3 +237,77 @@ fn idle_tls_connections_are_parked_with_their_session_and_still_serve() {
         metric(p, tls_open) == 0 && metric(p, "webtier_parked_connections") == 0
     });
 }
+
+/// A TLS connection woken from its park by a record that holds no
+/// request byte yet (the first bytes of a record, or a KeyUpdate) while a
+/// partial head waits from before the park: its hyper connection must not
+/// be parked again half-way. If it were, hyper would answer the request
+/// with `Connection: close` and end, and the connection would be parked
+/// and serve on: the rest of a body the handler did not read would be
+/// read as the next request.
+#[test]
+fn a_parked_tls_connection_never_outlives_the_close_hyper_decided() {
+    let ca = TestCa::new();
+    let dir = tempdir();
+    let www = dir.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("small"), "x".repeat(1024)).unwrap();
+    let (cert, key) = ca.leaf(&["s.test"], dir.path(), "s");
+    let proxy = Proxy::start_in(
+        dir,
+        &tls_site(&["s.test"], &cert, &key, &static_route("/", &www)),
+    );
+    let config = Arc::new(ca.client_config(&[b"http/1.1"]));
+    let get = b"GET /small HTTP/1.1\r\nHost: s.test\r\n\r\n";
+    // A GET with a 100-byte body of which 10 bytes come: the static
+    // handler answers without reading it.
+    let second = b"GET /small HTTP/1.1\r\nHost: s.test\r\nContent-Length: 100\r\n\r\n0123456789";
+    // The other 90 bytes of that body, shaped as a request.
+    let mut smuggled = b"GET /small?smuggled HTTP/1.1\r\nHost: s.test\r\nX-Pad: ".to_vec();
+    smuggled.resize(86, b'p');
+    smuggled.extend_from_slice(b"\r\n\r\n");
+    assert_eq!(smuggled.len(), 90);
+
+    let s = TcpStream::connect(proxy.https()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let name = rustls_pki_types::ServerName::try_from("s.test").unwrap();
+    let tls = rustls::ClientConnection::new(Arc::clone(&config), name).unwrap();
+    // The first request and the start of the second in one record.
+    let mut c = Client::first(
+        rustls::StreamOwned::new(tls, s),
+        &[&get[..], &second[..10]].concat(),
+    );
+    wait_for(&proxy, "parked with the partial head", |p| {
+        metric(p, "webtier_parked_connections") == 1
+    });
+    // The rest of the second request, its record sent in two parts: the
+    // first three bytes wake the connection without a byte of request.
+    c.s.conn.writer().write_all(&second[10..]).unwrap();
+    let mut record = Vec::new();
+    c.s.conn.write_tls(&mut record).unwrap();
+    c.s.sock.write_all(&record[..3]).unwrap();
+    wait_for(&proxy, "woken", |p| {
+        metric(p, "webtier_parked_connections") == 0
+    });
+    // The behaviour under test is time passing: twice the wait before
+    // parking (1 s) with the partial head held.
+    std::thread::sleep(Duration::from_secs(2));
+    c.s.sock.write_all(&record[3..]).unwrap();
+    let (status, body) = c.response();
+    assert_eq!((status, body.len()), (200, 1024));
+
+    // The body was not read, so hyper ends the connection: the rest of
+    // the body gets no answer.
+    let _ = c.s.write_all(&smuggled);
+    let _ = c.s.flush();
+    let mut rest = Vec::new();
+    let _ = c.s.read_to_end(&mut rest);
+    assert!(
+        c.carry.is_empty() && rest.is_empty(),
+        "the rest of a body was answered as a request: {:?}",
+        String::from_utf8_lossy(&[&c.carry[..], &rest[..]].concat())
+    );
+    wait_for(&proxy, "the connection closed", |p| {
+        metric(p, "webtier_connections_by_protocol{protocol=\"http1_tls\"}") == 0
+    });
+}
