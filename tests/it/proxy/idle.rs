@@ -175,12 +175,11 @@ fn idle_keep_alive_connections_hold_no_buffers_and_still_serve() {
     });
 }
 
-/// The same over TLS: a parked connection keeps its TLS session, serves
-/// its next requests (pipelined too) over it, and a client's
-/// close_notify while parked ends it.
-#[test]
-fn idle_tls_connections_are_parked_with_their_session_and_still_serve() {
-    const N: usize = 100;
+type TlsClientStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+/// A proxy serving a 1 KiB `/small` at https://s.test, and a client
+/// configuration (HTTP/1.1) that trusts it.
+fn tls_proxy() -> (Proxy, Arc<rustls::ClientConfig>) {
     let ca = TestCa::new();
     let dir = tempdir();
     let www = dir.path().join("www");
@@ -191,15 +190,27 @@ fn idle_tls_connections_are_parked_with_their_session_and_still_serve() {
         dir,
         &tls_site(&["s.test"], &cert, &key, &static_route("/", &www)),
     );
-    let config = Arc::new(ca.client_config(&[b"http/1.1"]));
+    (proxy, Arc::new(ca.client_config(&[b"http/1.1"])))
+}
+
+/// A new TLS connection to `proxy` (its handshake done on first use).
+fn tls_connect(proxy: &Proxy, config: &Arc<rustls::ClientConfig>) -> TlsClientStream {
+    let s = TcpStream::connect(proxy.https()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let name = rustls_pki_types::ServerName::try_from("s.test").unwrap();
+    let tls = rustls::ClientConnection::new(Arc::clone(config), name).unwrap();
+    rustls::StreamOwned::new(tls, s)
+}
+
+/// The same over TLS: a parked connection keeps its TLS session, serves
+/// its next requests (pipelined too) over it, and a client's
+/// close_notify while parked ends it.
+#[test]
+fn idle_tls_connections_are_parked_with_their_session_and_still_serve() {
+    const N: usize = 100;
+    let (proxy, config) = tls_proxy();
     let get = b"GET /small HTTP/1.1\r\nHost: s.test\r\n\r\n";
-    let connect = || {
-        let s = TcpStream::connect(proxy.https()).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let name = rustls_pki_types::ServerName::try_from("s.test").unwrap();
-        let tls = rustls::ClientConnection::new(Arc::clone(&config), name).unwrap();
-        Client::first(rustls::StreamOwned::new(tls, s), get)
-    };
+    let connect = || Client::first(tls_connect(&proxy, &config), get);
     let mut conns: Vec<_> = (0..N).map(|_| connect()).collect();
     let tls_open = "webtier_connections_by_protocol{protocol=\"http1_tls\"}";
     assert_eq!(metric(&proxy, tls_open), N as i64);
@@ -247,17 +258,7 @@ fn idle_tls_connections_are_parked_with_their_session_and_still_serve() {
 /// read as the next request.
 #[test]
 fn a_parked_tls_connection_never_outlives_the_close_hyper_decided() {
-    let ca = TestCa::new();
-    let dir = tempdir();
-    let www = dir.path().join("www");
-    std::fs::create_dir_all(&www).unwrap();
-    std::fs::write(www.join("small"), "x".repeat(1024)).unwrap();
-    let (cert, key) = ca.leaf(&["s.test"], dir.path(), "s");
-    let proxy = Proxy::start_in(
-        dir,
-        &tls_site(&["s.test"], &cert, &key, &static_route("/", &www)),
-    );
-    let config = Arc::new(ca.client_config(&[b"http/1.1"]));
+    let (proxy, config) = tls_proxy();
     let get = b"GET /small HTTP/1.1\r\nHost: s.test\r\n\r\n";
     // A GET with a 100-byte body of which 10 bytes come: the static
     // handler answers without reading it.
@@ -268,13 +269,9 @@ fn a_parked_tls_connection_never_outlives_the_close_hyper_decided() {
     smuggled.extend_from_slice(b"\r\n\r\n");
     assert_eq!(smuggled.len(), 90);
 
-    let s = TcpStream::connect(proxy.https()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let name = rustls_pki_types::ServerName::try_from("s.test").unwrap();
-    let tls = rustls::ClientConnection::new(Arc::clone(&config), name).unwrap();
     // The first request and the start of the second in one record.
     let mut c = Client::first(
-        rustls::StreamOwned::new(tls, s),
+        tls_connect(&proxy, &config),
         &[&get[..], &second[..10]].concat(),
     );
     wait_for(&proxy, "parked with the partial head", |p| {
