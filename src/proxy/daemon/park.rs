@@ -19,6 +19,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
@@ -45,6 +46,12 @@ pub struct Park {
     /// more of the head once the park has begun is closed after its
     /// answer instead ([`HyperSide::read`]).
     clean: AtomicBool,
+    /// hyper's last write or flush could not go on: it still has bytes to
+    /// send to a client that reads slower than it is answered. A park
+    /// begun then would find hyper busy (it may have stopped reading for
+    /// good, or end the connection once the bytes are out) instead of
+    /// ending at once: its end would be taken for a park.
+    blocked: AtomicBool,
     buffered: Arc<AtomicI64>,
 }
 
@@ -53,6 +60,7 @@ impl Park {
         Arc::new(Park {
             parking: AtomicBool::new(false),
             clean: AtomicBool::new(true),
+            blocked: AtomicBool::new(false),
             buffered,
         })
     }
@@ -67,9 +75,11 @@ impl Park {
         self.parking.load(Ordering::Acquire)
     }
 
-    /// Whether hyper can be parked now without cutting a head in two.
+    /// Whether hyper can be parked now: it holds no part of a head and
+    /// has nothing left to write, so its graceful shutdown ends it at
+    /// once.
     pub fn clean(&self) -> bool {
-        self.clean.load(Ordering::Relaxed)
+        self.clean.load(Ordering::Relaxed) && !self.blocked.load(Ordering::Relaxed)
     }
 }
 
@@ -89,6 +99,7 @@ impl HyperSide {
     /// one had not parsed) first.
     pub fn new(leftover: Bytes, park: Arc<Park>) -> HyperSide {
         park.parking.store(false, Ordering::Release);
+        park.blocked.store(false, Ordering::Relaxed);
         HyperSide {
             leftover,
             park,
@@ -132,6 +143,13 @@ impl HyperSide {
     /// Before a write: hyper answered what it had read.
     pub fn wrote(&self) {
         self.park.clean.store(true, Ordering::Relaxed);
+    }
+
+    /// After a write or a flush: whether it has to wait for the client.
+    pub fn write_done<T>(&self, result: &Poll<T>) {
+        self.park
+            .blocked
+            .store(result.is_pending(), Ordering::Relaxed);
     }
 
     /// Whether hyper's shutdown is parking, to be kept from the client.

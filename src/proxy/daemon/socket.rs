@@ -137,10 +137,12 @@ impl AsyncWrite for ClientSocket {
     ) -> Poll<io::Result<usize>> {
         self.side.wrote();
         let socket = &*self.stream;
-        poll_io(socket, cx, Interest::WRITABLE, || {
+        let written = poll_io(socket, cx, Interest::WRITABLE, || {
             let n = socket.try_write(buf)?;
             Ok((n, n > 0 && n < buf.len()))
-        })
+        });
+        self.side.write_done(&written);
+        written
     }
 
     fn poll_write_vectored(
@@ -151,7 +153,7 @@ impl AsyncWrite for ClientSocket {
         self.side.wrote();
         let socket = &*self.stream;
         let offered: usize = bufs.iter().map(|b| b.len()).sum();
-        if bufs.len() > 1 && offered <= SMALL_WRITE {
+        let written = if bufs.len() > 1 && offered <= SMALL_WRITE {
             // A small response (head and body, say) is copied into one
             // buffer on the stack: one plain `send` costs the kernel less
             // than a `writev` of its pieces.
@@ -161,15 +163,18 @@ impl AsyncWrite for ClientSocket {
                 flat[len..len + b.len()].copy_from_slice(b);
                 len += b.len();
             }
-            return poll_io(socket, cx, Interest::WRITABLE, || {
+            poll_io(socket, cx, Interest::WRITABLE, || {
                 let n = socket.try_write(&flat[..len])?;
                 Ok((n, n > 0 && n < len))
-            });
-        }
-        poll_io(socket, cx, Interest::WRITABLE, || {
-            let n = socket.try_write_vectored(bufs)?;
-            Ok((n, n > 0 && n < offered))
-        })
+            })
+        } else {
+            poll_io(socket, cx, Interest::WRITABLE, || {
+                let n = socket.try_write_vectored(bufs)?;
+                Ok((n, n > 0 && n < offered))
+            })
+        };
+        self.side.write_done(&written);
+        written
     }
 
     fn is_write_vectored(&self) -> bool {

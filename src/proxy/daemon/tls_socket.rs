@@ -86,7 +86,9 @@ impl AsyncWrite for TlsSocket {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         this.side.wrote();
-        Pin::new(&mut this.stream).poll_write(cx, buf)
+        let written = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.side.write_done(&written);
+        written
     }
 
     fn poll_write_vectored(
@@ -96,7 +98,9 @@ impl AsyncWrite for TlsSocket {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         this.side.wrote();
-        Pin::new(&mut this.stream).poll_write_vectored(cx, bufs)
+        let written = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.side.write_done(&written);
+        written
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -104,7 +108,10 @@ impl AsyncWrite for TlsSocket {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+        let this = self.get_mut();
+        let flushed = Pin::new(&mut this.stream).poll_flush(cx);
+        this.side.write_done(&flushed);
+        flushed
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -6,12 +6,13 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{plain_site, static_route, tls_site};
+use super::{plain_site, proxy_route, static_route, tls_site};
 use crate::support::proxy::{Proxy, TestCa};
-use crate::support::services::tempdir;
+use crate::support::services::{Nginx, tempdir};
 
 /// The value of the metric line that starts with `name ` (or `name{`).
 fn metric(proxy: &Proxy, name: &str) -> i64 {
@@ -307,4 +308,74 @@ fn a_parked_tls_connection_never_outlives_the_close_hyper_decided() {
     wait_for(&proxy, "the connection closed", |p| {
         metric(p, "webtier_connections_by_protocol{protocol=\"http1_tls\"}") == 0
     });
+}
+
+/// A response still being written to a client that has stopped reading,
+/// when its connection has waited long enough to be parked: hyper is not
+/// idle then (here the request said `Connection: close`, so hyper ends
+/// the connection once the response is out), so the park waits for the
+/// write, and hyper's close reaches the client.
+#[test]
+fn a_connection_is_not_parked_while_its_response_is_still_being_written() {
+    const SIZE: usize = 24 * 1024 * 1024;
+    // From the response cache, a hit is handed to hyper in one piece, so
+    // the request ends while most of its response waits to be written:
+    // far more than the socket buffers of a client that reads nothing take.
+    let files = tempdir();
+    std::fs::set_permissions(files.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(files.path().join("big"), vec![b'x'; SIZE]).unwrap();
+    std::fs::set_permissions(
+        files.path().join("big"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let upstream = Nginx::start(&format!(
+        "location / {{ root {}; expires 1h; }}",
+        files.path().display()
+    ));
+    let site = plain_site(
+        "s.test",
+        &proxy_route(
+            "/",
+            &[format!("http://127.0.0.1:{}", upstream.port)],
+            "cache = { }\n",
+        ),
+    );
+    let proxy = Proxy::start_in(
+        tempdir(),
+        &format!("[cache]\nmax_size_mb = 1024\nmax_entry_kb = 32768\n{site}"),
+    );
+    let get = b"GET /big HTTP/1.1\r\nHost: s.test\r\n\r\n";
+    let s = TcpStream::connect(proxy.http()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut filler = Client {
+        s,
+        carry: Vec::new(),
+    };
+    filler.send(get);
+    assert_eq!(filler.response().1.len(), SIZE);
+
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&proxy.http().into()).unwrap();
+    let s: TcpStream = socket.into();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut c = Client {
+        s,
+        carry: Vec::new(),
+    };
+    c.send(b"GET /big HTTP/1.1\r\nHost: s.test\r\nConnection: close\r\n\r\n");
+    // The behaviour under test is time passing: the client reads nothing
+    // for twice the wait before parking (1 s).
+    std::thread::sleep(Duration::from_secs(2));
+    let (status, body) = c.response();
+    assert_eq!((status, body.len()), (200, SIZE));
+    // Then the connection ends (a parked one would wait for a request
+    // until the header-read timeout, 20 s).
+    let mut rest = Vec::new();
+    let end = c.s.read_to_end(&mut rest);
+    assert!(
+        end.is_ok() && rest.is_empty() && c.carry.is_empty(),
+        "no end after `Connection: close`: {end:?}"
+    );
 }
