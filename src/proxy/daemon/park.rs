@@ -134,19 +134,20 @@ impl HyperSide {
     pub fn read(&self, n: usize) {
         if n > 0 {
             self.park.clean.store(false, Ordering::Relaxed);
-            if self.park.parking() {
-                self.park.parking.store(false, Ordering::Release);
-            }
+            self.park.parking.store(false, Ordering::Release);
         }
     }
 
-    /// Before a write: hyper answered what it had read.
-    pub fn wrote(&self) {
+    /// After a write: hyper answered what it had read, and the write may
+    /// have to wait for the client.
+    pub fn wrote<T>(&self, result: &Poll<T>) {
         self.park.clean.store(true, Ordering::Relaxed);
+        self.flushed(result);
     }
 
-    /// After a write or a flush: whether it has to wait for the client.
-    pub fn write_done<T>(&self, result: &Poll<T>) {
+    /// After a flush (which hyper also asks for with nothing written):
+    /// whether it has to wait for the client.
+    pub fn flushed<T>(&self, result: &Poll<T>) {
         self.park
             .blocked
             .store(result.is_pending(), Ordering::Relaxed);

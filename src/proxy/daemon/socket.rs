@@ -135,13 +135,12 @@ impl AsyncWrite for ClientSocket {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.side.wrote();
         let socket = &*self.stream;
         let written = poll_io(socket, cx, Interest::WRITABLE, || {
             let n = socket.try_write(buf)?;
             Ok((n, n > 0 && n < buf.len()))
         });
-        self.side.write_done(&written);
+        self.side.wrote(&written);
         written
     }
 
@@ -150,7 +149,6 @@ impl AsyncWrite for ClientSocket {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.side.wrote();
         let socket = &*self.stream;
         let offered: usize = bufs.iter().map(|b| b.len()).sum();
         let written = if bufs.len() > 1 && offered <= SMALL_WRITE {
@@ -173,7 +171,7 @@ impl AsyncWrite for ClientSocket {
                 Ok((n, n > 0 && n < offered))
             })
         };
-        self.side.write_done(&written);
+        self.side.wrote(&written);
         written
     }
 

@@ -85,9 +85,8 @@ impl AsyncWrite for TlsSocket {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        this.side.wrote();
         let written = Pin::new(&mut this.stream).poll_write(cx, buf);
-        this.side.write_done(&written);
+        this.side.wrote(&written);
         written
     }
 
@@ -97,9 +96,8 @@ impl AsyncWrite for TlsSocket {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        this.side.wrote();
         let written = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
-        this.side.write_done(&written);
+        this.side.wrote(&written);
         written
     }
 
@@ -110,7 +108,7 @@ impl AsyncWrite for TlsSocket {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let flushed = Pin::new(&mut this.stream).poll_flush(cx);
-        this.side.write_done(&flushed);
+        this.side.flushed(&flushed);
         flushed
     }
 

@@ -97,6 +97,17 @@ fn wait_for(proxy: &Proxy, what: &str, pred: impl Fn(&Proxy) -> bool) {
     }
 }
 
+/// The behaviour under test is time passing (whether a connection is
+/// parked, which it may be 1 s after its last request): `pred` is looked
+/// at until twice that wait is over, and must hold every time.
+fn holds_past_the_park_wait(proxy: &Proxy, what: &str, pred: impl Fn(&Proxy) -> bool) {
+    let until = std::time::Instant::now() + Duration::from_secs(2);
+    while std::time::Instant::now() < until {
+        assert!(pred(proxy), "not {what}:\n{}", proxy.metrics());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn idle_keep_alive_connections_hold_no_buffers_and_still_serve() {
     const N: usize = 300;
@@ -149,13 +160,9 @@ fn idle_keep_alive_connections_hold_no_buffers_and_still_serve() {
     wait_for(&proxy, "the slow client woken", |p| {
         metric(p, "webtier_parked_connections") == N as i64 - 1
     });
-    // The behaviour under test is time passing: watched for twice the
-    // wait before parking (1 s), it stays unparked.
-    let until = std::time::Instant::now() + Duration::from_secs(2);
-    while std::time::Instant::now() < until {
-        assert_eq!(metric(&proxy, "webtier_parked_connections"), N as i64 - 1);
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    holds_past_the_park_wait(&proxy, "the slow client unparked", |p| {
+        metric(p, "webtier_parked_connections") == N as i64 - 1
+    });
     c.send(b"st: s.test\r\n\r\n");
     let head_before = c.carry.clone();
     let (status, body) = c.response();
@@ -287,9 +294,10 @@ fn a_parked_tls_connection_never_outlives_the_close_hyper_decided() {
     wait_for(&proxy, "woken", |p| {
         metric(p, "webtier_parked_connections") == 0
     });
-    // The behaviour under test is time passing: twice the wait before
-    // parking (1 s) with the partial head held.
-    std::thread::sleep(Duration::from_secs(2));
+    // With the partial head held, it is not parked again.
+    holds_past_the_park_wait(&proxy, "unparked with a partial head", |p| {
+        metric(p, "webtier_parked_connections") == 0
+    });
     c.s.sock.write_all(&record[3..]).unwrap();
     let (status, body) = c.response();
     assert_eq!((status, body.len()), (200, 1024));
@@ -354,6 +362,10 @@ fn a_connection_is_not_parked_while_its_response_is_still_being_written() {
     };
     filler.send(get);
     assert_eq!(filler.response().1.len(), SIZE);
+    drop(filler);
+    wait_for(&proxy, "the cache filler gone", |p| {
+        metric(p, "webtier_connections_by_protocol{protocol=\"http1\"}") == 0
+    });
 
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
@@ -365,9 +377,11 @@ fn a_connection_is_not_parked_while_its_response_is_still_being_written() {
         carry: Vec::new(),
     };
     c.send(b"GET /big HTTP/1.1\r\nHost: s.test\r\nConnection: close\r\n\r\n");
-    // The behaviour under test is time passing: the client reads nothing
-    // for twice the wait before parking (1 s).
-    std::thread::sleep(Duration::from_secs(2));
+    // The client reads nothing while its connection could be parked.
+    holds_past_the_park_wait(&proxy, "open and not parked", |p| {
+        metric(p, "webtier_connections_by_protocol{protocol=\"http1\"}") == 1
+            && metric(p, "webtier_parked_connections") == 0
+    });
     let (status, body) = c.response();
     assert_eq!((status, body.len()), (200, SIZE));
     // Then the connection ends (a parked one would wait for a request
